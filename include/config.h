@@ -1,0 +1,139 @@
+/*
+ * config.h - the parsed, validated, immutable configuration.
+ *
+ * config.c owns the libconfuse schema; no other module sees cfg_t.  Loading
+ * either yields a complete struct pd_config or a list of every problem found,
+ * each as "FILE:LINE: reason" (check-config prints them all, exit 78).
+ */
+#ifndef PD_CONFIG_H
+#define PD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pd_tls_mode {
+	PD_TLS_NONE = 0,
+	PD_TLS_IMPLICIT,
+	PD_TLS_STARTTLS,
+};
+
+enum pd_imap_auth {
+	PD_IMAP_AUTH_AUTO = 0, /* AUTHENTICATE PLAIN when advertised, else LOGIN */
+	PD_IMAP_AUTH_LOGIN,
+	PD_IMAP_AUTH_PLAIN,
+};
+
+struct pd_strlist {
+	size_t n;
+	char **v;
+};
+
+struct pd_mailbox_cfg {
+	char *name;             /* section title, e.g. "support"; unique */
+	char *url;              /* as written */
+	char *host;             /* parsed from url */
+	uint16_t port;          /* parsed from url (default 143 / 993) */
+	char *folder;           /* parsed from url path, default "INBOX" */
+	enum pd_tls_mode tls;
+	enum pd_imap_auth auth;
+	char *user;
+	char *password;         /* resolved: inline, password_file or $CREDENTIALS_DIRECTORY */
+	char *processed_folder; /* NULL = flag \Seen instead of moving */
+	char *ca_file;          /* NULL = system CA store */
+	char *queue;            /* queue for new tickets from this mailbox, default "default" */
+	int64_t poll_interval;  /* seconds between polls when IDLE is unavailable */
+	bool idle;              /* use IDLE when the server offers it (default true) */
+	int64_t timeout;        /* network timeout in seconds */
+};
+
+struct pd_smtp_cfg {
+	char *url;
+	enum pd_tls_mode tls;
+	char *user;             /* NULL = no AUTH */
+	char *password;
+	char *from;             /* "Example Support <support@example.com>" */
+	char *ca_file;
+	int64_t timeout;
+};
+
+struct pd_sla_cfg {
+	char *priority;         /* critical|high|normal|low */
+	int64_t first_response; /* seconds (business seconds on a calendar other than 24x7) */
+	int64_t resolution;
+	char *calendar;         /* "24x7" or a calendar section name */
+	int warn_at;            /* percent */
+};
+
+struct pd_calendar_cfg {
+	char *name;
+	char *timezone;              /* IANA name */
+	struct pd_strlist hours;     /* "mon-fri 09:00-18:00" ... as written (validated) */
+	struct pd_strlist holidays;  /* "YYYY-MM-DD" */
+};
+
+struct pd_line_cfg {
+	int number;                  /* 1, 2, 3 ... */
+	struct pd_strlist notify;
+};
+
+struct pd_config {
+	char *path;                  /* file it was read from */
+	char *support_address;       /* addr-spec */
+	char *subject_tag;           /* default "Support" */
+	char *message_id_domain;     /* default: domain of support_address */
+	char *default_language;      /* default "en" */
+	char *log_level;             /* default "info" */
+
+	char *db_conninfo;
+	int64_t db_statement_timeout; /* seconds, default 30 */
+
+	/* ingest limits */
+	uint64_t max_message_size;   /* bytes; larger mail is stored raw and flagged */
+	int batch_size;              /* mails per fetch and per transaction, default 100 */
+	uint64_t batch_bytes;        /* upper bound of one fetch batch, default 32M */
+
+	size_t n_mailboxes;
+	struct pd_mailbox_cfg *mailboxes;
+
+	struct pd_smtp_cfg smtp;
+
+	struct pd_strlist agent_addresses; /* addresses or "@domain" / "domain" */
+	struct pd_strlist agent_notify;
+
+	size_t n_sla;
+	struct pd_sla_cfg *sla;
+	size_t n_calendars;
+	struct pd_calendar_cfg *calendars;
+	size_t n_lines;
+	struct pd_line_cfg *lines;
+
+	int reopen_days;             /* default 14 */
+};
+
+/* One problem found while loading: "FILE:LINE: reason" already formatted. */
+struct pd_config_errors {
+	size_t n;
+	char **v;
+};
+
+/*
+ * Load and validate path.  On success returns 0 and *cfg_r (caller frees with
+ * pd_config_free).  On failure returns -1, *cfg_r is NULL and errs holds
+ * every problem found (caller frees with pd_config_errors_free).  Checks:
+ * unknown keys, bad durations/sizes/URLs/enums, missing password, unreadable
+ * password_file, inline password in a file readable by group/other,
+ * references to unknown calendars.
+ */
+int pd_config_load(const char *path, struct pd_config **cfg_r, struct pd_config_errors *errs);
+void pd_config_free(struct pd_config *cfg);
+void pd_config_errors_free(struct pd_config_errors *errs);
+
+/* Lookups; NULL when absent. Borrowed, valid while cfg lives. */
+const struct pd_mailbox_cfg *pd_config_mailbox(const struct pd_config *cfg, const char *name);
+
+/* True when addr (an addr-spec, any case) is listed as an agent, by exact
+ * address or by domain entry ("@example.com" or "example.com"). */
+bool pd_config_is_agent(const struct pd_config *cfg, const char *addr);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * db.h - the PostgreSQL connection: connect with timeouts, reconnect,
+ * transactions, SQLSTATE -> error class.  libpq types stay in src/db_int.h.
+ */
+#ifndef PD_DB_H
+#define PD_DB_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct pd_db;
+
+/* Connect with conninfo; sets connect_timeout (10 s unless given),
+ * statement_timeout (seconds, 0 = server default), application_name,
+ * client_encoding UTF8 and time zone UTC.  Errors are TEMP (server down) or
+ * FATAL (authentication, unknown database). */
+int pd_db_connect(const char *conninfo, int64_t statement_timeout, struct pd_db **db_r,
+		  struct pd_err *err);
+void pd_db_close(struct pd_db *db);
+
+/* Reconnect when the connection has gone bad (prepared statements are
+ * prepared again on next use). */
+int pd_db_ensure(struct pd_db *db, struct pd_err *err);
+
+/* Run SQL without parameters and without a result (BEGIN, COMMIT, DDL). */
+int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err);
+int pd_db_begin(struct pd_db *db, struct pd_err *err);
+int pd_db_commit(struct pd_db *db, struct pd_err *err);
+/* Roll back, ignoring errors (the connection may be gone). */
+void pd_db_rollback(struct pd_db *db);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * mime.h - raw RFC 5322 bytes -> struct pd_msg, with libetpan.
+ *
+ * Decodes RFC 2047 words (including the broken forms real mailers write),
+ * RFC 2231 parameters, every charset iconv knows; picks the text body
+ * (text/plain, else HTML converted to text); lists attachments and inline
+ * parts with size and SHA-256; keeps message/rfc822 and TNEF as attachments.
+ * A leading mbox "From " line is skipped.
+ *
+ * Never fails on hostile input: a mail that cannot be parsed still yields a
+ * pd_msg with parse_failed set and a reason, and with whatever headers could
+ * be read.  A mail larger than max_size is not parsed (oversized set).
+ */
+#ifndef PD_MIME_H
+#define PD_MIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+struct pd_mime_opts {
+	uint64_t max_size;        /* 0 = no limit */
+	size_t max_parts;         /* 0 = default (10000) */
+	size_t max_depth;         /* 0 = default (64) */
+};
+
+/* Parse raw (borrowed; must outlive the message).  Always returns a message
+ * (caller frees with pd_msg_free). */
+struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_opts *opts);
+
+/* The dedupe fingerprint alone: SHA-256 over the header and body with trace
+ * headers (Received, Return-Path, Delivered-To, X-Original-To, X-Delivered-To,
+ * Envelope-To, X-Envelope-To, Received-SPF, Authentication-Results,
+ * ARC-*, DKIM-Signature is kept) and a leading mbox From line removed, line
+ * endings normalised to CRLF. */
+void pd_mime_content_hash(const char *raw, size_t len, unsigned char out[32]);
+
+/* Convert len bytes in charset to a newly allocated UTF-8 string.  Unknown
+ * charsets and invalid bytes never fail: invalid sequences become U+FFFD.
+ * Returns NULL only when charset is unknown to iconv and the bytes are not
+ * valid UTF-8 or ASCII (caller then keeps the raw bytes with a warning). */
+char *pd_mime_to_utf8(const char *charset, const char *in, size_t len);
+
+/* Decode a header value with RFC 2047 encoded words (tolerating missing
+ * spaces, encoded words inside quotes, raw 8-bit text in a default charset).
+ * Returns newly allocated UTF-8. */
+char *pd_mime_decode_header(const char *value, const char *default_charset);
+
+#endif

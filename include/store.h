@@ -1,0 +1,64 @@
+/*
+ * store.h - the ingest transaction: a batch of fetched mails becomes
+ * tickets, messages, attachments and events in ONE transaction with a
+ * savepoint per mail, together with the mailbox checkpoint.  Only after it
+ * returns 0 (COMMIT done) may the caller mark the mails in IMAP.
+ */
+#ifndef PD_STORE_H
+#define PD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "msg.h"
+
+enum pd_ingest_action {
+	PD_INGEST_PENDING = 0, /* not handled yet */
+	PD_INGEST_NEW_TICKET,  /* a new ticket was opened */
+	PD_INGEST_APPENDED,    /* threaded into an existing ticket */
+	PD_INGEST_DUPLICATE,   /* already stored: nothing new */
+	PD_INGEST_FAILED,      /* could not be stored; leave it on the server (retry) */
+};
+
+struct pd_ingest_item {
+	/* in */
+	uint32_t uid;
+	struct pd_msg *msg;      /* parsed (borrowed); msg->raw / raw_len are the bytes */
+	/* out */
+	enum pd_ingest_action action;
+	int64_t ticket;          /* ticket number, 0 when none */
+	const char *rule;        /* threading rule name (static string) */
+	int flagged;             /* stored raw, ticket flagged for a human */
+};
+
+struct pd_store_ctx {
+	const struct pd_config *cfg;
+	const char *mailbox;     /* mailbox section name */
+	const char *queue;       /* queue for new tickets */
+	uint32_t uidvalidity;
+};
+
+/*
+ * Store items[0..n) in one transaction.  Each mail has its own savepoint: a
+ * mail that fails to store is rolled back alone (action FAILED, logged) and
+ * the others commit.  The mailbox checkpoint moves to the highest UID whose
+ * mail is stored, below the lowest failed one.  Returns -1 (nothing
+ * committed, every item FAILED) when the transaction as a whole fails:
+ * database down, serialisation failure - err says which (TEMP).
+ */
+int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *items,
+		   size_t n, struct pd_err *err);
+
+/* Mailbox checkpoint: returns 1 and the values, 0 when the mailbox has none yet. */
+int pd_store_get_mailbox(struct pd_db *db, const char *mailbox, uint32_t *uidvalidity_r,
+			 uint32_t *last_uid_r, struct pd_err *err);
+/* Record a (new) UIDVALIDITY; resets last_uid to 0 so the folder is rescanned. */
+int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uidvalidity,
+			     struct pd_err *err);
+
+const char *pd_ingest_action_name(enum pd_ingest_action a);
+
+#endif

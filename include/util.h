@@ -1,0 +1,71 @@
+/*
+ * util.h - allocation, growable byte buffers, string and time helpers.
+ *
+ * Allocation failure aborts the process (as every daemon we learn from does):
+ * the x-allocators never return NULL.
+ */
+#ifndef PD_UTIL_H
+#define PD_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *pd_xmalloc(size_t n);
+void *pd_xcalloc(size_t nmemb, size_t size);
+void *pd_xrealloc(void *p, size_t n);
+/* reallocarray-style growth with overflow check. */
+void *pd_xreallocarray(void *p, size_t nmemb, size_t size);
+char *pd_xstrdup(const char *s);          /* NULL in, NULL out */
+char *pd_xstrndup(const char *s, size_t n);
+char *pd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Overwrite then free a secret (passwords). NULL is a no-op. */
+void pd_free_secret(char *s);
+
+/* Growable byte buffer; data is always NUL-terminated (len excludes the NUL). */
+struct pd_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void pd_buf_init(struct pd_buf *b);
+void pd_buf_free(struct pd_buf *b);
+void pd_buf_reset(struct pd_buf *b);
+void pd_buf_append(struct pd_buf *b, const void *data, size_t len);
+void pd_buf_append_str(struct pd_buf *b, const char *s);
+void pd_buf_append_char(struct pd_buf *b, char c);
+void pd_buf_printf(struct pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hand the data to the caller (who frees it) and reset the buffer. */
+char *pd_buf_steal(struct pd_buf *b, size_t *len_r);
+
+/* SHA-256 of data; out receives 32 bytes. */
+void pd_sha256(const void *data, size_t len, unsigned char out[32]);
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void pd_hex(const unsigned char *in, size_t n, char *out);
+
+/* Monotonic milliseconds, for deadlines. */
+int64_t pd_now_ms(void);
+
+/* Case-insensitive ASCII helpers. */
+bool pd_str_iequal(const char *a, const char *b);
+bool pd_str_istartswith(const char *s, const char *prefix);
+/* Trim ASCII whitespace in place; returns s. */
+char *pd_str_trim(char *s);
+/* True when s is valid UTF-8 of length len. */
+bool pd_utf8_valid(const char *s, size_t len);
+
+/* Parse "30s", "15m", "8h", "3d" (or a bare number of seconds) into seconds.
+ * Returns 0 on success, -1 when the text is not a duration. */
+int pd_parse_duration(const char *s, int64_t *secs_r);
+/* Parse "25M", "512K", "1G" or bytes into bytes. Returns 0 / -1. */
+int pd_parse_size(const char *s, uint64_t *bytes_r);
+
+/* Read a whole file into memory (NUL-terminated). Returns 0 / -1 with errno set. */
+int pd_read_file(const char *path, char **data_r, size_t *len_r);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * err.c - filling struct pd_err.  See err.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+
+void pd_err_clear(struct pd_err *err)
+{
+	if (err == NULL)
+		return;
+	err->cls = PD_ERR_NONE;
+	err->src[0] = '\0';
+	err->code = 0;
+	err->msg[0] = '\0';
+}
+
+int pd_err_set(struct pd_err *err, enum pd_err_class cls, const char *src, int code,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	err->cls = cls;
+	snprintf(err->src, sizeof(err->src), "%s", src ? src : "");
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	/* one line: fold any newline a library put into its message */
+	for (char *p = err->msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return -1;
+}
+
+void pd_err_prefix(struct pd_err *err, const char *fmt, ...)
+{
+	char prefix[256], old[sizeof(err->msg)];
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	/* prefix + ": " + old message, cut at the buffer's end */
+	size_t plen = strlen(prefix); /* < sizeof(prefix) <= sizeof(msg) - 3 */
+	memcpy(err->msg, prefix, plen);
+	memcpy(err->msg + plen, ": ", 2);
+	size_t room = sizeof(err->msg) - plen - 3;
+	size_t olen = strnlen(old, room);
+	memcpy(err->msg + plen + 2, old, olen);
+	err->msg[plen + 2 + olen] = '\0';
+}
+
+const char *pd_err_class_name(enum pd_err_class cls)
+{
+	switch (cls) {
+	case PD_ERR_NONE:
+		return "none";
+	case PD_ERR_TEMP:
+		return "temporary";
+	case PD_ERR_PERM:
+		return "permanent";
+	case PD_ERR_FATAL:
+		return "fatal";
+	}
+	return "unknown";
+}

@@ -1,0 +1,349 @@
+/*
+ * util.c - allocation, byte buffers, hashing, time and string helpers.
+ * See util.h.  Allocation failure aborts.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+
+#include "util.h"
+
+static void oom(void)
+{
+	fputs("postdesk: out of memory\n", stderr);
+	abort();
+}
+
+void *pd_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *pd_xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *pd_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		oom();
+	return q;
+}
+
+void *pd_xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		oom();
+	return pd_xrealloc(p, nmemb * size);
+}
+
+char *pd_xstrdup(const char *s)
+{
+	return s == NULL ? NULL : pd_xstrndup(s, strlen(s));
+}
+
+char *pd_xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	p = pd_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *pd_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return s;
+}
+
+void pd_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void pd_buf_init(struct pd_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void pd_buf_free(struct pd_buf *b)
+{
+	free(b->data);
+	pd_buf_init(b);
+}
+
+void pd_buf_reset(struct pd_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void buf_reserve(struct pd_buf *b, size_t extra)
+{
+	size_t need;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		oom();
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	b->data = pd_xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void pd_buf_append(struct pd_buf *b, const void *data, size_t len)
+{
+	buf_reserve(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void pd_buf_append_str(struct pd_buf *b, const char *s)
+{
+	pd_buf_append(b, s, strlen(s));
+}
+
+void pd_buf_append_char(struct pd_buf *b, char c)
+{
+	pd_buf_append(b, &c, 1);
+}
+
+void pd_buf_printf(struct pd_buf *b, const char *fmt, ...)
+{
+	va_list ap, ap2;
+	int n;
+
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	buf_reserve(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	b->len += (size_t)n;
+}
+
+char *pd_buf_steal(struct pd_buf *b, size_t *len_r)
+{
+	char *p;
+
+	if (b->data == NULL)
+		buf_reserve(b, 0), b->data[0] = '\0';
+	p = b->data;
+	if (len_r != NULL)
+		*len_r = b->len;
+	pd_buf_init(b);
+	return p;
+}
+
+void pd_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0)
+		abort();
+}
+
+void pd_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int64_t pd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool pd_str_iequal(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+bool pd_str_istartswith(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *pd_str_trim(char *s)
+{
+	char *start = s, *end;
+
+	while (*start && isspace((unsigned char)*start))
+		start++;
+	end = start + strlen(start);
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	memmove(s, start, (size_t)(end - start));
+	s[end - start] = '\0';
+	return s;
+}
+
+bool pd_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p;
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* Parse a non-negative decimal integer with an optional one-letter unit. */
+static int parse_scaled(const char *s, const char *units, const int64_t *mult, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL)
+		return -1;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	int64_t m = 1;
+	if (*end != '\0') {
+		const char *u = strchr(units, tolower((unsigned char)*end));
+		if (u == NULL || *u == '\0')
+			return -1;
+		m = mult[u - units];
+		end++;
+		while (isspace((unsigned char)*end))
+			end++;
+		if (*end != '\0')
+			return -1;
+	}
+	if (v > INT64_MAX / m)
+		return -1;
+	*out = (int64_t)v * m;
+	return 0;
+}
+
+int pd_parse_duration(const char *s, int64_t *secs_r)
+{
+	static const int64_t mult[] = {1, 60, 3600, 86400, 7 * 86400};
+
+	return parse_scaled(s, "smhdw", mult, secs_r);
+}
+
+int pd_parse_size(const char *s, uint64_t *bytes_r)
+{
+	static const int64_t mult[] = {1, 1024, 1024 * 1024, 1024 * 1024 * 1024};
+	int64_t v;
+
+	if (parse_scaled(s, "bkmg", mult, &v) < 0)
+		return -1;
+	*bytes_r = (uint64_t)v;
+	return 0;
+}
+
+int pd_read_file(const char *path, char **data_r, size_t *len_r)
+{
+	struct pd_buf b;
+	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	pd_buf_init(&b);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int saved = errno;
+			close(fd);
+			pd_buf_free(&b);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		pd_buf_append(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	*data_r = pd_buf_steal(&b, len_r);
+	return 0;
+}
