@@ -1,0 +1,252 @@
+/*
+ * db.c - the PostgreSQL connection.
+ *
+ * Owns the PGconn, its session settings, a small cache of the statements
+ * prepared on it, and the mapping of SQLSTATE to error classes (STYLE.md:
+ * TEMP for what a retry can cure, PERM for bad data, FATAL for a schema or
+ * configuration problem).  Every statement goes through pd_db_query*, which
+ * only ever sends parameters separately from the SQL text.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "log.h"
+#include "util.h"
+
+#define PD_DB_MAX_PREPARED 64
+
+struct pd_db {
+	PGconn *conn;
+	char *conninfo;
+	int64_t statement_timeout;
+	size_t n_prepared;
+	char *prepared[PD_DB_MAX_PREPARED]; /* names prepared on the current connection */
+};
+
+PGconn *pd_db_pg(struct pd_db *db)
+{
+	return db->conn;
+}
+
+/* Notices (e.g. "relation already exists, skipping") go to debug. */
+static void db_notice(void *arg, const char *message)
+{
+	(void)arg;
+	pd_log_debug("postgresql: %s", message);
+}
+
+static void forget_prepared(struct pd_db *db)
+{
+	for (size_t i = 0; i < db->n_prepared; i++)
+		free(db->prepared[i]);
+	db->n_prepared = 0;
+}
+
+static int db_open(struct pd_db *db, struct pd_err *err)
+{
+	const char *keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding",
+			      "options", NULL};
+	char opts[128];
+	const char *vals[6];
+	PQconninfoOption *parsed;
+	char *perr = NULL;
+	bool has_timeout = false;
+
+	/* Only set connect_timeout when the operator did not. */
+	parsed = PQconninfoParse(db->conninfo, &perr);
+	if (parsed == NULL) {
+		pd_err_set(err, PD_ERR_FATAL, "db", 0, "database conninfo is invalid: %s",
+			   perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return -1;
+	}
+	for (PQconninfoOption *o = parsed; o->keyword; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL)
+			has_timeout = true;
+	PQconninfoOptionsFree(parsed);
+
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%lld -c TimeZone=UTC",
+		 (long long)db->statement_timeout * 1000);
+	vals[0] = db->conninfo; /* expand_dbname: conninfo string in dbname position */
+	vals[1] = has_timeout ? NULL : "10";
+	vals[2] = "postdesk";
+	vals[3] = "UTF8";
+	vals[4] = opts;
+	vals[5] = NULL;
+	if (has_timeout) {
+		/* NULL value means "not set" for PQconnectdbParams */
+		vals[1] = NULL;
+	}
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(db->conn);
+		/* authentication and missing databases will not cure themselves */
+		enum pd_err_class cls = (strstr(m, "authentication") || strstr(m, "does not exist"))
+						? PD_ERR_FATAL
+						: PD_ERR_TEMP;
+		pd_err_set(err, cls, "db", 0,
+			   "cannot connect to PostgreSQL (%s): %s; check database.conninfo and that "
+			   "the server is running",
+			   db->conninfo, m);
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
+	forget_prepared(db);
+	return 0;
+}
+
+int pd_db_connect(const char *conninfo, int64_t statement_timeout, struct pd_db **db_r,
+		  struct pd_err *err)
+{
+	struct pd_db *db = pd_xcalloc(1, sizeof(*db));
+
+	db->conninfo = pd_xstrdup(conninfo);
+	db->statement_timeout = statement_timeout;
+	if (db_open(db, err) < 0) {
+		pd_db_close(db);
+		*db_r = NULL;
+		return -1;
+	}
+	*db_r = db;
+	return 0;
+}
+
+void pd_db_close(struct pd_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	forget_prepared(db);
+	free(db->conninfo);
+	free(db);
+}
+
+int pd_db_ensure(struct pd_db *db, struct pd_err *err)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	pd_log_notice("reconnecting to PostgreSQL");
+	return db_open(db, err);
+}
+
+int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct pd_err *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	enum pd_err_class cls = PD_ERR_PERM;
+
+	if (msg == NULL || *msg == '\0')
+		msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
+	if (state == NULL || db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		cls = PD_ERR_TEMP; /* connection lost */
+	} else if (strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 ||
+		   strcmp(state, "40P01") == 0 || strcmp(state, "57014") == 0 ||
+		   strncmp(state, "53", 2) == 0 || strcmp(state, "55P03") == 0 ||
+		   strncmp(state, "57P", 3) == 0) {
+		cls = PD_ERR_TEMP; /* serialization, deadlock, timeout, resources, shutdown */
+	} else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0 ||
+		   strcmp(state, "42883") == 0) {
+		cls = PD_ERR_FATAL; /* undefined table/column/function: schema mismatch */
+	}
+	pd_err_set(err, cls, "db", 0, "%s failed (SQLSTATE %s): %s", what, state ? state : "none",
+		   msg);
+	/* strip the trailing newline libpq adds */
+	size_t l = strlen(err ? err->msg : "");
+	while (err && l > 0 && (err->msg[l - 1] == ' ' || err->msg[l - 1] == '\n'))
+		err->msg[--l] = '\0';
+	return -1;
+}
+
+static bool is_prepared(struct pd_db *db, const char *name)
+{
+	for (size_t i = 0; i < db->n_prepared; i++)
+		if (strcmp(db->prepared[i], name) == 0)
+			return true;
+	return false;
+}
+
+PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
+			  const char *const *values, const int *lengths, const int *formats,
+			  struct pd_err *err)
+{
+	PGresult *res;
+
+	if (db->conn == NULL) {
+		pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+		return NULL;
+	}
+	if (name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED) {
+		res = PQprepare(db->conn, name, sql, nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pd_db_result_err(db, res, name, err);
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		db->prepared[db->n_prepared++] = pd_xstrdup(name);
+	}
+	if (name != NULL && is_prepared(db, name))
+		res = PQexecPrepared(db->conn, name, nparams, values, lengths, formats, 0);
+	else
+		res = PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pd_db_result_err(db, res, name ? name : "query", err);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+PGresult *pd_db_query(struct pd_db *db, const char *name, const char *sql, int nparams,
+		      const char *const *values, struct pd_err *err)
+{
+	return pd_db_query_bin(db, name, sql, nparams, values, NULL, NULL, err);
+}
+
+int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err)
+{
+	PGresult *res;
+
+	if (db->conn == NULL)
+		return pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+	res = PQexec(db->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char what[64];
+		snprintf(what, sizeof(what), "%.40s", sql);
+		pd_db_result_err(db, res, what, err);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int pd_db_begin(struct pd_db *db, struct pd_err *err)
+{
+	return pd_db_exec(db, "BEGIN", err);
+}
+
+int pd_db_commit(struct pd_db *db, struct pd_err *err)
+{
+	return pd_db_exec(db, "COMMIT", err);
+}
+
+void pd_db_rollback(struct pd_db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+		PGresult *res = PQexec(db->conn, "ROLLBACK");
+		PQclear(res);
+	}
+}

@@ -1,0 +1,626 @@
+/*
+ * store.c - the ingest transaction.
+ *
+ * One batch of fetched mails = one transaction, with a savepoint per mail so
+ * one bad mail cannot spoil the others.  Per mail, in this order:
+ *   1. one lookup statement gathers the facts: is this exact mail already
+ *      stored (dedupe key: Message-ID + hash without trace headers), which
+ *      ticket its In-Reply-To/References point at (ours first), whether its
+ *      subject tag names a ticket the sender belongs to;
+ *   2. thread.c decides;
+ *   3. a new ticket (with its requester and Cc participants) when needed;
+ *   4. one statement inserts the message, its raw bytes, the audit event and
+ *      touches the ticket (flagging it for a human when the mail was not
+ *      parsed); a conflict on the dedupe index means another process stored
+ *      it first: rolled back to the savepoint and reported as a duplicate;
+ *   5. attachments, content stored once per SHA-256.
+ * Finally the mailbox checkpoint moves, and the caller may mark the mails in
+ * IMAP only after COMMIT returned.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "log.h"
+#include "store.h"
+#include "thread.h"
+#include "util.h"
+
+#define MAX_PARAMS 32
+
+/* Parameters of one statement; text values are copied when formatted here. */
+struct params {
+	int n;
+	const char *v[MAX_PARAMS];
+	int len[MAX_PARAMS];
+	int fmt[MAX_PARAMS];
+	char *owned[MAX_PARAMS];
+	int n_owned;
+};
+
+static void p_init(struct params *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+static void p_free(struct params *p)
+{
+	for (int i = 0; i < p->n_owned; i++)
+		free(p->owned[i]);
+	p->n_owned = 0;
+}
+
+static void p_text(struct params *p, const char *s)
+{
+	p->v[p->n] = s;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void p_own(struct params *p, char *s)
+{
+	p->owned[p->n_owned++] = s;
+	p_text(p, s);
+}
+
+static void p_int(struct params *p, int64_t v)
+{
+	p_own(p, pd_xasprintf("%" PRId64, v));
+}
+
+static void p_bin(struct params *p, const void *data, size_t len)
+{
+	p->v[p->n] = data;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* A PostgreSQL array literal {"a","b"} of n strings (quotes and backslashes
+ * escaped), for text[] parameters. */
+static char *array_literal(char *const *v, size_t n, const char *(*get)(const void *, size_t),
+			   const void *ctx)
+{
+	struct pd_buf b;
+
+	pd_buf_init(&b);
+	pd_buf_append_char(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		const char *s = get ? get(ctx, i) : v[i];
+		if (i)
+			pd_buf_append_char(&b, ',');
+		pd_buf_append_char(&b, '"');
+		for (; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				pd_buf_append_char(&b, '\\');
+			pd_buf_append_char(&b, *s);
+		}
+		pd_buf_append_char(&b, '"');
+	}
+	pd_buf_append_char(&b, '}');
+	return pd_buf_steal(&b, NULL);
+}
+
+static const char *addr_name(const void *ctx, size_t i)
+{
+	return ((const struct pd_addrlist *)ctx)->v[i].name;
+}
+
+static const char *addr_address(const void *ctx, size_t i)
+{
+	return ((const struct pd_addrlist *)ctx)->v[i].address;
+}
+
+static PGresult *run(struct pd_db *db, const char *name, const char *sql, struct params *p,
+		     struct pd_err *err)
+{
+	return pd_db_query_bin(db, name, sql, p->n, p->v, p->len, p->fmt, err);
+}
+
+static int exec_simple(struct pd_db *db, const char *sql, struct pd_err *err)
+{
+	return pd_db_exec(db, sql, err);
+}
+
+const char *pd_ingest_action_name(enum pd_ingest_action a)
+{
+	switch (a) {
+	case PD_INGEST_PENDING:
+		return "pending";
+	case PD_INGEST_NEW_TICKET:
+		return "new-ticket";
+	case PD_INGEST_APPENDED:
+		return "appended";
+	case PD_INGEST_DUPLICATE:
+		return "duplicate";
+	case PD_INGEST_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+/* --------------------------------------------------------------- lookups */
+
+static const char SQL_FACTS[] =
+    "SELECT"
+    " (SELECT ticket_id FROM messages"
+    "   WHERE coalesce(message_id, '') = $1 AND content_hash = $2 LIMIT 1),"
+    " (SELECT ticket_id FROM ("
+    "    SELECT ticket_id, message_id, id FROM messages"
+    "     WHERE direction = 'out' AND message_id = ANY($3::text[])"
+    "    UNION ALL"
+    "    SELECT ticket_id, message_id, 0 FROM outbox"
+    "     WHERE message_id = ANY($3::text[]) AND ticket_id IS NOT NULL) o"
+    "   ORDER BY array_position($3::text[], message_id) DESC, id DESC LIMIT 1),"
+    " (SELECT ticket_id FROM messages WHERE message_id = ANY($3::text[])"
+    "   ORDER BY array_position($3::text[], message_id) DESC, id DESC LIMIT 1),"
+    " (SELECT id FROM tickets WHERE id = $4::bigint),"
+    " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5))";
+
+struct facts {
+	int64_t duplicate_of; /* ticket of the identical stored mail, 0 = none */
+	struct pd_thread_facts t;
+};
+
+static int64_t get_i64(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? 0 : strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
+			const struct pd_msg *msg, struct facts *f, struct pd_err *err)
+{
+	struct params p;
+	int64_t tag = 0;
+	PGresult *res;
+
+	memset(f, 0, sizeof(*f));
+	pd_thread_find_tag(msg->subject, ctx->cfg->subject_tag, &tag);
+	p_init(&p);
+	p_text(&p, msg->message_id ? msg->message_id : "");
+	p_bin(&p, msg->content_hash, sizeof(msg->content_hash));
+	p_own(&p, array_literal(msg->references, msg->n_references, NULL, NULL));
+	p_int(&p, tag);
+	p_text(&p, msg->from.address);
+	res = run(db, "pd_facts", SQL_FACTS, &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	f->duplicate_of = get_i64(res, 0);
+	f->t.own_ref_ticket = get_i64(res, 1);
+	f->t.ref_ticket = get_i64(res, 2);
+	f->t.tag_ticket = get_i64(res, 3);
+	f->t.tag_sender_allowed = PQgetvalue(res, 0, 4)[0] == 't' ||
+				  (f->t.tag_ticket > 0 &&
+				   pd_config_is_agent(ctx->cfg, msg->from.address));
+	PQclear(res);
+	return 0;
+}
+
+/* ------------------------------------------------------------ new ticket */
+
+static const char SQL_NEW_TICKET[] =
+    "WITH t AS ("
+    "  INSERT INTO tickets (subject, requester_address, requester_name, queue, mailbox,"
+    "                       language)"
+    "  VALUES ($1, lower($2), $3, $4, $5, $6) RETURNING id),"
+    " p AS ("
+    "  INSERT INTO participants (ticket_id, address, name, role)"
+    "  SELECT id, lower($2), $3, 'requester' FROM t WHERE $2 <> '')"
+    "SELECT id FROM t";
+
+/* Cc participants: everyone in To/Cc but our own addresses and the sender. */
+static const char SQL_ADD_CC[] =
+    "INSERT INTO participants (ticket_id, address, name, role)"
+    " SELECT $1::bigint, lower(a), n, 'cc'"
+    "   FROM unnest($2::text[], $3::text[]) AS u(a, n)"
+    "  WHERE a LIKE '%_@_%' AND lower(a) <> ALL ($4::text[])"
+    " ON CONFLICT DO NOTHING";
+
+/* "ru" when the text has Cyrillic letters, else the configured default. */
+static const char *detect_language(const struct pd_config *cfg, const struct pd_msg *msg)
+{
+	const char *texts[2] = {msg->subject, msg->body_text};
+
+	for (size_t t = 0; t < 2; t++) {
+		const unsigned char *s = (const unsigned char *)texts[t];
+		size_t cyr = 0;
+		/* U+0400..U+04FF are encoded as 0xD0..0xD3 lead bytes */
+		for (; s && *s && cyr < 3; s++)
+			if (*s >= 0xd0 && *s <= 0xd3 && (s[1] & 0xc0) == 0x80)
+				cyr++;
+		if (cyr >= 3 || (t == 1 && cyr > 0))
+			return "ru";
+	}
+	return cfg->default_language ? cfg->default_language : "en";
+}
+
+static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
+		      int64_t *ticket_r, struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+	char *subject = pd_thread_clean_subject(msg->subject, ctx->cfg->subject_tag);
+
+	p_init(&p);
+	p_own(&p, subject);
+	p_text(&p, msg->from.address);
+	p_text(&p, msg->from.name);
+	p_text(&p, ctx->queue ? ctx->queue : "default");
+	p_text(&p, ctx->mailbox);
+	p_text(&p, detect_language(ctx->cfg, msg));
+	res = run(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	*ticket_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
+		  int64_t ticket, struct pd_err *err)
+{
+	const struct pd_addrlist *lists[2] = {&msg->to, &msg->cc};
+	char *exclude[2] = {ctx->cfg->support_address, msg->from.address};
+
+	for (size_t l = 0; l < 2; l++) {
+		struct params p;
+		PGresult *res;
+
+		if (lists[l]->n == 0)
+			continue;
+		p_init(&p);
+		p_int(&p, ticket);
+		p_own(&p, array_literal(NULL, lists[l]->n, addr_address, lists[l]));
+		p_own(&p, array_literal(NULL, lists[l]->n, addr_name, lists[l]));
+		p_own(&p, array_literal(exclude, 2, NULL, NULL));
+		res = run(db, "pd_add_cc", SQL_ADD_CC, &p, err);
+		p_free(&p);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- message */
+
+static const char SQL_MESSAGE[] =
+    "WITH m AS ("
+    "  INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash,"
+    "    in_reply_to, refs, from_name, from_address, to_addrs, cc_addrs, subject, sent_date,"
+    "    body_text, body_charset, raw_size, parse_error, mailbox, uidvalidity, uid)"
+    "  VALUES ($1::bigint, 'in', $2, nullif($3, ''), $4, $5, $6::text[], $7, $8,"
+    "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n, 'address', a) ORDER BY i),"
+    "       '[]') FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS u(a, n, i)),"
+    "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n, 'address', a) ORDER BY i),"
+    "       '[]') FROM unnest($11::text[], $12::text[]) WITH ORDINALITY AS u(a, n, i)),"
+    "    $13, to_timestamp(nullif($14, '0')::double precision), $15, nullif($16, ''),"
+    "    $17::bigint, $18, $19, $20::bigint, $21::bigint)"
+    "  ON CONFLICT ((coalesce(message_id, '')), content_hash) DO NOTHING"
+    "  RETURNING id),"
+    " r AS (INSERT INTO message_raw (message_id, raw) SELECT id, $22 FROM m),"
+    " e AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
+    "  SELECT $1::bigint, id, 'mailbox:' || $19, $23,"
+    "    jsonb_build_object('rule', $24::text, 'mailbox', $19::text, 'uid', $21::bigint,"
+    "                       'message_id', nullif($3, ''), 'from', $8::text)"
+    "  FROM m),"
+    " f AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
+    "  SELECT $1::bigint, id, 'mailbox:' || $19, 'message.flagged',"
+    "    jsonb_build_object('reason', $18::text)"
+    "  FROM m WHERE $18 IS NOT NULL),"
+    " g AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
+    "  SELECT $1::bigint, id, 'mailbox:' || $19, 'thread.foreign_tag',"
+    "    jsonb_build_object('tag_ticket', $25::bigint, 'from', $8::text)"
+    "  FROM m WHERE $25::bigint <> 0),"
+    " t AS (UPDATE tickets SET updated_at = now(),"
+    "    flagged = flagged OR $18 IS NOT NULL,"
+    "    flag_reason = CASE WHEN $18 IS NULL THEN flag_reason"
+    "                       ELSE concat_ws('; ', flag_reason, $18) END"
+    "  WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM m))"
+    "SELECT id FROM m";
+
+static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
+			  const struct pd_ingest_item *it, int64_t ticket, const char *kind,
+			  const char *event, const char *rule, int64_t foreign_tag,
+			  int64_t *message_r, struct pd_err *err)
+{
+	const struct pd_msg *msg = it->msg;
+	struct params p;
+	PGresult *res;
+	char *flag = NULL;
+
+	if (msg->oversized || msg->parse_failed)
+		flag = pd_xasprintf("%s: %s", msg->oversized ? "too large to parse" : "not parsed",
+				    msg->parse_error ? msg->parse_error : "unknown reason");
+	p_init(&p);
+	p_int(&p, ticket);                                             /* 1 */
+	p_text(&p, kind);                                              /* 2 */
+	p_text(&p, msg->message_id ? msg->message_id : "");            /* 3 */
+	p_bin(&p, msg->content_hash, sizeof(msg->content_hash));       /* 4 */
+	p_text(&p, msg->in_reply_to);                                  /* 5 */
+	p_own(&p, array_literal(msg->references, msg->n_references, NULL, NULL)); /* 6 */
+	p_text(&p, msg->from.name);                                    /* 7 */
+	p_text(&p, msg->from.address);                                 /* 8 */
+	p_own(&p, array_literal(NULL, msg->to.n, addr_address, &msg->to)); /* 9 */
+	p_own(&p, array_literal(NULL, msg->to.n, addr_name, &msg->to));    /* 10 */
+	p_own(&p, array_literal(NULL, msg->cc.n, addr_address, &msg->cc)); /* 11 */
+	p_own(&p, array_literal(NULL, msg->cc.n, addr_name, &msg->cc));    /* 12 */
+	p_text(&p, msg->subject);                                      /* 13 */
+	p_int(&p, (int64_t)msg->date);                                 /* 14 */
+	p_text(&p, msg->body_text);                                    /* 15 */
+	p_text(&p, msg->body_charset ? msg->body_charset : "");        /* 16 */
+	p_int(&p, (int64_t)msg->raw_len);                              /* 17 */
+	if (flag)
+		p_own(&p, flag);                                       /* 18 */
+	else
+		p_text(&p, NULL);
+	p_text(&p, ctx->mailbox);                                      /* 19 */
+	p_int(&p, ctx->uidvalidity);                                   /* 20 */
+	p_int(&p, it->uid);                                            /* 21 */
+	p_bin(&p, msg->raw, msg->raw_len);                             /* 22 */
+	p_text(&p, event);                                             /* 23 */
+	p_text(&p, rule);                                              /* 24 */
+	p_int(&p, foreign_tag);                                        /* 25 */
+	res = run(db, "pd_message", SQL_MESSAGE, &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	*message_r = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return 0;
+}
+
+static const char SQL_ATTACHMENT[] =
+    "WITH b AS (INSERT INTO blobs (sha256, size, data) VALUES ($1, $2::bigint, $3)"
+    "           ON CONFLICT (sha256) DO NOTHING)"
+    "INSERT INTO attachments (message_id, position, filename, content_type, disposition,"
+    "                         content_id, size, sha256)"
+    " VALUES ($4::bigint, $5::int, $6, $7, $8, $9, $2::bigint, $1)";
+
+static int insert_attachments(struct pd_db *db, const struct pd_msg *msg, int64_t message,
+			      struct pd_err *err)
+{
+	for (size_t i = 0; i < msg->n_attachments; i++) {
+		const struct pd_attachment *a = &msg->attachments[i];
+		struct params p;
+		PGresult *res;
+
+		p_init(&p);
+		p_bin(&p, a->sha256, sizeof(a->sha256));
+		p_int(&p, (int64_t)a->size);
+		p_bin(&p, a->data ? a->data : "", a->size);
+		p_int(&p, message);
+		p_int(&p, (int64_t)i);
+		p_text(&p, a->filename);
+		p_text(&p, a->content_type ? a->content_type : "application/octet-stream");
+		p_text(&p, a->disposition);
+		p_text(&p, a->content_id);
+		res = run(db, "pd_attachment", SQL_ATTACHMENT, &p, err);
+		p_free(&p);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ one mail */
+
+/* Store one mail inside the current savepoint.  Returns 0 with the action
+ * set, or -1 (the caller rolls back to the savepoint). */
+static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *it,
+		     struct pd_err *err)
+{
+	const struct pd_msg *msg = it->msg;
+	struct facts f;
+	struct pd_thread_decision d;
+	int64_t ticket, message = 0;
+	const char *kind = pd_config_is_agent(ctx->cfg, msg->from.address) ? "agent" : "customer";
+
+	if (lookup_facts(db, ctx, msg, &f, err) < 0)
+		return -1;
+	if (f.duplicate_of > 0) {
+		it->action = PD_INGEST_DUPLICATE;
+		it->ticket = f.duplicate_of;
+		it->rule = "duplicate";
+		return 0;
+	}
+	pd_thread_decide(&f.t, &d);
+	it->rule = pd_thread_rule_name(d.rule);
+	if (d.rule == PD_THREAD_NEW) {
+		if (new_ticket(db, ctx, msg, &ticket, err) < 0)
+			return -1;
+		it->action = PD_INGEST_NEW_TICKET;
+	} else {
+		ticket = d.ticket;
+		it->action = PD_INGEST_APPENDED;
+	}
+	/* customers' Cc's become participants who may write into the ticket */
+	if (strcmp(kind, "customer") == 0 && add_cc(db, ctx, msg, ticket, err) < 0)
+		return -1;
+	if (insert_message(db, ctx, it, ticket, kind,
+			   it->action == PD_INGEST_NEW_TICKET ? "ticket.created" : "message.threaded",
+			   it->rule, d.foreign_tag, &message, err) < 0)
+		return -1;
+	if (message == 0) {
+		/* another process stored the same mail since our lookup */
+		it->action = PD_INGEST_DUPLICATE;
+		it->rule = "duplicate";
+		it->ticket = 0;
+		return 1; /* roll back the savepoint: the new ticket (if any) must go */
+	}
+	if (insert_attachments(db, msg, message, err) < 0)
+		return -1;
+	it->ticket = ticket;
+	it->flagged = msg->parse_failed || msg->oversized;
+	return 0;
+}
+
+/*
+ * When the parsed form cannot be stored (a database data error on some odd
+ * value), keep the mail anyway: raw bytes on a ticket flagged for a human.
+ */
+static int store_raw_only(struct pd_db *db, const struct pd_store_ctx *ctx,
+			  struct pd_ingest_item *it, const struct pd_err *why, struct pd_err *err)
+{
+	struct pd_msg bare;
+	struct pd_ingest_item copy = *it;
+	char *reason = pd_xasprintf("could not store the parsed mail: %s", why->msg);
+	int r;
+
+	memset(&bare, 0, sizeof(bare));
+	bare.raw = it->msg->raw;
+	bare.raw_len = it->msg->raw_len;
+	memcpy(bare.content_hash, it->msg->content_hash, sizeof(bare.content_hash));
+	bare.message_id = it->msg->message_id;
+	bare.subject = (char *)"";
+	bare.from.name = (char *)"";
+	bare.from.address = (char *)"";
+	bare.body_text = (char *)"";
+	bare.parse_failed = true;
+	bare.parse_error = reason;
+	copy.msg = &bare;
+	r = store_one(db, ctx, &copy, err);
+	free(reason);
+	if (r == 0) {
+		it->action = copy.action;
+		it->ticket = copy.ticket;
+		it->rule = copy.rule;
+		it->flagged = 1;
+	}
+	return r;
+}
+
+int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *items,
+		   size_t n, struct pd_err *err)
+{
+	uint32_t checkpoint = 0;
+	bool failed_seen = false;
+	struct params p;
+	PGresult *res;
+
+	if (pd_db_begin(db, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct pd_ingest_item *it = &items[i];
+		struct pd_err e1;
+		int r;
+
+		it->action = PD_INGEST_PENDING;
+		it->ticket = 0;
+		it->flagged = 0;
+		if (exec_simple(db, "SAVEPOINT pd_mail", err) < 0)
+			goto fail;
+		pd_err_clear(&e1);
+		r = store_one(db, ctx, it, &e1);
+		if (r < 0 && e1.cls == PD_ERR_PERM) {
+			/* bad data: roll back this mail alone and keep it raw */
+			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
+				goto fail;
+			pd_log_warning("mailbox=%s uid=%u: storing the parsed mail failed, keeping it "
+				       "raw: %s",
+				       ctx->mailbox, it->uid, e1.msg);
+			struct pd_err e2;
+			pd_err_clear(&e2);
+			r = store_raw_only(db, ctx, it, &e1, &e2);
+			if (r < 0)
+				e1 = e2;
+		}
+		if (r < 0) {
+			if (e1.cls != PD_ERR_PERM) {
+				*err = e1; /* connection lost, timeout...: the whole batch retries */
+				goto fail;
+			}
+			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
+				goto fail;
+			it->action = PD_INGEST_FAILED;
+			failed_seen = true;
+			pd_log_err("mailbox=%s uid=%u action=failed: could not store the mail, it "
+				   "stays on the server and is retried: %s",
+				   ctx->mailbox, it->uid, e1.msg);
+			continue;
+		}
+		if (exec_simple(db, r == 1 ? "ROLLBACK TO SAVEPOINT pd_mail"
+					   : "RELEASE SAVEPOINT pd_mail",
+				err) < 0)
+			goto fail;
+		if (!failed_seen && it->uid > checkpoint)
+			checkpoint = it->uid;
+	}
+
+	p_init(&p);
+	p_text(&p, ctx->mailbox);
+	p_int(&p, ctx->uidvalidity);
+	p_int(&p, checkpoint);
+	res = run(db, "pd_checkpoint",
+		  "INSERT INTO mailbox_state (name, uidvalidity, last_uid, last_poll_at)"
+		  " VALUES ($1, $2::bigint, $3::bigint, now())"
+		  " ON CONFLICT (name) DO UPDATE SET"
+		  "  last_uid = CASE WHEN mailbox_state.uidvalidity = EXCLUDED.uidvalidity"
+		  "                  THEN greatest(mailbox_state.last_uid, EXCLUDED.last_uid)"
+		  "                  ELSE mailbox_state.last_uid END,"
+		  "  last_poll_at = now(), last_error = NULL, updated_at = now()",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	if (pd_db_commit(db, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	pd_db_rollback(db);
+	for (size_t i = 0; i < n; i++) {
+		items[i].action = PD_INGEST_FAILED;
+		items[i].ticket = 0;
+	}
+	return -1;
+}
+
+int pd_store_get_mailbox(struct pd_db *db, const char *mailbox, uint32_t *uidvalidity_r,
+			 uint32_t *last_uid_r, struct pd_err *err)
+{
+	const char *params[1] = {mailbox};
+	PGresult *res = pd_db_query(db, "pd_get_mailbox",
+				    "SELECT uidvalidity, last_uid FROM mailbox_state WHERE name = $1",
+				    1, params, err);
+	int found;
+
+	if (res == NULL)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found) {
+		*uidvalidity_r = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+		*last_uid_r = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	return found;
+}
+
+int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uidvalidity,
+			     struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_text(&p, mailbox);
+	p_int(&p, uidvalidity);
+	res = run(db, "pd_set_uidvalidity",
+		  "INSERT INTO mailbox_state (name, uidvalidity, last_uid) VALUES ($1, $2::bigint, 0)"
+		  " ON CONFLICT (name) DO UPDATE SET uidvalidity = EXCLUDED.uidvalidity,"
+		  "  last_uid = 0, updated_at = now()",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
