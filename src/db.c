@@ -66,7 +66,7 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	for (PQconninfoOption *o = parsed; o->keyword; o++)
 		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL)
 			has_timeout = true;
-	PQconninfoOptionsFree(parsed);
+	PQconninfoFree(parsed);
 
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%lld -c TimeZone=UTC",
 		 (long long)db->statement_timeout * 1000);
