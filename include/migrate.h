@@ -15,7 +15,7 @@ int pd_migrate_latest(void);
 int pd_migrate_current(struct pd_db *db, int *version_r, struct pd_err *err);
 
 /* Apply every missing migration in one transaction (serialised across
- * processes with an advisory lock). *from_r/*to_r report the versions.
+ * processes with an advisory lock). from_r and to_r report the versions.
  * A database newer than this build is an error (FATAL). */
 int pd_migrate_apply(struct pd_db *db, int *from_r, int *to_r, struct pd_err *err);
 
