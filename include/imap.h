@@ -86,6 +86,12 @@ int pd_imap_idle_done(struct pd_imap *im, struct pd_err *err);
 /* Socket of the session, -1 when not connected. */
 int pd_imap_fd(const struct pd_imap *im);
 
+/* Number of messages in the selected folder as last reported by the server
+ * (EXISTS), including untagged EXISTS that arrived during any command.  The
+ * caller compares it across a round to notice mail that arrived while it was
+ * busy, which IDLE would otherwise not report again. */
+uint32_t pd_imap_exists(const struct pd_imap *im);
+
 /* LOGOUT politely (errors ignored) and close. */
 void pd_imap_logout(struct pd_imap *im);
 

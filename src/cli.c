@@ -1,0 +1,527 @@
+/*
+ * cli.c - postdesk, the admin command line: migrate, check-config, tickets,
+ * show, raw, set.  JSON output is built by PostgreSQL (json_build_object /
+ * json_agg), never by hand; human output is a plain table.
+ *
+ * Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad data (unknown ticket, bad
+ * value), 69 database unavailable, 78 configuration or schema problem.
+ */
+#include "autoconfig.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db_int.h"
+#include "log.h"
+#include "migrate.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: postdesk -c FILE COMMAND [ARGS]\n"
+		"commands:\n"
+		"  migrate                            apply schema migrations (idempotent)\n"
+		"  check-config                       validate the configuration\n"
+		"  tickets [--status S] [--queue Q] [--json]\n"
+		"  show NUMBER [--json]               a ticket with its messages and events\n"
+		"  raw NUMBER [N]                     original bytes of the ticket's Nth message\n"
+		"  set NUMBER status|priority|queue|assignee|line VALUE\n");
+}
+
+static int err_exit(const struct pd_err *err)
+{
+	fprintf(stderr, "postdesk: %s\n", err->msg);
+	return err->cls == PD_ERR_FATAL ? EX_CONFIG : EX_UNAVAILABLE;
+}
+
+/* Connect and, unless migrating, insist on the schema this build knows. */
+static int open_db(const struct pd_config *cfg, bool check_schema, struct pd_db **db_r)
+{
+	struct pd_err err;
+
+	pd_err_clear(&err);
+	if (pd_db_connect(cfg->db_conninfo, cfg->db_statement_timeout, db_r, &err) < 0)
+		return err_exit(&err);
+	if (check_schema && pd_migrate_check(*db_r, &err) < 0) {
+		pd_db_close(*db_r);
+		*db_r = NULL;
+		return err_exit(&err);
+	}
+	return 0;
+}
+
+static int cmd_migrate(const struct pd_config *cfg)
+{
+	struct pd_db *db;
+	struct pd_err err;
+	int from, to, rc;
+
+	if ((rc = open_db(cfg, false, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	if (pd_migrate_apply(db, &from, &to, &err) < 0) {
+		pd_db_close(db);
+		return err_exit(&err);
+	}
+	if (from == to)
+		printf("schema is up to date at version %d\n", to);
+	else
+		printf("schema migrated from version %d to %d\n", from, to);
+	pd_db_close(db);
+	return 0;
+}
+
+/* The ticket fields shared by "tickets" and "show" (DESIGN.md's contract). */
+#define TICKET_FIELDS                                                                        \
+	"'number', t.id, 'subject', t.subject, 'requester', t.requester_address,"            \
+	" 'requester_name', t.requester_name, 'status', t.status, 'priority', t.priority,"   \
+	" 'queue', t.queue, 'line', t.line, 'assignee', t.assignee, 'language', t.language," \
+	" 'mailbox', t.mailbox, 'flagged', t.flagged, 'flag_reason', t.flag_reason,"         \
+	" 'created_at', t.created_at, 'updated_at', t.updated_at,"                           \
+	" 'first_response_due', t.first_response_due, 'resolution_due', t.resolution_due,"   \
+	" 'first_response_at', t.first_response_at, 'resolved_at', t.resolved_at,"           \
+	" 'closed_at', t.closed_at, 'linked_ticket', t.linked_ticket"
+
+static const char SQL_TICKETS_JSON[] =
+    "SELECT coalesce(json_agg(json_build_object(" TICKET_FIELDS ","
+    "  'messages', (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id))"
+    "  ORDER BY t.id), '[]')"
+    " FROM tickets t"
+    " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)";
+
+static const char SQL_TICKETS_TABLE[] =
+    "SELECT t.id, t.status, t.priority, t.queue, t.line,"
+    "  (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id),"
+    "  t.requester_address, t.subject, t.flagged"
+    " FROM tickets t"
+    " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)"
+    " ORDER BY t.id";
+
+/* Print at most width display columns of UTF-8 s (counting code points). */
+static void print_cut(const char *s, int width)
+{
+	int cols = 0;
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p && cols < width) {
+		const unsigned char *start = p++;
+		while ((*p & 0xc0) == 0x80)
+			p++;
+		if (*start < 0x20)
+			fputc(' ', stdout);
+		else
+			fwrite(start, 1, (size_t)(p - start), stdout);
+		cols++;
+	}
+	if (*p)
+		fputs("…", stdout);
+}
+
+static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"status", required_argument, NULL, 's'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *params[2] = {NULL, NULL};
+	bool json = false;
+	struct pd_db *db;
+	struct pd_err err;
+	PGresult *res;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 's')
+			params[0] = optarg;
+		else if (c == 'q')
+			params[1] = optarg;
+		else if (c == 'j')
+			json = true;
+		else
+			return EX_USAGE;
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	res = pd_db_query(db, NULL, json ? SQL_TICKETS_JSON : SQL_TICKETS_TABLE, 2, params, &err);
+	if (res == NULL) {
+		pd_db_close(db);
+		return err_exit(&err);
+	}
+	if (json) {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+	} else {
+		printf("%6s  %-8s %-8s %-10s %4s %4s  %-28s %s\n", "NUMBER", "STATUS", "PRIORITY",
+		       "QUEUE", "LINE", "MSGS", "REQUESTER", "SUBJECT");
+		for (int i = 0; i < PQntuples(res); i++) {
+			printf("%6s  %-8s %-8s %-10s %4s %4s  ", PQgetvalue(res, i, 0),
+			       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+			       PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+			print_cut(PQgetvalue(res, i, 6), 28);
+			int pad = 28 - (int)strlen(PQgetvalue(res, i, 6));
+			printf("%*s ", pad > 0 ? pad : 0, "");
+			if (PQgetvalue(res, i, 8)[0] == 't')
+				fputs("[needs attention] ", stdout);
+			print_cut(PQgetvalue(res, i, 7), 60);
+			fputc('\n', stdout);
+		}
+		printf("(%d tickets)\n", PQntuples(res));
+	}
+	PQclear(res);
+	pd_db_close(db);
+	return 0;
+}
+
+static const char SQL_SHOW_JSON[] =
+    "SELECT json_build_object(" TICKET_FIELDS ","
+    " 'participants', (SELECT coalesce(json_agg(json_build_object('address', p.address,"
+    "    'name', p.name, 'role', p.role) ORDER BY p.role DESC, p.address), '[]')"
+    "    FROM participants p WHERE p.ticket_id = t.id),"
+    " 'messages', (SELECT coalesce(json_agg(json_build_object("
+    "    'direction', m.direction, 'kind', m.kind, 'message_id', m.message_id,"
+    "    'from', json_build_object('name', m.from_name, 'address', m.from_address),"
+    "    'to', m.to_addrs, 'cc', m.cc_addrs, 'subject', m.subject, 'date', m.sent_date,"
+    "    'received_at', m.created_at, 'size', m.raw_size, 'parse_error', m.parse_error,"
+    "    'body_text', m.body_text,"
+    "    'attachments', (SELECT coalesce(json_agg(json_build_object("
+    "        'filename', a.filename, 'content_type', a.content_type, 'size', a.size,"
+    "        'sha256', encode(a.sha256, 'hex')) ORDER BY a.position), '[]')"
+    "      FROM attachments a WHERE a.message_id = m.id))"
+    "    ORDER BY m.id), '[]') FROM messages m WHERE m.ticket_id = t.id),"
+    " 'events', (SELECT coalesce(json_agg(json_build_object('at', e.created_at,"
+    "    'actor', e.actor, 'kind', e.kind, 'detail', e.detail) ORDER BY e.id), '[]')"
+    "    FROM events e WHERE e.ticket_id = t.id))"
+    " FROM tickets t WHERE t.id = $1::bigint";
+
+static const char SQL_SHOW_TICKET[] =
+    "SELECT t.id, t.subject, t.requester_name, t.requester_address, t.status, t.priority,"
+    "  t.queue, t.line, coalesce(t.assignee, '-'), t.created_at, t.flagged,"
+    "  coalesce(t.flag_reason, ''), coalesce(t.language, '')"
+    " FROM tickets t WHERE t.id = $1::bigint";
+
+static const char SQL_SHOW_MESSAGES[] =
+    "SELECT m.direction, m.kind, coalesce(m.sent_date, m.created_at), m.from_name,"
+    "  m.from_address, m.subject, m.body_text, coalesce(m.parse_error, ''),"
+    "  (SELECT string_agg(coalesce(a.filename, '(unnamed)') || ' (' || a.content_type || ', '"
+    "     || a.size || ' bytes)', ', ' ORDER BY a.position)"
+    "    FROM attachments a WHERE a.message_id = m.id)"
+    " FROM messages m WHERE m.ticket_id = $1::bigint ORDER BY m.id";
+
+static const char SQL_SHOW_EVENTS[] =
+    "SELECT e.created_at, e.actor, e.kind, e.detail::text FROM events e"
+    " WHERE e.ticket_id = $1::bigint ORDER BY e.id";
+
+static int parse_number(const char *s, char *out, size_t outlen)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v <= 0) {
+		fprintf(stderr, "postdesk: \"%s\" is not a ticket number\n", s);
+		return -1;
+	}
+	snprintf(out, outlen, "%lld", v);
+	return 0;
+}
+
+static void show_human(PGresult *t, PGresult *msgs, PGresult *evs)
+{
+	printf("Ticket #%s: %s\n", PQgetvalue(t, 0, 0), PQgetvalue(t, 0, 1));
+	printf("Requester: %s <%s>\n", PQgetvalue(t, 0, 2), PQgetvalue(t, 0, 3));
+	printf("Status: %s   Priority: %s   Queue: %s   Line: %s   Assignee: %s   Language: %s\n",
+	       PQgetvalue(t, 0, 4), PQgetvalue(t, 0, 5), PQgetvalue(t, 0, 6), PQgetvalue(t, 0, 7),
+	       PQgetvalue(t, 0, 8), PQgetvalue(t, 0, 12));
+	printf("Created: %s\n", PQgetvalue(t, 0, 9));
+	if (PQgetvalue(t, 0, 10)[0] == 't')
+		printf("NEEDS ATTENTION: %s\n", PQgetvalue(t, 0, 11));
+	for (int i = 0; i < PQntuples(msgs); i++) {
+		printf("\n--- %d. %s %s, %s, from %s <%s>\n", i + 1, PQgetvalue(msgs, i, 0),
+		       PQgetvalue(msgs, i, 1), PQgetvalue(msgs, i, 2), PQgetvalue(msgs, i, 3),
+		       PQgetvalue(msgs, i, 4));
+		printf("Subject: %s\n", PQgetvalue(msgs, i, 5));
+		if (!PQgetisnull(msgs, i, 8))
+			printf("Attachments: %s\n", PQgetvalue(msgs, i, 8));
+		if (PQgetvalue(msgs, i, 7)[0])
+			printf("Not parsed: %s (see: postdesk raw %s %d)\n", PQgetvalue(msgs, i, 7),
+			       PQgetvalue(t, 0, 0), i + 1);
+		printf("\n%s\n", PQgetvalue(msgs, i, 6));
+	}
+	printf("\nEvents:\n");
+	for (int i = 0; i < PQntuples(evs); i++)
+		printf("  %s  %-24s %-20s %s\n", PQgetvalue(evs, i, 0), PQgetvalue(evs, i, 1),
+		       PQgetvalue(evs, i, 2), PQgetvalue(evs, i, 3));
+}
+
+static int cmd_show(const struct pd_config *cfg, int argc, char **argv)
+{
+	bool json = false;
+	const char *num = NULL;
+	char number[32];
+	const char *params[1] = {number};
+	struct pd_db *db;
+	struct pd_err err;
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (num == NULL)
+			num = argv[i];
+		else
+			return EX_USAGE;
+	}
+	if (num == NULL) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_number(num, number, sizeof(number)) < 0)
+		return EX_DATAERR;
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	PGresult *t = pd_db_query(db, NULL, json ? SQL_SHOW_JSON : SQL_SHOW_TICKET, 1, params, &err);
+	if (t == NULL) {
+		rc = err_exit(&err);
+	} else if (PQntuples(t) == 0) {
+		fprintf(stderr, "postdesk: no ticket #%s\n", number);
+		rc = EX_DATAERR;
+	} else if (json) {
+		printf("%s\n", PQgetvalue(t, 0, 0));
+	} else {
+		PGresult *m = pd_db_query(db, NULL, SQL_SHOW_MESSAGES, 1, params, &err);
+		PGresult *e = m ? pd_db_query(db, NULL, SQL_SHOW_EVENTS, 1, params, &err) : NULL;
+		if (m == NULL || e == NULL)
+			rc = err_exit(&err);
+		else
+			show_human(t, m, e);
+		PQclear(m);
+		PQclear(e);
+	}
+	PQclear(t);
+	pd_db_close(db);
+	return rc;
+}
+
+static int cmd_raw(const struct pd_config *cfg, int argc, char **argv)
+{
+	char number[32], idx[32] = "1";
+	const char *params[2] = {number, idx};
+	struct pd_db *db;
+	struct pd_err err;
+	int rc;
+
+	if (argc < 2 || argc > 3) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_number(argv[1], number, sizeof(number)) < 0 ||
+	    (argc == 3 && parse_number(argv[2], idx, sizeof(idx)) < 0))
+		return EX_DATAERR;
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	PGresult *res = pd_db_query_bin(db, NULL,
+					"SELECT r.raw FROM messages m JOIN message_raw r"
+					" ON r.message_id = m.id WHERE m.ticket_id = $1::bigint"
+					" ORDER BY m.id OFFSET $2::bigint - 1 LIMIT 1",
+					2, params, NULL, NULL, &err);
+	if (res == NULL) {
+		rc = err_exit(&err);
+	} else if (PQntuples(res) == 0) {
+		fprintf(stderr, "postdesk: ticket #%s has no message %s\n", number, idx);
+		rc = EX_DATAERR;
+	} else {
+		size_t len;
+		unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0),
+						     &len);
+		if (raw != NULL)
+			fwrite(raw, 1, len, stdout);
+		PQfreemem(raw);
+	}
+	PQclear(res);
+	pd_db_close(db);
+	return rc;
+}
+
+/* One statement: check, update, and record who changed what. */
+static const char SQL_SET[] =
+    "WITH old AS (SELECT id, status, priority, queue, assignee, line FROM tickets"
+    "             WHERE id = $1::bigint FOR UPDATE),"
+    " upd AS (UPDATE tickets t SET"
+    "   status = CASE WHEN $2 = 'status' THEN $3 ELSE t.status END,"
+    "   priority = CASE WHEN $2 = 'priority' THEN $3 ELSE t.priority END,"
+    "   queue = CASE WHEN $2 = 'queue' THEN $3 ELSE t.queue END,"
+    "   assignee = CASE WHEN $2 = 'assignee' THEN nullif($3, '') ELSE t.assignee END,"
+    "   line = CASE WHEN $2 = 'line' THEN $3::int ELSE t.line END,"
+    "   resolved_at = CASE WHEN $2 = 'status' AND $3 = 'resolved' THEN now()"
+    "                      WHEN $2 = 'status' AND $3 IN ('new', 'open', 'pending') THEN NULL"
+    "                      ELSE t.resolved_at END,"
+    "   closed_at = CASE WHEN $2 = 'status' AND $3 = 'closed' THEN now()"
+    "                    WHEN $2 = 'status' THEN NULL ELSE t.closed_at END,"
+    "   updated_at = now()"
+    "  FROM old WHERE t.id = old.id RETURNING t.id),"
+    " ev AS (INSERT INTO events (ticket_id, actor, kind, detail)"
+    "  SELECT old.id, $4, $2 || '.changed', json_build_object('field', $2::text, 'from',"
+    "    CASE $2 WHEN 'status' THEN old.status WHEN 'priority' THEN old.priority"
+    "            WHEN 'queue' THEN old.queue WHEN 'assignee' THEN old.assignee"
+    "            ELSE old.line::text END, 'to', $3::text)"
+    "  FROM old)"
+    "SELECT count(*) FROM upd";
+
+static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
+{
+	static const char *const fields[] = {"status", "priority", "queue", "assignee", "line"};
+	static const char *const statuses[] = {"new", "open", "pending", "resolved", "closed"};
+	static const char *const priorities[] = {"critical", "high", "normal", "low"};
+	char number[32], actor[128];
+	const char *params[4];
+	struct pd_db *db;
+	struct pd_err err;
+	bool ok = false;
+	int rc;
+
+	if (argc != 4) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_number(argv[1], number, sizeof(number)) < 0)
+		return EX_DATAERR;
+	for (size_t i = 0; i < PD_ARRAY_LEN(fields); i++)
+		ok = ok || strcmp(argv[2], fields[i]) == 0;
+	if (!ok) {
+		fprintf(stderr, "postdesk: cannot set \"%s\": use status, priority, queue, assignee "
+				"or line\n",
+			argv[2]);
+		return EX_USAGE;
+	}
+	ok = true;
+	if (strcmp(argv[2], "status") == 0) {
+		ok = false;
+		for (size_t i = 0; i < PD_ARRAY_LEN(statuses); i++)
+			ok = ok || strcmp(argv[3], statuses[i]) == 0;
+	} else if (strcmp(argv[2], "priority") == 0) {
+		ok = false;
+		for (size_t i = 0; i < PD_ARRAY_LEN(priorities); i++)
+			ok = ok || strcmp(argv[3], priorities[i]) == 0;
+	} else if (strcmp(argv[2], "line") == 0) {
+		char *end;
+		long v = strtol(argv[3], &end, 10);
+		ok = *argv[3] && *end == '\0' && v >= 1 && v <= 100;
+	} else if (strcmp(argv[2], "queue") == 0) {
+		ok = argv[3][0] != '\0';
+	}
+	if (!ok) {
+		fprintf(stderr, "postdesk: \"%s\" is not a valid %s\n", argv[3], argv[2]);
+		return EX_DATAERR;
+	}
+	const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+	snprintf(actor, sizeof(actor), "cli:%s", user ? user : "unknown");
+	params[0] = number;
+	params[1] = argv[2];
+	params[2] = argv[3];
+	params[3] = actor;
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	PGresult *res = pd_db_query(db, NULL, SQL_SET, 4, params, &err);
+	if (res == NULL) {
+		rc = err_exit(&err);
+	} else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+		fprintf(stderr, "postdesk: no ticket #%s\n", number);
+		rc = EX_DATAERR;
+	} else {
+		printf("ticket #%s: %s set to %s\n", number, argv[2], argv[3]);
+	}
+	PQclear(res);
+	pd_db_close(db);
+	return rc;
+}
+
+static int cmd_check_config(const char *path)
+{
+	struct pd_config *cfg;
+	struct pd_config_errors errs = {0, NULL};
+
+	if (pd_config_load(path, &cfg, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		pd_config_errors_free(&errs);
+		return EX_CONFIG;
+	}
+	printf("%s: configuration is valid (%zu mailboxes)\n", path, cfg->n_mailboxes);
+	pd_config_free(cfg);
+	pd_config_errors_free(&errs);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = PD_SYSCONFDIR "/postdesk.conf";
+	struct pd_config *cfg = NULL;
+	struct pd_config_errors errs = {0, NULL};
+	int i = 1, rc;
+
+	pd_log_init("postdesk", PD_LOG_WARNING);
+	while (i < argc && argv[i][0] == '-') {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	const char *cmd = argv[i];
+	int cargc = argc - i;
+	char **cargv = argv + i;
+
+	if (strcmp(cmd, "check-config") == 0)
+		return cargc == 1 ? cmd_check_config(path) : EX_USAGE;
+	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
+	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0) {
+		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (pd_config_load(path, &cfg, &errs) < 0) {
+		for (size_t k = 0; k < errs.n; k++)
+			fprintf(stderr, "%s\n", errs.v[k]);
+		pd_config_errors_free(&errs);
+		return EX_CONFIG;
+	}
+	pd_config_errors_free(&errs);
+	if (strcmp(cmd, "migrate") == 0)
+		rc = cargc == 1 ? cmd_migrate(cfg) : EX_USAGE;
+	else if (strcmp(cmd, "tickets") == 0)
+		rc = cmd_tickets(cfg, cargc, cargv);
+	else if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(cfg, cargc, cargv);
+	else if (strcmp(cmd, "raw") == 0)
+		rc = cmd_raw(cfg, cargc, cargv);
+	else
+		rc = cmd_set(cfg, cargc, cargv);
+	pd_config_free(cfg);
+	return rc;
+}

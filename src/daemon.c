@@ -1,0 +1,421 @@
+/*
+ * daemon.c - postdeskd's loop.
+ *
+ * One thread serves every mailbox.  Each mailbox is a small state machine:
+ * DOWN (waiting to reconnect, with exponential backoff), READY (connected,
+ * polled every poll_interval) or IDLE (an IMAP IDLE is outstanding and its
+ * socket is in the poll set).  Signals arrive through a signalfd in the same
+ * poll: handlers never run in signal context.  TERM/INT stop after the
+ * current round (a second one exits at once); HUP re-reads the config and
+ * keeps the old one when the new one is invalid.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "db.h"
+#include "imap.h"
+#include "ingest.h"
+#include "log.h"
+#include "migrate.h"
+#include "util.h"
+
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS (300 * 1000)
+#define IDLE_MAX_MS (25 * 60 * 1000) /* RFC 2177: re-issue before 29 minutes */
+
+enum mb_state { MB_DOWN, MB_READY, MB_IDLE };
+
+struct mbox {
+	const struct pd_mailbox_cfg *cfg;
+	struct pd_imap *im;
+	enum mb_state state;
+	uint32_t uidvalidity;
+	int64_t next_ms;    /* DOWN: reconnect; READY: next poll; IDLE: re-issue */
+	int64_t backoff_ms;
+	enum pd_err_class last_failure;
+	struct pd_ingest_stats stats;
+};
+
+struct daemon {
+	const char *config_path;
+	struct pd_config *cfg;
+	struct pd_db *db;
+	struct mbox *mb;
+	size_t n_mb;
+	int sigfd;
+	bool stop;
+	int exit_code;
+};
+
+/* ----------------------------------------------------------- helpers */
+
+static int load_config(const char *path, struct pd_config **cfg_r)
+{
+	struct pd_config_errors errs = {0, NULL};
+
+	if (pd_config_load(path, cfg_r, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			pd_log_err("%s", errs.v[i]);
+		pd_config_errors_free(&errs);
+		return -1;
+	}
+	pd_config_errors_free(&errs);
+	return 0;
+}
+
+static void apply_log_level(const struct pd_config *cfg)
+{
+	enum pd_log_level lvl;
+
+	if (cfg->log_level != NULL && pd_log_level_parse(cfg->log_level, &lvl) == 0)
+		pd_log_set_level(lvl);
+}
+
+/* Connect to PostgreSQL and check the schema.  FATAL errors stop the daemon. */
+static int ensure_db(struct daemon *d, struct pd_err *err)
+{
+	if (d->db != NULL)
+		return pd_db_ensure(d->db, err);
+	if (pd_db_connect(d->cfg->db_conninfo, d->cfg->db_statement_timeout, &d->db, err) < 0)
+		return -1;
+	if (pd_migrate_check(d->db, err) < 0) {
+		pd_db_close(d->db);
+		d->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t jitter(int64_t ms)
+{
+	/* +-20% so that many mailboxes failing together do not retry together */
+	return ms - ms / 5 + (int64_t)(random() % (ms / 5 * 2 + 1));
+}
+
+static void mb_close(struct mbox *m, bool polite)
+{
+	if (m->im == NULL)
+		return;
+	if (polite) {
+		struct pd_err e;
+		if (m->state == MB_IDLE)
+			pd_imap_idle_done(m->im, &e);
+		pd_imap_logout(m->im);
+	}
+	pd_imap_free(m->im);
+	m->im = NULL;
+	m->state = MB_DOWN;
+}
+
+static void mb_fail(struct mbox *m, const struct pd_err *err)
+{
+	mb_close(m, false);
+	m->last_failure = err->cls;
+	m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (m->backoff_ms > BACKOFF_MAX_MS)
+		m->backoff_ms = BACKOFF_MAX_MS;
+	int64_t wait = jitter(m->backoff_ms);
+	pd_log(err->cls == PD_ERR_TEMP ? PD_LOG_WARNING : PD_LOG_ERR,
+	       "mailbox=%s: %s (%s error from %s); retrying in %llds", m->cfg->name, err->msg,
+	       pd_err_class_name(err->cls), err->src, (long long)(wait + 999) / 1000);
+	m->next_ms = pd_now_ms() + wait;
+}
+
+static int64_t idle_refresh_ms(const struct mbox *m)
+{
+	int64_t poll_ms = m->cfg->poll_interval * 1000;
+
+	return poll_ms > 0 && poll_ms < IDLE_MAX_MS ? poll_ms : IDLE_MAX_MS;
+}
+
+/*
+ * Bring the mailbox up if needed and process everything pending; repeat
+ * while mail keeps arriving; then IDLE (or schedule the next poll).
+ */
+static int mb_service(struct daemon *d, struct mbox *m, bool once)
+{
+	struct pd_err err;
+
+	pd_err_clear(&err);
+	if (ensure_db(d, &err) < 0) {
+		if (err.cls == PD_ERR_FATAL) {
+			pd_log_err("%s", err.msg);
+			d->stop = true;
+			d->exit_code = EX_CONFIG;
+			return -1;
+		}
+		goto fail;
+	}
+	if (m->im == NULL) {
+		m->im = pd_imap_new(m->cfg);
+		if (pd_imap_connect(m->im, &err) < 0 ||
+		    pd_ingest_open(m->im, d->db, m->cfg, &m->uidvalidity, &err) < 0)
+			goto fail;
+		pd_log_notice("mailbox=%s: connected to %s:%u, folder %s%s", m->cfg->name,
+			      m->cfg->host, m->cfg->port, m->cfg->folder,
+			      pd_imap_has_idle(m->im) && m->cfg->idle ? ", using IDLE" : ", polling");
+		m->state = MB_READY;
+	} else if (m->state == MB_IDLE) {
+		if (pd_imap_idle_done(m->im, &err) < 0)
+			goto fail;
+		m->state = MB_READY;
+	}
+	for (;;) {
+		size_t before = m->stats.fetched;
+		uint32_t exists = pd_imap_exists(m->im);
+
+		if (pd_ingest_pending(m->im, d->db, d->cfg, m->cfg, m->uidvalidity, &m->stats,
+				      &err) < 0)
+			goto fail;
+		/* Again when this round found work or mail arrived during it. */
+		if (m->stats.fetched == before && pd_imap_exists(m->im) <= exists)
+			break;
+	}
+	m->backoff_ms = 0;
+	m->last_failure = PD_ERR_NONE;
+	if (once)
+		return 0;
+	if (m->cfg->idle && pd_imap_has_idle(m->im)) {
+		if (pd_imap_idle_start(m->im, &err) < 0)
+			goto fail;
+		m->state = MB_IDLE;
+		m->next_ms = pd_now_ms() + idle_refresh_ms(m);
+	} else {
+		m->next_ms = pd_now_ms() + m->cfg->poll_interval * 1000;
+	}
+	return 0;
+fail:
+	if (err.cls == PD_ERR_FATAL && d->db == NULL) {
+		pd_log_err("%s", err.msg);
+		d->stop = true;
+		d->exit_code = EX_CONFIG;
+		return -1;
+	}
+	if (err.src[0] == 'd' && d->db != NULL) {
+		/* a database failure: make the next attempt reconnect cleanly */
+		struct pd_err e2;
+		pd_db_ensure(d->db, &e2);
+	}
+	mb_fail(m, &err);
+	return -1;
+}
+
+static void mailboxes_setup(struct daemon *d)
+{
+	d->n_mb = d->cfg->n_mailboxes;
+	d->mb = pd_xcalloc(d->n_mb, sizeof(*d->mb));
+	for (size_t i = 0; i < d->n_mb; i++) {
+		d->mb[i].cfg = &d->cfg->mailboxes[i];
+		d->mb[i].state = MB_DOWN;
+		d->mb[i].next_ms = 0;
+	}
+}
+
+static void mailboxes_teardown(struct daemon *d, bool polite)
+{
+	for (size_t i = 0; i < d->n_mb; i++)
+		mb_close(&d->mb[i], polite);
+	free(d->mb);
+	d->mb = NULL;
+	d->n_mb = 0;
+}
+
+/* ----------------------------------------------------------- signals */
+
+static int signals_setup(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void reload(struct daemon *d)
+{
+	struct pd_config *ncfg;
+
+	pd_log_notice("reloading configuration from %s", d->config_path);
+	if (load_config(d->config_path, &ncfg) < 0) {
+		pd_log_err("new configuration in %s is invalid; keeping the running one",
+			   d->config_path);
+		return;
+	}
+	mailboxes_teardown(d, true);
+	if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
+	    ncfg->db_statement_timeout != d->cfg->db_statement_timeout) {
+		pd_db_close(d->db);
+		d->db = NULL;
+	}
+	pd_config_free(d->cfg);
+	d->cfg = ncfg;
+	apply_log_level(d->cfg);
+	mailboxes_setup(d);
+	pd_log_notice("configuration reloaded: %zu mailboxes", d->n_mb);
+}
+
+static void read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (d->stop) {
+				pd_log_notice("second stop signal: exiting now");
+				_exit(0);
+			}
+			pd_log_notice("stop signal received: finishing and logging out");
+			d->stop = true;
+			break;
+		case SIGHUP:
+			reload(d);
+			break;
+		}
+	}
+}
+
+/* ----------------------------------------------------------- loops */
+
+static int run_once(struct daemon *d)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < d->n_mb && !d->stop; i++) {
+		struct mbox *m = &d->mb[i];
+
+		if (mb_service(d, m, true) < 0) {
+			if (d->exit_code)
+				return d->exit_code;
+			rc = m->last_failure == PD_ERR_TEMP && rc != EX_UNAVAILABLE ? EX_TEMPFAIL
+										     : EX_UNAVAILABLE;
+			continue;
+		}
+		pd_log_notice("mailbox=%s: done: %zu fetched, %zu new tickets, %zu threaded, %zu "
+			      "duplicates, %zu flagged, %zu failed",
+			      m->cfg->name, m->stats.fetched, m->stats.new_tickets, m->stats.appended,
+			      m->stats.duplicates, m->stats.flagged, m->stats.failed);
+		mb_close(m, true);
+	}
+	return rc;
+}
+
+static int run_loop(struct daemon *d)
+{
+	struct pollfd *pfd = NULL;
+	size_t *pmap = NULL;
+
+	while (!d->stop) {
+		int64_t now = pd_now_ms(), next = now + 60 * 1000;
+		size_t np = 0;
+
+		for (size_t i = 0; i < d->n_mb && !d->stop; i++) {
+			struct mbox *m = &d->mb[i];
+			if (m->state != MB_IDLE && now >= m->next_ms)
+				mb_service(d, m, false);
+			else if (m->state == MB_IDLE && now >= m->next_ms)
+				mb_service(d, m, false); /* re-issue IDLE, safety round */
+		}
+		if (d->stop)
+			break;
+		pfd = pd_xreallocarray(pfd, d->n_mb + 1, sizeof(*pfd));
+		pmap = pd_xreallocarray(pmap, d->n_mb + 1, sizeof(*pmap));
+		pfd[np].fd = d->sigfd;
+		pfd[np].events = POLLIN;
+		np++;
+		now = pd_now_ms();
+		for (size_t i = 0; i < d->n_mb; i++) {
+			struct mbox *m = &d->mb[i];
+			if (m->next_ms < next)
+				next = m->next_ms;
+			if (m->state == MB_IDLE) {
+				pfd[np].fd = pd_imap_fd(m->im);
+				pfd[np].events = POLLIN;
+				pmap[np] = i;
+				np++;
+			}
+		}
+		int timeout = next > now ? (int)(next - now) : 0;
+		int n = poll(pfd, np, timeout);
+		if (n < 0 && errno != EINTR) {
+			pd_log_err("poll failed: %s", strerror(errno));
+			break;
+		}
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN)
+			read_signals(d);
+		if (d->mb == NULL)
+			continue;
+		for (size_t k = 1; k < np && !d->stop; k++) {
+			/* a reload may have replaced the mailbox table */
+			if (pmap[k] >= d->n_mb)
+				continue;
+			struct mbox *m = &d->mb[pmap[k]];
+			if (m->state == MB_IDLE && pfd[k].fd == pd_imap_fd(m->im) && pfd[k].revents)
+				mb_service(d, m, false);
+		}
+	}
+	free(pfd);
+	free(pmap);
+	return d->exit_code;
+}
+
+int pd_daemon_run(const struct pd_daemon_opts *opts)
+{
+	struct daemon d;
+	struct pd_err err;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.config_path = opts->config_path;
+	pd_log_init("postdeskd", PD_LOG_INFO);
+	srandom((unsigned)(getpid() ^ pd_now_ms()));
+	if (load_config(d.config_path, &d.cfg) < 0) {
+		pd_log_err("cannot start: the configuration in %s is invalid", d.config_path);
+		return EX_CONFIG;
+	}
+	apply_log_level(d.cfg);
+	d.sigfd = signals_setup();
+	if (d.sigfd < 0) {
+		pd_log_err("cannot set up signal handling: %s", strerror(errno));
+		pd_config_free(d.cfg);
+		return EX_OSERR;
+	}
+	pd_err_clear(&err);
+	if (ensure_db(&d, &err) < 0) {
+		pd_log_err("cannot start: %s", err.msg);
+		if (err.cls == PD_ERR_FATAL || opts->once) {
+			close(d.sigfd);
+			pd_config_free(d.cfg);
+			return err.cls == PD_ERR_FATAL ? EX_CONFIG : EX_TEMPFAIL;
+		}
+		/* not fatal: the loop keeps retrying with each mailbox's backoff */
+	}
+	mailboxes_setup(&d);
+	pd_log_notice("postdeskd %s started: %zu mailboxes%s", PACKAGE_VERSION, d.n_mb,
+		      opts->once ? " (--once)" : "");
+	rc = opts->once ? run_once(&d) : run_loop(&d);
+	mailboxes_teardown(&d, true);
+	pd_db_close(d.db);
+	pd_config_free(d.cfg);
+	close(d.sigfd);
+	pd_log_notice("postdeskd stopped");
+	return rc;
+}
