@@ -7,7 +7,7 @@
  * configuration problem).  Every statement goes through pd_db_query*, which
  * only ever sends parameters separately from the SQL text.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

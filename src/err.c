@@ -1,7 +1,7 @@
 /*
  * err.c - filling struct pd_err.  See err.h.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdio.h>
 #include <string.h>

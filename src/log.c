@@ -1,7 +1,7 @@
 /*
  * log.c - one line per event on stderr, journald-aware.  See log.h.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * instances upgrading at once do not race; all missing migrations go in one
  * transaction: either the database moves to the new version or it stays.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,7 @@
  * Finally the mailbox checkpoint moves, and the caller may mark the mails in
  * IMAP only after COMMIT returned.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <inttypes.h>
 #include <stdio.h>

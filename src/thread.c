@@ -3,7 +3,7 @@
  * rules.  The store gathers the facts from the database; this module decides,
  * so the rules can be tested exhaustively without a server.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * util.c - allocation, byte buffers, hashing, time and string helpers.
  * See util.h.  Allocation failure aborts.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <ctype.h>
 #include <errno.h>
