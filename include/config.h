@@ -55,6 +55,10 @@ struct pd_smtp_cfg {
 	char *from;             /* "Example Support <support@example.com>" */
 	char *ca_file;
 	int64_t timeout;
+	bool enabled;           /* false: no smtp section, outbound mail is off (all else NULL/0) */
+	char *host;             /* parsed from url */
+	uint16_t port;          /* parsed from url (default 25 / 465, as libcurl) */
+	char *from_address;     /* the addr-spec inside from, for MAIL FROM */
 };
 
 struct pd_sla_cfg {
@@ -65,11 +69,27 @@ struct pd_sla_cfg {
 	int warn_at;            /* percent */
 };
 
+/* One parsed hours entry, e.g. "mon-fri 09:00-13:00,14:00-18:00". */
+#define PD_HOURS_MAX_RANGES 8
+struct pd_hours {
+	uint8_t days;                /* bit 0 = Monday ... bit 6 = Sunday */
+	size_t n;                    /* time ranges used in r */
+	struct {
+		uint16_t start, end; /* minutes since midnight, start < end <= 1440 */
+	} r[PD_HOURS_MAX_RANGES];    /* ascending, disjoint */
+};
+
+struct pd_date {
+	int year, month, day;
+};
+
 struct pd_calendar_cfg {
 	char *name;
 	char *timezone;              /* IANA name */
 	struct pd_strlist hours;     /* "mon-fri 09:00-18:00" ... as written (validated) */
 	struct pd_strlist holidays;  /* "YYYY-MM-DD" */
+	struct pd_hours *hours_parsed;  /* hours.n entries, hours.v parsed */
+	struct pd_date *holiday_dates;  /* holidays.n entries, holidays.v parsed */
 };
 
 struct pd_line_cfg {
@@ -111,7 +131,9 @@ struct pd_config {
 	int reopen_days;             /* default 14 */
 };
 
-/* One problem found while loading: "FILE:LINE: reason" already formatted. */
+/* One problem found while loading: "FILE:LINE: reason" already formatted,
+ * or "FILE: reason" when no line applies (file unreadable, a required
+ * top-level key or section missing).  Sorted by line. */
 struct pd_config_errors {
 	size_t n;
 	char **v;
@@ -120,10 +142,30 @@ struct pd_config_errors {
 /*
  * Load and validate path.  On success returns 0 and *cfg_r (caller frees with
  * pd_config_free).  On failure returns -1, *cfg_r is NULL and errs holds
- * every problem found (caller frees with pd_config_errors_free).  Checks:
- * unknown keys, bad durations/sizes/URLs/enums, missing password, unreadable
- * password_file, inline password in a file readable by group/other,
- * references to unknown calendars.
+ * every problem found (caller frees with pd_config_errors_free; errs may be
+ * NULL).  Checks: unknown keys, bad durations/sizes/URLs/enums, missing
+ * password, unreadable password_file, inline password in a file readable by
+ * group/other, references to unknown calendars.  A syntax error ends the
+ * reading, so it is reported alone.  Warnings (tls = "none" to a host that
+ * is not loopback) go to pd_log_warning and do not fail the load.
+ *
+ * Passwords (mailbox and smtp): password (inline; the file must then not be
+ * readable by group/other), or password_file, or, when neither is set and
+ * $CREDENTIALS_DIRECTORY is, the credential "mailbox.NAME.password" /
+ * "smtp.password" in it.  password_file resolves as:
+ *   "$CREDENTIALS_DIRECTORY/NAME" -> in $CREDENTIALS_DIRECTORY (must be set)
+ *   "/absolute/path"              -> as written
+ *   "NAME" (no '/')               -> in $CREDENTIALS_DIRECTORY when it is set,
+ *                                    else next to the config file
+ *   "dir/NAME"                    -> relative to the config file's directory
+ * The file holds one line of at most 4096 bytes; one trailing newline is
+ * removed.
+ *
+ * TLS: tls defaults to "implicit" for imaps:// and smtps://, "starttls" for
+ * imap:// and smtp://; imaps:// with tls other than "implicit", or imap://
+ * with "implicit", is an error.
+ *
+ * Not reentrant (libconfuse is not): load one file at a time.
  */
 int pd_config_load(const char *path, struct pd_config **cfg_r, struct pd_config_errors *errs);
 void pd_config_free(struct pd_config *cfg);
@@ -131,9 +173,50 @@ void pd_config_errors_free(struct pd_config_errors *errs);
 
 /* Lookups; NULL when absent. Borrowed, valid while cfg lives. */
 const struct pd_mailbox_cfg *pd_config_mailbox(const struct pd_config *cfg, const char *name);
+const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *priority);
+const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name);
+const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number);
 
 /* True when addr (an addr-spec, any case) is listed as an agent, by exact
  * address or by domain entry ("@example.com" or "example.com"). */
 bool pd_config_is_agent(const struct pd_config *cfg, const char *addr);
+
+/* ---- the parsers config uses, public for calendar.c, tls.c and tests ---- */
+
+enum pd_url_proto {
+	PD_URL_IMAP, /* imap:// (port 143) or imaps:// (993) */
+	PD_URL_SMTP, /* smtp:// (port 25) or smtps:// (465) */
+};
+
+struct pd_url {
+	bool implicit_tls; /* imaps:// or smtps:// */
+	char *host;        /* an IPv6 literal without its brackets */
+	uint16_t port;     /* from the URL, else the scheme's default */
+	char *path;        /* percent-decoded; IMAP: the folder, "INBOX" when none;
+			    * SMTP: NULL when none */
+};
+
+/*
+ * Parse SCHEME://HOST[:PORT][/PATH].  HOST is a name, an IPv4 address or
+ * [IPv6]; no user name, query or fragment.  Returns 0 and fills u (free with
+ * pd_url_free), or -1 with a reason in why.
+ */
+int pd_config_parse_url(const char *url, enum pd_url_proto proto, struct pd_url *u, char *why,
+			size_t why_len);
+void pd_url_free(struct pd_url *u);
+
+/* localhost, *.localhost, 127.0.0.0/8, ::1 and ::ffff:127.x.x.x. */
+bool pd_config_host_is_loopback(const char *host);
+
+/*
+ * Parse a business-hours entry: DAYS TIMES, where DAYS is a comma list of
+ * days (mon..sun) and forward ranges ("mon-fri,sun") and TIMES a comma list
+ * of HH:MM-HH:MM ranges (end after start, ascending, 24:00 allowed as end).
+ * Returns 0, or -1 with a reason in why.
+ */
+int pd_config_parse_hours(const char *s, struct pd_hours *h, char *why, size_t why_len);
+
+/* Parse "YYYY-MM-DD" (a real calendar date, year >= 1900). Returns 0 / -1. */
+int pd_config_parse_date(const char *s, struct pd_date *d);
 
 #endif
