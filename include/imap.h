@@ -83,6 +83,11 @@ bool pd_imap_has_move(const struct pd_imap *im);
  * pd_imap_idle_done() before any other command. Re-issue before 29 minutes. */
 int pd_imap_idle_start(struct pd_imap *im, struct pd_err *err);
 int pd_imap_idle_done(struct pd_imap *im, struct pd_err *err);
+/* True right after pd_imap_idle_start() when the server's news already sits
+ * in libetpan's buffers, where poll() on pd_imap_fd() cannot see it
+ * (untagged data sent before "+ idling", or read together with it).  Check
+ * it before polling; when true, call pd_imap_idle_done() at once and search. */
+bool pd_imap_idle_ready(const struct pd_imap *im);
 /* Socket of the session, -1 when not connected. */
 int pd_imap_fd(const struct pd_imap *im);
 

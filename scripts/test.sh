@@ -1,0 +1,105 @@
+#!/bin/bash
+# scripts/test.sh - build postdesk with ASan/UBSan in build-test/ and run the
+# whole test suite: cmocka unit tests and the integration tests against real
+# PostgreSQL, Dovecot and an SMTP sink started on loopback.
+#
+#   ./scripts/test.sh              (run scripts/deps.sh first on a new machine)
+#
+# The last line printed is "N passed, N failed" counting test cases: the
+# cmocka "[  PASSED  ]"/"[  FAILED  ]" totals plus each integration script's
+# own summary line.  Exit status 0 only when everything passed.
+# CI=true (or PD_REQUIRE_INTEGRATION=1) turns a skipped integration test
+# (missing server) into a failure.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${PD_BUILD_DIR:-$top/build-test}
+jobs=${PD_JOBS:-2}
+cd "$top" || exit 1
+
+if [ "${CI:-}" = true ]; then
+	export PD_REQUIRE_INTEGRATION=1
+fi
+
+fail_build() {
+	echo "test.sh: $1 failed" >&2
+	[ -f "$build/config.log" ] && [ "$1" = configure ] && tail -n 40 "$build/config.log" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+if [ -f "$top/config.status" ] && [ "$build" != "$top" ]; then
+	echo "test.sh: the source tree is configured in place ($top/config.status);" >&2
+	echo "test.sh: run 'make distclean' there first, so that build-test/ can be configured." >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+echo "== autoreconf"
+autoreconf -fi || fail_build autoreconf
+mkdir -p "$build"
+cd "$build" || exit 1
+echo "== configure (build dir $build)"
+"$top/configure" --enable-sanitizers --enable-integration-tests >configure.out 2>&1 || {
+	cat configure.out >&2
+	fail_build configure
+}
+echo "== make"
+make -j"$jobs" >make.out 2>&1 || {
+	cat make.out >&2
+	fail_build make
+}
+
+echo "== make check"
+make -j"$jobs" check
+rc=$?
+if [ $rc != 0 ]; then
+	echo "== test-suite.log"
+	cat test-suite.log 2>/dev/null
+fi
+
+# Count test cases from every test's .log (not test-suite.log).
+passed=0
+failed=0
+skipped=0
+while IFS= read -r -d '' log; do
+	[ "$(basename "$log")" = test-suite.log ] && continue
+	trs=${log%.log}.trs
+	[ -f "$trs" ] || continue
+	if grep -q ':test-result: SKIP' "$trs"; then
+		skipped=$((skipped + 1))
+		continue
+	fi
+	read -r p f < <(awk '
+		# cmocka summaries
+		/^\[  PASSED  \] [0-9]+ test/ { p += $4; cm = 1 }
+		/^\[  FAILED  \] [0-9]+ test/ { f += $4; cm = 1 }
+		# cmocka TAP output (CMOCKA_MESSAGE_OUTPUT=TAP)
+		/^ok [0-9]+/ { tp++ }
+		/^not ok [0-9]+/ { tf++ }
+		# integration scripts: "N passed, N failed"
+		/^[0-9]+ passed, [0-9]+ failed/ { ip = $1; if_ = $3; it = 1 }
+		END {
+			if (it) print ip + 0, if_ + 0
+			else if (cm) print p + 0, f + 0
+			else print tp + 0, tf + 0
+		}' "$log")
+	# A test program that crashed before printing its summary still failed.
+	if grep -qE ':test-result: (FAIL|ERROR|XPASS)' "$trs" && [ "${f:-0}" = 0 ]; then
+		f=1
+	fi
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+done < <(find "$build/tests" -name '*.log' -print0 2>/dev/null)
+
+if [ $rc != 0 ] && [ $failed = 0 ]; then
+	failed=1 # make check failed outside any counted test
+fi
+[ $failed = 0 ] && [ $rc = 0 ] || rc=1
+if [ $skipped -gt 0 ]; then
+	echo "test.sh: $skipped test program(s) skipped (see $build/test-suite.log)"
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+exit $rc

@@ -1,0 +1,571 @@
+/*
+ * html.c - HTML mail body to readable plain text, with gumbo.
+ *
+ * Owns the rendering rules: script/style/head/title are dropped, block
+ * elements become line breaks (paragraph-like ones a blank line), <br> a
+ * newline, <li> a "- " item, links "text <url>" when the URL says more
+ * than the text, table cells are separated by tabs and rows by newlines,
+ * whitespace runs collapse to one space (except in <pre>), and never more
+ * than one blank line in a row.  Entities are decoded by gumbo.
+ *
+ * gumbo itself is not safe on hostile input: it frees its tree
+ * recursively (300,000 nested <div> overflow the stack) and its tree
+ * builder is quadratic in the nesting depth and in the number of open
+ * formatting elements (100,000 nested <div> take 15 s).  A linear pre-scan
+ * estimates both; input that is too big or too deep is rendered by a
+ * simple tag stripper instead.  Our own tree walk is iterative.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gumbo.h>
+
+#include "html.h"
+#include "util.h"
+
+#define GUMBO_MAX_INPUT (4u << 20) /* bytes; bigger HTML is stripped, not parsed */
+#define MAX_NESTING 1000           /* estimated open elements */
+#define MAX_FORMATTING 100         /* estimated open formatting elements */
+
+/* ---------------------------------------------------------- text builder */
+
+struct out {
+	struct pd_buf b;
+	int pending_nl;      /* line breaks owed before the next text (at most 2 are written) */
+	bool pending_space;  /* a whitespace run was seen */
+	bool pending_tab;    /* a table cell started after another one */
+	const char *prefix;  /* list marker owed at the start of the next line */
+	int list_depth;
+	int pre;             /* inside <pre>: keep whitespace */
+};
+
+static bool at_line_start(const struct out *o)
+{
+	return o->b.len == 0 || o->b.data[o->b.len - 1] == '\n';
+}
+
+/* Pay what is owed (line breaks, a space or tab, a list marker) before
+ * visible text. */
+static void flush(struct out *o)
+{
+	if (o->b.len > 0 && o->pending_nl > 0) {
+		while (o->b.len > 0 && o->b.data[o->b.len - 1] == ' ')
+			o->b.data[--o->b.len] = '\0';
+		size_t have = 0; /* newlines already at the end */
+		while (have < o->b.len && o->b.data[o->b.len - 1 - have] == '\n')
+			have++;
+		for (int i = (int)have; i < (o->pending_nl > 2 ? 2 : o->pending_nl); i++)
+			pd_buf_append_char(&o->b, '\n');
+	} else if (o->pending_tab && !at_line_start(o)) {
+		pd_buf_append_char(&o->b, '\t');
+	} else if (o->pending_space && !at_line_start(o)) {
+		pd_buf_append_char(&o->b, ' ');
+	}
+	o->pending_nl = 0;
+	o->pending_space = o->pending_tab = false;
+	if (o->prefix != NULL && at_line_start(o)) {
+		for (int i = 1; i < o->list_depth; i++)
+			pd_buf_append_str(&o->b, "  ");
+		pd_buf_append_str(&o->b, o->prefix);
+	}
+	o->prefix = NULL;
+}
+
+static void block(struct out *o, int n)
+{
+	if (o->pending_nl < n)
+		o->pending_nl = n;
+	o->pending_space = o->pending_tab = false;
+}
+
+static void line_break(struct out *o)
+{
+	/* <br> at the very start of the text has nothing to break */
+	if (o->b.len > 0 && o->pending_nl < 2)
+		o->pending_nl++;
+}
+
+/* Append text, collapsing whitespace runs (HTML space and NBSP) unless in
+ * <pre>. */
+static void text(struct out *o, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		unsigned char ch = (unsigned char)*p;
+		bool nbsp = ch == 0xc2 && p + 1 < e && (unsigned char)p[1] == 0xa0;
+
+		if (o->pre > 0) {
+			if (ch == '\r') {
+				p++;
+			} else if (ch == '\n') {
+				flush(o);
+				pd_buf_append_char(&o->b, '\n');
+				p++;
+			} else {
+				flush(o);
+				pd_buf_append_char(&o->b, (char)ch);
+				p++;
+			}
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || nbsp) {
+			o->pending_space = true;
+			p += nbsp ? 2 : 1;
+			continue;
+		}
+		const char *run = p;
+		while (p < e && !(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
+				  ((unsigned char)*p == 0xc2 && p + 1 < e && (unsigned char)p[1] == 0xa0)))
+			p++;
+		flush(o);
+		pd_buf_append(&o->b, run, (size_t)(p - run));
+	}
+}
+
+/* ---------------------------------------------------------------- links */
+
+static bool link_worth_showing(const char *href)
+{
+	return pd_str_istartswith(href, "http://") || pd_str_istartswith(href, "https://") ||
+	       pd_str_istartswith(href, "mailto:");
+}
+
+/* [s, s+n) without scheme, surrounding space and trailing '/' */
+static void url_core(const char **s, size_t *n)
+{
+	static const char *const schemes[] = {"https://", "http://", "mailto:"};
+
+	while (*n > 0 && isspace((unsigned char)**s))
+		(*s)++, (*n)--;
+	while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+	for (size_t i = 0; i < PD_ARRAY_LEN(schemes); i++) {
+		size_t l = strlen(schemes[i]);
+		if (*n >= l && strncasecmp(*s, schemes[i], l) == 0) {
+			*s += l;
+			*n -= l;
+			break;
+		}
+	}
+	while (*n > 0 && (*s)[*n - 1] == '/')
+		(*n)--;
+}
+
+/* After a link's text: append " <url>" unless the text already is the URL. */
+static void link_end(struct out *o, size_t start, const char *href)
+{
+	const char *t = o->b.data ? o->b.data + start : "", *u = href;
+	size_t tn = o->b.len - start, un = strlen(href);
+
+	url_core(&t, &tn);
+	url_core(&u, &un);
+	if (tn == un && strncasecmp(t, u, tn) == 0)
+		return;
+	o->pending_space = true;
+	flush(o);
+	pd_buf_append_char(&o->b, '<');
+	for (const char *p = href; *p; p++) /* a URL has no whitespace; folding may add some */
+		if (!isspace((unsigned char)*p))
+			pd_buf_append_char(&o->b, *p);
+	pd_buf_append_char(&o->b, '>');
+}
+
+/* ------------------------------------------------------------ gumbo walk */
+
+enum kind { K_NONE, K_SKIP, K_BR, K_PARA, K_BLOCK, K_LIST, K_LI, K_ROW, K_CELL, K_LINK, K_PRE };
+
+static enum kind tag_kind(GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_HEAD: case GUMBO_TAG_TITLE:
+	case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_NOSCRIPT:
+		return K_SKIP;
+	case GUMBO_TAG_BR:
+		return K_BR;
+	case GUMBO_TAG_P: case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3:
+	case GUMBO_TAG_H4: case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_BLOCKQUOTE:
+	case GUMBO_TAG_HR: case GUMBO_TAG_DL: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FIGURE:
+	case GUMBO_TAG_FIELDSET:
+		return K_PARA;
+	case GUMBO_TAG_PRE: case GUMBO_TAG_LISTING: case GUMBO_TAG_XMP:
+		return K_PRE;
+	case GUMBO_TAG_DIV: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_HEADER:
+	case GUMBO_TAG_FOOTER: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_ASIDE:
+	case GUMBO_TAG_NAV: case GUMBO_TAG_MAIN: case GUMBO_TAG_CENTER: case GUMBO_TAG_CAPTION:
+	case GUMBO_TAG_FIGCAPTION: case GUMBO_TAG_SUMMARY: case GUMBO_TAG_DETAILS:
+	case GUMBO_TAG_TABLE: case GUMBO_TAG_FORM: case GUMBO_TAG_OPTION: case GUMBO_TAG_LEGEND:
+		return K_BLOCK;
+	case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_MENU: case GUMBO_TAG_DIR:
+		return K_LIST;
+	case GUMBO_TAG_LI:
+		return K_LI;
+	case GUMBO_TAG_TR:
+		return K_ROW;
+	case GUMBO_TAG_TD: case GUMBO_TAG_TH:
+		return K_CELL;
+	case GUMBO_TAG_A:
+		return K_LINK;
+	default:
+		return K_NONE;
+	}
+}
+
+struct frame {
+	const GumboNode *node;
+	unsigned next;      /* next child to visit */
+	enum kind kind;
+	size_t link_start;  /* output offset where the link text began */
+	const char *href;   /* shown after the link text, NULL when not */
+};
+
+static void enter(struct out *o, struct frame *f)
+{
+	switch (f->kind) {
+	case K_PARA:
+		block(o, 2);
+		break;
+	case K_PRE:
+		block(o, 2);
+		o->pre++;
+		break;
+	case K_BLOCK: case K_ROW:
+		block(o, 1);
+		break;
+	case K_LIST:
+		block(o, o->list_depth > 0 ? 1 : 2);
+		o->list_depth++;
+		break;
+	case K_LI:
+		block(o, 1);
+		o->prefix = "- ";
+		break;
+	case K_CELL:
+		if (!at_line_start(o) || o->pending_space)
+			o->pending_tab = true;
+		break;
+	case K_LINK: {
+		const GumboAttribute *a =
+			gumbo_get_attribute(&f->node->v.element.attributes, "href");
+		f->href = a != NULL && link_worth_showing(a->value) ? a->value : NULL;
+		f->link_start = o->b.len;
+		break;
+	}
+	case K_BR:
+		line_break(o);
+		break;
+	case K_NONE: case K_SKIP:
+		break;
+	}
+}
+
+static void leave(struct out *o, struct frame *f)
+{
+	switch (f->kind) {
+	case K_PARA:
+		block(o, 2);
+		break;
+	case K_PRE:
+		o->pre--;
+		block(o, 2);
+		break;
+	case K_BLOCK: case K_ROW: case K_LI:
+		block(o, 1);
+		break;
+	case K_LIST:
+		o->list_depth--;
+		block(o, o->list_depth > 0 ? 1 : 2);
+		break;
+	case K_LINK:
+		if (f->href != NULL)
+			link_end(o, f->link_start, f->href);
+		break;
+	case K_CELL: case K_BR: case K_NONE: case K_SKIP:
+		break;
+	}
+}
+
+static const GumboVector *children_of(const GumboNode *n)
+{
+	if (n->type == GUMBO_NODE_DOCUMENT)
+		return &n->v.document.children;
+	if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE)
+		return &n->v.element.children;
+	return NULL;
+}
+
+/* Depth-first walk with an explicit stack: gumbo trees can be deep. */
+static void render_tree(struct out *o, const GumboNode *root)
+{
+	struct frame *st;
+	size_t sp = 0, cap = 64;
+
+	st = pd_xreallocarray(NULL, cap, sizeof(*st));
+	st[sp++] = (struct frame){root, 0, K_NONE, 0, NULL};
+	while (sp > 0) {
+		struct frame *f = &st[sp - 1];
+		const GumboVector *ch = children_of(f->node);
+
+		if (ch == NULL || f->next >= ch->length) {
+			leave(o, f);
+			sp--;
+			continue;
+		}
+		const GumboNode *n = ch->data[f->next++];
+		switch (n->type) {
+		case GUMBO_NODE_TEXT: case GUMBO_NODE_CDATA: case GUMBO_NODE_WHITESPACE:
+			text(o, n->v.text.text, strlen(n->v.text.text));
+			break;
+		case GUMBO_NODE_ELEMENT: case GUMBO_NODE_TEMPLATE: {
+			enum kind k = tag_kind(n->v.element.tag);
+			if (k == K_SKIP)
+				break;
+			if (sp == cap) {
+				cap *= 2;
+				st = pd_xreallocarray(st, cap, sizeof(*st));
+			}
+			st[sp] = (struct frame){n, 0, k, 0, NULL};
+			enter(o, &st[sp]);
+			sp++;
+			break;
+		}
+		default: /* comments, the document type */
+			break;
+		}
+	}
+	free(st);
+}
+
+/* --------------------------------------------------- hostile-input guard */
+
+static bool name_in(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Linear estimate of how deep gumbo's open-element stack and list of active
+ * formatting elements would grow; true when either is beyond what gumbo
+ * handles in reasonable time and stack. */
+static bool too_hostile(const char *s, size_t n)
+{
+	static const char *const flat[] = {
+		"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+		"param", "source", "track", "wbr", "p", "li", "td", "th", "tr", "option",
+		"dt", "dd", "tbody", "thead", "tfoot", "colgroup", "html", "body", "head",
+	};
+	static const char *const formatting[] = {
+		"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike",
+		"strong", "tt", "u",
+	};
+	const char *p = s, *e = s + n;
+	size_t depth = 0, fmt = 0;
+
+	while (p < e && (p = memchr(p, '<', (size_t)(e - p))) != NULL) {
+		char name[16];
+		size_t k = 0;
+		bool end = false;
+
+		p++;
+		if (p < e && *p == '/')
+			end = true, p++;
+		if (p >= e || !isalpha((unsigned char)*p))
+			continue;
+		while (p < e && isalnum((unsigned char)*p) && k + 1 < sizeof(name))
+			name[k++] = (char)tolower((unsigned char)*p++);
+		name[k] = '\0';
+		const char *gt = memchr(p, '>', (size_t)(e - p));
+		if (gt == NULL)
+			break;
+		bool self = gt[-1] == '/';
+		p = gt + 1;
+		if (self || name_in(name, flat, PD_ARRAY_LEN(flat)))
+			continue;
+		bool f = name_in(name, formatting, PD_ARRAY_LEN(formatting));
+		if (end) {
+			depth -= depth > 0;
+			fmt -= f && fmt > 0;
+		} else {
+			depth++;
+			fmt += f;
+			if (depth > MAX_NESTING || fmt > MAX_FORMATTING)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* --------------------------------------------------------- tag stripper */
+
+/* Minimal entity decoding for the stripper (gumbo does the full set). */
+static void entities(struct out *o, const char *s, size_t n)
+{
+	static const struct {
+		const char *name;
+		const char *utf8;
+	} ent[] = {{"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"},
+		   {"nbsp", " "}};
+	struct pd_buf b;
+	const char *p = s, *e = s + n;
+
+	pd_buf_init(&b);
+	while (p < e) {
+		const char *amp = memchr(p, '&', (size_t)(e - p));
+		const char *semi;
+
+		if (amp == NULL)
+			break;
+		pd_buf_append(&b, p, (size_t)(amp - p));
+		semi = memchr(amp, ';', (size_t)(e - amp) < 12 ? (size_t)(e - amp) : 12);
+		p = amp + 1;
+		if (semi == NULL) {
+			pd_buf_append_char(&b, '&');
+			continue;
+		}
+		size_t len = (size_t)(semi - amp - 1);
+		bool done = false;
+		if (len > 1 && amp[1] == '#') {
+			unsigned long cp = amp[2] == 'x' || amp[2] == 'X' ? strtoul(amp + 3, NULL, 16)
+									: strtoul(amp + 2, NULL, 10);
+			if (cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+				char u[4];
+				size_t un;
+				if (cp < 0x80)
+					u[0] = (char)cp, un = 1;
+				else if (cp < 0x800)
+					u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 63)), un = 2;
+				else if (cp < 0x10000)
+					u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 63)),
+					u[2] = (char)(0x80 | (cp & 63)), un = 3;
+				else
+					u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 63)),
+					u[2] = (char)(0x80 | (cp >> 6 & 63)), u[3] = (char)(0x80 | (cp & 63)),
+					un = 4;
+				pd_buf_append(&b, u, un);
+				done = true;
+			}
+		} else {
+			for (size_t i = 0; i < PD_ARRAY_LEN(ent) && !done; i++)
+				if (strlen(ent[i].name) == len && strncmp(amp + 1, ent[i].name, len) == 0) {
+					pd_buf_append_str(&b, ent[i].utf8);
+					done = true;
+				}
+		}
+		if (done)
+			p = semi + 1;
+		else
+			pd_buf_append_char(&b, '&');
+	}
+	pd_buf_append(&b, p, (size_t)(e - p));
+	text(o, b.data ? b.data : "", b.len);
+	pd_buf_free(&b);
+}
+
+/* Linear fallback: drop tags, comments and script/style contents, turn
+ * block tags into line breaks. */
+static void strip_tags(struct out *o, const char *s, size_t n)
+{
+	static const char *const blocks[] = {
+		"p", "div", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
+		"blockquote", "pre", "hr", "dt", "dd", "dl",
+	};
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		const char *lt = memchr(p, '<', (size_t)(e - p));
+		char name[16];
+		size_t k = 0;
+
+		entities(o, p, (size_t)((lt ? lt : e) - p));
+		if (lt == NULL)
+			break;
+		p = lt + 1;
+		if (e - p >= 3 && memcmp(p, "!--", 3) == 0) {
+			const char *end = memmem(p, (size_t)(e - p), "-->", 3);
+			p = end ? end + 3 : e;
+			continue;
+		}
+		bool close = p < e && *p == '/';
+		if (close)
+			p++;
+		while (p < e && isalnum((unsigned char)*p) && k + 1 < sizeof(name))
+			name[k++] = (char)tolower((unsigned char)*p++);
+		name[k] = '\0';
+		const char *gt = memchr(p, '>', (size_t)(e - p));
+		p = gt ? gt + 1 : e;
+		if (!close && (strcmp(name, "script") == 0 || strcmp(name, "style") == 0 ||
+			       strcmp(name, "title") == 0)) {
+			/* skip to the matching end tag */
+			while (p < e && (p = memchr(p, '<', (size_t)(e - p))) != NULL) {
+				if ((size_t)(e - p) > k + 2 && p[1] == '/' &&
+				    strncasecmp(p + 2, name, k) == 0)
+					break;
+				p++;
+			}
+			if (p == NULL)
+				p = e;
+			continue;
+		}
+		if (strcmp(name, "br") == 0)
+			line_break(o);
+		else if (strcmp(name, "li") == 0 && !close)
+			block(o, 1), o->prefix = "- ";
+		else if (name_in(name, blocks, PD_ARRAY_LEN(blocks)))
+			block(o, 1);
+	}
+}
+
+/* ------------------------------------------------------------ public API */
+
+char *pd_html_to_text(const char *html, size_t len)
+{
+	struct out o;
+	struct pd_buf clean;
+
+	memset(&o, 0, sizeof(o));
+	pd_buf_init(&o.b);
+	if (html == NULL)
+		html = "", len = 0;
+	if (len > GUMBO_MAX_INPUT || too_hostile(html, len)) {
+		strip_tags(&o, html, len);
+	} else {
+		GumboOptions opt = kGumboDefaultOptions;
+		GumboOutput *g;
+
+		opt.max_errors = 0; /* we do not read them; do not pay for them */
+		g = gumbo_parse_with_options(&opt, html, len);
+		render_tree(&o, g->document);
+		gumbo_destroy_output(&opt, g);
+	}
+	/* no trailing blank lines or spaces */
+	while (o.b.len > 0 && isspace((unsigned char)o.b.data[o.b.len - 1]))
+		o.b.data[--o.b.len] = '\0';
+	if (o.b.data != NULL && pd_utf8_valid(o.b.data, o.b.len) &&
+	    memchr(o.b.data, '\0', o.b.len) == NULL)
+		return pd_buf_steal(&o.b, NULL);
+	/* input was not clean UTF-8: replace what is not */
+	pd_buf_init(&clean);
+	for (size_t i = 0; i < o.b.len;) {
+		size_t j = i + 1;
+		unsigned char ch = (unsigned char)o.b.data[i];
+		if (ch >= 0xc2 && ch <= 0xf4) {
+			size_t want = ch < 0xe0 ? 2 : ch < 0xf0 ? 3 : 4;
+			if (i + want <= o.b.len && pd_utf8_valid(o.b.data + i, want))
+				j = i + want;
+		}
+		if (ch == 0 || (ch >= 0x80 && j == i + 1))
+			pd_buf_append_str(&clean, "\xef\xbf\xbd");
+		else
+			pd_buf_append(&clean, o.b.data + i, j - i);
+		i = j;
+	}
+	pd_buf_free(&o.b);
+	return pd_buf_steal(&clean, NULL);
+}

@@ -1,0 +1,2306 @@
+/*
+ * mime.c - raw RFC 5322 bytes -> struct pd_msg.
+ *
+ * Owns everything between the bytes fetched from IMAP and the decoded
+ * message model: the header block scanner, the MIME tree walk (multipart
+ * splitting under a depth and part budget), transfer decodings (base64,
+ * quoted-printable, uuencode), charsets (iconv, with aliases for the labels
+ * real mailers write), RFC 2047 encoded words, RFC 2231 parameters, address
+ * lists, message ids, the choice of the text body, the attachment list and
+ * the dedupe content hash.
+ *
+ * Why the MIME tree is walked here and not with libetpan's mailmime_parse():
+ * libetpan 1.9 recurses once per nesting level without a limit and rescans
+ * the rest of the input at every level, so 10,000 nested multiparts (a
+ * 700 KB mail) take seconds and 30,000 overflow the stack; its parameter
+ * parser also cuts unquoted values at the first space ("name=This is a
+ * test.txt" becomes "This"), its quoted-printable decoder turns "=XY" into a
+ * NUL byte and its address parser glues "a@x b@y" into one address.  We keep
+ * libetpan's mailimf date parser, which copes with folding and comments, and
+ * do the rest in linear passes with explicit bounds so that no input can
+ * crash, hang or truncate the parse.
+ *
+ * Every string that ends up in a pd_msg is valid UTF-8 without NUL bytes:
+ * invalid sequences become U+FFFD, never a failure.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <libetpan/mailimf.h>
+
+#include "html.h"
+#include "mime.h"
+#include "util.h"
+
+#define DEFAULT_MAX_PARTS 10000
+#define DEFAULT_MAX_DEPTH 64
+#define HARD_MAX_DEPTH 256    /* recursion bound whatever the caller asks for */
+#define MAX_WARNINGS 32
+#define MAX_REFERENCES 100
+#define MAX_IRT_IDS 5
+#define MAX_COLLECTED_IDS 100000
+#define MAX_HEADERS 10000     /* fields kept per header block */
+#define MAX_ADDRS 1000        /* addresses kept per list */
+#define MAX_PARAMS 64         /* parameters kept per Content-* field */
+#define MAX_SECTIONS 100      /* RFC 2231 continuations per parameter */
+#define CONV_SLOTS 4
+
+static const char REPL[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+/* ------------------------------------------------------------------ types */
+
+struct conv_slot {
+	char name[48];
+	iconv_t cd; /* (iconv_t)-1 when iconv does not know the name */
+};
+
+/* A few open iconv descriptors per parse: opening one costs far more than
+ * converting a header. */
+struct conv {
+	struct conv_slot slot[CONV_SLOTS];
+	unsigned used, next;
+};
+
+enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP, CTE_UUENCODE };
+
+/* One MIME entity's Content-* facts and where its body is. */
+struct part {
+	char *ctype;       /* lower case "type/subtype" */
+	char *charset;     /* label as written, NULL when none */
+	char *boundary;
+	char *filename;    /* decoded, NULL when none */
+	char *disposition; /* "attachment", "inline" or NULL */
+	char *content_id;
+	enum cte cte;
+	const char *body;
+	size_t body_len;
+	bool in_alt;   /* below a multipart/alternative */
+	bool embedded; /* inside an attached message */
+};
+
+struct hfield {
+	const char *name;
+	size_t nlen;
+	const char *val; /* raw, still folded */
+	size_t vlen;
+};
+
+#define HB_INLINE 32
+
+struct hblock {
+	struct hfield inl[HB_INLINE];
+	struct hfield *v;
+	size_t n, cap;
+	const char *body; /* first byte after the header block */
+};
+
+/* Parse state; lives on pd_mime_parse's stack. */
+struct pctx {
+	struct pd_msg *msg; /* NULL: warnings are dropped */
+	struct conv cv;
+	const char *defcs; /* charset for raw 8-bit header text; NULL = windows-1252 */
+	char defcs_buf[48];
+	size_t max_parts, max_depth, n_parts;
+	bool stop, depth_warned;
+	struct part *leaf; /* leaf entities in document order */
+	size_t n_leaf, cap_leaf;
+	char **owned; /* decoded copies of encoded message/rfc822 bodies */
+	size_t n_owned;
+};
+
+static void warn(struct pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------ small helpers */
+
+static bool is_wsp(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+static bool all_space(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (!is_space(*p))
+			return false;
+	return true;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static bool name_is(const char *name, size_t nlen, const char *want)
+{
+	return strlen(want) == nlen && strncasecmp(name, want, nlen) == 0;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static char *buf_take(struct pd_buf *b)
+{
+	return pd_buf_steal(b, NULL);
+}
+
+/* ------------------------------------------------------------------- UTF-8 */
+
+/* Length (1-4) of the well-formed UTF-8 sequence at p, 0 when ill-formed. */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned char ch = p[0];
+
+	if (ch < 0x80)
+		return 1;
+	if (ch < 0xc2)
+		return 0;
+	if (ch < 0xe0)
+		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (ch < 0xf0) {
+		if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0))
+			return 0; /* overlong, surrogate */
+		return 3;
+	}
+	if (ch < 0xf5) {
+		if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
+			return 0; /* overlong, beyond U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* Append s as valid UTF-8: ill-formed bytes and NUL become U+FFFD. */
+static void utf8_append_clean(struct pd_buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+
+	while (p < end) {
+		size_t n;
+
+		if (*p >= 0x01 && *p < 0x80) {
+			p++;
+			continue;
+		}
+		n = *p != 0 ? utf8_seq(p, (size_t)(end - p)) : 0;
+		if (n > 0) {
+			p += n;
+			continue;
+		}
+		pd_buf_append(b, run, (size_t)(p - run));
+		pd_buf_append(b, REPL, 3);
+		run = ++p;
+	}
+	pd_buf_append(b, run, (size_t)(p - run));
+}
+
+/* Append converter output, with NUL bytes replaced by U+FFFD. */
+static void append_nonul(struct pd_buf *b, const char *s, size_t len)
+{
+	const char *z;
+
+	while (len > 0 && (z = memchr(s, '\0', len)) != NULL) {
+		pd_buf_append(b, s, (size_t)(z - s));
+		pd_buf_append(b, REPL, 3);
+		len -= (size_t)(z - s) + 1;
+		s = z + 1;
+	}
+	pd_buf_append(b, s, len);
+}
+
+/* Make *s valid UTF-8 in place (last line of defence before a string is
+ * handed out). */
+static void fix_utf8(char **s)
+{
+	struct pd_buf b;
+	size_t n;
+
+	if (*s == NULL)
+		return;
+	n = strlen(*s);
+	if (pd_utf8_valid(*s, n))
+		return;
+	pd_buf_init(&b);
+	utf8_append_clean(&b, *s, n);
+	free(*s);
+	*s = buf_take(&b);
+}
+
+/* ---------------------------------------------------------------- charsets */
+
+enum cs_kind { CS_NONE, CS_UTF8, CS_ASCII, CS_ICONV };
+
+/* Labels seen in mail mapped to what glibc's iconv should use: supersets
+ * where mailers are known to send them (windows-1252 for latin1, CP949 for
+ * EUC-KR, GB18030 for GB2312, CP932 for Shift_JIS, ...). */
+static const struct {
+	const char *label;
+	const char *to; /* "=utf8", "=ascii", "=none" or an iconv name */
+} cs_alias[] = {
+	{"utf-8", "=utf8"}, {"utf8", "=utf8"}, {"unicode-1-1-utf-8", "=utf8"},
+	{"x-unicode20utf8", "=utf8"}, {"unicode-2-0-utf-8", "=utf8"},
+	{"us-ascii", "=ascii"}, {"ascii", "=ascii"}, {"ansi_x3.4-1968", "=ascii"},
+	{"ansi_x3.4-1986", "=ascii"}, {"iso646-us", "=ascii"}, {"us", "=ascii"},
+	{"csascii", "=ascii"}, {"cp367", "=ascii"}, {"iso-ir-6", "=ascii"}, {"646", "=ascii"},
+	{"iso-8859-1", "WINDOWS-1252"}, {"iso8859-1", "WINDOWS-1252"},
+	{"iso_8859-1", "WINDOWS-1252"}, {"latin1", "WINDOWS-1252"}, {"latin-1", "WINDOWS-1252"},
+	{"l1", "WINDOWS-1252"}, {"cp819", "WINDOWS-1252"}, {"ibm819", "WINDOWS-1252"},
+	{"csisolatin1", "WINDOWS-1252"}, {"iso-ir-100", "WINDOWS-1252"},
+	{"windows-1252", "WINDOWS-1252"}, {"cp1252", "WINDOWS-1252"},
+	{"x-cp1252", "WINDOWS-1252"}, {"cp-1252", "WINDOWS-1252"}, {"ansi", "WINDOWS-1252"},
+	{"win-1251", "WINDOWS-1251"}, {"x-cp1251", "WINDOWS-1251"}, {"cp-1251", "WINDOWS-1251"},
+	{"koi8r", "KOI8-R"}, {"koi8u", "KOI8-U"},
+	{"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"}, {"ks_c_5601-1989", "CP949"},
+	{"ksc5601", "CP949"}, {"ksc_5601", "CP949"}, {"euc-kr", "CP949"}, {"euckr", "CP949"},
+	{"x-euc-kr", "CP949"}, {"windows-949", "CP949"}, {"x-windows-949", "CP949"},
+	{"cp949", "CP949"}, {"uhc", "CP949"}, {"korean", "CP949"},
+	{"csksc56011987", "CP949"}, {"iso-ir-149", "CP949"},
+	{"gb2312", "GB18030"}, {"gb_2312-80", "GB18030"}, {"gbk", "GB18030"},
+	{"x-gbk", "GB18030"}, {"cp936", "GB18030"}, {"ms936", "GB18030"},
+	{"windows-936", "GB18030"}, {"euc-cn", "GB18030"}, {"euccn", "GB18030"},
+	{"x-euc-cn", "GB18030"}, {"csgb2312", "GB18030"}, {"chinese", "GB18030"},
+	{"iso-ir-58", "GB18030"}, {"gb18030", "GB18030"},
+	{"big5", "BIG5-HKSCS"}, {"big-5", "BIG5-HKSCS"}, {"x-big5", "BIG5-HKSCS"},
+	{"cn-big5", "BIG5-HKSCS"}, {"csbig5", "BIG5-HKSCS"}, {"big5-hkscs", "BIG5-HKSCS"},
+	{"shift_jis", "CP932"}, {"shift-jis", "CP932"}, {"sjis", "CP932"}, {"x-sjis", "CP932"},
+	{"ms_kanji", "CP932"}, {"csshiftjis", "CP932"}, {"windows-31j", "CP932"},
+	{"cp932", "CP932"}, {"ms932", "CP932"}, {"x-ms-cp932", "CP932"},
+	{"euc-jp", "EUC-JP-MS"}, {"eucjp", "EUC-JP-MS"}, {"x-euc-jp", "EUC-JP-MS"},
+	{"iso-2022-jp", "ISO-2022-JP-2"}, {"csiso2022jp", "ISO-2022-JP-2"},
+	{"iso2022jp", "ISO-2022-JP-2"}, {"iso-2022-jp-1", "ISO-2022-JP-2"},
+	{"iso-8859-8-i", "ISO-8859-8"}, {"iso-8859-8-e", "ISO-8859-8"},
+	{"iso-8859-6-i", "ISO-8859-6"}, {"iso-8859-6-e", "ISO-8859-6"},
+	{"tis-620", "CP874"}, {"tis620", "CP874"}, {"windows-874", "CP874"},
+	{"x-windows-874", "CP874"}, {"iso-8859-11", "CP874"}, {"cp874", "CP874"},
+	{"utf-7", "UTF-7"}, {"unicode-1-1-utf-7", "UTF-7"}, {"x-unicode-2-0-utf-7", "UTF-7"},
+	{"x-mac-roman", "MACINTOSH"}, {"macintosh", "MACINTOSH"}, {"mac", "MACINTOSH"},
+	{"x-mac-cyrillic", "MAC-CYRILLIC"}, {"x-mac-ukrainian", "MAC-CYRILLIC"},
+	{"unknown-8bit", "=none"}, {"x-unknown", "=none"}, {"unknown", "=none"},
+	{"x-user-defined", "=none"}, {"default", "=none"}, {"8bit", "=none"}, {"none", "=none"},
+};
+
+/* Normalise a charset label (quotes, RFC 2231 "*lang" suffix, case,
+ * aliases) into out. */
+static enum cs_kind charset_canon(const char *label, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	if (label == NULL)
+		return CS_NONE;
+	while (*label == ' ' || *label == '\t' || *label == '"' || *label == '\'')
+		label++;
+	for (; *label && *label != '*' && *label != '"' && *label != '\'' && !is_space(*label);
+	     label++) {
+		unsigned char ch = (unsigned char)*label;
+
+		if (!isalnum(ch) && strchr("-_.:+()", ch) == NULL)
+			return CS_NONE;
+		if (n + 1 >= outsz)
+			return CS_NONE;
+		out[n++] = (char)tolower(ch);
+	}
+	out[n] = '\0';
+	if (n == 0)
+		return CS_NONE;
+	for (size_t i = 0; i < PD_ARRAY_LEN(cs_alias); i++) {
+		if (strcmp(out, cs_alias[i].label) != 0)
+			continue;
+		if (strcmp(cs_alias[i].to, "=utf8") == 0)
+			return CS_UTF8;
+		if (strcmp(cs_alias[i].to, "=ascii") == 0)
+			return CS_ASCII;
+		if (strcmp(cs_alias[i].to, "=none") == 0)
+			return CS_NONE;
+		snprintf(out, outsz, "%s", cs_alias[i].to);
+		break;
+	}
+	return CS_ICONV;
+}
+
+static void conv_init(struct conv *cv)
+{
+	memset(cv, 0, sizeof(*cv));
+}
+
+static void conv_close(struct conv *cv)
+{
+	for (unsigned i = 0; i < cv->used; i++)
+		if (cv->slot[i].cd != (iconv_t)-1)
+			iconv_close(cv->slot[i].cd);
+	cv->used = 0;
+}
+
+/* Descriptor converting name to UTF-8, from the cache or newly opened;
+ * (iconv_t)-1 when iconv does not know the name (also cached). */
+static iconv_t conv_get(struct conv *cv, const char *name)
+{
+	struct conv_slot *s;
+	iconv_t cd;
+
+	for (unsigned i = 0; i < cv->used; i++)
+		if (strcmp(cv->slot[i].name, name) == 0)
+			return cv->slot[i].cd;
+	cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1 && strncmp(name, "x-", 2) == 0)
+		cd = iconv_open("UTF-8", name + 2);
+	if (cv->used < CONV_SLOTS) {
+		s = &cv->slot[cv->used++];
+	} else {
+		s = &cv->slot[cv->next++ % CONV_SLOTS];
+		if (s->cd != (iconv_t)-1)
+			iconv_close(s->cd);
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->cd = cd;
+	return cd;
+}
+
+/* Run iconv over in, appending UTF-8; ill-formed input becomes U+FFFD. */
+static void iconv_run(iconv_t cd, const char *in, size_t len, struct pd_buf *out)
+{
+	char chunk[8192];
+	/* iconv(3) is not const-correct; it never writes through the input */
+	char *ip = (char *)(uintptr_t)in;
+	size_t ileft = len;
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	while (ileft > 0) {
+		char *op = chunk;
+		size_t oleft = sizeof(chunk);
+		size_t r = iconv(cd, &ip, &ileft, &op, &oleft);
+
+		append_nonul(out, chunk, (size_t)(op - chunk));
+		if (r != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		pd_buf_append(out, REPL, 3);
+		if (errno == EILSEQ) {
+			ip++;
+			ileft--;
+		} else {
+			ileft = 0; /* EINVAL: truncated sequence at the end */
+		}
+	}
+	char *op = chunk;
+	size_t oleft = sizeof(chunk);
+	iconv(cd, NULL, NULL, &op, &oleft);
+	append_nonul(out, chunk, (size_t)(op - chunk));
+}
+
+/* Append len bytes in charset label as UTF-8.  False (nothing appended)
+ * when the charset is unknown. */
+static bool conv_append(struct conv *cv, const char *label, const char *in, size_t len,
+			struct pd_buf *out)
+{
+	char name[48];
+	iconv_t cd;
+
+	switch (charset_canon(label, name, sizeof(name))) {
+	case CS_NONE:
+		return false;
+	case CS_UTF8:
+		utf8_append_clean(out, in, len);
+		return true;
+	case CS_ASCII:
+		/* "us-ascii" with 8-bit bytes: UTF-8 if it is, else what Windows sent */
+		if (pd_utf8_valid(in, len)) {
+			utf8_append_clean(out, in, len);
+			return true;
+		}
+		snprintf(name, sizeof(name), "WINDOWS-1252");
+		break;
+	case CS_ICONV:
+		break;
+	}
+	cd = conv_get(cv, name);
+	if (cd == (iconv_t)-1)
+		return false;
+	iconv_run(cd, in, len, out);
+	return true;
+}
+
+/* Append 8-bit text of unknown charset: UTF-8 when it is valid, else the
+ * message's default charset, else windows-1252. */
+static void raw_append(struct pctx *c, const char *s, size_t len, struct pd_buf *out)
+{
+	if (pd_utf8_valid(s, len)) {
+		utf8_append_clean(out, s, len);
+		return;
+	}
+	if (c->defcs != NULL && conv_append(&c->cv, c->defcs, s, len, out))
+		return;
+	if (!conv_append(&c->cv, "windows-1252", s, len, out))
+		utf8_append_clean(out, s, len);
+}
+
+/* ---------------------------------------------------------------- warnings */
+
+static void warn(struct pctx *c, const char *fmt, ...)
+{
+	struct pd_msg *m = c->msg;
+	struct pd_buf b;
+	char tmp[256];
+	va_list ap;
+
+	if (m == NULL || m->n_warnings > MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (m->n_warnings == MAX_WARNINGS)
+		snprintf(tmp, sizeof(tmp), "more warnings suppressed");
+	for (size_t i = 0; i < m->n_warnings; i++)
+		if (strcmp(m->warnings[i], tmp) == 0)
+			return;
+	pd_buf_init(&b);
+	utf8_append_clean(&b, tmp, strlen(tmp));
+	m->warnings = pd_xreallocarray(m->warnings, m->n_warnings + 1, sizeof(char *));
+	m->warnings[m->n_warnings++] = buf_take(&b);
+}
+
+/* ---------------------------------------------------------- header block */
+
+/* If [p, le) is a "Name: value" line, return the colon and the name length. */
+static const char *hdr_colon(const char *p, const char *le, size_t *nlen)
+{
+	const char *q = p, *name_end;
+
+	while (q < le && *q != ':' && (unsigned char)*q > 32 && (unsigned char)*q < 127)
+		q++;
+	name_end = q;
+	while (q < le && is_wsp(*q)) /* RFC 822 allowed "Subject :" */
+		q++;
+	if (q >= le || *q != ':' || name_end == p)
+		return NULL;
+	*nlen = (size_t)(name_end - p);
+	return q;
+}
+
+static const char *skip_from_line(const char *p, const char *e)
+{
+	if (e - p >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		return nl ? nl + 1 : e;
+	}
+	return p;
+}
+
+/* Split the header block at s into fields.  The block ends at the first
+ * empty line, or at the first line that is neither a field nor a
+ * continuation (then that line starts the body). */
+static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool skip_from)
+{
+	const char *p = skip_from ? skip_from_line(s, e) : s;
+	bool skipping = false; /* over MAX_HEADERS: drop fields and their continuations */
+
+	hb->v = hb->inl;
+	hb->n = 0;
+	hb->cap = HB_INLINE;
+	hb->body = e;
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *next = nl ? nl + 1 : e, *le = nl ? nl : e, *colon;
+		size_t nlen;
+
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (le == p) {
+			hb->body = next;
+			return;
+		}
+		if (is_wsp(*p)) {
+			if (hb->n > 0 && !skipping) {
+				struct hfield *f = &hb->v[hb->n - 1];
+				f->vlen = (size_t)(le - f->val);
+			}
+			p = next;
+			continue;
+		}
+		colon = hdr_colon(p, le, &nlen);
+		if (colon == NULL) {
+			hb->body = p;
+			return;
+		}
+		skipping = hb->n >= MAX_HEADERS;
+		if (!skipping) {
+			if (hb->n == hb->cap) {
+				if (hb->v == hb->inl) {
+					hb->v = pd_xreallocarray(NULL, hb->cap * 2, sizeof(*hb->v));
+					memcpy(hb->v, hb->inl, sizeof(hb->inl));
+				} else {
+					hb->v = pd_xreallocarray(hb->v, hb->cap * 2, sizeof(*hb->v));
+				}
+				hb->cap *= 2;
+			}
+			hb->v[hb->n++] = (struct hfield){p, nlen, colon + 1, (size_t)(le - colon - 1)};
+		}
+		p = next;
+	}
+}
+
+static void hblock_free(struct hblock *hb)
+{
+	if (hb->v != hb->inl)
+		free(hb->v);
+	hb->v = hb->inl;
+	hb->n = 0;
+}
+
+static const struct hfield *hblock_find(const struct hblock *hb, const char *name)
+{
+	for (size_t i = 0; i < hb->n; i++)
+		if (name_is(hb->v[i].name, hb->v[i].nlen, name))
+			return &hb->v[i];
+	return NULL;
+}
+
+/* Copy of a field value with the folding CR/LF removed (RFC 5322 2.2.3). */
+static void unfold(const char *v, size_t len, struct pd_buf *out)
+{
+	const char *p = v, *e = v + len, *run = v;
+
+	pd_buf_init(out);
+	for (; p < e; p++) {
+		if (*p == '\r' || *p == '\n') {
+			pd_buf_append(out, run, (size_t)(p - run));
+			run = p + 1;
+		}
+	}
+	pd_buf_append(out, run, (size_t)(p - run));
+}
+
+/* Hand out b as a one-line string: controls other than TAB become spaces,
+ * outer whitespace is trimmed.  Never NULL. */
+static char *finish_text(struct pd_buf *b)
+{
+	size_t n;
+	char *s = pd_buf_steal(b, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+			s[i] = ' ';
+	return pd_str_trim(s);
+}
+
+/* ------------------------------------------------------- RFC 2047 words */
+
+/* Consecutive encoded words in one charset are decoded into one byte
+ * string before conversion, so that a multibyte character split across two
+ * words (and a base64 quantum split by a broken mailer) survives. */
+struct ew_state {
+	char cs[64];
+	struct pd_buf bytes;
+	unsigned bits, nbits; /* base64 carry */
+	bool active;
+};
+
+static int b64val(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+' || ch == '-')
+		return 62;
+	if (ch == '/' || ch == '_')
+		return 63;
+	return -1;
+}
+
+/* If an encoded word "=?cs?e?text?=" starts at p, fill the pieces and
+ * return its length, else 0.  Tolerates lower-case encodings, a
+ * "*lang" charset suffix and spaces inside Q text. */
+static size_t ew_parse(const char *p, const char *e, const char **cs, size_t *cslen, char *enc,
+		       const char **txt, size_t *txtlen)
+{
+	const char *q = p + 2, *csb = q, *tb;
+
+	if (e - p < 8 || p[0] != '=' || p[1] != '?')
+		return 0;
+	while (q < e && *q != '?' && !is_space(*q) && q - csb < 60)
+		q++;
+	if (q >= e || *q != '?' || q == csb || e - q < 5)
+		return 0;
+	*cs = csb;
+	*cslen = (size_t)(q - csb);
+	*enc = (char)tolower((unsigned char)q[1]);
+	if ((*enc != 'q' && *enc != 'b') || q[2] != '?')
+		return 0;
+	tb = q += 3;
+	while (q < e && *q != '?') {
+		if (*enc == 'b' && b64val((unsigned char)*q) < 0 && *q != '=' && !is_wsp(*q))
+			return 0;
+		q++;
+	}
+	if (e - q < 2 || q[1] != '=')
+		return 0;
+	*txt = tb;
+	*txtlen = (size_t)(q - tb);
+	return (size_t)(q + 2 - p);
+}
+
+static void ew_decode(struct ew_state *st, char enc, const char *t, size_t n)
+{
+	if (enc == 'q') {
+		for (size_t i = 0; i < n; i++) {
+			int hi, lo;
+
+			if (t[i] == '_') {
+				pd_buf_append_char(&st->bytes, ' ');
+			} else if (t[i] == '=' && i + 2 < n && (hi = hexval(t[i + 1])) >= 0 &&
+				   (lo = hexval(t[i + 2])) >= 0) {
+				pd_buf_append_char(&st->bytes, (char)(hi << 4 | lo));
+				i += 2;
+			} else {
+				pd_buf_append_char(&st->bytes, t[i]);
+			}
+		}
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int v = b64val((unsigned char)t[i]);
+
+		if (t[i] == '=') {
+			st->bits = st->nbits = 0; /* padding ends the quantum */
+			continue;
+		}
+		if (v < 0)
+			continue;
+		st->bits = (st->bits << 6 | (unsigned)v) & 0xffffff;
+		st->nbits += 6;
+		if (st->nbits >= 8) {
+			st->nbits -= 8;
+			pd_buf_append_char(&st->bytes, (char)(st->bits >> st->nbits & 0xff));
+		}
+	}
+}
+
+static void ew_flush(struct pctx *c, struct ew_state *st, struct pd_buf *out)
+{
+	if (!st->active)
+		return;
+	if (st->bytes.len > 0 && !conv_append(&c->cv, st->cs, st->bytes.data, st->bytes.len, out)) {
+		warn(c, "unknown charset \"%s\" in encoded word", st->cs);
+		raw_append(c, st->bytes.data, st->bytes.len, out);
+	}
+	pd_buf_reset(&st->bytes);
+	st->active = false;
+	st->bits = st->nbits = 0;
+}
+
+/* Decode RFC 2047 words anywhere in s (also glued to text or inside quotes);
+ * text between words is raw 8-bit text (UTF-8 or the default charset). */
+static void decode_words(struct pctx *c, const char *s, size_t len, struct pd_buf *out)
+{
+	const char *p = s, *e = s + len, *lit = s, *q;
+	struct ew_state st;
+
+	memset(&st, 0, sizeof(st));
+	pd_buf_init(&st.bytes);
+	while (p < e && (q = memchr(p, '=', (size_t)(e - p))) != NULL) {
+		const char *cs, *txt;
+		size_t cslen, txtlen, n;
+		char enc;
+
+		if ((n = ew_parse(q, e, &cs, &cslen, &enc, &txt, &txtlen)) == 0) {
+			p = q + 1;
+			continue;
+		}
+		/* whitespace between two encoded words is not text */
+		if (!(st.active && all_space(lit, q))) {
+			ew_flush(c, &st, out);
+			raw_append(c, lit, (size_t)(q - lit), out);
+		}
+		if (st.active && (strlen(st.cs) != cslen || strncasecmp(st.cs, cs, cslen) != 0))
+			ew_flush(c, &st, out);
+		if (!st.active) {
+			snprintf(st.cs, sizeof(st.cs), "%.*s", (int)cslen, cs);
+			st.active = true;
+		}
+		ew_decode(&st, enc, txt, txtlen);
+		p = lit = q + n;
+	}
+	ew_flush(c, &st, out);
+	raw_append(c, lit, (size_t)(e - lit), out);
+	pd_buf_free(&st.bytes);
+}
+
+/* Decoded one-line text of a raw (folded) header value.  Never NULL. */
+static char *header_text(struct pctx *c, const char *v, size_t len)
+{
+	struct pd_buf u, out;
+
+	unfold(v, len, &u);
+	pd_buf_init(&out);
+	decode_words(c, u.data ? u.data : "", u.len, &out);
+	pd_buf_free(&u);
+	return finish_text(&out);
+}
+
+/* ------------------------------------------------- Content-* parameters */
+
+struct param {
+	char *name; /* lower case */
+	char *value;
+	size_t vlen;
+};
+
+struct ctparams {
+	char *main; /* the value before the first ';', lower case, no spaces/comments */
+	struct param v[MAX_PARAMS];
+	size_t n;
+};
+
+/* Parse "token; a=b; c=\"d\"" tolerantly: unquoted values may contain
+ * spaces, an unterminated quote runs to the end, backslash escapes only
+ * a quote or a backslash (so that "C:\dir\file" survives). */
+static void params_parse(const char *v, size_t len, struct ctparams *ps)
+{
+	struct pd_buf u, m;
+	const char *p, *e;
+	int depth = 0;
+
+	memset(ps, 0, sizeof(*ps));
+	unfold(v, len, &u);
+	p = u.data ? u.data : "";
+	e = p + u.len;
+	pd_buf_init(&m);
+	for (; p < e && *p != ';'; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && !is_space(*p) && *p != '"')
+			pd_buf_append_char(&m, (char)tolower((unsigned char)*p));
+	}
+	ps->main = buf_take(&m);
+	while (p < e && ps->n < MAX_PARAMS) {
+		const char *nb, *ne;
+		struct pd_buf val;
+
+		p++; /* ';' */
+		while (p < e && is_space(*p))
+			p++;
+		nb = p;
+		while (p < e && *p != '=' && *p != ';')
+			p++;
+		ne = p;
+		while (ne > nb && is_space(ne[-1]))
+			ne--;
+		if (p >= e || *p == ';' || ne == nb)
+			continue;
+		p++; /* '=' */
+		while (p < e && is_space(*p))
+			p++;
+		pd_buf_init(&val);
+		if (p < e && *p == '"') {
+			for (p++; p < e && *p != '"'; p++) {
+				if (*p == '\\' && p + 1 < e && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				pd_buf_append_char(&val, *p);
+			}
+			while (p < e && *p != ';')
+				p++;
+		} else {
+			const char *vb = p, *ve;
+
+			while (p < e && *p != ';')
+				p++;
+			ve = p;
+			while (ve > vb && is_space(ve[-1]))
+				ve--;
+			pd_buf_append(&val, vb, (size_t)(ve - vb));
+		}
+		ps->v[ps->n].name = pd_xstrndup(nb, (size_t)(ne - nb));
+		lower(ps->v[ps->n].name);
+		ps->v[ps->n].value = pd_buf_steal(&val, &ps->v[ps->n].vlen);
+		ps->n++;
+	}
+	pd_buf_free(&u);
+}
+
+static void params_free(struct ctparams *ps)
+{
+	free(ps->main);
+	for (size_t i = 0; i < ps->n; i++) {
+		free(ps->v[i].name);
+		free(ps->v[i].value);
+	}
+	ps->n = 0;
+}
+
+static const struct param *param_find(const struct ctparams *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (strcmp(ps->v[i].name, name) == 0)
+			return &ps->v[i];
+	return NULL;
+}
+
+/* Append s with %XX escapes decoded (RFC 2231 extended values). */
+static void pct_decode(const char *s, size_t n, struct pd_buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+		    (lo = hexval(s[i + 2])) >= 0) {
+			pd_buf_append_char(out, (char)(hi << 4 | lo));
+			i += 2;
+		} else {
+			pd_buf_append_char(out, s[i]);
+		}
+	}
+}
+
+/* Decoded value of parameter name: RFC 2231 "name*", "name*0*"... first,
+ * else the plain value (RFC 2047 words and raw 8-bit tolerated).  NULL when
+ * absent or empty. */
+static char *param_text(struct pctx *c, const struct ctparams *ps, const char *name)
+{
+	char key[64];
+	const struct param *pr;
+	struct pd_buf bytes, out;
+	char cs[64] = "";
+	bool ext = false;
+
+	pd_buf_init(&bytes);
+	pd_buf_init(&out);
+	snprintf(key, sizeof(key), "%s*", name);
+	if ((pr = param_find(ps, key)) != NULL) {
+		ext = true;
+		const char *q1 = memchr(pr->value, '\'', pr->vlen);
+		const char *q2 = q1 ? memchr(q1 + 1, '\'', pr->vlen - (size_t)(q1 + 1 - pr->value)) : NULL;
+		if (q2 != NULL) {
+			snprintf(cs, sizeof(cs), "%.*s", (int)(q1 - pr->value), pr->value);
+			pct_decode(q2 + 1, pr->vlen - (size_t)(q2 + 1 - pr->value), &bytes);
+		} else {
+			pct_decode(pr->value, pr->vlen, &bytes);
+		}
+	} else {
+		/* continuations: name*0*=cs'lang'..., name*1*=..., name*2=... */
+		for (unsigned i = 0; i < MAX_SECTIONS; i++) {
+			bool enc = true;
+
+			snprintf(key, sizeof(key), "%s*%u*", name, i);
+			if ((pr = param_find(ps, key)) == NULL) {
+				enc = false;
+				snprintf(key, sizeof(key), "%s*%u", name, i);
+				if ((pr = param_find(ps, key)) == NULL)
+					break;
+			}
+			if (i == 0)
+				ext = true;
+			const char *val = pr->value;
+			size_t vlen = pr->vlen;
+			if (i == 0 && enc) {
+				const char *q1 = memchr(val, '\'', vlen);
+				const char *q2 = q1 ? memchr(q1 + 1, '\'', vlen - (size_t)(q1 + 1 - val)) : NULL;
+				if (q2 != NULL) {
+					snprintf(cs, sizeof(cs), "%.*s", (int)(q1 - val), val);
+					vlen -= (size_t)(q2 + 1 - val);
+					val = q2 + 1;
+				}
+			}
+			if (enc)
+				pct_decode(val, vlen, &bytes);
+			else
+				pd_buf_append(&bytes, val, vlen);
+		}
+	}
+	if (!ext) {
+		if ((pr = param_find(ps, name)) != NULL)
+			decode_words(c, pr->value, pr->vlen, &out);
+	} else if (cs[0] != '\0') {
+		if (!conv_append(&c->cv, cs, bytes.data ? bytes.data : "", bytes.len, &out)) {
+			warn(c, "unknown charset \"%s\" in parameter %s", cs, name);
+			raw_append(c, bytes.data ? bytes.data : "", bytes.len, &out);
+		}
+	} else {
+		decode_words(c, bytes.data ? bytes.data : "", bytes.len, &out);
+	}
+	pd_buf_free(&bytes);
+	char *s = finish_text(&out);
+	if (*s == '\0') {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *param_raw(const struct ctparams *ps, const char *name)
+{
+	const struct param *pr = param_find(ps, name);
+
+	if (pr == NULL || pr->vlen == 0)
+		return NULL;
+	return pd_xstrndup(pr->value, pr->vlen);
+}
+
+/* ------------------------------------------------------------ addresses */
+
+/* Split an address list at top-level ',' and ';' and hand each piece to
+ * mailbox_parse.  The parser is deliberately forgiving: comments anywhere,
+ * groups, missing commas between bare addresses, unterminated quotes. */
+static void mailbox_parse(struct pctx *c, const char *s, const char *e, struct pd_addrlist *out);
+
+static void addrlist_parse(struct pctx *c, const char *v, size_t len, struct pd_addrlist *out)
+{
+	struct pd_buf u;
+	const char *p, *e, *start;
+	bool inq = false;
+	int cdepth = 0, adepth = 0;
+
+	unfold(v, len, &u);
+	p = start = u.data ? u.data : "";
+	e = p + u.len;
+	for (; p < e; p++) {
+		if (*p == '\\' && (inq || cdepth > 0) && p + 1 < e) {
+			p++;
+		} else if (inq) {
+			inq = *p != '"';
+		} else if (*p == '"' && cdepth == 0) {
+			inq = true;
+		} else if (*p == '(') {
+			cdepth++;
+		} else if (*p == ')' && cdepth > 0) {
+			cdepth--;
+		} else if (cdepth == 0 && *p == '<') {
+			adepth = 1;
+		} else if (cdepth == 0 && *p == '>') {
+			adepth = 0;
+		} else if (cdepth == 0 && adepth == 0 && (*p == ',' || *p == ';')) {
+			mailbox_parse(c, start, p, out);
+			start = p + 1;
+		}
+	}
+	mailbox_parse(c, start, e, out);
+	pd_buf_free(&u);
+}
+
+static void addr_push(struct pctx *c, struct pd_addrlist *out, const char *name, size_t nlen,
+		      const char *addr, size_t alen)
+{
+	struct pd_buf nb, ab;
+	struct pd_addr *a;
+
+	if (out->n >= MAX_ADDRS)
+		return;
+	pd_buf_init(&nb);
+	pd_buf_init(&ab);
+	decode_words(c, name, nlen, &nb);
+	raw_append(c, addr, alen, &ab);
+	out->v = pd_xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+	a = &out->v[out->n++];
+	a->name = finish_text(&nb);
+	a->address = finish_text(&ab);
+	/* 'John Doe' as Outlook sometimes writes it */
+	size_t n = strlen(a->name);
+	if (n >= 2 && a->name[0] == '\'' && a->name[n - 1] == '\'') {
+		memmove(a->name, a->name + 1, n - 2);
+		a->name[n - 2] = '\0';
+		pd_str_trim(a->name);
+	}
+}
+
+static void mailbox_parse(struct pctx *c, const char *s, const char *e, struct pd_addrlist *out)
+{
+	struct pd_buf phrase, comment, angle;
+	size_t wstart[64], wlen[64], nw = 0, at_words = 0;
+	bool have_angle = false, in_word = false;
+	const char *p;
+	int depth;
+
+	/* a group "Name:" prefix: a top-level ':' before any '<' */
+	for (p = s, depth = 0; p < e && *p != '<'; p++) {
+		if (*p == '"') {
+			for (p++; p < e && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < e)
+					p++;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')' && depth > 0) {
+			depth--;
+		} else if (*p == ':' && depth == 0) {
+			s = p + 1;
+			break;
+		}
+		if (p >= e)
+			break;
+	}
+	pd_buf_init(&phrase);
+	pd_buf_init(&comment);
+	pd_buf_init(&angle);
+	for (p = s; p < e; p++) {
+		if (*p == '(') {
+			/* comment: the first one may be the display name, "a@b (Name)" */
+			bool keep = comment.len == 0;
+			for (depth = 1, p++; p < e && depth > 0; p++) {
+				if (*p == '\\' && p + 1 < e)
+					p++;
+				else if (*p == '(')
+					depth++;
+				else if (*p == ')' && --depth == 0)
+					break;
+				if (keep && depth > 0)
+					pd_buf_append_char(&comment, *p);
+			}
+			if (p >= e)
+				break;
+			in_word = false;
+		} else if (*p == '<' && !have_angle) {
+			have_angle = true;
+			bool q = false;
+			for (p++; p < e && (q || *p != '>'); p++) {
+				if (*p == '"')
+					q = !q;
+				if (!q && *p == '(') {
+					for (depth = 1, p++; p < e && depth > 0; p++)
+						if (*p == '(')
+							depth++;
+						else if (*p == ')' && --depth == 0)
+							break;
+					if (p >= e)
+						break;
+					continue;
+				}
+				if (!q && (is_space(*p) || *p == '<'))
+					continue;
+				if (!q && *p == ':')
+					pd_buf_reset(&angle); /* source route "@a,@b:" */
+				else
+					pd_buf_append_char(&angle, *p);
+			}
+			if (p >= e)
+				break;
+			in_word = false;
+		} else if (have_angle) {
+			continue; /* text after the angle address */
+		} else if (is_space(*p)) {
+			in_word = false;
+		} else {
+			if (!in_word) {
+				if (phrase.len > 0)
+					pd_buf_append_char(&phrase, ' ');
+				if (nw < PD_ARRAY_LEN(wstart)) {
+					wstart[nw] = phrase.len;
+					wlen[nw++] = 0;
+				}
+				in_word = true;
+			}
+			size_t before = phrase.len;
+			if (*p == '"') {
+				for (p++; p < e && *p != '"'; p++) {
+					if (*p == '\\' && p + 1 < e)
+						p++;
+					pd_buf_append_char(&phrase, *p);
+				}
+				if (p >= e)
+					p = e - 1;
+			} else {
+				pd_buf_append_char(&phrase, *p);
+			}
+			if (nw > 0 && nw <= PD_ARRAY_LEN(wstart))
+				wlen[nw - 1] += phrase.len - before;
+		}
+	}
+	const char *ph = phrase.data ? phrase.data : "", *cm = comment.data ? comment.data : "";
+	if (have_angle) {
+		const char *name = phrase.len ? ph : cm;
+		size_t nlen = phrase.len ? phrase.len : comment.len;
+		if (angle.len > 0 || nlen > 0)
+			addr_push(c, out, name, nlen, angle.data ? angle.data : "", angle.len);
+		goto done;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		const char *at = memchr(ph + wstart[i], '@', wlen[i]);
+		if (at != NULL && at > ph + wstart[i] && at < ph + wstart[i] + wlen[i] - 1)
+			at_words++;
+	}
+	if (at_words >= 2 && nw <= PD_ARRAY_LEN(wstart)) {
+		/* "a@x b@y": several bare addresses without commas */
+		for (size_t i = 0; i < nw; i++)
+			if (memchr(ph + wstart[i], '@', wlen[i]) != NULL)
+				addr_push(c, out, "", 0, ph + wstart[i], wlen[i]);
+	} else if (memchr(ph, '@', phrase.len) != NULL || nw == 1) {
+		/* one addr-spec, possibly with spaces around '.' and '@' */
+		struct pd_buf a;
+		pd_buf_init(&a);
+		for (size_t i = 0; i < phrase.len; i++)
+			if (ph[i] != ' ')
+				pd_buf_append_char(&a, ph[i]);
+		addr_push(c, out, cm, comment.len, a.data ? a.data : "", a.len);
+		pd_buf_free(&a);
+	} else if (nw > 1) {
+		addr_push(c, out, ph, phrase.len, "", 0); /* a name without an address */
+	}
+done:
+	pd_buf_free(&phrase);
+	pd_buf_free(&comment);
+	pd_buf_free(&angle);
+}
+
+/* ---------------------------------------------------------- message ids */
+
+struct idlist {
+	char **v;
+	size_t n;
+};
+
+static void idlist_push(struct pctx *c, struct idlist *l, const char *s, size_t n)
+{
+	struct pd_buf b;
+
+	if (n == 0 || l->n >= MAX_COLLECTED_IDS)
+		return;
+	pd_buf_init(&b);
+	for (size_t i = 0; i < n; i++) /* ids never contain spaces; folding may add some */
+		if ((unsigned char)s[i] > 32)
+			pd_buf_append_char(&b, s[i]);
+	if (b.len == 0) {
+		pd_buf_free(&b);
+		return;
+	}
+	struct pd_buf clean;
+	pd_buf_init(&clean);
+	raw_append(c, b.data, b.len, &clean);
+	pd_buf_free(&b);
+	l->v = pd_xreallocarray(l->v, l->n + 1, sizeof(char *));
+	l->v[l->n++] = buf_take(&clean);
+}
+
+static void idlist_free(struct idlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* The <...> ids of a Message-ID/In-Reply-To/References value; when there is
+ * no angle bracket at all, the bare words that look like ids. */
+static void ids_parse(struct pctx *c, const char *v, size_t len, struct idlist *out)
+{
+	struct pd_buf u;
+	const char *p, *e;
+	bool angles = false;
+
+	unfold(v, len, &u);
+	p = u.data ? u.data : "";
+	e = p + u.len;
+	while (p < e) {
+		if (*p == '(') {
+			int depth = 1;
+			for (p++; p < e && depth > 0; p++)
+				if (*p == '(')
+					depth++;
+				else if (*p == ')')
+					depth--;
+			continue;
+		}
+		if (*p == '<') {
+			const char *gt = memchr(p + 1, '>', (size_t)(e - p - 1));
+			const char *end = gt ? gt : e;
+			angles = true;
+			idlist_push(c, out, p + 1, (size_t)(end - p - 1));
+			p = gt ? gt + 1 : e;
+			continue;
+		}
+		p++;
+	}
+	if (!angles) {
+		size_t words = 0;
+		const char *w = NULL;
+		p = u.data ? u.data : "";
+		for (const char *q = p;; q++) {
+			if (q < e && !is_space(*q)) {
+				if (w == NULL)
+					w = q;
+				continue;
+			}
+			if (w != NULL) {
+				words++;
+				if (memchr(w, '@', (size_t)(q - w)) != NULL)
+					idlist_push(c, out, w, (size_t)(q - w));
+				w = NULL;
+			}
+			if (q >= e)
+				break;
+		}
+		if (out->n == 0 && words == 1)
+			idlist_push(c, out, p, u.len);
+	}
+	pd_buf_free(&u);
+}
+
+static bool strv_has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* References ids then In-Reply-To ids, deduplicated, at most MAX_REFERENCES:
+ * when there are too many, the root (first) and the most recent are kept. */
+static void references_fill(struct pd_msg *m, struct idlist *refs, struct idlist *irt)
+{
+	size_t n_irt = irt->n < MAX_IRT_IDS ? irt->n : MAX_IRT_IDS;
+	size_t room = MAX_REFERENCES - n_irt;
+
+	m->references = pd_xreallocarray(NULL, MAX_REFERENCES, sizeof(char *));
+	for (size_t i = 0; i < refs->n; i++) {
+		if (refs->n > room && i > 0 && i < refs->n - (room - 1))
+			continue;
+		if (strv_has(m->references, m->n_references, refs->v[i]))
+			continue;
+		m->references[m->n_references++] = refs->v[i];
+		refs->v[i] = NULL;
+	}
+	for (size_t i = 0; i < n_irt; i++) {
+		if (strv_has(m->references, m->n_references, irt->v[i]))
+			continue;
+		m->references[m->n_references++] = pd_xstrdup(irt->v[i]);
+	}
+	if (m->n_references == 0) {
+		free(m->references);
+		m->references = NULL;
+	}
+}
+
+/* ----------------------------------------------------------------- dates */
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* Date header -> UTC time and the written offset, with libetpan's mailimf
+ * parser (folding, comments, obsolete zones).  False when unusable. */
+static bool date_parse(const char *v, size_t len, time_t *t_r, int *tz_r)
+{
+	struct pd_buf u;
+	struct mailimf_date_time *dt = NULL;
+	size_t idx = 0;
+	bool ok = false;
+
+	unfold(v, len, &u);
+	if (u.len > 0 && mailimf_date_time_parse(u.data, u.len, &idx, &dt) == MAILIMF_NO_ERROR) {
+		int y = dt->dt_year, zone = dt->dt_zone, zabs = zone < 0 ? -zone : zone;
+
+		if (y < 50)
+			y += 2000;
+		else if (y < 1000)
+			y += 1900;
+		if (dt->dt_month >= 1 && dt->dt_month <= 12 && dt->dt_day >= 1 && dt->dt_day <= 31 &&
+		    dt->dt_hour >= 0 && dt->dt_hour < 24 && dt->dt_min >= 0 && dt->dt_min < 60 &&
+		    dt->dt_sec >= 0 && dt->dt_sec <= 60 && zabs <= 2359 && zabs % 100 < 60 &&
+		    y <= 9999) {
+			int tz = (zabs / 100 * 60 + zabs % 100) * (zone < 0 ? -1 : 1);
+			int64_t secs = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
+				       dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec -
+				       (int64_t)tz * 60;
+			*t_r = (time_t)secs;
+			*tz_r = tz;
+			ok = true;
+		}
+		mailimf_date_time_free(dt);
+	}
+	pd_buf_free(&u);
+	return ok;
+}
+
+/* --------------------------------------------------- transfer encodings */
+
+static enum cte cte_parse(const char *v, size_t len)
+{
+	char tok[32];
+	size_t n = 0;
+
+	/* keep letters and digits only: "Quoted-printable;", "quoted printable" */
+	for (size_t i = 0; i < len && n + 1 < sizeof(tok); i++)
+		if (isalnum((unsigned char)v[i]))
+			tok[n++] = (char)tolower((unsigned char)v[i]);
+	tok[n] = '\0';
+	if (strcmp(tok, "base64") == 0)
+		return CTE_BASE64;
+	if (strncmp(tok, "quotedprintable", 15) == 0)
+		return CTE_QP;
+	if (strcmp(tok, "xuuencode") == 0 || strcmp(tok, "uuencode") == 0 ||
+	    strcmp(tok, "xuue") == 0)
+		return CTE_UUENCODE;
+	return CTE_IDENTITY; /* 7bit, 8bit, binary and everything unknown */
+}
+
+/* Base64, skipping anything outside the alphabet; returns false when the
+ * input was damaged (stray characters or a broken final quantum). */
+static bool b64_decode(const char *s, size_t n, struct pd_buf *out)
+{
+	unsigned bits = 0, nbits = 0;
+	bool clean = true;
+	char chunk[4096];
+	size_t cn = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		int v = b64val(ch);
+
+		if (ch == '-' || ch == '_')
+			v = -1; /* URL-safe letters are not MIME base64 */
+		if (v < 0) {
+			if (ch == '=')
+				bits = nbits = 0;
+			else if (!is_space((char)ch))
+				clean = false;
+			continue;
+		}
+		bits = (bits << 6 | (unsigned)v) & 0xffffff;
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			chunk[cn++] = (char)(bits >> nbits & 0xff);
+			if (cn == sizeof(chunk)) {
+				pd_buf_append(out, chunk, cn);
+				cn = 0;
+			}
+		}
+	}
+	pd_buf_append(out, chunk, cn);
+	return clean && nbits < 6;
+}
+
+/* Quoted-printable; "=" not followed by two hex digits or a line end is
+ * kept as it is (libetpan would write a NUL byte). */
+static void qp_decode(const char *s, size_t n, struct pd_buf *out)
+{
+	const char *p = s, *e = s + n, *run = s;
+
+	while (p < e) {
+		const char *eq = memchr(p, '=', (size_t)(e - p));
+		const char *q;
+		int hi, lo;
+
+		if (eq == NULL)
+			break;
+		pd_buf_append(out, run, (size_t)(eq - run));
+		if (e - eq >= 3 && (hi = hexval(eq[1])) >= 0 && (lo = hexval(eq[2])) >= 0) {
+			pd_buf_append_char(out, (char)(hi << 4 | lo));
+			p = run = eq + 3;
+			continue;
+		}
+		/* soft line break, with transport padding before the line end */
+		for (q = eq + 1; q < e && is_wsp(*q); q++)
+			;
+		if (q == e || *q == '\n' || (*q == '\r' && (q + 1 == e || q[1] == '\n'))) {
+			if (q < e && *q == '\r')
+				q++;
+			if (q < e)
+				q++;
+			p = run = q;
+			continue;
+		}
+		pd_buf_append_char(out, '=');
+		p = run = eq + 1;
+	}
+	pd_buf_append(out, run, (size_t)(e - run));
+}
+
+/* uuencode: the lines between "begin NNN name" and "end"; when there is no
+ * begin line the body is kept as it is. */
+static void uu_decode(const char *s, size_t n, struct pd_buf *out)
+{
+	const char *p = s, *e = s + n;
+	bool begun = false;
+
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *le = nl ? nl : e, *next = nl ? nl + 1 : e;
+
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (!begun) {
+			begun = le - p >= 6 && memcmp(p, "begin ", 6) == 0;
+		} else if (le - p >= 3 && memcmp(p, "end", 3) == 0) {
+			return;
+		} else if (le > p) {
+			size_t want = (size_t)((*p - 32) & 63), got = 0;
+			const char *q = p + 1;
+
+			while (got < want && le - q >= 2) {
+				unsigned v[4] = {0, 0, 0, 0};
+				for (int k = 0; k < 4; k++)
+					v[k] = q + k < le ? (unsigned)((q[k] - 32) & 63) : 0;
+				unsigned char b[3] = {(unsigned char)(v[0] << 2 | v[1] >> 4),
+						      (unsigned char)(v[1] << 4 | v[2] >> 2),
+						      (unsigned char)(v[2] << 6 | v[3])};
+				for (int k = 0; k < 3 && got < want; k++, got++)
+					pd_buf_append_char(out, (char)b[k]);
+				q += 4;
+			}
+		}
+		p = next;
+	}
+	if (!begun)
+		pd_buf_append(out, s, n);
+}
+
+/* Undo the transfer encoding of body into out (initialised here). */
+static void bytes_decode(struct pctx *c, enum cte cte, const char *body, size_t len,
+			 const char *what, struct pd_buf *out)
+{
+	pd_buf_init(out);
+	switch (cte) {
+	case CTE_BASE64:
+		if (!b64_decode(body, len, out))
+			warn(c, "damaged base64 in a %s part", what);
+		break;
+	case CTE_QP:
+		qp_decode(body, len, out);
+		break;
+	case CTE_UUENCODE:
+		uu_decode(body, len, out);
+		break;
+	case CTE_IDENTITY:
+		pd_buf_append(out, body, len);
+		break;
+	}
+}
+
+static void body_decode(struct pctx *c, const struct part *pt, struct pd_buf *out)
+{
+	bytes_decode(c, pt->cte, pt->body, pt->body_len, pt->ctype, out);
+}
+
+/* ------------------------------------------------------------- MIME walk */
+
+#define W_DIGEST 1u   /* parent is multipart/digest: parts default to message/rfc822 */
+#define W_ALT 2u      /* below multipart/alternative */
+#define W_EMBED 4u    /* inside an attached message */
+#define W_SKIPFROM 8u /* a message top: skip an mbox "From " line */
+
+static void walk(struct pctx *c, const char *s, const char *e, size_t depth, unsigned flags);
+
+static void part_free(struct part *pt)
+{
+	free(pt->ctype);
+	free(pt->charset);
+	free(pt->boundary);
+	free(pt->filename);
+	free(pt->disposition);
+	free(pt->content_id);
+}
+
+/* Content-* fields of one entity into pt. */
+static void part_from_headers(struct pctx *c, const struct hblock *hb, unsigned flags,
+			      struct part *pt)
+{
+	const struct hfield *ct = hblock_find(hb, "Content-Type");
+	const struct hfield *cd = hblock_find(hb, "Content-Disposition");
+	const struct hfield *te = hblock_find(hb, "Content-Transfer-Encoding");
+	const struct hfield *id = hblock_find(hb, "Content-ID");
+	struct ctparams ps;
+
+	memset(pt, 0, sizeof(*pt));
+	pt->in_alt = (flags & W_ALT) != 0;
+	pt->embedded = (flags & W_EMBED) != 0;
+	if (ct != NULL) {
+		params_parse(ct->val, ct->vlen, &ps);
+		const char *slash = strchr(ps.main, '/');
+		bool ok = slash != NULL && slash != ps.main && slash[1] != '\0' &&
+			  strchr(slash + 1, '/') == NULL;
+		for (const char *q = ps.main; ok && *q; q++)
+			if ((unsigned char)*q <= 32 || (unsigned char)*q >= 127 ||
+			    strchr("()<>@,;:\\\"[]?=", *q) != NULL)
+				ok = false;
+		if (ok)
+			pt->ctype = pd_xstrdup(ps.main);
+		else if (strcmp(ps.main, "text") == 0)
+			pt->ctype = pd_xstrdup("text/plain");
+		pt->charset = param_raw(&ps, "charset");
+		pt->boundary = param_raw(&ps, "boundary");
+		pt->filename = param_text(c, &ps, "name");
+		params_free(&ps);
+	}
+	if (pt->ctype == NULL)
+		pt->ctype = pd_xstrdup((flags & W_DIGEST) ? "message/rfc822" : "text/plain");
+	if (cd != NULL) {
+		params_parse(cd->val, cd->vlen, &ps);
+		char *fn = param_text(c, &ps, "filename");
+		if (fn != NULL) {
+			free(pt->filename);
+			pt->filename = fn;
+		}
+		if (strncmp(ps.main, "attachment", 10) == 0)
+			pt->disposition = pd_xstrdup("attachment");
+		else if (strncmp(ps.main, "inline", 6) == 0)
+			pt->disposition = pd_xstrdup("inline");
+		params_free(&ps);
+	}
+	if (te != NULL)
+		pt->cte = cte_parse(te->val, te->vlen);
+	if (id != NULL) {
+		struct idlist ids = {NULL, 0};
+		ids_parse(c, id->val, id->vlen, &ids);
+		if (ids.n > 0) {
+			pt->content_id = ids.v[0];
+			ids.v[0] = NULL;
+		}
+		idlist_free(&ids);
+	}
+}
+
+static void leaf_add(struct pctx *c, struct part *pt)
+{
+	if (c->n_leaf == c->cap_leaf) {
+		c->cap_leaf = c->cap_leaf ? c->cap_leaf * 2 : 16;
+		c->leaf = pd_xreallocarray(c->leaf, c->cap_leaf, sizeof(*c->leaf));
+	}
+	c->leaf[c->n_leaf++] = *pt; /* takes the strings */
+	memset(pt, 0, sizeof(*pt));
+}
+
+static bool too_deep(struct pctx *c, size_t depth)
+{
+	if (depth < c->max_depth)
+		return false;
+	if (!c->depth_warned)
+		warn(c, "MIME nesting deeper than %zu levels: inner parts not parsed", c->max_depth);
+	c->depth_warned = true;
+	return true;
+}
+
+/* The delimiter line "--boundary" or "--boundary--" at a line start at or
+ * after p; sets *after to the next line and *close for the final one. */
+static const char *find_delim(const char *p, const char *e, const char *b, size_t bl,
+			      const char **after, bool *close)
+{
+	for (;;) {
+		if (e - p >= (ptrdiff_t)(bl + 2) && p[0] == '-' && p[1] == '-' &&
+		    memcmp(p + 2, b, bl) == 0) {
+			const char *q = p + 2 + bl;
+			bool cl = e - q >= 2 && q[0] == '-' && q[1] == '-';
+
+			if (cl)
+				q += 2;
+			while (q < e && is_wsp(*q))
+				q++;
+			if (q == e || *q == '\r' || *q == '\n') {
+				if (q < e && *q == '\r')
+					q++;
+				if (q < e && *q == '\n')
+					q++;
+				*after = q;
+				*close = cl;
+				return p;
+			}
+		}
+		const char *nl = memmem(p, (size_t)(e - p), "\n--", 3);
+		if (nl == NULL)
+			return NULL;
+		p = nl + 1;
+	}
+}
+
+static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsigned flags)
+{
+	const char *s = pt->body, *e = s + pt->body_len, *b = pt->boundary, *next, *line;
+	size_t bl = strlen(b);
+	bool close = false;
+	unsigned cflags = flags & (W_ALT | W_EMBED);
+
+	if (strcmp(pt->ctype, "multipart/alternative") == 0)
+		cflags |= W_ALT;
+	if (strcmp(pt->ctype, "multipart/digest") == 0)
+		cflags |= W_DIGEST;
+	if ((line = find_delim(s, e, b, bl, &next, &close)) == NULL) {
+		/* no part at all: show the body as text rather than lose it */
+		warn(c, "boundary of a %s not found", pt->ctype);
+		free(pt->ctype);
+		pt->ctype = pd_xstrdup("text/plain");
+		leaf_add(c, pt);
+		return;
+	}
+	while (!close && !c->stop) {
+		const char *ps = next, *pe, *nl = find_delim(ps, e, b, bl, &next, &close);
+
+		if (nl == NULL) {
+			warn(c, "closing boundary of a %s missing", pt->ctype);
+			pe = e;
+			close = true;
+		} else {
+			/* the line end before the delimiter belongs to the delimiter */
+			pe = nl;
+			if (pe > ps && pe[-1] == '\n')
+				pe--;
+			if (pe > ps && pe[-1] == '\r')
+				pe--;
+		}
+		walk(c, ps, pe, depth + 1, cflags);
+	}
+}
+
+static void entity_walk(struct pctx *c, const struct hblock *hb, const char *e, size_t depth,
+			unsigned flags)
+{
+	struct part pt;
+
+	part_from_headers(c, hb, flags, &pt);
+	pt.body = hb->body;
+	pt.body_len = (size_t)(e - hb->body);
+	if (strncmp(pt.ctype, "multipart/", 10) == 0) {
+		if (pt.boundary == NULL) {
+			warn(c, "%s without boundary", pt.ctype);
+			free(pt.ctype);
+			pt.ctype = pd_xstrdup("text/plain");
+			leaf_add(c, &pt);
+		} else if (!too_deep(c, depth)) {
+			multipart_walk(c, &pt, depth, flags);
+		}
+		part_free(&pt);
+		return;
+	}
+	bool message = strcmp(pt.ctype, "message/rfc822") == 0 ||
+		       strcmp(pt.ctype, "message/global") == 0;
+	enum cte cte = pt.cte;
+	const char *body = pt.body;
+	size_t blen = pt.body_len;
+
+	/* kept whole as an attachment; a message inside an attached message is
+	 * not copied again (its bytes are in the outer one: nesting would
+	 * multiply memory by the depth), only its own attachments are listed */
+	if (message && (flags & W_EMBED))
+		part_free(&pt);
+	else
+		leaf_add(c, &pt);
+	if (!message || too_deep(c, depth))
+		return;
+	/* ... and its own attachments listed too (as the mail gem does) */
+	if (cte != CTE_IDENTITY) {
+		struct pd_buf d;
+		bytes_decode(c, cte, body, blen, "message/rfc822", &d);
+		c->owned = pd_xreallocarray(c->owned, c->n_owned + 1, sizeof(char *));
+		c->owned[c->n_owned++] = pd_buf_steal(&d, &blen);
+		body = c->owned[c->n_owned - 1];
+	}
+	walk(c, body, body + blen, depth + 1, W_EMBED | W_SKIPFROM);
+}
+
+static void walk(struct pctx *c, const char *s, const char *e, size_t depth, unsigned flags)
+{
+	struct hblock hb;
+
+	if (c->stop)
+		return;
+	if (++c->n_parts > c->max_parts) {
+		warn(c, "more than %zu MIME parts: the rest not parsed", c->max_parts);
+		c->stop = true;
+		return;
+	}
+	hblock_parse(&hb, s, e, (flags & W_SKIPFROM) != 0);
+	entity_walk(c, &hb, e, depth, flags & ~W_SKIPFROM);
+	hblock_free(&hb);
+}
+
+/* --------------------------------------------------- body and attachments */
+
+static bool is_attachment(const struct part *pt)
+{
+	if (pt->disposition != NULL && strcmp(pt->disposition, "attachment") == 0)
+		return true;
+	if (pt->filename != NULL)
+		return true;
+	return strcmp(pt->ctype, "text/plain") != 0 && strcmp(pt->ctype, "text/html") != 0;
+}
+
+/* charset=... from a <meta> near the top of an HTML part without one. */
+static const char *html_meta_charset(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t lim = n < 4096 ? n : 4096;
+
+	for (size_t i = 0; i + 8 < lim; i++) {
+		if (strncasecmp(s + i, "charset=", 8) != 0)
+			continue;
+		size_t j = i + 8, k = 0;
+		while (j < lim && (s[j] == '"' || s[j] == '\''))
+			j++;
+		while (j < lim && k + 1 < outsz &&
+		       (isalnum((unsigned char)s[j]) || strchr("-_.:", s[j]) != NULL))
+			out[k++] = s[j++];
+		out[k] = '\0';
+		return k > 0 ? out : NULL;
+	}
+	return NULL;
+}
+
+/* Decoded UTF-8 text of a text/plain or text/html leaf, LF line ends. */
+static char *text_of(struct pctx *c, const struct part *pt, bool html)
+{
+	struct pd_buf raw, u, out;
+	const char *cs = pt->charset;
+	char sniff[48];
+
+	body_decode(c, pt, &raw);
+	if (html && cs == NULL)
+		cs = html_meta_charset(raw.data ? raw.data : "", raw.len, sniff, sizeof(sniff));
+	pd_buf_init(&u);
+	if (cs == NULL || !conv_append(&c->cv, cs, raw.data ? raw.data : "", raw.len, &u)) {
+		char canon[48];
+		if (cs != NULL && charset_canon(cs, canon, sizeof(canon)) != CS_NONE)
+			warn(c, "unknown charset \"%s\" in a %s part", cs, pt->ctype);
+		raw_append(c, raw.data ? raw.data : "", raw.len, &u);
+	}
+	pd_buf_free(&raw);
+	if (html) {
+		char *t = pd_html_to_text(u.data ? u.data : "", u.len);
+		pd_buf_free(&u);
+		return t;
+	}
+	/* CRLF and lone CR to LF */
+	pd_buf_init(&out);
+	const char *p = u.data ? u.data : "", *e = p + u.len, *run = p;
+	for (; p < e; p++) {
+		if (*p != '\r')
+			continue;
+		pd_buf_append(&out, run, (size_t)(p - run));
+		pd_buf_append_char(&out, '\n');
+		if (p + 1 < e && p[1] == '\n')
+			p++;
+		run = p + 1;
+	}
+	pd_buf_append(&out, run, (size_t)(e - run));
+	pd_buf_free(&u);
+	return buf_take(&out);
+}
+
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static void attachment_add(struct pctx *c, struct part *pt)
+{
+	struct pd_msg *m = c->msg;
+	struct pd_attachment *a;
+	struct pd_buf d;
+
+	body_decode(c, pt, &d);
+	m->attachments = pd_xreallocarray(m->attachments, m->n_attachments + 1, sizeof(*a));
+	a = &m->attachments[m->n_attachments++];
+	memset(a, 0, sizeof(*a));
+	a->data = pd_buf_steal(&d, &a->size);
+	pd_sha256(a->data, a->size, a->sha256);
+	pd_hex(a->sha256, sizeof(a->sha256), a->sha256_hex);
+	a->content_type = pt->ctype;
+	a->filename = pt->filename;
+	a->disposition = pt->disposition;
+	a->content_id = pt->content_id;
+	pt->ctype = pt->filename = pt->disposition = pt->content_id = NULL;
+}
+
+/* Pick the text body and list the attachments from the leaves:
+ * the first non-blank text/plain that is not an attachment (outside
+ * attached messages), else the first text/html converted; further inline
+ * text/plain parts outside any alternative are appended to a plain body. */
+static void body_and_attachments(struct pctx *c)
+{
+	struct pd_msg *m = c->msg;
+	struct part *body_pt = NULL, *html_pt = NULL, *first_plain = NULL;
+	char *text = NULL;
+
+	for (size_t i = 0; i < c->n_leaf; i++) {
+		struct part *pt = &c->leaf[i];
+
+		if (is_attachment(pt) || pt->embedded)
+			continue;
+		if (strcmp(pt->ctype, "text/html") == 0) {
+			if (html_pt == NULL)
+				html_pt = pt;
+			continue;
+		}
+		if (first_plain == NULL)
+			first_plain = pt;
+		if (body_pt == NULL) {
+			char *t = text_of(c, pt, false);
+			if (!blank(t)) {
+				body_pt = pt;
+				text = t;
+			} else {
+				free(t);
+			}
+		}
+	}
+	if (body_pt == NULL && html_pt != NULL) {
+		text = text_of(c, html_pt, true);
+		body_pt = html_pt;
+		m->body_from_html = true;
+	}
+	if (body_pt == NULL && first_plain != NULL) {
+		text = text_of(c, first_plain, false);
+		body_pt = first_plain;
+	}
+	if (body_pt != NULL && !m->body_from_html) {
+		struct pd_buf b;
+		pd_buf_init(&b);
+		pd_buf_append_str(&b, text);
+		free(text);
+		for (size_t i = 0; i < c->n_leaf; i++) {
+			struct part *pt = &c->leaf[i];
+			if (pt == body_pt || pt->in_alt || pt->embedded || is_attachment(pt) ||
+			    strcmp(pt->ctype, "text/plain") != 0)
+				continue;
+			char *t = text_of(c, pt, false);
+			if (!blank(t)) {
+				while (b.len > 0 && b.data[b.len - 1] == '\n')
+					b.len--;
+				pd_buf_append_str(&b, "\n\n");
+				pd_buf_append_str(&b, t);
+			}
+			free(t);
+		}
+		text = buf_take(&b);
+	}
+	m->body_text = text ? text : pd_xstrdup("");
+	if (body_pt != NULL && body_pt->charset != NULL) {
+		char canon[48];
+		struct pd_buf cs;
+		pd_buf_init(&cs);
+		utf8_append_clean(&cs, body_pt->charset, strlen(body_pt->charset));
+		m->body_charset = finish_text(&cs);
+		lower(m->body_charset);
+		/* raw 8-bit header text is most likely in the body's charset */
+		if (charset_canon(body_pt->charset, canon, sizeof(canon)) == CS_ICONV) {
+			snprintf(c->defcs_buf, sizeof(c->defcs_buf), "%s", canon);
+			c->defcs = c->defcs_buf;
+		}
+	}
+	for (size_t i = 0; i < c->n_leaf; i++)
+		if (is_attachment(&c->leaf[i]))
+			attachment_add(c, &c->leaf[i]);
+}
+
+/* ----------------------------------------------------------- top headers */
+
+static char *opt_header(struct pctx *c, const struct hblock *hb, const char *name)
+{
+	const struct hfield *f = hblock_find(hb, name);
+
+	return f ? header_text(c, f->val, f->vlen) : NULL;
+}
+
+static bool usable(const struct pd_addr *a)
+{
+	return a->address != NULL && strchr(a->address, '@') != NULL;
+}
+
+/* Move the first usable address of l (else the first one left) into a. */
+static bool addr_take_first(struct pd_addrlist *l, struct pd_addr *a)
+{
+	size_t pick = l->n;
+
+	for (size_t i = 0; i < l->n && pick == l->n; i++)
+		if (usable(&l->v[i]))
+			pick = i;
+	for (size_t i = 0; i < l->n && pick == l->n; i++)
+		if (l->v[i].address != NULL)
+			pick = i;
+	if (pick == l->n)
+		return false;
+	*a = l->v[pick];
+	l->v[pick].name = l->v[pick].address = NULL;
+	return true;
+}
+
+static void addrlist_free(struct pd_addrlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].address);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void headers_fill(struct pctx *c, const struct hblock *hb)
+{
+	struct pd_msg *m = c->msg;
+	struct idlist refs = {NULL, 0}, irt = {NULL, 0}, mid = {NULL, 0};
+	struct pd_addrlist from = {0, NULL}, sender = {0, NULL}, rt = {0, NULL};
+	const struct hfield *f;
+	bool have_date = false, bad_date = false;
+
+	for (size_t i = 0; i < hb->n; i++) {
+		f = &hb->v[i];
+		if (name_is(f->name, f->nlen, "From") && from.n == 0)
+			addrlist_parse(c, f->val, f->vlen, &from);
+		else if (name_is(f->name, f->nlen, "Sender") && sender.n == 0)
+			addrlist_parse(c, f->val, f->vlen, &sender);
+		else if (name_is(f->name, f->nlen, "Reply-To") && rt.n == 0)
+			addrlist_parse(c, f->val, f->vlen, &rt);
+		else if (name_is(f->name, f->nlen, "To"))
+			addrlist_parse(c, f->val, f->vlen, &m->to);
+		else if (name_is(f->name, f->nlen, "Cc"))
+			addrlist_parse(c, f->val, f->vlen, &m->cc);
+		else if (name_is(f->name, f->nlen, "Message-ID") && mid.n == 0)
+			ids_parse(c, f->val, f->vlen, &mid);
+		else if (name_is(f->name, f->nlen, "References") && refs.n == 0)
+			ids_parse(c, f->val, f->vlen, &refs);
+		else if (name_is(f->name, f->nlen, "In-Reply-To") && irt.n == 0)
+			ids_parse(c, f->val, f->vlen, &irt);
+		else if (name_is(f->name, f->nlen, "Date") && !have_date) {
+			have_date = date_parse(f->val, f->vlen, &m->date, &m->date_tz_minutes);
+			bad_date = !have_date;
+		}
+	}
+	if (bad_date)
+		warn(c, "unparseable Date header");
+	if (!addr_take_first(&from, &m->from) && !addr_take_first(&sender, &m->from)) {
+		m->from.name = pd_xstrdup("");
+		m->from.address = pd_xstrdup("");
+	} else if (!usable(&m->from)) {
+		/* From without an address: Sender may have one */
+		struct pd_addr s = {NULL, NULL};
+		if (addr_take_first(&sender, &s) && usable(&s)) {
+			free(m->from.address);
+			m->from.address = s.address;
+			s.address = NULL;
+			if (*m->from.name == '\0') {
+				free(m->from.name);
+				m->from.name = s.name;
+				s.name = NULL;
+			}
+		}
+		free(s.name);
+		free(s.address);
+	}
+	if (!addr_take_first(&rt, &m->reply_to)) {
+		m->reply_to.name = pd_xstrdup("");
+		m->reply_to.address = pd_xstrdup("");
+	}
+	addrlist_free(&from);
+	addrlist_free(&sender);
+	addrlist_free(&rt);
+
+	if (mid.n > 0) {
+		m->message_id = mid.v[0];
+		mid.v[0] = NULL;
+	}
+	if (irt.n > 0)
+		m->in_reply_to = pd_xstrdup(irt.v[0]);
+	references_fill(m, &refs, &irt);
+	idlist_free(&mid);
+	idlist_free(&refs);
+	idlist_free(&irt);
+
+	if ((f = hblock_find(hb, "Subject")) != NULL)
+		m->subject = header_text(c, f->val, f->vlen);
+	else
+		m->subject = pd_xstrdup("");
+	m->auto_submitted = opt_header(c, hb, "Auto-Submitted");
+	m->precedence = opt_header(c, hb, "Precedence");
+	m->list_id = opt_header(c, hb, "List-Id");
+	m->return_path = opt_header(c, hb, "Return-Path");
+	m->x_priority = opt_header(c, hb, "X-Priority");
+	m->importance = opt_header(c, hb, "Importance");
+}
+
+/* ------------------------------------------------------------ content hash */
+
+/* Headers that differ per delivery of one mail: mime.h's list, plus the
+ * local state mbox/MUAs write and per-recipient scanner verdicts. */
+static bool is_trace_header(const char *name, size_t n)
+{
+	static const char *const exact[] = {
+		"received", "return-path", "delivered-to", "x-original-to", "x-delivered-to",
+		"envelope-to", "x-envelope-to", "received-spf", "authentication-results",
+		"x-received", "status", "x-status", "x-uid", "x-keywords", "x-mozilla-status",
+		"x-mozilla-status2", "x-virus-scanned", "x-virus-status",
+	};
+	static const char *const prefix[] = {"arc-", "x-spam-", "x-rspamd-"};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(exact); i++)
+		if (name_is(name, n, exact[i]))
+			return true;
+	for (size_t i = 0; i < PD_ARRAY_LEN(prefix); i++) {
+		size_t pl = strlen(prefix[i]);
+		if (n > pl && strncasecmp(name, prefix[i], pl) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct hasher {
+	gnutls_hash_hd_t h;
+	size_t n;
+	char buf[16384];
+};
+
+static void hput(struct hasher *hs, const void *p, size_t n)
+{
+	if (hs->n + n > sizeof(hs->buf)) {
+		gnutls_hash(hs->h, hs->buf, hs->n);
+		hs->n = 0;
+		if (n >= sizeof(hs->buf)) {
+			gnutls_hash(hs->h, p, n);
+			return;
+		}
+	}
+	memcpy(hs->buf + hs->n, p, n);
+	hs->n += n;
+}
+
+void pd_mime_content_hash(const char *raw, size_t len, unsigned char out[32])
+{
+	struct hasher *hs;
+	const char *p, *e;
+	bool in_hdr = true, drop = false;
+	size_t blanks = 0;
+
+	if (raw == NULL)
+		raw = "", len = 0;
+	hs = pd_xmalloc(sizeof(*hs));
+	hs->n = 0;
+	if (gnutls_hash_init(&hs->h, GNUTLS_DIG_SHA256) < 0) {
+		free(hs);
+		pd_sha256(raw, len, out);
+		return;
+	}
+	p = skip_from_line(raw, raw + len);
+	e = raw + len;
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *le = nl ? nl : e, *next = nl ? nl + 1 : e, *colon;
+		size_t nlen;
+
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (in_hdr) {
+			if (le == p) {
+				in_hdr = false;
+				hput(hs, "\r\n", 2);
+				p = next;
+				continue;
+			}
+			if (is_wsp(*p) || (colon = hdr_colon(p, le, &nlen)) != NULL) {
+				if (!is_wsp(*p))
+					drop = is_trace_header(p, nlen);
+				if (!drop) {
+					hput(hs, p, (size_t)(le - p));
+					hput(hs, "\r\n", 2);
+				}
+				p = next;
+				continue;
+			}
+			in_hdr = false; /* a body without the empty line: hash it as body */
+		}
+		/* body: line ends normalised, trailing empty lines ignored */
+		if (le == p) {
+			blanks++;
+		} else {
+			for (; blanks > 0; blanks--)
+				hput(hs, "\r\n", 2);
+			hput(hs, p, (size_t)(le - p));
+			hput(hs, "\r\n", 2);
+		}
+		p = next;
+	}
+	gnutls_hash(hs->h, hs->buf, hs->n);
+	gnutls_hash_deinit(hs->h, out);
+	free(hs);
+}
+
+/* ------------------------------------------------------------- public API */
+
+char *pd_mime_to_utf8(const char *charset, const char *in, size_t len)
+{
+	struct conv cv;
+	struct pd_buf b;
+	bool ok;
+
+	if (in == NULL)
+		in = "", len = 0;
+	conv_init(&cv);
+	pd_buf_init(&b);
+	ok = conv_append(&cv, charset, in, len, &b);
+	conv_close(&cv);
+	if (!ok) {
+		if (!pd_utf8_valid(in, len)) {
+			pd_buf_free(&b);
+			return NULL;
+		}
+		utf8_append_clean(&b, in, len);
+	}
+	return buf_take(&b);
+}
+
+char *pd_mime_decode_header(const char *value, const char *default_charset)
+{
+	struct pctx c;
+	struct pd_buf u, out;
+
+	memset(&c, 0, sizeof(c));
+	conv_init(&c.cv);
+	c.defcs = default_charset;
+	unfold(value ? value : "", value ? strlen(value) : 0, &u);
+	pd_buf_init(&out);
+	decode_words(&c, u.data ? u.data : "", u.len, &out);
+	pd_buf_free(&u);
+	conv_close(&c.cv);
+	/* controls other than TAB to spaces, as for every header we hand out */
+	for (size_t i = 0; i < out.len; i++)
+		if ((unsigned char)out.data[i] < 0x20 && out.data[i] != '\t')
+			out.data[i] = ' ';
+	return buf_take(&out);
+}
+
+/* charset of the top Content-Type, the best guess for raw 8-bit headers of
+ * a single-part mail before the body has been looked at. */
+static void top_charset(struct pctx *c, const struct hblock *hb)
+{
+	const struct hfield *ct = hblock_find(hb, "Content-Type");
+	struct ctparams ps;
+	char canon[48];
+
+	if (ct == NULL)
+		return;
+	params_parse(ct->val, ct->vlen, &ps);
+	const struct param *cs = param_find(&ps, "charset");
+	if (cs != NULL && charset_canon(cs->value, canon, sizeof(canon)) == CS_ICONV) {
+		snprintf(c->defcs_buf, sizeof(c->defcs_buf), "%s", canon);
+		c->defcs = c->defcs_buf;
+	}
+	params_free(&ps);
+}
+
+static void finalize(struct pd_msg *m)
+{
+	if (m->subject == NULL)
+		m->subject = pd_xstrdup("");
+	if (m->body_text == NULL)
+		m->body_text = pd_xstrdup("");
+	if (m->body_charset == NULL)
+		m->body_charset = pd_xstrdup("");
+	if (m->from.name == NULL)
+		m->from.name = pd_xstrdup("");
+	if (m->from.address == NULL)
+		m->from.address = pd_xstrdup("");
+	if (m->reply_to.name == NULL)
+		m->reply_to.name = pd_xstrdup("");
+	if (m->reply_to.address == NULL)
+		m->reply_to.address = pd_xstrdup("");
+	/* every producer above already writes valid UTF-8; this is the proof */
+	char **all[] = {&m->message_id, &m->in_reply_to, &m->subject, &m->from.name,
+			&m->from.address, &m->reply_to.name, &m->reply_to.address,
+			&m->auto_submitted, &m->precedence, &m->list_id, &m->return_path,
+			&m->x_priority, &m->importance, &m->body_text, &m->body_charset,
+			&m->parse_error};
+	for (size_t i = 0; i < PD_ARRAY_LEN(all); i++)
+		fix_utf8(all[i]);
+	for (size_t i = 0; i < m->n_references; i++)
+		fix_utf8(&m->references[i]);
+	for (size_t i = 0; i < m->to.n; i++) {
+		fix_utf8(&m->to.v[i].name);
+		fix_utf8(&m->to.v[i].address);
+	}
+	for (size_t i = 0; i < m->cc.n; i++) {
+		fix_utf8(&m->cc.v[i].name);
+		fix_utf8(&m->cc.v[i].address);
+	}
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		fix_utf8(&m->attachments[i].filename);
+		fix_utf8(&m->attachments[i].content_type);
+		fix_utf8(&m->attachments[i].content_id);
+	}
+}
+
+struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_opts *opts)
+{
+	struct pd_msg *m = pd_xcalloc(1, sizeof(*m));
+	struct pctx c;
+	struct hblock hb;
+
+	if (raw == NULL)
+		raw = "", len = 0;
+	m->raw = raw;
+	m->raw_len = len;
+	memset(&c, 0, sizeof(c));
+	c.msg = m;
+	conv_init(&c.cv);
+	c.max_parts = opts && opts->max_parts ? opts->max_parts : DEFAULT_MAX_PARTS;
+	c.max_depth = opts && opts->max_depth ? opts->max_depth : DEFAULT_MAX_DEPTH;
+	if (c.max_depth > HARD_MAX_DEPTH)
+		c.max_depth = HARD_MAX_DEPTH;
+
+	pd_mime_content_hash(raw, len, m->content_hash);
+	hblock_parse(&hb, raw, raw + len, true);
+	top_charset(&c, &hb);
+	if (len == 0) {
+		m->parse_failed = true;
+		m->parse_error = pd_xstrdup("empty message");
+	} else if (opts && opts->max_size && (uint64_t)len > opts->max_size) {
+		/* headers only: they are one linear scan, the MIME tree is not */
+		m->oversized = true;
+		m->parse_error = pd_xasprintf("message of %zu bytes is above the limit of %llu: "
+					      "not parsed", len,
+					      (unsigned long long)opts->max_size);
+	} else {
+		if (hb.n == 0) {
+			m->parse_failed = true;
+			m->parse_error = pd_xstrdup("no header fields: not a mail message");
+		}
+		c.n_parts = 1;
+		entity_walk(&c, &hb, raw + len, 0, 0);
+		body_and_attachments(&c);
+	}
+	headers_fill(&c, &hb);
+	finalize(m);
+
+	hblock_free(&hb);
+	for (size_t i = 0; i < c.n_leaf; i++)
+		part_free(&c.leaf[i]);
+	free(c.leaf);
+	for (size_t i = 0; i < c.n_owned; i++)
+		free(c.owned[i]);
+	free(c.owned);
+	conv_close(&c.cv);
+	return m;
+}

@@ -1,0 +1,92 @@
+/*
+ * msg.c - the inbound message model: releasing a parsed pd_msg and the
+ * small address helpers other modules share.  Building a message is
+ * mime.c's job; this file only knows the ownership rules of msg.h (every
+ * string and array is owned by the message, the raw bytes are not).
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "util.h"
+
+static void addr_clear(struct pd_addr *a)
+{
+	free(a->name);
+	free(a->address);
+	a->name = NULL;
+	a->address = NULL;
+}
+
+static void addrlist_clear(struct pd_addrlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		addr_clear(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void pd_msg_free(struct pd_msg *msg)
+{
+	if (msg == NULL)
+		return;
+	free(msg->message_id);
+	free(msg->in_reply_to);
+	strv_free(msg->references, msg->n_references);
+	free(msg->subject);
+	addr_clear(&msg->from);
+	addr_clear(&msg->reply_to);
+	addrlist_clear(&msg->to);
+	addrlist_clear(&msg->cc);
+	free(msg->auto_submitted);
+	free(msg->precedence);
+	free(msg->list_id);
+	free(msg->return_path);
+	free(msg->x_priority);
+	free(msg->importance);
+	free(msg->body_text);
+	free(msg->body_charset);
+	for (size_t i = 0; i < msg->n_attachments; i++) {
+		struct pd_attachment *a = &msg->attachments[i];
+		free(a->filename);
+		free(a->content_type);
+		free(a->disposition);
+		free(a->content_id);
+		free(a->data);
+	}
+	free(msg->attachments);
+	free(msg->parse_error);
+	strv_free(msg->warnings, msg->n_warnings);
+	free(msg);
+}
+
+char *pd_addr_domain(const char *addr)
+{
+	const char *at, *end;
+	char *d;
+
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+		return NULL;
+	at++;
+	/* tolerate what people paste around addresses: "<a@b.example>", "a@b.example." */
+	end = at + strlen(at);
+	while (end > at && (end[-1] == '>' || end[-1] == '.' || isspace((unsigned char)end[-1])))
+		end--;
+	if (end == at)
+		return NULL;
+	d = pd_xstrndup(at, (size_t)(end - at));
+	for (char *p = d; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
