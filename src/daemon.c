@@ -190,6 +190,10 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 			goto fail;
 		m->state = MB_IDLE;
 		m->next_ms = pd_now_ms() + idle_refresh_ms(m);
+		/* news the server sent with "+ idling" sits in libetpan's buffer,
+		 * where poll() cannot see it: serve it on the next loop pass */
+		if (pd_imap_idle_ready(m->im))
+			m->next_ms = pd_now_ms();
 	} else {
 		m->next_ms = pd_now_ms() + m->cfg->poll_interval * 1000;
 	}
