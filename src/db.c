@@ -49,7 +49,7 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 {
 	const char *keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding",
 			      "options", NULL};
-	char opts[128];
+	char opts[192];
 	const char *vals[6];
 	PQconninfoOption *parsed;
 	char *perr = NULL;
@@ -68,7 +68,14 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 			has_timeout = true;
 	PQconninfoFree(parsed);
 
-	snprintf(opts, sizeof(opts), "-c statement_timeout=%lld -c TimeZone=UTC",
+	/*
+	 * Prepared statements are point lookups and inserts written so that
+	 * their generic plan is an index probe: plan them once.  (With the
+	 * default "auto", cheap custom plans for empty arrays keep PostgreSQL
+	 * re-planning every execution, a third of a millisecond each.)
+	 */
+	snprintf(opts, sizeof(opts),
+		 "-c statement_timeout=%lld -c TimeZone=UTC -c plan_cache_mode=force_generic_plan",
 		 (long long)db->statement_timeout * 1000);
 	vals[0] = db->conninfo; /* expand_dbname: conninfo string in dbname position */
 	vals[1] = has_timeout ? NULL : "10";

@@ -34,6 +34,12 @@
 
 /* ---------------------------------------------------------- text builder */
 
+/*
+ * The text being built and what is owed before the next visible character.
+ * Whitespace and breaks are never written eagerly: they are recorded as
+ * pending and paid by flush(), which is how runs collapse, how trailing
+ * spaces never reach a line end and how blank lines are capped at one.
+ */
 struct out {
 	struct pd_buf b;
 	int pending_nl;      /* line breaks owed before the next text (at most 2 are written) */
@@ -44,6 +50,7 @@ struct out {
 	int pre;             /* inside <pre>: keep whitespace */
 };
 
+/* True when the next character would start a line (also for empty output). */
 static bool at_line_start(const struct out *o)
 {
 	return o->b.len == 0 || o->b.data[o->b.len - 1] == '\n';
@@ -76,6 +83,10 @@ static void flush(struct out *o)
 	o->prefix = NULL;
 }
 
+/*
+ * A block boundary: n = 1 for a line break, 2 for a paragraph (blank line).
+ * Boundaries do not add up: two paragraphs in a row still give one blank line.
+ */
 static void block(struct out *o, int n)
 {
 	if (o->pending_nl < n)
@@ -83,6 +94,7 @@ static void block(struct out *o, int n)
 	o->pending_space = o->pending_tab = false;
 }
 
+/* <br>: unlike block boundaries these add up, so <br><br> is a blank line. */
 static void line_break(struct out *o)
 {
 	/* <br> at the very start of the text has nothing to break */
@@ -100,6 +112,7 @@ static void text(struct out *o, const char *s, size_t n)
 		unsigned char ch = (unsigned char)*p;
 		bool nbsp = ch == 0xc2 && p + 1 < e && (unsigned char)p[1] == 0xa0;
 
+		/* <pre>: every character is kept, only CR is dropped */
 		if (o->pre > 0) {
 			if (ch == '\r') {
 				p++;
@@ -119,6 +132,7 @@ static void text(struct out *o, const char *s, size_t n)
 			p += nbsp ? 2 : 1;
 			continue;
 		}
+		/* a run of visible characters is appended in one go */
 		const char *run = p;
 		while (p < e && !(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
 				  ((unsigned char)*p == 0xc2 && p + 1 < e && (unsigned char)p[1] == 0xa0)))
@@ -130,6 +144,10 @@ static void text(struct out *o, const char *s, size_t n)
 
 /* ---------------------------------------------------------------- links */
 
+/*
+ * Only URLs a reader can use are shown: http, https and mailto (not
+ * javascript:, cid: or in-page anchors).
+ */
 static bool link_worth_showing(const char *href)
 {
 	return pd_str_istartswith(href, "http://") || pd_str_istartswith(href, "https://") ||
@@ -180,6 +198,10 @@ static void link_end(struct out *o, size_t start, const char *href)
 
 enum kind { K_NONE, K_SKIP, K_BR, K_PARA, K_BLOCK, K_LIST, K_LI, K_ROW, K_CELL, K_LINK, K_PRE };
 
+/*
+ * How an element affects the text: dropped with its content, a break, a
+ * paragraph, a list, a table row or cell, a link, preformatted, or nothing.
+ */
 static enum kind tag_kind(GumboTag t)
 {
 	switch (t) {
@@ -216,6 +238,7 @@ static enum kind tag_kind(GumboTag t)
 	}
 }
 
+/* One open element on the explicit walk stack. */
 struct frame {
 	const GumboNode *node;
 	unsigned next;      /* next child to visit */
@@ -224,6 +247,7 @@ struct frame {
 	const char *href;   /* shown after the link text, NULL when not */
 };
 
+/* Effects of an element's start tag. */
 static void enter(struct out *o, struct frame *f)
 {
 	switch (f->kind) {
@@ -264,6 +288,7 @@ static void enter(struct out *o, struct frame *f)
 	}
 }
 
+/* Effects of an element's end tag (also for elements gumbo closed itself). */
 static void leave(struct out *o, struct frame *f)
 {
 	switch (f->kind) {
@@ -290,6 +315,7 @@ static void leave(struct out *o, struct frame *f)
 	}
 }
 
+/* The children of a document or element node, NULL for text and comments. */
 static const GumboVector *children_of(const GumboNode *n)
 {
 	if (n->type == GUMBO_NODE_DOCUMENT)
@@ -343,6 +369,7 @@ static void render_tree(struct out *o, const GumboNode *root)
 
 /* --------------------------------------------------- hostile-input guard */
 
+/* True when name is one of the n strings in list. */
 static bool name_in(const char *name, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -384,6 +411,7 @@ static bool too_hostile(const char *s, size_t n)
 		const char *gt = memchr(p, '>', (size_t)(e - p));
 		if (gt == NULL)
 			break;
+		/* void, self-closed and implicitly closed elements do not nest */
 		bool self = gt[-1] == '/';
 		p = gt + 1;
 		if (self || name_in(name, flat, PD_ARRAY_LEN(flat)))
@@ -487,6 +515,7 @@ static void strip_tags(struct out *o, const char *s, size_t n)
 		if (lt == NULL)
 			break;
 		p = lt + 1;
+		/* comments can contain anything, also '<' and '>' */
 		if (e - p >= 3 && memcmp(p, "!--", 3) == 0) {
 			const char *end = memmem(p, (size_t)(e - p), "-->", 3);
 			p = end ? end + 3 : e;
@@ -533,6 +562,8 @@ char *pd_html_to_text(const char *html, size_t len)
 	pd_buf_init(&o.b);
 	if (html == NULL)
 		html = "", len = 0;
+	/* gumbo for everything it can take in linear-ish time, the stripper for
+	 * the rest: both follow the same output rules */
 	if (len > GUMBO_MAX_INPUT || too_hostile(html, len)) {
 		strip_tags(&o, html, len);
 	} else {

@@ -78,9 +78,11 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
 	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity};
 	int rc = -1;
+	int64_t t0 = pd_now_ms(), t_fetch, t_parse, t_store, t_mark;
 
 	if (pd_imap_fetch(im, uids, n, &mails, &n_mails, err) < 0)
 		return -1;
+	t_fetch = pd_now_ms();
 	items = pd_xcalloc(n_mails, sizeof(*items));
 	for (size_t i = 0; i < n_mails; i++) {
 		items[i].uid = mails[i].uid;
@@ -89,9 +91,11 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 			pd_log_warning("mailbox=%s uid=%u: %s; storing it raw and flagging the ticket",
 				       mb->name, mails[i].uid, items[i].msg->parse_error);
 	}
+	t_parse = pd_now_ms();
 	if (pd_store_batch(db, &ctx, items, n_mails, err) < 0)
 		goto out;
 	crash_point();
+	t_store = pd_now_ms();
 
 	done = pd_xcalloc(n_mails, sizeof(*done));
 	for (size_t i = 0; i < n_mails; i++) {
@@ -123,6 +127,10 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 			      n_done);
 		goto out;
 	}
+	t_mark = pd_now_ms();
+	pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld mark_ms=%lld",
+		     mb->name, n_mails, (long long)(t_fetch - t0), (long long)(t_parse - t_fetch),
+		     (long long)(t_store - t_parse), (long long)(t_mark - t_store));
 	rc = 0;
 out:
 	for (size_t i = 0; i < n_mails; i++)

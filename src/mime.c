@@ -110,6 +110,7 @@ struct pctx {
 	const char *defcs; /* charset for raw 8-bit header text; NULL = windows-1252 */
 	char defcs_buf[48];
 	size_t max_parts, max_depth, n_parts;
+	size_t scan_budget; /* bytes boundary searches may still read */
 	bool stop, depth_warned;
 	struct part *leaf; /* leaf entities in document order */
 	size_t n_leaf, cap_leaf;
@@ -121,16 +122,19 @@ static void warn(struct pctx *c, const char *fmt, ...) __attribute__((format(pri
 
 /* ------------------------------------------------------------ small helpers */
 
+/* RFC 5322 WSP: the blanks that may start a folded line. */
 static bool is_wsp(char ch)
 {
 	return ch == ' ' || ch == '\t';
 }
 
+/* WSP plus line ends, for values that were unfolded or never folded. */
 static bool is_space(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
+/* True when [p, e) is empty or only whitespace (the gap between two encoded words). */
 static bool all_space(const char *p, const char *e)
 {
 	for (; p < e; p++)
@@ -139,6 +143,7 @@ static bool all_space(const char *p, const char *e)
 	return true;
 }
 
+/* Value of one hex digit, -1 for anything else (callers then keep the text as it is). */
 static int hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -150,17 +155,20 @@ static int hexval(char ch)
 	return -1;
 }
 
+/* Case-insensitive match of a length-delimited field name against a C string. */
 static bool name_is(const char *name, size_t nlen, const char *want)
 {
 	return strlen(want) == nlen && strncasecmp(name, want, nlen) == 0;
 }
 
+/* ASCII lower case in place (MIME tokens are case-insensitive, we store them lower). */
 static void lower(char *s)
 {
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* Steal the buffer's string, always non-NULL; the buffer is left empty. */
 static char *buf_take(struct pd_buf *b)
 {
 	return pd_buf_steal(b, NULL);
@@ -255,6 +263,19 @@ static void fix_utf8(char **s)
 
 /* ---------------------------------------------------------------- charsets */
 
+/*
+ * Charset policy, in order:
+ *   - a declared charset iconv knows (after the alias table) is used, and
+ *     bytes that are invalid in it become U+FFFD;
+ *   - UTF-8 declared or detected is copied with ill-formed sequences
+ *     replaced, never re-encoded;
+ *   - us-ascii/latin1 labels with 8-bit bytes: UTF-8 when the bytes are
+ *     valid UTF-8, else windows-1252 (what such mail really is);
+ *   - an unknown or missing label: UTF-8 when valid, else the message's
+ *     default charset (the body's), else windows-1252.
+ * No path fails and no path emits invalid UTF-8 or a NUL byte.
+ */
+
 enum cs_kind { CS_NONE, CS_UTF8, CS_ASCII, CS_ICONV };
 
 /* Labels seen in mail mapped to what glibc's iconv should use: supersets
@@ -344,11 +365,13 @@ static enum cs_kind charset_canon(const char *label, char *out, size_t outsz)
 	return CS_ICONV;
 }
 
+/* An empty descriptor cache; nothing is opened until a charset is needed. */
 static void conv_init(struct conv *cv)
 {
 	memset(cv, 0, sizeof(*cv));
 }
 
+/* Close every descriptor the cache opened (negative entries hold nothing). */
 static void conv_close(struct conv *cv)
 {
 	for (unsigned i = 0; i < cv->used; i++)
@@ -438,6 +461,12 @@ static bool conv_append(struct conv *cv, const char *label, const char *in, size
 		snprintf(name, sizeof(name), "WINDOWS-1252");
 		break;
 	case CS_ICONV:
+		/* "latin1" that is valid UTF-8 is UTF-8 mislabelled (web forms do
+		 * it); real latin1 text is practically never valid UTF-8 */
+		if (strcmp(name, "WINDOWS-1252") == 0 && pd_utf8_valid(in, len)) {
+			utf8_append_clean(out, in, len);
+			return true;
+		}
 		break;
 	}
 	cd = conv_get(cv, name);
@@ -487,6 +516,15 @@ static void warn(struct pctx *c, const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------- header block */
+
+/*
+ * Header fields are kept as (name, raw value) slices of the input: nothing
+ * is copied until a field is actually used, and folded values stay folded
+ * until unfold() runs.  The block ends at the first empty line; a line that
+ * is neither a field nor a continuation also ends it (it is the first body
+ * line, as in Python's email package), so mail without the empty separator
+ * still has a body.  NUL bytes are ordinary bytes here.
+ */
 
 /* If [p, le) is a "Name: value" line, return the colon and the name length. */
 static const char *hdr_colon(const char *p, const char *le, size_t *nlen)
@@ -566,6 +604,7 @@ static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool s
 	}
 }
 
+/* Release a header block's heap array (the first HB_INLINE fields live inline). */
 static void hblock_free(struct hblock *hb)
 {
 	if (hb->v != hb->inl)
@@ -574,6 +613,10 @@ static void hblock_free(struct hblock *hb)
 	hb->n = 0;
 }
 
+/*
+ * First field called name (case-insensitive), NULL when there is none.
+ * Linear: header blocks are short and every lookup is one pass.
+ */
 static const struct hfield *hblock_find(const struct hblock *hb, const char *name)
 {
 	for (size_t i = 0; i < hb->n; i++)
@@ -612,6 +655,15 @@ static char *finish_text(struct pd_buf *b)
 
 /* ------------------------------------------------------- RFC 2047 words */
 
+/*
+ * Encoded words as real mailers write them: glued to the surrounding text
+ * ("Re:=?utf-8?q?...?="), inside quoted strings, with lower-case
+ * encodings, with an RFC 2231 language suffix on the charset, with a
+ * multibyte character (or even a base64 quantum) split across two words,
+ * and with charset labels nobody knows.  Whitespace between two encoded
+ * words is dropped, as RFC 2047 section 6.2 says.
+ */
+
 /* Consecutive encoded words in one charset are decoded into one byte
  * string before conversion, so that a multibyte character split across two
  * words (and a base64 quantum split by a broken mailer) survives. */
@@ -622,6 +674,11 @@ struct ew_state {
 	bool active;
 };
 
+/*
+ * Value of a base64 letter, -1 otherwise.  The URL-safe letters '-' and '_'
+ * are accepted here because some mailers write them in encoded words;
+ * b64_decode rejects them for bodies, where they would be corruption.
+ */
 static int b64val(unsigned char ch)
 {
 	if (ch >= 'A' && ch <= 'Z')
@@ -669,6 +726,11 @@ static size_t ew_parse(const char *p, const char *e, const char **cs, size_t *cs
 	return (size_t)(q + 2 - p);
 }
 
+/*
+ * Append the bytes of one encoded word's text to st: Q ('_' is a space,
+ * =XX a byte, a lone '=' kept) or B (carrying partial quanta into the
+ * next word of the same charset).
+ */
 static void ew_decode(struct ew_state *st, char enc, const char *t, size_t n)
 {
 	if (enc == 'q') {
@@ -705,6 +767,11 @@ static void ew_decode(struct ew_state *st, char enc, const char *t, size_t n)
 	}
 }
 
+/*
+ * Convert the bytes gathered from consecutive encoded words and append
+ * them; an unknown charset label falls back to the raw-text rules (UTF-8
+ * if valid, else the default charset) with a warning.
+ */
 static void ew_flush(struct pctx *c, struct ew_state *st, struct pd_buf *out)
 {
 	if (!st->active)
@@ -769,12 +836,23 @@ static char *header_text(struct pctx *c, const char *v, size_t len)
 
 /* ------------------------------------------------- Content-* parameters */
 
+/*
+ * Content-Type and Content-Disposition parameters, parsed from the raw
+ * field so that values libetpan would drop survive: unquoted values with
+ * spaces, unterminated quotes, RFC 2231 extended values ("name*=cs'lang'
+ * %XX") and continuations ("name*0*=", "name*1=") in any mix, and RFC 2047
+ * words in plain values (Outlook, Gmail).  At most MAX_PARAMS parameters
+ * and MAX_SECTIONS continuations are kept.
+ */
+
+/* One Content-* parameter: lower-case name, unquoted value. */
 struct param {
 	char *name; /* lower case */
 	char *value;
 	size_t vlen;
 };
 
+/* A parsed Content-Type / Content-Disposition value. */
 struct ctparams {
 	char *main; /* the value before the first ';', lower case, no spaces/comments */
 	struct param v[MAX_PARAMS];
@@ -849,6 +927,7 @@ static void params_parse(const char *v, size_t len, struct ctparams *ps)
 	pd_buf_free(&u);
 }
 
+/* Release what params_parse allocated; ps can be reused afterwards. */
 static void params_free(struct ctparams *ps)
 {
 	free(ps->main);
@@ -859,6 +938,7 @@ static void params_free(struct ctparams *ps)
 	ps->n = 0;
 }
 
+/* Parameter by exact (lower-case) name; "name*" and "name*0*" are distinct. */
 static const struct param *param_find(const struct ctparams *ps, const char *name)
 {
 	for (size_t i = 0; i < ps->n; i++)
@@ -958,6 +1038,10 @@ static char *param_text(struct pctx *c, const struct ctparams *ps, const char *n
 	return s;
 }
 
+/*
+ * A parameter's value as written (charset, boundary): no decoding, since
+ * a boundary must match the body byte for byte.  NULL when absent or empty.
+ */
 static char *param_raw(const struct ctparams *ps, const char *name)
 {
 	const struct param *pr = param_find(ps, name);
@@ -969,11 +1053,11 @@ static char *param_raw(const struct ctparams *ps, const char *name)
 
 /* ------------------------------------------------------------ addresses */
 
+static void mailbox_parse(struct pctx *c, const char *s, const char *e, struct pd_addrlist *out);
+
 /* Split an address list at top-level ',' and ';' and hand each piece to
  * mailbox_parse.  The parser is deliberately forgiving: comments anywhere,
  * groups, missing commas between bare addresses, unterminated quotes. */
-static void mailbox_parse(struct pctx *c, const char *s, const char *e, struct pd_addrlist *out);
-
 static void addrlist_parse(struct pctx *c, const char *v, size_t len, struct pd_addrlist *out)
 {
 	struct pd_buf u;
@@ -1008,6 +1092,11 @@ static void addrlist_parse(struct pctx *c, const char *v, size_t len, struct pd_
 	pd_buf_free(&u);
 }
 
+/*
+ * Append one address: the display name is RFC 2047-decoded, the addr-spec
+ * kept as written (made valid UTF-8: RFC 6532 allows UTF-8 addresses).
+ * Lists are capped at MAX_ADDRS so a hostile To: cannot grow without bound.
+ */
 static void addr_push(struct pctx *c, struct pd_addrlist *out, const char *name, size_t nlen,
 		      const char *addr, size_t alen)
 {
@@ -1033,6 +1122,16 @@ static void addr_push(struct pctx *c, struct pd_addrlist *out, const char *name,
 	}
 }
 
+/*
+ * One mailbox (or group member) of an address list, [s, e):
+ *   - a group prefix "Name:" is dropped;
+ *   - "Name <addr>": the phrase (quoted strings unquoted) is the name;
+ *   - "addr (Name)": the first comment is the name;
+ *   - several bare addr-specs without commas become several addresses;
+ *   - a phrase without any '@' is a name without an address ("" address),
+ *     a single word without '@' is a local address (MAILER-DAEMON).
+ * Comments are skipped everywhere, also inside the angle brackets.
+ */
 static void mailbox_parse(struct pctx *c, const char *s, const char *e, struct pd_addrlist *out)
 {
 	struct pd_buf phrase, comment, angle;
@@ -1172,11 +1271,23 @@ done:
 
 /* ---------------------------------------------------------- message ids */
 
+/*
+ * Message-ID, In-Reply-To and References: ids are taken from the angle
+ * brackets and kept without them; comments are skipped; when a header has
+ * no angle brackets at all (broken mailers), the bare words with an '@'
+ * are used.  Phrases in In-Reply-To ("your message of ...") are ignored.
+ */
+
+/* A growable list of owned id strings. */
 struct idlist {
 	char **v;
 	size_t n;
 };
 
+/*
+ * Add one id with whitespace and controls removed (folding can split a long
+ * id); empty ids are dropped.  Collection stops at MAX_COLLECTED_IDS.
+ */
 static void idlist_push(struct pctx *c, struct idlist *l, const char *s, size_t n)
 {
 	struct pd_buf b;
@@ -1199,6 +1310,7 @@ static void idlist_push(struct pctx *c, struct idlist *l, const char *s, size_t 
 	l->v[l->n++] = buf_take(&clean);
 }
 
+/* Free the ids still owned by the list (moved ones are NULL). */
 static void idlist_free(struct idlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -1264,6 +1376,7 @@ static void ids_parse(struct pctx *c, const char *v, size_t len, struct idlist *
 	pd_buf_free(&u);
 }
 
+/* Linear membership test; used on at most MAX_REFERENCES entries. */
 static bool strv_has(char **v, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1301,6 +1414,10 @@ static void references_fill(struct pd_msg *m, struct idlist *refs, struct idlist
 
 /* ----------------------------------------------------------------- dates */
 
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * algorithm): timegm() without touching the process time zone.
+ */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
 	y -= m <= 2;
@@ -1348,6 +1465,16 @@ static bool date_parse(const char *v, size_t len, time_t *t_r, int *tz_r)
 
 /* --------------------------------------------------- transfer encodings */
 
+/*
+ * Decoders are tolerant and linear: they never fail, they skip what they
+ * cannot read, and they report damage as a warning rather than an error.
+ */
+
+/*
+ * Content-Transfer-Encoding token to enum cte.  Real mail has "7-bit",
+ * "8bits", "plain", "text/html" and worse here; everything that is not
+ * base64, quoted-printable or uuencode is taken as identity.
+ */
 static enum cte cte_parse(const char *v, size_t len)
 {
 	char tok[32];
@@ -1502,12 +1629,24 @@ static void bytes_decode(struct pctx *c, enum cte cte, const char *body, size_t 
 	}
 }
 
+/* Transfer-decoded bytes of a leaf part. */
 static void body_decode(struct pctx *c, const struct part *pt, struct pd_buf *out)
 {
 	bytes_decode(c, pt->cte, pt->body, pt->body_len, pt->ctype, out);
 }
 
 /* ------------------------------------------------------------- MIME walk */
+
+/*
+ * The tree walk.  Bounds, so that no mail can make it crash or hang:
+ *   - max_parts entities (default 10,000), then the rest is skipped;
+ *   - max_depth levels (default 64, never more than HARD_MAX_DEPTH), deeper
+ *     multiparts and attached messages are not descended;
+ *   - a scan budget of 16 bytes per input byte (+4 MiB) for the boundary
+ *     searches, since each level rescans its own part;
+ * each with one warning in the message.  Leaves are collected in document
+ * order and only decoded afterwards, when the body has been chosen.
+ */
 
 #define W_DIGEST 1u   /* parent is multipart/digest: parts default to message/rfc822 */
 #define W_ALT 2u      /* below multipart/alternative */
@@ -1516,6 +1655,7 @@ static void body_decode(struct pctx *c, const struct part *pt, struct pd_buf *ou
 
 static void walk(struct pctx *c, const char *s, const char *e, size_t depth, unsigned flags);
 
+/* Release a part's strings; the body pointer is borrowed from the raw mail. */
 static void part_free(struct part *pt)
 {
 	free(pt->ctype);
@@ -1585,6 +1725,10 @@ static void part_from_headers(struct pctx *c, const struct hblock *hb, unsigned 
 	}
 }
 
+/*
+ * Append a leaf entity in document order; the leaf array takes pt's strings
+ * and pt is cleared so the caller's part_free is harmless.
+ */
 static void leaf_add(struct pctx *c, struct part *pt)
 {
 	if (c->n_leaf == c->cap_leaf) {
@@ -1595,6 +1739,7 @@ static void leaf_add(struct pctx *c, struct part *pt)
 	memset(pt, 0, sizeof(*pt));
 }
 
+/* True (warned once per mail) when an entity at depth may not be descended. */
 static bool too_deep(struct pctx *c, size_t depth)
 {
 	if (depth < c->max_depth)
@@ -1606,10 +1751,13 @@ static bool too_deep(struct pctx *c, size_t depth)
 }
 
 /* The delimiter line "--boundary" or "--boundary--" at a line start at or
- * after p; sets *after to the next line and *close for the final one. */
-static const char *find_delim(const char *p, const char *e, const char *b, size_t bl,
-			      const char **after, bool *close)
+ * after p; sets *after to the next line and *close for the final one.
+ * Scanned bytes are charged to the parse's budget. */
+static const char *find_delim(struct pctx *c, const char *p, const char *e, const char *b,
+			      size_t bl, const char **after, bool *close)
 {
+	const char *start = p, *found = NULL;
+
 	for (;;) {
 		if (e - p >= (ptrdiff_t)(bl + 2) && p[0] == '-' && p[1] == '-' &&
 		    memcmp(p + 2, b, bl) == 0) {
@@ -1627,16 +1775,30 @@ static const char *find_delim(const char *p, const char *e, const char *b, size_
 					q++;
 				*after = q;
 				*close = cl;
-				return p;
+				found = p;
+				break;
 			}
 		}
-		const char *nl = memmem(p, (size_t)(e - p), "\n--", 3);
+		/* next line start; memchr, not memmem: ASan's memmem checks the
+		 * whole rest of the buffer on every call */
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
 		if (nl == NULL)
-			return NULL;
+			break;
 		p = nl + 1;
 	}
+	size_t scanned = (size_t)((found ? found : e) - start);
+	c->scan_budget = scanned < c->scan_budget ? c->scan_budget - scanned : 0;
+	return found;
 }
 
+/*
+ * Split a multipart body at its delimiter lines and walk every part.
+ * The preamble and epilogue are ignored.  A missing first delimiter turns
+ * the whole body into a text/plain leaf (shown to the agent rather than
+ * lost); a missing close delimiter ends the last part at the end of the
+ * body.  Each level only looks for its own boundary inside its own extent,
+ * so an inner part can never swallow an outer delimiter.
+ */
 static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsigned flags)
 {
 	const char *s = pt->body, *e = s + pt->body_len, *b = pt->boundary, *next, *line;
@@ -1648,7 +1810,7 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 		cflags |= W_ALT;
 	if (strcmp(pt->ctype, "multipart/digest") == 0)
 		cflags |= W_DIGEST;
-	if ((line = find_delim(s, e, b, bl, &next, &close)) == NULL) {
+	if ((line = find_delim(c, s, e, b, bl, &next, &close)) == NULL) {
 		/* no part at all: show the body as text rather than lose it */
 		warn(c, "boundary of a %s not found", pt->ctype);
 		free(pt->ctype);
@@ -1657,7 +1819,7 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 		return;
 	}
 	while (!close && !c->stop) {
-		const char *ps = next, *pe, *nl = find_delim(ps, e, b, bl, &next, &close);
+		const char *ps = next, *pe, *nl = find_delim(c, ps, e, b, bl, &next, &close);
 
 		if (nl == NULL) {
 			warn(c, "closing boundary of a %s missing", pt->ctype);
@@ -1675,6 +1837,12 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 	}
 }
 
+/*
+ * Classify one entity whose header block is parsed: multiparts are split,
+ * message/rfc822 (and message/global) is kept whole as an attachment and
+ * then descended for its own attachments, everything else is a leaf.
+ * A multipart without a boundary parameter is shown as text.
+ */
 static void entity_walk(struct pctx *c, const struct hblock *hb, const char *e, size_t depth,
 			unsigned flags)
 {
@@ -1721,12 +1889,23 @@ static void entity_walk(struct pctx *c, const struct hblock *hb, const char *e, 
 	walk(c, body, body + blen, depth + 1, W_EMBED | W_SKIPFROM);
 }
 
+/*
+ * Walk the entity [s, e): count it against max_parts and the scan budget,
+ * parse its header block, classify it.  Recursion depth is bounded by
+ * max_depth (itself at most HARD_MAX_DEPTH).
+ */
 static void walk(struct pctx *c, const char *s, const char *e, size_t depth, unsigned flags)
 {
 	struct hblock hb;
 
 	if (c->stop)
 		return;
+	if (c->scan_budget == 0) {
+		/* each nesting level rescans its part: bound the total */
+		warn(c, "MIME structure too costly: the rest not parsed");
+		c->stop = true;
+		return;
+	}
 	if (++c->n_parts > c->max_parts) {
 		warn(c, "more than %zu MIME parts: the rest not parsed", c->max_parts);
 		c->stop = true;
@@ -1739,6 +1918,17 @@ static void walk(struct pctx *c, const char *s, const char *e, size_t depth, uns
 
 /* --------------------------------------------------- body and attachments */
 
+/*
+ * Which leaf is the text body and which leaves are attachments.  The body
+ * never comes from inside an attached message: a forwarded mail is an
+ * attachment, not what the customer wrote.
+ */
+
+/*
+ * A leaf is an attachment when it says so, has a file name, or is not
+ * text/plain or text/html (images, PDFs, TNEF, delivery reports, calendar
+ * files...).  Text parts without a name are body candidates instead.
+ */
 static bool is_attachment(const struct part *pt)
 {
 	if (pt->disposition != NULL && strcmp(pt->disposition, "attachment") == 0)
@@ -1808,6 +1998,7 @@ static char *text_of(struct pctx *c, const struct part *pt, bool html)
 	return buf_take(&out);
 }
 
+/* True for a string of whitespace only (a body that shows nothing). */
 static bool blank(const char *s)
 {
 	for (; *s; s++)
@@ -1816,6 +2007,10 @@ static bool blank(const char *s)
 	return true;
 }
 
+/*
+ * Decode a leaf into a pd_attachment with its size and SHA-256; the
+ * attachment takes the part's strings.
+ */
 static void attachment_add(struct pctx *c, struct part *pt)
 {
 	struct pd_msg *m = c->msg;
@@ -1919,6 +2114,7 @@ static void body_and_attachments(struct pctx *c)
 
 /* ----------------------------------------------------------- top headers */
 
+/* Decoded text of the first field called name, NULL when there is none. */
 static char *opt_header(struct pctx *c, const struct hblock *hb, const char *name)
 {
 	const struct hfield *f = hblock_find(hb, name);
@@ -1926,6 +2122,7 @@ static char *opt_header(struct pctx *c, const struct hblock *hb, const char *nam
 	return f ? header_text(c, f->val, f->vlen) : NULL;
 }
 
+/* An address we can reply to: it has an '@'. */
 static bool usable(const struct pd_addr *a)
 {
 	return a->address != NULL && strchr(a->address, '@') != NULL;
@@ -1949,6 +2146,7 @@ static bool addr_take_first(struct pd_addrlist *l, struct pd_addr *a)
 	return true;
 }
 
+/* Free a temporary address list (entries moved out are NULL). */
 static void addrlist_free(struct pd_addrlist *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -1960,6 +2158,13 @@ static void addrlist_free(struct pd_addrlist *l)
 	l->n = 0;
 }
 
+/*
+ * Fill the header-derived fields of the message from the top header block:
+ * addresses, ids, date, subject and the fields the classifier reads.  Runs
+ * after the body was chosen so that raw 8-bit header text can be read in
+ * the body's charset.  The first occurrence of a field wins (mail with two
+ * From: or Subject: fields exists); To and Cc fields are all merged.
+ */
 static void headers_fill(struct pctx *c, const struct hblock *hb)
 {
 	struct pd_msg *m = c->msg;
@@ -2045,6 +2250,14 @@ static void headers_fill(struct pctx *c, const struct hblock *hb)
 
 /* ------------------------------------------------------------ content hash */
 
+/*
+ * The dedupe fingerprint.  One mail delivered twice differs only in trace
+ * fields, in an mbox From line, in line ends and in trailing empty lines
+ * (mbox adds one); all of those are normalised away here, everything else
+ * (including DKIM-Signature and the body bytes) is hashed as it is, so two
+ * different mails that share a Message-ID still hash differently.
+ */
+
 /* Headers that differ per delivery of one mail: mime.h's list, plus the
  * local state mbox/MUAs write and per-recipient scanner verdicts. */
 static bool is_trace_header(const char *name, size_t n)
@@ -2068,12 +2281,17 @@ static bool is_trace_header(const char *name, size_t n)
 	return false;
 }
 
+/* Incremental SHA-256 state for the content hash, heap-allocated (16 KiB). */
 struct hasher {
 	gnutls_hash_hd_t h;
 	size_t n;
 	char buf[16384];
 };
 
+/*
+ * Feed the hash through a staging buffer: the normalisation below writes
+ * line by line, and one gnutls_hash call per line would dominate.
+ */
 static void hput(struct hasher *hs, const void *p, size_t n)
 {
 	if (hs->n + n > sizeof(hs->buf)) {
@@ -2211,6 +2429,10 @@ static void top_charset(struct pctx *c, const struct hblock *hb)
 	params_free(&ps);
 }
 
+/*
+ * Fill the fields msg.h promises are never NULL, then check that every
+ * string really is valid UTF-8 (and repair it if a converter misbehaved).
+ */
 static void finalize(struct pd_msg *m)
 {
 	if (m->subject == NULL)
@@ -2269,7 +2491,10 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	c.max_depth = opts && opts->max_depth ? opts->max_depth : DEFAULT_MAX_DEPTH;
 	if (c.max_depth > HARD_MAX_DEPTH)
 		c.max_depth = HARD_MAX_DEPTH;
+	c.scan_budget = len > SIZE_MAX / 32 - (4u << 20) ? SIZE_MAX : 16 * len + (4u << 20);
 
+	/* the hash and the header scan are linear and done for every mail,
+	 * also the oversized and unparseable ones */
 	pd_mime_content_hash(raw, len, m->content_hash);
 	hblock_parse(&hb, raw, raw + len, true);
 	top_charset(&c, &hb);
@@ -2287,6 +2512,7 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 			m->parse_failed = true;
 			m->parse_error = pd_xstrdup("no header fields: not a mail message");
 		}
+		/* the top entity counts as the first part */
 		c.n_parts = 1;
 		entity_walk(&c, &hb, raw + len, 0, 0);
 		body_and_attachments(&c);

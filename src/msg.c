@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "util.h"
 
+/* Free an address's strings and leave it empty (NULL, NULL). */
 static void addr_clear(struct pd_addr *a)
 {
 	free(a->name);
@@ -21,6 +22,7 @@ static void addr_clear(struct pd_addr *a)
 	a->address = NULL;
 }
 
+/* Free every address of a list and the array itself. */
 static void addrlist_clear(struct pd_addrlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -30,6 +32,7 @@ static void addrlist_clear(struct pd_addrlist *l)
 	l->n = 0;
 }
 
+/* Free an array of n owned strings (NULL entries allowed) and the array. */
 static void strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -37,6 +40,10 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * Everything in a pd_msg is owned by it except raw (see msg.h).  Every
+ * pointer may be NULL: a message abandoned half-built is freed correctly.
+ */
 void pd_msg_free(struct pd_msg *msg)
 {
 	if (msg == NULL)
@@ -71,6 +78,10 @@ void pd_msg_free(struct pd_msg *msg)
 	free(msg);
 }
 
+/*
+ * The domain after the last '@' (an addr-spec can contain quoted '@'s in
+ * its local part, never in its domain), lower-cased for comparisons.
+ */
 char *pd_addr_domain(const char *addr)
 {
 	const char *at, *end;

@@ -146,19 +146,28 @@ const char *pd_ingest_action_name(enum pd_ingest_action a)
 
 /* --------------------------------------------------------------- lookups */
 
+/*
+ * The references are looked up one by one (LATERAL ... LIMIT 1) so that the
+ * plan is an index probe per Message-ID whatever the table's size was when
+ * the statement was prepared; the last reference (the direct parent) wins.
+ */
 static const char SQL_FACTS[] =
     "SELECT"
     " (SELECT ticket_id FROM messages"
     "   WHERE coalesce(message_id, '') = $1 AND content_hash = $2 LIMIT 1),"
-    " (SELECT ticket_id FROM ("
-    "    SELECT ticket_id, message_id, id FROM messages"
-    "     WHERE direction = 'out' AND message_id = ANY($3::text[])"
-    "    UNION ALL"
-    "    SELECT ticket_id, message_id, 0 FROM outbox"
-    "     WHERE message_id = ANY($3::text[]) AND ticket_id IS NOT NULL) o"
-    "   ORDER BY array_position($3::text[], message_id) DESC, id DESC LIMIT 1),"
-    " (SELECT ticket_id FROM messages WHERE message_id = ANY($3::text[])"
-    "   ORDER BY array_position($3::text[], message_id) DESC, id DESC LIMIT 1),"
+    " (SELECT x.ticket_id FROM unnest($3::text[]) WITH ORDINALITY AS r(mid, pos)"
+    "   CROSS JOIN LATERAL ("
+    "     (SELECT ticket_id FROM outbox WHERE message_id = r.mid AND ticket_id IS NOT NULL"
+    "      LIMIT 1)"
+    "     UNION ALL"
+    "     (SELECT ticket_id FROM messages WHERE message_id = r.mid AND direction = 'out'"
+    "      ORDER BY id DESC LIMIT 1)"
+    "     LIMIT 1) x"
+    "   ORDER BY r.pos DESC LIMIT 1),"
+    " (SELECT x.ticket_id FROM unnest($3::text[]) WITH ORDINALITY AS r(mid, pos)"
+    "   CROSS JOIN LATERAL (SELECT ticket_id FROM messages WHERE message_id = r.mid"
+    "                       ORDER BY id DESC LIMIT 1) x"
+    "   ORDER BY r.pos DESC LIMIT 1),"
     " (SELECT id FROM tickets WHERE id = $4::bigint),"
     " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5))";
 

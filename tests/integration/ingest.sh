@@ -8,7 +8,7 @@
 # failure does not spoil the next.  Run by `make check` (configure
 # --enable-integration-tests) or by hand:
 #   top_srcdir=. top_builddir=build tests/integration/ingest.sh [SCENARIO...]
-# Scenarios: a seen b c d e f corpus g h i j k m (default: all).
+# Scenarios: a seen b c d e f corpus g att h i j k m (default: all).
 #
 # Hooks the daemon provides for this script:
 #   PD_TEST_CRASH_AFTER_COMMIT=1  postdeskd SIGKILLs itself right after the
@@ -18,7 +18,7 @@
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
 CORPUS=${PD_CORPUS:-$top_srcdir/../shared/corpus}
-ALL_SCENARIOS="a seen b c d e f corpus g h i j k m"
+ALL_SCENARIOS="a seen b c d e f corpus g att h i j k m"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 RUNS=0
 
@@ -442,7 +442,7 @@ sc_g() {
 		--message-id '<g2.cp1251@customer.example>' \
 		--body '<html><head><title>x</title></head><body><p>Добрый день!</p><p>Прошу выставить <b>счёт</b> на оплату.</p></body></html>'
 	mk "$T/g3.eml" --charset utf-8 --subject-encoding 8bit \
-		--from 'Пётр <petr@customer.example>' --subject 'Ответ: вопрос по договору' \
+		--from 'Пётр <petr@customer.example>' --subject 'Вопрос по договору: срок действия' \
 		--message-id '<g3.utf8@customer.example>' --body 'Текст в UTF-8.\n'
 	deliver "$U" "$T/g1.eml"
 	deliver "$U" "$T/g2.eml"
@@ -450,7 +450,7 @@ sc_g() {
 	once_ok "koi8-r, windows-1251, raw UTF-8"
 	tickets || return
 	jeq "subjects decoded to UTF-8" "$TJ" "sorted(t['subject'] for t in d)" \
-		'["Не работает принтер в бухгалтерии", "Ответ: вопрос по договору", "Счёт на оплату №42"]'
+		'["Вопрос по договору: срок действия", "Не работает принтер в бухгалтерии", "Счёт на оплату №42"]'
 	local n
 	n=$(pd_json "$TJ" "[t['number'] for t in d if t['requester'] == 'ivan@customer.example'][0]")
 	if show "$n"; then
@@ -462,6 +462,29 @@ sc_g() {
 		jeq "windows-1251 display name" "$SJ" "d['messages'][0]['from']['name']" 'Ольга Смирнова'
 		jtrue "windows-1251 HTML-only body as text" "$SJ" "'на оплату' in d['messages'][0]['body_text'] and 'Добрый день!' in d['messages'][0]['body_text'] and '<p>' not in d['messages'][0]['body_text']"
 	fi
+}
+
+# ------------------------------------------------------------------ attachments
+
+sc_att() {
+	setup att
+	migrate_ok
+	local pdf=$T/report-2026.pdf size sha
+	printf '%%PDF-1.4\n%% postdesk test attachment\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%%%EOF\n' >"$pdf"
+	head -c 3000 /dev/urandom >>"$pdf"
+	size=$(stat -c %s "$pdf")
+	sha=$(sha256sum "$pdf" | cut -d' ' -f1)
+	mk "$T/att1.eml" --from 'Tom Becker <tom@customer.example>' --subject 'Report attached' \
+		--message-id '<att1@customer.example>' --attach "$pdf:application/pdf" \
+		--body 'Please see the attached report. Token papa-1.\n'
+	deliver "$U" "$T/att1.eml"
+	once_ok "mail with a PDF attachment"
+	tickets || return
+	show "$(pd_json "$TJ" "d[0]['number']")" || return
+	jeq "attachment filename, type, size, sha256" "$SJ" \
+		"[(a['filename'], a['content_type'], a['size'], a['sha256']) for a in d['messages'][0]['attachments']]" \
+		"[[\"report-2026.pdf\", \"application/pdf\", $size, \"$sha\"]]"
+	jtrue "text part is the body" "$SJ" "'Token papa-1.' in d['messages'][0]['body_text']"
 }
 
 # ------------------------------------------------------------------ (h) IDLE

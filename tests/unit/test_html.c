@@ -14,11 +14,13 @@
 #include "html.h"
 #include "util.h"
 
+/* pd_html_to_text of a C string. */
 static char *conv(const char *html)
 {
 	return pd_html_to_text(html, strlen(html));
 }
 
+/* One case (or a few) per conversion rule of html.h. */
 static void test_rules(void **state)
 {
 	(void)state;
@@ -80,7 +82,7 @@ static void test_rules(void **state)
 	free(t);
 }
 
-/* a string of n copies of unit */
+/* A string of n copies of unit (owned by the caller). */
 static char *repeat(const char *unit, size_t n, size_t *len_r)
 {
 	size_t ul = strlen(unit);
@@ -93,6 +95,11 @@ static char *repeat(const char *unit, size_t n, size_t *len_r)
 	return s;
 }
 
+/*
+ * Inputs that overflow gumbo's recursive free or make its tree builder
+ * quadratic: they must take the stripper path, finish in time, keep the
+ * text at the end and give valid UTF-8.
+ */
 static void test_hostile(void **state)
 {
 	(void)state;
@@ -129,6 +136,7 @@ static void test_hostile(void **state)
 	}
 }
 
+/* Invalid UTF-8 and NUL bytes in the HTML: valid output, nothing lost after them. */
 static void test_bad_bytes(void **state)
 {
 	(void)state;

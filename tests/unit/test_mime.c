@@ -37,6 +37,11 @@
 
 /* ------------------------------------------------------------- paths */
 
+/*
+ * The source tree: $top_srcdir (set by make check), else the directory
+ * this file was compiled from (configure records absolute paths for VPATH
+ * builds, relative ones for in-tree builds run from the top).
+ */
 static char *top_srcdir(void)
 {
 	const char *env = getenv("top_srcdir");
@@ -51,6 +56,7 @@ static char *top_srcdir(void)
 	return pd_xstrndup(file, (size_t)(cut - file - 1));
 }
 
+/* $PD_CORPUS, else the shared corpus beside the source tree. */
 static char *corpus_dir(void)
 {
 	const char *env = getenv("PD_CORPUS");
@@ -64,6 +70,7 @@ static char *corpus_dir(void)
 	return dir;
 }
 
+/* A file of tests/data/mime. */
 static char *fixture_path(const char *name)
 {
 	char *top = top_srcdir();
@@ -73,6 +80,7 @@ static char *fixture_path(const char *name)
 	return p;
 }
 
+/* Read and parse a file with default options; the caller frees both. */
 static struct pd_msg *parse_file(const char *path, char **raw_r)
 {
 	char *raw;
@@ -84,6 +92,7 @@ static struct pd_msg *parse_file(const char *path, char **raw_r)
 	return pd_mime_parse(raw, len, NULL);
 }
 
+/* parse_file for a fixture of tests/data/mime. */
 static struct pd_msg *parse_fixture(const char *name, char **raw_r)
 {
 	char *path = fixture_path(name);
@@ -93,6 +102,7 @@ static struct pd_msg *parse_fixture(const char *name, char **raw_r)
 	return m;
 }
 
+/* Free a message and the raw bytes it borrowed (in that order). */
 static void free_msg(struct pd_msg *m, char *raw)
 {
 	pd_msg_free(m);
@@ -101,6 +111,7 @@ static void free_msg(struct pd_msg *m, char *raw)
 
 /* ------------------------------------------------------------ checks */
 
+/* Fail with the field name when s (if any) is not valid UTF-8. */
 static void assert_utf8(const char *what, const char *s)
 {
 	if (s == NULL)
@@ -177,6 +188,7 @@ static void assert_sane(const struct pd_msg *m)
 		assert_non_null(m->parse_error);
 }
 
+/* The attachment with exactly this decoded file name, NULL when none. */
 static const struct pd_attachment *find_attachment(const struct pd_msg *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_attachments; i++)
@@ -211,6 +223,10 @@ static char *collapse(const char *s)
 	return pd_buf_steal(&b, NULL);
 }
 
+/*
+ * body_contains as the corpus README defines it: substring after collapsing
+ * whitespace on both sides.
+ */
 static bool body_contains(const char *body, const char *want)
 {
 	char *b = collapse(body), *w = collapse(want);
@@ -223,11 +239,13 @@ static bool body_contains(const char *body, const char *want)
 
 /* ------------------------------------------------------------ corpus */
 
+/* A growable list of owned paths. */
 struct filelist {
 	char **v;
 	size_t n;
 };
 
+/* All regular files below dir, recursively (corpus folders nest by topic). */
 static void list_files(const char *dir, struct filelist *fl)
 {
 	DIR *d = opendir(dir);
@@ -255,11 +273,13 @@ static void list_files(const char *dir, struct filelist *fl)
 	closedir(d);
 }
 
+/* qsort comparator: deterministic order, so failures are reproducible. */
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Free the paths and the array. */
 static void filelist_free(struct filelist *fl)
 {
 	for (size_t i = 0; i < fl->n; i++)
@@ -267,7 +287,7 @@ static void filelist_free(struct filelist *fl)
 	free(fl->v);
 }
 
-/* The corpus sources: subdirectories with a messages/ folder. */
+/* The corpus sources: subdirectories with a messages/ folder, sorted. */
 static void corpus_sources(struct filelist *out)
 {
 	char *dir = corpus_dir();
@@ -301,6 +321,11 @@ static void corpus_sources(struct filelist *out)
 		qsort(out->v, out->n, sizeof(char *), cmp_str);
 }
 
+/*
+ * Every corpus message: no crash, no leak (LeakSanitizer), every string
+ * valid UTF-8, attachments hashed correctly, and the standalone content
+ * hash equal to the one pd_mime_parse stored.
+ */
 static void test_corpus_all(void **state)
 {
 	(void)state;
@@ -345,6 +370,7 @@ static const struct {
 	{NULL, NULL, NULL},
 };
 
+/* The documented reason for not meeting an expectation, NULL when we must. */
 static const char *skip_reason(const char *file, const char *field)
 {
 	for (size_t i = 0; i < PD_ARRAY_LEN(corpus_skips); i++)
@@ -354,6 +380,10 @@ static const char *skip_reason(const char *file, const char *field)
 	return NULL;
 }
 
+/*
+ * A string member of a JSON object; NULL when missing or JSON null
+ * (null means "no expectation" in expected.jsonl).
+ */
 static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -439,6 +469,10 @@ static int check_record(const char *srcdir, struct json_object *rec, int *checke
 	return bad;
 }
 
+/*
+ * Every expected.jsonl record of every source; all failing fields are
+ * printed before the test fails, so one run shows the whole picture.
+ */
 static void test_corpus_expected(void **state)
 {
 	(void)state;
@@ -475,6 +509,10 @@ static void test_corpus_expected(void **state)
 
 /* ---------------------------------------------------------- fixtures */
 
+/*
+ * koi8-r: Q-encoded subject, B-encoded display name, 8-bit body, CRLF,
+ * Date with an offset.
+ */
 static void test_koi8r(void **state)
 {
 	(void)state;
@@ -495,6 +533,10 @@ static void test_koi8r(void **state)
 	free_msg(m, raw);
 }
 
+/*
+ * windows-1251: B-encoded subject, raw 8-bit display name read in the body's
+ * charset, base64 body, LF line ends.
+ */
 static void test_cp1251(void **state)
 {
 	(void)state;
@@ -511,6 +553,11 @@ static void test_cp1251(void **state)
 	free_msg(m, raw);
 }
 
+/*
+ * Encoded words glued to text, a multibyte character split across two words,
+ * a word inside quotes with lower-case 'b', an unknown charset label whose
+ * bytes are UTF-8, an RFC 2231 language suffix, a quoted encoded display name.
+ */
 static void test_broken_words(void **state)
 {
 	(void)state;
@@ -523,6 +570,10 @@ static void test_broken_words(void **state)
 	free_msg(m, raw);
 }
 
+/*
+ * RFC 2231: continuations mixing encoded and plain sections (filename*0*,
+ * filename*1*, filename*2) win over name*; a koi8-r extended value.
+ */
 static void test_rfc2231(void **state)
 {
 	(void)state;
@@ -543,6 +594,7 @@ static void test_rfc2231(void **state)
 	free_msg(m, raw);
 }
 
+/* An HTML-only mail: the body is the converted text and says so. */
 static void test_html_only(void **state)
 {
 	(void)state;
@@ -557,6 +609,11 @@ static void test_html_only(void **state)
 	free_msg(m, raw);
 }
 
+/*
+ * mixed[alternative[plain, related[html, inline image]], pdf, inline text]:
+ * the plain alternative is the body, the later inline text part is appended,
+ * the inline image and the PDF are attachments.
+ */
 static void test_nested(void **state)
 {
 	(void)state;
@@ -578,6 +635,10 @@ static void test_nested(void **state)
 	free_msg(m, raw);
 }
 
+/*
+ * An attached message is kept whole, and its own attachment listed too; the
+ * forwarded text is not the body.
+ */
 static void test_rfc822(void **state)
 {
 	(void)state;
@@ -600,6 +661,7 @@ static void test_rfc822(void **state)
 	free_msg(m, raw);
 }
 
+/* Raw 8-bit headers: UTF-8 as it is, latin1 read via the body charset. */
 static void test_raw8bit(void **state)
 {
 	(void)state;
@@ -619,6 +681,7 @@ static void test_raw8bit(void **state)
 	free_msg(m, raw);
 }
 
+/* Outlook's winmail.dat is an ordinary attachment (not decoded). */
 static void test_tnef(void **state)
 {
 	(void)state;
@@ -635,6 +698,11 @@ static void test_tnef(void **state)
 
 /* ------------------------------------------------------------ headers */
 
+/*
+ * The header fields the rest of postdesk uses, from one busy header block:
+ * mbox line, comments in addresses, groups, bare address lists, folded
+ * References, an obsolete Date with a comment, the classifier's fields.
+ */
 static void test_headers(void **state)
 {
 	(void)state;
@@ -692,6 +760,10 @@ static void test_headers(void **state)
 	pd_msg_free(m);
 }
 
+/*
+ * 5,000 References: at most 100 kept, the root first, the newest last,
+ * then In-Reply-To.
+ */
 static void test_references_cap(void **state)
 {
 	(void)state;
@@ -713,6 +785,10 @@ static void test_references_cap(void **state)
 	pd_buf_free(&b);
 }
 
+/*
+ * pd_mime_decode_header: standard and broken encoded words, CJK and
+ * Cyrillic charsets, raw 8-bit text with and without a default charset.
+ */
 static void test_decode_header(void **state)
 {
 	(void)state;
@@ -754,6 +830,10 @@ static void test_decode_header(void **state)
 	}
 }
 
+/*
+ * pd_mime_to_utf8: conversion, U+FFFD for invalid bytes, NULL only for an
+ * unknown charset with non-UTF-8 bytes, no NUL in the output.
+ */
 static void test_to_utf8(void **state)
 {
 	(void)state;
@@ -779,6 +859,7 @@ static void test_to_utf8(void **state)
 
 /* ------------------------------------------------------------- hostile */
 
+/* 10,000 parts: parsed up to max_parts, quickly, with a warning. */
 static void test_many_parts(void **state)
 {
 	(void)state;
@@ -807,6 +888,7 @@ static void test_many_parts(void **state)
 	pd_buf_free(&b);
 }
 
+/* A mail with depth nested multipart/mixed levels and one text at the bottom. */
 static char *nested(size_t depth, size_t *len_r)
 {
 	struct pd_buf b;
@@ -822,6 +904,10 @@ static char *nested(size_t depth, size_t *len_r)
 	return pd_buf_steal(&b, len_r);
 }
 
+/*
+ * 200 levels (beyond max_depth), 100,000 levels (what overflows libetpan's
+ * stack) and 50,000 nested message/rfc822: bounded, fast, no crash.
+ */
 static void test_deep_nesting(void **state)
 {
 	(void)state;
@@ -865,6 +951,10 @@ static void test_deep_nesting(void **state)
 	pd_buf_free(&b);
 }
 
+/*
+ * A 1 MB subject of near-miss encoded words, a 1 MB header line and a To:
+ * full of unbalanced comments: linear time, body intact.
+ */
 static void test_huge_header(void **state)
 {
 	(void)state;
@@ -892,6 +982,7 @@ static void test_huge_header(void **state)
 	pd_buf_free(&b);
 }
 
+/* NUL bytes neither truncate nor survive: they become U+FFFD. */
 static void test_nul_bytes(void **state)
 {
 	(void)state;
@@ -905,6 +996,10 @@ static void test_nul_bytes(void **state)
 	pd_msg_free(m);
 }
 
+/*
+ * Broken base64 and quoted-printable, an unknown charset, a missing closing
+ * boundary: everything decodable is decoded, damage is a warning.
+ */
 static void test_broken_encodings(void **state)
 {
 	(void)state;
@@ -932,6 +1027,10 @@ static void test_broken_encodings(void **state)
 	pd_msg_free(m);
 }
 
+/*
+ * Not a mail, empty, NULL, header only: parse_failed where it applies, a
+ * body where there is text, never a crash.
+ */
 static void test_unparseable(void **state)
 {
 	(void)state;
@@ -962,6 +1061,7 @@ static void test_unparseable(void **state)
 	pd_msg_free(m);
 }
 
+/* Above max_size: not parsed, but the headers are read. */
 static void test_oversized(void **state)
 {
 	(void)state;
@@ -988,11 +1088,16 @@ static void test_oversized(void **state)
 
 /* --------------------------------------------------------- content hash */
 
+/* pd_mime_content_hash of a C string. */
 static void hash_of(const char *s, unsigned char out[32])
 {
 	pd_mime_content_hash(s, strlen(s), out);
 }
 
+/*
+ * Same mail delivered twice hashes equal; different mails with one
+ * Message-ID hash differently.
+ */
 static void test_content_hash(void **state)
 {
 	(void)state;
