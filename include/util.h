@@ -20,6 +20,11 @@ void *pd_xcalloc(size_t nmemb, size_t size);
 void *pd_xrealloc(void *p, size_t n);
 /* reallocarray-style growth with overflow check. */
 void *pd_xreallocarray(void *p, size_t nmemb, size_t size);
+/* Room for element n (0-based) of an array that grows one element at a
+ * time and keeps no capacity: its capacity is taken to be the smallest power
+ * of two >= n (at least 4), so appends cost amortised O(1).  Returns p or
+ * the reallocated array. */
+void *pd_xgrow(void *p, size_t n, size_t size);
 char *pd_xstrdup(const char *s);          /* NULL in, NULL out */
 char *pd_xstrndup(const char *s, size_t n);
 char *pd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -45,6 +50,8 @@ char *pd_buf_steal(struct pd_buf *b, size_t *len_r);
 
 /* SHA-256 of data; out receives 32 bytes. */
 void pd_sha256(const void *data, size_t len, unsigned char out[32]);
+/* Value of one hex digit, -1 for anything else. */
+int pd_hexval(char ch);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void pd_hex(const unsigned char *in, size_t n, char *out);
 

@@ -1046,17 +1046,6 @@ bool pd_config_host_is_loopback(const char *host)
 	return false;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 void pd_url_free(struct pd_url *u)
 {
 	if (u == NULL)
@@ -1187,7 +1176,7 @@ int pd_config_parse_url(const char *url, enum pd_url_proto proto, struct pd_url 
 	pd_buf_init(&b);
 	for (const char *q = path; *q; q++) {
 		if (*q == '%') {
-			int hi = hexval(q[1]), lo = hi < 0 ? -1 : hexval(q[2]);
+			int hi = pd_hexval(q[1]), lo = hi < 0 ? -1 : pd_hexval(q[2]);
 			if (lo < 0) {
 				snprintf(why, why_len, "bad percent-encoding in the path");
 				pd_buf_free(&b);

