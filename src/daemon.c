@@ -205,12 +205,7 @@ fail:
 		d->exit_code = EX_CONFIG;
 		return -1;
 	}
-	if (err.src[0] == 'd' && d->db != NULL) {
-		/* a database failure: make the next attempt reconnect cleanly */
-		struct pd_err e2;
-		pd_db_ensure(d->db, &e2);
-	}
-	mb_fail(m, &err);
+	mb_fail(m, &err); /* a lost database connection is re-made by the next attempt */
 	return -1;
 }
 

@@ -38,6 +38,18 @@ static void db_notice(void *arg, const char *message)
 	pd_log_debug("postgresql: %s", message);
 }
 
+/* libpq's message without the newline it ends with, in buf. */
+static const char *pq_msg(const char *m, char *buf, size_t n)
+{
+	size_t l;
+
+	snprintf(buf, n, "%s", m ? m : "");
+	l = strlen(buf);
+	while (l > 0 && (buf[l - 1] == '\n' || buf[l - 1] == ' '))
+		buf[--l] = '\0';
+	return buf;
+}
+
 static void forget_prepared(struct pd_db *db)
 {
 	for (size_t i = 0; i < db->n_prepared; i++)
@@ -89,7 +101,8 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	}
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		const char *m = PQerrorMessage(db->conn);
+		char mb[400];
+		const char *m = pq_msg(PQerrorMessage(db->conn), mb, sizeof(mb));
 		/* authentication and missing databases will not cure themselves */
 		enum pd_err_class cls = (strstr(m, "authentication") || strstr(m, "does not exist"))
 						? PD_ERR_FATAL
@@ -152,8 +165,11 @@ int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct p
 	const char *msg = res ? PQresultErrorMessage(res) : NULL;
 	enum pd_err_class cls = PD_ERR_PERM;
 
+	char mb[400];
+
 	if (msg == NULL || *msg == '\0')
 		msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
+	msg = pq_msg(msg, mb, sizeof(mb));
 	if (state == NULL || db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		cls = PD_ERR_TEMP; /* connection lost */
 	} else if (strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 ||
@@ -165,13 +181,11 @@ int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct p
 		   strcmp(state, "42883") == 0) {
 		cls = PD_ERR_FATAL; /* undefined table/column/function: schema mismatch */
 	}
-	pd_err_set(err, cls, "db", 0, "%s failed (SQLSTATE %s): %s", what, state ? state : "none",
-		   msg);
-	/* strip the trailing newline libpq adds */
-	size_t l = strlen(err ? err->msg : "");
-	while (err && l > 0 && (err->msg[l - 1] == ' ' || err->msg[l - 1] == '\n'))
-		err->msg[--l] = '\0';
-	return -1;
+	if (state == NULL)
+		return pd_err_set(err, cls, "db", 0,
+				  "lost the connection to PostgreSQL during %s: %s; will reconnect",
+				  what, msg);
+	return pd_err_set(err, cls, "db", 0, "%s failed (SQLSTATE %s): %s", what, state, msg);
 }
 
 static bool is_prepared(struct pd_db *db, const char *name)

@@ -31,10 +31,18 @@ int pd_err_set(struct pd_err *err, enum pd_err_class cls, const char *src, int c
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	/* one line: fold any newline a library put into its message */
-	for (char *p = err->msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* one line: fold the newlines and tabs libraries put into their
+	 * messages, and the runs of blanks that leaves, into single spaces */
+	char *w = err->msg;
+	for (const char *r = err->msg; *r; r++) {
+		char c = (*r == '\n' || *r == '\r' || *r == '\t') ? ' ' : *r;
+		if (c == ' ' && (w == err->msg || w[-1] == ' '))
+			continue;
+		*w++ = c;
+	}
+	while (w > err->msg && w[-1] == ' ')
+		w--;
+	*w = '\0';
 	return -1;
 }
 

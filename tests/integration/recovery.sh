@@ -1,0 +1,148 @@
+#!/bin/bash
+# tests/integration/recovery.sh - what happens when the world moves under
+# postdeskd: the IMAP server resets UIDVALIDITY, the database schema is newer
+# than the binary, PostgreSQL goes away while the daemon waits in IDLE.
+# Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
+#
+#   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
+# Scenarios: uidvalidity newer dbdown (default: all).
+
+. "$(dirname "$0")/lib.sh"
+
+MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
+ALL_SCENARIOS="uidvalidity newer dbdown"
+SCENARIOS=${*:-$ALL_SCENARIOS}
+
+pd_require_servers
+pd_require_binaries
+pd_init
+pd_start_postgres
+users=
+for s in $ALL_SCENARIOS; do users="$users r_$s"; done
+pd_start_dovecot $users
+pd_log "PostgreSQL :$PGPORT  Dovecot imap :$PD_IMAP_PORT  in $T"
+
+setup() {
+	X=$1
+	shift
+	DB=pr_$X
+	U=r_$X
+	CONF=$T/$X.conf
+	pd_log "---- scenario $X"
+	pd_createdb "$DB" || pd_die "createdb $DB"
+	pd_write_config "$CONF" db="$DB" user="$U" "$@"
+	pd_cli "$CONF" migrate >/dev/null || pd_die "migrate $DB"
+}
+
+mail() { # FILE FROM SUBJECT MESSAGE-ID
+	$MKMAIL --from "$2" --subject "$3" --message-id "$4" --body "Body of $3" >"$1" ||
+		pd_die "mkmail $1"
+}
+
+count() { pd_psql "$DB" "$1"; }
+
+# ------------------------------------------------------------------ UIDVALIDITY reset
+
+sc_uidvalidity() {
+	setup uidvalidity processed=
+	mail "$T/uv1.eml" "ann@customer.example" "First question" "<uv1@customer.example>"
+	mail "$T/uv2.eml" "bob@customer.example" "Second question" "<uv2@customer.example>"
+	pd_deliver "$U" "$T/uv1.eml"
+	pd_deliver "$U" "$T/uv2.eml"
+	pd_daemon_once "$CONF" "$T/uv.1.log"
+	pd_check_eq "uidvalidity: first run exits 0" 0 $?
+	local before
+	before=$(count "SELECT uidvalidity FROM mailbox_state")
+
+	# The server rebuilds its index: new UIDVALIDITY, flags lost, one new mail.
+	pd_doveadm mailbox update -u "$U" --uid-validity $((before + 1000)) INBOX ||
+		pd_die "doveadm mailbox update failed"
+	pd_doveadm flags remove -u "$U" '\Seen' mailbox INBOX all || pd_die "doveadm flags failed"
+	mail "$T/uv3.eml" "cid@customer.example" "Third question" "<uv3@customer.example>"
+	pd_deliver "$U" "$T/uv3.eml"
+	pd_daemon_once "$CONF" "$T/uv.2.log"
+	pd_check_eq "uidvalidity: run after the reset exits 0" 0 $?
+	pd_check "uidvalidity: the change is logged" grep -q "UIDVALIDITY changed" "$T/uv.2.log"
+	pd_check_eq "uidvalidity: new UIDVALIDITY recorded" $((before + 1000)) \
+		"$(count "SELECT uidvalidity FROM mailbox_state")"
+	pd_check_eq "uidvalidity: rescan stores only the new mail (3 messages, 3 tickets)" "3 3" \
+		"$(count "SELECT (SELECT count(*) FROM messages) || ' ' || (SELECT count(*) FROM tickets)")"
+	pd_check_eq "uidvalidity: everything seen again" 0 "$(pd_mailbox_count "$U" INBOX unseen)"
+}
+
+# ------------------------------------------------------------------ schema newer than the binary
+
+sc_newer() {
+	setup newer
+	mail "$T/nw1.eml" "dan@customer.example" "Schema test" "<nw1@customer.example>"
+	pd_deliver "$U" "$T/nw1.eml"
+	count "INSERT INTO schema_version (version, name) VALUES (9999, '9999_future.sql')" >/dev/null
+	pd_daemon_once "$CONF" "$T/nw.log"
+	pd_check_eq "newer: daemon refuses a newer schema (exit 78)" 78 $?
+	pd_check "newer: the log says to upgrade" grep -q "newer than this postdesk" "$T/nw.log"
+	pd_check_eq "newer: the mail stays unseen on the server" 1 \
+		"$(pd_mailbox_count "$U" INBOX unseen)"
+	"$top_builddir/postdesk" -c "$CONF" tickets >/dev/null 2>"$T/nw.cli"
+	pd_check_eq "newer: the CLI refuses too (exit 78)" 78 $?
+	"$top_builddir/postdesk" -c "$CONF" migrate >/dev/null 2>"$T/nw.migrate"
+	pd_check_eq "newer: migrate refuses to go backwards (exit 78)" 78 $?
+}
+
+# ------------------------------------------------------------------ PostgreSQL outage
+
+pg_stop() {
+	pd_as_postgres "$PD_PG_BINDIR/pg_ctl" -D "$PD_PG_DATA" -m fast -w -t 30 stop \
+		>>"$T/pg_ctl.log" 2>&1
+}
+
+pg_start() {
+	pd_as_postgres "$PD_PG_BINDIR/pg_ctl" -D "$PD_PG_DATA" -l "$T/postgres.log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PD_PG_SOCK -c fsync=off \
+		    -c synchronous_commit=off -c full_page_writes=off -c max_connections=50" \
+		start >>"$T/pg_ctl.log" 2>&1
+}
+
+sc_dbdown() {
+	setup dbdown
+	mail "$T/db1.eml" "eve@customer.example" "Before the outage" "<db1@customer.example>"
+	mail "$T/db2.eml" "fay@customer.example" "During the outage" "<db2@customer.example>"
+	pd_deliver "$U" "$T/db1.eml"
+	pd_daemon_start "$CONF" "$T/db.log"
+	local i n=0
+	for i in $(seq 1 100); do
+		n=$(count "SELECT count(*) FROM messages")
+		[ "$n" = 1 ] && break
+		sleep 0.1
+	done
+	pd_check_eq "dbdown: the running daemon stores the first mail" 1 "$n"
+
+	pg_stop || pd_die "stopping PostgreSQL failed"
+	pd_deliver "$U" "$T/db2.eml"
+	sleep 3
+	pd_check "dbdown: the daemon is still running" kill -0 "$PD_DAEMON_PID"
+	pd_check_eq "dbdown: the mail stays in INBOX while the database is down" 1 \
+		"$(pd_mailbox_count "$U" INBOX)"
+	pd_check "dbdown: the outage is logged with what failed" \
+		grep -q "cannot connect to PostgreSQL\|PostgreSQL" "$T/db.log"
+
+	pg_start || pd_die "restarting PostgreSQL failed"
+	for i in $(seq 1 600); do
+		n=$(count "SELECT count(*) FROM messages" 2>/dev/null)
+		[ "$n" = 2 ] && break
+		sleep 0.1
+	done
+	pd_check_eq "dbdown: after the outage the mail is stored" 2 "$n"
+	for i in $(seq 1 50); do
+		[ "$(pd_mailbox_count "$U" INBOX)" = 0 ] && break
+		sleep 0.1
+	done
+	pd_check_eq "dbdown: and moved out of INBOX" 0 "$(pd_mailbox_count "$U" INBOX)"
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20
+	pd_check_eq "dbdown: SIGTERM stops the daemon with exit 0" 0 $?
+}
+
+for s in $SCENARIOS; do
+	"sc_$s"
+done
+pd_finish
