@@ -94,7 +94,11 @@ export top_srcdir=$top top_builddir=$build
 
 # ------------------------------------------------------------------ servers
 stop_previous
-rm -rf "$STATE/servers" "$STATE"/*.conf "$STATE"/*.log.old
+if [ -L "$STATE/servers" ]; then
+	old_servers=$(readlink "$STATE/servers")
+	case $old_servers in /tmp/postdesk-demo.*) rm -rf "$old_servers" ;; esac
+fi
+rm -rf "$STATE/servers" "$STATE"/*.conf
 # shellcheck source=../tests/integration/lib.sh
 . "$top/tests/integration/lib.sh"
 pd_require_servers
@@ -168,8 +172,10 @@ if [ -n "$n" ]; then
 fi
 
 sent=$(ls "$PD_SINK_DIR"/*.eml 2>/dev/null | wc -l)
-echo
-echo "The SMTP sink received $sent mail(s) (${PD_SINK_DIR#$top/}/)."
+if [ "$sent" -gt 0 ]; then
+	echo
+	echo "The SMTP sink received $sent mail(s): ${PD_SINK_DIR#$top/}/"
+fi
 
 if [ $keep = 1 ]; then
 	trap - EXIT

@@ -35,24 +35,27 @@ if [ -f "$top/config.status" ] && [ "$build" != "$top" ]; then
 	exit 1
 fi
 
-echo "== autoreconf"
+phase() { printf '== %s (%ds)\n' "$1" "$SECONDS"; }
+
+phase autoreconf
 autoreconf -fi || fail_build autoreconf
 mkdir -p "$build"
 cd "$build" || exit 1
-echo "== configure (build dir $build)"
+phase "configure (build dir $build)"
 "$top/configure" --enable-sanitizers --enable-integration-tests >configure.out 2>&1 || {
 	cat configure.out >&2
 	fail_build configure
 }
-echo "== make"
+phase make
 make -j"$jobs" >make.out 2>&1 || {
 	cat make.out >&2
 	fail_build make
 }
 
-echo "== make check"
+phase "make check"
 make -j"$jobs" check
 rc=$?
+phase "make check done"
 if [ $rc != 0 ]; then
 	echo "== test-suite.log"
 	cat test-suite.log 2>/dev/null

@@ -8,7 +8,7 @@
 # failure does not spoil the next.  Run by `make check` (configure
 # --enable-integration-tests) or by hand:
 #   top_srcdir=. top_builddir=build tests/integration/ingest.sh [SCENARIO...]
-# Scenarios: a seen b c d e f corpus g att h i j k m (default: all).
+# Scenarios: a seen b c d e f corpus g att h hup i j k m (default: all).
 #
 # Hooks the daemon provides for this script:
 #   PD_TEST_CRASH_AFTER_COMMIT=1  postdeskd SIGKILLs itself right after the
@@ -18,7 +18,7 @@
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
 CORPUS=${PD_CORPUS:-$top_srcdir/../shared/corpus}
-ALL_SCENARIOS="a seen b c d e f corpus g att h i j k m"
+ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 RUNS=0
 
@@ -494,7 +494,7 @@ wait_tickets() {
 	local want=$1 secs=$2 start now got
 	start=$(date +%s.%N)
 	while :; do
-		if pd_cli "$CONF" tickets --json >"$T/$X.poll.json" 2>/dev/null; then
+		if pd_cli "${CLI_CONF:-$CONF}" tickets --json >"$T/$X.poll.json" 2>/dev/null; then
 			got=$(pd_json "$T/$X.poll.json" 'len(d)')
 			[ "${got:-0}" -ge "$want" ] 2>/dev/null && break
 		fi
@@ -544,6 +544,52 @@ sc_h() {
 		pd_fail "h: SIGTERM stops the daemon with exit 0" "exit status $RC" "$(tail -n 20 "$LOG")"
 	fi
 	mbox_eq "both mails processed" INBOX 0
+}
+
+# ------------------------------------------------------------------ SIGHUP with a broken config
+
+sc_hup() {
+	setup hup
+	migrate_ok
+	LOG=$T/hup.daemon.log
+	pd_daemon_start "$CONF" "$LOG"
+	mk "$T/hup1.eml" --from 'Hugo <hugo@customer.example>' --subject 'Before the reload' \
+		--message-id '<hup1@customer.example>'
+	deliver "$U" "$T/hup1.eml"
+	if wait_tickets 1 15; then
+		pd_ok "hup: running daemon picks up mail"
+	else
+		pd_fail "hup: running daemon picks up mail" "$(tail -n 20 "$LOG")"
+	fi
+	cp "$CONF" "$T/hup.conf.good"
+	sed -i '3a this_key_does_not_exist = 1' "$CONF"
+	kill -HUP "$PD_DAEMON_PID" 2>/dev/null
+	sleep 1
+	if kill -0 "$PD_DAEMON_PID" 2>/dev/null; then
+		pd_ok "hup: SIGHUP with a broken config keeps the daemon running"
+	else
+		pd_fail "hup: SIGHUP with a broken config keeps the daemon running" "$(tail -n 20 "$LOG")"
+	fi
+	if grep -qE "$CONF:4" "$LOG"; then
+		pd_ok "hup: the log names the broken line"
+	else
+		pd_fail "hup: the log names the broken line ($CONF:4)" "$(tail -n 10 "$LOG")"
+	fi
+	mk "$T/hup2.eml" --from 'Hugo <hugo@customer.example>' --subject 'After a failed reload' \
+		--message-id '<hup2@customer.example>'
+	deliver "$U" "$T/hup2.eml"
+	# (the CLI reads the good copy: the daemon's file is broken now)
+	if CLI_CONF=$T/hup.conf.good wait_tickets 2 10; then
+		pd_ok "hup: the old config keeps working"
+	else
+		pd_fail "hup: the old config keeps working" "$(tail -n 20 "$LOG")"
+	fi
+	cp "$T/hup.conf.good" "$CONF"
+	kill -HUP "$PD_DAEMON_PID" 2>/dev/null
+	sleep 0.5
+	kill -TERM "$PD_DAEMON_PID" 2>/dev/null
+	pd_wait_exit "$PD_DAEMON_PID" 15
+	pd_check_eq "hup: SIGTERM after reloads exits 0" 0 "$?"
 }
 
 # ------------------------------------------------------------------ (i) no schema

@@ -42,8 +42,10 @@ pd_is_root() { [ "$(id -u)" = 0 ]; }
 
 pd_log() { printf '# %s\n' "$*"; }
 
+# pd_die MESSAGE: the harness itself failed; counts as one failed test.
 pd_die() {
-	printf 'Bail out! %s\n' "$*" >&2
+	printf 'Bail out! %s\n' "$*"
+	echo "$((PD_TESTS_RUN - PD_TESTS_FAILED)) passed, $((PD_TESTS_FAILED + 1)) failed"
 	exit 1
 }
 
@@ -114,7 +116,7 @@ pd_init() {
 		T=$1
 		mkdir -p "$T"
 	else
-		T=$(mktemp -d "${TMPDIR:-/tmp}/pd-it.XXXXXX") || pd_die "mktemp failed"
+		T=$(mktemp -d "${TMPDIR:-/tmp}/postdesk-it.XXXXXX") || pd_die "mktemp failed"
 		PD_OWN_T=1
 	fi
 	T=$(cd "$T" && pwd)
@@ -122,7 +124,7 @@ pd_init() {
 	chmod 755 "$T"
 	# Unix socket paths are limited to ~107 bytes: keep sockets short.
 	if [ ${#T} -gt 40 ]; then
-		PD_SOCK_DIR=$(mktemp -d /tmp/pd-sock.XXXXXX)
+		PD_SOCK_DIR=$(mktemp -d /tmp/postdesk-sock.XXXXXX)
 		chmod 755 "$PD_SOCK_DIR"
 		echo "$PD_SOCK_DIR" > "$T/sockdir"
 	else
@@ -262,6 +264,7 @@ pd_start_postgres() {
 		pd_die "PostgreSQL did not start"
 	fi
 	PD_PG_STARTED=1
+	PD_PG_PID=$(head -n 1 "$PD_PG_DATA/postmaster.pid" 2>/dev/null)
 	PGHOST=127.0.0.1
 	PGPORT=$port
 	export PGHOST PGPORT
@@ -304,7 +307,8 @@ pd_stop_postgres() {
 	pd_as_postgres "$PD_PG_BINDIR/pg_ctl" -D "$PD_PG_DATA" -m fast -w -t 30 stop \
 		>/dev/null 2>&1 ||
 		pd_as_postgres "$PD_PG_BINDIR/pg_ctl" -D "$PD_PG_DATA" -m immediate stop \
-			>/dev/null 2>&1
+			>/dev/null 2>&1 ||
+		{ [ -n "${PD_PG_PID:-}" ] && kill -QUIT "$PD_PG_PID" 2>/dev/null; }
 	PD_PG_STARTED=
 }
 
@@ -468,6 +472,7 @@ pd_start_dovecot() {
 		pd_die "Dovecot did not start"
 	fi
 	PD_DOVECOT_STARTED=1
+	PD_DOVECOT_PID=$(cat "$PD_DOVECOT_BASE/master.pid" 2>/dev/null)
 	if ! pd_wait_port "$PD_IMAP_PORT" 30 || ! pd_wait_port "$PD_IMAPS_PORT" 30; then
 		cat "$T/dovecot.log" >&2 2>/dev/null
 		pd_die "Dovecot is not listening on $PD_IMAP_PORT/$PD_IMAPS_PORT"
@@ -491,16 +496,22 @@ pd_mailbox_count() {
 
 pd_stop_dovecot() {
 	[ -n "$PD_DOVECOT_STARTED" ] || return 0
-	local pid i=0
-	pid=$(cat "$PD_DOVECOT_BASE/master.pid" 2>/dev/null)
-	doveadm -c "$PD_DOVECOT_CONF" stop >/dev/null 2>&1 ||
-		{ [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
+	local pid=${PD_DOVECOT_PID:-} kids= i=0
+	[ -n "$pid" ] || pid=$(cat "$PD_DOVECOT_BASE/master.pid" 2>/dev/null)
 	if [ -n "$pid" ]; then
+		kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
+		kill -TERM "$pid" 2>/dev/null
 		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
 		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+		# Its own children normally go with it; make sure.
+		for pid in $kids; do
+			kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+		done
+	else
+		doveadm -c "$PD_DOVECOT_CONF" stop >/dev/null 2>&1
 	fi
 	PD_DOVECOT_STARTED=
 }
