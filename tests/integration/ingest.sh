@@ -395,6 +395,23 @@ sc_f() {
 	jeq "the small mail's ticket is not flagged" "$TJ" "[t['flagged'] for t in d if t['requester'] == 'small@customer.example']" '[false]'
 	jeq "big mail stored as one message" "$TJ" "[t['messages'] for t in d if t['requester'] == 'big@customer.example']" '[1]'
 	mbox_eq "both processed" INBOX 0
+
+	# A mail that does not parse at all: no header, binary junk.
+	printf '\001\002\377 binary junk\r\nwithout any header\r\n' >"$T/f3.eml"
+	deliver "$U" "$T/f3.eml"
+	once_ok "unparseable mail"
+	tickets || return
+	jeq "unparseable mail: stored on a third ticket" "$TJ" 'len(d)' 3
+	jeq "unparseable mail: its ticket is flagged" "$TJ" "d[-1]['flagged']" true
+	jtrue "unparseable mail: flag_reason says why" "$TJ" "'not parsed' in d[-1]['flag_reason']"
+	local n
+	n=$(pd_json "$TJ" "d[-1]['number']")
+	if pd_cli "$CONF" raw "$n" >"$T/f3.raw" && cmp -s "$T/f3.eml" "$T/f3.raw"; then
+		pd_ok "$X: postdesk raw shows the original bytes"
+	else
+		pd_fail "$X: postdesk raw shows the original bytes" "$(od -c "$T/f3.raw" | head -5)"
+	fi
+	mbox_eq "unparseable mail processed" INBOX 0
 }
 
 # ------------------------------------------------------------------ corpus: hostile real-world mail
