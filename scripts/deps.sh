@@ -13,11 +13,15 @@ PACKAGES=(
 	# libraries (DESIGN.md: Dependencies)
 	libetpan-dev libconfuse-dev libgumbo-dev libjson-c-dev libpq-dev libsystemd-dev
 	libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev
+	# IMAP AUTHENTICATE PLAIN goes through libetpan's Cyrus SASL: its PLAIN plugin
+	libsasl2-modules
 	# unit tests
 	libcmocka-dev
 	# integration tests and demo: throwaway servers on loopback
 	postgresql dovecot-imapd dovecot-core gnutls-bin
 	python3 python3-aiosmtpd curl
+	# bench/run.sh
+	bc time
 	# used by the scripts themselves
 	ca-certificates passwd util-linux procps coreutils
 )
