@@ -104,13 +104,17 @@ static const char SQL_TICKETS_TABLE[] =
     " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)"
     " ORDER BY t.id";
 
-/* Print at most width display columns of UTF-8 s (counting code points). */
-static void print_cut(const char *s, int width)
+/* Print UTF-8 s in at most width columns (counting code points), ending
+ * with an ellipsis when cut; returns the columns used. */
+static int print_cut(const char *s, int width)
 {
-	int cols = 0;
 	const unsigned char *p = (const unsigned char *)s;
+	int total = 0, cols = 0;
 
-	while (*p && cols < width) {
+	for (const unsigned char *q = p; *q; q++)
+		total += (*q & 0xc0) != 0x80;
+	int keep = total <= width ? total : width - 1;
+	while (*p && cols < keep) {
 		const unsigned char *start = p++;
 		while ((*p & 0xc0) == 0x80)
 			p++;
@@ -120,8 +124,11 @@ static void print_cut(const char *s, int width)
 			fwrite(start, 1, (size_t)(p - start), stdout);
 		cols++;
 	}
-	if (*p)
+	if (keep < total) {
 		fputs("…", stdout);
+		cols++;
+	}
+	return cols;
 }
 
 static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
@@ -171,9 +178,8 @@ static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
 			printf("%6s  %-8s %-8s %-10s %4s %4s  ", PQgetvalue(res, i, 0),
 			       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
 			       PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
-			print_cut(PQgetvalue(res, i, 6), 28);
-			int pad = 28 - (int)strlen(PQgetvalue(res, i, 6));
-			printf("%*s ", pad > 0 ? pad : 0, "");
+			int used = print_cut(PQgetvalue(res, i, 6), 28);
+			printf("%*s ", 28 - used, "");
 			if (PQgetvalue(res, i, 8)[0] == 't')
 				fputs("[needs attention] ", stdout);
 			print_cut(PQgetvalue(res, i, 7), 60);
