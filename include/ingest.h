@@ -6,6 +6,7 @@
 #ifndef PD_INGEST_H
 #define PD_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,13 @@
 #include "db.h"
 #include "err.h"
 #include "imap.h"
+
+/* Asked between batches: true = stop after the batch just committed (the
+ * rest stays on the server for the next start). */
+struct pd_ingest_ctl {
+	bool (*should_stop)(void *arg);
+	void *arg;
+};
 
 struct pd_ingest_stats {
 	size_t fetched;
@@ -36,10 +44,11 @@ int pd_ingest_open(struct pd_imap *im, struct pd_db *db, const struct pd_mailbox
  * cfg->batch_size mails and cfg->batch_bytes bytes; each batch is stored in
  * one transaction and only then marked processed.  Stats are added to *st.
  * Returns -1 on the first failing step (IMAP or database; err says which);
- * what was committed before stays committed and marked.
+ * what was committed before stays committed and marked.  ctl may be NULL.
  */
 int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
 		      const struct pd_mailbox_cfg *mb, uint32_t uidvalidity,
-		      struct pd_ingest_stats *st, struct pd_err *err);
+		      const struct pd_ingest_ctl *ctl, struct pd_ingest_stats *st,
+		      struct pd_err *err);
 
 #endif

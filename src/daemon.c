@@ -54,6 +54,7 @@ struct daemon {
 	size_t n_mb;
 	int sigfd;
 	bool stop;
+	bool reload_pending; /* SIGHUP seen: reload between rounds, never inside one */
 	int exit_code;
 };
 
@@ -138,6 +139,17 @@ static int64_t idle_refresh_ms(const struct mbox *m)
 	return poll_ms > 0 && poll_ms < IDLE_MAX_MS ? poll_ms : IDLE_MAX_MS;
 }
 
+static void read_signals(struct daemon *d);
+
+/* Between batches: a stop signal ends the round early. */
+static bool should_stop(void *arg)
+{
+	struct daemon *d = arg;
+
+	read_signals(d);
+	return d->stop;
+}
+
 /*
  * Bring the mailbox up if needed and process everything pending; repeat
  * while mail keeps arriving; then IDLE (or schedule the next poll).
@@ -174,9 +186,13 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 		size_t before = m->stats.fetched;
 		uint32_t exists = pd_imap_exists(m->im);
 
-		if (pd_ingest_pending(m->im, d->db, d->cfg, m->cfg, m->uidvalidity, &m->stats,
-				      &err) < 0)
+		struct pd_ingest_ctl ctl = {should_stop, d};
+
+		if (pd_ingest_pending(m->im, d->db, d->cfg, m->cfg, m->uidvalidity, &ctl,
+				      &m->stats, &err) < 0)
 			goto fail;
+		if (d->stop)
+			return 0;
 		/* Again when this round found work or mail arrived during it. */
 		if (m->stats.fetched == before && pd_imap_exists(m->im) <= exists)
 			break;
@@ -284,7 +300,7 @@ static void read_signals(struct daemon *d)
 			d->stop = true;
 			break;
 		case SIGHUP:
-			reload(d);
+			d->reload_pending = true;
 			break;
 		}
 	}
@@ -321,8 +337,15 @@ static int run_loop(struct daemon *d)
 	size_t *pmap = NULL;
 
 	while (!d->stop) {
-		int64_t now = pd_now_ms(), next = now + 60 * 1000;
+		int64_t now, next;
 		size_t np = 0;
+
+		if (d->reload_pending) {
+			d->reload_pending = false;
+			reload(d);
+		}
+		now = pd_now_ms();
+		next = now + 60 * 1000;
 
 		for (size_t i = 0; i < d->n_mb && !d->stop; i++) {
 			struct mbox *m = &d->mb[i];

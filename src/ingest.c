@@ -143,7 +143,8 @@ out:
 
 int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
 		      const struct pd_mailbox_cfg *mb, uint32_t uidvalidity,
-		      struct pd_ingest_stats *st, struct pd_err *err)
+		      const struct pd_ingest_ctl *ctl, struct pd_ingest_stats *st,
+		      struct pd_err *err)
 {
 	struct pd_uidlist pending = {0, NULL};
 	uint32_t stored_validity, last_uid = 0;
@@ -175,6 +176,12 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 		if (ingest_batch(im, db, cfg, mb, uidvalidity, uids, take, st, err) < 0)
 			goto out;
 		off += take;
+		if (off < pending.n && ctl != NULL && ctl->should_stop(ctl->arg)) {
+			pd_log_notice("mailbox=%s: stopping with %zu mails left on the server for the "
+				      "next start",
+				      mb->name, pending.n - off);
+			break;
+		}
 	}
 	rc = 0;
 out:

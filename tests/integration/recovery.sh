@@ -5,12 +5,12 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown (default: all).
+# Scenarios: uidvalidity newer dbdown stop (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown"
+ALL_SCENARIOS="uidvalidity newer dbdown stop"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -140,6 +140,39 @@ sc_dbdown() {
 	kill -TERM "$PD_DAEMON_PID"
 	pd_wait_exit "$PD_DAEMON_PID" 20
 	pd_check_eq "dbdown: SIGTERM stops the daemon with exit 0" 0 $?
+}
+
+# ------------------------------------------------------------------ SIGTERM in a backlog
+
+sc_stop() {
+	setup stop 'extra=batch_size = 20'
+	local maildir=$PD_MAIL_DIR/$U/Maildir total=2000 i n=0
+	mkdir -p "$maildir/new" "$maildir/cur" "$maildir/tmp"
+	"$PD_PYTHON" "$top_srcdir/bench/genmail.py" $total --maildir "$maildir" --seed 3 \
+		--owner "$PD_MAIL_UID:$PD_MAIL_GID" || pd_die "genmail failed"
+	chown -R "$PD_MAIL_UID:$PD_MAIL_GID" "$maildir"
+	pd_check_eq "stop: backlog in INBOX" $total "$(pd_mailbox_count "$U" INBOX)"
+	pd_daemon_start "$CONF" "$T/stop.log"
+	for i in $(seq 1 600); do
+		n=$(count "SELECT count(*) FROM messages")
+		[ "$n" -ge 40 ] && break
+		sleep 0.05
+	done
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 15
+	pd_check_eq "stop: SIGTERM in the middle of a backlog exits 0 promptly" 0 $?
+	n=$(count "SELECT count(*) FROM messages")
+	if [ "$n" -lt $total ]; then
+		pd_ok "stop: it stopped before the end of the backlog ($n of $total stored)"
+	else
+		pd_fail "stop: it stopped before the end of the backlog" "all $n stored"
+	fi
+	pd_check "stop: the early stop is logged" grep -q "left on the server" "$T/stop.log"
+	pd_daemon_once "$CONF" "$T/stop.2.log"
+	pd_check_eq "stop: the next run exits 0" 0 $?
+	pd_check_eq "stop: every mail stored exactly once" "$total $total" \
+		"$(count "SELECT count(*) || ' ' || count(DISTINCT message_id) FROM messages")"
+	pd_check_eq "stop: INBOX drained" 0 "$(pd_mailbox_count "$U" INBOX)"
 }
 
 for s in $SCENARIOS; do
