@@ -5,12 +5,12 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop (default: all).
+# Scenarios: uidvalidity newer dbdown stop auth (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -173,6 +173,35 @@ sc_stop() {
 	pd_check_eq "stop: every mail stored exactly once" "$total $total" \
 		"$(count "SELECT count(*) || ' ' || count(DISTINCT message_id) FROM messages")"
 	pd_check_eq "stop: INBOX drained" 0 "$(pd_mailbox_count "$U" INBOX)"
+}
+
+# ------------------------------------------------------------------ authentication
+
+sc_auth() {
+	local mech
+	setup auth
+	for mech in plain login; do
+		pd_write_config "$CONF" db="$DB" user="$U" "mailbox_extra=auth = \"$mech\""
+		mail "$T/auth-$mech.eml" "gus@customer.example" "Auth $mech" "<auth-$mech@customer.example>"
+		pd_deliver "$U" "$T/auth-$mech.eml"
+		pd_daemon_once "$CONF" "$T/auth-$mech.log"
+		pd_check_eq "auth: $mech: postdeskd --once exits 0" 0 $?
+		pd_check_eq "auth: $mech: the mail is stored" 1 \
+			"$(count "SELECT count(*) FROM messages WHERE subject = 'Auth $mech'")"
+	done
+	pd_write_config "$CONF" db="$DB" user="$U" password=wrong
+	mail "$T/auth-bad.eml" "gus@customer.example" "Auth wrong" "<auth-bad@customer.example>"
+	pd_deliver "$U" "$T/auth-bad.eml"
+	pd_daemon_once "$CONF" "$T/auth-bad.log"
+	pd_check_eq "auth: a refused login exits 69" 69 $?
+	pd_check "auth: the log names the user and the server" \
+		grep -q "login as $U refused by 127.0.0.1" "$T/auth-bad.log"
+	if grep -q "wrong" "$T/auth-bad.log"; then
+		pd_fail "auth: the password never reaches the log" "$(grep wrong "$T/auth-bad.log")"
+	else
+		pd_ok "auth: the password never reaches the log"
+	fi
+	pd_check_eq "auth: the mail stays on the server" 1 "$(pd_mailbox_count "$U" INBOX)"
 }
 
 for s in $SCENARIOS; do
