@@ -525,7 +525,11 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		it->action = PD_INGEST_PENDING;
 		it->ticket = 0;
 		it->flagged = 0;
-		if (exec_simple(db, "SAVEPOINT pd_mail", err) < 0)
+		/* The previous mail's savepoint is released and this mail's set in
+		 * one round trip; COMMIT releases the last one. */
+		if (exec_simple(db, i == 0 ? "SAVEPOINT pd_mail"
+					   : "RELEASE SAVEPOINT pd_mail; SAVEPOINT pd_mail",
+				err) < 0)
 			goto fail;
 		pd_err_clear(&e1);
 		r = store_one(db, ctx, it, &e1);
@@ -556,9 +560,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 				   ctx->mailbox, it->uid, e1.msg);
 			continue;
 		}
-		if (exec_simple(db, r == 1 ? "ROLLBACK TO SAVEPOINT pd_mail"
-					   : "RELEASE SAVEPOINT pd_mail",
-				err) < 0)
+		if (r == 1 && exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
 			goto fail;
 		if (!failed_seen && it->uid > checkpoint)
 			checkpoint = it->uid;
