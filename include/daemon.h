@@ -17,7 +17,8 @@ struct pd_daemon_opts {
 
 /* Run until done (--once) or SIGTERM/SIGINT.  Returns a sysexits.h code:
  * 0 ok; 78 config or schema problem; 69 a mailbox refused us (login,
- * certificate) in --once mode; 75 a temporary failure in --once mode. */
+ * certificate) in --once mode; 75 a temporary failure in --once mode, or a
+ * mail that could not be stored and stays on the server. */
 int pd_daemon_run(const struct pd_daemon_opts *opts);
 
 #endif

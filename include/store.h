@@ -45,7 +45,9 @@ struct pd_store_ctx {
  * Store items[0..n) in one transaction.  Each mail has its own savepoint: a
  * mail that fails to store is rolled back alone (action FAILED, logged) and
  * the others commit.  The mailbox checkpoint moves to the highest UID whose
- * mail is stored, below the lowest failed one.  Returns -1 (nothing
+ * mail is stored; a failed mail stays unmarked on the server, where the
+ * pending search (unmarked mail below the checkpoint) finds it again.
+ * Returns -1 (nothing
  * committed, every item FAILED) when the transaction as a whole fails:
  * database down, serialisation failure - err says which (TEMP).
  */

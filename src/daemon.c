@@ -183,9 +183,8 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 		m->state = MB_READY;
 	}
 	for (;;) {
-		size_t before = m->stats.fetched;
+		size_t stored = m->stats.new_tickets + m->stats.appended;
 		uint32_t exists = pd_imap_exists(m->im);
-
 		struct pd_ingest_ctl ctl = {should_stop, d};
 
 		if (pd_ingest_pending(m->im, d->db, d->cfg, m->cfg, m->uidvalidity, &ctl,
@@ -193,8 +192,10 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 			goto fail;
 		if (d->stop)
 			return 0;
-		/* Again when this round found work or mail arrived during it. */
-		if (m->stats.fetched == before && pd_imap_exists(m->im) <= exists)
+		/* Again when this round stored new mail or mail arrived during it;
+		 * duplicates and mails that failed to store are no reason to spin. */
+		if (m->stats.new_tickets + m->stats.appended == stored &&
+		    pd_imap_exists(m->im) <= exists)
 			break;
 	}
 	m->backoff_ms = 0;
@@ -326,6 +327,9 @@ static int run_once(struct daemon *d)
 			      "duplicates, %zu flagged, %zu failed",
 			      m->cfg->name, m->stats.fetched, m->stats.new_tickets, m->stats.appended,
 			      m->stats.duplicates, m->stats.flagged, m->stats.failed);
+		/* mail that could not be stored stays on the server: not done */
+		if (m->stats.failed > 0 && rc == 0)
+			rc = EX_TEMPFAIL;
 		mb_close(m, true);
 	}
 	return rc;

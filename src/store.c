@@ -511,7 +511,6 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		   size_t n, struct pd_err *err)
 {
 	uint32_t checkpoint = 0;
-	bool failed_seen = false;
 	struct params p;
 	PGresult *res;
 
@@ -554,7 +553,6 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
 				goto fail;
 			it->action = PD_INGEST_FAILED;
-			failed_seen = true;
 			pd_log_err("mailbox=%s uid=%u action=failed: could not store the mail, it "
 				   "stays on the server and is retried: %s",
 				   ctx->mailbox, it->uid, e1.msg);
@@ -562,7 +560,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		}
 		if (r == 1 && exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
 			goto fail;
-		if (!failed_seen && it->uid > checkpoint)
+		if (it->uid > checkpoint)
 			checkpoint = it->uid;
 	}
 

@@ -5,12 +5,12 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop auth (default: all).
+# Scenarios: uidvalidity newer dbdown stop auth poison (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -202,6 +202,44 @@ sc_auth() {
 		pd_ok "auth: the password never reaches the log"
 	fi
 	pd_check_eq "auth: the mail stays on the server" 1 "$(pd_mailbox_count "$U" INBOX)"
+}
+
+# ------------------------------------------------------------------ a mail the database refuses
+
+sc_poison() {
+	setup poison processed=
+	# A trigger stands in for whatever makes PostgreSQL refuse one mail for good,
+	# parsed or raw.
+	pd_psql "$DB" "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN
+		  IF position('POISON' in convert_from(NEW.raw, 'SQL_ASCII')) > 0 THEN
+		    RAISE EXCEPTION 'refusing the poison mail';
+		  END IF;
+		  RETURN NEW;
+		END \$\$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON message_raw
+		  FOR EACH ROW EXECUTE FUNCTION refuse_poison()" >/dev/null || pd_die "trigger"
+	mail "$T/p1.eml" "hal@customer.example" "Good before" "<p1@customer.example>"
+	mail "$T/p2.eml" "ida@customer.example" "POISON" "<p2@customer.example>"
+	mail "$T/p3.eml" "jon@customer.example" "Good after" "<p3@customer.example>"
+	pd_deliver "$U" "$T/p1.eml"
+	pd_deliver "$U" "$T/p2.eml"
+	pd_deliver "$U" "$T/p3.eml"
+	pd_daemon_once "$CONF" "$T/poison.1.log"
+	pd_check_eq "poison: --once finishes and says not everything was stored (exit 75)" 75 $?
+	pd_check_eq "poison: the other two mails are stored" 2 "$(count "SELECT count(*) FROM messages")"
+	pd_check "poison: the refusal is logged with the uid and the reason" \
+		grep -q "uid=2 action=failed.*refusing the poison mail" "$T/poison.1.log"
+	pd_check_eq "poison: the refused mail stays unseen on the server" 1 \
+		"$(pd_mailbox_count "$U" INBOX unseen)"
+	pd_daemon_once "$CONF" "$T/poison.2.log"
+	pd_check_eq "poison: a second run retries it, stores nothing twice" "75 2" \
+		"$? $(count "SELECT count(*) FROM messages")"
+	pd_psql "$DB" "DROP TRIGGER refuse_poison ON message_raw" >/dev/null
+	pd_daemon_once "$CONF" "$T/poison.3.log"
+	pd_check_eq "poison: once the database accepts it, it is stored" "0 3" \
+		"$? $(count "SELECT count(*) FROM messages")"
+	pd_check_eq "poison: nothing left unseen" 0 "$(pd_mailbox_count "$U" INBOX unseen)"
 }
 
 for s in $SCENARIOS; do
