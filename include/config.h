@@ -129,6 +129,12 @@ struct pd_config {
 	struct pd_line_cfg *lines;
 
 	int reopen_days;             /* default 14 */
+
+	/* mail out */
+	char *templates_dir;         /* DIR/{en,ru}/NAME.txt; default PD_DATADIR/templates */
+	int auto_reply_limit_10m;    /* automatic mails to one address in 10 minutes (0 = no limit) */
+	int auto_reply_limit_day;    /* ... in 24 hours */
+	int suppress_days;           /* no automatic mail to an address after a permanent failure */
 };
 
 /* One problem found while loading: "FILE:LINE: reason" already formatted,

@@ -131,6 +131,10 @@ static cfg_opt_t root_opts[] = {
 	CFG_SEC("smtp", smtp_opts, CFGF_NONE),
 	CFG_STR("subject_tag", "Support", CFGF_NONE),
 	CFG_STR("support_address", NULL, CFGF_NODEFAULT),
+	CFG_STR("auto_reply_limit_10m", "10", CFGF_NONE),
+	CFG_STR("auto_reply_limit_day", "40", CFGF_NONE),
+	CFG_STR("suppress_days", "7", CFGF_NONE),
+	CFG_STR("templates_dir", PD_DATADIR "/templates", CFGF_NONE),
 	CFG_END(),
 };
 
@@ -2115,6 +2119,13 @@ static void build(struct ctx *c)
 			       "default_language: \"%s\" is not a language code such as en or ru",
 			       lang);
 	}
+	cfg->templates_dir = pd_xstrdup(get_str(r, "templates_dir"));
+	cfg->auto_reply_limit_10m = 10;
+	get_int(c, r, "auto_reply_limit_10m", 0, 100000, &cfg->auto_reply_limit_10m);
+	cfg->auto_reply_limit_day = 40;
+	get_int(c, r, "auto_reply_limit_day", 0, 1000000, &cfg->auto_reply_limit_day);
+	cfg->suppress_days = 7;
+	get_int(c, r, "suppress_days", 0, 3650, &cfg->suppress_days);
 	const char *ll = get_str(r, "log_level");
 	enum pd_log_level lvl;
 	cfg->log_level = pd_xstrdup(ll);
@@ -2225,6 +2236,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->subject_tag);
 	free(cfg->message_id_domain);
 	free(cfg->default_language);
+	free(cfg->templates_dir);
 	free(cfg->log_level);
 	pd_free_secret(cfg->db_conninfo); /* may hold a password */
 	for (size_t i = 0; i < cfg->n_mailboxes; i++) {

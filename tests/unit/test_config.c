@@ -407,7 +407,8 @@ static void test_example_file(void **state)
 		"conninfo", "statement_timeout", "url", "tls", "auth", "user", "password",
 		"password_file", "processed_folder", "ca_file", "queue", "poll_interval", "idle",
 		"timeout", "from", "addresses", "notify", "first_response", "resolution",
-		"calendar", "warn_at", "timezone", "hours", "holidays",
+		"calendar", "warn_at", "timezone", "hours", "holidays", "templates_dir",
+		"auto_reply_limit_10m", "auto_reply_limit_day", "suppress_days",
 	};
 	char *text;
 	size_t len;
