@@ -41,7 +41,12 @@ struct pd_render_mail {
 };
 
 /* Append the complete message (CRLF line ends) to out.  Fails (PERM) only
- * when an address is unusable (empty, or with characters no addr-spec has). */
+ * when an address is unusable (empty, or with characters no addr-spec has),
+ * naming the field ("Cc address 2 ..."), when there is no To, or when
+ * message_id, kind, auto_submitted or language is not a clean token (a
+ * corrupt outbox row); out is untouched then.  Broken In-Reply-To/References
+ * ids are left out; In-Reply-To is appended to References when missing there,
+ * and References keeps the first id and the last 19. */
 int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err);
 
 /* A new Message-ID, without <>: "pd.<ticket>.<kind>.<random hex>@<domain>".
@@ -78,6 +83,13 @@ void pd_template_free(struct pd_template *t);
  * field is an error (PERM) naming it, "{{{{" is a literal "{{". */
 char *pd_template_expand(const char *text, const struct pd_render_var *vars, size_t n,
 			 struct pd_err *err);
+
+/* Load template NAME (as pd_template_load) and expand its subject and body;
+ * *subject_r and *body_r are newly allocated.  Returns 0, or -1 with err
+ * (PERM) naming the template and, for an unknown field, the field. */
+int pd_template_render(const char *dir, const char *lang, const char *name,
+		       const struct pd_render_var *vars, size_t n, char **subject_r, char **body_r,
+		       struct pd_err *err);
 
 /* "ru" when text (UTF-8) is mostly Cyrillic letters among its letters, else
  * NULL (the caller's default applies). */

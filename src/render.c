@@ -1,0 +1,1012 @@
+/*
+ * render.c - outbound mail as RFC 5322 bytes, and the plain-text templates
+ * it is written from.  See render.h.
+ *
+ * Pure: no network and no state; the only I/O is reading template files and
+ * getrandom(2) for Message-IDs.  What it owns:
+ *   - sanitising untrusted header text (customers' subjects and names): C0
+ *     controls, DEL, C1 controls and U+2028/U+2029 become spaces, runs of
+ *     spaces collapse to one, the ends are trimmed and invalid UTF-8 becomes
+ *     U+FFFD, so no CR or LF can ever reach a header;
+ *   - RFC 2047 encoding (UTF-8, B) in encoded words of at most 75 characters
+ *     that never split a UTF-8 character, and folding under 78 columns;
+ *   - the header block in a fixed order, and the body as 7bit or
+ *     quoted-printable with CRLF line ends;
+ *   - {{field}} templates and the language guess for a customer's mail.
+ *
+ * SMTP dot-stuffing is not done here: libcurl escapes a "." at the start of a
+ * line of an upload (CURLOPT_UPLOAD with an smtp:// URL) and sends the final
+ * "<CRLF>.<CRLF>" itself, so a body line "." is passed through as it is.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "render.h"
+
+#define LINE_MAX_COLS 78    /* RFC 5322 "SHOULD" limit for header lines */
+#define EWORD_MAX 75        /* RFC 2047 limit for one encoded word */
+#define EWORD_PREFIX "=?UTF-8?B?"
+#define EWORD_OVERHEAD 12   /* "=?UTF-8?B?" + "?=" */
+#define WORD_HARD_MAX 900   /* an unbroken ASCII word longer than this is encoded (998 limit) */
+#define MSGID_MAX 900       /* longer ids would not fit one header line */
+#define REFS_MAX 20         /* References keeps the first id and the last REFS_MAX - 1 */
+#define QP_LINE_MAX 76      /* RFC 2045 */
+
+/* ------------------------------------------------------------------ UTF-8 */
+
+/* Decode one UTF-8 character at s (len bytes left, len > 0).  Returns its
+ * length and *cp, or 0 when the bytes are not valid UTF-8 (overlong forms,
+ * surrogates, beyond U+10FFFF, truncated). */
+static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 2, v = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3, v = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4, v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
+		return 0;
+	*cp = v;
+	return n;
+}
+
+static void utf8_put(struct pd_buf *b, uint32_t cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		pd_buf_append(b, u, 1);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		pd_buf_append(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		pd_buf_append(b, u, 3);
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		pd_buf_append(b, u, 4);
+	}
+}
+
+/* Characters that must never reach a header: they could end it (CR, LF, and
+ * the Unicode line and paragraph separators some clients honour), or are
+ * invisible controls. */
+static bool header_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
+	       cp == 0x2029;
+}
+
+/* Sanitised copy of untrusted header text: unsafe characters become spaces,
+ * runs of spaces one space, ends trimmed, invalid UTF-8 U+FFFD. */
+static char *sanitize(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t len = strlen((const char *)p);
+	struct pd_buf b;
+	bool space = false;
+
+	pd_buf_init(&b);
+	pd_buf_append(&b, "", 0);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_next(p + i, len - i, &cp);
+
+		if (n == 0)
+			cp = 0xfffd, n = 1;
+		i += n;
+		if (cp == ' ' || header_unsafe(cp)) {
+			space = true;
+			continue;
+		}
+		if (space && b.len > 0)
+			pd_buf_append_char(&b, ' ');
+		space = false;
+		utf8_put(&b, cp);
+	}
+	return pd_buf_steal(&b, NULL);
+}
+
+static bool is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* True when s (sanitised, so single spaces) has a word too long for any
+ * header line. */
+static bool has_huge_word(const char *s)
+{
+	size_t run = 0;
+
+	for (; *s; s++) {
+		run = *s == ' ' ? 0 : run + 1;
+		if (run > WORD_HARD_MAX)
+			return true;
+	}
+	return false;
+}
+
+/* Plain ASCII is written as it is unless a decoder would take part of it
+ * for an encoded word, or a word cannot be folded under 998 columns. */
+static bool needs_encoding(const char *s)
+{
+	return !is_ascii(s) || strstr(s, "=?") != NULL || has_huge_word(s);
+}
+
+/* --------------------------------------------------------- header folding */
+
+/* A header line being written: tokens separated by single spaces, folded
+ * (CRLF SP) before a token that would pass LINE_MAX_COLS, but never before
+ * the first token of a line. */
+struct hdr {
+	struct pd_buf *b;
+	size_t col;       /* columns used on the current line */
+	bool line_empty;  /* no token yet on the current line */
+};
+
+static void hdr_start(struct hdr *h, struct pd_buf *b, const char *name)
+{
+	h->b = b;
+	pd_buf_append_str(b, name);
+	pd_buf_append_char(b, ':');
+	h->col = strlen(name) + 1;
+	h->line_empty = true;
+}
+
+/* Columns left for a token on the current line after its separating space. */
+static size_t hdr_room(const struct hdr *h)
+{
+	return h->col + 1 >= LINE_MAX_COLS ? 0 : LINE_MAX_COLS - h->col - 1;
+}
+
+static void hdr_fold(struct hdr *h)
+{
+	pd_buf_append(h->b, "\r\n", 2);
+	h->col = 0;
+	h->line_empty = true;
+}
+
+/* Append one token, preceded by a space (or a fold when it does not fit). */
+static void hdr_token(struct hdr *h, const char *tok, size_t len)
+{
+	if (!h->line_empty && len > hdr_room(h))
+		hdr_fold(h);
+	pd_buf_append_char(h->b, ' ');
+	pd_buf_append(h->b, tok, len);
+	h->col += 1 + len;
+	h->line_empty = false;
+}
+
+static void hdr_end(struct hdr *h)
+{
+	pd_buf_append(h->b, "\r\n", 2);
+}
+
+/* Space-separated words of s as tokens. */
+static void hdr_words(struct hdr *h, const char *s)
+{
+	while (*s) {
+		const char *e = strchr(s, ' ');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+
+		if (n > 0)
+			hdr_token(h, s, n);
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+}
+
+static const char b64_digits[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void base64_append(struct pd_buf *b, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t k = n - i < 3 ? n - i : 3;
+		char q[4];
+
+		if (k > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (k > 2)
+			v |= p[i + 2];
+		q[0] = b64_digits[(v >> 18) & 63];
+		q[1] = b64_digits[(v >> 12) & 63];
+		q[2] = k > 1 ? b64_digits[(v >> 6) & 63] : '=';
+		q[3] = k > 2 ? b64_digits[v & 63] : '=';
+		pd_buf_append(b, q, 4);
+	}
+}
+
+/* s (valid UTF-8) as B encoded words, each as long as the current line
+ * allows (at most EWORD_MAX) and cut between characters.  Whitespace between
+ * adjacent encoded words is not part of the text, so the words can be cut
+ * anywhere and separated by a space or a fold. */
+static void hdr_encoded(struct hdr *h, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+	struct pd_buf w;
+
+	pd_buf_init(&w);
+	while (len > 0) {
+		size_t room = hdr_room(h);
+
+		/* the smallest word holds one 4-byte character: 12 + 8 */
+		if (!h->line_empty && room < EWORD_OVERHEAD + 8)
+			hdr_fold(h), room = hdr_room(h);
+		if (room > EWORD_MAX)
+			room = EWORD_MAX;
+		if (room < EWORD_OVERHEAD + 8)
+			room = EWORD_OVERHEAD + 8; /* a header name too long for any line */
+		size_t take = (room - EWORD_OVERHEAD) / 4 * 3;
+		if (take >= len) {
+			take = len;
+		} else {
+			while (take > 0 && (p[take] & 0xc0) == 0x80)
+				take--; /* do not cut a character */
+			/* prefer to cut after a space: decoders that wrongly keep
+			 * the blank between two words (Python's address parser
+			 * does) then double a space instead of splitting a word */
+			size_t cut = take;
+			while (cut > take / 3 && p[cut - 1] != ' ')
+				cut--;
+			if (cut > take / 3)
+				take = cut;
+		}
+		pd_buf_reset(&w);
+		pd_buf_append_str(&w, EWORD_PREFIX);
+		base64_append(&w, p, take);
+		pd_buf_append(&w, "?=", 2);
+		hdr_token(h, w.data, w.len);
+		p += take;
+		len -= take;
+	}
+	pd_buf_free(&w);
+}
+
+/* Unstructured text (Subject): sanitised, then words or encoded words. */
+static void hdr_unstructured(struct hdr *h, const char *value)
+{
+	char *s = sanitize(value);
+
+	if (needs_encoding(s))
+		hdr_encoded(h, s);
+	else
+		hdr_words(h, s);
+	free(s);
+}
+
+char *pd_render_header_encode(const char *name, const char *value)
+{
+	struct pd_buf b;
+	struct hdr h;
+	size_t skip;
+
+	pd_buf_init(&b);
+	hdr_start(&h, &b, name);
+	skip = b.len;
+	hdr_unstructured(&h, value);
+	/* the caller writes "Name: " itself: drop "Name:" and the first space */
+	if (b.len > skip)
+		skip++;
+	char *out = pd_xstrdup(b.data + skip);
+	pd_buf_free(&b);
+	return out;
+}
+
+/* ------------------------------------------------------------- addresses */
+
+/* RFC 5322 atext: what a display name may hold without quotes. */
+static bool is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* addr-spec we are willing to write: dot-atom local part, a domain of
+ * letters, digits, '-', '.', '_' (or a [literal]), ASCII only.  Quoted local
+ * parts are refused: no one we write to needs them. */
+static bool addr_spec_valid(const char *a)
+{
+	const char *at = strrchr(a, '@');
+
+	if (at == NULL || at == a || at[1] == '\0' || strlen(a) > 254)
+		return false;
+	for (const char *p = a; p < at; p++)
+		if (!is_atext((unsigned char)*p) && *p != '.')
+			return false;
+	if (a[0] == '.' || at[-1] == '.' || strstr(a, "..") != NULL)
+		return false;
+	const char *d = at + 1;
+	if (d[0] == '[') {
+		size_t n = strlen(d);
+		if (n < 3 || d[n - 1] != ']')
+			return false;
+		for (size_t i = 1; i + 1 < n; i++)
+			if (d[i] <= ' ' || d[i] >= 0x7f || strchr("[]\\", d[i]) != NULL)
+				return false;
+		return true;
+	}
+	for (const char *p = d; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_'))
+			return false;
+	}
+	return d[0] != '.' && d[strlen(d) - 1] != '.';
+}
+
+/* Printable copy of an untrusted value for an error message. */
+static void err_quote(char *out, size_t size, const char *s)
+{
+	size_t o = 0;
+
+	for (; s && *s && o + 2 < size; s++)
+		out[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	out[o] = '\0';
+}
+
+/* One mailbox: [phrase] <addr-spec>, or the bare addr-spec without a name.
+ * last: no comma after it. */
+static int hdr_mailbox(struct hdr *h, const char *field, size_t idx, const struct pd_addr *a,
+		       bool last, struct pd_err *err)
+{
+	const char *addr = a->address ? a->address : "";
+
+	if (!addr_spec_valid(addr)) {
+		char shown[200];
+		err_quote(shown, sizeof(shown), addr);
+		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+				  "%s address %zu is not a usable addr-spec: \"%s\"", field,
+				  idx + 1, shown);
+	}
+
+	char *name = sanitize(a->name);
+	char *tok;
+	if (*name == '\0') {
+		tok = pd_xasprintf("%s%s", addr, last ? "" : ",");
+	} else {
+		bool plain = !needs_encoding(name);
+		bool atoms = plain;
+		for (const char *p = name; atoms && *p; p++)
+			atoms = *p == ' ' || is_atext((unsigned char)*p);
+		if (atoms) {
+			hdr_words(h, name);
+		} else {
+			struct pd_buf q;
+			pd_buf_init(&q);
+			pd_buf_append_char(&q, '"');
+			for (const char *p = name; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					pd_buf_append_char(&q, '\\');
+				pd_buf_append_char(&q, *p);
+			}
+			pd_buf_append_char(&q, '"');
+			/* a quoted string is not folded: when it fits neither
+			 * here nor on a new line, encoded words can */
+			if (plain && (q.len <= hdr_room(h) ||
+				      (!h->line_empty && q.len <= LINE_MAX_COLS - 1)))
+				hdr_token(h, q.data, q.len);
+			else
+				hdr_encoded(h, name);
+			pd_buf_free(&q);
+		}
+		tok = pd_xasprintf("<%s>%s", addr, last ? "" : ",");
+	}
+	hdr_token(h, tok, strlen(tok));
+	free(tok);
+	free(name);
+	return 0;
+}
+
+static int hdr_addresses(struct pd_buf *b, const char *field, const struct pd_addr *v, size_t n,
+			 struct pd_err *err)
+{
+	struct hdr h;
+
+	hdr_start(&h, b, field);
+	for (size_t i = 0; i < n; i++)
+		if (hdr_mailbox(&h, field, i, &v[i], i + 1 == n, err) < 0)
+			return -1;
+	hdr_end(&h);
+	return 0;
+}
+
+/* ------------------------------------------------------------ the message */
+
+/* A msg-id (without <>) we can write: printable ASCII, no spaces or angle
+ * brackets, an '@', not absurdly long. */
+static bool msgid_valid(const char *id)
+{
+	if (id == NULL || *id == '\0' || strlen(id) > MSGID_MAX || strchr(id, '@') == NULL)
+		return false;
+	for (const char *p = id; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '<' ||
+		    *p == '>')
+			return false;
+	return true;
+}
+
+/* Token values we write from our own data (kind, Auto-Submitted,
+ * Content-Language): letters, digits, '-', '.'. */
+static bool token_valid(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 64)
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static void append_date(struct pd_buf *b, time_t t)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct tm tm;
+
+	/* by hand, not strftime: %a and %b follow the locale */
+	if (gmtime_r(&t, &tm) == NULL) {
+		t = 0;
+		gmtime_r(&t, &tm);
+	}
+	pd_buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday],
+		      tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		      tm.tm_sec);
+}
+
+/* References: ids in order, In-Reply-To appended when missing, invalid ids
+ * dropped, capped to the first and the last REFS_MAX - 1 (the first is the
+ * thread's root, the last ones the close ancestors clients thread by). */
+static void append_references(struct pd_buf *b, const struct pd_render_mail *m)
+{
+	const char **ids = pd_xcalloc(m->n_references + 1, sizeof(*ids));
+	size_t n = 0;
+	bool irt_seen = false;
+
+	for (size_t i = 0; i < m->n_references; i++) {
+		if (!msgid_valid(m->references[i]))
+			continue;
+		ids[n++] = m->references[i];
+		if (m->in_reply_to != NULL && strcmp(m->references[i], m->in_reply_to) == 0)
+			irt_seen = true;
+	}
+	if (msgid_valid(m->in_reply_to) && !irt_seen)
+		ids[n++] = m->in_reply_to;
+	if (n > 0) {
+		struct hdr h;
+		hdr_start(&h, b, "References");
+		for (size_t i = 0; i < n; i++) {
+			if (n > REFS_MAX && i > 0 && i < n - (REFS_MAX - 1))
+				continue;
+			char *tok = pd_xasprintf("<%s>", ids[i]);
+			hdr_token(&h, tok, strlen(tok));
+			free(tok);
+		}
+		hdr_end(&h);
+	}
+	free(ids);
+}
+
+/* Copy of the body with every line break (LF, CRLF or a lone CR) as LF and
+ * invalid UTF-8 as U+FFFD. */
+static char *body_normalize(const char *body)
+{
+	const unsigned char *p = (const unsigned char *)(body ? body : "");
+	size_t len = strlen((const char *)p);
+	struct pd_buf b;
+
+	pd_buf_init(&b);
+	pd_buf_append(&b, "", 0);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_next(p + i, len - i, &cp);
+
+		if (n == 0) {
+			utf8_put(&b, 0xfffd);
+			i++;
+		} else if (cp == '\r') {
+			pd_buf_append_char(&b, '\n');
+			i += (i + 1 < len && p[i + 1] == '\n') ? 2 : 1;
+		} else {
+			pd_buf_append(&b, p + i, n);
+			i += n;
+		}
+	}
+	return pd_buf_steal(&b, NULL);
+}
+
+/* Quoted-printable is needed for 8-bit bytes, controls other than TAB,
+ * lines over QP_LINE_MAX and trailing white space (which transports strip). */
+static bool body_needs_qp(const char *s)
+{
+	size_t col = 0;
+
+	for (const char *p = s;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\n' || c == '\0') {
+			bool trailing_ws = p > s && col > 0 && (p[-1] == ' ' || p[-1] == '\t');
+			if (col > QP_LINE_MAX || trailing_ws)
+				return true;
+			if (c == '\0')
+				return false;
+			col = 0;
+			continue;
+		}
+		if (c >= 0x80 || c == 0x7f || (c < 0x20 && c != '\t'))
+			return true;
+		col++;
+	}
+}
+
+static void qp_line(struct pd_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool last = i + 1 == len;
+		char tok[3];
+		size_t t;
+
+		if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last)) {
+			tok[0] = (char)c, t = 1;
+		} else {
+			tok[0] = '=', tok[1] = hex[c >> 4], tok[2] = hex[c & 15], t = 3;
+		}
+		/* a soft break "=" needs a column of its own, except on the last token */
+		if (col + t > (last ? QP_LINE_MAX : QP_LINE_MAX - 1)) {
+			pd_buf_append(b, "=\r\n", 3);
+			col = 0;
+		}
+		pd_buf_append(b, tok, t);
+		col += t;
+	}
+	pd_buf_append(b, "\r\n", 2);
+}
+
+static void append_body(struct pd_buf *b, const char *body, bool qp)
+{
+	const char *p = body;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (qp) {
+			qp_line(b, p, n);
+		} else {
+			pd_buf_append(b, p, n);
+			pd_buf_append(b, "\r\n", 2);
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err)
+{
+	struct pd_buf b;
+	struct hdr h;
+
+	if (m->n_to == 0)
+		return pd_err_set(err, PD_ERR_PERM, "render", 0, "To: no recipient");
+	if (!msgid_valid(m->message_id))
+		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+				  "Message-ID is not a usable msg-id");
+	if (!token_valid(m->kind))
+		return pd_err_set(err, PD_ERR_PERM, "render", 0, "X-Postdesk-Kind is not a token");
+	if (m->auto_submitted != NULL && !token_valid(m->auto_submitted))
+		return pd_err_set(err, PD_ERR_PERM, "render", 0, "Auto-Submitted is not a token");
+	if (m->language != NULL && !token_valid(m->language))
+		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+				  "Content-Language is not a language tag");
+
+	/* everything goes to a scratch buffer first so that a failure leaves
+	 * out untouched */
+	pd_buf_init(&b);
+	append_date(&b, m->date);
+	if (hdr_addresses(&b, "From", &m->from, 1, err) < 0)
+		goto fail;
+	if (m->reply_to.address != NULL && m->reply_to.address[0] != '\0' &&
+	    hdr_addresses(&b, "Reply-To", &m->reply_to, 1, err) < 0)
+		goto fail;
+	if (hdr_addresses(&b, "To", m->to, m->n_to, err) < 0)
+		goto fail;
+	if (m->n_cc > 0 && hdr_addresses(&b, "Cc", m->cc, m->n_cc, err) < 0)
+		goto fail;
+	hdr_start(&h, &b, "Subject");
+	hdr_unstructured(&h, m->subject);
+	hdr_end(&h);
+	pd_buf_printf(&b, "Message-ID: <%s>\r\n", m->message_id);
+	if (msgid_valid(m->in_reply_to))
+		pd_buf_printf(&b, "In-Reply-To: <%s>\r\n", m->in_reply_to);
+	append_references(&b, m);
+	if (m->auto_submitted != NULL)
+		pd_buf_printf(&b, "Auto-Submitted: %s\r\n", m->auto_submitted);
+	pd_buf_printf(&b, "X-Postdesk-Kind: %s\r\n", m->kind);
+	if (m->language != NULL)
+		pd_buf_printf(&b, "Content-Language: %s\r\n", m->language);
+
+	char *body = body_normalize(m->body);
+	bool qp = body_needs_qp(body);
+	pd_buf_printf(&b,
+		      "MIME-Version: 1.0\r\n"
+		      "Content-Type: text/plain; charset=utf-8\r\n"
+		      "Content-Transfer-Encoding: %s\r\n"
+		      "\r\n",
+		      qp ? "quoted-printable" : "7bit");
+	append_body(&b, body, qp);
+	free(body);
+
+	pd_buf_append(out, b.data, b.len);
+	pd_buf_free(&b);
+	return 0;
+fail:
+	pd_buf_free(&b);
+	return -1;
+}
+
+/* ---------------------------------------------------- ids and the subject */
+
+/* Copy of s with everything but letters, digits, '-' and '.' as '-'. */
+static char *dotatom(const char *s)
+{
+	char *c = pd_xstrdup(s && *s ? s : "x");
+
+	for (char *p = c; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			*p = '-';
+	return c;
+}
+
+char *pd_render_message_id(const char *domain, int64_t ticket, const char *kind)
+{
+	unsigned char rnd[8];
+	char hex[sizeof(rnd) * 2 + 1];
+	size_t got = 0;
+
+	while (got < sizeof(rnd)) {
+		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* only on kernels older than 3.17: nothing sane to do */
+			fputs("postdesk: getrandom failed\n", stderr);
+			abort();
+		}
+		got += (size_t)n;
+	}
+	pd_hex(rnd, sizeof(rnd), hex);
+	char *k = dotatom(kind), *d = dotatom(domain);
+	char *id = pd_xasprintf("pd.%lld.%s.%s@%s", (long long)ticket, k, hex, d);
+	free(k);
+	free(d);
+	return id;
+}
+
+/* True when s holds "[TAG #N]" for this tag and number: tag compared without
+ * case, spaces around '#' and inside the brackets tolerated. */
+static bool has_tag(const char *s, const char *tag, int64_t ticket)
+{
+	size_t tlen = strlen(tag);
+
+	for (const char *p = strchr(s, '['); p != NULL; p = strchr(p + 1, '[')) {
+		const char *q = p + 1;
+		while (*q == ' ')
+			q++;
+		if (strncasecmp(q, tag, tlen) != 0)
+			continue;
+		q += tlen;
+		while (*q == ' ')
+			q++;
+		if (*q++ != '#')
+			continue;
+		while (*q == ' ')
+			q++;
+		if (*q < '1' || *q > '9')
+			continue;
+		int64_t v = 0;
+		bool overflow = false;
+		for (; *q >= '0' && *q <= '9'; q++) {
+			if (v > (INT64_MAX - (*q - '0')) / 10)
+				overflow = true;
+			else
+				v = v * 10 + (*q - '0');
+		}
+		while (*q == ' ')
+			q++;
+		if (*q == ']' && !overflow && v == ticket)
+			return true;
+	}
+	return false;
+}
+
+char *pd_render_tagged_subject(const char *tag, int64_t ticket, const char *subject)
+{
+	char *t = sanitize(tag && *tag ? tag : "Support");
+	char *s = sanitize(subject);
+	char *out;
+
+	if (has_tag(s, t, ticket))
+		out = pd_xstrdup(s);
+	else if (*s == '\0')
+		out = pd_xasprintf("[%s #%lld]", t, (long long)ticket);
+	else
+		out = pd_xasprintf("[%s #%lld] %s", t, (long long)ticket, s);
+	free(t);
+	free(s);
+	return out;
+}
+
+/* -------------------------------------------------------------- templates */
+
+/* A language code we accept in a path: 2-8 lower-case letters. */
+static bool lang_ok(const char *lang)
+{
+	size_t n = lang ? strlen(lang) : 0;
+
+	if (n < 2 || n > 8)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lang[i] < 'a' || lang[i] > 'z')
+			return false;
+	return true;
+}
+
+static bool name_ok(const char *name)
+{
+	if (name == NULL || *name == '\0' || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
+			return false;
+	return true;
+}
+
+/* Parse "Subject: ...\n\nbody" (CRLF tolerated) into t. */
+static int template_parse(const char *path, char *data, size_t len, struct pd_template *t,
+			  struct pd_err *err)
+{
+	struct pd_buf b;
+
+	if (!pd_utf8_valid(data, len) || strlen(data) != len)
+		return pd_err_set(err, PD_ERR_PERM, "render", 0, "template %s: not UTF-8 text",
+				  path);
+	/* drop CRs: the file may have been saved on Windows */
+	pd_buf_init(&b);
+	pd_buf_append(&b, "", 0);
+	for (size_t i = 0; i < len; i++)
+		if (data[i] != '\r')
+			pd_buf_append_char(&b, data[i]);
+	if (b.len >= 3 && memcmp(b.data, "\xef\xbb\xbf", 3) == 0) {
+		memmove(b.data, b.data + 3, b.len - 2);
+		b.len -= 3;
+	}
+
+	char *nl = strchr(b.data, '\n');
+	if (!pd_str_istartswith(b.data, "Subject:") || nl == NULL ||
+	    (nl[1] != '\n' && nl[1] != '\0')) {
+		pd_buf_free(&b);
+		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+				  "template %s: must start with a \"Subject: ...\" line "
+				  "and a blank line",
+				  path);
+	}
+	*nl = '\0';
+	t->subject = pd_str_trim(pd_xstrdup(b.data + strlen("Subject:")));
+	t->body = pd_xstrdup(nl[1] == '\0' ? "" : nl + 2);
+	pd_buf_free(&b);
+	return 0;
+}
+
+/* pd_template_load, also giving the path of the file it read (or failed on),
+ * newly allocated, in *path_r. */
+static int template_load(const char *dir, const char *lang, const char *name,
+			 struct pd_template *t, char **path_r, struct pd_err *err)
+{
+	char *path, *data;
+	size_t len;
+
+	t->subject = t->body = NULL;
+	*path_r = NULL;
+	if (!name_ok(name))
+		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+				  "template name \"%s\" is not valid", name ? name : "");
+	if (!lang_ok(lang))
+		lang = "en";
+	path = pd_xasprintf("%s/%s/%s.txt", dir, lang, name);
+	if (pd_read_file(path, &data, &len) < 0) {
+		if (errno != ENOENT || strcmp(lang, "en") == 0)
+			goto fail;
+		free(path);
+		path = pd_xasprintf("%s/en/%s.txt", dir, name);
+		if (pd_read_file(path, &data, &len) < 0)
+			goto fail;
+	}
+	*path_r = path;
+	int r = template_parse(path, data, len, t, err);
+	free(data);
+	return r;
+fail:;
+	int e = errno;
+	*path_r = path;
+	return pd_err_set(err, PD_ERR_PERM, "render", e, "template %s: %s", path, strerror(e));
+}
+
+int pd_template_load(const char *dir, const char *lang, const char *name, struct pd_template *t,
+		     struct pd_err *err)
+{
+	char *path;
+	int r = template_load(dir, lang, name, t, &path, err);
+
+	free(path);
+	return r;
+}
+
+void pd_template_free(struct pd_template *t)
+{
+	if (t == NULL)
+		return;
+	free(t->subject);
+	free(t->body);
+	t->subject = t->body = NULL;
+}
+
+static bool field_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+char *pd_template_expand(const char *text, const struct pd_render_var *vars, size_t n,
+			 struct pd_err *err)
+{
+	struct pd_buf b;
+	const char *p = text ? text : "";
+
+	pd_buf_init(&b);
+	pd_buf_append(&b, "", 0);
+	while (*p) {
+		const char *open = strstr(p, "{{");
+		if (open == NULL) {
+			pd_buf_append_str(&b, p);
+			break;
+		}
+		pd_buf_append(&b, p, (size_t)(open - p));
+		if (strncmp(open, "{{{{", 4) == 0) {
+			pd_buf_append(&b, "{{", 2);
+			p = open + 4;
+			continue;
+		}
+		const char *s = open + 2, *e;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		for (e = s; field_char(*e); e++)
+			;
+		size_t flen = (size_t)(e - s);
+		while (*e == ' ' || *e == '\t')
+			e++;
+		if (flen == 0 || strncmp(e, "}}", 2) != 0) {
+			size_t shown = strcspn(open, "\n");
+			pd_err_set(err, PD_ERR_PERM, "render", 0,
+				   "unterminated or empty field \"%.*s\"",
+				   (int)(shown > 40 ? 40 : shown), open);
+			pd_buf_free(&b);
+			return NULL;
+		}
+		const char *value = NULL;
+		for (size_t i = 0; i < n && value == NULL; i++)
+			if (strlen(vars[i].name) == flen && strncmp(vars[i].name, s, flen) == 0)
+				value = vars[i].value ? vars[i].value : "";
+		if (value == NULL) {
+			pd_err_set(err, PD_ERR_PERM, "render", 0, "unknown field \"%.*s\"",
+				   (int)flen, s);
+			pd_buf_free(&b);
+			return NULL;
+		}
+		pd_buf_append_str(&b, value);
+		p = e + 2;
+	}
+	return pd_buf_steal(&b, NULL);
+}
+
+int pd_template_render(const char *dir, const char *lang, const char *name,
+		       const struct pd_render_var *vars, size_t n, char **subject_r, char **body_r,
+		       struct pd_err *err)
+{
+	struct pd_template t;
+	char *path;
+
+	*subject_r = *body_r = NULL;
+	if (template_load(dir, lang, name, &t, &path, err) < 0) {
+		free(path);
+		return -1;
+	}
+	char *subject = pd_template_expand(t.subject, vars, n, err);
+	char *body = subject ? pd_template_expand(t.body, vars, n, err) : NULL;
+	if (body == NULL)
+		pd_err_prefix(err, "template %s, %s", path, subject ? "body" : "subject");
+	pd_template_free(&t);
+	free(path);
+	if (body == NULL) {
+		free(subject);
+		return -1;
+	}
+	*subject_r = subject;
+	*body_r = body;
+	return 0;
+}
+
+/* ------------------------------------------------------------- language */
+
+const char *pd_render_detect_language(const char *subject, const char *body)
+{
+	const char *parts[2] = {subject, body};
+	size_t cyr = 0, lat = 0;
+
+	for (size_t k = 0; k < 2; k++) {
+		const unsigned char *p = (const unsigned char *)(parts[k] ? parts[k] : "");
+		size_t len = strlen((const char *)p);
+		for (size_t i = 0; i < len;) {
+			uint32_t cp;
+			size_t n = utf8_next(p + i, len - i, &cp);
+			if (n == 0) {
+				i++;
+				continue;
+			}
+			i += n;
+			if ((cp >= 0x400 && cp <= 0x481) || (cp >= 0x48a && cp <= 0x4ff))
+				cyr++; /* Cyrillic letters (0x482-0x489: signs, combining marks) */
+			else if ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
+				 (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7))
+				lat++;
+		}
+	}
+	return cyr > 0 && cyr > lat ? "ru" : NULL;
+}
