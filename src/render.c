@@ -668,6 +668,8 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
 	if (m->auto_submitted != NULL)
 		pd_buf_printf(&b, "Auto-Submitted: %s\r\n", m->auto_submitted);
 	pd_buf_printf(&b, "X-Postdesk-Kind: %s\r\n", m->kind);
+	/* our loop header: the loop guard refuses to answer mail carrying it */
+	pd_buf_printf(&b, "X-Postdesk-Loop: %s\r\n", strrchr(m->message_id, '@') + 1);
 	if (m->language != NULL)
 		pd_buf_printf(&b, "Content-Language: %s\r\n", m->language);
 

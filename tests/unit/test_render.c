@@ -394,6 +394,7 @@ static void test_golden_ack(void **state)
 			    "References: <CAF1234@mail.example.org>\r\n"
 			    "Auto-Submitted: auto-replied\r\n"
 			    "X-Postdesk-Kind: ack\r\n"
+			    "X-Postdesk-Loop: example.com\r\n"
 			    "Content-Language: en\r\n"
 			    "MIME-Version: 1.0\r\n"
 			    "Content-Type: text/plain; charset=utf-8\r\n"
@@ -430,7 +431,8 @@ static void test_optional_headers(void **state)
 	char *raw = render_ok(&m);
 	parse_mail(raw, &p);
 	static const char *const bare[] = {"Date", "From", "To", "Subject", "Message-ID",
-					   "X-Postdesk-Kind", "MIME-Version", "Content-Type",
+					   "X-Postdesk-Kind", "X-Postdesk-Loop", "MIME-Version",
+					   "Content-Type",
 					   "Content-Transfer-Encoding"};
 	assert_int_equal(p.n, PD_ARRAY_LEN(bare));
 	for (size_t i = 0; i < p.n; i++)
@@ -451,7 +453,8 @@ static void test_optional_headers(void **state)
 	static const char *const full[] = {
 		"Date",       "From",           "Reply-To",        "To",
 		"Cc",         "Subject",        "Message-ID",      "In-Reply-To",
-		"References", "Auto-Submitted", "X-Postdesk-Kind", "Content-Language",
+		"References", "Auto-Submitted", "X-Postdesk-Kind", "X-Postdesk-Loop",
+		"Content-Language",
 		"MIME-Version", "Content-Type", "Content-Transfer-Encoding"};
 	assert_int_equal(p.n, PD_ARRAY_LEN(full));
 	for (size_t i = 0; i < p.n; i++)
@@ -785,7 +788,8 @@ static void test_injection(void **state)
 		parse_mail(raw, &p);
 		static const char *const want[] = {
 			"Date", "From", "To", "Subject", "Message-ID", "X-Postdesk-Kind",
-			"MIME-Version", "Content-Type", "Content-Transfer-Encoding"};
+			"X-Postdesk-Loop", "MIME-Version", "Content-Type",
+			"Content-Transfer-Encoding"};
 		assert_int_equal(p.n, PD_ARRAY_LEN(want));
 		for (size_t k = 0; k < p.n; k++)
 			assert_string_equal(p.name[k], want[k]);
@@ -884,7 +888,8 @@ static void test_injection_random(void **state)
 		parse_mail(raw, &p);
 		static const char *const want[] = {
 			"Date", "From", "To", "Subject", "Message-ID", "X-Postdesk-Kind",
-			"MIME-Version", "Content-Type", "Content-Transfer-Encoding"};
+			"X-Postdesk-Loop", "MIME-Version", "Content-Type",
+			"Content-Transfer-Encoding"};
 		assert_int_equal(p.n, PD_ARRAY_LEN(want));
 		for (size_t k = 0; k < p.n; k++)
 			assert_string_equal(p.name[k], want[k]);
