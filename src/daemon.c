@@ -27,11 +27,15 @@
 #include "ingest.h"
 #include "log.h"
 #include "migrate.h"
+#include "outbox.h"
+#include "smtp.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (300 * 1000)
 #define IDLE_MAX_MS (25 * 60 * 1000) /* RFC 2177: re-issue before 29 minutes */
+#define OUTBOX_EVERY_MS 5000         /* retries and rows other instances queued */
+#define OUTBOX_BATCH 500             /* rows per flush before the loop looks around */
 
 enum mb_state { MB_DOWN, MB_READY, MB_IDLE };
 
@@ -52,6 +56,9 @@ struct daemon {
 	struct pd_db *db;
 	struct mbox *mb;
 	size_t n_mb;
+	struct pd_smtp *smtp;      /* NULL without an smtp section */
+	int64_t next_outbox_ms;
+	struct pd_outbox_stats outbox;
 	int sigfd;
 	bool stop;
 	bool reload_pending; /* SIGHUP seen: reload between rounds, never inside one */
@@ -226,6 +233,38 @@ fail:
 	return -1;
 }
 
+/* Send what is due in the outbox.  Returns 1 when more may be due right
+ * now, 0 when done for the moment, -1 when the database failed. */
+static int outbox_service(struct daemon *d)
+{
+	struct pd_err err;
+	size_t before;
+
+	if (d->smtp == NULL)
+		return 0;
+	pd_err_clear(&err);
+	d->next_outbox_ms = pd_now_ms() + OUTBOX_EVERY_MS;
+	before = d->outbox.sent + d->outbox.retried + d->outbox.failed;
+	if (ensure_db(d, &err) < 0 ||
+	    pd_outbox_flush(d->db, d->smtp, OUTBOX_BATCH, &d->outbox, &err) < 0) {
+		pd_log_warning("outbox: %s; retrying in %ds", err.msg, OUTBOX_EVERY_MS / 1000);
+		return -1;
+	}
+	if (d->outbox.sent + d->outbox.retried + d->outbox.failed - before < OUTBOX_BATCH)
+		return 0;
+	d->next_outbox_ms = pd_now_ms();
+	return 1;
+}
+
+static void smtp_setup(struct daemon *d)
+{
+	pd_smtp_free(d->smtp);
+	d->smtp = d->cfg->smtp.enabled ? pd_smtp_new(&d->cfg->smtp) : NULL;
+	if (d->smtp == NULL)
+		pd_log_notice("no smtp section: acknowledgements and notices are not sent");
+	d->next_outbox_ms = 0;
+}
+
 static void mailboxes_setup(struct daemon *d)
 {
 	d->n_mb = d->cfg->n_mailboxes;
@@ -281,6 +320,7 @@ static void reload(struct daemon *d)
 	pd_config_free(d->cfg);
 	d->cfg = ncfg;
 	apply_log_level(d->cfg);
+	smtp_setup(d);
 	mailboxes_setup(d);
 	pd_log_notice("configuration reloaded: %zu mailboxes", d->n_mb);
 }
@@ -332,6 +372,15 @@ static int run_once(struct daemon *d)
 			rc = EX_TEMPFAIL;
 		mb_close(m, true);
 	}
+	/* then everything due in the outbox */
+	int more = 1;
+	while (!d->stop && more == 1)
+		more = outbox_service(d);
+	if (more < 0 && rc == 0)
+		rc = EX_TEMPFAIL;
+	if (d->smtp != NULL)
+		pd_log_notice("outbox: %zu sent, %zu to retry, %zu failed", d->outbox.sent,
+			      d->outbox.retried, d->outbox.failed);
 	return rc;
 }
 
@@ -353,11 +402,14 @@ static int run_loop(struct daemon *d)
 
 		for (size_t i = 0; i < d->n_mb && !d->stop; i++) {
 			struct mbox *m = &d->mb[i];
-			if (m->state != MB_IDLE && now >= m->next_ms)
-				mb_service(d, m, false);
-			else if (m->state == MB_IDLE && now >= m->next_ms)
-				mb_service(d, m, false); /* re-issue IDLE, safety round */
+			size_t stored = m->stats.new_tickets + m->stats.appended;
+			if (now >= m->next_ms)
+				mb_service(d, m, false); /* IDLE: re-issue, safety round */
+			if (m->stats.new_tickets + m->stats.appended != stored)
+				d->next_outbox_ms = 0; /* new mail may have queued answers */
 		}
+		if (!d->stop && pd_now_ms() >= d->next_outbox_ms)
+			outbox_service(d);
 		if (d->stop)
 			break;
 		pfd = pd_xreallocarray(pfd, d->n_mb + 1, sizeof(*pfd));
@@ -366,6 +418,8 @@ static int run_loop(struct daemon *d)
 		pfd[np].events = POLLIN;
 		np++;
 		now = pd_now_ms();
+		if (d->smtp != NULL && d->next_outbox_ms < next)
+			next = d->next_outbox_ms;
 		for (size_t i = 0; i < d->n_mb; i++) {
 			struct mbox *m = &d->mb[i];
 			if (m->next_ms < next)
@@ -394,8 +448,10 @@ static int run_loop(struct daemon *d)
 			if (pmap[k] >= d->n_mb)
 				continue;
 			struct mbox *m = &d->mb[pmap[k]];
-			if (m->state == MB_IDLE && pfd[k].fd == pd_imap_fd(m->im) && pfd[k].revents)
+			if (m->state == MB_IDLE && pfd[k].fd == pd_imap_fd(m->im) && pfd[k].revents) {
 				mb_service(d, m, false);
+				d->next_outbox_ms = 0;
+			}
 		}
 	}
 	free(pfd);
@@ -434,11 +490,13 @@ int pd_daemon_run(const struct pd_daemon_opts *opts)
 		}
 		/* not fatal: the loop keeps retrying with each mailbox's backoff */
 	}
+	smtp_setup(&d);
 	mailboxes_setup(&d);
 	pd_log_notice("postdeskd %s started: %zu mailboxes%s", PACKAGE_VERSION, d.n_mb,
 		      opts->once ? " (--once)" : "");
 	rc = opts->once ? run_once(&d) : run_loop(&d);
 	mailboxes_teardown(&d, true);
+	pd_smtp_free(d.smtp);
 	pd_db_close(d.db);
 	pd_config_free(d.cfg);
 	close(d.sigfd);

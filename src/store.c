@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose.h"
 #include "db_int.h"
 #include "log.h"
 #include "store.h"
@@ -249,20 +250,25 @@ static const char *detect_language(const struct pd_config *cfg, const struct pd_
 	return cfg->default_language ? cfg->default_language : "en";
 }
 
+/* Open a ticket for msg; *subject_r (owned by the caller) and *lang_r
+ * (static or config-owned) say what it was opened with. */
 static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
-		      int64_t *ticket_r, struct pd_err *err)
+		      int64_t *ticket_r, char **subject_r, const char **lang_r,
+		      struct pd_err *err)
 {
 	struct params p;
 	PGresult *res;
 	char *subject = pd_thread_clean_subject(msg->subject, ctx->cfg->subject_tag);
 
+	*subject_r = subject;
+	*lang_r = detect_language(ctx->cfg, msg);
 	p_init(&p);
-	p_own(&p, subject);
+	p_text(&p, subject);
 	p_text(&p, msg->from.address);
 	p_text(&p, msg->from.name);
 	p_text(&p, ctx->queue ? ctx->queue : "default");
 	p_text(&p, ctx->mailbox);
-	p_text(&p, detect_language(ctx->cfg, msg));
+	p_text(&p, *lang_r);
 	res = run(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
 	p_free(&p);
 	if (res == NULL)
@@ -431,6 +437,9 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	struct facts f;
 	struct pd_thread_decision d;
 	int64_t ticket, message = 0;
+	char *subject = NULL;
+	const char *lang = NULL;
+	int rc = -1;
 	const char *kind = pd_config_is_agent(ctx->cfg, msg->from.address) ? "agent" : "customer";
 
 	if (lookup_facts(db, ctx, msg, &f, err) < 0)
@@ -444,8 +453,11 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	pd_thread_decide(&f.t, &d);
 	it->rule = pd_thread_rule_name(d.rule);
 	if (d.rule == PD_THREAD_NEW) {
-		if (new_ticket(db, ctx, msg, &ticket, err) < 0)
+		int r = new_ticket(db, ctx, msg, &ticket, &subject, &lang, err);
+		if (r < 0) {
+			free(subject);
 			return -1;
+		}
 		it->action = PD_INGEST_NEW_TICKET;
 	} else {
 		ticket = d.ticket;
@@ -453,23 +465,41 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	}
 	/* customers' Cc's become participants who may write into the ticket */
 	if (strcmp(kind, "customer") == 0 && add_cc(db, ctx, msg, ticket, err) < 0)
-		return -1;
+		goto out;
 	if (insert_message(db, ctx, it, ticket, kind,
 			   it->action == PD_INGEST_NEW_TICKET ? "ticket.created" : "message.threaded",
 			   it->rule, d.foreign_tag, &message, err) < 0)
-		return -1;
+		goto out;
 	if (message == 0) {
 		/* another process stored the same mail since our lookup */
 		it->action = PD_INGEST_DUPLICATE;
 		it->rule = "duplicate";
 		it->ticket = 0;
-		return 1; /* roll back the savepoint: the new ticket (if any) must go */
+		rc = 1; /* roll back the savepoint: the new ticket (if any) must go */
+		goto out;
 	}
 	if (insert_attachments(db, msg, message, err) < 0)
-		return -1;
+		goto out;
+	if (it->action == PD_INGEST_NEW_TICKET && strcmp(kind, "customer") == 0 &&
+	    ctx->cfg->smtp.enabled) {
+		struct pd_err ce;
+		pd_err_clear(&ce);
+		if (pd_compose_new_ticket(db, ctx->cfg, ticket, subject, lang, msg, &ce) < 0) {
+			if (strcmp(ce.src, "db") == 0) {
+				*err = ce;
+				goto out;
+			}
+			/* a template problem must not cost the customer's mail */
+			pd_log_err("ticket=%lld: no acknowledgement or notice sent: %s",
+				   (long long)ticket, ce.msg);
+		}
+	}
 	it->ticket = ticket;
 	it->flagged = msg->parse_failed || msg->oversized;
-	return 0;
+	rc = 0;
+out:
+	free(subject);
+	return rc;
 }
 
 /*

@@ -43,7 +43,7 @@ setup() {
 	CONF=$T/$X.conf
 	pd_log "---- scenario $X"
 	pd_createdb "$DB" || pd_die "createdb $DB"
-	pd_write_config "$CONF" db="$DB" user="$U" "$@"
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no "$@"
 }
 
 # migrate_ok: postdesk migrate must succeed.
@@ -738,14 +738,14 @@ sc_k() {
 	fi
 	mbox_eq "mail untouched" INBOX 1
 
-	pd_write_config "$CONF" db="$DB" user="$U" url="imaps://127.0.0.1:$PD_IMAPS_PORT/INBOX" \
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no url="imaps://127.0.0.1:$PD_IMAPS_PORT/INBOX" \
 		tls=implicit ca_file="$PD_CA_FILE"
 	once_ok "imaps:// with ca_file"
 	tickets || return
 	jeq "implicit TLS with the test CA: one ticket" "$TJ" 'len(d)' 1
 	mbox_eq "mail processed" INBOX 0
 
-	pd_write_config "$CONF" db="$DB" user="$U" url="imaps://localhost:$PD_IMAPS_PORT/INBOX" \
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no url="imaps://localhost:$PD_IMAPS_PORT/INBOX" \
 		tls=implicit ca_file="$PD_CA_FILE"
 	mk "$T/k2.eml" --from 'Kim Secure <kim@customer.example>' --subject 'Over TLS to localhost' \
 		--message-id '<k2@customer.example>'
@@ -754,7 +754,7 @@ sc_k() {
 	tickets || return
 	jeq "host name localhost verified: two tickets" "$TJ" 'len(d)' 2
 
-	pd_write_config "$CONF" db="$DB" user="$U" url="imap://127.0.0.1:$PD_IMAP_PORT/INBOX" \
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no url="imap://127.0.0.1:$PD_IMAP_PORT/INBOX" \
 		tls=starttls ca_file="$PD_CA_FILE"
 	mk "$T/k3.eml" --from 'Kim Secure <kim@customer.example>' --subject 'Over STARTTLS' \
 		--message-id '<k3@customer.example>'
@@ -772,7 +772,7 @@ sc_k() {
 			continue
 		fi
 		pd_start_tls_decoy "$bad" "$tls_dir/$bad.pem" "$tls_dir/$bad-key.pem"
-		pd_write_config "$CONF" db="$DB" user="$U" \
+		pd_write_config "$CONF" db="$DB" user="$U" smtp=no \
 			url="imaps://127.0.0.1:$PD_DECOY_PORT/INBOX" tls=implicit ca_file="$PD_CA_FILE"
 		once
 		pd_stop_tls_decoy

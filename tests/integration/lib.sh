@@ -564,7 +564,7 @@ pd_stop_tls_decoy() {
 # pd_write_config FILE [key=value ...]
 #   db=NAME (database, default postdesk)   user=IMAP user (default support)
 #   url=... (default imap://127.0.0.1:$PD_IMAP_PORT/INBOX)  tls=none|implicit|starttls
-#   ca_file=PATH  processed=FOLDER ("" = flag \Seen)  password=...
+#   ca_file=PATH  processed=FOLDER ("" = flag \Seen)  password=...  smtp=no
 #   mailbox_extra='line'  extra='top-level line' (both may repeat)
 # Writes DESIGN.md's minimal config with the harness's real ports; mode 600.
 pd_write_config() {
@@ -572,7 +572,7 @@ pd_write_config() {
 	shift
 	local db=postdesk user=support password=secret tls=none ca_file= processed=Processed
 	local url="imap://127.0.0.1:${PD_IMAP_PORT:-10143}/INBOX"
-	local extra= mbextra= kv
+	local extra= mbextra= kv smtp=yes smtp_block
 	for kv in "$@"; do
 		case $kv in
 		db=*) db=${kv#db=} ;;
@@ -582,6 +582,7 @@ pd_write_config() {
 		tls=*) tls=${kv#tls=} ;;
 		ca_file=*) ca_file=${kv#ca_file=} ;;
 		processed=*) processed=${kv#processed=} ;;
+		smtp=*) smtp=${kv#smtp=} ;;
 		extra=*) extra="$extra${kv#extra=}"$'\n' ;;
 		mailbox_extra=*) mbextra="$mbextra  ${kv#mailbox_extra=}"$'\n' ;;
 		*) pd_die "pd_write_config: unknown option $kv" ;;
@@ -589,12 +590,20 @@ pd_write_config() {
 	done
 	[ -n "$ca_file" ] && mbextra="$mbextra  ca_file          = \"$ca_file\""$'\n'
 	[ -n "$processed" ] && mbextra="$mbextra  processed_folder = \"$processed\""$'\n'
+	# smtp=no: no smtp section, so nothing is composed or sent (ingest-only tests)
+	smtp_block="smtp {
+  url  = \"smtp://127.0.0.1:${PD_SMTP_PORT:-10025}\"
+  tls  = \"none\"
+  from = \"Example Support <support@example.com>\"
+}"
+	[ "$smtp" = no ] && smtp_block="# no smtp section: nothing is sent"
 	(
 		umask 077
 		cat >"$file" <<-EOF
 			# written by tests/integration/lib.sh (pd_write_config)
 			support_address = "support@example.com"
 			subject_tag     = "Support"
+			templates_dir   = "$top_srcdir/conf/templates"
 			${extra}database { conninfo = "host=127.0.0.1 port=${PGPORT:-5432} dbname=$db user=postdesk" }
 			mailbox "support" {
 			  url              = "$url"
@@ -602,11 +611,7 @@ pd_write_config() {
 			  user             = "$user"
 			  password         = "$password"
 			${mbextra}}
-			smtp {
-			  url  = "smtp://127.0.0.1:${PD_SMTP_PORT:-10025}"
-			  tls  = "none"
-			  from = "Example Support <support@example.com>"
-			}
+			${smtp_block}
 			agents { addresses = {"alice@example.com"}  notify = {"team@example.com"} }
 			sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7"   warn_at = 80 }
 			sla "normal"   { first_response = "8h"   resolution = "3d"  calendar = "office" warn_at = 80 }

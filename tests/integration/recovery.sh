@@ -30,7 +30,7 @@ setup() {
 	CONF=$T/$X.conf
 	pd_log "---- scenario $X"
 	pd_createdb "$DB" || pd_die "createdb $DB"
-	pd_write_config "$CONF" db="$DB" user="$U" "$@"
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no "$@"
 	pd_cli "$CONF" migrate >/dev/null || pd_die "migrate $DB"
 }
 
@@ -181,7 +181,7 @@ sc_auth() {
 	local mech
 	setup auth
 	for mech in plain login; do
-		pd_write_config "$CONF" db="$DB" user="$U" "mailbox_extra=auth = \"$mech\""
+		pd_write_config "$CONF" db="$DB" user="$U" smtp=no "mailbox_extra=auth = \"$mech\""
 		mail "$T/auth-$mech.eml" "gus@customer.example" "Auth $mech" "<auth-$mech@customer.example>"
 		pd_deliver "$U" "$T/auth-$mech.eml"
 		pd_daemon_once "$CONF" "$T/auth-$mech.log"
@@ -189,7 +189,7 @@ sc_auth() {
 		pd_check_eq "auth: $mech: the mail is stored" 1 \
 			"$(count "SELECT count(*) FROM messages WHERE subject = 'Auth $mech'")"
 	done
-	pd_write_config "$CONF" db="$DB" user="$U" password=wrong
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no password=wrong
 	mail "$T/auth-bad.eml" "gus@customer.example" "Auth wrong" "<auth-bad@customer.example>"
 	pd_deliver "$U" "$T/auth-bad.eml"
 	pd_daemon_once "$CONF" "$T/auth-bad.log"

@@ -1,0 +1,26 @@
+/*
+ * compose.h - the mails a ticket event causes, rendered from the templates
+ * and put in the outbox inside the caller's (ingest) transaction.
+ */
+#ifndef PD_COMPOSE_H
+#define PD_COMPOSE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "msg.h"
+
+/*
+ * A new ticket from a customer's mail: an acknowledgement to the requester in
+ * lang (unless the loop guard refuses: the reason is recorded as an event)
+ * and a notice to agents.notify carrying the customer's text, Reply-To the
+ * support address.  Errors: PERM for a missing or broken template (the mail
+ * is still stored; the caller decides), TEMP for the database.
+ */
+int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const char *subject, const char *lang, const struct pd_msg *msg,
+			  struct pd_err *err);
+
+#endif

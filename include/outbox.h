@@ -1,0 +1,69 @@
+/*
+ * outbox.h - the transactional outbox.
+ *
+ * Outbound mail is rendered and written to the outbox table inside the
+ * transaction of the event that causes it (a new ticket, an agent's reply),
+ * with its Message-ID fixed there.  The sender claims due rows with FOR
+ * UPDATE SKIP LOCKED and a lease (so several instances share the work),
+ * commits the claim, sends over one SMTP connection, and records each result
+ * right after: sent; retried later with exponential backoff and jitter (4xx,
+ * network); or failed (5xx, too many attempts), visible in `postdesk outbox`
+ * and as an event on the ticket.  No SMTP while a transaction is open.
+ */
+#ifndef PD_OUTBOX_H
+#define PD_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "err.h"
+#include "smtp.h"
+
+struct pd_outbox_mail {
+	int64_t ticket;             /* 0 = none */
+	const char *kind;           /* ack|notice|agent|warning|breach|escalation|survey|error */
+	const char *message_id;     /* without <>, fixed now */
+	const char *mail_from;      /* envelope sender addr-spec */
+	const char *const *rcpts;   /* envelope recipients */
+	size_t n_rcpts;
+	const char *to_address;     /* main recipient, for rate limits */
+	bool automatic;             /* counts against the automatic-mail limits */
+	const char *subject;        /* for listings */
+	const char *body;           /* for listings and `show` */
+	const char *raw;            /* the rendered message */
+	size_t raw_len;
+};
+
+/* Insert one row (and its outbound message on the ticket) in the caller's
+ * open transaction. */
+int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct pd_err *err);
+
+/* Automatic mails to addr in the last 10 minutes and 24 hours, and whether
+ * addr is suppressed now.  Inside or outside a transaction. */
+int pd_outbox_auto_counts(struct pd_db *db, const char *addr, int *recent_r, int *day_r,
+			  bool *suppressed_r, struct pd_err *err);
+
+struct pd_outbox_stats {
+	size_t sent;
+	size_t retried;
+	size_t failed;
+};
+
+/*
+ * Claim up to max due rows and send them over smtp; the loop repeats until
+ * nothing is due or max rows were handled.  Returns 0, or -1 when the
+ * database failed (SMTP failures are recorded per row, not returned).
+ */
+int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
+		    struct pd_outbox_stats *st, struct pd_err *err);
+
+/* Seconds before attempt number `attempt` (1 = first retry): 30 s doubling,
+ * at most one hour, +-20 % jitter from `jitter` in [0, 1). */
+int64_t pd_outbox_backoff(int attempt, double jitter);
+
+/* Attempts after which a row that keeps failing temporarily is given up. */
+#define PD_OUTBOX_MAX_ATTEMPTS 12
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * compose.c - outbound mail for ticket events.  See compose.h.
+ *
+ * Rendering happens here, in the transaction that records the event, so the
+ * outbox holds the exact bytes and Message-ID that will be sent; the sender
+ * only moves bytes.  Envelope sender is the support address, so bounces of
+ * our own mail come back to the mailbox, where the loop guard recognises them.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compose.h"
+#include "db_int.h"
+#include "log.h"
+#include "loopguard.h"
+#include "outbox.h"
+#include "render.h"
+#include "util.h"
+
+/* The display name in smtp.from ("Example Support <support@...>"), or "". */
+static char *from_name(const struct pd_config *cfg)
+{
+	const char *f = cfg->smtp.from, *lt;
+
+	if (f == NULL || (lt = strchr(f, '<')) == NULL)
+		return pd_xstrdup("");
+	char *n = pd_xstrndup(f, (size_t)(lt - f));
+	pd_str_trim(n);
+	size_t l = strlen(n);
+	if (l >= 2 && n[0] == '"' && n[l - 1] == '"') {
+		memmove(n, n + 1, l - 2);
+		n[l - 2] = '\0';
+	}
+	return n;
+}
+
+static int record_event(struct pd_db *db, int64_t ticket, const char *kind, const char *key,
+			const char *value, struct pd_err *err)
+{
+	char t[24];
+	const char *v[4] = {t, kind, key, value};
+	PGresult *res;
+
+	snprintf(t, sizeof(t), "%" PRId64, ticket);
+	res = pd_db_query(db, "pd_compose_event",
+			  "INSERT INTO events (ticket_id, actor, kind, detail)"
+			  " VALUES ($1::bigint, 'system', $2, jsonb_build_object($3::text, $4::text))",
+			  4, v, err);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Render template NAME in lang with vars into a full mail and enqueue it. */
+struct outgoing {
+	const char *template;
+	const char *lang;
+	const struct pd_render_var *vars;
+	size_t n_vars;
+	struct pd_render_mail mail;     /* subject, message_id, body filled here */
+	const char *const *rcpts;
+	size_t n_rcpts;
+	bool automatic;
+};
+
+static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  struct outgoing *o, struct pd_err *err)
+{
+	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL;
+	struct pd_buf raw;
+	int rc = -1;
+
+	pd_buf_init(&raw);
+	if (pd_template_render(cfg->templates_dir, o->lang, o->template, o->vars, o->n_vars,
+			       &subject, &body, err) < 0)
+		goto out;
+	tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, subject);
+	mid = pd_render_message_id(cfg->message_id_domain, ticket, o->mail.kind);
+	o->mail.subject = tagged;
+	o->mail.message_id = mid;
+	o->mail.body = body;
+	o->mail.date = time(NULL);
+	if (pd_render_mail(&o->mail, &raw, err) < 0)
+		goto out;
+
+	struct pd_outbox_mail m = {
+	    .ticket = ticket,
+	    .kind = o->mail.kind,
+	    .message_id = mid,
+	    .mail_from = cfg->support_address,
+	    .rcpts = o->rcpts,
+	    .n_rcpts = o->n_rcpts,
+	    .to_address = o->rcpts[0],
+	    .automatic = o->automatic,
+	    .subject = tagged,
+	    .body = body,
+	    .raw = raw.data,
+	    .raw_len = raw.len,
+	};
+	rc = pd_outbox_enqueue(db, &m, err);
+out:
+	free(subject);
+	free(body);
+	free(tagged);
+	free(mid);
+	pd_buf_free(&raw);
+	return rc;
+}
+
+int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const char *subject, const char *lang, const struct pd_msg *msg,
+			  struct pd_err *err)
+{
+	char number[24];
+	char *name = from_name(cfg);
+	struct pd_addr support = {name, cfg->support_address};
+	const char *customer = msg->from.address;
+	const char *own[1] = {cfg->support_address};
+	int recent = 0, day = 0;
+	bool suppressed = false;
+	const char *reason = NULL;
+	int rc = -1;
+
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	const struct pd_render_var vars[] = {
+	    {"ticket.number", number},
+	    {"ticket.subject", subject},
+	    {"ticket.status", "new"},
+	    {"ticket.priority", "normal"},
+	    {"ticket.queue", "default"},
+	    {"ticket.line", "1"},
+	    {"customer.name", msg->from.name[0] ? msg->from.name : customer},
+	    {"customer.address", customer},
+	    {"message.body", msg->body_text},
+	    {"support.address", cfg->support_address},
+	};
+
+	/* 1. the acknowledgement, unless it could feed a loop */
+	if (customer[0] != '\0' &&
+	    pd_outbox_auto_counts(db, customer, &recent, &day, &suppressed, err) < 0)
+		goto out;
+	struct pd_loop_input in = {
+	    .msg = msg,
+	    .own_addresses = own,
+	    .n_own = 1,
+	    .loop_header_value = cfg->message_id_domain,
+	    .has_loop_header = false, /* the guard reads X-Postdesk-Loop itself */
+	    .is_dsn = false,
+	    .auto_sent_recent = recent,
+	    .auto_sent_day = day,
+	    .limit_recent = cfg->auto_reply_limit_10m,
+	    .limit_day = cfg->auto_reply_limit_day,
+	    .sender_suppressed = suppressed,
+	};
+	enum pd_loop_verdict verdict = pd_loopguard_check(&in, &reason);
+	if (verdict == PD_LOOP_OK) {
+		const char *rcpts[1] = {customer};
+		struct pd_addr to = msg->from;
+		const char *refs[101];
+		size_t n_refs = 0;
+
+		for (size_t i = 0; i < msg->n_references && n_refs < 100; i++)
+			refs[n_refs++] = msg->references[i];
+		if (msg->message_id != NULL)
+			refs[n_refs++] = msg->message_id;
+		struct outgoing o = {
+		    .template = "ack",
+		    .lang = lang,
+		    .vars = vars,
+		    .n_vars = PD_ARRAY_LEN(vars),
+		    .mail = {.kind = "ack",
+			     .auto_submitted = "auto-replied",
+			     .from = support,
+			     .reply_to = {(char *)"", (char *)""},
+			     .to = &to,
+			     .n_to = 1,
+			     .in_reply_to = msg->message_id,
+			     .references = refs,
+			     .n_references = n_refs,
+			     .language = lang},
+		    .rcpts = rcpts,
+		    .n_rcpts = 1,
+		    .automatic = true,
+		};
+		if (send_templated(db, cfg, ticket, &o, err) < 0 ||
+		    record_event(db, ticket, "ack.queued", "to", customer, err) < 0)
+			goto out;
+	} else {
+		pd_log_info("ticket=%" PRId64 " action=no-ack reason=%s from=%s", ticket,
+			    pd_loop_verdict_name(verdict), customer);
+		if (record_event(db, ticket, "ack.suppressed", "reason",
+				 reason ? reason : pd_loop_verdict_name(verdict), err) < 0)
+			goto out;
+	}
+
+	/* 2. the notice to the agents: Reply goes to the support address */
+	if (cfg->agent_notify.n > 0) {
+		struct pd_addr *to = pd_xcalloc(cfg->agent_notify.n, sizeof(*to));
+		char *via = pd_xasprintf("%s via %s", msg->from.name[0] ? msg->from.name : customer,
+					 name[0] ? name : cfg->support_address);
+		for (size_t i = 0; i < cfg->agent_notify.n; i++) {
+			to[i].name = (char *)"";
+			to[i].address = cfg->agent_notify.v[i];
+		}
+		struct outgoing o = {
+		    .template = "agent-notice",
+		    .lang = cfg->default_language ? cfg->default_language : "en",
+		    .vars = vars,
+		    .n_vars = PD_ARRAY_LEN(vars),
+		    .mail = {.kind = "notice",
+			     .auto_submitted = "auto-generated",
+			     .from = {via, cfg->support_address},
+			     .reply_to = support,
+			     .to = to,
+			     .n_to = cfg->agent_notify.n,
+			     .language = NULL},
+		    .rcpts = (const char *const *)cfg->agent_notify.v,
+		    .n_rcpts = cfg->agent_notify.n,
+		    .automatic = false,
+		};
+		int r = send_templated(db, cfg, ticket, &o, err);
+		free(via);
+		free(to);
+		if (r < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(name);
+	return rc;
+}

@@ -1,0 +1,245 @@
+/*
+ * outbox.c - the transactional outbox: enqueue inside the caller's
+ * transaction, then claim, send and record.  See outbox.h.
+ *
+ * A claimed row carries a lease: when the process dies after claiming, the
+ * row becomes due again once the lease has expired.  Its Message-ID was fixed
+ * when it was enqueued, so a mail that was accepted by the server just before
+ * such a crash and sent again is recognisable as the same mail.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "log.h"
+#include "outbox.h"
+#include "util.h"
+
+#define LEASE "5 minutes" /* far above the SMTP timeout of one message */
+
+/* text[] literal of n strings (quotes and backslashes escaped). */
+static char *array_literal(const char *const *v, size_t n)
+{
+	struct pd_buf b;
+
+	pd_buf_init(&b);
+	pd_buf_append_char(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			pd_buf_append_char(&b, ',');
+		pd_buf_append_char(&b, '"');
+		for (const char *s = v[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				pd_buf_append_char(&b, '\\');
+			pd_buf_append_char(&b, *s);
+		}
+		pd_buf_append_char(&b, '"');
+	}
+	pd_buf_append_char(&b, '}');
+	return pd_buf_steal(&b, NULL);
+}
+
+static const char SQL_ENQUEUE[] =
+    "WITH o AS ("
+    "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
+    "                      to_address, automatic)"
+    "  VALUES (nullif($1::bigint, 0), $2, $3, $4, $5::text[], $6, $7, $8, lower($9),"
+    "          $10::boolean)"
+    "  RETURNING id),"
+    " m AS ("
+    "  INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
+    "                        subject, body_text, raw_size)"
+    "  SELECT $1::bigint, 'out',"
+    "    CASE $2 WHEN 'ack' THEN 'ack' WHEN 'agent' THEN 'agent' WHEN 'survey' THEN 'survey'"
+    "            WHEN 'error' THEN 'system' ELSE 'notice' END,"
+    "    $3, $4,"
+    "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', '', 'address', a)), '[]')"
+    "       FROM unnest($5::text[]) AS a),"
+    "    $6, $7, octet_length($8)"
+    "  WHERE $1::bigint <> 0)"
+    "SELECT id FROM o";
+
+int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct pd_err *err)
+{
+	char ticket[24];
+	char *rcpts = array_literal(m->rcpts, m->n_rcpts);
+	const char *v[10] = {ticket,     m->kind,    m->message_id, m->mail_from,
+			     rcpts,      m->subject, m->body,       m->raw,
+			     m->to_address, m->automatic ? "true" : "false"};
+	int len[10] = {0};
+	int fmt[10] = {0};
+	PGresult *res;
+
+	snprintf(ticket, sizeof(ticket), "%" PRId64, m->ticket);
+	len[7] = (int)m->raw_len;
+	fmt[7] = 1;
+	res = pd_db_query_bin(db, "pd_outbox_enqueue", SQL_ENQUEUE, 10, v, len, fmt, err);
+	free(rcpts);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int pd_outbox_auto_counts(struct pd_db *db, const char *addr, int *recent_r, int *day_r,
+			  bool *suppressed_r, struct pd_err *err)
+{
+	const char *v[1] = {addr};
+	PGresult *res = pd_db_query(
+	    db, "pd_outbox_counts",
+	    "SELECT count(*) FILTER (WHERE created_at > now() - interval '10 minutes'),"
+	    "       count(*),"
+	    "       EXISTS (SELECT 1 FROM suppressions WHERE address = lower($1) AND until > now())"
+	    " FROM outbox WHERE automatic AND to_address = lower($1)"
+	    "   AND created_at > now() - interval '1 day'",
+	    1, v, err);
+
+	if (res == NULL)
+		return -1;
+	*recent_r = atoi(PQgetvalue(res, 0, 0));
+	*day_r = atoi(PQgetvalue(res, 0, 1));
+	*suppressed_r = PQgetvalue(res, 0, 2)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+int64_t pd_outbox_backoff(int attempt, double jitter)
+{
+	int64_t secs = 30;
+
+	for (int i = 1; i < attempt && secs < 3600; i++)
+		secs *= 2;
+	if (secs > 3600)
+		secs = 3600;
+	/* +-20 % so that rows failing together do not retry together */
+	return secs - secs / 5 + (int64_t)(jitter * (double)(secs / 5 * 2));
+}
+
+static const char SQL_CLAIM[] =
+    "WITH c AS ("
+    "  SELECT id FROM outbox"
+    "   WHERE (status = 'queued' AND next_attempt_at <= now())"
+    "      OR (status = 'sending' AND lease_until < now())"
+    "   ORDER BY next_attempt_at, id LIMIT $1::int"
+    "   FOR UPDATE SKIP LOCKED)"
+    "UPDATE outbox o SET status = 'sending', lease_until = now() + interval '" LEASE "',"
+    "                    attempts = o.attempts + 1"
+    "  FROM c WHERE o.id = c.id"
+    " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
+    "           o.kind, coalesce(o.to_address, '')";
+
+/* Record the outcome of one row; its own transaction. */
+static int record(struct pd_db *db, const char *id, int attempts, const struct pd_err *send_err,
+		  struct pd_outbox_stats *st, struct pd_err *err)
+{
+	PGresult *res;
+
+	if (send_err == NULL) {
+		const char *v[1] = {id};
+		res = pd_db_query(db, "pd_outbox_sent",
+				  "UPDATE outbox SET status = 'sent', sent_at = now(),"
+				  " lease_until = NULL, last_error = NULL WHERE id = $1::bigint",
+				  1, v, err);
+		st->sent++;
+	} else if (send_err->cls == PD_ERR_TEMP && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
+		char delay[24];
+		const char *v[3] = {id, delay, send_err->msg};
+		snprintf(delay, sizeof(delay), "%" PRId64,
+			 pd_outbox_backoff(attempts, (double)random() / ((double)RAND_MAX + 1)));
+		res = pd_db_query(db, "pd_outbox_retry",
+				  "UPDATE outbox SET status = 'queued', lease_until = NULL,"
+				  " next_attempt_at = now() + make_interval(secs => $2::int),"
+				  " last_error = $3 WHERE id = $1::bigint",
+				  3, v, err);
+		st->retried++;
+	} else {
+		const char *v[2] = {id, send_err->msg};
+		res = pd_db_query(
+		    db, "pd_outbox_failed",
+		    "WITH u AS (UPDATE outbox SET status = 'failed', lease_until = NULL,"
+		    "             last_error = $2 WHERE id = $1::bigint"
+		    "           RETURNING ticket_id, kind, to_address, attempts)"
+		    "INSERT INTO events (ticket_id, actor, kind, detail)"
+		    " SELECT ticket_id, 'outbox', 'mail.failed',"
+		    "   jsonb_build_object('outbox_id', $1::bigint, 'kind', kind, 'to', to_address,"
+		    "                      'attempts', attempts, 'error', $2::text)"
+		    " FROM u WHERE ticket_id IS NOT NULL",
+		    2, v, err);
+		st->failed++;
+	}
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
+		    struct pd_outbox_stats *st, struct pd_err *err)
+{
+	size_t handled = 0;
+
+	while (handled < max) {
+		char limit[16];
+		const char *v[1] = {limit};
+		size_t want = max - handled < 50 ? max - handled : 50;
+		PGresult *res;
+		int n;
+
+		snprintf(limit, sizeof(limit), "%zu", want);
+		/* the claim is its own (autocommitted) statement: no SMTP inside a transaction */
+		res = pd_db_query(db, "pd_outbox_claim", SQL_CLAIM, 1, v, err);
+		if (res == NULL)
+			return -1;
+		n = PQntuples(res);
+		for (int i = 0; i < n; i++) {
+			const char *id = PQgetvalue(res, i, 0);
+			const char *from = PQgetvalue(res, i, 1);
+			int attempts = atoi(PQgetvalue(res, i, 4));
+			char *rcpt_text = pd_xstrdup(PQgetvalue(res, i, 2));
+			const char *rcpts[64];
+			size_t n_rcpts = 0;
+			size_t raw_len = 0;
+			unsigned char *raw;
+			struct pd_err serr;
+			int r;
+
+			for (char *save = NULL, *t = strtok_r(rcpt_text, "\n", &save);
+			     t != NULL && n_rcpts < PD_ARRAY_LEN(rcpts); t = strtok_r(NULL, "\n", &save))
+				rcpts[n_rcpts++] = t;
+			raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &raw_len);
+			pd_err_clear(&serr);
+			if (raw == NULL || n_rcpts == 0)
+				r = pd_err_set(&serr, PD_ERR_PERM, "outbox", 0,
+					       "outbox row %s has no message or no recipient", id);
+			else
+				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, (const char *)raw,
+						 raw_len, &serr);
+			PQfreemem(raw);
+			if (r == 0)
+				pd_log_info("outbox=%s kind=%s to=%s action=sent", id,
+					    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+			else
+				pd_log(serr.cls == PD_ERR_TEMP ? PD_LOG_WARNING : PD_LOG_ERR,
+				       "outbox=%s kind=%s to=%s attempt=%d action=%s: %s", id,
+				       PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), attempts,
+				       serr.cls == PD_ERR_TEMP && attempts < PD_OUTBOX_MAX_ATTEMPTS
+					   ? "retry"
+					   : "failed",
+				       serr.msg);
+			free(rcpt_text);
+			if (record(db, id, attempts, r == 0 ? NULL : &serr, st, err) < 0) {
+				PQclear(res);
+				return -1;
+			}
+		}
+		PQclear(res);
+		handled += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	return 0;
+}

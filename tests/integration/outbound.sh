@@ -1,0 +1,236 @@
+#!/bin/bash
+# tests/integration/outbound.sh - mail out, end to end: a customer's mail
+# becomes a ticket, the customer gets an acknowledgement and the agents a
+# notice, through the outbox and a real SMTP sink on loopback; mail that
+# must never be answered automatically gets nothing; SMTP failures retry or
+# fail visibly.
+#
+#   top_srcdir=. top_builddir=build tests/integration/outbound.sh [SCENARIO...]
+# Scenarios: ack ru loop retry fail (default: all).
+
+. "$(dirname "$0")/lib.sh"
+
+MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
+ALL_SCENARIOS="ack ru loop retry fail"
+SCENARIOS=${*:-$ALL_SCENARIOS}
+
+pd_require_servers
+pd_require_binaries
+pd_init
+pd_start_postgres
+users=
+for s in $ALL_SCENARIOS; do users="$users o_$s"; done
+pd_start_dovecot $users
+pd_start_smtp_sink
+pd_log "PostgreSQL :$PGPORT  Dovecot :$PD_IMAP_PORT  SMTP sink :$PD_SMTP_PORT  in $T"
+
+setup() {
+	X=$1
+	shift
+	DB=po_$X
+	U=o_$X
+	CONF=$T/$X.conf
+	pd_log "---- scenario $X"
+	rm -f "$PD_SINK_DIR"/*.eml "$PD_SINK_DIR"/*.env "$PD_SINK_DIR/reply"
+	pd_createdb "$DB" || pd_die "createdb $DB"
+	pd_write_config "$CONF" db="$DB" user="$U" "$@"
+	pd_cli "$CONF" migrate >/dev/null || pd_die "migrate $DB"
+}
+
+count() { pd_psql "$DB" "$1"; }
+
+# sink_grep PATTERN: files in the sink whose text matches (extended regex).
+sink_files() { grep -lE "$1" "$PD_SINK_DIR"/*.eml 2>/dev/null; }
+sink_count() { ls "$PD_SINK_DIR"/*.eml 2>/dev/null | wc -l; }
+
+# header FILE NAME: the (unfolded) value of the first NAME header.
+header() {
+	"$PD_PYTHON" - "$1" "$2" <<-'PY'
+		import email, email.header, email.policy, sys
+		m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+		v = m[sys.argv[2]]
+		print("" if v is None else str(v))
+	PY
+}
+
+# body FILE: the decoded text body.
+body() {
+	"$PD_PYTHON" - "$1" <<-'PY'
+		import email, email.policy, sys
+		m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+		print(m.get_body(("plain",)).get_content())
+	PY
+}
+
+once() {
+	LOG=$T/$X.daemon.$((++RUNS)).log
+	pd_daemon_once "$CONF" "$LOG" "$@"
+	RC=$?
+}
+RUNS=0
+
+# ------------------------------------------------------------------ ack and notice
+
+sc_ack() {
+	setup ack
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Printer broken' \
+		--message-id '<ack1@customer.example>' --body 'The label printer shows error 502.' \
+		>"$T/ack1.eml"
+	pd_deliver "$U" "$T/ack1.eml"
+	once
+	pd_check_eq "ack: postdeskd --once exits 0" 0 "$RC"
+	pd_check_eq "ack: two mails reached the sink (ack + notice)" 2 "$(sink_count)"
+	local ack notice
+	ack=$(sink_files '^X-Postdesk-Kind: ack')
+	notice=$(sink_files '^X-Postdesk-Kind: notice')
+	pd_check "ack: an acknowledgement was sent" test -n "$ack"
+	pd_check "ack: a notice was sent" test -n "$notice"
+	[ -n "$ack" ] && [ -n "$notice" ] || return
+	pd_check_eq "ack: To is the customer" "Sarah Connor <sarah@customer.example>" \
+		"$(header "$ack" To)"
+	pd_check_eq "ack: envelope to the customer" "sarah@customer.example" \
+		"$(grep -i '^rcpt' "${ack%.eml}.env" | sed 's/^[^:]*: *//')"
+	pd_check_eq "ack: subject carries the tag" "1" \
+		"$(header "$ack" Subject | grep -c '^\[Support #1\] .*Printer broken')"
+	pd_check_eq "ack: In-Reply-To the customer's mail" "<ack1@customer.example>" \
+		"$(header "$ack" In-Reply-To)"
+	pd_check_eq "ack: Auto-Submitted: auto-replied" "auto-replied" \
+		"$(header "$ack" Auto-Submitted)"
+	pd_check "ack: Message-ID of our domain" \
+		bash -c "grep -qiE '^Message-ID: <[^>]+@example\.com>' '$ack'"
+	pd_check "ack: From is the support address" \
+		bash -c "grep -qiE '^From: .*<support@example\.com>' '$ack'"
+	pd_check "ack: the body names the ticket number" bash -c "grep -q '1' <<<\"\$(cat '$ack')\""
+	pd_check_eq "notice: to the agents" "team@example.com" \
+		"$(grep -i '^rcpt' "${notice%.eml}.env" | sed 's/^[^:]*: *//')"
+	pd_check_eq "notice: Reply-To is the support address" "support@example.com" \
+		"$(header "$notice" Reply-To | sed 's/.*<\(.*\)>.*/\1/')"
+	pd_check "notice: carries the customer's text" \
+		bash -c "$(declare -f body); PD_PYTHON=$PD_PYTHON; body '$notice' | grep -q 'error 502'"
+	pd_check_eq "notice: Auto-Submitted: auto-generated" "auto-generated" \
+		"$(header "$notice" Auto-Submitted)"
+	pd_check_eq "ack: outbox rows sent" "2" \
+		"$(count "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+	pd_check_eq "ack: the ack is a message of the ticket" "1" \
+		"$(count "SELECT count(*) FROM messages WHERE ticket_id = 1 AND kind = 'ack' AND direction = 'out'")"
+	# a reply to the ack threads into the ticket by its Message-ID
+	local mid
+	mid=$(header "$ack" Message-ID)
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Re: thanks' \
+		--message-id '<ack2@customer.example>' --in-reply-to "$mid" --references "$mid" \
+		--body 'One more detail.' >"$T/ack2.eml"
+	pd_deliver "$U" "$T/ack2.eml"
+	once
+	pd_check_eq "ack: a reply to the ack joins ticket 1" "1 2" \
+		"$(count "SELECT count(DISTINCT ticket_id) || ' ' || count(*) FROM messages WHERE direction = 'in'")"
+	pd_check "ack: threaded by our own Message-ID" \
+		grep -q "rule=own-message-id" "$LOG"
+	pd_check_eq "ack: no second acknowledgement for a reply" 2 "$(sink_count)"
+}
+
+# ------------------------------------------------------------------ language
+
+sc_ru() {
+	setup ru
+	$MKMAIL --from 'Иван Петров <ivan@customer.example>' --subject 'Не работает принтер' \
+		--charset koi8-r --subject-encoding B --message-id '<ru1@customer.example>' \
+		--body 'Здравствуйте! Принтер в бухгалтерии не печатает.' >"$T/ru1.eml"
+	pd_deliver "$U" "$T/ru1.eml"
+	once
+	pd_check_eq "ru: postdeskd --once exits 0" 0 "$RC"
+	local ack
+	ack=$(sink_files '^X-Postdesk-Kind: ack')
+	pd_check "ru: an acknowledgement was sent" test -n "$ack"
+	[ -n "$ack" ] || return
+	local subject text
+	subject=$(header "$ack" Subject)
+	case $subject in
+	"[Support #1] "*"Не работает принтер"*) pd_ok "ru: the subject is decoded and tagged" ;;
+	*) pd_fail "ru: the subject is decoded and tagged" "got: $subject" ;;
+	esac
+	text=$(body "$ack")
+	case $text in
+	*Здравствуйте*) pd_ok "ru: the acknowledgement is in Russian" ;;
+	*) pd_fail "ru: the acknowledgement is in Russian" "$(printf '%s' "$text" | head -5)" ;;
+	esac
+	pd_check_eq "ru: Content-Language ru" "ru" "$(header "$ack" Content-Language)"
+}
+
+# ------------------------------------------------------------------ loop protection
+
+sc_loop() {
+	setup loop
+	$MKMAIL --from 'Vacation <away@customer.example>' --subject 'Out of office' \
+		--message-id '<l1@customer.example>' --header 'Auto-Submitted: auto-replied' \
+		--body 'I am away.' >"$T/l1.eml"
+	$MKMAIL --from 'News <news@lists.example>' --subject 'Weekly digest' \
+		--message-id '<l2@lists.example>' --header 'Precedence: bulk' \
+		--header 'List-Id: <weekly.lists.example>' --body 'News.' >"$T/l2.eml"
+	$MKMAIL --from 'Mail Delivery System <MAILER-DAEMON@mx.example>' \
+		--subject 'Undelivered Mail Returned to Sender' --message-id '<l3@mx.example>' \
+		--body 'This is the mail system.' >"$T/l3.eml"
+	$MKMAIL --from 'Support <support@example.com>' --subject 'Looping back' \
+		--message-id '<l4@example.com>' --body 'Our own address.' >"$T/l4.eml"
+	for f in l1 l2 l3 l4; do pd_deliver "$U" "$T/$f.eml"; done
+	once
+	pd_check_eq "loop: postdeskd --once exits 0" 0 "$RC"
+	pd_check_eq "loop: no acknowledgement to any of them" 0 \
+		"$(sink_files '^X-Postdesk-Kind: ack' | wc -l)"
+	pd_check_eq "loop: each refusal recorded with its reason" 4 \
+		"$(count "SELECT count(*) FROM events WHERE kind = 'ack.suppressed'")"
+	# rate limit: the 4th mail from one address within 10 minutes gets no ack
+	pd_write_config "$CONF" db="$DB" user="$U" 'extra=auto_reply_limit_10m = 3'
+	local i
+	for i in 1 2 3 4 5; do
+		$MKMAIL --from "Flood <flood@customer.example>" --subject "Question $i" \
+			--message-id "<fl$i@customer.example>" --body "Question $i." >"$T/fl$i.eml"
+		pd_deliver "$U" "$T/fl$i.eml"
+	done
+	once
+	pd_check_eq "loop: at most 3 acknowledgements to one address in 10 minutes" 3 \
+		"$(grep -l '^To: .*flood@customer.example' $(sink_files '^X-Postdesk-Kind: ack') /dev/null | wc -l)"
+}
+
+# ------------------------------------------------------------------ SMTP 4xx then success
+
+sc_retry() {
+	setup retry
+	echo "451 4.3.0 try again later" >"$PD_SINK_DIR/reply"
+	$MKMAIL --from 'Tom <tom@customer.example>' --subject 'Retry me' \
+		--message-id '<r1@customer.example>' --body 'Hello.' >"$T/r1.eml"
+	pd_deliver "$U" "$T/r1.eml"
+	once
+	pd_check_eq "retry: postdeskd --once exits 0 with the answers queued" 0 "$RC"
+	pd_check_eq "retry: nothing delivered during the 451s" 0 "$(sink_count)"
+	pd_check_eq "retry: both rows wait for a retry, with the server's reason" "2 2" \
+		"$(count "SELECT count(*) FILTER (WHERE status = 'queued' AND next_attempt_at > now()) || ' ' || count(*) FILTER (WHERE last_error LIKE '%451%') FROM outbox")"
+	rm -f "$PD_SINK_DIR/reply"
+	count "UPDATE outbox SET next_attempt_at = now()" >/dev/null
+	once
+	pd_check_eq "retry: after the 451s both are delivered" 2 "$(sink_count)"
+	once
+	pd_check_eq "retry: and never twice" 2 "$(sink_count)"
+}
+
+# ------------------------------------------------------------------ SMTP 5xx
+
+sc_fail() {
+	setup fail
+	echo "550 5.1.1 mailbox unavailable" >"$PD_SINK_DIR/reply"
+	$MKMAIL --from 'Una <una@customer.example>' --subject 'Fail me' \
+		--message-id '<f1@customer.example>' --body 'Hello.' >"$T/f1.eml"
+	pd_deliver "$U" "$T/f1.eml"
+	once
+	pd_check_eq "fail: postdeskd --once exits 0" 0 "$RC"
+	pd_check_eq "fail: both rows failed, not retried" "2" \
+		"$(count "SELECT count(*) FROM outbox WHERE status = 'failed' AND last_error LIKE '%550%'")"
+	pd_check_eq "fail: the failure is an event on the ticket" "2" \
+		"$(count "SELECT count(*) FROM events WHERE kind = 'mail.failed' AND ticket_id = 1")"
+	pd_check "fail: the log says what failed" grep -q "action=failed.*550" "$LOG"
+	rm -f "$PD_SINK_DIR/reply"
+}
+
+for s in $SCENARIOS; do
+	"sc_$s"
+done
+pd_finish
