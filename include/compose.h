@@ -5,6 +5,7 @@
 #ifndef PD_COMPOSE_H
 #define PD_COMPOSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -22,5 +23,21 @@
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const char *subject, const char *lang, const struct pd_msg *msg,
 			  struct pd_err *err);
+
+/*
+ * An agent's answer on a ticket, relayed to the requester and the Cc'd
+ * participants from the support address ("Alice via Example Support"),
+ * threaded under the customer's last message; body is the agent's text with
+ * commands already stripped.  Skipped (returns 0, *relayed_r false) when the
+ * agent wrote to the requester directly.
+ */
+int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			   const struct pd_msg *msg, const char *body, bool *relayed_r,
+			   struct pd_err *err);
+
+/* Tell the agent that their commands were not understood (nothing was
+ * relayed or applied): reason says what was wrong. */
+int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			     const struct pd_msg *msg, const char *reason, struct pd_err *err);
 
 #endif

@@ -63,4 +63,13 @@ int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uid
 
 const char *pd_ingest_action_name(enum pd_ingest_action a);
 
+/*
+ * Set one field of a ticket (status, priority, queue, assignee, line) and
+ * record an event "FIELD.changed" with the old and new value and the actor.
+ * Status changes keep resolved_at/closed_at right.  The value must already be
+ * valid for the field.  Returns 1, 0 when there is no such ticket, -1 on error.
+ */
+int pd_store_set_field(struct pd_db *db, int64_t ticket, const char *field, const char *value,
+		       const char *actor, struct pd_err *err);
+
 #endif

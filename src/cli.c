@@ -20,6 +20,7 @@
 #include "db_int.h"
 #include "log.h"
 #include "migrate.h"
+#include "store.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -363,38 +364,12 @@ static int cmd_raw(const struct pd_config *cfg, int argc, char **argv)
 	return rc;
 }
 
-/* One statement: check, update, and record who changed what. */
-static const char SQL_SET[] =
-    "WITH old AS (SELECT id, status, priority, queue, assignee, line FROM tickets"
-    "             WHERE id = $1::bigint FOR UPDATE),"
-    " upd AS (UPDATE tickets t SET"
-    "   status = CASE WHEN $2 = 'status' THEN $3 ELSE t.status END,"
-    "   priority = CASE WHEN $2 = 'priority' THEN $3 ELSE t.priority END,"
-    "   queue = CASE WHEN $2 = 'queue' THEN $3 ELSE t.queue END,"
-    "   assignee = CASE WHEN $2 = 'assignee' THEN nullif($3, '') ELSE t.assignee END,"
-    "   line = CASE WHEN $2 = 'line' THEN $3::int ELSE t.line END,"
-    "   resolved_at = CASE WHEN $2 = 'status' AND $3 = 'resolved' THEN now()"
-    "                      WHEN $2 = 'status' AND $3 IN ('new', 'open', 'pending') THEN NULL"
-    "                      ELSE t.resolved_at END,"
-    "   closed_at = CASE WHEN $2 = 'status' AND $3 = 'closed' THEN now()"
-    "                    WHEN $2 = 'status' THEN NULL ELSE t.closed_at END,"
-    "   updated_at = now()"
-    "  FROM old WHERE t.id = old.id RETURNING t.id),"
-    " ev AS (INSERT INTO events (ticket_id, actor, kind, detail)"
-    "  SELECT old.id, $4, $2 || '.changed', json_build_object('field', $2::text, 'from',"
-    "    CASE $2 WHEN 'status' THEN old.status WHEN 'priority' THEN old.priority"
-    "            WHEN 'queue' THEN old.queue WHEN 'assignee' THEN old.assignee"
-    "            ELSE old.line::text END, 'to', $3::text)"
-    "  FROM old)"
-    "SELECT count(*) FROM upd";
-
 static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 {
 	static const char *const fields[] = {"status", "priority", "queue", "assignee", "line"};
 	static const char *const statuses[] = {"new", "open", "pending", "resolved", "closed"};
 	static const char *const priorities[] = {"critical", "high", "normal", "low"};
 	char number[32], actor[128];
-	const char *params[4];
 	struct pd_db *db;
 	struct pd_err err;
 	bool ok = false;
@@ -436,23 +411,18 @@ static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 	}
 	const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
 	snprintf(actor, sizeof(actor), "cli:%s", user ? user : "unknown");
-	params[0] = number;
-	params[1] = argv[2];
-	params[2] = argv[3];
-	params[3] = actor;
 	if ((rc = open_db(cfg, true, &db)) != 0)
 		return rc;
 	pd_err_clear(&err);
-	PGresult *res = pd_db_query(db, NULL, SQL_SET, 4, params, &err);
-	if (res == NULL) {
+	int found = pd_store_set_field(db, strtoll(number, NULL, 10), argv[2], argv[3], actor, &err);
+	if (found < 0) {
 		rc = err_exit(&err);
-	} else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+	} else if (found == 0) {
 		fprintf(stderr, "postdesk: no ticket #%s\n", number);
 		rc = EX_DATAERR;
 	} else {
 		printf("ticket #%s: %s set to %s\n", number, argv[2], argv[3]);
 	}
-	PQclear(res);
 	pd_db_close(db);
 	return rc;
 }

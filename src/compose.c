@@ -234,3 +234,243 @@ out:
 	free(name);
 	return rc;
 }
+
+/* The ticket's subject, requester and language. */
+struct ticket_info {
+	char *subject;
+	char *requester;
+	char *requester_name;
+	char *language;
+};
+
+static void ticket_info_free(struct ticket_info *t)
+{
+	free(t->subject);
+	free(t->requester);
+	free(t->requester_name);
+	free(t->language);
+}
+
+static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, struct pd_err *err)
+{
+	char id[24];
+	const char *v[1] = {id};
+	PGresult *res;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	res = pd_db_query(db, "pd_compose_ticket",
+			  "SELECT subject, requester_address, requester_name, coalesce(language, '')"
+			  " FROM tickets WHERE id = $1::bigint",
+			  1, v, err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return pd_err_set(err, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ticket);
+	}
+	t->subject = pd_xstrdup(PQgetvalue(res, 0, 0));
+	t->requester = pd_xstrdup(PQgetvalue(res, 0, 1));
+	t->requester_name = pd_xstrdup(PQgetvalue(res, 0, 2));
+	t->language = pd_xstrdup(PQgetvalue(res, 0, 3));
+	PQclear(res);
+	return 0;
+}
+
+static bool addressed_to(const struct pd_msg *msg, const char *addr)
+{
+	const struct pd_addrlist *lists[2] = {&msg->to, &msg->cc};
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (pd_str_iequal(lists[l]->v[i].address, addr))
+				return true;
+	return false;
+}
+
+int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			   const struct pd_msg *msg, const char *body, bool *relayed_r,
+			   struct pd_err *err)
+{
+	struct ticket_info t;
+	char id[24], number[24];
+	const char *v[1] = {id};
+	PGresult *parts = NULL, *refs = NULL;
+	char *name = from_name(cfg), *via = NULL, *subject_re = NULL, *text = NULL;
+	char *footer_subject = NULL, *footer = NULL;
+	struct pd_addr *to = NULL;
+	const char **rcpts = NULL;
+	const char **ref_ids = NULL;
+	size_t n_to = 0, n_refs = 0;
+	int rc = -1;
+
+	*relayed_r = false;
+	if (ticket_info(db, ticket, &t, err) < 0) {
+		free(name);
+		return -1;
+	}
+	if (addressed_to(msg, t.requester)) {
+		rc = 0; /* the agent wrote to the customer directly: recorded, not sent again */
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	/* the requester first, then the Cc'd participants */
+	parts = pd_db_query(db, "pd_compose_participants",
+			    "SELECT address, name FROM participants WHERE ticket_id = $1::bigint"
+			    " ORDER BY role DESC, address",
+			    1, v, err);
+	if (parts == NULL)
+		goto out;
+	refs = pd_db_query(db, "pd_compose_refs",
+			   "SELECT message_id FROM ("
+			   "  SELECT message_id, id FROM messages WHERE ticket_id = $1::bigint"
+			   "   AND message_id IS NOT NULL"
+			   "   AND (kind = 'customer' OR (direction = 'out' AND kind IN"
+			   "        ('ack', 'agent', 'survey')))"
+			   "  ORDER BY id DESC LIMIT 20) r ORDER BY id",
+			   1, v, err);
+	if (refs == NULL)
+		goto out;
+	int np = PQntuples(parts);
+	to = pd_xcalloc((size_t)np + 1, sizeof(*to));
+	rcpts = pd_xcalloc((size_t)np + 1, sizeof(*rcpts));
+	for (int i = 0; i < np; i++) {
+		char *a = PQgetvalue(parts, i, 0);
+		if (pd_config_is_agent(cfg, a) || pd_str_iequal(a, cfg->support_address))
+			continue;
+		to[n_to].address = a;
+		to[n_to].name = PQgetvalue(parts, i, 1);
+		rcpts[n_to] = a;
+		n_to++;
+	}
+	if (n_to == 0) {
+		rc = 0;
+		goto out;
+	}
+	ref_ids = pd_xcalloc((size_t)PQntuples(refs) + 1, sizeof(*ref_ids));
+	for (int i = 0; i < PQntuples(refs); i++)
+		ref_ids[n_refs++] = PQgetvalue(refs, i, 0);
+
+	const char *agent_name = msg->from.name[0] ? msg->from.name : msg->from.address;
+	const struct pd_render_var vars[] = {
+	    {"agent.name", agent_name},
+	    {"agent.address", msg->from.address},
+	    {"ticket.number", number},
+	    {"ticket.subject", t.subject},
+	    {"support.address", cfg->support_address},
+	};
+	const char *lang = t.language[0] ? t.language : cfg->default_language;
+	if (pd_template_render(cfg->templates_dir, lang, "agent-relay-footer", vars,
+			       PD_ARRAY_LEN(vars), &footer_subject, &footer, err) < 0)
+		goto out;
+	text = pd_xasprintf("%s\n\n%s", body, footer);
+	via = pd_xasprintf("%s via %s", agent_name, name[0] ? name : cfg->support_address);
+	char *tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, t.subject);
+	subject_re = pd_xasprintf("Re: %s", tagged);
+	free(tagged);
+
+	struct pd_buf raw;
+	char *mid = pd_render_message_id(cfg->message_id_domain, ticket, "agent");
+	struct pd_render_mail m = {
+	    .kind = "agent",
+	    .auto_submitted = NULL,
+	    .from = {via, cfg->support_address},
+	    .reply_to = {(char *)"", (char *)""},
+	    .to = to,
+	    .n_to = 1,
+	    .cc = n_to > 1 ? to + 1 : NULL,
+	    .n_cc = n_to - 1,
+	    .subject = subject_re,
+	    .message_id = mid,
+	    .in_reply_to = n_refs ? ref_ids[n_refs - 1] : NULL,
+	    .references = ref_ids,
+	    .n_references = n_refs,
+	    .date = time(NULL),
+	    .language = lang,
+	    .body = text,
+	};
+	pd_buf_init(&raw);
+	if (pd_render_mail(&m, &raw, err) == 0) {
+		struct pd_outbox_mail om = {
+		    .ticket = ticket,
+		    .kind = "agent",
+		    .message_id = mid,
+		    .mail_from = cfg->support_address,
+		    .rcpts = rcpts,
+		    .n_rcpts = n_to,
+		    .to_address = rcpts[0],
+		    .automatic = false,
+		    .subject = subject_re,
+		    .body = text,
+		    .raw = raw.data,
+		    .raw_len = raw.len,
+		};
+		if (pd_outbox_enqueue(db, &om, err) == 0) {
+			*relayed_r = true;
+			rc = 0;
+		}
+	}
+	pd_buf_free(&raw);
+	free(mid);
+out:
+	PQclear(parts);
+	PQclear(refs);
+	free(to);
+	free(rcpts);
+	free(ref_ids);
+	free(name);
+	free(via);
+	free(subject_re);
+	free(text);
+	free(footer_subject);
+	free(footer);
+	ticket_info_free(&t);
+	return rc;
+}
+
+int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			     const struct pd_msg *msg, const char *reason, struct pd_err *err)
+{
+	struct ticket_info t;
+	char number[24];
+	char *name = from_name(cfg);
+	int rc;
+
+	if (ticket_info(db, ticket, &t, err) < 0) {
+		free(name);
+		return -1;
+	}
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	const struct pd_render_var vars[] = {
+	    {"reason", reason},
+	    {"ticket.number", number},
+	    {"ticket.subject", t.subject},
+	    {"support.address", cfg->support_address},
+	};
+	const char *rcpts[1] = {msg->from.address};
+	struct pd_addr to = msg->from;
+	const char *refs[1] = {msg->message_id};
+	struct outgoing o = {
+	    .template = "command-error",
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = "error",
+		     .auto_submitted = "auto-replied",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1,
+		     .in_reply_to = msg->message_id,
+		     .references = msg->message_id ? refs : NULL,
+		     .n_references = msg->message_id ? 1 : 0},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = false,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	ticket_info_free(&t);
+	free(name);
+	return rc;
+}

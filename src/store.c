@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "compose.h"
 #include "db_int.h"
 #include "log.h"
@@ -426,6 +427,140 @@ static int insert_attachments(struct pd_db *db, const struct pd_msg *msg, int64_
 	return 0;
 }
 
+/* ---------------------------------------------------------- conversation */
+
+/* Mail to the support address's "+note" plus-address is an internal note. */
+static bool to_note_address(const struct pd_config *cfg, const struct pd_msg *msg)
+{
+	const char *at = strrchr(cfg->support_address, '@');
+	const struct pd_addrlist *lists[2] = {&msg->to, &msg->cc};
+	char *want;
+	bool found = false;
+
+	if (at == NULL)
+		return false;
+	want = pd_xasprintf("%.*s+note%s", (int)(at - cfg->support_address), cfg->support_address,
+			    at);
+	for (size_t l = 0; l < 2 && !found; l++)
+		for (size_t i = 0; i < lists[l]->n && !found; i++)
+			found = pd_str_iequal(lists[l]->v[i].address, want);
+	free(want);
+	return found;
+}
+
+/* Status of a ticket a customer writes into, locked for this transaction:
+ * 1 and *stale_r when it is closed, or resolved longer ago than reopen_days. */
+static int ticket_status(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+			 char *status, size_t len, bool *stale_r, struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_int(&p, ctx->cfg->reopen_days);
+	res = run(db, "pd_ticket_status",
+		  "SELECT status, status = 'closed' OR (status = 'resolved' AND"
+		  "  coalesce(resolved_at, updated_at) < now() - make_interval(days => $2::int))"
+		  " FROM tickets WHERE id = $1::bigint FOR UPDATE",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	snprintf(status, len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+	*stale_r = PQntuples(res) && PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+/* Apply an agent's commands, each recorded as an event by the agent. */
+static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_result *cr,
+			  const char *actor, bool *status_set_r, struct pd_err *err)
+{
+	*status_set_r = false;
+	for (size_t i = 0; i < cr->n; i++) {
+		const struct pd_cmd *c = &cr->v[i];
+		const char *field = NULL, *value = c->arg;
+
+		switch (c->kind) {
+		case PD_CMD_CLOSE:
+			field = "status", value = "closed";
+			break;
+		case PD_CMD_RESOLVE:
+			field = "status", value = "resolved";
+			break;
+		case PD_CMD_PENDING:
+			field = "status", value = "pending";
+			break;
+		case PD_CMD_PRIORITY:
+			field = "priority";
+			break;
+		case PD_CMD_ASSIGN:
+			field = "assignee";
+			break;
+		case PD_CMD_LINE:
+			field = "line";
+			break;
+		case PD_CMD_NOTE:
+			continue;
+		}
+		if (strcmp(field, "status") == 0)
+			*status_set_r = true;
+		if (pd_store_set_field(db, ticket, field, value, actor, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After an agent's mail is stored: commands, relay, first response. */
+static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+		      const struct pd_msg *msg, const struct pd_cmd_result *cr, bool note,
+		      struct pd_err *err)
+{
+	bool status_set = false, relayed = false;
+	struct pd_err ce;
+
+	pd_err_clear(&ce);
+	if (cr->error != NULL) {
+		if (ctx->cfg->smtp.enabled &&
+		    pd_compose_command_error(db, ctx->cfg, ticket, msg, cr->error, &ce) < 0) {
+			if (strcmp(ce.src, "db") == 0)
+				return *err = ce, -1;
+			pd_log_err("ticket=%lld: could not tell %s about the bad command: %s",
+				   (long long)ticket, msg->from.address, ce.msg);
+		}
+		return 0;
+	}
+	if (apply_commands(db, ticket, cr, msg->from.address, &status_set, err) < 0)
+		return -1;
+	if (note)
+		return 0;
+	if (ctx->cfg->smtp.enabled &&
+	    pd_compose_agent_reply(db, ctx->cfg, ticket, msg, cr->body, &relayed, &ce) < 0) {
+		if (strcmp(ce.src, "db") == 0)
+			return *err = ce, -1;
+		pd_log_err("ticket=%lld: could not relay the answer of %s: %s", (long long)ticket,
+			   msg->from.address, ce.msg);
+	}
+	/* the first answer to the customer, relayed or written directly */
+	struct params p;
+	p_init(&p);
+	p_int(&p, ticket);
+	PGresult *res = run(db, "pd_first_response",
+			    "UPDATE tickets SET first_response_at = coalesce(first_response_at, now()),"
+			    " updated_at = now() WHERE id = $1::bigint",
+			    &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	/* waiting for the customer now, unless the agent said otherwise */
+	if (!status_set && pd_store_set_field(db, ticket, "status", "pending", msg->from.address,
+					      err) < 0)
+		return -1;
+	return 0;
+}
+
 /* ------------------------------------------------------------ one mail */
 
 /* Store one mail inside the current savepoint.  Returns 0 with the action
@@ -440,7 +575,12 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	char *subject = NULL;
 	const char *lang = NULL;
 	int rc = -1;
-	const char *kind = pd_config_is_agent(ctx->cfg, msg->from.address) ? "agent" : "customer";
+	const bool is_agent = pd_config_is_agent(ctx->cfg, msg->from.address);
+	const char *kind = is_agent ? "agent" : "customer";
+	struct pd_cmd_result cr;
+	bool note = false, have_cr = false;
+	char status[16] = "";
+	int64_t linked = 0;
 
 	if (lookup_facts(db, ctx, msg, &f, err) < 0)
 		return -1;
@@ -462,6 +602,25 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	} else {
 		ticket = d.ticket;
 		it->action = PD_INGEST_APPENDED;
+		if (is_agent) {
+			pd_commands_parse(msg->body_text, &cr);
+			have_cr = true;
+			note = cr.note || to_note_address(ctx->cfg, msg);
+			if (note || cr.error != NULL)
+				kind = "note"; /* kept on the ticket, never relayed */
+		} else {
+			bool stale;
+			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, err) < 0)
+				goto out;
+			if (stale) {
+				/* too late to reopen: a new ticket that points to the old one */
+				linked = ticket;
+				if (new_ticket(db, ctx, msg, &ticket, &subject, &lang, err) < 0)
+					goto out;
+				it->action = PD_INGEST_NEW_TICKET;
+				it->rule = "follow-up";
+			}
+		}
 	}
 	/* customers' Cc's become participants who may write into the ticket */
 	if (strcmp(kind, "customer") == 0 && add_cc(db, ctx, msg, ticket, err) < 0)
@@ -480,6 +639,32 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	}
 	if (insert_attachments(db, msg, message, err) < 0)
 		goto out;
+	if (linked != 0) {
+		struct params p;
+		p_init(&p);
+		p_int(&p, ticket);
+		p_int(&p, linked);
+		PGresult *res = run(db, "pd_link_ticket",
+				    "WITH u AS (UPDATE tickets SET linked_ticket = $2::bigint"
+				    "           WHERE id = $1::bigint)"
+				    "INSERT INTO events (ticket_id, actor, kind, detail)"
+				    " VALUES ($1::bigint, 'system', 'ticket.follow_up',"
+				    "         jsonb_build_object('of', $2::bigint))",
+				    &p, err);
+		p_free(&p);
+		if (res == NULL)
+			goto out;
+		PQclear(res);
+	}
+	if (it->action == PD_INGEST_APPENDED && have_cr) {
+		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
+			goto out;
+	} else if (it->action == PD_INGEST_APPENDED &&
+		   (strcmp(status, "pending") == 0 || strcmp(status, "resolved") == 0)) {
+		/* the customer wrote back: the ticket needs us again */
+		if (pd_store_set_field(db, ticket, "status", "open", msg->from.address, err) < 0)
+			goto out;
+	}
 	if (it->action == PD_INGEST_NEW_TICKET && strcmp(kind, "customer") == 0 &&
 	    ctx->cfg->smtp.enabled) {
 		struct pd_err ce;
@@ -498,6 +683,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	it->flagged = msg->parse_failed || msg->oversized;
 	rc = 0;
 out:
+	if (have_cr)
+		pd_commands_free(&cr);
 	free(subject);
 	return rc;
 }
@@ -662,4 +849,50 @@ int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uid
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+/* One statement: check, update, and record who changed what. */
+static const char SQL_SET_FIELD[] =
+    "WITH old AS (SELECT id, status, priority, queue, assignee, line FROM tickets"
+    "             WHERE id = $1::bigint FOR UPDATE),"
+    " upd AS (UPDATE tickets t SET"
+    "   status = CASE WHEN $2 = 'status' THEN $3 ELSE t.status END,"
+    "   priority = CASE WHEN $2 = 'priority' THEN $3 ELSE t.priority END,"
+    "   queue = CASE WHEN $2 = 'queue' THEN $3 ELSE t.queue END,"
+    "   assignee = CASE WHEN $2 = 'assignee' THEN nullif($3, '') ELSE t.assignee END,"
+    "   line = CASE WHEN $2 = 'line' THEN $3::int ELSE t.line END,"
+    "   resolved_at = CASE WHEN $2 = 'status' AND $3 = 'resolved' THEN now()"
+    "                      WHEN $2 = 'status' AND $3 IN ('new', 'open', 'pending') THEN NULL"
+    "                      ELSE t.resolved_at END,"
+    "   closed_at = CASE WHEN $2 = 'status' AND $3 = 'closed' THEN now()"
+    "                    WHEN $2 = 'status' THEN NULL ELSE t.closed_at END,"
+    "   updated_at = now()"
+    "  FROM old WHERE t.id = old.id RETURNING t.id),"
+    " ev AS (INSERT INTO events (ticket_id, actor, kind, detail)"
+    "  SELECT old.id, $4, $2 || '.changed', json_build_object('field', $2::text, 'from',"
+    "    CASE $2 WHEN 'status' THEN old.status WHEN 'priority' THEN old.priority"
+    "            WHEN 'queue' THEN old.queue WHEN 'assignee' THEN old.assignee"
+    "            ELSE old.line::text END, 'to', $3::text)"
+    "  FROM old)"
+    "SELECT count(*) FROM upd";
+
+int pd_store_set_field(struct pd_db *db, int64_t ticket, const char *field, const char *value,
+		       const char *actor, struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, field);
+	p_text(&p, value);
+	p_text(&p, actor);
+	res = run(db, "pd_set_field", SQL_SET_FIELD, &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+	PQclear(res);
+	return found;
 }

@@ -6,12 +6,12 @@
 # fail visibly.
 #
 #   top_srcdir=. top_builddir=build tests/integration/outbound.sh [SCENARIO...]
-# Scenarios: ack ru loop retry fail (default: all).
+# Scenarios: ack ru loop retry fail agent (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="ack ru loop retry fail"
+ALL_SCENARIOS="ack ru loop retry fail agent"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -228,6 +228,124 @@ sc_fail() {
 		"$(count "SELECT count(*) FROM events WHERE kind = 'mail.failed' AND ticket_id = 1")"
 	pd_check "fail: the log says what failed" grep -q "action=failed.*550" "$LOG"
 	rm -f "$PD_SINK_DIR/reply"
+}
+
+# ------------------------------------------------------------------ agents answer by mail
+
+# agent_mail N BODY [extra mkmail options]: alice answers the notice of ticket 1.
+agent_mail() {
+	local n=$1 body=$2
+	shift 2
+	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+		--subject 'Re: [Support #1] Printer broken' --message-id "<ag$n@example.com>" \
+		--in-reply-to "$NOTICE_ID" --references "$NOTICE_ID" --body "$body" "$@" >"$T/ag$n.eml"
+	pd_deliver "$U" "$T/ag$n.eml"
+	once
+}
+
+ticket_field() { count "SELECT coalesce($1::text, '') FROM tickets WHERE id = ${2:-1}"; }
+
+sc_agent() {
+	setup agent
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Printer broken' \
+		--message-id '<cu1@customer.example>' --body 'The label printer shows error 502.' \
+		>"$T/cu1.eml"
+	pd_deliver "$U" "$T/cu1.eml"
+	once
+	local notice
+	notice=$(sink_files '^X-Postdesk-Kind: notice')
+	NOTICE_ID=$(header "$notice" Message-ID)
+
+	# 1. a plain answer is relayed to the customer, from the support address
+	agent_mail 1 $'Please restart the printer and try again.\n\nAlice'
+	pd_check_eq "agent: postdeskd --once exits 0" 0 "$RC"
+	local relay
+	relay=$(sink_files '^X-Postdesk-Kind: agent')
+	pd_check "agent: the answer was relayed" test -n "$relay"
+	if [ -n "$relay" ]; then
+		pd_check_eq "agent: relayed to the customer" "sarah@customer.example" \
+			"$(grep -i '^rcpt' "${relay%.eml}.env" | sed 's/^[^:]*: *//')"
+		pd_check_eq "agent: from Alice via the support address" \
+			"Alice Agent via Example Support <support@example.com>" "$(header "$relay" From)"
+		case $(header "$relay" Subject) in
+		"Re: [Support #1] Printer broken") pd_ok "agent: subject Re: [Support #1] ..." ;;
+		*) pd_fail "agent: subject Re: [Support #1] ..." "$(header "$relay" Subject)" ;;
+		esac
+		case $(header "$relay" References) in
+		*"<cu1@customer.example>"*) pd_ok "agent: References thread under the customer's mail" ;;
+		*) pd_fail "agent: References thread under the customer's mail" "$(header "$relay" References)" ;;
+		esac
+		case $(header "$relay" In-Reply-To) in
+		"<cu1@customer.example>" | "<pd.1.ack."*) pd_ok "agent: In-Reply-To a mail the customer has" ;;
+		*) pd_fail "agent: In-Reply-To a mail the customer has" "$(header "$relay" In-Reply-To)" ;;
+		esac
+		case $(body "$relay") in
+		*"restart the printer"*) pd_ok "agent: the relayed text" ;;
+		*) pd_fail "agent: the relayed text" "$(body "$relay")" ;;
+		esac
+	fi
+	pd_check_eq "agent: the ticket waits for the customer" pending "$(ticket_field status)"
+	pd_check_eq "agent: first response recorded" t \
+		"$(count "SELECT first_response_at IS NOT NULL FROM tickets WHERE id = 1")"
+
+	# 2. a note is stored, never relayed
+	local before
+	before=$(sink_count)
+	agent_mail 2 $'#note\nCustomer is on the premium plan.'
+	pd_check_eq "agent: a #note is not sent to anyone" "$before" "$(sink_count)"
+	pd_check_eq "agent: the note is on the ticket" 1 \
+		"$(count "SELECT count(*) FROM messages WHERE ticket_id = 1 AND kind = 'note'")"
+	agent_mail 3 'Via the note address.' --to 'support+note@example.com'
+	pd_check_eq "agent: mail to support+note@ is a note" 2 \
+		"$(count "SELECT count(*) FROM messages WHERE ticket_id = 1 AND kind = 'note'")"
+
+	# 3. commands are applied and stripped
+	agent_mail 4 $'#priority high\n#assign bob@example.com\nWe are on it.'
+	pd_check_eq "agent: #priority applied" high "$(ticket_field priority)"
+	pd_check_eq "agent: #assign applied" bob@example.com "$(ticket_field assignee)"
+	pd_check_eq "agent: each command is an event by the agent" 2 \
+		"$(count "SELECT count(*) FROM events WHERE ticket_id = 1 AND actor = 'alice@example.com' AND kind IN ('priority.changed', 'assignee.changed')")"
+	local last
+	last=$(ls -t "$PD_SINK_DIR"/*.eml | head -1)
+	case $(body "$last") in
+	*"#priority"* | *"#assign"*) pd_fail "agent: commands stripped before relaying" "$(body "$last")" ;;
+	*"We are on it."*) pd_ok "agent: commands stripped before relaying" ;;
+	*) pd_fail "agent: commands stripped before relaying" "$(body "$last")" ;;
+	esac
+
+	# 4. an unknown command: an error to the agent, nothing relayed or applied
+	before=$(sink_count)
+	agent_mail 5 $'#clsoe\nDone here.'
+	pd_check_eq "agent: one mail for an unknown command" $((before + 1)) "$(sink_count)"
+	last=$(ls -t "$PD_SINK_DIR"/*.eml | head -1)
+	pd_check_eq "agent: it is an error to the agent" "error alice@example.com" \
+		"$(header "$last" X-Postdesk-Kind) $(grep -i '^rcpt' "${last%.eml}.env" | sed 's/^[^:]*: *//')"
+	case $(body "$last") in
+	*clsoe*) pd_ok "agent: the error names the bad command" ;;
+	*) pd_fail "agent: the error names the bad command" "$(body "$last")" ;;
+	esac
+
+	# 5. the customer answers: open again; resolve; reopen; too late: a new linked ticket
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Re: [Support #1] Printer broken' \
+		--message-id '<cu2@customer.example>' --body 'Restarted, still broken.' >"$T/cu2.eml"
+	pd_deliver "$U" "$T/cu2.eml"
+	once
+	pd_check_eq "agent: a customer reply to a pending ticket opens it" open "$(ticket_field status)"
+	agent_mail 6 $'#resolve\nFixed by a firmware update.'
+	pd_check_eq "agent: #resolve" resolved "$(ticket_field status)"
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Re: [Support #1] Printer broken' \
+		--message-id '<cu3@customer.example>' --body 'It broke again.' >"$T/cu3.eml"
+	pd_deliver "$U" "$T/cu3.eml"
+	once
+	pd_check_eq "agent: a reply to a resolved ticket reopens it" open "$(ticket_field status)"
+	agent_mail 7 '#resolve'
+	count "UPDATE tickets SET resolved_at = now() - interval '30 days' WHERE id = 1" >/dev/null
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Re: [Support #1] Printer broken' \
+		--message-id '<cu4@customer.example>' --body 'A month later: broken again.' >"$T/cu4.eml"
+	pd_deliver "$U" "$T/cu4.eml"
+	once
+	pd_check_eq "agent: after reopen_days a reply is a new ticket linked to the old" "2 1 resolved" \
+		"$(count "SELECT max(id) || ' ' || (SELECT linked_ticket FROM tickets WHERE id = 2) || ' ' || (SELECT status FROM tickets WHERE id = 1) FROM tickets")"
 }
 
 for s in $SCENARIOS; do
