@@ -28,4 +28,21 @@ void pd_smtp_free(struct pd_smtp *s);
 int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rcpts, size_t n,
 		 const char *data, size_t len, struct pd_err *err);
 
+/*
+ * More on pd_smtp_send (src/smtp.c has the details):
+ *  - mail_from is an addr-spec without <>; "" sends the null reverse-path
+ *    MAIL FROM:<> (RFC 3834 auto-replies), NULL means cfg->from_address.
+ *    Addresses with controls, spaces or <> are refused (PERM) before anything
+ *    is sent; so are n == 0 and len == 0.
+ *  - All or nothing: one refused RCPT fails the whole message (no DATA is
+ *    sent), with that reply's class and code.
+ *  - PERM with code 0 is not about this message but the configuration: the
+ *    server's certificate is not trusted (the text names smtp.ca_file), it
+ *    does not offer STARTTLS although tls = "starttls", ca_file unusable.
+ *  - FATAL: libcurl cannot do what the config asks (URL scheme not supported
+ *    or malformed, libcurl without TLS).
+ *  - err->msg names the server (host:port) and the command refused, never
+ *    the password.
+ */
+
 #endif

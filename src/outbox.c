@@ -132,6 +132,17 @@ static const char SQL_CLAIM[] =
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
     "           o.kind, coalesce(o.to_address, '')";
 
+/*
+ * Worth another attempt: temporary failures, and failures of the SMTP
+ * setup rather than of this message (an untrusted certificate, STARTTLS not
+ * offered: no reply code), which the operator fixes without losing the mail.
+ */
+static bool retryable(const struct pd_err *e)
+{
+	return e->cls == PD_ERR_TEMP ||
+	       (strcmp(e->src, "smtp") == 0 && e->code == 0 && e->cls != PD_ERR_NONE);
+}
+
 /* Record the outcome of one row; its own transaction. */
 static int record(struct pd_db *db, const char *id, int attempts, const struct pd_err *send_err,
 		  struct pd_outbox_stats *st, struct pd_err *err)
@@ -145,7 +156,7 @@ static int record(struct pd_db *db, const char *id, int attempts, const struct p
 				  " lease_until = NULL, last_error = NULL WHERE id = $1::bigint",
 				  1, v, err);
 		st->sent++;
-	} else if (send_err->cls == PD_ERR_TEMP && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
+	} else if (retryable(send_err) && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
 		char delay[24];
 		const char *v[3] = {id, delay, send_err->msg};
 		snprintf(delay, sizeof(delay), "%" PRId64,
@@ -200,7 +211,7 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			const char *from = PQgetvalue(res, i, 1);
 			int attempts = atoi(PQgetvalue(res, i, 4));
 			char *rcpt_text = pd_xstrdup(PQgetvalue(res, i, 2));
-			const char *rcpts[64];
+			const char **rcpts = pd_xcalloc(strlen(rcpt_text) / 2 + 2, sizeof(*rcpts));
 			size_t n_rcpts = 0;
 			size_t raw_len = 0;
 			unsigned char *raw;
@@ -208,7 +219,7 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			int r;
 
 			for (char *save = NULL, *t = strtok_r(rcpt_text, "\n", &save);
-			     t != NULL && n_rcpts < PD_ARRAY_LEN(rcpts); t = strtok_r(NULL, "\n", &save))
+			     t != NULL; t = strtok_r(NULL, "\n", &save))
 				rcpts[n_rcpts++] = t;
 			raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &raw_len);
 			pd_err_clear(&serr);
@@ -226,11 +237,12 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 				pd_log(serr.cls == PD_ERR_TEMP ? PD_LOG_WARNING : PD_LOG_ERR,
 				       "outbox=%s kind=%s to=%s attempt=%d action=%s: %s", id,
 				       PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), attempts,
-				       serr.cls == PD_ERR_TEMP && attempts < PD_OUTBOX_MAX_ATTEMPTS
+				       retryable(&serr) && attempts < PD_OUTBOX_MAX_ATTEMPTS
 					   ? "retry"
 					   : "failed",
 				       serr.msg);
 			free(rcpt_text);
+			free(rcpts);
 			if (record(db, id, attempts, r == 0 ? NULL : &serr, st, err) < 0) {
 				PQclear(res);
 				return -1;

@@ -28,6 +28,7 @@
 #include "compose.h"
 #include "db_int.h"
 #include "log.h"
+#include "loopguard.h"
 #include "store.h"
 #include "thread.h"
 #include "util.h"
@@ -473,6 +474,73 @@ static int ticket_status(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 	return 0;
 }
 
+/*
+ * A delivery status notification about one of our own mails: the ticket
+ * that mail belongs to (0 when it is not ours), the failed recipient and
+ * whether the failure is permanent.
+ */
+static int bounce_of_ours(struct pd_db *db, const struct pd_msg *msg, int64_t *ticket_r,
+			  char **rcpt_r, bool *permanent_r, struct pd_err *err)
+{
+	char *orig = NULL;
+	struct params p;
+	PGresult *res;
+
+	*ticket_r = 0;
+	*rcpt_r = NULL;
+	*permanent_r = false;
+	if (!pd_loopguard_is_dsn(msg->raw, msg->raw_len) ||
+	    pd_loopguard_dsn(msg->raw, msg->raw_len, &orig, rcpt_r, permanent_r) != 1 ||
+	    orig == NULL) {
+		free(orig);
+		return 0;
+	}
+	p_init(&p);
+	p_own(&p, orig);
+	res = run(db, "pd_bounce_lookup",
+		  "SELECT coalesce((SELECT ticket_id FROM outbox WHERE message_id = $1),"
+		  "                (SELECT ticket_id FROM messages WHERE message_id = $1"
+		  "                   AND direction = 'out' LIMIT 1), 0)",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	*ticket_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* Record a bounce on its ticket; a permanent failure suppresses automatic
+ * mail to the address for suppress_days. */
+static int record_bounce(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+			 const char *rcpt, bool permanent, struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, rcpt ? rcpt : "");
+	p_text(&p, permanent ? "true" : "false");
+	p_int(&p, ctx->cfg->suppress_days);
+	res = run(db, "pd_bounce_record",
+		  "WITH e AS (INSERT INTO events (ticket_id, actor, kind, detail)"
+		  "  VALUES ($1::bigint, 'system', 'mail.bounced',"
+		  "          jsonb_build_object('recipient', $2::text, 'permanent', $3::boolean)))"
+		  "INSERT INTO suppressions (address, until, reason)"
+		  " SELECT lower($2), now() + make_interval(days => $4::int),"
+		  "        'permanent delivery failure (ticket #' || $1 || ')'"
+		  "  WHERE $3::boolean AND $2 <> '' AND $4::int > 0"
+		  " ON CONFLICT (address) DO UPDATE SET until = EXCLUDED.until,"
+		  "   reason = EXCLUDED.reason",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, struct pd_err *err)
@@ -580,7 +648,9 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	struct pd_cmd_result cr;
 	bool note = false, have_cr = false;
 	char status[16] = "";
-	int64_t linked = 0;
+	int64_t linked = 0, bounced = 0;
+	char *bounce_rcpt = NULL;
+	bool bounce_permanent = false;
 
 	if (lookup_facts(db, ctx, msg, &f, err) < 0)
 		return -1;
@@ -590,9 +660,17 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		it->rule = "duplicate";
 		return 0;
 	}
+	if (bounce_of_ours(db, msg, &bounced, &bounce_rcpt, &bounce_permanent, err) < 0)
+		goto out;
 	pd_thread_decide(&f.t, &d);
 	it->rule = pd_thread_rule_name(d.rule);
-	if (d.rule == PD_THREAD_NEW) {
+	if (bounced > 0) {
+		/* a bounce of our own mail: on its ticket, never a new one, no reopening */
+		ticket = bounced;
+		it->action = PD_INGEST_APPENDED;
+		it->rule = "bounce";
+		kind = "system";
+	} else if (d.rule == PD_THREAD_NEW) {
 		int r = new_ticket(db, ctx, msg, &ticket, &subject, &lang, err);
 		if (r < 0) {
 			free(subject);
@@ -656,6 +734,9 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			goto out;
 		PQclear(res);
 	}
+	if (bounced > 0 &&
+	    record_bounce(db, ctx, ticket, bounce_rcpt, bounce_permanent, err) < 0)
+		goto out;
 	if (it->action == PD_INGEST_APPENDED && have_cr) {
 		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
 			goto out;
@@ -685,6 +766,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 out:
 	if (have_cr)
 		pd_commands_free(&cr);
+	free(bounce_rcpt);
 	free(subject);
 	return rc;
 }

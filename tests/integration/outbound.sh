@@ -6,12 +6,12 @@
 # fail visibly.
 #
 #   top_srcdir=. top_builddir=build tests/integration/outbound.sh [SCENARIO...]
-# Scenarios: ack ru loop retry fail agent (default: all).
+# Scenarios: ack ru loop retry fail agent bounce (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="ack ru loop retry fail agent"
+ALL_SCENARIOS="ack ru loop retry fail agent bounce"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -346,6 +346,73 @@ sc_agent() {
 	once
 	pd_check_eq "agent: after reopen_days a reply is a new ticket linked to the old" "2 1 resolved" \
 		"$(count "SELECT max(id) || ' ' || (SELECT linked_ticket FROM tickets WHERE id = 2) || ' ' || (SELECT status FROM tickets WHERE id = 1) FROM tickets")"
+}
+
+# ------------------------------------------------------------------ bounces of our own mail
+
+sc_bounce() {
+	setup bounce
+	$MKMAIL --from 'Gone Customer <gone@customer.example>' --subject 'Please call me' \
+		--message-id '<bo1@customer.example>' --body 'Call me back.' >"$T/bo1.eml"
+	pd_deliver "$U" "$T/bo1.eml"
+	once
+	local ack mid
+	ack=$(sink_files '^X-Postdesk-Kind: ack')
+	mid=$(header "$ack" Message-ID)
+	# the customer's server refuses the acknowledgement: a Postfix-style DSN
+	cat >"$T/dsn.eml" <<-EOF
+		Return-Path: <>
+		From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>
+		To: support@example.com
+		Subject: Undelivered Mail Returned to Sender
+		Message-ID: <dsn1@mx.customer.example>
+		Date: Sun, 22 Nov 2026 10:00:00 +0000
+		MIME-Version: 1.0
+		Content-Type: multipart/report; report-type=delivery-status; boundary="B1"
+
+		--B1
+		Content-Type: text/plain
+
+		I'm sorry to have to inform you that your message could not be delivered.
+
+		--B1
+		Content-Type: message/delivery-status
+
+		Reporting-MTA: dns; mx.customer.example
+
+		Final-Recipient: rfc822; gone@customer.example
+		Action: failed
+		Status: 5.1.1
+		Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+		--B1
+		Content-Type: text/rfc822-headers
+
+		From: Example Support <support@example.com>
+		To: gone@customer.example
+		Subject: [Support #1] We received your request
+		Message-ID: $mid
+
+		--B1--
+	EOF
+	pd_deliver "$U" "$T/dsn.eml"
+	once
+	pd_check_eq "bounce: postdeskd --once exits 0" 0 "$RC"
+	pd_check_eq "bounce: no ticket is created for it" 1 "$(count "SELECT count(*) FROM tickets")"
+	pd_check_eq "bounce: recorded on the ticket of the bounced mail" 1 \
+		"$(count "SELECT count(*) FROM messages WHERE ticket_id = 1 AND kind = 'system' AND direction = 'in'")"
+	pd_check_eq "bounce: as an event with the recipient" "gone@customer.example true" \
+		"$(count "SELECT detail->>'recipient' || ' ' || (detail->>'permanent') FROM events WHERE kind = 'mail.bounced'")"
+	pd_check_eq "bounce: the ticket is not reopened or changed" new "$(count "SELECT status FROM tickets WHERE id = 1")"
+	pd_check_eq "bounce: nothing is sent back" 2 "$(sink_count)"
+	pd_check_eq "bounce: the address is suppressed" 1 \
+		"$(count "SELECT count(*) FROM suppressions WHERE address = 'gone@customer.example' AND until > now()")"
+	$MKMAIL --from 'Gone Customer <gone@customer.example>' --subject 'Another question' \
+		--message-id '<bo2@customer.example>' --body 'Hello again.' >"$T/bo2.eml"
+	pd_deliver "$U" "$T/bo2.eml"
+	once
+	pd_check_eq "bounce: no acknowledgement to a suppressed address" 0 \
+		"$(grep -l '^To: .*gone@customer.example' $(sink_files '^X-Postdesk-Kind: ack') /dev/null | grep -vc "$ack")"
 }
 
 for s in $SCENARIOS; do

@@ -5,24 +5,123 @@ Accepts every mail on 127.0.0.1:PORT and writes it, as received, to DIR/N.eml
 (N = 1, 2, ...), with the envelope in DIR/N.env.  Run with /usr/bin/python3 so
 that aiosmtpd from Debian's python3-aiosmtpd is found whatever PATH says.
 
-    smtp_sink.py --port PORT --dir DIR [--pidfile FILE]
+    smtp_sink.py --port PORT --dir DIR [--pidfile FILE] [options below]
 
 Optional: a file DIR/reply holding one SMTP reply line (e.g. "451 4.3.0 try
 later") makes the sink answer DATA with it instead of accepting the mail,
 so tests can exercise temporary and permanent failures.
+
+Failures from the command line (for tests that start their own sink):
+  --fail-code CODE      answer CODE (4xx or 5xx) instead of accepting a mail
+  --fail-count N        ... for the first N mail transactions only (default:
+                        all of them).  A transaction counts once, at the stage
+                        where it is failed.
+  --fail-at STAGE       where to fail: "data" (default: after the whole
+                        message was received, at the end of DATA - the reply
+                        a real server gives after content checks), "rcpt"
+                        (every RCPT TO of the transaction) or "mail" (MAIL
+                        FROM).
+  --fail-text TEXT      reply text after the code (default names the sink).
+  A 421 reply closes the connection after it is sent, as RFC 5321 requires.
+  --reject-rcpt ADDR    answer "550 5.1.1" to RCPT TO:<ADDR> (repeatable);
+                        other recipients are accepted.
+  --discard             accept mails without writing them (benchmarks); the
+                        count in DIR/accepted still grows.
+
+Counting: DIR/connections holds the number of SMTP sessions so far, i.e.
+connections on which the client sent EHLO or HELO (port probes that only
+connect, and the listener's own start-up check, do not count; a STARTTLS
+session counts once).  DIR/accepted holds the number of mails accepted.
+Both files are replaced atomically on every change.  Each session is also
+logged on stderr: "sink: session N from HOST:PORT".
+
+TLS (certificates from tests/data/tls: server-chain.pem, server-key.pem):
+  --tls starttls        offer STARTTLS and refuse mail before it (530)
+  --tls implicit        TLS from the first byte (smtps)
+  --cert FILE --key FILE
+AUTH:
+  --auth USER:PASSWORD  offer AUTH PLAIN/LOGIN (also without TLS) and require
+                        it before MAIL; wrong credentials get 535.
+Idle:
+  --idle-timeout SECS   close sessions idle that long (aiosmtpd's timeout,
+                        default 300).
 """
 import argparse
+import asyncio
 import os
 import signal
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
+
+
+def write_count(directory, name, value):
+    tmp = os.path.join(directory, name + ".tmp")
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write("%d\n" % value)
+    os.rename(tmp, os.path.join(directory, name))
+
+
+def default_text(code):
+    if code == 421:
+        return "4.3.2 sink: service not available, closing connection"
+    if code < 500:
+        return "4.3.0 sink: temporary failure, try again later"
+    return "5.7.1 sink: message refused"
 
 
 class Sink:
-    def __init__(self, directory):
+    def __init__(self, directory, args=None):
         self.dir = directory
         self.n = 0
+        self.args = args
+        self.sessions = 0
+        self.accepted = 0
+        self.fail_left = None if args is None else args.fail_count
+        self.reject = set() if args is None or not args.reject_rcpt else \
+            {a.lower() for a in args.reject_rcpt}
+
+    # ---- scripted failures
+
+    def _fail_now(self, server, envelope, stage):
+        """The failure reply for this transaction at this stage, or None."""
+        a = self.args
+        if a is None or a.fail_code is None or a.fail_at != stage:
+            return None
+        decided = getattr(envelope, "pd_fail", None)
+        if decided is None:
+            decided = self.fail_left is None or self.fail_left > 0
+            if decided and self.fail_left is not None:
+                self.fail_left -= 1
+            envelope.pd_fail = decided
+        if not decided:
+            return None
+        reply = "%d %s" % (a.fail_code, a.fail_text or default_text(a.fail_code))
+        if a.fail_code == 421:
+            # The reply is written before this callback runs; close() flushes.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return reply
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self._fail_now(server, envelope, "mail")
+        if reply:
+            del envelope.pd_fail  # no transaction began: the next MAIL is a new one
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self._fail_now(server, envelope, "rcpt")
+        if reply:
+            return reply
+        if address.lower() in self.reject:
+            return "550 5.1.1 <%s>: sink: recipient rejected" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         reply_file = os.path.join(self.dir, "reply")
@@ -31,6 +130,13 @@ class Sink:
                 line = f.read().strip()
             if line:
                 return line
+        reply = self._fail_now(server, envelope, "data")
+        if reply:
+            return reply
+        self.accepted += 1
+        write_count(self.dir, "accepted", self.accepted)
+        if self.args is not None and self.args.discard:
+            return "250 2.0.0 OK discarded"
         self.n += 1
         base = os.path.join(self.dir, str(self.n))
         data = envelope.original_content or envelope.content
@@ -45,6 +151,53 @@ class Sink:
         os.rename(base + ".eml.tmp", base + ".eml")
         return "250 2.0.0 OK queued as sink-%d" % self.n
 
+    # ---- session counting (called by CountingSMTP)
+
+    def session_started(self, peer):
+        self.sessions += 1
+        write_count(self.dir, "connections", self.sessions)
+        host, port = (peer[0], peer[1]) if isinstance(peer, tuple) else (peer, 0)
+        print("sink: session %d from %s:%s" % (self.sessions, host, port),
+              file=sys.stderr, flush=True)
+
+
+class CountingSMTP(SMTP):
+    """aiosmtpd's SMTP (one instance per connection) that reports its first
+    EHLO/HELO to the handler."""
+
+    pd_counted = False
+
+    def _pd_count(self):
+        if not self.pd_counted:
+            self.pd_counted = True
+            self.event_handler.session_started(self.session.peer)
+
+    async def smtp_EHLO(self, hostname):
+        self._pd_count()
+        return await super().smtp_EHLO(hostname)
+
+    async def smtp_HELO(self, hostname):
+        self._pd_count()
+        return await super().smtp_HELO(hostname)
+
+
+class SinkController(Controller):
+    def factory(self):
+        return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+
+def authenticator_for(spec):
+    user, _, password = spec.partition(":")
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = (getattr(auth_data, "login", None) == user.encode() and
+              getattr(auth_data, "password", None) == password.encode())
+        # handled=False: let aiosmtpd answer 535 itself (the default True means
+        # "the authenticator already replied", and it would stay silent)
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -52,22 +205,54 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--pidfile")
+    ap.add_argument("--fail-code", type=int)
+    ap.add_argument("--fail-count", type=int)
+    ap.add_argument("--fail-at", choices=("mail", "rcpt", "data"), default="data")
+    ap.add_argument("--fail-text")
+    ap.add_argument("--reject-rcpt", action="append")
+    ap.add_argument("--discard", action="store_true")
+    ap.add_argument("--tls", choices=("none", "starttls", "implicit"), default="none")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--auth")
+    ap.add_argument("--idle-timeout", type=float, default=300)
     args = ap.parse_args()
+    if args.fail_code is not None and not 400 <= args.fail_code <= 599:
+        ap.error("--fail-code must be 4xx or 5xx")
+    if args.tls != "none" and not (args.cert and args.key):
+        ap.error("--tls %s needs --cert and --key" % args.tls)
 
     os.makedirs(args.dir, exist_ok=True)
     # Keep numbering across restarts of the sink in one state folder.
     existing = [int(n[:-4]) for n in os.listdir(args.dir)
                 if n.endswith(".eml") and n[:-4].isdigit()]
-    handler = Sink(args.dir)
+    handler = Sink(args.dir, args)
     handler.n = max(existing, default=0)
 
-    controller = Controller(handler, hostname=args.host, port=args.port,
-                            decode_data=False, enable_SMTPUTF8=True,
-                            data_size_limit=64 * 1024 * 1024)
+    kwargs = dict(hostname=args.host, port=args.port,
+                  decode_data=False, enable_SMTPUTF8=True,
+                  data_size_limit=64 * 1024 * 1024,
+                  timeout=args.idle_timeout)
+    if args.tls != "none":
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        else:
+            kwargs.update(ssl_context=ctx)
+    if args.auth:
+        kwargs.update(authenticator=authenticator_for(args.auth),
+                      auth_required=True, auth_require_tls=False)
+
+    controller = SinkController(handler, **kwargs)
     controller.start()
+    # The controller's own start-up probe connected without EHLO: not counted.
+    write_count(args.dir, "connections", 0)
+    write_count(args.dir, "accepted", 0)
     if args.pidfile:
-        with open(args.pidfile, "w", encoding="ascii") as f:
+        with open(args.pidfile + ".tmp", "w", encoding="ascii") as f:
             f.write("%d\n" % os.getpid())
+        os.rename(args.pidfile + ".tmp", args.pidfile)
 
     done = []
 
