@@ -33,7 +33,9 @@ static void usage(FILE *f)
 		"  tickets [--status S] [--queue Q] [--json]\n"
 		"  show NUMBER [--json]               a ticket with its messages and events\n"
 		"  raw NUMBER [N]                     original bytes of the ticket's Nth message\n"
-		"  set NUMBER status|priority|queue|assignee|line VALUE\n");
+		"  set NUMBER status|priority|queue|assignee|line VALUE\n"
+		"  outbox [--all] [--json]            mail waiting, being sent or failed\n"
+		"  outbox retry ID                    send a failed row again now\n");
 }
 
 static int err_exit(const struct pd_err *err)
@@ -427,6 +429,108 @@ static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 	return rc;
 }
 
+static const char SQL_OUTBOX_JSON[] =
+    "SELECT coalesce(json_agg(json_build_object('id', o.id, 'ticket', o.ticket_id,"
+    "  'kind', o.kind, 'status', o.status, 'to', o.rcpt_to, 'subject', o.subject,"
+    "  'message_id', o.message_id, 'attempts', o.attempts, 'next_attempt_at',"
+    "  o.next_attempt_at, 'last_error', o.last_error, 'created_at', o.created_at,"
+    "  'sent_at', o.sent_at) ORDER BY o.id), '[]')"
+    " FROM outbox o WHERE $1::boolean OR o.status <> 'sent'";
+
+static const char SQL_OUTBOX_TABLE[] =
+    "SELECT o.id, o.status, o.kind, coalesce(o.ticket_id::text, '-'),"
+    "  array_to_string(o.rcpt_to, ','), o.attempts,"
+    "  CASE WHEN o.status = 'queued' THEN to_char(o.next_attempt_at, 'YYYY-MM-DD HH24:MI:SS')"
+    "       ELSE '' END, coalesce(o.last_error, '')"
+    " FROM outbox o WHERE $1::boolean OR o.status <> 'sent' ORDER BY o.id";
+
+/* outbox [--all] [--json] | outbox retry ID */
+static int cmd_outbox(const struct pd_config *cfg, int argc, char **argv)
+{
+	bool json = false, all = false;
+	struct pd_db *db;
+	struct pd_err err;
+	int rc;
+
+	if (argc >= 2 && strcmp(argv[1], "retry") == 0) {
+		char id[32], actor[128];
+		const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+		const char *v[2] = {id, actor};
+
+		if (argc != 3) {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		if (parse_number(argv[2], id, sizeof(id)) < 0)
+			return EX_DATAERR;
+		snprintf(actor, sizeof(actor), "cli:%s", user ? user : "unknown");
+		if ((rc = open_db(cfg, true, &db)) != 0)
+			return rc;
+		pd_err_clear(&err);
+		PGresult *res = pd_db_query(
+		    db, NULL,
+		    "WITH u AS (UPDATE outbox SET status = 'queued', next_attempt_at = now(),"
+		    "             attempts = 0, lease_until = NULL"
+		    "           WHERE id = $1::bigint AND status IN ('failed', 'queued')"
+		    "           RETURNING id, ticket_id, last_error),"
+		    " e AS (INSERT INTO events (ticket_id, actor, kind, detail)"
+		    "       SELECT ticket_id, $2, 'mail.retry',"
+		    "         jsonb_build_object('outbox_id', id, 'last_error', last_error)"
+		    "       FROM u WHERE ticket_id IS NOT NULL)"
+		    "SELECT count(*) FROM u",
+		    2, v, &err);
+		if (res == NULL) {
+			rc = err_exit(&err);
+		} else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+			fprintf(stderr, "postdesk: no failed or queued outbox row %s\n", id);
+			rc = EX_DATAERR;
+		} else {
+			printf("outbox row %s queued for sending now\n", id);
+		}
+		PQclear(res);
+		pd_db_close(db);
+		return rc;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--all") == 0)
+			all = true;
+		else {
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	const char *v[1] = {all ? "true" : "false"};
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	PGresult *res = pd_db_query(db, NULL, json ? SQL_OUTBOX_JSON : SQL_OUTBOX_TABLE, 1, v, &err);
+	if (res == NULL) {
+		pd_db_close(db);
+		return err_exit(&err);
+	}
+	if (json) {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+	} else {
+		printf("%6s  %-7s %-10s %6s  %-28s %3s  %-19s %s\n", "ID", "STATUS", "KIND", "TICKET",
+		       "TO", "TRY", "NEXT ATTEMPT", "LAST ERROR");
+		for (int i = 0; i < PQntuples(res); i++) {
+			printf("%6s  %-7s %-10s %6s  ", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			       PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+			int used = print_cut(PQgetvalue(res, i, 4), 28);
+			printf("%*s %3s  %-19s ", 28 - used, "", PQgetvalue(res, i, 5),
+			       PQgetvalue(res, i, 6));
+			print_cut(PQgetvalue(res, i, 7), 70);
+			fputc('\n', stdout);
+		}
+		printf("(%d rows%s)\n", PQntuples(res), all ? "" : "; --all to include sent mail");
+	}
+	PQclear(res);
+	pd_db_close(db);
+	return 0;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct pd_config *cfg;
@@ -476,7 +580,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0)
 		return cargc == 1 ? cmd_check_config(path) : EX_USAGE;
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
-	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0) {
+	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
+	    strcmp(cmd, "outbox") != 0) {
 		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EX_USAGE;
@@ -496,6 +601,8 @@ int main(int argc, char **argv)
 		rc = cmd_show(cfg, cargc, cargv);
 	else if (strcmp(cmd, "raw") == 0)
 		rc = cmd_raw(cfg, cargc, cargv);
+	else if (strcmp(cmd, "outbox") == 0)
+		rc = cmd_outbox(cfg, cargc, cargv);
 	else
 		rc = cmd_set(cfg, cargc, cargv);
 	pd_config_free(cfg);

@@ -29,6 +29,7 @@
 #include "db_int.h"
 #include "log.h"
 #include "loopguard.h"
+#include "render.h"
 #include "store.h"
 #include "thread.h"
 #include "util.h"
@@ -234,22 +235,12 @@ static const char SQL_ADD_CC[] =
     "  WHERE a LIKE '%_@_%' AND lower(a) <> ALL ($4::text[])"
     " ON CONFLICT DO NOTHING";
 
-/* "ru" when the text has Cyrillic letters, else the configured default. */
+/* The customer's language: from the text, else the configured default. */
 static const char *detect_language(const struct pd_config *cfg, const struct pd_msg *msg)
 {
-	const char *texts[2] = {msg->subject, msg->body_text};
+	const char *l = pd_render_detect_language(msg->subject, msg->body_text);
 
-	for (size_t t = 0; t < 2; t++) {
-		const unsigned char *s = (const unsigned char *)texts[t];
-		size_t cyr = 0;
-		/* U+0400..U+04FF are encoded as 0xD0..0xD3 lead bytes */
-		for (; s && *s && cyr < 3; s++)
-			if (*s >= 0xd0 && *s <= 0xd3 && (s[1] & 0xc0) == 0x80)
-				cyr++;
-		if (cyr >= 3 || (t == 1 && cyr > 0))
-			return "ru";
-	}
-	return cfg->default_language ? cfg->default_language : "en";
+	return l ? l : cfg->default_language ? cfg->default_language : "en";
 }
 
 /* Open a ticket for msg; *subject_r (owned by the caller) and *lang_r

@@ -228,6 +228,22 @@ sc_fail() {
 		"$(count "SELECT count(*) FROM events WHERE kind = 'mail.failed' AND ticket_id = 1")"
 	pd_check "fail: the log says what failed" grep -q "action=failed.*550" "$LOG"
 	rm -f "$PD_SINK_DIR/reply"
+	pd_cli "$CONF" outbox >"$T/fail.outbox"
+	pd_check "fail: postdesk outbox lists the failed rows with the reason" \
+		grep -q "failed.*550 5.1.1" "$T/fail.outbox"
+	pd_cli "$CONF" outbox --json >"$T/fail.outbox.json"
+	local id
+	id=$(pd_json "$T/fail.outbox.json" "[r['id'] for r in d if r['kind'] == 'ack'][0]")
+	pd_check_eq "fail: outbox --json shows the ack as failed" failed \
+		"$(pd_json "$T/fail.outbox.json" "[r['status'] for r in d if r['id'] == $id][0]")"
+	pd_cli "$CONF" outbox retry "$id" >/dev/null
+	pd_check_eq "fail: outbox retry queues it again" queued \
+		"$(count "SELECT status FROM outbox WHERE id = $id")"
+	once
+	pd_check_eq "fail: and the next run sends it" "sent 1" \
+		"$(count "SELECT status FROM outbox WHERE id = $id") $(sink_count)"
+	pd_check_eq "fail: the retry is an event" 1 \
+		"$(count "SELECT count(*) FROM events WHERE kind = 'mail.retry'")"
 }
 
 # ------------------------------------------------------------------ agents answer by mail
