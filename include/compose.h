@@ -40,4 +40,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			     const struct pd_msg *msg, const char *reason, struct pd_err *err);
 
+/* On resolve: ask the requester to rate the help with a digit 1-5 (skipped
+ * for a suppressed or rate-limited address, recorded as an event). */
+int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+		      struct pd_err *err);
+
 #endif

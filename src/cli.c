@@ -16,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "compose.h"
 #include "config.h"
 #include "db_int.h"
 #include "log.h"
@@ -90,7 +91,7 @@ static int cmd_migrate(const struct pd_config *cfg)
 	" 'created_at', t.created_at, 'updated_at', t.updated_at,"                           \
 	" 'first_response_due', t.first_response_due, 'resolution_due', t.resolution_due,"   \
 	" 'first_response_at', t.first_response_at, 'resolved_at', t.resolved_at,"           \
-	" 'closed_at', t.closed_at, 'linked_ticket', t.linked_ticket"
+	" 'closed_at', t.closed_at, 'linked_ticket', t.linked_ticket, 'rating', t.rating"
 
 static const char SQL_TICKETS_JSON[] =
     "SELECT coalesce(json_agg(json_build_object(" TICKET_FIELDS ","
@@ -424,6 +425,10 @@ static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 		rc = EX_DATAERR;
 	} else {
 		printf("ticket #%s: %s set to %s\n", number, argv[2], argv[3]);
+		/* resolving asks the customer for a rating, as from mail */
+		if (strcmp(argv[2], "status") == 0 && strcmp(argv[3], "resolved") == 0 &&
+		    cfg->smtp.enabled && pd_compose_survey(db, cfg, strtoll(number, NULL, 10), &err) < 0)
+			fprintf(stderr, "postdesk: no satisfaction survey queued: %s\n", err.msg);
 	}
 	pd_db_close(db);
 	return rc;

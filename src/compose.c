@@ -474,3 +474,63 @@ int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int6
 	free(name);
 	return rc;
 }
+
+int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+		      struct pd_err *err)
+{
+	struct ticket_info t;
+	char number[24];
+	char *name;
+	int recent = 0, day = 0, rc = -1;
+	bool suppressed = false;
+
+	if (ticket_info(db, ticket, &t, err) < 0)
+		return -1;
+	if (t.requester[0] == '\0') {
+		ticket_info_free(&t);
+		return 0; /* nobody to ask */
+	}
+	if (pd_outbox_auto_counts(db, t.requester, &recent, &day, &suppressed, err) < 0) {
+		ticket_info_free(&t);
+		return -1;
+	}
+	if (suppressed || (cfg->auto_reply_limit_10m > 0 && recent >= cfg->auto_reply_limit_10m) ||
+	    (cfg->auto_reply_limit_day > 0 && day >= cfg->auto_reply_limit_day)) {
+		rc = record_event(db, ticket, "survey.skipped", "reason",
+				  suppressed ? "address suppressed" : "rate limit", err);
+		ticket_info_free(&t);
+		return rc;
+	}
+	name = from_name(cfg);
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	const struct pd_render_var vars[] = {
+	    {"ticket.number", number},
+	    {"ticket.subject", t.subject},
+	    {"customer.name", t.requester_name[0] ? t.requester_name : t.requester},
+	    {"customer.address", t.requester},
+	    {"support.address", cfg->support_address},
+	};
+	const char *rcpts[1] = {t.requester};
+	struct pd_addr to = {t.requester_name, t.requester};
+	const char *lang = t.language[0] ? t.language : cfg->default_language;
+	struct outgoing o = {
+	    .template = "survey",
+	    .lang = lang,
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = "survey",
+		     .auto_submitted = "auto-generated",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1,
+		     .language = lang},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = true,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	free(name);
+	ticket_info_free(&t);
+	return rc;
+}

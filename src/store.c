@@ -443,7 +443,8 @@ static bool to_note_address(const struct pd_config *cfg, const struct pd_msg *ms
 /* Status of a ticket a customer writes into, locked for this transaction:
  * 1 and *stale_r when it is closed, or resolved longer ago than reopen_days. */
 static int ticket_status(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
-			 char *status, size_t len, bool *stale_r, struct pd_err *err)
+			 char *status, size_t len, bool *stale_r, bool *surveyed_r,
+			 struct pd_err *err)
 {
 	struct params p;
 	PGresult *res;
@@ -453,7 +454,8 @@ static int ticket_status(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 	p_int(&p, ctx->cfg->reopen_days);
 	res = run(db, "pd_ticket_status",
 		  "SELECT status, status = 'closed' OR (status = 'resolved' AND"
-		  "  coalesce(resolved_at, updated_at) < now() - make_interval(days => $2::int))"
+		  "  coalesce(resolved_at, updated_at) < now() - make_interval(days => $2::int)),"
+		  "  EXISTS (SELECT 1 FROM outbox WHERE ticket_id = $1::bigint AND kind = 'survey')"
 		  " FROM tickets WHERE id = $1::bigint FOR UPDATE",
 		  &p, err);
 	p_free(&p);
@@ -461,6 +463,7 @@ static int ticket_status(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 		return -1;
 	snprintf(status, len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
 	*stale_r = PQntuples(res) && PQgetvalue(res, 0, 1)[0] == 't';
+	*surveyed_r = PQntuples(res) && PQgetvalue(res, 0, 2)[0] == 't';
 	PQclear(res);
 	return 0;
 }
@@ -532,11 +535,29 @@ static int record_bounce(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 	return 0;
 }
 
+/* The answer to our survey: a lone digit 1-5 opening the reply, else 0. */
+static int survey_rating(const char *body)
+{
+	const unsigned char *p = (const unsigned char *)body;
+
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p < '1' || *p > '5')
+		return 0;
+	/* "5", "5.", "5 - thanks"; not "50" or "5x" */
+	if (p[1] != '\0' && p[1] != '\n' && p[1] != '\r' && p[1] != ' ' && p[1] != '.' &&
+	    p[1] != '!' && p[1] != ')')
+		return 0;
+	return *p - '0';
+}
+
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_result *cr,
-			  const char *actor, bool *status_set_r, struct pd_err *err)
+			  const char *actor, bool *status_set_r, bool *resolved_r,
+			  struct pd_err *err)
 {
 	*status_set_r = false;
+	*resolved_r = false;
 	for (size_t i = 0; i < cr->n; i++) {
 		const struct pd_cmd *c = &cr->v[i];
 		const char *field = NULL, *value = c->arg;
@@ -547,6 +568,7 @@ static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_
 			break;
 		case PD_CMD_RESOLVE:
 			field = "status", value = "resolved";
+			*resolved_r = true;
 			break;
 		case PD_CMD_PENDING:
 			field = "status", value = "pending";
@@ -576,7 +598,7 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 		      const struct pd_msg *msg, const struct pd_cmd_result *cr, bool note,
 		      struct pd_err *err)
 {
-	bool status_set = false, relayed = false;
+	bool status_set = false, relayed = false, resolved = false;
 	struct pd_err ce;
 
 	pd_err_clear(&ce);
@@ -590,8 +612,14 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 		}
 		return 0;
 	}
-	if (apply_commands(db, ticket, cr, msg->from.address, &status_set, err) < 0)
+	if (apply_commands(db, ticket, cr, msg->from.address, &status_set, &resolved, err) < 0)
 		return -1;
+	if (resolved && ctx->cfg->smtp.enabled &&
+	    pd_compose_survey(db, ctx->cfg, ticket, &ce) < 0) {
+		if (strcmp(ce.src, "db") == 0)
+			return *err = ce, -1;
+		pd_log_err("ticket=%lld: no satisfaction survey sent: %s", (long long)ticket, ce.msg);
+	}
 	if (note)
 		return 0;
 	if (ctx->cfg->smtp.enabled &&
@@ -640,6 +668,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	bool note = false, have_cr = false;
 	char status[16] = "";
 	int64_t linked = 0, bounced = 0;
+	int rating = 0;
 	char *bounce_rcpt = NULL;
 	bool bounce_permanent = false;
 
@@ -678,10 +707,15 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			if (note || cr.error != NULL)
 				kind = "note"; /* kept on the ticket, never relayed */
 		} else {
-			bool stale;
-			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, err) < 0)
+			bool stale, surveyed;
+			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, &surveyed,
+					  err) < 0)
 				goto out;
-			if (stale) {
+			if (surveyed && strcmp(status, "resolved") == 0 &&
+			    (rating = survey_rating(msg->body_text)) > 0) {
+				/* the survey's answer: a rating, not a reason to reopen */
+				status[0] = '\0';
+			} else if (stale) {
 				/* too late to reopen: a new ticket that points to the old one */
 				linked = ticket;
 				if (new_ticket(db, ctx, msg, &ticket, &subject, &lang, err) < 0)
@@ -728,6 +762,23 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	if (bounced > 0 &&
 	    record_bounce(db, ctx, ticket, bounce_rcpt, bounce_permanent, err) < 0)
 		goto out;
+	if (rating > 0) {
+		struct params p;
+		p_init(&p);
+		p_int(&p, ticket);
+		p_int(&p, rating);
+		PGresult *res = run(db, "pd_rating",
+				    "WITH u AS (UPDATE tickets SET rating = $2::int, rated_at = now()"
+				    "           WHERE id = $1::bigint)"
+				    "INSERT INTO events (ticket_id, actor, kind, detail)"
+				    " VALUES ($1::bigint, 'system', 'ticket.rated',"
+				    "         jsonb_build_object('rating', $2::int))",
+				    &p, err);
+		p_free(&p);
+		if (res == NULL)
+			goto out;
+		PQclear(res);
+	}
 	if (it->action == PD_INGEST_APPENDED && have_cr) {
 		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
 			goto out;

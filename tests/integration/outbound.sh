@@ -349,6 +349,17 @@ sc_agent() {
 	pd_check_eq "agent: a customer reply to a pending ticket opens it" open "$(ticket_field status)"
 	agent_mail 6 $'#resolve\nFixed by a firmware update.'
 	pd_check_eq "agent: #resolve" resolved "$(ticket_field status)"
+	local survey
+	survey=$(sink_files '^X-Postdesk-Kind: survey')
+	pd_check_eq "agent: resolving sends the customer a survey" "sarah@customer.example" \
+		"$(grep -i '^rcpt' "${survey%.eml}.env" 2>/dev/null | sed 's/^[^:]*: *//')"
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Re: [Support #1] How did we do?' \
+		--message-id '<cu2b@customer.example>' --in-reply-to "$(header "$survey" Message-ID)" \
+		--body $'4\n\nThanks!' >"$T/cu2b.eml"
+	pd_deliver "$U" "$T/cu2b.eml"
+	once
+	pd_check_eq "agent: a digit answering the survey is the rating, the ticket stays resolved" \
+		"4 resolved" "$(count "SELECT rating || ' ' || status FROM tickets WHERE id = 1")"
 	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Re: [Support #1] Printer broken' \
 		--message-id '<cu3@customer.example>' --body 'It broke again.' >"$T/cu3.eml"
 	pd_deliver "$U" "$T/cu3.eml"
