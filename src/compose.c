@@ -494,10 +494,28 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 		ticket_info_free(&t);
 		return -1;
 	}
-	if (suppressed || (cfg->auto_reply_limit_10m > 0 && recent >= cfg->auto_reply_limit_10m) ||
+	/* per ticket: one survey a day, however often it is resolved and reopened */
+	char id[24];
+	const char *v[1] = {id};
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	PGresult *res = pd_db_query(db, "pd_compose_survey_recent",
+				    "SELECT EXISTS (SELECT 1 FROM outbox WHERE ticket_id = $1::bigint"
+				    " AND kind = 'survey' AND created_at > now() - interval '1 day')",
+				    1, v, err);
+	if (res == NULL) {
+		ticket_info_free(&t);
+		return -1;
+	}
+	bool asked = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (suppressed || asked ||
+	    (cfg->auto_reply_limit_10m > 0 && recent >= cfg->auto_reply_limit_10m) ||
 	    (cfg->auto_reply_limit_day > 0 && day >= cfg->auto_reply_limit_day)) {
 		rc = record_event(db, ticket, "survey.skipped", "reason",
-				  suppressed ? "address suppressed" : "rate limit", err);
+				  suppressed ? "address suppressed"
+				  : asked    ? "a survey for this ticket was sent today"
+					     : "rate limit",
+				  err);
 		ticket_info_free(&t);
 		return rc;
 	}

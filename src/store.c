@@ -622,6 +622,12 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	}
 	if (note)
 		return 0;
+	/* commands alone are no answer: nothing to relay, no response recorded */
+	const char *b = cr->body;
+	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+		b++;
+	if (*b == '\0')
+		return 0;
 	if (ctx->cfg->smtp.enabled &&
 	    pd_compose_agent_reply(db, ctx->cfg, ticket, msg, cr->body, &relayed, &ce) < 0) {
 		if (strcmp(ce.src, "db") == 0)

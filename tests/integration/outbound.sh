@@ -373,6 +373,27 @@ sc_agent() {
 	once
 	pd_check_eq "agent: after reopen_days a reply is a new ticket linked to the old" "2 1 resolved" \
 		"$(count "SELECT max(id) || ' ' || (SELECT linked_ticket FROM tickets WHERE id = 2) || ' ' || (SELECT status FROM tickets WHERE id = 1) FROM tickets")"
+	pd_check_eq "agent: a second resolve the same day sends no second survey" 1 \
+		"$(count "SELECT count(*) FROM outbox WHERE ticket_id = 1 AND kind = 'survey'")"
+
+	# 6. the other commands, and an agent writing to the customer directly
+	before=$(sink_count)
+	agent_mail 8 $'#line 2\n#pending'
+	pd_check_eq "agent: #line and #pending" "2 pending" \
+		"$(count "SELECT line || ' ' || status FROM tickets WHERE id = 1")"
+	pd_check_eq "agent: a mail of commands only relays nothing" "$before" "$(sink_count)"
+	agent_mail 9 '#close'
+	pd_check_eq "agent: #close" closed "$(ticket_field status)"
+	before=$(sink_count)
+	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'Sarah Connor <sarah@customer.example>' \
+		--cc 'support@example.com' --subject 'Re: [Support #1] Printer broken' \
+		--message-id '<ag10@example.com>' --in-reply-to "$NOTICE_ID" \
+		--body 'I called you; here is the summary.' >"$T/ag10.eml"
+	pd_deliver "$U" "$T/ag10.eml"
+	once
+	pd_check_eq "agent: written to the customer directly: recorded" 1 \
+		"$(count "SELECT count(*) FROM messages WHERE message_id = 'ag10@example.com' AND ticket_id = 1 AND kind = 'agent'")"
+	pd_check_eq "agent: and not sent a second time" "$before" "$(sink_count)"
 }
 
 # ------------------------------------------------------------------ bounces of our own mail
