@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh - how fast postdesk ingests on this machine.
 #
-#   bench/run.sh [--mails N] [--idle-mails M] [--rate R]
+#   bench/run.sh [--mails N] [--idle-mails M] [--rate R] [--outbox-mails K]
 #
 # Builds an optimised postdesk (no sanitizers) in build-bench/, starts a
 # private PostgreSQL and Dovecot on 127.0.0.1 (tests/integration/lib.sh),
@@ -10,12 +10,15 @@
 # measures:
 #   - ingest: postdeskd --once over the whole mailbox (mails/s, peak RSS);
 #   - the same with N/10 mails, to show that memory does not grow with the mailbox;
+#   - outbox: acknowledgements and notices sent over one SMTP connection to a
+#     sink on loopback that discards them (mails/s);
 #   - IDLE latency: M mails delivered at R/s while the daemon runs, from
 #     delivery to the ticket's transaction (p50/p99).
 # Prints a table and writes bench/results.json.  Not part of make check.
 set -euo pipefail
 
 MAILS=10000
+OUT_MAILS=2000
 IDLE_MAILS=200
 RATE=20
 while [ $# -gt 0 ]; do
@@ -23,6 +26,7 @@ while [ $# -gt 0 ]; do
 	--mails) MAILS=$2; shift 2 ;;
 	--idle-mails) IDLE_MAILS=$2; shift 2 ;;
 	--rate) RATE=$2; shift 2 ;;
+	--outbox-mails) OUT_MAILS=$2; shift 2 ;;
 	*) echo "usage: $0 [--mails N] [--idle-mails M] [--rate R]" >&2; exit 64 ;;
 	esac
 done
@@ -61,7 +65,7 @@ fill_mailbox() {
 ingest_run() {
 	local db=$1 n=$2 conf=$T/$1.conf
 	pd_createdb "$db"
-	pd_write_config "$conf" db="$db"
+	pd_write_config "$conf" db="$db" smtp=no
 	"$top_builddir/postdesk" -c "$conf" migrate >/dev/null
 	fill_mailbox "$n"
 	local start end
@@ -80,10 +84,36 @@ small=$((MAILS / 10))
 echo "# ingest of $small mails"
 read -r ssecs srss sstored < <(ingest_run bench_small "$small")
 
+# Outbox: OUT_MAILS new tickets queue an acknowledgement and a notice each;
+# one --once run sends them over one SMTP connection to a sink that discards.
+echo "# outbox: $OUT_MAILS new tickets"
+pd_start_smtp_sink --discard
+pd_createdb bench_out
+pd_write_config "$T/out.conf" db=bench_out
+"$top_builddir/postdesk" -c "$T/out.conf" migrate >/dev/null
+fill_mailbox "$OUT_MAILS"
+"$top_builddir/postdeskd" -c "$T/out.conf" --once >"$T/out.log" 2>&1 || true
+osent=$(pd_psql bench_out "SELECT count(*) FROM outbox WHERE status = 'sent'")
+osecs=$("$PY" - "$T/out.log" <<'PYEOF'
+import datetime, re, sys
+t0 = t1 = None
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})", line)
+    if not m:
+        continue
+    ts = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
+    if ": done: " in line:
+        t0 = ts
+    elif "outbox: " in line and " sent, " in line:
+        t1 = ts
+print("%.3f" % ((t1 - t0).total_seconds() if t0 and t1 else 0))
+PYEOF
+)
+
 # IDLE latency: the daemon runs, mails are delivered one by one at RATE/s.
 echo "# IDLE latency: $IDLE_MAILS mails at $RATE/s"
 pd_createdb bench_idle
-pd_write_config "$T/idle.conf" db=bench_idle
+pd_write_config "$T/idle.conf" db=bench_idle smtp=no
 "$top_builddir/postdesk" -c "$T/idle.conf" migrate >/dev/null
 pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
 mkdir -p "$T/idle"
@@ -110,12 +140,13 @@ pd_psql bench_idle "SELECT message_id, extract(epoch FROM created_at) FROM messa
 	| tr '|' '\t' >"$T/idle.stored"
 
 "$PY" - "$T/idle.sent" "$T/idle.stored" "$MAILS" "$secs" "$rss" "$stored" "$small" "$ssecs" \
-	"$srss" "$sstored" "$top_srcdir/bench/results.json" <<'PYEOF'
+	"$srss" "$sstored" "$top_srcdir/bench/results.json" "$osent" "$osecs" <<'PYEOF'
 import json, sys
 sent_f, stored_f = sys.argv[1], sys.argv[2]
 mails, secs, rss, stored = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 small, ssecs, srss, sstored = int(sys.argv[7]), float(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
 out = sys.argv[11]
+osent, osecs = int(sys.argv[12]), float(sys.argv[13])
 sent = dict(l.rstrip("\n").split("\t") for l in open(sent_f) if l.strip())
 got = dict(l.rstrip("\n").split("\t") for l in open(stored_f) if l.strip())
 lat = sorted((float(got[m]) - float(t)) * 1000 for m, t in sent.items() if m in got)
@@ -128,6 +159,8 @@ res = {
                "mails_per_second": round(stored / secs, 1), "peak_rss_kb": rss},
     "ingest_small": {"mails": small, "stored": sstored, "seconds": round(ssecs, 2),
                      "mails_per_second": round(sstored / ssecs, 1), "peak_rss_kb": srss},
+    "outbox": {"sent": osent, "seconds": round(osecs, 2),
+               "mails_per_second": round(osent / osecs, 1) if osecs > 0 else None},
     "idle_latency_ms": {"mails": len(sent), "stored": len(lat), "p50": round(pct(50), 1),
                         "p99": round(pct(99), 1), "max": round(lat[-1], 1) if lat else None},
 }
@@ -138,6 +171,7 @@ print("%-34s %12.0f" % ("ingest mails/s (%d mails)" % mails, res["ingest"]["mail
 print("%-34s %12d" % ("peak RSS KB (%d mails)" % mails, rss))
 print("%-34s %12.0f" % ("ingest mails/s (%d mails)" % small, res["ingest_small"]["mails_per_second"]))
 print("%-34s %12d" % ("peak RSS KB (%d mails)" % small, srss))
+print("%-34s %12.0f" % ("outbox mails/s (%d sent)" % osent, res["outbox"]["mails_per_second"] or 0))
 print("%-34s %12.1f" % ("IDLE latency p50 ms", res["idle_latency_ms"]["p50"]))
 print("%-34s %12.1f" % ("IDLE latency p99 ms", res["idle_latency_ms"]["p99"]))
 print("%-34s %12s" % ("stored / delivered", "%d/%d %d/%d %d/%d" % (stored, mails, sstored, small, len(lat), len(sent))))

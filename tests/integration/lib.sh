@@ -518,12 +518,13 @@ pd_stop_dovecot() {
 
 # ------------------------------------------------------------------ SMTP sink
 
+# pd_start_smtp_sink [smtp_sink.py options, e.g. --discard]
 pd_start_smtp_sink() {
 	pd_free_port PD_SMTP_PORT
 	PD_SINK_DIR=$T/sink
 	mkdir -p "$PD_SINK_DIR"
 	"$PD_PYTHON" "$PD_LIB_DIR/smtp_sink.py" --port "$PD_SMTP_PORT" --dir "$PD_SINK_DIR" \
-		--pidfile "$T/smtp-sink.pid" >"$T/smtp-sink.log" 2>&1 &
+		--pidfile "$T/smtp-sink.pid" "$@" >"$T/smtp-sink.log" 2>&1 &
 	PD_SMTP_PID=$!
 	if ! pd_wait_port "$PD_SMTP_PORT" 30; then
 		cat "$T/smtp-sink.log" >&2
