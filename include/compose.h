@@ -40,6 +40,11 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			     const struct pd_msg *msg, const char *reason, struct pd_err *err);
 
+/* A customer wrote again on a ticket: the agents get the text as a notice
+ * they can answer with Reply. */
+int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			 const struct pd_msg *msg, struct pd_err *err);
+
 /* On resolve: ask the requester to rate the help with a digit 1-5 (skipped
  * for a suppressed or rate-limited address, recorded as an event). */
 int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,

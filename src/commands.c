@@ -431,3 +431,141 @@ const char *pd_cmd_name(enum pd_cmd_kind kind)
 	}
 	return "unknown";
 }
+
+/* ------------------------------------------------------- quoted history */
+
+struct line {
+	const char *p;
+	size_t len;
+};
+
+static bool line_blank(const struct line *l)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (l->p[i] != ' ' && l->p[i] != '\t' && l->p[i] != '\r')
+			return false;
+	return true;
+}
+
+static bool line_quoted(const struct line *l)
+{
+	size_t i = 0;
+
+	while (i < l->len && (l->p[i] == ' ' || l->p[i] == '\t'))
+		i++;
+	return i < l->len && l->p[i] == '>';
+}
+
+static bool line_ends_with(const struct line *l, const char *suffix)
+{
+	size_t n = l->len, k = strlen(suffix);
+
+	while (n > 0 && (l->p[n - 1] == ' ' || l->p[n - 1] == '\r' || l->p[n - 1] == '\t'))
+		n--;
+	return n >= k && strncasecmp(l->p + n - k, suffix, k) == 0;
+}
+
+static bool line_starts_with(const struct line *l, const char *prefix)
+{
+	size_t k = strlen(prefix);
+
+	return l->len >= k && strncasecmp(l->p, prefix, k) == 0;
+}
+
+/* "On Mon, ... Sarah wrote:" and its translations, the line before a quote. */
+static bool attribution(const struct line *l)
+{
+	static const char *const ends[] = {
+	    "wrote:", "writes:", "schrieb:", "a écrit :", "a écrit:", "escribió:", "scrisse:",
+	    "написал:", "написала:", "написал(а):", "пишет:",
+	};
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (line_ends_with(l, ends[i]))
+			return true;
+	return false;
+}
+
+/* Outlook and friends do not quote; they put a separator above the history. */
+static bool outlook_separator(const struct line *lines, size_t n, size_t i)
+{
+	const struct line *l = &lines[i];
+	size_t u = 0;
+
+	if (line_starts_with(l, "-----Original Message-----") ||
+	    line_starts_with(l, "-----Ursprüngliche Nachricht-----") ||
+	    line_starts_with(l, "-----Исходное сообщение-----"))
+		return true;
+	while (u < l->len && l->p[u] == '_')
+		u++;
+	if (u >= 20 && i + 1 < n &&
+	    (line_starts_with(&lines[i + 1], "From:") || line_starts_with(&lines[i + 1], "От:") ||
+	     line_starts_with(&lines[i + 1], "Von:")))
+		return true;
+	return false;
+}
+
+char *pd_commands_trim_quote(const char *body)
+{
+	struct line *lines = NULL;
+	size_t n = 0, cap = 0, cut;
+	const char *p = body ? body : "";
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			lines = pd_xreallocarray(lines, cap, sizeof(*lines));
+		}
+		lines[n].p = p;
+		lines[n].len = len;
+		n++;
+		p += len + (e ? 1 : 0);
+	}
+	cut = n;
+	/* an Outlook separator: the rest is history */
+	for (size_t i = 0; i < n; i++) {
+		if (outlook_separator(lines, n, i)) {
+			cut = i;
+			break;
+		}
+	}
+	if (cut == n) {
+		/* a trailing quote block: after the agent's last own line, only quotes */
+		size_t last_own = n;
+		for (size_t i = n; i-- > 0;) {
+			if (!line_blank(&lines[i]) && !line_quoted(&lines[i])) {
+				last_own = i;
+				break;
+			}
+		}
+		bool quote_after = false;
+		for (size_t i = last_own == n ? 0 : last_own + 1; i < n; i++)
+			quote_after = quote_after || line_quoted(&lines[i]);
+		if (quote_after && last_own != n) {
+			cut = last_own + 1;
+			if (attribution(&lines[last_own]))
+				cut = last_own;
+		} else if (quote_after && last_own == n) {
+			cut = n; /* nothing but a quote: keep it, there is no other text */
+		}
+	}
+	/* drop the blank lines the cut leaves at the end */
+	while (cut > 0 && cut <= n && line_blank(&lines[cut - 1]))
+		cut--;
+	struct pd_buf b;
+	pd_buf_init(&b);
+	if (cut == n && n > 0) {
+		pd_buf_append_str(&b, body);
+	} else {
+		for (size_t i = 0; i < cut; i++) {
+			size_t len = lines[i].len;
+			if (len > 0 && lines[i].p[len - 1] == '\r')
+				len--;
+			pd_buf_append(&b, lines[i].p, len);
+			pd_buf_append_char(&b, '\n');
+		}
+	}
+	free(lines);
+	return pd_buf_steal(&b, NULL);
+}

@@ -112,6 +112,48 @@ out:
 	return rc;
 }
 
+/* The notice to agents.notify about a customer's mail on ticket: From
+ * "Customer via Support", Reply-To the support address, so that Reply in any
+ * mail client answers into the ticket. */
+static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			 const struct pd_render_var *vars, size_t n_vars, const struct pd_msg *msg,
+			 char *name, struct pd_err *err)
+{
+	const char *customer = msg->from.address;
+	struct pd_addr support = {name, cfg->support_address};
+	int r;
+
+	if (cfg->agent_notify.n == 0)
+		return 0;
+	struct pd_addr *to = pd_xcalloc(cfg->agent_notify.n, sizeof(*to));
+	char *via = pd_xasprintf("%s via %s", msg->from.name[0] ? msg->from.name : customer,
+				 name[0] ? name : cfg->support_address);
+	for (size_t i = 0; i < cfg->agent_notify.n; i++) {
+		to[i].name = (char *)"";
+		to[i].address = cfg->agent_notify.v[i];
+	}
+	struct outgoing o = {
+	    .template = "agent-notice",
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = n_vars,
+	    .mail = {.kind = "notice",
+		     .auto_submitted = "auto-generated",
+		     .from = {via, cfg->support_address},
+		     .reply_to = support,
+		     .to = to,
+		     .n_to = cfg->agent_notify.n,
+		     .language = NULL},
+	    .rcpts = (const char *const *)cfg->agent_notify.v,
+	    .n_rcpts = cfg->agent_notify.n,
+	    .automatic = false,
+	};
+	r = send_templated(db, cfg, ticket, &o, err);
+	free(via);
+	free(to);
+	return r;
+}
+
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const char *subject, const char *lang, const struct pd_msg *msg,
 			  struct pd_err *err)
@@ -199,36 +241,8 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	}
 
 	/* 2. the notice to the agents: Reply goes to the support address */
-	if (cfg->agent_notify.n > 0) {
-		struct pd_addr *to = pd_xcalloc(cfg->agent_notify.n, sizeof(*to));
-		char *via = pd_xasprintf("%s via %s", msg->from.name[0] ? msg->from.name : customer,
-					 name[0] ? name : cfg->support_address);
-		for (size_t i = 0; i < cfg->agent_notify.n; i++) {
-			to[i].name = (char *)"";
-			to[i].address = cfg->agent_notify.v[i];
-		}
-		struct outgoing o = {
-		    .template = "agent-notice",
-		    .lang = cfg->default_language ? cfg->default_language : "en",
-		    .vars = vars,
-		    .n_vars = PD_ARRAY_LEN(vars),
-		    .mail = {.kind = "notice",
-			     .auto_submitted = "auto-generated",
-			     .from = {via, cfg->support_address},
-			     .reply_to = support,
-			     .to = to,
-			     .n_to = cfg->agent_notify.n,
-			     .language = NULL},
-		    .rcpts = (const char *const *)cfg->agent_notify.v,
-		    .n_rcpts = cfg->agent_notify.n,
-		    .automatic = false,
-		};
-		int r = send_templated(db, cfg, ticket, &o, err);
-		free(via);
-		free(to);
-		if (r < 0)
-			goto out;
-	}
+	if (notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(name);
@@ -548,6 +562,38 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 	    .automatic = true,
 	};
 	rc = send_templated(db, cfg, ticket, &o, err);
+	free(name);
+	ticket_info_free(&t);
+	return rc;
+}
+
+int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			 const struct pd_msg *msg, struct pd_err *err)
+{
+	struct ticket_info t;
+	char number[24];
+	char *name;
+	int rc;
+
+	if (cfg->agent_notify.n == 0)
+		return 0;
+	if (ticket_info(db, ticket, &t, err) < 0)
+		return -1;
+	name = from_name(cfg);
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	const struct pd_render_var vars[] = {
+	    {"ticket.number", number},
+	    {"ticket.subject", t.subject},
+	    {"ticket.status", "open"},
+	    {"ticket.priority", "normal"},
+	    {"ticket.queue", "default"},
+	    {"ticket.line", "1"},
+	    {"customer.name", msg->from.name[0] ? msg->from.name : msg->from.address},
+	    {"customer.address", msg->from.address},
+	    {"message.body", msg->body_text},
+	    {"support.address", cfg->support_address},
+	};
+	rc = notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err);
 	free(name);
 	ticket_info_free(&t);
 	return rc;

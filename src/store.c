@@ -622,14 +622,22 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	}
 	if (note)
 		return 0;
-	/* commands alone are no answer: nothing to relay, no response recorded */
-	const char *b = cr->body;
+	/* the agent's own words: without the history their client quoted (our
+	 * internal notice must never reach the customer) */
+	char *text = pd_commands_trim_quote(cr->body);
+	const char *b = text;
 	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
 		b++;
-	if (*b == '\0')
+	if (*b == '\0') {
+		/* commands alone are no answer: nothing to relay, no response recorded */
+		free(text);
 		return 0;
-	if (ctx->cfg->smtp.enabled &&
-	    pd_compose_agent_reply(db, ctx->cfg, ticket, msg, cr->body, &relayed, &ce) < 0) {
+	}
+	int r = ctx->cfg->smtp.enabled
+		    ? pd_compose_agent_reply(db, ctx->cfg, ticket, msg, text, &relayed, &ce)
+		    : 0;
+	free(text);
+	if (r < 0) {
 		if (strcmp(ce.src, "db") == 0)
 			return *err = ce, -1;
 		pd_log_err("ticket=%lld: could not relay the answer of %s: %s", (long long)ticket,
@@ -788,11 +796,20 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	if (it->action == PD_INGEST_APPENDED && have_cr) {
 		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
 			goto out;
-	} else if (it->action == PD_INGEST_APPENDED &&
-		   (strcmp(status, "pending") == 0 || strcmp(status, "resolved") == 0)) {
+	} else if (it->action == PD_INGEST_APPENDED && bounced == 0 && rating == 0) {
 		/* the customer wrote back: the ticket needs us again */
-		if (pd_store_set_field(db, ticket, "status", "open", msg->from.address, err) < 0)
+		if ((strcmp(status, "pending") == 0 || strcmp(status, "resolved") == 0) &&
+		    pd_store_set_field(db, ticket, "status", "open", msg->from.address, err) < 0)
 			goto out;
+		struct pd_err ce;
+		pd_err_clear(&ce);
+		if (ctx->cfg->smtp.enabled && pd_compose_follow_up(db, ctx->cfg, ticket, msg, &ce) < 0) {
+			if (strcmp(ce.src, "db") == 0) {
+				*err = ce;
+				goto out;
+			}
+			pd_log_err("ticket=%lld: no notice to the agents: %s", (long long)ticket, ce.msg);
+		}
 	}
 	if (it->action == PD_INGEST_NEW_TICKET && strcmp(kind, "customer") == 0 &&
 	    ctx->cfg->smtp.enabled) {

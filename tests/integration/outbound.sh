@@ -125,7 +125,10 @@ sc_ack() {
 		"$(count "SELECT count(DISTINCT ticket_id) || ' ' || count(*) FROM messages WHERE direction = 'in'")"
 	pd_check "ack: threaded by our own Message-ID" \
 		grep -q "rule=own-message-id" "$LOG"
-	pd_check_eq "ack: no second acknowledgement for a reply" 2 "$(sink_count)"
+	pd_check_eq "ack: no second acknowledgement for a reply" 1 \
+		"$(sink_files '^X-Postdesk-Kind: ack' | wc -l)"
+	pd_check_eq "ack: the agents hear of the reply" 2 \
+		"$(sink_files '^X-Postdesk-Kind: notice' | wc -l)"
 }
 
 # ------------------------------------------------------------------ language
