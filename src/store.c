@@ -551,6 +551,21 @@ static int survey_rating(const char *body)
 	return *p - '0';
 }
 
+/* Mail no person wrote: autoresponders, lists, bounces, our own. */
+static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg)
+{
+	const char *own[1] = {cfg->support_address};
+	struct pd_loop_input in = {
+	    .msg = msg,
+	    .own_addresses = own,
+	    .n_own = 1,
+	    .loop_header_value = cfg->message_id_domain,
+	};
+	enum pd_loop_verdict v = pd_loopguard_check(&in, NULL);
+
+	return v != PD_LOOP_OK && v != PD_LOOP_NO_ADDRESS;
+}
+
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, bool *resolved_r,
@@ -796,8 +811,10 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	if (it->action == PD_INGEST_APPENDED && have_cr) {
 		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
 			goto out;
-	} else if (it->action == PD_INGEST_APPENDED && bounced == 0 && rating == 0) {
-		/* the customer wrote back: the ticket needs us again */
+	} else if (it->action == PD_INGEST_APPENDED && bounced == 0 && rating == 0 &&
+		   !automatic_mail(ctx->cfg, msg)) {
+		/* the customer wrote back: the ticket needs us again (an
+		 * autoresponder's answer is kept on the ticket, nothing more) */
 		if ((strcmp(status, "pending") == 0 || strcmp(status, "resolved") == 0) &&
 		    pd_store_set_field(db, ticket, "status", "open", msg->from.address, err) < 0)
 			goto out;

@@ -125,6 +125,15 @@ sc_ack() {
 		"$(count "SELECT count(DISTINCT ticket_id) || ' ' || count(*) FROM messages WHERE direction = 'in'")"
 	pd_check "ack: threaded by our own Message-ID" \
 		grep -q "rule=own-message-id" "$LOG"
+	# an autoresponder answering our acknowledgement: kept, nothing sent, no reopening
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' --subject 'Auto: Out of office' \
+		--message-id '<ack3@customer.example>' --in-reply-to "$mid" --references "$mid" \
+		--header 'Auto-Submitted: auto-replied' --body 'I am out of the office.' >"$T/ack3.eml"
+	pd_deliver "$U" "$T/ack3.eml"
+	once
+	pd_check_eq "ack: an autoresponder's answer is kept on the ticket" 1 \
+		"$(count "SELECT count(*) FROM messages WHERE message_id = 'ack3@customer.example' AND ticket_id = 1")"
+	pd_check_eq "ack: and gets nothing back, not even a notice to the agents" 3 "$(sink_count)"
 	pd_check_eq "ack: no second acknowledgement for a reply" 1 \
 		"$(sink_files '^X-Postdesk-Kind: ack' | wc -l)"
 	pd_check_eq "ack: the agents hear of the reply" 2 \
