@@ -14,11 +14,15 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -52,6 +56,8 @@ struct mbox {
 
 struct daemon {
 	const char *config_path;
+	uint64_t watchdog_usec;    /* systemd's WatchdogSec, 0 when not watched */
+	char status[160];          /* last STATUS= sent, to send only changes */
 	struct pd_config *cfg;
 	struct pd_db *db;
 	struct mbox *mb;
@@ -146,6 +152,34 @@ static int64_t idle_refresh_ms(const struct mbox *m)
 	return poll_ms > 0 && poll_ms < IDLE_MAX_MS ? poll_ms : IDLE_MAX_MS;
 }
 
+/* ----------------------------------------------------------- systemd */
+
+/* Tell systemd we are alive (no-op without a watchdog or outside systemd). */
+static void watchdog_ping(struct daemon *d)
+{
+	if (d->watchdog_usec > 0)
+		sd_notify(0, "WATCHDOG=1");
+}
+
+/* STATUS= for `systemctl status`: mailboxes, how many wait in IDLE, outbox. */
+static void notify_status(struct daemon *d)
+{
+	char status[sizeof(d->status)];
+	size_t idle = 0, down = 0;
+
+	for (size_t i = 0; i < d->n_mb; i++) {
+		idle += d->mb[i].state == MB_IDLE;
+		down += d->mb[i].state == MB_DOWN;
+	}
+	snprintf(status, sizeof(status),
+		 "%zu mailboxes, %zu idle, %zu down; outbox: %zu sent, %zu retried, %zu failed",
+		 d->n_mb, idle, down, d->outbox.sent, d->outbox.retried, d->outbox.failed);
+	if (strcmp(status, d->status) != 0) {
+		memcpy(d->status, status, sizeof(status));
+		sd_notifyf(0, "STATUS=%s", status);
+	}
+}
+
 static void read_signals(struct daemon *d);
 
 /* Between batches: a stop signal ends the round early. */
@@ -153,6 +187,7 @@ static bool should_stop(void *arg)
 {
 	struct daemon *d = arg;
 
+	watchdog_ping(d); /* a long backlog must not look like a hang */
 	read_signals(d);
 	return d->stop;
 }
@@ -305,10 +340,15 @@ static void reload(struct daemon *d)
 {
 	struct pd_config *ncfg;
 
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
 	pd_log_notice("reloading configuration from %s", d->config_path);
 	if (load_config(d->config_path, &ncfg) < 0) {
 		pd_log_err("new configuration in %s is invalid; keeping the running one",
 			   d->config_path);
+		sd_notify(0, "READY=1");
 		return;
 	}
 	mailboxes_teardown(d, true);
@@ -323,6 +363,7 @@ static void reload(struct daemon *d)
 	smtp_setup(d);
 	mailboxes_setup(d);
 	pd_log_notice("configuration reloaded: %zu mailboxes", d->n_mb);
+	sd_notify(0, "READY=1");
 }
 
 static void read_signals(struct daemon *d)
@@ -338,6 +379,7 @@ static void read_signals(struct daemon *d)
 				_exit(0);
 			}
 			pd_log_notice("stop signal received: finishing and logging out");
+			sd_notify(0, "STOPPING=1");
 			d->stop = true;
 			break;
 		case SIGHUP:
@@ -431,6 +473,10 @@ static int run_loop(struct daemon *d)
 				np++;
 			}
 		}
+		watchdog_ping(d);
+		notify_status(d);
+		if (d->watchdog_usec > 0 && next > now + (int64_t)(d->watchdog_usec / 2000))
+			next = now + (int64_t)(d->watchdog_usec / 2000);
 		int timeout = next > now ? (int)(next - now) : 0;
 		int n = poll(pfd, np, timeout);
 		if (n < 0 && errno != EINTR) {
@@ -494,6 +540,11 @@ int pd_daemon_run(const struct pd_daemon_opts *opts)
 	mailboxes_setup(&d);
 	pd_log_notice("postdeskd %s started: %zu mailboxes%s", PACKAGE_VERSION, d.n_mb,
 		      opts->once ? " (--once)" : "");
+	if (!opts->once) {
+		if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
+			d.watchdog_usec = 0;
+		sd_notify(0, "READY=1");
+	}
 	rc = opts->once ? run_once(&d) : run_loop(&d);
 	mailboxes_teardown(&d, true);
 	pd_smtp_free(d.smtp);

@@ -5,12 +5,12 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop auth poison (default: all).
+# Scenarios: uidvalidity newer dbdown stop auth poison notify (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison notify"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -240,6 +240,42 @@ sc_poison() {
 	pd_check_eq "poison: once the database accepts it, it is stored" "0 3" \
 		"$? $(count "SELECT count(*) FROM messages")"
 	pd_check_eq "poison: nothing left unseen" 0 "$(pd_mailbox_count "$U" INBOX unseen)"
+}
+
+# ------------------------------------------------------------------ systemd notifications
+
+sc_notify() {
+	setup notify
+	local sock=$PD_SOCK_DIR/notify.sock out=$T/notify.log i
+	: >"$out"
+	"$PD_PYTHON" - "$sock" "$out" <<-'PY' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[1])
+		with open(sys.argv[2], "a") as f:
+		    while True:
+		        f.write(s.recv(65536).decode() + "\n")
+		        f.flush()
+	PY
+	local listener=$!
+	PD_BG_PIDS="$PD_BG_PIDS $listener"
+	for i in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$sock WATCHDOG_USEC=1000000 pd_daemon_start "$CONF" "$T/notify.daemon.log"
+	for i in $(seq 1 100); do grep -q "idle" "$out" && break; sleep 0.1; done
+	sleep 2
+	pd_check "notify: READY=1 once started" grep -qx "READY=1" "$out"
+	pd_check "notify: STATUS says how the mailboxes are" grep -q "^STATUS=1 mailboxes, 1 idle, 0 down" "$out"
+	pd_check_eq "notify: WATCHDOG=1 sent again and again while idle" yes \
+		"$([ "$(grep -cx 'WATCHDOG=1' "$out")" -ge 2 ] && echo yes || grep -cx 'WATCHDOG=1' "$out")"
+	kill -HUP "$PD_DAEMON_PID"
+	for i in $(seq 1 50); do [ "$(grep -cx 'READY=1' "$out")" -ge 2 ] && break; sleep 0.1; done
+	pd_check "notify: SIGHUP sends RELOADING=1 with MONOTONIC_USEC" grep -q "^RELOADING=1" "$out"
+	pd_check_eq "notify: and READY=1 again after the reload" 2 "$(grep -cx 'READY=1' "$out")"
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20
+	pd_check_eq "notify: SIGTERM exits 0" 0 $?
+	pd_check "notify: STOPPING=1 on the way out" grep -qx "STOPPING=1" "$out"
+	kill "$listener" 2>/dev/null
 }
 
 for s in $SCENARIOS; do
