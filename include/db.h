@@ -23,6 +23,16 @@ void pd_db_close(struct pd_db *db);
  * prepared again on next use). */
 int pd_db_ensure(struct pd_db *db, struct pd_err *err);
 
+/* Increases with every (re)connection: session state such as advisory locks
+ * taken before is gone when it changed. */
+unsigned pd_db_generation(const struct pd_db *db);
+
+/* Session-level advisory lock named by key (a mailbox name...): 1 taken (or
+ * already held by this session), 0 held by another session, -1 on error. */
+int pd_db_try_lock(struct pd_db *db, const char *key, struct pd_err *err);
+/* Give it back (errors ignored: the session may be gone, which frees it). */
+void pd_db_unlock(struct pd_db *db, const char *key);
+
 /* Run SQL without parameters and without a result (BEGIN, COMMIT, DDL). */
 int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err);
 int pd_db_begin(struct pd_db *db, struct pd_err *err);

@@ -52,6 +52,9 @@ struct mbox {
 	int64_t backoff_ms;
 	enum pd_err_class last_failure;
 	struct pd_ingest_stats stats;
+	bool locked;             /* we hold the mailbox's advisory lock ... */
+	unsigned lock_gen;       /* ... on this database connection */
+	bool standby_logged;
 };
 
 struct daemon {
@@ -210,6 +213,29 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 		}
 		goto fail;
 	}
+	/* One fetcher per mailbox among all instances sharing the database:
+	 * whoever holds its advisory lock.  A lock lives as long as the database
+	 * session, so a dead instance's mailboxes are free again at once. */
+	if (!m->locked || m->lock_gen != pd_db_generation(d->db)) {
+		int got = pd_db_try_lock(d->db, m->cfg->name, &err);
+		if (got < 0)
+			goto fail;
+		if (got == 0) {
+			mb_close(m, true);
+			if (!m->standby_logged)
+				pd_log_notice("mailbox=%s: another instance is fetching it; standing by",
+					      m->cfg->name);
+			m->standby_logged = true;
+			m->locked = false;
+			m->next_ms = pd_now_ms() + m->cfg->poll_interval * 1000;
+			return 0;
+		}
+		if (m->standby_logged)
+			pd_log_notice("mailbox=%s: taking over as its fetcher", m->cfg->name);
+		m->standby_logged = false;
+		m->locked = true;
+		m->lock_gen = pd_db_generation(d->db);
+	}
 	if (m->im == NULL) {
 		m->im = pd_imap_new(m->cfg);
 		if (pd_imap_connect(m->im, &err) < 0 ||
@@ -313,8 +339,12 @@ static void mailboxes_setup(struct daemon *d)
 
 static void mailboxes_teardown(struct daemon *d, bool polite)
 {
-	for (size_t i = 0; i < d->n_mb; i++)
+	for (size_t i = 0; i < d->n_mb; i++) {
 		mb_close(&d->mb[i], polite);
+		if (d->mb[i].locked && d->db != NULL &&
+		    d->mb[i].lock_gen == pd_db_generation(d->db))
+			pd_db_unlock(d->db, d->mb[i].cfg->name);
+	}
 	free(d->mb);
 	d->mb = NULL;
 	d->n_mb = 0;

@@ -22,6 +22,7 @@ struct pd_db {
 	PGconn *conn;
 	char *conninfo;
 	int64_t statement_timeout;
+	unsigned generation;
 	size_t n_prepared;
 	char *prepared[PD_DB_MAX_PREPARED]; /* names prepared on the current connection */
 };
@@ -117,6 +118,7 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	forget_prepared(db);
+	db->generation++;
 	return 0;
 }
 
@@ -270,4 +272,34 @@ void pd_db_rollback(struct pd_db *db)
 		PGresult *res = PQexec(db->conn, "ROLLBACK");
 		PQclear(res);
 	}
+}
+
+unsigned pd_db_generation(const struct pd_db *db)
+{
+	return db->generation;
+}
+
+/* Two 32-bit keys: a fixed class for postdesk, a hash of the name. */
+#define LOCK_SQL(fn) "SELECT " fn "(7140012, hashtext($1))"
+
+int pd_db_try_lock(struct pd_db *db, const char *key, struct pd_err *err)
+{
+	const char *v[1] = {key};
+	PGresult *res = pd_db_query(db, "pd_try_lock", LOCK_SQL("pg_try_advisory_lock"), 1, v, err);
+	int got;
+
+	if (res == NULL)
+		return -1;
+	got = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return got;
+}
+
+void pd_db_unlock(struct pd_db *db, const char *key)
+{
+	const char *v[1] = {key};
+	struct pd_err err;
+	PGresult *res = pd_db_query(db, "pd_unlock", LOCK_SQL("pg_advisory_unlock"), 1, v, &err);
+
+	PQclear(res);
 }
