@@ -63,6 +63,11 @@ int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uid
 
 const char *pd_ingest_action_name(enum pd_ingest_action a);
 
+/* Record how a mailbox is doing: error NULL = a successful poll now, else the
+ * error (shown by `postdesk mailboxes`).  Best effort for the caller. */
+int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *error,
+			    struct pd_err *err);
+
 /*
  * Set one field of a ticket (status, priority, queue, assignee, line) and
  * record an event "FIELD.changed" with the old and new value and the actor.

@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		"  raw NUMBER [N]                     original bytes of the ticket's Nth message\n"
 		"  set NUMBER status|priority|queue|assignee|line VALUE\n"
 		"  outbox [--all] [--json]            mail waiting, being sent or failed\n"
-		"  outbox retry ID                    send a failed row again now\n");
+		"  outbox retry ID                    send a failed row again now\n"
+		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n");
 }
 
 static int err_exit(const struct pd_err *err)
@@ -536,6 +537,84 @@ static int cmd_outbox(const struct pd_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* mailboxes [--json]: every configured mailbox with what the daemon last said. */
+static int cmd_mailboxes(const struct pd_config *cfg, int argc, char **argv)
+{
+	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	struct pd_db *db;
+	struct pd_err err;
+	struct pd_buf names, urls;
+	int rc;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	/* the configured names and URLs as text[] literals (names are [A-Za-z0-9._-]) */
+	pd_buf_init(&names);
+	pd_buf_init(&urls);
+	pd_buf_append_char(&names, '{');
+	pd_buf_append_char(&urls, '{');
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		pd_buf_printf(&names, "%s\"%s\"", i ? "," : "", cfg->mailboxes[i].name);
+		pd_buf_append_str(&urls, i ? ",\"" : "\"");
+		for (const char *u = cfg->mailboxes[i].url; *u; u++) {
+			if (*u == '"' || *u == '\\')
+				pd_buf_append_char(&urls, '\\');
+			pd_buf_append_char(&urls, *u);
+		}
+		pd_buf_append_char(&urls, '"');
+	}
+	pd_buf_append_char(&names, '}');
+	pd_buf_append_char(&urls, '}');
+	const char *v[2] = {names.data, urls.data};
+	if ((rc = open_db(cfg, true, &db)) != 0) {
+		pd_buf_free(&names);
+		pd_buf_free(&urls);
+		return rc;
+	}
+	pd_err_clear(&err);
+	PGresult *res = pd_db_query(
+	    db, NULL,
+	    json ? "SELECT coalesce(json_agg(json_build_object('name', c.name, 'url', c.url,"
+		   "  'state', CASE WHEN s.name IS NULL THEN 'never polled'"
+		   "                WHEN s.last_error IS NOT NULL THEN 'failing' ELSE 'ok' END,"
+		   "  'last_poll_at', s.last_poll_at, 'last_error', s.last_error,"
+		   "  'last_error_at', s.last_error_at, 'uidvalidity', s.uidvalidity,"
+		   "  'last_uid', s.last_uid) ORDER BY c.i), '[]')"
+		   " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, url, i)"
+		   " LEFT JOIN mailbox_state s ON s.name = c.name"
+		 : "SELECT c.name, CASE WHEN s.name IS NULL THEN 'never polled'"
+		   "  WHEN s.last_error IS NOT NULL THEN 'failing' ELSE 'ok' END,"
+		   "  coalesce(to_char(s.last_poll_at, 'YYYY-MM-DD HH24:MI:SS'), '-'),"
+		   "  coalesce(s.last_uid::text, '-'), c.url, coalesce(s.last_error, '')"
+		   " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, url, i)"
+		   " LEFT JOIN mailbox_state s ON s.name = c.name ORDER BY c.i",
+	    2, v, &err);
+	pd_buf_free(&names);
+	pd_buf_free(&urls);
+	if (res == NULL) {
+		pd_db_close(db);
+		return err_exit(&err);
+	}
+	if (json) {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+	} else {
+		printf("%-16s %-12s %-19s %8s  %s\n", "MAILBOX", "STATE", "LAST POLL", "LAST UID",
+		       "URL / LAST ERROR");
+		for (int i = 0; i < PQntuples(res); i++) {
+			printf("%-16s %-12s %-19s %8s  %s\n", PQgetvalue(res, i, 0),
+			       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+			       PQgetvalue(res, i, 4));
+			if (PQgetvalue(res, i, 5)[0])
+				printf("%-16s %-12s %-19s %8s  %s\n", "", "", "", "", PQgetvalue(res, i, 5));
+		}
+	}
+	PQclear(res);
+	pd_db_close(db);
+	return 0;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct pd_config *cfg;
@@ -586,7 +665,7 @@ int main(int argc, char **argv)
 		return cargc == 1 ? cmd_check_config(path) : EX_USAGE;
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
 	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
-	    strcmp(cmd, "outbox") != 0) {
+	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0) {
 		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EX_USAGE;
@@ -608,6 +687,8 @@ int main(int argc, char **argv)
 		rc = cmd_raw(cfg, cargc, cargv);
 	else if (strcmp(cmd, "outbox") == 0)
 		rc = cmd_outbox(cfg, cargc, cargv);
+	else if (strcmp(cmd, "mailboxes") == 0)
+		rc = cmd_mailboxes(cfg, cargc, cargv);
 	else
 		rc = cmd_set(cfg, cargc, cargv);
 	pd_config_free(cfg);

@@ -33,6 +33,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "smtp.h"
+#include "store.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 1000
@@ -134,8 +135,13 @@ static void mb_close(struct mbox *m, bool polite)
 	m->state = MB_DOWN;
 }
 
-static void mb_fail(struct mbox *m, const struct pd_err *err)
+static void mb_fail(struct mbox *m, const struct pd_err *err, struct pd_db *db)
 {
+	struct pd_err e2;
+
+	/* for `postdesk mailboxes`; the database may be what failed */
+	if (db != NULL && strcmp(err->src, "db") != 0)
+		pd_store_mailbox_status(db, m->cfg->name, err->msg, &e2);
 	mb_close(m, false);
 	m->last_failure = err->cls;
 	m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : BACKOFF_MIN_MS;
@@ -268,6 +274,8 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 	}
 	m->backoff_ms = 0;
 	m->last_failure = PD_ERR_NONE;
+	if (pd_store_mailbox_status(d->db, m->cfg->name, NULL, &err) < 0)
+		goto fail;
 	if (once)
 		return 0;
 	if (m->cfg->idle && pd_imap_has_idle(m->im)) {
@@ -290,7 +298,7 @@ fail:
 		d->exit_code = EX_CONFIG;
 		return -1;
 	}
-	mb_fail(m, &err); /* a lost database connection is re-made by the next attempt */
+	mb_fail(m, &err, d->db); /* a lost database connection is re-made next time */
 	return -1;
 }
 

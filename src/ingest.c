@@ -30,7 +30,7 @@ int pd_ingest_open(struct pd_imap *im, struct pd_db *db, const struct pd_mailbox
 	if (found < 0)
 		return -1;
 	if (!found || stored_validity != uidvalidity) {
-		if (found)
+		if (found && stored_validity != 0) /* 0: state recorded, never selected */
 			pd_log_warning("mailbox=%s: UIDVALIDITY changed from %u to %u; rescanning "
 				       "the folder (mail already stored is recognised and not "
 				       "stored twice)",

@@ -1060,3 +1060,32 @@ int pd_store_set_field(struct pd_db *db, int64_t ticket, const char *field, cons
 	PQclear(res);
 	return found;
 }
+
+int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *error,
+			    struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_text(&p, mailbox);
+	p_text(&p, error);
+	/* uidvalidity 0 = never selected: pd_ingest_open takes it for "none" */
+	res = run(db, "pd_mailbox_status",
+		  "INSERT INTO mailbox_state (name, uidvalidity, last_poll_at, last_error,"
+		  "                           last_error_at)"
+		  " VALUES ($1, 0, CASE WHEN $2::text IS NULL THEN now() END, $2,"
+		  "         CASE WHEN $2::text IS NOT NULL THEN now() END)"
+		  " ON CONFLICT (name) DO UPDATE SET"
+		  "  last_poll_at = CASE WHEN $2::text IS NULL THEN now()"
+		  "                      ELSE mailbox_state.last_poll_at END,"
+		  "  last_error = $2,"
+		  "  last_error_at = CASE WHEN $2::text IS NULL THEN mailbox_state.last_error_at"
+		  "                       ELSE now() END",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}

@@ -202,6 +202,15 @@ sc_auth() {
 		pd_ok "auth: the password never reaches the log"
 	fi
 	pd_check_eq "auth: the mail stays on the server" 1 "$(pd_mailbox_count "$U" INBOX)"
+	pd_cli "$CONF" mailboxes >"$T/auth.mailboxes"
+	pd_check "auth: postdesk mailboxes shows it failing, with the reason" \
+		grep -q "failing" "$T/auth.mailboxes"
+	pd_check "auth: ... the reason" grep -q "login as $U refused" "$T/auth.mailboxes"
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no
+	pd_daemon_once "$CONF" "$T/auth-fixed.log"
+	pd_cli "$CONF" mailboxes --json >"$T/auth.mailboxes.json"
+	pd_check_eq "auth: after a good poll it is ok again, with its last poll" "ok True" \
+		"$(pd_json "$T/auth.mailboxes.json" "d[0]['state'] + ' ' + str(d[0]['last_poll_at'] is not None)")"
 }
 
 # ------------------------------------------------------------------ a mail the database refuses
