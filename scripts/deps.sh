@@ -22,6 +22,8 @@ PACKAGES=(
 	python3 python3-aiosmtpd curl
 	# bench/run.sh
 	bc time
+	# systemd-analyze checks the unit file (no service manager is started)
+	systemd
 	# used by the scripts themselves
 	ca-certificates passwd util-linux procps coreutils
 )
