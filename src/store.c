@@ -535,6 +535,24 @@ static int record_bounce(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 	return 0;
 }
 
+/* Run a statement on a ticket ($1) with one number ($2), no result. */
+static int ticket_stmt(struct pd_db *db, const char *name, const char *sql, int64_t ticket,
+		       int64_t value, struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_int(&p, value);
+	res = run(db, name, sql, &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 /* The answer to our survey: a lone digit 1-5 opening the reply, else 0. */
 static int survey_rating(const char *body)
 {
@@ -771,43 +789,27 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	}
 	if (insert_attachments(db, msg, message, err) < 0)
 		goto out;
-	if (linked != 0) {
-		struct params p;
-		p_init(&p);
-		p_int(&p, ticket);
-		p_int(&p, linked);
-		PGresult *res = run(db, "pd_link_ticket",
-				    "WITH u AS (UPDATE tickets SET linked_ticket = $2::bigint"
-				    "           WHERE id = $1::bigint)"
-				    "INSERT INTO events (ticket_id, actor, kind, detail)"
-				    " VALUES ($1::bigint, 'system', 'ticket.follow_up',"
-				    "         jsonb_build_object('of', $2::bigint))",
-				    &p, err);
-		p_free(&p);
-		if (res == NULL)
-			goto out;
-		PQclear(res);
-	}
+	if (linked != 0 &&
+	    ticket_stmt(db, "pd_link_ticket",
+			"WITH u AS (UPDATE tickets SET linked_ticket = $2::bigint"
+			"           WHERE id = $1::bigint)"
+			"INSERT INTO events (ticket_id, actor, kind, detail)"
+			" VALUES ($1::bigint, 'system', 'ticket.follow_up',"
+			"         jsonb_build_object('of', $2::bigint))",
+			ticket, linked, err) < 0)
+		goto out;
 	if (bounced > 0 &&
 	    record_bounce(db, ctx, ticket, bounce_rcpt, bounce_permanent, err) < 0)
 		goto out;
-	if (rating > 0) {
-		struct params p;
-		p_init(&p);
-		p_int(&p, ticket);
-		p_int(&p, rating);
-		PGresult *res = run(db, "pd_rating",
-				    "WITH u AS (UPDATE tickets SET rating = $2::int, rated_at = now()"
-				    "           WHERE id = $1::bigint)"
-				    "INSERT INTO events (ticket_id, actor, kind, detail)"
-				    " VALUES ($1::bigint, 'system', 'ticket.rated',"
-				    "         jsonb_build_object('rating', $2::int))",
-				    &p, err);
-		p_free(&p);
-		if (res == NULL)
-			goto out;
-		PQclear(res);
-	}
+	if (rating > 0 &&
+	    ticket_stmt(db, "pd_rating",
+			"WITH u AS (UPDATE tickets SET rating = $2::int, rated_at = now()"
+			"           WHERE id = $1::bigint)"
+			"INSERT INTO events (ticket_id, actor, kind, detail)"
+			" VALUES ($1::bigint, 'system', 'ticket.rated',"
+			"         jsonb_build_object('rating', $2::int))",
+			ticket, rating, err) < 0)
+		goto out;
 	if (it->action == PD_INGEST_APPENDED && have_cr) {
 		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
 			goto out;
