@@ -56,7 +56,7 @@
  */
 static cfg_opt_t database_opts[] = {
 	CFG_STR("conninfo", NULL, CFGF_NODEFAULT),
-	CFG_STR("statement_timeout", "30s", CFGF_NONE),
+	CFG_STR("statement_timeout", "25s", CFGF_NONE),
 	CFG_END(),
 };
 
@@ -69,7 +69,7 @@ static cfg_opt_t mailbox_opts[] = {
 	CFG_STR("poll_interval", "60s", CFGF_NONE),
 	CFG_STR("processed_folder", NULL, CFGF_NODEFAULT),
 	CFG_STR("queue", "default", CFGF_NONE),
-	CFG_STR("timeout", "60s", CFGF_NONE),
+	CFG_STR("timeout", "25s", CFGF_NONE),
 	CFG_STR("tls", NULL, CFGF_NODEFAULT),
 	CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
@@ -81,7 +81,7 @@ static cfg_opt_t smtp_opts[] = {
 	CFG_STR("from", NULL, CFGF_NODEFAULT),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
-	CFG_STR("timeout", "60s", CFGF_NONE),
+	CFG_STR("timeout", "25s", CFGF_NONE),
 	CFG_STR("tls", NULL, CFGF_NODEFAULT),
 	CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
@@ -1862,7 +1862,7 @@ static void load_mailbox(struct ctx *c, cfg_t *sec, struct pd_mailbox_cfg *mb)
 	get_duration(c, sec, "poll_interval", 1, &mb->poll_interval);
 	mb->idle = true;
 	get_bool(c, sec, "idle", &mb->idle);
-	mb->timeout = 60;
+	mb->timeout = 25;
 	get_duration(c, sec, "timeout", 1, &mb->timeout);
 }
 
@@ -1931,7 +1931,7 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 	s->ca_file = pd_xstrdup(opt_str(c, sec, "ca_file"));
 	if (s->ca_file != NULL)
 		check_readable(c, sec, "ca_file", s->ca_file);
-	s->timeout = 60;
+	s->timeout = 25;
 	get_duration(c, sec, "timeout", 1, &s->timeout);
 }
 
@@ -2142,7 +2142,7 @@ static void build(struct ctx *c)
 	get_int(c, r, "reopen_days", 0, 3650, &cfg->reopen_days);
 
 	/* database */
-	cfg->db_statement_timeout = 30;
+	cfg->db_statement_timeout = 25;
 	if (first_scan_sec(c, "database") == NULL) {
 		report(c, 0, "missing required section 'database' (database { conninfo = \"...\" "
 			     "})");

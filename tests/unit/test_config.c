@@ -236,7 +236,7 @@ static void test_minimal_file(void **state)
 	assert_string_equal(cfg->log_level, "info");
 	assert_string_equal(cfg->db_conninfo,
 			    "host=127.0.0.1 port=5432 dbname=postdesk user=postdesk");
-	assert_int_equal(cfg->db_statement_timeout, 30);
+	assert_int_equal(cfg->db_statement_timeout, 25);
 	assert_int_equal(cfg->max_message_size, 25u * 1024 * 1024);
 	assert_int_equal(cfg->batch_size, 100);
 	assert_int_equal(cfg->batch_bytes, 32u * 1024 * 1024);
@@ -260,7 +260,7 @@ static void test_minimal_file(void **state)
 	assert_string_equal(mb->queue, "default");
 	assert_int_equal(mb->poll_interval, 60);
 	assert_true(mb->idle);
-	assert_int_equal(mb->timeout, 60);
+	assert_int_equal(mb->timeout, 25);
 
 	assert_true(cfg->smtp.enabled);
 	assert_string_equal(cfg->smtp.url, "smtp://127.0.0.1:10025");
@@ -272,7 +272,7 @@ static void test_minimal_file(void **state)
 	assert_string_equal(cfg->smtp.from, "Example Support <support@example.com>");
 	assert_string_equal(cfg->smtp.from_address, "support@example.com");
 	assert_null(cfg->smtp.ca_file);
-	assert_int_equal(cfg->smtp.timeout, 60);
+	assert_int_equal(cfg->smtp.timeout, 25);
 
 	assert_int_equal(cfg->agent_addresses.n, 1);
 	assert_string_equal(cfg->agent_addresses.v[0], "alice@example.com");
