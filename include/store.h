@@ -63,6 +63,18 @@ int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uid
 
 const char *pd_ingest_action_name(enum pd_ingest_action a);
 
+/*
+ * Parse the stored original of message number `index` (1-based) of ticket
+ * again and replace its parsed fields and attachments; when no message of the
+ * ticket is left unparsed, the ticket's flag is lifted.  One transaction,
+ * recorded as a "message.reprocessed" event by actor.  Returns 1, 0 when there
+ * is no such message, -1 on error.  *parse_error_r (NULL when it parsed) is
+ * newly allocated.
+ */
+int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+		       int64_t index, const char *actor, char **parse_error_r,
+		       struct pd_err *err);
+
 /* Record how a mailbox is doing: error NULL = a successful poll now, else the
  * error (shown by `postdesk mailboxes`).  Best effort for the caller. */
 int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *error,

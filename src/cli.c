@@ -37,7 +37,8 @@ static void usage(FILE *f)
 		"  set NUMBER status|priority|queue|assignee|line VALUE\n"
 		"  outbox [--all] [--json]            mail waiting, being sent or failed\n"
 		"  outbox retry ID                    send a failed row again now\n"
-		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n");
+		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n"
+		"  reprocess NUMBER [N]               parse the stored original of message N again\n");
 }
 
 static int err_exit(const struct pd_err *err)
@@ -537,6 +538,44 @@ static int cmd_outbox(const struct pd_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* reprocess NUMBER [N]: parse the stored original of a message again. */
+static int cmd_reprocess(const struct pd_config *cfg, int argc, char **argv)
+{
+	char number[32], idx[32] = "1", actor[128];
+	const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+	char *perr = NULL;
+	struct pd_db *db;
+	struct pd_err err;
+	int rc, found;
+
+	if (argc < 2 || argc > 3) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_number(argv[1], number, sizeof(number)) < 0 ||
+	    (argc == 3 && parse_number(argv[2], idx, sizeof(idx)) < 0))
+		return EX_DATAERR;
+	snprintf(actor, sizeof(actor), "cli:%s", user ? user : "unknown");
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	found = pd_store_reprocess(db, cfg, strtoll(number, NULL, 10), strtoll(idx, NULL, 10), actor,
+				   &perr, &err);
+	if (found < 0) {
+		rc = err_exit(&err);
+	} else if (found == 0) {
+		fprintf(stderr, "postdesk: ticket #%s has no message %s\n", number, idx);
+		rc = EX_DATAERR;
+	} else if (perr != NULL) {
+		printf("ticket #%s message %s parsed again, still not cleanly: %s\n", number, idx, perr);
+	} else {
+		printf("ticket #%s message %s parsed again\n", number, idx);
+	}
+	free(perr);
+	pd_db_close(db);
+	return rc;
+}
+
 /* mailboxes [--json]: every configured mailbox with what the daemon last said. */
 static int cmd_mailboxes(const struct pd_config *cfg, int argc, char **argv)
 {
@@ -665,7 +704,8 @@ int main(int argc, char **argv)
 		return cargc == 1 ? cmd_check_config(path) : EX_USAGE;
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
 	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
-	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0) {
+	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0 &&
+	    strcmp(cmd, "reprocess") != 0) {
 		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EX_USAGE;
@@ -689,6 +729,8 @@ int main(int argc, char **argv)
 		rc = cmd_outbox(cfg, cargc, cargv);
 	else if (strcmp(cmd, "mailboxes") == 0)
 		rc = cmd_mailboxes(cfg, cargc, cargv);
+	else if (strcmp(cmd, "reprocess") == 0)
+		rc = cmd_reprocess(cfg, cargc, cargv);
 	else
 		rc = cmd_set(cfg, cargc, cargv);
 	pd_config_free(cfg);

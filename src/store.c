@@ -29,6 +29,7 @@
 #include "db_int.h"
 #include "log.h"
 #include "loopguard.h"
+#include "mime.h"
 #include "render.h"
 #include "store.h"
 #include "thread.h"
@@ -1090,4 +1091,111 @@ int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *e
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+static const char SQL_REPROCESS[] =
+    "WITH u AS ("
+    "  UPDATE messages SET message_id = coalesce(message_id, nullif($2, '')),"
+    "    in_reply_to = $3, refs = $4::text[], from_name = $5, from_address = $6,"
+    "    to_addrs = (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n, 'address', a)"
+    "                ORDER BY i), '[]') FROM unnest($7::text[], $8::text[])"
+    "                WITH ORDINALITY AS x(a, n, i)),"
+    "    cc_addrs = (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n, 'address', a)"
+    "                ORDER BY i), '[]') FROM unnest($9::text[], $10::text[])"
+    "                WITH ORDINALITY AS x(a, n, i)),"
+    "    subject = $11, sent_date = to_timestamp(nullif($12, '0')::double precision),"
+    "    body_text = $13, body_charset = nullif($14, ''), parse_error = $15"
+    "  WHERE id = $1::bigint RETURNING ticket_id, id),"
+    " d AS (DELETE FROM attachments WHERE message_id = $1::bigint),"
+    " e AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
+    "   SELECT ticket_id, id, $16, 'message.reprocessed',"
+    "     jsonb_build_object('parse_error', $15::text) FROM u)"
+    "SELECT ticket_id FROM u";
+
+int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+		       int64_t index, const char *actor, char **parse_error_r,
+		       struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+	struct pd_msg *msg = NULL;
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+	int64_t message;
+	int rc = -1;
+
+	*parse_error_r = NULL;
+	if (pd_db_begin(db, err) < 0)
+		return -1;
+	p_init(&p);
+	p_int(&p, ticket);
+	p_int(&p, index);
+	res = run(db, "pd_reprocess_find",
+		  "SELECT m.id, r.raw FROM messages m JOIN message_raw r ON r.message_id = m.id"
+		  " WHERE m.ticket_id = $1::bigint ORDER BY m.id OFFSET $2::bigint - 1 LIMIT 1"
+		  " FOR UPDATE OF m",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		pd_db_rollback(db);
+		return 0;
+	}
+	message = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &raw_len);
+	PQclear(res);
+	if (raw == NULL) {
+		pd_err_set(err, PD_ERR_PERM, "store", 0, "stored original of message %lld unreadable",
+			   (long long)message);
+		goto fail;
+	}
+	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
+	msg = pd_mime_parse((const char *)raw, raw_len, &mopts);
+	if (msg->parse_error != NULL)
+		*parse_error_r = pd_xstrdup(msg->parse_error);
+
+	p_init(&p);
+	p_int(&p, message);                                                    /* 1 */
+	p_text(&p, msg->message_id ? msg->message_id : "");                   /* 2 */
+	p_text(&p, msg->in_reply_to);                                          /* 3 */
+	p_own(&p, array_literal(msg->references, msg->n_references, NULL, NULL)); /* 4 */
+	p_text(&p, msg->from.name);                                            /* 5 */
+	p_text(&p, msg->from.address);                                         /* 6 */
+	p_own(&p, array_literal(NULL, msg->to.n, addr_address, &msg->to));     /* 7 */
+	p_own(&p, array_literal(NULL, msg->to.n, addr_name, &msg->to));        /* 8 */
+	p_own(&p, array_literal(NULL, msg->cc.n, addr_address, &msg->cc));     /* 9 */
+	p_own(&p, array_literal(NULL, msg->cc.n, addr_name, &msg->cc));        /* 10 */
+	p_text(&p, msg->subject);                                              /* 11 */
+	p_int(&p, (int64_t)msg->date);                                         /* 12 */
+	p_text(&p, msg->body_text);                                            /* 13 */
+	p_text(&p, msg->body_charset ? msg->body_charset : "");                /* 14 */
+	p_text(&p, msg->parse_error);                                          /* 15 */
+	p_text(&p, actor);                                                     /* 16 */
+	res = run(db, "pd_reprocess", SQL_REPROCESS, &p, err);
+	p_free(&p);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	if (insert_attachments(db, msg, message, err) < 0)
+		goto fail;
+	/* lift the flag when nothing of the ticket is left unparsed */
+	if (ticket_stmt(db, "pd_reprocess_unflag",
+			"UPDATE tickets SET flagged = false, flag_reason = NULL"
+			" WHERE id = $1::bigint AND flagged AND $2::int = 0 AND NOT EXISTS"
+			" (SELECT 1 FROM messages WHERE ticket_id = $1::bigint"
+			"   AND parse_error IS NOT NULL)",
+			ticket, 0, err) < 0)
+		goto fail;
+	if (pd_db_commit(db, err) < 0)
+		goto fail;
+	rc = 1;
+	goto out;
+fail:
+	pd_db_rollback(db);
+out:
+	pd_msg_free(msg);
+	PQfreemem(raw);
+	return rc;
 }

@@ -396,6 +396,17 @@ sc_f() {
 	jeq "big mail stored as one message" "$TJ" "[t['messages'] for t in d if t['requester'] == 'big@customer.example']" '[1]'
 	mbox_eq "both processed" INBOX 0
 
+	# The limit raised, the stored original is parsed again and the flag lifted.
+	local big
+	big=$(pd_json "$TJ" "[t['number'] for t in d if t['requester'] == 'big@customer.example'][0]")
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no
+	pd_cli "$CONF" reprocess "$big" 1 >"$T/f.reprocess" || pd_fail "$X: postdesk reprocess" "$(cat "$T/cli.err")"
+	show "$big" || return
+	jtrue "reprocess: the big mail is parsed now" "$SJ" "'fox-2' in d['messages'][0]['body_text']"
+	jeq "reprocess: and its ticket no longer flagged" "$SJ" "d['flagged']" false
+	jtrue "reprocess: recorded as an event" "$SJ" "any(e['kind'] == 'message.reprocessed' for e in d['events'])"
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no 'extra=max_message_size = "1K"'
+
 	# A mail that does not parse at all: no header, binary junk.
 	printf '\001\002\377 binary junk\r\nwithout any header\r\n' >"$T/f3.eml"
 	deliver "$U" "$T/f3.eml"
