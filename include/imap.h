@@ -97,6 +97,10 @@ int pd_imap_fd(const struct pd_imap *im);
  * busy, which IDLE would otherwise not report again. */
 uint32_t pd_imap_exists(const struct pd_imap *im);
 
+/* Point a live session at an equal configuration (after a reload that left
+ * this mailbox unchanged); cfg must outlive the session. */
+void pd_imap_rebind(struct pd_imap *im, const struct pd_mailbox_cfg *cfg);
+
 /* LOGOUT politely (errors ignored) and close. */
 void pd_imap_logout(struct pd_imap *im);
 

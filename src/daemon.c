@@ -374,6 +374,23 @@ static int signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Every setting that matters to a running session is the same. */
+static bool mailbox_unchanged(const struct pd_mailbox_cfg *a, const struct pd_mailbox_cfg *b)
+{
+	return same_str(a->name, b->name) && same_str(a->url, b->url) && a->tls == b->tls &&
+	       a->auth == b->auth && same_str(a->user, b->user) &&
+	       same_str(a->password, b->password) &&
+	       same_str(a->processed_folder, b->processed_folder) &&
+	       same_str(a->ca_file, b->ca_file) && same_str(a->queue, b->queue) &&
+	       a->poll_interval == b->poll_interval && a->idle == b->idle &&
+	       a->timeout == b->timeout;
+}
+
 static void reload(struct daemon *d)
 {
 	struct pd_config *ncfg;
@@ -389,9 +406,43 @@ static void reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	mailboxes_teardown(d, true);
-	if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
-	    ncfg->db_statement_timeout != d->cfg->db_statement_timeout) {
+	bool db_changed = strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
+			  ncfg->db_statement_timeout != d->cfg->db_statement_timeout;
+	struct mbox *old = d->mb;
+	size_t n_old = d->n_mb, kept = 0;
+
+	/* The new table: a mailbox whose settings did not change keeps its
+	 * session (and its IDLE); the others are started fresh. */
+	d->n_mb = ncfg->n_mailboxes;
+	d->mb = pd_xcalloc(d->n_mb, sizeof(*d->mb));
+	for (size_t i = 0; i < d->n_mb; i++) {
+		const struct pd_mailbox_cfg *nc = &ncfg->mailboxes[i];
+		d->mb[i].cfg = nc;
+		d->mb[i].state = MB_DOWN;
+		for (size_t j = 0; j < n_old && !db_changed; j++) {
+			if (old[j].cfg != NULL && mailbox_unchanged(old[j].cfg, nc)) {
+				d->mb[i] = old[j];
+				d->mb[i].cfg = nc;
+				if (d->mb[i].im != NULL)
+					pd_imap_rebind(d->mb[i].im, nc);
+				old[j].cfg = NULL; /* moved */
+				old[j].im = NULL;
+				kept++;
+				break;
+			}
+		}
+	}
+	for (size_t j = 0; j < n_old; j++) {
+		if (old[j].cfg == NULL)
+			continue;
+		pd_log_notice("mailbox=%s: stopped (removed or changed by the reload)",
+			      old[j].cfg->name);
+		mb_close(&old[j], true);
+		if (old[j].locked && d->db != NULL && old[j].lock_gen == pd_db_generation(d->db))
+			pd_db_unlock(d->db, old[j].cfg->name);
+	}
+	free(old);
+	if (db_changed) {
 		pd_db_close(d->db);
 		d->db = NULL;
 	}
@@ -399,8 +450,7 @@ static void reload(struct daemon *d)
 	d->cfg = ncfg;
 	apply_log_level(d->cfg);
 	smtp_setup(d);
-	mailboxes_setup(d);
-	pd_log_notice("configuration reloaded: %zu mailboxes", d->n_mb);
+	pd_log_notice("configuration reloaded: %zu mailboxes, %zu kept running", d->n_mb, kept);
 	sd_notify(0, "READY=1");
 }
 

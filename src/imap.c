@@ -1430,3 +1430,8 @@ int pd_imap_idle_done(struct pd_imap *im, struct pd_err *err)
 	cmd_ok(im, "IDLE");
 	return 0;
 }
+
+void pd_imap_rebind(struct pd_imap *im, const struct pd_mailbox_cfg *cfg)
+{
+	im->cfg = cfg;
+}

@@ -5,12 +5,12 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop auth poison notify (default: all).
+# Scenarios: uidvalidity newer dbdown stop auth poison notify reload (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison notify"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison notify reload"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -19,7 +19,7 @@ pd_init
 pd_start_postgres
 users=
 for s in $ALL_SCENARIOS; do users="$users r_$s"; done
-pd_start_dovecot $users
+pd_start_dovecot $users r_reload2 r_reload3
 pd_log "PostgreSQL :$PGPORT  Dovecot imap :$PD_IMAP_PORT  in $T"
 
 setup() {
@@ -285,6 +285,41 @@ sc_notify() {
 	pd_check_eq "notify: SIGTERM exits 0" 0 $?
 	pd_check "notify: STOPPING=1 on the way out" grep -qx "STOPPING=1" "$out"
 	kill "$listener" 2>/dev/null
+}
+
+# ------------------------------------------------------------------ reload, mailbox by mailbox
+
+# extra_mailbox NAME USER: a second mailbox section for pd_write_config's extra=
+extra_mailbox() {
+	printf 'extra=mailbox "%s" { url = "imap://127.0.0.1:%s/INBOX" tls = "none" user = "%s" password = "secret" processed_folder = "Processed" poll_interval = "1s" }' \
+		"$1" "$PD_IMAP_PORT" "$2"
+}
+
+sc_reload() {
+	setup reload "$(extra_mailbox second r_reload2)"
+	local i n
+	pd_daemon_start "$CONF" "$T/reload.log"
+	$MKMAIL --from 'kim@customer.example' --subject 'Before reload' --message-id '<rl1@customer.example>' >"$T/rl1.eml"
+	pd_deliver "$U" "$T/rl1.eml"
+	for i in $(seq 1 100); do [ "$(count "SELECT count(*) FROM messages")" = 1 ] && break; sleep 0.1; done
+	pd_check_eq "reload: both mailboxes connected" 2 "$(grep -c 'connected to' "$T/reload.log")"
+	# keep "support", drop "second", add "third"
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no "$(extra_mailbox third r_reload3)"
+	kill -HUP "$PD_DAEMON_PID"
+	for i in $(seq 1 100); do grep -q "configuration reloaded" "$T/reload.log" && break; sleep 0.1; done
+	pd_check "reload: one mailbox kept running" grep -q "2 mailboxes, 1 kept running" "$T/reload.log"
+	pd_check "reload: the removed one is stopped" grep -q "mailbox=second: stopped" "$T/reload.log"
+	$MKMAIL --from 'lee@customer.example' --subject 'To the kept one' --message-id '<rl2@customer.example>' >"$T/rl2.eml"
+	$MKMAIL --from 'max@customer.example' --subject 'To the new one' --message-id '<rl3@customer.example>' >"$T/rl3.eml"
+	pd_deliver "$U" "$T/rl2.eml"
+	pd_deliver r_reload3 "$T/rl3.eml"
+	for i in $(seq 1 100); do [ "$(count "SELECT count(*) FROM messages")" = 3 ] && break; sleep 0.1; done
+	pd_check_eq "reload: the kept and the added mailbox both deliver" 3 "$(count "SELECT count(*) FROM messages")"
+	pd_check_eq "reload: the kept mailbox was not reconnected" 1 \
+		"$(grep -c 'mailbox=support: connected to' "$T/reload.log")"
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20
+	pd_check_eq "reload: SIGTERM exits 0" 0 $?
 }
 
 for s in $SCENARIOS; do
