@@ -130,6 +130,11 @@ struct pd_config {
 
 	int reopen_days;             /* default 14 */
 
+	/* metrics and health over HTTP (metrics { listen = "127.0.0.1:9187" }) */
+	bool metrics_enabled;
+	char *metrics_host;          /* numeric address */
+	uint16_t metrics_port;
+
 	/* mail out */
 	char *templates_dir;         /* DIR/{en,ru}/NAME.txt; default PD_DATADIR/templates */
 	int auto_reply_limit_10m;    /* automatic mails to one address in 10 minutes (0 = no limit) */

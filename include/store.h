@@ -75,6 +75,12 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 		       int64_t index, const char *actor, char **parse_error_r,
 		       struct pd_err *err);
 
+/* Gauges for /metrics: outbox rows queued, sending, failed; tickets by
+ * status (new open pending resolved closed) and priority (critical high
+ * normal low). */
+int pd_store_gauges(struct pd_db *db, uint64_t outbox_r[3], uint64_t tickets_r[5][4],
+		    struct pd_err *err);
+
 /* Record how a mailbox is doing: error NULL = a successful poll now, else the
  * error (shown by `postdesk mailboxes`).  Best effort for the caller. */
 int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *error,

@@ -88,6 +88,11 @@ static cfg_opt_t smtp_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t metrics_opts[] = {
+	CFG_STR("listen", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static cfg_opt_t agents_opts[] = {
 	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
@@ -120,6 +125,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("batch_size", "100", CFGF_NONE),
 	CFG_SEC("calendar", calendar_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("database", database_opts, CFGF_NONE),
+	CFG_SEC("metrics", metrics_opts, CFGF_NONE),
 	CFG_STR("default_language", "en", CFGF_NONE),
 	CFG_SEC("line", line_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_STR("log_level", "info", CFGF_NONE),
@@ -2170,6 +2176,30 @@ static void build(struct ctx *c)
 	if (first_scan_sec(c, "smtp") != NULL)
 		load_smtp(c, cfg_getsec(r, "smtp"), &cfg->smtp);
 
+	/* metrics (optional): "127.0.0.1:9187" or "[::1]:9187", numeric only */
+	if (first_scan_sec(c, "metrics") != NULL) {
+		cfg_t *ms = cfg_getsec(r, "metrics");
+		const char *l = opt_str(c, ms, "listen");
+		const char *colon = l ? strrchr(l, ':') : NULL;
+		char *end = NULL;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+		if (l == NULL) {
+			report(c, key_line(c, ms, "listen"), "metrics: listen is required");
+		} else if (colon == NULL || end == NULL || *end != '\0' || port < 1 || port > 65535 ||
+			   colon == l) {
+			report(c, key_line(c, ms, "listen"),
+			       "metrics: listen: \"%s\" is not ADDRESS:PORT (e.g. 127.0.0.1:9187)", l);
+		} else {
+			const char *h = l;
+			size_t hl = (size_t)(colon - l);
+			if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
+				h++, hl -= 2;
+			cfg->metrics_host = pd_xstrndup(h, hl);
+			cfg->metrics_port = (uint16_t)port;
+			cfg->metrics_enabled = true;
+		}
+	}
+
 	/* agents */
 	cfg_t *ag = cfg_getsec(r, "agents");
 	copy_list(ag, "addresses", &cfg->agent_addresses);
@@ -2237,6 +2267,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->message_id_domain);
 	free(cfg->default_language);
 	free(cfg->templates_dir);
+	free(cfg->metrics_host);
 	free(cfg->log_level);
 	pd_free_secret(cfg->db_conninfo); /* may hold a password */
 	for (size_t i = 0; i < cfg->n_mailboxes; i++) {

@@ -30,6 +30,7 @@
 #include "imap.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "outbox.h"
 #include "smtp.h"
@@ -53,6 +54,9 @@ struct mbox {
 	int64_t backoff_ms;
 	enum pd_err_class last_failure;
 	struct pd_ingest_stats stats;
+	uint64_t errors;         /* session failures, for /metrics */
+	time_t last_poll;        /* last successful round */
+	char last_error[512];    /* "" when the last attempt worked */
 	bool locked;             /* we hold the mailbox's advisory lock ... */
 	unsigned lock_gen;       /* ... on this database connection */
 	bool standby_logged;
@@ -69,6 +73,11 @@ struct daemon {
 	struct pd_smtp *smtp;      /* NULL without an smtp section */
 	int64_t next_outbox_ms;
 	struct pd_outbox_stats outbox;
+	struct pd_metrics *metrics;       /* NULL without a metrics section */
+	struct pd_metrics_mailbox *mm;    /* what /metrics last published */
+	struct pd_metrics_snapshot snap;
+	int64_t next_gauges_ms;
+	char db_error[512];
 	int sigfd;
 	bool stop;
 	bool reload_pending; /* SIGHUP seen: reload between rounds, never inside one */
@@ -139,6 +148,8 @@ static void mb_fail(struct mbox *m, const struct pd_err *err, struct pd_db *db)
 {
 	struct pd_err e2;
 
+	m->errors++;
+	snprintf(m->last_error, sizeof(m->last_error), "%s", err->msg);
 	/* for `postdesk mailboxes`; the database may be what failed */
 	if (db != NULL && strcmp(err->src, "db") != 0)
 		pd_store_mailbox_status(db, m->cfg->name, err->msg, &e2);
@@ -187,6 +198,52 @@ static void notify_status(struct daemon *d)
 		memcpy(d->status, status, sizeof(status));
 		sd_notifyf(0, "STATUS=%s", status);
 	}
+}
+
+/* Give /metrics and /healthz the current state; database gauges are
+ * refreshed every 10 seconds. */
+static void publish_metrics(struct daemon *d)
+{
+	struct pd_err err;
+
+	if (d->metrics == NULL)
+		return;
+	d->mm = pd_xreallocarray(d->mm, d->n_mb ? d->n_mb : 1, sizeof(*d->mm));
+	for (size_t i = 0; i < d->n_mb; i++) {
+		const struct mbox *m = &d->mb[i];
+		d->mm[i] = (struct pd_metrics_mailbox){
+		    .name = m->cfg->name,
+		    .ingested = m->stats.new_tickets + m->stats.appended + m->stats.duplicates,
+		    .failed = m->stats.failed,
+		    .errors = m->errors,
+		    .last_poll = m->last_poll,
+		    .idle = m->state == MB_IDLE,
+		    .healthy = m->last_error[0] == '\0',
+		    .last_error = m->last_error[0] ? m->last_error : NULL,
+		};
+	}
+	d->snap.n_mailboxes = d->n_mb;
+	d->snap.mailboxes = d->mm;
+	d->snap.sent_total = d->outbox.sent;
+	d->snap.retried_total = d->outbox.retried;
+	d->snap.failed_total = d->outbox.failed;
+	if (pd_now_ms() >= d->next_gauges_ms) {
+		uint64_t ob[3];
+		d->next_gauges_ms = pd_now_ms() + 10000;
+		pd_err_clear(&err);
+		if (ensure_db(d, &err) == 0 && pd_store_gauges(d->db, ob, d->snap.tickets, &err) == 0) {
+			d->snap.outbox_queued = ob[0];
+			d->snap.outbox_sending = ob[1];
+			d->snap.outbox_failed = ob[2];
+			d->db_error[0] = '\0';
+		} else {
+			snprintf(d->db_error, sizeof(d->db_error), "%s", err.msg);
+			d->next_gauges_ms = pd_now_ms() + 2000; /* look again soon */
+		}
+	}
+	d->snap.db_ok = d->db_error[0] == '\0';
+	d->snap.db_error = d->snap.db_ok ? NULL : d->db_error;
+	pd_metrics_publish(d->metrics, &d->snap);
 }
 
 static void read_signals(struct daemon *d);
@@ -274,6 +331,8 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 	}
 	m->backoff_ms = 0;
 	m->last_failure = PD_ERR_NONE;
+	m->last_poll = time(NULL);
+	m->last_error[0] = '\0';
 	if (pd_store_mailbox_status(d->db, m->cfg->name, NULL, &err) < 0)
 		goto fail;
 	if (once)
@@ -542,11 +601,20 @@ static int run_loop(struct daemon *d)
 			outbox_service(d);
 		if (d->stop)
 			break;
-		pfd = pd_xreallocarray(pfd, d->n_mb + 1, sizeof(*pfd));
-		pmap = pd_xreallocarray(pmap, d->n_mb + 1, sizeof(*pmap));
+		pfd = pd_xreallocarray(pfd, d->n_mb + 2, sizeof(*pfd));
+		pmap = pd_xreallocarray(pmap, d->n_mb + 2, sizeof(*pmap));
 		pfd[np].fd = d->sigfd;
 		pfd[np].events = POLLIN;
 		np++;
+		publish_metrics(d);
+		size_t metrics_slot = 0;
+		if (d->metrics != NULL) {
+			metrics_slot = np;
+			pfd[np].fd = pd_metrics_fd(d->metrics);
+			pfd[np].events = POLLIN;
+			pmap[np] = SIZE_MAX;
+			np++;
+		}
 		now = pd_now_ms();
 		if (d->smtp != NULL && d->next_outbox_ms < next)
 			next = d->next_outbox_ms;
@@ -571,14 +639,17 @@ static int run_loop(struct daemon *d)
 			pd_log_err("poll failed: %s", strerror(errno));
 			break;
 		}
+		if (d->metrics != NULL)
+			pd_metrics_run(d->metrics); /* also expires idle HTTP connections */
 		if (n <= 0)
 			continue;
+		(void)metrics_slot;
 		if (pfd[0].revents & POLLIN)
 			read_signals(d);
 		if (d->mb == NULL)
 			continue;
 		for (size_t k = 1; k < np && !d->stop; k++) {
-			/* a reload may have replaced the mailbox table */
+			/* the metrics socket, or a mailbox a reload removed */
 			if (pmap[k] >= d->n_mb)
 				continue;
 			struct mbox *m = &d->mb[pmap[k]];
@@ -626,6 +697,20 @@ int pd_daemon_run(const struct pd_daemon_opts *opts)
 	}
 	smtp_setup(&d);
 	mailboxes_setup(&d);
+	if (d.cfg->metrics_enabled && !opts->once) {
+		d.metrics = pd_metrics_start(d.cfg->metrics_host, d.cfg->metrics_port, &err);
+		if (d.metrics == NULL) {
+			pd_log_err("cannot start: %s", err.msg);
+			mailboxes_teardown(&d, false);
+			pd_smtp_free(d.smtp);
+			pd_db_close(d.db);
+			pd_config_free(d.cfg);
+			close(d.sigfd);
+			return EX_CONFIG;
+		}
+		pd_log_notice("metrics on http://%s:%u/metrics and /healthz", d.cfg->metrics_host,
+			      d.cfg->metrics_port);
+	}
 	pd_log_notice("postdeskd %s started: %zu mailboxes%s", PACKAGE_VERSION, d.n_mb,
 		      opts->once ? " (--once)" : "");
 	if (!opts->once) {
@@ -635,6 +720,8 @@ int pd_daemon_run(const struct pd_daemon_opts *opts)
 	}
 	rc = opts->once ? run_once(&d) : run_loop(&d);
 	mailboxes_teardown(&d, true);
+	pd_metrics_stop(d.metrics);
+	free(d.mm);
 	pd_smtp_free(d.smtp);
 	pd_db_close(d.db);
 	pd_config_free(d.cfg);

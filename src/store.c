@@ -1199,3 +1199,38 @@ out:
 	PQfreemem(raw);
 	return rc;
 }
+
+int pd_store_gauges(struct pd_db *db, uint64_t outbox_r[3], uint64_t tickets_r[5][4],
+		    struct pd_err *err)
+{
+	static const char *const statuses[5] = {"new", "open", "pending", "resolved", "closed"};
+	static const char *const priorities[4] = {"critical", "high", "normal", "low"};
+	PGresult *res;
+
+	memset(outbox_r, 0, 3 * sizeof(outbox_r[0]));
+	memset(tickets_r, 0, 5 * sizeof(tickets_r[0]));
+	res = pd_db_query(db, "pd_gauges_outbox",
+			  "SELECT count(*) FILTER (WHERE status = 'queued'),"
+			  " count(*) FILTER (WHERE status = 'sending'),"
+			  " count(*) FILTER (WHERE status = 'failed')"
+			  " FROM outbox WHERE status <> 'sent'",
+			  0, NULL, err);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		outbox_r[i] = strtoull(PQgetvalue(res, 0, i), NULL, 10);
+	PQclear(res);
+	res = pd_db_query(db, "pd_gauges_tickets",
+			  "SELECT status, priority, count(*) FROM tickets GROUP BY 1, 2", 0, NULL,
+			  err);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int a = 0; a < 5; a++)
+			for (int b = 0; b < 4; b++)
+				if (strcmp(PQgetvalue(res, r, 0), statuses[a]) == 0 &&
+				    strcmp(PQgetvalue(res, r, 1), priorities[b]) == 0)
+					tickets_r[a][b] = strtoull(PQgetvalue(res, r, 2), NULL, 10);
+	PQclear(res);
+	return 0;
+}

@@ -5,12 +5,12 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop auth poison notify reload (default: all).
+# Scenarios: uidvalidity newer dbdown stop auth poison notify reload metrics (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison notify reload"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison notify reload metrics"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -320,6 +320,42 @@ sc_reload() {
 	kill -TERM "$PD_DAEMON_PID"
 	pd_wait_exit "$PD_DAEMON_PID" 20
 	pd_check_eq "reload: SIGTERM exits 0" 0 $?
+}
+
+# ------------------------------------------------------------------ /metrics and /healthz
+
+sc_metrics() {
+	local port i code
+	pd_free_port port
+	setup metrics "extra=metrics { listen = \"127.0.0.1:$port\" }"
+	pd_daemon_start "$CONF" "$T/metrics.log"
+	for i in $(seq 1 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+	$MKMAIL --from 'ned@customer.example' --subject 'Count me' --message-id '<mt1@customer.example>' >"$T/mt1.eml"
+	pd_deliver "$U" "$T/mt1.eml"
+	for i in $(seq 1 100); do [ "$(count "SELECT count(*) FROM messages")" = 1 ] && break; sleep 0.1; done
+	sleep 0.5
+	curl -s "http://127.0.0.1:$port/metrics" >"$T/metrics.txt"
+	pd_check "metrics: the database is up" grep -qx "postdesk_database_up 1" "$T/metrics.txt"
+	pd_check "metrics: the mailbox is up and idle" \
+		bash -c "grep -q '^postdesk_mailbox_up{mailbox=\"support\"} 1' '$T/metrics.txt' && grep -q '^postdesk_mailbox_idle{mailbox=\"support\"} 1' '$T/metrics.txt'"
+	pd_check "metrics: the stored mail is counted" \
+		grep -q '^postdesk_mails_ingested_total{mailbox="support"} 1' "$T/metrics.txt"
+	code=$(curl -s -o "$T/healthz.txt" -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+	pd_check_eq "metrics: /healthz 200 when all is well" 200 "$code"
+	# the mailbox starts failing: a wrong password, by reload
+	pd_write_config "$CONF" db="$DB" user="$U" smtp=no password=wrong \
+		"extra=metrics { listen = \"127.0.0.1:$port\" }"
+	kill -HUP "$PD_DAEMON_PID"
+	for i in $(seq 1 100); do
+		code=$(curl -s -o "$T/healthz.txt" -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+		[ "$code" = 503 ] && break
+		sleep 0.1
+	done
+	pd_check_eq "metrics: /healthz 503 when a mailbox fails" 503 "$code"
+	pd_check "metrics: ... saying which and why" grep -q "mailbox support: .*refused" "$T/healthz.txt"
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20
+	pd_check_eq "metrics: SIGTERM exits 0" 0 $?
 }
 
 for s in $SCENARIOS; do
