@@ -127,6 +127,19 @@ static PGresult *run(struct pd_db *db, const char *name, const char *sql, struct
 	return pd_db_query_bin(db, name, sql, p->n, p->v, p->len, p->fmt, err);
 }
 
+/* Run a statement whose result is not needed; frees the parameters. */
+static int run_done(struct pd_db *db, const char *name, const char *sql, struct params *p,
+		    struct pd_err *err)
+{
+	PGresult *res = run(db, name, sql, p, err);
+
+	p_free(p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 static int exec_simple(struct pd_db *db, const char *sql, struct pd_err *err)
 {
 	return pd_db_exec(db, sql, err);
@@ -280,7 +293,6 @@ static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct
 
 	for (size_t l = 0; l < 2; l++) {
 		struct params p;
-		PGresult *res;
 
 		if (lists[l]->n == 0)
 			continue;
@@ -289,11 +301,8 @@ static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct
 		p_own(&p, array_literal(NULL, lists[l]->n, addr_address, lists[l]));
 		p_own(&p, array_literal(NULL, lists[l]->n, addr_name, lists[l]));
 		p_own(&p, array_literal(exclude, 2, NULL, NULL));
-		res = run(db, "pd_add_cc", SQL_ADD_CC, &p, err);
-		p_free(&p);
-		if (res == NULL)
+		if (run_done(db, "pd_add_cc", SQL_ADD_CC, &p, err) < 0)
 			return -1;
-		PQclear(res);
 	}
 	return 0;
 }
@@ -399,7 +408,6 @@ static int insert_attachments(struct pd_db *db, const struct pd_msg *msg, int64_
 	for (size_t i = 0; i < msg->n_attachments; i++) {
 		const struct pd_attachment *a = &msg->attachments[i];
 		struct params p;
-		PGresult *res;
 
 		p_init(&p);
 		p_bin(&p, a->sha256, sizeof(a->sha256));
@@ -411,11 +419,8 @@ static int insert_attachments(struct pd_db *db, const struct pd_msg *msg, int64_
 		p_text(&p, a->content_type ? a->content_type : "application/octet-stream");
 		p_text(&p, a->disposition);
 		p_text(&p, a->content_id);
-		res = run(db, "pd_attachment", SQL_ATTACHMENT, &p, err);
-		p_free(&p);
-		if (res == NULL)
+		if (run_done(db, "pd_attachment", SQL_ATTACHMENT, &p, err) < 0)
 			return -1;
-		PQclear(res);
 	}
 	return 0;
 }
@@ -1173,11 +1178,8 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	p_text(&p, msg->body_charset ? msg->body_charset : "");                /* 14 */
 	p_text(&p, msg->parse_error);                                          /* 15 */
 	p_text(&p, actor);                                                     /* 16 */
-	res = run(db, "pd_reprocess", SQL_REPROCESS, &p, err);
-	p_free(&p);
-	if (res == NULL)
+	if (run_done(db, "pd_reprocess", SQL_REPROCESS, &p, err) < 0)
 		goto fail;
-	PQclear(res);
 	if (insert_attachments(db, msg, message, err) < 0)
 		goto fail;
 	/* lift the flag when nothing of the ticket is left unparsed */
