@@ -39,9 +39,13 @@ sleep 1
 B=$!
 PD_BG_PIDS="$PD_BG_PIDS $B"
 
-# wait until a good part is stored, then kill the fetcher without warning
-for _ in $(seq 1 600); do
-	[ "$(count "SELECT count(*) FROM messages WHERE direction = 'in'")" -ge 200 ] && break
+# wait until both have started (one fetching, the other standing by) and a
+# good part is stored, then kill the fetcher without warning
+for _ in $(seq 1 1200); do
+	if grep -q "standing by" "$T/a.log" "$T/b.log" 2>/dev/null &&
+		[ "$(count "SELECT count(*) FROM messages WHERE direction = 'in'")" -ge 200 ]; then
+		break
+	fi
 	sleep 0.1
 done
 if grep -q "standing by" "$T/b.log"; then FETCHER=$A OTHER=$B OLOG=$T/b.log; else FETCHER=$B OTHER=$A OLOG=$T/a.log; fi
@@ -58,7 +62,7 @@ count "UPDATE outbox SET lease_until = now() WHERE status = 'sending'" >/dev/nul
 for _ in $(seq 1 900); do
 	n=$(count "SELECT count(*) FROM messages WHERE direction = 'in'")
 	q=$(count "SELECT count(*) FROM outbox WHERE status <> 'sent'")
-	[ "$n" -ge $TOTAL ] && [ "$q" = 0 ] && break
+	[ "$n" -ge $TOTAL ] && [ "$q" = 0 ] && grep -q "taking over" "$OLOG" && break
 	sleep 0.2
 done
 pd_check "twin: the other instance took over" grep -q "taking over" "$OLOG"
