@@ -516,14 +516,13 @@ static int record_bounce(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 			 const char *rcpt, bool permanent, struct pd_err *err)
 {
 	struct params p;
-	PGresult *res;
 
 	p_init(&p);
 	p_int(&p, ticket);
 	p_text(&p, rcpt ? rcpt : "");
 	p_text(&p, permanent ? "true" : "false");
 	p_int(&p, ctx->cfg->suppress_days);
-	res = run(db, "pd_bounce_record",
+	return run_done(db, "pd_bounce_record",
 		  "WITH e AS (INSERT INTO events (ticket_id, actor, kind, detail)"
 		  "  VALUES ($1::bigint, 'system', 'mail.bounced',"
 		  "          jsonb_build_object('recipient', $2::text, 'permanent', $3::boolean)))"
@@ -533,12 +532,7 @@ static int record_bounce(struct pd_db *db, const struct pd_store_ctx *ctx, int64
 		  "  WHERE $3::boolean AND $2 <> '' AND $4::int > 0"
 		  " ON CONFLICT (address) DO UPDATE SET until = EXCLUDED.until,"
 		  "   reason = EXCLUDED.reason",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+			&p, err);
 }
 
 /* Run a statement on a ticket ($1) with one number ($2), no result. */
@@ -546,17 +540,11 @@ static int ticket_stmt(struct pd_db *db, const char *name, const char *sql, int6
 		       int64_t value, struct pd_err *err)
 {
 	struct params p;
-	PGresult *res;
 
 	p_init(&p);
 	p_int(&p, ticket);
 	p_int(&p, value);
-	res = run(db, name, sql, &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return run_done(db, name, sql, &p, err);
 }
 
 /* The answer to our survey: a lone digit 1-5 opening the reply, else 0. */
@@ -901,7 +889,6 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 {
 	uint32_t checkpoint = 0;
 	struct params p;
-	PGresult *res;
 
 	if (pd_db_begin(db, err) < 0)
 		return -1;
@@ -957,7 +944,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 	p_text(&p, ctx->mailbox);
 	p_int(&p, ctx->uidvalidity);
 	p_int(&p, checkpoint);
-	res = run(db, "pd_checkpoint",
+	if (run_done(db, "pd_checkpoint",
 		  "INSERT INTO mailbox_state (name, uidvalidity, last_uid, last_poll_at)"
 		  " VALUES ($1, $2::bigint, $3::bigint, now())"
 		  " ON CONFLICT (name) DO UPDATE SET"
@@ -965,11 +952,8 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		  "                  THEN greatest(mailbox_state.last_uid, EXCLUDED.last_uid)"
 		  "                  ELSE mailbox_state.last_uid END,"
 		  "  last_poll_at = now(), last_error = NULL, updated_at = now()",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
+		     &p, err) < 0)
 		goto fail;
-	PQclear(res);
 	if (pd_db_commit(db, err) < 0)
 		goto fail;
 	return 0;
@@ -1006,21 +990,15 @@ int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uid
 			     struct pd_err *err)
 {
 	struct params p;
-	PGresult *res;
 
 	p_init(&p);
 	p_text(&p, mailbox);
 	p_int(&p, uidvalidity);
-	res = run(db, "pd_set_uidvalidity",
+	return run_done(db, "pd_set_uidvalidity",
 		  "INSERT INTO mailbox_state (name, uidvalidity, last_uid) VALUES ($1, $2::bigint, 0)"
 		  " ON CONFLICT (name) DO UPDATE SET uidvalidity = EXCLUDED.uidvalidity,"
 		  "  last_uid = 0, updated_at = now()",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+			&p, err);
 }
 
 /* One statement: check, update, and record who changed what. */
@@ -1073,13 +1051,12 @@ int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *e
 			    struct pd_err *err)
 {
 	struct params p;
-	PGresult *res;
 
 	p_init(&p);
 	p_text(&p, mailbox);
 	p_text(&p, error);
 	/* uidvalidity 0 = never selected: pd_ingest_open takes it for "none" */
-	res = run(db, "pd_mailbox_status",
+	return run_done(db, "pd_mailbox_status",
 		  "INSERT INTO mailbox_state (name, uidvalidity, last_poll_at, last_error,"
 		  "                           last_error_at)"
 		  " VALUES ($1, 0, CASE WHEN $2::text IS NULL THEN now() END, $2,"
@@ -1090,12 +1067,7 @@ int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *e
 		  "  last_error = $2,"
 		  "  last_error_at = CASE WHEN $2::text IS NULL THEN mailbox_state.last_error_at"
 		  "                       ELSE now() END",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+			&p, err);
 }
 
 static const char SQL_REPROCESS[] =
