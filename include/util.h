@@ -63,6 +63,12 @@ bool pd_str_iequal(const char *a, const char *b);
 bool pd_str_istartswith(const char *s, const char *prefix);
 /* Trim ASCII whitespace in place; returns s. */
 char *pd_str_trim(char *s);
+/* An RFC 5322 dot-atom of n bytes (atext, UTF-8 allowed as in RFC 6532):
+ * no leading, trailing or doubled dot.  The local part of most addresses. */
+bool pd_dot_atom_valid(const char *s, size_t n);
+/* A host name of n bytes (at most 253): dot-separated labels of 1-63 bytes
+ * of letters, digits, UTF-8 bytes and '-' (not at either end of a label). */
+bool pd_hostname_valid(const char *s, size_t n);
 /* True when s is valid UTF-8 of length len. */
 bool pd_utf8_valid(const char *s, size_t len);
 

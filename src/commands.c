@@ -134,11 +134,6 @@ static char *quote(const char *p, const char *e)
 
 /* ---------------------------------------------------------- arguments */
 
-static bool is_atext(unsigned char c)
-{
-	return isalnum(c) || c >= 0x80 || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 /* Local part: a dot-atom, or a quoted string without line breaks. */
 static bool local_ok(const char *s, size_t n)
 {
@@ -158,25 +153,13 @@ static bool local_ok(const char *s, size_t n)
 		}
 		return true;
 	}
-	if (s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return false;
-		} else if (!is_atext((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
+	return pd_dot_atom_valid(s, n);
 }
 
 /* Domain: dot-separated labels of letters, digits and hyphens (IDN in
  * UTF-8 allowed), or an address literal "[...]". */
 static bool domain_ok(const char *s, size_t n)
 {
-	size_t label = 0;
-
 	if (n == 0 || n > 253)
 		return false;
 	if (s[0] == '[') {
@@ -187,19 +170,7 @@ static bool domain_ok(const char *s, size_t n)
 				return false;
 		return true;
 	}
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || s[i] == '.') {
-			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' ||
-			   (unsigned char)s[i] >= 0x80) {
-			label++;
-		} else {
-			return false;
-		}
-	}
-	return true;
+	return pd_hostname_valid(s, n);
 }
 
 /* An addr-spec, optionally in <>; the address without <> (newly

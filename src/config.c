@@ -977,46 +977,10 @@ static const struct scan_sec *first_scan_sec(const struct ctx *c, const char *na
 
 /* --------------------------------------------------------- value syntax */
 
-static bool is_atext(unsigned char ch)
-{
-	return isalnum(ch) || ch >= 0x80 || strchr("!#$%&'*+/=?^_`{|}~-", ch) != NULL;
-}
-
-static bool dot_atom_valid(const char *s, size_t n)
-{
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return false;
-		} else if (!is_atext((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Host name: labels of letters, digits, '-' (and UTF-8), 1-63 bytes each. */
 static bool domain_valid_n(const char *s, size_t n)
 {
-	size_t label = 0;
-
-	if (n == 0 || n > 253 || !pd_utf8_valid(s, n))
-		return false;
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || s[i] == '.') {
-			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' ||
-			   (unsigned char)s[i] >= 0x80) {
-			label++;
-		} else {
-			return false;
-		}
-	}
-	return true;
+	return pd_utf8_valid(s, n) && pd_hostname_valid(s, n);
 }
 
 static bool domain_valid(const char *s)
@@ -1032,7 +996,7 @@ static bool addr_spec_valid(const char *s)
 	if (at == NULL || !pd_utf8_valid(s, strlen(s)))
 		return false;
 	size_t ln = (size_t)(at - s);
-	return ln <= 64 && dot_atom_valid(s, ln) && domain_valid(at + 1);
+	return ln <= 64 && pd_dot_atom_valid(s, ln) && domain_valid(at + 1);
 }
 
 bool pd_config_host_is_loopback(const char *host)

@@ -250,6 +250,47 @@ char *pd_str_trim(char *s)
 	return s;
 }
 
+static bool is_atext(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+bool pd_dot_atom_valid(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return false;
+		} else if (!is_atext((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool pd_hostname_valid(const char *s, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' ||
+			   (unsigned char)s[i] >= 0x80) {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool pd_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
