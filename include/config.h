@@ -95,6 +95,7 @@ struct pd_calendar_cfg {
 struct pd_line_cfg {
 	int number;                  /* 1, 2, 3 ... */
 	struct pd_strlist notify;
+	char *calendar;              /* warnings to this line only while it is open; NULL = any time */
 };
 
 struct pd_config {
@@ -129,6 +130,7 @@ struct pd_config {
 	struct pd_line_cfg *lines;
 
 	int reopen_days;             /* default 14 */
+	int64_t sla_scan_interval;   /* seconds between SLA scans, default 10 */
 
 	/* metrics and health over HTTP (metrics { listen = "127.0.0.1:9187" }) */
 	bool metrics_enabled;

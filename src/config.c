@@ -115,6 +115,7 @@ static cfg_opt_t calendar_opts[] = {
 };
 
 static cfg_opt_t line_opts[] = {
+	CFG_STR("calendar", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
@@ -133,6 +134,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("max_message_size", "25M", CFGF_NONE),
 	CFG_STR("message_id_domain", NULL, CFGF_NODEFAULT),
 	CFG_STR("reopen_days", "14", CFGF_NONE),
+	CFG_STR("sla_scan_interval", "10s", CFGF_NONE),
 	CFG_SEC("sla", sla_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("smtp", smtp_opts, CFGF_NONE),
 	CFG_STR("subject_tag", "Support", CFGF_NONE),
@@ -2110,6 +2112,7 @@ static void build(struct ctx *c)
 	get_size(c, r, "batch_bytes", &cfg->batch_bytes);
 	cfg->reopen_days = 14;
 	get_int(c, r, "reopen_days", 0, 3650, &cfg->reopen_days);
+	get_duration(c, r, "sla_scan_interval", 1, &cfg->sla_scan_interval);
 
 	/* database */
 	cfg->db_statement_timeout = 25;
@@ -2206,6 +2209,15 @@ static void build(struct ctx *c)
 		}
 		copy_list(s, "notify", &l->notify);
 		check_addr_list(c, s, "notify", false);
+		const char *lcal = get_str(s, "calendar");
+		if (lcal != NULL) {
+			l->calendar = pd_xstrdup(lcal);
+			if (strcmp(lcal, "24x7") != 0 && pd_config_calendar(cfg, lcal) == NULL)
+				report(c, key_line(c, s, "calendar"),
+				       "calendar: no calendar \"%s\" is defined (add calendar \"%s\" "
+				       "{ ... } or use \"24x7\")",
+				       lcal, lcal);
+		}
 	}
 	qsort(cfg->lines, cfg->n_lines, sizeof(*cfg->lines), line_cmp);
 }
@@ -2271,8 +2283,10 @@ void pd_config_free(struct pd_config *cfg)
 		free(cal->holiday_dates);
 	}
 	free(cfg->calendars);
-	for (size_t i = 0; i < cfg->n_lines; i++)
+	for (size_t i = 0; i < cfg->n_lines; i++) {
 		strlist_free(&cfg->lines[i].notify);
+		free(cfg->lines[i].calendar);
+	}
 	free(cfg->lines);
 	free(cfg);
 }
