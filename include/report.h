@@ -1,0 +1,7 @@
+/*
+ * report.h - what the team lead looks at: `postdesk report`.
+ */
+#ifndef PD_REPORT_H
+#define PD_REPORT_H
+
+#endif

@@ -1,0 +1,4 @@
+/*
+ * report.c - `postdesk report` (see report.h).
+ */
+#include "report.h"
