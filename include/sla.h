@@ -1,0 +1,3 @@
+#ifndef PD_SLA_H
+#define PD_SLA_H
+#endif

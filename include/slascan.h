@@ -1,0 +1,3 @@
+#ifndef PD_SLASCAN_H
+#define PD_SLASCAN_H
+#endif

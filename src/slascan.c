@@ -1,0 +1,1 @@
+#include "slascan.h"
