@@ -7,7 +7,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "classify.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
@@ -21,7 +23,8 @@
  * is still stored; the caller decides), TEMP for the database.
  */
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			  const char *subject, const char *lang, const struct pd_msg *msg,
+			  const char *subject, const char *lang,
+			  const struct pd_classification *cls, const struct pd_msg *msg,
 			  struct pd_err *err);
 
 /*
@@ -49,5 +52,24 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
  * for a suppressed or rate-limited address, recorded as an event). */
 int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 		      struct pd_err *err);
+
+/* An SLA notice (see slascan.h). */
+struct pd_sla_notice_info {
+	const char *kind;  /* "warning", "breach" or "escalation" */
+	const char *clock; /* "first_response" or "resolution" */
+	time_t due;        /* the due time it is about */
+	int64_t late;      /* seconds past due (negative: still to go) */
+	int line;          /* the line told (escalation: the new line) */
+	int from_line;     /* escalation: the line it came from */
+};
+
+/*
+ * A warning, breach or escalation notice about ticket to line's notify list
+ * (agents.notify when the line has none): the ticket number and subject,
+ * requester, priority and the reasons for it, how late, and the customer's
+ * last message; Reply-To the support address.  Nobody to tell: returns 0.
+ */
+int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const struct pd_sla_notice_info *n, struct pd_err *err);
 
 #endif

@@ -41,7 +41,7 @@ struct pd_metrics_snapshot {
 	/* tickets by status and priority: counts[status][priority], statuses
 	 * new open pending resolved closed, priorities critical high normal low */
 	uint64_t tickets[5][4];
-	uint64_t sla_warnings_total, sla_breaches_total;
+	uint64_t sla_warnings_total, sla_breaches_total, sla_escalations_total;
 };
 
 /* Listen on host:port (host must be a numeric address).  Returns NULL with

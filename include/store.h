@@ -89,10 +89,12 @@ int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *e
 /*
  * Set one field of a ticket (status, priority, queue, assignee, line) and
  * record an event "FIELD.changed" with the old and new value and the actor.
- * Status changes keep resolved_at/closed_at right.  The value must already be
+ * Status changes keep resolved_at/closed_at right; a change of status,
+ * priority or line brings the SLA clocks up to date (slascan.h) in the same
+ * transaction (its own one when the caller has none).  The value must already be
  * valid for the field.  Returns 1, 0 when there is no such ticket, -1 on error.
  */
-int pd_store_set_field(struct pd_db *db, int64_t ticket, const char *field, const char *value,
-		       const char *actor, struct pd_err *err);
+int pd_store_set_field(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+		       const char *field, const char *value, const char *actor, struct pd_err *err);
 
 #endif

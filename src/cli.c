@@ -419,7 +419,7 @@ static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 	if ((rc = open_db(cfg, true, &db)) != 0)
 		return rc;
 	pd_err_clear(&err);
-	int found = pd_store_set_field(db, strtoll(number, NULL, 10), argv[2], argv[3], actor, &err);
+	int found = pd_store_set_field(db, cfg, strtoll(number, NULL, 10), argv[2], argv[3], actor, &err);
 	if (found < 0) {
 		rc = err_exit(&err);
 	} else if (found == 0) {

@@ -19,6 +19,7 @@
 #include "loopguard.h"
 #include "outbox.h"
 #include "render.h"
+#include "sla.h"
 #include "util.h"
 
 /* The display name in smtp.from ("Example Support <support@...>"), or "". */
@@ -155,10 +156,11 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 }
 
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			  const char *subject, const char *lang, const struct pd_msg *msg,
+			  const char *subject, const char *lang,
+			  const struct pd_classification *cls, const struct pd_msg *msg,
 			  struct pd_err *err)
 {
-	char number[24];
+	char number[24], line[16];
 	char *name = from_name(cfg);
 	struct pd_addr support = {name, cfg->support_address};
 	const char *customer = msg->from.address;
@@ -169,13 +171,14 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	int rc = -1;
 
 	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	snprintf(line, sizeof(line), "%d", cls->line);
 	const struct pd_render_var vars[] = {
 	    {"ticket.number", number},
 	    {"ticket.subject", subject},
 	    {"ticket.status", "new"},
-	    {"ticket.priority", "normal"},
-	    {"ticket.queue", "default"},
-	    {"ticket.line", "1"},
+	    {"ticket.priority", pd_priority_name(cls->priority)},
+	    {"ticket.queue", cls->queue},
+	    {"ticket.line", line},
 	    {"customer.name", msg->from.name[0] ? msg->from.name : customer},
 	    {"customer.address", customer},
 	    {"message.body", msg->body_text},
@@ -255,10 +258,18 @@ struct ticket_info {
 	char *requester;
 	char *requester_name;
 	char *language;
+	char *status;
+	char *priority;
+	char *queue;
+	char *line;
 };
 
 static void ticket_info_free(struct ticket_info *t)
 {
+	free(t->status);
+	free(t->priority);
+	free(t->queue);
+	free(t->line);
 	free(t->subject);
 	free(t->requester);
 	free(t->requester_name);
@@ -274,8 +285,8 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	memset(t, 0, sizeof(*t));
 	snprintf(id, sizeof(id), "%" PRId64, ticket);
 	res = pd_db_query(db, "pd_compose_ticket",
-			  "SELECT subject, requester_address, requester_name, coalesce(language, '')"
-			  " FROM tickets WHERE id = $1::bigint",
+			  "SELECT subject, requester_address, requester_name, coalesce(language, ''),"
+			  " status, priority, queue, line FROM tickets WHERE id = $1::bigint",
 			  1, v, err);
 	if (res == NULL)
 		return -1;
@@ -287,6 +298,10 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	t->requester = pd_xstrdup(PQgetvalue(res, 0, 1));
 	t->requester_name = pd_xstrdup(PQgetvalue(res, 0, 2));
 	t->language = pd_xstrdup(PQgetvalue(res, 0, 3));
+	t->status = pd_xstrdup(PQgetvalue(res, 0, 4));
+	t->priority = pd_xstrdup(PQgetvalue(res, 0, 5));
+	t->queue = pd_xstrdup(PQgetvalue(res, 0, 6));
+	t->line = pd_xstrdup(PQgetvalue(res, 0, 7));
 	PQclear(res);
 	return 0;
 }
@@ -584,10 +599,10 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	const struct pd_render_var vars[] = {
 	    {"ticket.number", number},
 	    {"ticket.subject", t.subject},
-	    {"ticket.status", "open"},
-	    {"ticket.priority", "normal"},
-	    {"ticket.queue", "default"},
-	    {"ticket.line", "1"},
+	    {"ticket.status", t.status},
+	    {"ticket.priority", t.priority},
+	    {"ticket.queue", t.queue},
+	    {"ticket.line", t.line},
 	    {"customer.name", msg->from.name[0] ? msg->from.name : msg->from.address},
 	    {"customer.address", msg->from.address},
 	    {"message.body", msg->body_text},
@@ -595,6 +610,127 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	};
 	rc = notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err);
 	free(name);
+	ticket_info_free(&t);
+	return rc;
+}
+
+/* ------------------------------------------------------------ SLA notices */
+
+/* What a notice says about the ticket beyond ticket_info: the reasons for
+ * its priority and the customer's last words. */
+static const char SQL_NOTICE_FACTS[] =
+    "SELECT coalesce("
+    "  (SELECT format('set to %s by %s', e.detail->>'to', e.actor) FROM events e"
+    "    WHERE e.ticket_id = $1::bigint AND e.kind = 'priority.changed'"
+    "    ORDER BY e.id DESC LIMIT 1),"
+    "  (SELECT string_agg(CASE r->>'source'"
+    "       WHEN 'default' THEN 'no rule matched'"
+    "       WHEN 'header' THEN format('header %s: %s', r->>'rule', r->>'matched')"
+    "       ELSE format('%s rule \"%s\": \"%s\"%s', r->>'source', r->>'rule', r->>'matched',"
+    "                   CASE WHEN coalesce(r->>'field', '') <> ''"
+    "                        THEN ' in ' || (r->>'field') ELSE '' END) END"
+    "       || CASE WHEN (r->>'decided')::boolean THEN ' (decided)' ELSE '' END, '; ')"
+    "     FROM events e, jsonb_array_elements(e.detail->'reasons') r"
+    "    WHERE e.ticket_id = $1::bigint AND e.kind = 'ticket.classified'"
+    "      AND r->>'what' = 'priority'),"
+    "  ''),"
+    " coalesce((SELECT body_text FROM messages WHERE ticket_id = $1::bigint"
+    "            AND kind = 'customer' ORDER BY id DESC LIMIT 1), ''),"
+    " to_char(to_timestamp($2::double precision), 'YYYY-MM-DD HH24:MI TZH:TZM')";
+
+int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const struct pd_sla_notice_info *n, struct pd_err *err)
+{
+	const struct pd_line_cfg *l = pd_config_line(cfg, n->line);
+	const struct pd_strlist *notify = l != NULL && l->notify.n > 0 ? &l->notify
+								       : &cfg->agent_notify;
+	const struct pd_sla_cfg *sla = NULL;
+	struct ticket_info t;
+	char id[24], due[24], target[32] = "-", late[32], line[16], from_line[16];
+	const char *v[2] = {id, due};
+	const char *template, *kind;
+	char *name, *reason = NULL;
+	PGresult *facts;
+	int rc = -1;
+
+	if (notify->n == 0)
+		return 0;
+	if (strcmp(n->kind, "warning") == 0)
+		template = "sla-warning", kind = "warning";
+	else if (strcmp(n->kind, "breach") == 0)
+		template = "sla-breach", kind = "breach";
+	else
+		template = "escalation", kind = "escalation";
+	if (ticket_info(db, ticket, &t, err) < 0)
+		return -1;
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	snprintf(due, sizeof(due), "%lld", (long long)n->due);
+	facts = pd_db_query(db, "pd_compose_notice_facts", SQL_NOTICE_FACTS, 2, v, err);
+	if (facts == NULL) {
+		ticket_info_free(&t);
+		return -1;
+	}
+	sla = pd_config_sla(cfg, t.priority);
+	if (sla != NULL) {
+		int64_t secs = strcmp(n->clock, "first_response") == 0 ? sla->first_response
+									: sla->resolution;
+		char d[32];
+		snprintf(target, sizeof(target), "%s %s", pd_sla_format_duration(secs, d, sizeof(d)),
+			 strcmp(sla->calendar, "24x7") == 0 ? "(24x7)" : "(business time)");
+	}
+	pd_sla_format_duration(n->late < 0 ? -n->late : n->late, late, sizeof(late));
+	snprintf(line, sizeof(line), "%d", n->line);
+	snprintf(from_line, sizeof(from_line), "%d", n->from_line);
+	const char *clock = strcmp(n->clock, "first_response") == 0 ? "first response"
+								    : "resolution";
+	reason = pd_xasprintf("the %s SLA was breached (due %s, %s late)", clock,
+			      PQgetvalue(facts, 0, 2), late);
+	name = from_name(cfg);
+	const struct pd_render_var vars[] = {
+	    {"ticket.number", id},
+	    {"ticket.subject", t.subject},
+	    {"ticket.status", t.status},
+	    {"ticket.priority", t.priority},
+	    {"ticket.queue", t.queue},
+	    {"ticket.line", strcmp(kind, "escalation") == 0 ? line : t.line},
+	    {"ticket.reasons", PQgetvalue(facts, 0, 0)[0] ? PQgetvalue(facts, 0, 0) : "-"},
+	    {"customer.name", t.requester_name[0] ? t.requester_name : t.requester},
+	    {"customer.address", t.requester},
+	    {"message.body", PQgetvalue(facts, 0, 1)},
+	    {"sla.clock", clock},
+	    {"sla.target", target},
+	    {"sla.due", PQgetvalue(facts, 0, 2)},
+	    {"sla.late", late},
+	    {"line.from", from_line},
+	    {"reason", reason},
+	    {"support.address", cfg->support_address},
+	};
+	struct pd_addr *to = pd_xcalloc(notify->n, sizeof(*to));
+	for (size_t i = 0; i < notify->n; i++) {
+		to[i].name = (char *)"";
+		to[i].address = notify->v[i];
+	}
+	struct outgoing o = {
+	    .template = template,
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = kind,
+		     .auto_submitted = "auto-generated",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {name, cfg->support_address},
+		     .to = to,
+		     .n_to = notify->n,
+		     .language = NULL},
+	    .rcpts = (const char *const *)notify->v,
+	    .n_rcpts = notify->n,
+	    .automatic = false,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	free(to);
+	free(name);
+	free(reason);
+	PQclear(facts);
 	ticket_info_free(&t);
 	return rc;
 }

@@ -33,6 +33,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "outbox.h"
+#include "slascan.h"
 #include "smtp.h"
 #include "store.h"
 #include "util.h"
@@ -73,6 +74,8 @@ struct daemon {
 	struct pd_smtp *smtp;      /* NULL without an smtp section */
 	int64_t next_outbox_ms;
 	struct pd_outbox_stats outbox;
+	int64_t next_sla_ms;
+	struct pd_slascan_stats sla;
 	struct pd_metrics *metrics;       /* NULL without a metrics section */
 	struct pd_metrics_mailbox *mm;    /* what /metrics last published */
 	struct pd_metrics_snapshot snap;
@@ -227,6 +230,9 @@ static void publish_metrics(struct daemon *d)
 	d->snap.sent_total = d->outbox.sent;
 	d->snap.retried_total = d->outbox.retried;
 	d->snap.failed_total = d->outbox.failed;
+	d->snap.sla_warnings_total = d->sla.warnings;
+	d->snap.sla_breaches_total = d->sla.breaches;
+	d->snap.sla_escalations_total = d->sla.escalations;
 	if (pd_now_ms() >= d->next_gauges_ms) {
 		uint64_t ob[3];
 		d->next_gauges_ms = pd_now_ms() + 10000;
@@ -382,6 +388,26 @@ static int outbox_service(struct daemon *d)
 		return 0;
 	d->next_outbox_ms = pd_now_ms();
 	return 1;
+}
+
+/* One SLA scan: warnings, breach notices and escalations that are due.
+ * Returns 0, or -1 when the database failed (retried next interval). */
+static int sla_service(struct daemon *d)
+{
+	struct pd_err err;
+	uint64_t before = d->sla.warnings + d->sla.breaches + d->sla.escalations;
+
+	pd_err_clear(&err);
+	d->next_sla_ms = pd_now_ms() + d->cfg->sla_scan_interval * 1000;
+	if (ensure_db(d, &err) < 0 ||
+	    pd_slascan_run(d->db, d->cfg, time(NULL), 200, &d->sla, &err) < 0) {
+		pd_log_warning("sla scan: %s; retrying in %llds", err.msg,
+			       (long long)d->cfg->sla_scan_interval);
+		return -1;
+	}
+	if (d->sla.warnings + d->sla.breaches + d->sla.escalations != before)
+		d->next_outbox_ms = 0; /* notices to send */
+	return 0;
 }
 
 static void smtp_setup(struct daemon *d)
@@ -561,7 +587,9 @@ static int run_once(struct daemon *d)
 			rc = EX_TEMPFAIL;
 		mb_close(m, true);
 	}
-	/* then everything due in the outbox */
+	/* one SLA scan, then everything due in the outbox */
+	if (!d->stop && sla_service(d) < 0 && rc == 0)
+		rc = EX_TEMPFAIL;
 	int more = 1;
 	while (!d->stop && more == 1)
 		more = outbox_service(d);
@@ -597,6 +625,8 @@ static int run_loop(struct daemon *d)
 			if (m->stats.new_tickets + m->stats.appended != stored)
 				d->next_outbox_ms = 0; /* new mail may have queued answers */
 		}
+		if (!d->stop && pd_now_ms() >= d->next_sla_ms)
+			sla_service(d);
 		if (!d->stop && pd_now_ms() >= d->next_outbox_ms)
 			outbox_service(d);
 		if (d->stop)
@@ -618,6 +648,8 @@ static int run_loop(struct daemon *d)
 		now = pd_now_ms();
 		if (d->smtp != NULL && d->next_outbox_ms < next)
 			next = d->next_outbox_ms;
+		if (d->next_sla_ms < next)
+			next = d->next_sla_ms;
 		for (size_t i = 0; i < d->n_mb; i++) {
 			struct mbox *m = &d->mb[i];
 			if (m->next_ms < next)

@@ -159,6 +159,8 @@ static void render_metrics(struct pd_buf *b, const struct pd_metrics *m)
 	       s->sla_warnings_total);
 	scalar(b, "postdesk_sla_breaches_total", "counter", "SLA breach notices queued.",
 	       s->sla_breaches_total);
+	scalar(b, "postdesk_sla_escalations_total", "counter",
+	       "Tickets moved to the next support line after a breach.", s->sla_escalations_total);
 	scalar(b, "postdesk_database_up", "gauge",
 	       "1 when the database answered at the last check.", s->db_ok ? 1 : 0);
 }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "commands.h"
 #include "compose.h"
 #include "db_int.h"
@@ -31,6 +32,7 @@
 #include "loopguard.h"
 #include "mime.h"
 #include "render.h"
+#include "slascan.h"
 #include "store.h"
 #include "thread.h"
 #include "util.h"
@@ -231,14 +233,30 @@ static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
 
 /* ------------------------------------------------------------ new ticket */
 
+#define TS(n) "to_timestamp(nullif($" #n ", '')::double precision)"
+
 static const char SQL_NEW_TICKET[] =
     "WITH t AS ("
     "  INSERT INTO tickets (subject, requester_address, requester_name, queue, mailbox,"
-    "                       language)"
-    "  VALUES ($1, lower($2), $3, $4, $5, $6) RETURNING id),"
+    "    language, priority, line, sla_calendar, sla_since, first_response_target,"
+    "    resolution_target, first_response_due, first_response_warn, resolution_due,"
+    "    resolution_warn)"
+    "  VALUES ($1, lower($2), $3, $4, $5, $6, $7, $8::int, nullif($9, ''), " TS(10) ","
+    "    nullif($11, '')::bigint, nullif($12, '')::bigint, " TS(13) ", " TS(14) ","
+    "    " TS(15) ", " TS(16) ") RETURNING id),"
     " p AS ("
     "  INSERT INTO participants (ticket_id, address, name, role)"
-    "  SELECT id, lower($2), $3, 'requester' FROM t WHERE $2 <> '')"
+    "  SELECT id, lower($2), $3, 'requester' FROM t WHERE $2 <> ''),"
+    " e AS ("
+    "  INSERT INTO events (ticket_id, actor, kind, detail)"
+    "  SELECT id, 'mailbox:' || coalesce($5, ''), 'ticket.classified',"
+    "    jsonb_build_object('priority', $7::text, 'queue', $4::text, 'line', $8::int,"
+    "      'reasons', (SELECT coalesce(jsonb_agg(jsonb_build_object('what', w, 'source', s,"
+    "          'rule', r, 'matched', m, 'field', f, 'value', v, 'decided', d) ORDER BY i),"
+    "        '[]') FROM unnest($17::text[], $18::text[], $19::text[], $20::text[],"
+    "          $21::text[], $22::text[], $23::boolean[]) WITH ORDINALITY"
+    "          AS u(w, s, r, m, f, v, d, i)))"
+    "  FROM t)"
     "SELECT id FROM t";
 
 /* Cc participants: everyone in To/Cc but our own addresses and the sender. */
@@ -257,25 +275,82 @@ static const char *detect_language(const struct pd_config *cfg, const struct pd_
 	return l ? l : cfg->default_language ? cfg->default_language : "en";
 }
 
-/* Open a ticket for msg; *subject_r (owned by the caller) and *lang_r
- * (static or config-owned) say what it was opened with. */
+/* Getters over the classification's reasons for array_literal. */
+#define REASON_GETTER(field)                                                                 \
+	static const char *reason_##field(const void *ctx, size_t i)                        \
+	{                                                                                    \
+		const char *s = ((const struct pd_classification *)ctx)->reasons[i].field;   \
+		return s ? s : "";                                                           \
+	}
+REASON_GETTER(what)
+REASON_GETTER(source)
+REASON_GETTER(rule)
+REASON_GETTER(matched)
+REASON_GETTER(field)
+REASON_GETTER(value)
+
+static const char *reason_decided(const void *ctx, size_t i)
+{
+	return ((const struct pd_classification *)ctx)->reasons[i].decided ? "t" : "f";
+}
+
+static void p_time(struct params *p, time_t t)
+{
+	if (t == 0)
+		p_text(p, "");
+	else
+		p_own(p, pd_xasprintf("%lld", (long long)t));
+}
+
+static void p_opt_int(struct params *p, int64_t v)
+{
+	if (v <= 0)
+		p_text(p, "");
+	else
+		p_int(p, v);
+}
+
+/* Open a ticket for msg, classified and with its SLA clocks started;
+ * *subject_r (owned by the caller) and *lang_r (static or config-owned) say
+ * what it was opened with, *cls the classification (caller frees). */
 static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
 		      int64_t *ticket_r, char **subject_r, const char **lang_r,
-		      struct pd_err *err)
+		      struct pd_classification *cls, struct pd_err *err)
 {
 	struct params p;
 	PGresult *res;
 	char *subject = pd_thread_clean_subject(msg->subject, ctx->cfg->subject_tag);
+	struct pd_sla_initial sla;
+	const struct pd_classification *c = cls;
 
 	*subject_r = subject;
 	*lang_r = detect_language(ctx->cfg, msg);
+	pd_classify(ctx->cfg, ctx->mailbox, msg, cls);
+	pd_slascan_initial(ctx->cfg, pd_priority_name(cls->priority), cls->line, time(NULL), &sla);
 	p_init(&p);
 	p_text(&p, subject);
 	p_text(&p, msg->from.address);
 	p_text(&p, msg->from.name);
-	p_text(&p, ctx->queue ? ctx->queue : "default");
+	p_text(&p, cls->queue);
 	p_text(&p, ctx->mailbox);
 	p_text(&p, *lang_r);
+	p_text(&p, pd_priority_name(cls->priority));
+	p_int(&p, cls->line);
+	p_text(&p, sla.calendar ? sla.calendar : "");
+	p_time(&p, sla.calendar ? sla.st.since : 0);
+	p_opt_int(&p, sla.first_response_target);
+	p_opt_int(&p, sla.resolution_target);
+	p_time(&p, sla.st.fr_due);
+	p_time(&p, sla.st.fr_warn);
+	p_time(&p, sla.st.res_due);
+	p_time(&p, sla.st.res_warn);
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_what, c));
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_source, c));
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_rule, c));
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_matched, c));
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_field, c));
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_value, c));
+	p_own(&p, array_literal(NULL, c->n_reasons, reason_decided, c));
 	res = run(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
 	p_free(&p);
 	if (res == NULL)
@@ -579,7 +654,7 @@ static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg
 }
 
 /* Apply an agent's commands, each recorded as an event by the agent. */
-static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_result *cr,
+static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, bool *resolved_r,
 			  struct pd_err *err)
 {
@@ -614,7 +689,7 @@ static int apply_commands(struct pd_db *db, int64_t ticket, const struct pd_cmd_
 		}
 		if (strcmp(field, "status") == 0)
 			*status_set_r = true;
-		if (pd_store_set_field(db, ticket, field, value, actor, err) < 0)
+		if (pd_store_set_field(db, cfg, ticket, field, value, actor, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -639,7 +714,7 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 		}
 		return 0;
 	}
-	if (apply_commands(db, ticket, cr, msg->from.address, &status_set, &resolved, err) < 0)
+	if (apply_commands(db, ctx->cfg, ticket, cr, msg->from.address, &status_set, &resolved, err) < 0)
 		return -1;
 	if (resolved && ctx->cfg->smtp.enabled &&
 	    pd_compose_survey(db, ctx->cfg, ticket, &ce) < 0) {
@@ -682,8 +757,10 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	if (res == NULL)
 		return -1;
 	PQclear(res);
+	if (pd_slascan_sync(db, ctx->cfg, ticket, time(NULL), err) < 0)
+		return -1;
 	/* waiting for the customer now, unless the agent said otherwise */
-	if (!status_set && pd_store_set_field(db, ticket, "status", "pending", msg->from.address,
+	if (!status_set && pd_store_set_field(db, ctx->cfg, ticket, "status", "pending", msg->from.address,
 					      err) < 0)
 		return -1;
 	return 0;
@@ -712,6 +789,9 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	int rating = 0;
 	char *bounce_rcpt = NULL;
 	bool bounce_permanent = false;
+	struct pd_classification cls;
+
+	memset(&cls, 0, sizeof(cls));
 
 	if (lookup_facts(db, ctx, msg, &f, err) < 0)
 		return -1;
@@ -732,9 +812,10 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		it->rule = "bounce";
 		kind = "system";
 	} else if (d.rule == PD_THREAD_NEW) {
-		int r = new_ticket(db, ctx, msg, &ticket, &subject, &lang, err);
+		int r = new_ticket(db, ctx, msg, &ticket, &subject, &lang, &cls, err);
 		if (r < 0) {
 			free(subject);
+			pd_classification_free(&cls);
 			return -1;
 		}
 		it->action = PD_INGEST_NEW_TICKET;
@@ -759,7 +840,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			} else if (stale) {
 				/* too late to reopen: a new ticket that points to the old one */
 				linked = ticket;
-				if (new_ticket(db, ctx, msg, &ticket, &subject, &lang, err) < 0)
+				if (new_ticket(db, ctx, msg, &ticket, &subject, &lang, &cls,
+					       err) < 0)
 					goto out;
 				it->action = PD_INGEST_NEW_TICKET;
 				it->rule = "follow-up";
@@ -812,7 +894,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		/* the customer wrote back: the ticket needs us again (an
 		 * autoresponder's answer is kept on the ticket, nothing more) */
 		if ((strcmp(status, "pending") == 0 || strcmp(status, "resolved") == 0) &&
-		    pd_store_set_field(db, ticket, "status", "open", msg->from.address, err) < 0)
+		    pd_store_set_field(db, ctx->cfg, ticket, "status", "open", msg->from.address, err) < 0)
 			goto out;
 		struct pd_err ce;
 		pd_err_clear(&ce);
@@ -828,7 +910,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	    ctx->cfg->smtp.enabled) {
 		struct pd_err ce;
 		pd_err_clear(&ce);
-		if (pd_compose_new_ticket(db, ctx->cfg, ticket, subject, lang, msg, &ce) < 0) {
+		if (pd_compose_new_ticket(db, ctx->cfg, ticket, subject, lang, &cls, msg, &ce) < 0) {
 			if (strcmp(ce.src, "db") == 0) {
 				*err = ce;
 				goto out;
@@ -844,6 +926,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 out:
 	if (have_cr)
 		pd_commands_free(&cr);
+	pd_classification_free(&cls);
 	free(bounce_rcpt);
 	free(subject);
 	return rc;
@@ -1026,13 +1109,19 @@ static const char SQL_SET_FIELD[] =
     "  FROM old)"
     "SELECT count(*) FROM upd";
 
-int pd_store_set_field(struct pd_db *db, int64_t ticket, const char *field, const char *value,
-		       const char *actor, struct pd_err *err)
+int pd_store_set_field(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+		       const char *field, const char *value, const char *actor, struct pd_err *err)
 {
 	struct params p;
 	PGresult *res;
 	int found;
+	/* the clocks follow status, priority and line: one transaction */
+	bool clocks = strcmp(field, "status") == 0 || strcmp(field, "priority") == 0 ||
+		      strcmp(field, "line") == 0;
+	bool own_tx = clocks && PQtransactionStatus(pd_db_pg(db)) == PQTRANS_IDLE;
 
+	if (own_tx && pd_db_begin(db, err) < 0)
+		return -1;
 	p_init(&p);
 	p_int(&p, ticket);
 	p_text(&p, field);
@@ -1041,10 +1130,18 @@ int pd_store_set_field(struct pd_db *db, int64_t ticket, const char *field, cons
 	res = run(db, "pd_set_field", SQL_SET_FIELD, &p, err);
 	p_free(&p);
 	if (res == NULL)
-		return -1;
+		goto fail;
 	found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
 	PQclear(res);
+	if (found && clocks && pd_slascan_sync(db, cfg, ticket, time(NULL), err) < 0)
+		goto fail;
+	if (own_tx && pd_db_commit(db, err) < 0)
+		goto fail;
 	return found;
+fail:
+	if (own_tx)
+		pd_db_rollback(db);
+	return -1;
 }
 
 int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *error,
