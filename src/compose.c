@@ -681,10 +681,15 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	pd_sla_format_duration(n->late < 0 ? -n->late : n->late, late, sizeof(late));
 	snprintf(line, sizeof(line), "%d", n->line);
 	snprintf(from_line, sizeof(from_line), "%d", n->from_line);
-	const char *clock = strcmp(n->clock, "first_response") == 0 ? "first response"
-								    : "resolution";
-	reason = pd_xasprintf("the %s SLA was breached (due %s, %s late)", clock,
-			      PQgetvalue(facts, 0, 2), late);
+	const char *lang = cfg->default_language ? cfg->default_language : "en";
+	bool ru = strncmp(lang, "ru", 2) == 0;
+	bool fr = strcmp(n->clock, "first_response") == 0;
+	const char *clock = ru ? (fr ? "первый ответ" : "решение")
+			       : (fr ? "first response" : "resolution");
+	reason = ru ? pd_xasprintf("нарушен срок «%s» (срок %s, просрочено на %s)", clock,
+				   PQgetvalue(facts, 0, 2), late)
+		    : pd_xasprintf("the %s SLA was breached (due %s, %s late)", clock,
+				   PQgetvalue(facts, 0, 2), late);
 	name = from_name(cfg);
 	const struct pd_render_var vars[] = {
 	    {"ticket.number", id},
@@ -712,7 +717,7 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	}
 	struct outgoing o = {
 	    .template = template,
-	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .lang = lang,
 	    .vars = vars,
 	    .n_vars = PD_ARRAY_LEN(vars),
 	    .mail = {.kind = kind,

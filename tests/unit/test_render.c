@@ -1256,7 +1256,10 @@ static const struct pd_render_var full_vars[] = {
 	{"agent.address", "alice@example.com"},
 	{"message.body", "MESSAGE-BODY-MARKER\nsecond line"},
 	{"support.address", "support@example.com"},
-	{"sla.target", "first response"},
+	{"sla.clock", "first response"},
+	{"sla.target", "30m (24x7)"},
+	{"ticket.reasons", "REASONS-MARKER keyword rule"},
+	{"line.from", "1"},
 	{"sla.due", "2026-03-05 12:00 +0000"},
 	{"sla.late", "1h 30m"},
 	{"reason", "REASON-MARKER unknown command #clsoe"},
@@ -1344,9 +1347,13 @@ static void test_template_content(void **state)
 		 {"MESSAGE-BODY-MARKER\nsecond line", "#note", "#close", "#resolve", "#pending",
 		  "#priority", "#assign", "#line", "ivan@example.org", NULL}},
 		{"agent-relay-footer", {"Alice Agent", "42", NULL}},
-		{"sla-warning", {"42", "first response", "2026-03-05 12:00 +0000", NULL}},
-		{"sla-breach", {"42", "first response", "1h 30m", NULL}},
-		{"escalation", {"42", "REASON-MARKER", "2", NULL}},
+		{"sla-warning",
+		 {"42", "first response", "30m (24x7)", "2026-03-05 12:00 +0000", "REASONS-MARKER",
+		  "MESSAGE-BODY-MARKER", "ivan@example.org", NULL}},
+		{"sla-breach",
+		 {"42", "first response", "1h 30m", "REASONS-MARKER", "MESSAGE-BODY-MARKER", NULL}},
+		{"escalation", {"42", "REASON-MARKER", "2", "REASONS-MARKER", "MESSAGE-BODY-MARKER",
+				NULL}},
 		{"survey", {"42", "1", "5", NULL}},
 		{"auto-close", {"42", NULL}},
 		{"command-error",
@@ -1354,10 +1361,12 @@ static void test_template_content(void **state)
 		  "#assign", "#line", NULL}},
 	};
 	static const char *const en_words[] = {
-		"reply to this email", "reply to this email", "reply to", "", "", "",
+		"reply to this email", "reply to this email", "reply to", "reply to this email",
+		"reply to this email", "reply to this email",
 		"reply to this email with a single digit from 1 to 5", "reply to this email", ""};
 	static const char *const ru_words[] = {
-		"ответьте на это письмо", "ответ на это письмо", "ответьте", "", "", "",
+		"ответьте на это письмо", "ответ на это письмо", "ответьте", "ответьте на это письмо",
+		"ответьте на это письмо", "ответьте на это письмо",
 		"ответьте на это письмо одной цифрой от 1 до 5", "ответьте на это письмо", ""};
 	char *dir = templates_dir();
 	struct pd_err err;
