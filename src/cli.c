@@ -1,6 +1,6 @@
 /*
  * cli.c - postdesk, the admin command line: migrate, check-config, tickets,
- * show, raw, set.  JSON output is built by PostgreSQL (json_build_object /
+ * show, raw, set, report.  JSON output is built by PostgreSQL (json_build_object /
  * json_agg), never by hand; human output is a plain table.
  *
  * Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad data (unknown ticket, bad
@@ -21,6 +21,7 @@
 #include "db_int.h"
 #include "log.h"
 #include "migrate.h"
+#include "report.h"
 #include "store.h"
 #include "util.h"
 
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 		"  outbox [--all] [--json]            mail waiting, being sent or failed\n"
 		"  outbox retry ID                    send a failed row again now\n"
 		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n"
-		"  reprocess NUMBER [N]               parse the stored original of message N again\n");
+		"  reprocess NUMBER [N]               parse the stored original of message N again\n"
+		"  report [--since 30d] [--json]      volumes, response times, SLA, backlog, ratings\n");
 }
 
 static int err_exit(const struct pd_err *err)
@@ -654,6 +656,65 @@ static int cmd_mailboxes(const struct pd_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* report [--since DURATION] [--json]: the period's figures for the team lead. */
+static int cmd_report(const struct pd_config *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"since", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *since = "30d";
+	int64_t secs;
+	bool json = false;
+	struct pd_db *db;
+	struct pd_err err;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 's')
+			since = optarg;
+		else if (c == 'j')
+			json = true;
+		else
+			return EX_USAGE;
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (pd_parse_duration(since, &secs) < 0 || secs <= 0 || secs > PD_REPORT_MAX_SINCE) {
+		fprintf(stderr, "postdesk: --since \"%s\": give a duration such as 30d, 12h or 90m\n",
+			since);
+		return EX_USAGE;
+	}
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	if (json) {
+		char *text;
+
+		if (pd_report_json(db, secs, &text, &err) < 0) {
+			rc = err_exit(&err);
+		} else {
+			printf("%s\n", text);
+			free(text);
+		}
+	} else {
+		struct pd_report *rep;
+
+		if (pd_report_fetch(db, secs, &rep, &err) < 0) {
+			rc = err_exit(&err);
+		} else {
+			pd_report_write_text(rep, stdout);
+			pd_report_free(rep);
+		}
+	}
+	pd_db_close(db);
+	return rc;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct pd_config *cfg;
@@ -705,7 +766,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
 	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
 	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0 &&
-	    strcmp(cmd, "reprocess") != 0) {
+	    strcmp(cmd, "reprocess") != 0 && strcmp(cmd, "report") != 0) {
 		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EX_USAGE;
@@ -731,6 +792,8 @@ int main(int argc, char **argv)
 		rc = cmd_mailboxes(cfg, cargc, cargv);
 	else if (strcmp(cmd, "reprocess") == 0)
 		rc = cmd_reprocess(cfg, cargc, cargv);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(cfg, cargc, cargv);
 	else
 		rc = cmd_set(cfg, cargc, cargv);
 	pd_config_free(cfg);
