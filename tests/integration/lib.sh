@@ -573,7 +573,7 @@ pd_write_config() {
 	shift
 	local db=postdesk user=support password=secret tls=none ca_file= processed=Processed
 	local url="imap://127.0.0.1:${PD_IMAP_PORT:-10143}/INBOX"
-	local extra= mbextra= kv smtp=yes smtp_block
+	local extra= mbextra= kv smtp=yes smtp_block sla_block=
 	for kv in "$@"; do
 		case $kv in
 		db=*) db=${kv#db=} ;;
@@ -585,6 +585,7 @@ pd_write_config() {
 		processed=*) processed=${kv#processed=} ;;
 		smtp=*) smtp=${kv#smtp=} ;;
 		extra=*) extra="$extra${kv#extra=}"$'\n' ;;
+		sla=*) sla_block="$sla_block${kv#sla=}"$'\n' ;;
 		mailbox_extra=*) mbextra="$mbextra  ${kv#mailbox_extra=}"$'\n' ;;
 		*) pd_die "pd_write_config: unknown option $kv" ;;
 		esac
@@ -598,6 +599,12 @@ pd_write_config() {
   from = \"Example Support <support@example.com>\"
 }"
 	[ "$smtp" = no ] && smtp_block="# no smtp section: nothing is sent"
+	# sla=TEXT (repeatable): these sla, calendar and line sections instead of DESIGN.md's
+	[ -n "$sla_block" ] || sla_block='sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7"   warn_at = 80 }
+sla "normal"   { first_response = "8h"   resolution = "3d"  calendar = "office" warn_at = 80 }
+calendar "office" { timezone = "Europe/Moscow"  hours = {"mon-fri 09:00-18:00"}  holidays = {"2027-01-01"} }
+line 1 { notify = {"l1@example.com"} }
+line 2 { notify = {"l2@example.com"} }'
 	(
 		umask 077
 		cat >"$file" <<-EOF
@@ -614,11 +621,7 @@ pd_write_config() {
 			${mbextra}}
 			${smtp_block}
 			agents { addresses = {"alice@example.com"}  notify = {"team@example.com"} }
-			sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7"   warn_at = 80 }
-			sla "normal"   { first_response = "8h"   resolution = "3d"  calendar = "office" warn_at = 80 }
-			calendar "office" { timezone = "Europe/Moscow"  hours = {"mon-fri 09:00-18:00"}  holidays = {"2027-01-01"} }
-			line 1 { notify = {"l1@example.com"} }
-			line 2 { notify = {"l2@example.com"} }
+			${sla_block}
 		EOF
 	)
 	chmod 600 "$file"
