@@ -62,3 +62,26 @@ CREATE TABLE sla_notices (
 	UNIQUE (ticket_id, clock, kind, due_at)
 );
 CREATE INDEX sla_notices_created_idx ON sla_notices (created_at);
+
+-- Why a ticket has its priority, in one line for people: who set it last,
+-- else the classification's reasons ("keyword rule "outage": "не работает"
+-- in subject (decided); ...").  Used by notices and `postdesk show`.
+CREATE FUNCTION postdesk_priority_reasons(ticket bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(
+		(SELECT format('set to %s by %s', e.detail->>'to', e.actor) FROM events e
+		  WHERE e.ticket_id = ticket AND e.kind = 'priority.changed'
+		  ORDER BY e.id DESC LIMIT 1),
+		(SELECT string_agg(CASE r->>'source'
+		            WHEN 'default' THEN 'no rule matched'
+		            WHEN 'header' THEN format('header %s: %s', r->>'rule', r->>'matched')
+		            ELSE format('%s rule "%s": "%s"%s', r->>'source', r->>'rule', r->>'matched',
+		                        CASE WHEN coalesce(r->>'field', '') <> ''
+		                             THEN ' in ' || (r->>'field') ELSE '' END) END
+		        || CASE WHEN (r->>'decided')::boolean AND jsonb_array_length(e.detail->'reasons') > 1
+		                THEN ' (decided)' ELSE '' END, '; ' ORDER BY (r->>'decided')::boolean DESC)
+		   FROM events e, jsonb_array_elements(e.detail->'reasons') r
+		  WHERE e.ticket_id = ticket AND e.kind = 'ticket.classified'
+		    AND r->>'what' = 'priority'),
+		'')
+$$;

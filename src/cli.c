@@ -216,6 +216,7 @@ static const char SQL_SHOW_JSON[] =
     "        'sha256', encode(a.sha256, 'hex')) ORDER BY a.position), '[]')"
     "      FROM attachments a WHERE a.message_id = m.id))"
     "    ORDER BY m.id), '[]') FROM messages m WHERE m.ticket_id = t.id),"
+    " 'priority_reasons', postdesk_priority_reasons(t.id),"
     " 'events', (SELECT coalesce(json_agg(json_build_object('at', e.created_at,"
     "    'actor', e.actor, 'kind', e.kind, 'detail', e.detail) ORDER BY e.id), '[]')"
     "    FROM events e WHERE e.ticket_id = t.id))"
@@ -224,7 +225,21 @@ static const char SQL_SHOW_JSON[] =
 static const char SQL_SHOW_TICKET[] =
     "SELECT t.id, t.subject, t.requester_name, t.requester_address, t.status, t.priority,"
     "  t.queue, t.line, coalesce(t.assignee, '-'), t.created_at, t.flagged,"
-    "  coalesce(t.flag_reason, ''), coalesce(t.language, '')"
+    "  coalesce(t.flag_reason, ''), coalesce(t.language, ''),"
+    "  postdesk_priority_reasons(t.id),"
+    "  CASE WHEN t.first_response_at IS NOT NULL"
+    "       THEN 'answered ' || to_char(t.first_response_at, 'YYYY-MM-DD HH24:MI TZH:TZM')"
+    "       WHEN t.first_response_due IS NOT NULL"
+    "       THEN 'due ' || to_char(t.first_response_due, 'YYYY-MM-DD HH24:MI TZH:TZM')"
+    "       ELSE '-' END,"
+    "  CASE WHEN t.resolved_at IS NOT NULL"
+    "       THEN 'resolved ' || to_char(t.resolved_at, 'YYYY-MM-DD HH24:MI TZH:TZM')"
+    "       WHEN t.resolution_due IS NOT NULL"
+    "       THEN 'due ' || to_char(t.resolution_due, 'YYYY-MM-DD HH24:MI TZH:TZM')"
+    "       ELSE '-' END,"
+    "  CASE WHEN t.sla_calendar IS NULL THEN 'no SLA for this priority'"
+    "       WHEN t.sla_since IS NULL THEN 'clocks paused (' || t.status || ')'"
+    "       ELSE 'clocks running on ' || t.sla_calendar END"
     " FROM tickets t WHERE t.id = $1::bigint";
 
 static const char SQL_SHOW_MESSAGES[] =
@@ -259,7 +274,11 @@ static void show_human(PGresult *t, PGresult *msgs, PGresult *evs)
 	printf("Status: %s   Priority: %s   Queue: %s   Line: %s   Assignee: %s   Language: %s\n",
 	       PQgetvalue(t, 0, 4), PQgetvalue(t, 0, 5), PQgetvalue(t, 0, 6), PQgetvalue(t, 0, 7),
 	       PQgetvalue(t, 0, 8), PQgetvalue(t, 0, 12));
+	if (PQgetvalue(t, 0, 13)[0])
+		printf("Priority reasons: %s\n", PQgetvalue(t, 0, 13));
 	printf("Created: %s\n", PQgetvalue(t, 0, 9));
+	printf("SLA: first response %s; resolution %s; %s\n", PQgetvalue(t, 0, 14),
+	       PQgetvalue(t, 0, 15), PQgetvalue(t, 0, 16));
 	if (PQgetvalue(t, 0, 10)[0] == 't')
 		printf("NEEDS ATTENTION: %s\n", PQgetvalue(t, 0, 11));
 	for (int i = 0; i < PQntuples(msgs); i++) {

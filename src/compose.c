@@ -619,21 +619,7 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 /* What a notice says about the ticket beyond ticket_info: the reasons for
  * its priority and the customer's last words. */
 static const char SQL_NOTICE_FACTS[] =
-    "SELECT coalesce("
-    "  (SELECT format('set to %s by %s', e.detail->>'to', e.actor) FROM events e"
-    "    WHERE e.ticket_id = $1::bigint AND e.kind = 'priority.changed'"
-    "    ORDER BY e.id DESC LIMIT 1),"
-    "  (SELECT string_agg(CASE r->>'source'"
-    "       WHEN 'default' THEN 'no rule matched'"
-    "       WHEN 'header' THEN format('header %s: %s', r->>'rule', r->>'matched')"
-    "       ELSE format('%s rule \"%s\": \"%s\"%s', r->>'source', r->>'rule', r->>'matched',"
-    "                   CASE WHEN coalesce(r->>'field', '') <> ''"
-    "                        THEN ' in ' || (r->>'field') ELSE '' END) END"
-    "       || CASE WHEN (r->>'decided')::boolean THEN ' (decided)' ELSE '' END, '; ')"
-    "     FROM events e, jsonb_array_elements(e.detail->'reasons') r"
-    "    WHERE e.ticket_id = $1::bigint AND e.kind = 'ticket.classified'"
-    "      AND r->>'what' = 'priority'),"
-    "  ''),"
+    "SELECT postdesk_priority_reasons($1::bigint),"
     " coalesce((SELECT body_text FROM messages WHERE ticket_id = $1::bigint"
     "            AND kind = 'customer' ORDER BY id DESC LIMIT 1), ''),"
     " to_char(to_timestamp($2::double precision), 'YYYY-MM-DD HH24:MI TZH:TZM')";

@@ -12,6 +12,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -392,19 +393,28 @@ static int outbox_service(struct daemon *d)
 
 /* One SLA scan: warnings, breach notices and escalations that are due.
  * Returns 0, or -1 when the database failed (retried next interval). */
-static int sla_service(struct daemon *d)
+static int sla_service(struct daemon *d, bool once)
 {
 	struct pd_err err;
 	uint64_t before = d->sla.warnings + d->sla.breaches + d->sla.escalations;
 
+	struct pd_slascan_stats was = d->sla;
+	int64_t t0 = pd_now_ms();
+
 	pd_err_clear(&err);
-	d->next_sla_ms = pd_now_ms() + d->cfg->sla_scan_interval * 1000;
+	d->next_sla_ms = t0 + d->cfg->sla_scan_interval * 1000;
 	if (ensure_db(d, &err) < 0 ||
 	    pd_slascan_run(d->db, d->cfg, time(NULL), 200, &d->sla, &err) < 0) {
 		pd_log_warning("sla scan: %s; retrying in %llds", err.msg,
 			       (long long)d->cfg->sla_scan_interval);
 		return -1;
 	}
+	if (d->sla.warnings + d->sla.breaches + d->sla.escalations != before || once)
+		pd_log_notice("sla scan: %" PRIu64 " tickets due, %" PRIu64 " warnings, %" PRIu64
+			      " breaches, %" PRIu64 " escalations in %lld ms",
+			      d->sla.scanned - was.scanned, d->sla.warnings - was.warnings,
+			      d->sla.breaches - was.breaches, d->sla.escalations - was.escalations,
+			      (long long)(pd_now_ms() - t0));
 	if (d->sla.warnings + d->sla.breaches + d->sla.escalations != before)
 		d->next_outbox_ms = 0; /* notices to send */
 	return 0;
@@ -588,7 +598,7 @@ static int run_once(struct daemon *d)
 		mb_close(m, true);
 	}
 	/* one SLA scan, then everything due in the outbox */
-	if (!d->stop && sla_service(d) < 0 && rc == 0)
+	if (!d->stop && sla_service(d, true) < 0 && rc == 0)
 		rc = EX_TEMPFAIL;
 	int more = 1;
 	while (!d->stop && more == 1)
@@ -626,7 +636,7 @@ static int run_loop(struct daemon *d)
 				d->next_outbox_ms = 0; /* new mail may have queued answers */
 		}
 		if (!d->stop && pd_now_ms() >= d->next_sla_ms)
-			sla_service(d);
+			sla_service(d, false);
 		if (!d->stop && pd_now_ms() >= d->next_outbox_ms)
 			outbox_service(d);
 		if (d->stop)

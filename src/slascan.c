@@ -298,7 +298,8 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 	int line = (int)get_int(res, r, 2, 1);
 	bool escalated = false;
 	char id[24], marks[4][24];
-	time_t mark[4]; /* fr warned, fr breached, res warned, res breached */
+	bool set[4] = {false, false, false, false}; /* fr warned, fr breached, res warned, res
+						     * breached: set to the due time */
 
 	fmt_i64(id, sizeof(id), ticket);
 	for (int c = 0; c < 2; c++) {
@@ -313,20 +314,15 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 		const char *clock = pd_sla_clock_name((enum pd_sla_clock)c);
 		enum pd_sla_notice n = pd_sla_due_notice(&cv, now);
 
-		mark[c * 2] = cv.warned;
-		mark[c * 2 + 1] = cv.breached;
 		if (n == PD_SLA_NONE)
 			continue;
 		int fresh = record_notice(db, ticket, clock, pd_sla_notice_name(n), cv.due, priority,
 					  line, now, err);
 		if (fresh < 0)
 			return -1;
-		if (n == PD_SLA_BREACH) {
-			mark[c * 2] = cv.due; /* a warning now would only repeat the news */
-			mark[c * 2 + 1] = cv.due;
-		} else {
-			mark[c * 2] = cv.due;
-		}
+		set[c * 2] = true; /* after a breach a warning would only repeat the news */
+		if (n == PD_SLA_BREACH)
+			set[c * 2 + 1] = true;
 		if (fresh == 0)
 			continue;
 		struct pd_sla_notice_info info = {
@@ -368,15 +364,24 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 			return -1;
 		line = to;
 	}
+	/* each mark is the ticket's own due column (exactly, whatever its
+	 * precision) or stays as it was */
 	const char *v[5] = {id, marks[0], marks[1], marks[2], marks[3]};
 	for (int i = 0; i < 4; i++)
-		fmt_time(marks[i], sizeof(marks[i]), mark[i]);
-	PGresult *u = pd_db_query(db, "pd_sla_marks",
-				  "UPDATE tickets SET first_response_warned = " TS(2) ","
-				  " first_response_breached = " TS(3) ","
-				  " resolution_warned = " TS(4) ", resolution_breached = " TS(5)
-				  " WHERE id = $1::bigint",
-				  5, v, err);
+		snprintf(marks[i], sizeof(marks[i]), "%s", set[i] ? "t" : "f");
+	PGresult *u = pd_db_query(
+	    db, "pd_sla_marks",
+	    "UPDATE tickets SET"
+	    " first_response_warned = CASE WHEN $2::boolean THEN first_response_due"
+	    "                          ELSE first_response_warned END,"
+	    " first_response_breached = CASE WHEN $3::boolean THEN first_response_due"
+	    "                          ELSE first_response_breached END,"
+	    " resolution_warned = CASE WHEN $4::boolean THEN resolution_due"
+	    "                          ELSE resolution_warned END,"
+	    " resolution_breached = CASE WHEN $5::boolean THEN resolution_due"
+	    "                          ELSE resolution_breached END"
+	    " WHERE id = $1::bigint",
+	    5, v, err);
 	if (u == NULL)
 		return -1;
 	PQclear(u);
