@@ -10,25 +10,69 @@
  * keyword of several words matches them with any run of white space or
  * punctuation between them ("не работает").
  *
+ * Words: the segments of UAX #29 word boundaries that hold a letter or a
+ * digit; everything between them (spaces, punctuation, symbols) only
+ * separates words, in keywords too ("e-mail" is the two words "e" "mail").
+ * Folding: full Unicode case folding without language tailoring (no Turkish
+ * dotless i; "STRASSE" and "straße" both fold to "strasse"), in NFC; then
+ * "ё" becomes "е" (an orthographic convention of Russian, where "ё" is
+ * mostly written as "е", not a case mapping), and invisible format
+ * characters inside a word (soft hyphen, ZWNJ, ZWJ, LRM, RLM, word joiner,
+ * BOM) are dropped.  A keyword of punctuation only has no words and
+ * matches nothing.  Subject and body are searched up to
+ * their first 64 KiB each; invalid UTF-8 is read as U+FFFD.
+ *
+ * Rules (struct pd_rule_cfg) apply in file order.  A rule matches when its
+ * sender condition holds (no senders, or the From address is one of them:
+ * exact address in any case, or "@domain" / "domain" = exactly that
+ * domain) AND its keyword condition holds (no keywords, or one of them is
+ * found in one of the rule's fields).
+ *
  * Priority, in order of trust:
- *   1. sender rules (rule sections with `senders`: addresses or "@domain"):
- *      a matching rule with final = true decides alone;
+ *   1. sender rules (rule sections with `senders`): a matching rule with
+ *      final = true decides alone (the first such rule in file order);
  *   2. the X-Priority / Importance / Priority headers, only when
  *      trust_priority_headers = true (1-2 / high / urgent -> high;
- *      4-5 / low / non-urgent -> low);
- *   3. keyword rules (rule sections with `keywords`) on the subject and body.
- * Without a final sender rule the highest priority any source gives wins;
- * with no match at all the priority is "normal".
+ *      4-5 / low / non-urgent -> low; the normal values give nothing, so
+ *      "X-Priority: 3", which many mailers always send, cannot outweigh a
+ *      "low" rule);
+ *   3. keyword rules (rule sections with `keywords` and no `senders`) on
+ *      the subject and body.
+ * Without a final sender rule the highest priority any source gives wins
+ * (on a tie the first in the order above); with no match at all the
+ * priority is "normal".
  *
- * Queue: a recipient (To, Cc) listed in a queue section's `addresses`, or a
- * plus-address of the support address whose tag names a queue
- * (support+billing@example.com -> "billing"); else the first matching rule
- * with a `queue`; else the mailbox's queue; else "default".  The line is
- * the queue section's `line` (default 1).
+ * Queue: a recipient (To, Cc, then Delivered-To / X-Original-To) listed in
+ * a queue section's `addresses`, or a plus-address of the support address
+ * or of a queue address whose tag names a queue
+ * (support+billing@example.com -> "billing"; a tag that names no queue on a
+ * queue address -> that address's queue); else the first matching rule with
+ * a `queue`; else the mailbox's queue when it is not "default"; else
+ * "default".  The line is the chosen queue section's `line` (default 1; 1
+ * also for a queue without a section).
+ *
+ * Reasons: every source that gives a priority or a queue adds one reason,
+ * and exactly one reason per `what` has decided = 1:
+ *   what      source    rule             matched              field
+ *   priority  sender    rule name        From address         "from"
+ *   priority  header    header name      header value         header name
+ *   priority  keyword   rule name        the words as written "subject"/"body"
+ *   priority  default   ""               ""                   ""   (value "normal")
+ *   queue     address   queue name       recipient address    "to"/"cc"/"delivered-to"
+ *   queue     sender    rule name        From address         "from"
+ *   queue     keyword   rule name        the words as written "subject"/"body"
+ *   queue     mailbox   mailbox name     ""                   ""
+ *   queue     default   ""               ""                   ""   (value "default")
+ * A rule with both senders and keywords gives source "sender".  A rule's
+ * keyword reason names its first match, the subject before the body.
+ * matched is cut to at most 256 bytes (at a character boundary).  The
+ * mailbox reason is added whenever the mailbox's queue is not "default",
+ * the default ones only when they decide.
  */
 #ifndef PD_CLASSIFY_H
 #define PD_CLASSIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -66,12 +110,26 @@ struct pd_classification {
 };
 
 /*
- * Classify msg, arrived in mailbox (section name, may be NULL), under cfg.
- * Fills *out (free with pd_classification_free).  Never fails.
- * Only the first 64 KiB of the body are searched.
+ * Classify msg, arrived in mailbox (section name, may be NULL), under cfg
+ * (both non-NULL; NULL strings in msg read as "").  Fills *out (free with
+ * pd_classification_free).  Never fails.  Only the first 64 KiB of the body
+ * are searched.
+ *
+ * The keywords are folded once per configuration, on the first call, and
+ * kept in cfg->derived (freed with cfg); a configuration built by hand
+ * without cfg->derived has them folded on every call.
  */
 void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct pd_msg *msg,
 		 struct pd_classification *out);
 void pd_classification_free(struct pd_classification *c);
+
+/*
+ * The words of text[0..len) as the classifier compares them: case-folded
+ * as above, separated by one space (words never contain a space).  For
+ * tests and diagnosis.  uax29_only: segment with libunistring's
+ * u8_wordbreaks even where the classifier's own faster segmentation of
+ * common scripts applies (the two must agree).  Caller frees.
+ */
+char *pd_classify_words(const char *text, size_t len, bool uax29_only);
 
 #endif

@@ -98,6 +98,43 @@ struct pd_line_cfg {
 	char *calendar;              /* warnings to this line only while it is open; NULL = any time */
 };
 
+/*
+ * rule "NAME" { senders = {...} keywords = {...} fields = {...} priority = ...
+ * queue = ... final = ... }: one classification rule (classify.h says how
+ * they are applied).  A rule has senders or keywords or both (both: the
+ * sender must match AND a keyword must); and a priority or a queue or both.
+ */
+struct pd_rule_cfg {
+	char *name;                  /* section title: letters, digits, '.', '_', '-' */
+	struct pd_strlist senders;   /* addresses, "@domain" or "domain"; n = 0: any sender */
+	struct pd_strlist keywords;  /* as written (UTF-8, <= 200 bytes, a trailing '*' =
+				      * prefix); n = 0: no keyword condition */
+	bool match_subject;          /* fields: where keywords are searched (default both) */
+	bool match_body;
+	char *priority;              /* critical|high|normal|low, NULL = none */
+	char *queue;                 /* queue name, NULL = none */
+	bool final;                  /* a matching sender rule decides the priority alone */
+};
+
+/* queue "NAME" { addresses = {...} line = N }: a ticket queue. */
+struct pd_queue_cfg {
+	char *name;                  /* [a-z0-9._-]+, unique */
+	struct pd_strlist addresses; /* addr-specs: mail to one of them goes to this queue */
+	int line;                    /* support line of new tickets in it, 1..1000, default 1 */
+};
+
+/*
+ * Data other modules derive from a configuration on first use and keep
+ * with it for its lifetime (classify.c's folded keywords).  config.c only
+ * allocates the holder and, in pd_config_free, calls classify_free on
+ * classify when both are set.  Building it mutates a const configuration:
+ * not thread-safe on first use (postdesk is single-threaded).
+ */
+struct pd_config_derived {
+	void *classify;
+	void (*classify_free)(void *);
+};
+
 struct pd_config {
 	char *path;                  /* file it was read from */
 	char *support_address;       /* addr-spec */
@@ -129,6 +166,15 @@ struct pd_config {
 	size_t n_lines;
 	struct pd_line_cfg *lines;
 
+	/* classification (classify.h) */
+	bool trust_priority_headers; /* X-Priority/Importance/Priority count; default false */
+	size_t n_rules;              /* in file order */
+	struct pd_rule_cfg *rules;
+	size_t n_queues;             /* in file order */
+	struct pd_queue_cfg *queues;
+	struct pd_config_derived *derived; /* never NULL in a loaded config; may be NULL in
+					    * one built by hand */
+
 	int reopen_days;             /* default 14 */
 	int64_t sla_scan_interval;   /* seconds between SLA scans, default 10 */
 
@@ -158,9 +204,11 @@ struct pd_config_errors {
  * every problem found (caller frees with pd_config_errors_free; errs may be
  * NULL).  Checks: unknown keys, bad durations/sizes/URLs/enums, missing
  * password, unreadable password_file, inline password in a file readable by
- * group/other, references to unknown calendars.  A syntax error ends the
- * reading, so it is reported alone.  Warnings (tls = "none" to a host that
- * is not loopback) go to pd_log_warning and do not fail the load.
+ * group/other, references to unknown calendars, rule and queue sections
+ * (what a rule needs, keywords, queue names, an address in two queues).  A
+ * syntax error ends the reading, so it is reported alone.  Warnings (tls =
+ * "none" to a host that is not loopback) go to pd_log_warning and do not
+ * fail the load.
  *
  * Passwords (mailbox and smtp): password (inline; the file must then not be
  * readable by group/other), or password_file, or, when neither is set and
@@ -189,6 +237,7 @@ const struct pd_mailbox_cfg *pd_config_mailbox(const struct pd_config *cfg, cons
 const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *priority);
 const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name);
 const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number);
+const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name);
 
 /* True when addr (an addr-spec, any case) is listed as an agent, by exact
  * address or by domain entry ("@example.com" or "example.com"). */

@@ -50,6 +50,8 @@ struct pd_msg {
 	struct pd_addr reply_to; /* address "" when none */
 	struct pd_addrlist to;
 	struct pd_addrlist cc;
+	struct pd_addrlist delivered_to; /* Delivered-To and X-Original-To, all of them: the
+					  * envelope recipients, which show a Bcc to us */
 	time_t date;             /* Date header, 0 when missing/unparseable */
 	int date_tz_minutes;     /* offset east of UTC as written */
 
@@ -60,6 +62,7 @@ struct pd_msg {
 	char *return_path;
 	char *x_priority;
 	char *importance;
+	char *priority_hdr;      /* RFC 2156 Priority: ("urgent", "normal", "non-urgent") */
 
 	char *body_text;         /* UTF-8 text body (text/plain, else HTML converted), "" when none */
 	char *body_charset;      /* charset the body was declared in, lower case, "" when none */

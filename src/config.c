@@ -120,6 +120,22 @@ static cfg_opt_t line_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t queue_opts[] = {
+	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
+	CFG_STR("line", "1", CFGF_NONE),
+	CFG_END(),
+};
+
+static cfg_opt_t rule_opts[] = {
+	CFG_STR_LIST("fields", NULL, CFGF_NODEFAULT),
+	CFG_STR("final", "false", CFGF_NONE),
+	CFG_STR_LIST("keywords", NULL, CFGF_NODEFAULT),
+	CFG_STR("priority", NULL, CFGF_NODEFAULT),
+	CFG_STR("queue", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("senders", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static cfg_opt_t root_opts[] = {
 	CFG_SEC("agents", agents_opts, CFGF_NONE),
 	CFG_STR("batch_bytes", "32M", CFGF_NONE),
@@ -133,7 +149,9 @@ static cfg_opt_t root_opts[] = {
 	CFG_SEC("mailbox", mailbox_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_STR("max_message_size", "25M", CFGF_NONE),
 	CFG_STR("message_id_domain", NULL, CFGF_NODEFAULT),
+	CFG_SEC("queue", queue_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_STR("reopen_days", "14", CFGF_NONE),
+	CFG_SEC("rule", rule_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_STR("sla_scan_interval", "10s", CFGF_NONE),
 	CFG_SEC("sla", sla_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("smtp", smtp_opts, CFGF_NONE),
@@ -143,6 +161,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("auto_reply_limit_day", "40", CFGF_NONE),
 	CFG_STR("suppress_days", "7", CFGF_NONE),
 	CFG_STR("templates_dir", PD_DATADIR "/templates", CFGF_NONE),
+	CFG_STR("trust_priority_headers", "false", CFGF_NONE),
 	CFG_END(),
 };
 
@@ -1988,6 +2007,200 @@ static void load_calendar(struct ctx *c, cfg_t *sec, struct pd_calendar_cfg *cal
 			       "holidays: \"%s\" is not a date (YYYY-MM-DD)", cal->holidays.v[i]);
 }
 
+/* True when key was written in sec (set or appended), not just defaulted. */
+static bool key_written(const struct ctx *c, cfg_t *sec, const char *key)
+{
+	const struct scan_sec *inst[8];
+	size_t n = sec_instances(c, sec, inst, PD_ARRAY_LEN(inst));
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < inst[i]->n; j++)
+			if (strcmp(inst[i]->a[j].key, key) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * Queue names: [a-z0-9._-], 1 to 64 bytes.  One spelling per queue, since
+ * a plus-address tag names it (support+billing@example.com) and tags are
+ * compared in lower case; and every character is allowed in a dot-atom.
+ */
+static bool queue_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+#define KEYWORD_MAX 200
+
+/*
+ * What is wrong with one keyword, NULL when nothing.  A keyword is UTF-8
+ * text of 1 to KEYWORD_MAX bytes without control characters; '*' may only
+ * end it (a prefix match), and something must be left to match: an ASCII
+ * letter or digit, or any non-ASCII character (classify.c segments words
+ * by Unicode rules; a keyword of punctuation only matches nothing).
+ */
+static const char *keyword_problem(const char *k)
+{
+	size_t n = strlen(k);
+	bool letter = false;
+
+	if (n == 0)
+		return "an empty keyword matches nothing";
+	if (n > KEYWORD_MAX)
+		return "is longer than 200 bytes";
+	if (!pd_utf8_valid(k, n))
+		return "is not valid UTF-8";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)k[i];
+		if (ch < 0x20 || ch == 0x7f)
+			return "contains a control character";
+		if (ch == '*' && i + 1 < n)
+			return "may have '*' only at its end (a prefix, as in \"urgen*\")";
+		letter |= ch >= 0x80 || isalnum(ch);
+	}
+	if (!letter)
+		return "has no letter or digit to match";
+	return NULL;
+}
+
+/*
+ * One queue "NAME" section.  Addresses listed twice, in one queue or two,
+ * are caught in build() once every queue is loaded.
+ */
+static void load_queue(struct ctx *c, cfg_t *sec, struct pd_queue_cfg *q)
+{
+	const char *name = cfg_title(sec);
+
+	q->name = pd_xstrdup(name);
+	if (!queue_name_valid(name))
+		report(c, sec_line(c, sec),
+		       "queue \"%s\": names may use only lower-case letters, digits, '.', '_' and "
+		       "'-' (at most 64)",
+		       name);
+	copy_list(sec, "addresses", &q->addresses);
+	check_addr_list(c, sec, "addresses", false);
+	q->line = 1;
+	get_int(c, sec, "line", 1, 1000, &q->line);
+}
+
+/*
+ * One rule "NAME" section; see struct pd_rule_cfg.  Keywords are checked
+ * here as bytes; classify.c folds them (Unicode) on first use.
+ */
+static void load_rule(struct ctx *c, cfg_t *sec, struct pd_rule_cfg *r)
+{
+	const char *name = cfg_title(sec);
+
+	r->name = pd_xstrdup(name);
+	if (!name_valid(name))
+		report(c, sec_line(c, sec), "rule \"%s\": names may use only letters, digits, "
+					    "'.', '_' and '-' (at most 64)",
+		       name);
+
+	copy_list(sec, "senders", &r->senders);
+	check_addr_list(c, sec, "senders", true);
+	copy_list(sec, "keywords", &r->keywords);
+	for (size_t i = 0; i < r->keywords.n; i++) {
+		const char *k = r->keywords.v[i];
+		const char *why = keyword_problem(k);
+		int line = item_line(c, sec, "keywords", (unsigned)i);
+		if (why == NULL)
+			continue;
+		/* do not echo what cannot be printed on one line */
+		if (*k == '\0')
+			report(c, line, "keywords: %s", why);
+		else if (strlen(k) > KEYWORD_MAX || !pd_utf8_valid(k, strlen(k)))
+			report(c, line, "keywords: item %zu %s", i + 1, why);
+		else
+			report(c, line, "keywords: \"%s\" %s", k, why);
+	}
+	if (r->senders.n == 0 && r->keywords.n == 0)
+		report(c, sec_line(c, sec), "rule \"%s\": needs senders or keywords (or both)",
+		       name);
+
+	r->match_subject = r->match_body = true;
+	if (key_written(c, sec, "fields")) {
+		unsigned n = cfg_size(sec, "fields");
+		r->match_subject = r->match_body = false;
+		for (unsigned i = 0; i < n; i++) {
+			const char *f = cfg_getnstr(sec, "fields", i);
+			if (strcmp(f, "subject") == 0)
+				r->match_subject = true;
+			else if (strcmp(f, "body") == 0)
+				r->match_body = true;
+			else
+				report(c, item_line(c, sec, "fields", i),
+				       "fields: must be subject or body, not \"%s\"", f);
+		}
+		if (n == 0)
+			report(c, key_line(c, sec, "fields"),
+			       "fields: must list subject, body or both");
+		else if (r->keywords.n == 0)
+			report(c, key_line(c, sec, "fields"),
+			       "fields: only applies to keywords, and rule \"%s\" has none", name);
+	}
+
+	const char *prio = opt_str(c, sec, "priority");
+	if (prio != NULL) {
+		bool known = false;
+		for (size_t i = 0; i < PD_ARRAY_LEN(priorities); i++)
+			known |= strcmp(prio, priorities[i]) == 0;
+		r->priority = pd_xstrdup(prio);
+		if (!known)
+			report(c, key_line(c, sec, "priority"),
+			       "priority: must be one of critical, high, normal, low, not \"%s\"",
+			       prio);
+	}
+	const char *queue = opt_str(c, sec, "queue");
+	if (queue != NULL) {
+		r->queue = pd_xstrdup(queue);
+		if (!queue_name_valid(queue))
+			report(c, key_line(c, sec, "queue"),
+			       "queue: \"%s\" is not a queue name (lower-case letters, digits, "
+			       "'.', '_' and '-')",
+			       queue);
+	}
+	if (get_str(sec, "priority") == NULL && get_str(sec, "queue") == NULL)
+		report(c, sec_line(c, sec), "rule \"%s\": needs priority or queue (or both)", name);
+
+	r->final = false;
+	get_bool(c, sec, "final", &r->final);
+	if (r->final && r->senders.n == 0)
+		report(c, key_line(c, sec, "final"),
+		       "final: only a rule with senders can be final");
+	else if (r->final && get_str(sec, "priority") == NULL)
+		report(c, key_line(c, sec, "final"),
+		       "final: decides the priority, and rule \"%s\" sets none", name);
+}
+
+/* An address listed in two queues (or twice in one) would route by file order: refuse. */
+static void check_queue_addresses(struct ctx *c)
+{
+	struct pd_config *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->n_queues; i++) {
+		const struct pd_queue_cfg *q = &cfg->queues[i];
+		for (size_t j = 0; j < q->addresses.n; j++) {
+			const char *a = q->addresses.v[j];
+			const char *other = NULL;
+			for (size_t k = 0; k <= i && other == NULL; k++) {
+				const struct pd_queue_cfg *p = &cfg->queues[k];
+				size_t end = k == i ? j : p->addresses.n;
+				for (size_t m = 0; m < end && other == NULL; m++)
+					if (pd_str_iequal(a, p->addresses.v[m]))
+						other = p->name;
+			}
+			if (other != NULL)
+				report(c, item_line(c, cfg_getnsec(c->root, "queue", (unsigned)i),
+						    "addresses", (unsigned)j),
+				       "addresses: \"%s\" is already listed for queue \"%s\"", a,
+				       other);
+		}
+	}
+}
+
 /* "1", "2", ... -> number; -1 otherwise (also for "01": one spelling per line). */
 static int line_number(const char *s)
 {
@@ -2220,6 +2433,19 @@ static void build(struct ctx *c)
 		}
 	}
 	qsort(cfg->lines, cfg->n_lines, sizeof(*cfg->lines), line_cmp);
+
+	/* classification: queues, then rules (file order is their order) */
+	cfg->trust_priority_headers = false;
+	get_bool(c, r, "trust_priority_headers", &cfg->trust_priority_headers);
+	cfg->n_queues = cfg_size(r, "queue");
+	cfg->queues = pd_xcalloc(cfg->n_queues, sizeof(*cfg->queues));
+	for (size_t i = 0; i < cfg->n_queues; i++)
+		load_queue(c, cfg_getnsec(r, "queue", (unsigned)i), &cfg->queues[i]);
+	check_queue_addresses(c);
+	cfg->n_rules = cfg_size(r, "rule");
+	cfg->rules = pd_xcalloc(cfg->n_rules, sizeof(*cfg->rules));
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		load_rule(c, cfg_getnsec(r, "rule", (unsigned)i), &cfg->rules[i]);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -2288,6 +2514,25 @@ void pd_config_free(struct pd_config *cfg)
 		free(cfg->lines[i].calendar);
 	}
 	free(cfg->lines);
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		struct pd_rule_cfg *r = &cfg->rules[i];
+		free(r->name);
+		strlist_free(&r->senders);
+		strlist_free(&r->keywords);
+		free(r->priority);
+		free(r->queue);
+	}
+	free(cfg->rules);
+	for (size_t i = 0; i < cfg->n_queues; i++) {
+		free(cfg->queues[i].name);
+		strlist_free(&cfg->queues[i].addresses);
+	}
+	free(cfg->queues);
+	if (cfg->derived != NULL) {
+		if (cfg->derived->classify != NULL && cfg->derived->classify_free != NULL)
+			cfg->derived->classify_free(cfg->derived->classify);
+		free(cfg->derived);
+	}
 	free(cfg);
 }
 
@@ -2381,6 +2626,7 @@ int pd_config_load(const char *path, struct pd_config **cfg_r, struct pd_config_
 	/* 4. values and cross checks */
 	c.cfg = pd_xcalloc(1, sizeof(*c.cfg));
 	c.cfg->path = pd_xstrdup(path);
+	c.cfg->derived = pd_xcalloc(1, sizeof(*c.cfg->derived));
 	build(&c);
 
 out:
@@ -2444,6 +2690,16 @@ const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number
 	for (size_t i = 0; i < cfg->n_lines; i++)
 		if (cfg->lines[i].number == number)
 			return &cfg->lines[i];
+	return NULL;
+}
+
+const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_queues; i++)
+		if (strcmp(cfg->queues[i].name, name) == 0)
+			return &cfg->queues[i];
 	return NULL;
 }
 

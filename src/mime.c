@@ -2173,6 +2173,9 @@ static void headers_fill(struct pctx *c, const struct hblock *hb)
 			addrlist_parse(c, f->val, f->vlen, &m->to);
 		else if (name_is(f->name, f->nlen, "Cc"))
 			addrlist_parse(c, f->val, f->vlen, &m->cc);
+		else if (name_is(f->name, f->nlen, "Delivered-To") ||
+			 name_is(f->name, f->nlen, "X-Original-To"))
+			addrlist_parse(c, f->val, f->vlen, &m->delivered_to);
 		else if (name_is(f->name, f->nlen, "Message-ID") && mid.n == 0)
 			ids_parse(c, f->val, f->vlen, &mid);
 		else if (name_is(f->name, f->nlen, "References") && refs.n == 0)
@@ -2234,6 +2237,7 @@ static void headers_fill(struct pctx *c, const struct hblock *hb)
 	m->return_path = opt_header(c, hb, "Return-Path");
 	m->x_priority = opt_header(c, hb, "X-Priority");
 	m->importance = opt_header(c, hb, "Importance");
+	m->priority_hdr = opt_header(c, hb, "Priority");
 }
 
 /* ------------------------------------------------------------ content hash */
@@ -2441,8 +2445,8 @@ static void finalize(struct pd_msg *m)
 	char **all[] = {&m->message_id, &m->in_reply_to, &m->subject, &m->from.name,
 			&m->from.address, &m->reply_to.name, &m->reply_to.address,
 			&m->auto_submitted, &m->precedence, &m->list_id, &m->return_path,
-			&m->x_priority, &m->importance, &m->body_text, &m->body_charset,
-			&m->parse_error};
+			&m->x_priority, &m->importance, &m->priority_hdr, &m->body_text,
+			&m->body_charset, &m->parse_error};
 	for (size_t i = 0; i < PD_ARRAY_LEN(all); i++)
 		fix_utf8(all[i]);
 	for (size_t i = 0; i < m->n_references; i++)
@@ -2454,6 +2458,10 @@ static void finalize(struct pd_msg *m)
 	for (size_t i = 0; i < m->cc.n; i++) {
 		fix_utf8(&m->cc.v[i].name);
 		fix_utf8(&m->cc.v[i].address);
+	}
+	for (size_t i = 0; i < m->delivered_to.n; i++) {
+		fix_utf8(&m->delivered_to.v[i].name);
+		fix_utf8(&m->delivered_to.v[i].address);
 	}
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		fix_utf8(&m->attachments[i].filename);

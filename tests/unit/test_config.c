@@ -395,6 +395,14 @@ static void test_example_file(void **state)
 	assert_int_equal(cfg->smtp.tls, PD_TLS_STARTTLS);
 	assert_string_equal(cfg->smtp.password, "smtp-secret");
 	assert_int_equal(cfg->n_sla, 3);
+	/* the shipped rules, in file order; queues are only shown, commented out */
+	assert_int_equal(cfg->n_rules, 3);
+	assert_string_equal(cfg->rules[0].name, "outage");
+	assert_string_equal(cfg->rules[0].priority, "critical");
+	assert_string_equal(cfg->rules[1].priority, "high");
+	assert_string_equal(cfg->rules[2].priority, "low");
+	assert_int_equal(cfg->n_queues, 0);
+	assert_false(cfg->trust_priority_headers);
 	assert_int_equal(pd_config_calendar(cfg, "office")->hours.n, 2);
 	assert_int_equal(pd_config_calendar(cfg, "office")->hours_parsed[0].n, 2);
 	assert_true(pd_config_is_agent(cfg, "anyone@support.example.com"));
@@ -409,6 +417,8 @@ static void test_example_file(void **state)
 		"timeout", "from", "addresses", "notify", "first_response", "resolution",
 		"calendar", "warn_at", "timezone", "hours", "holidays", "templates_dir",
 		"auto_reply_limit_10m", "auto_reply_limit_day", "suppress_days",
+		"sla_scan_interval", "trust_priority_headers", "senders", "keywords", "fields",
+		"priority", "final", "line",
 	};
 	char *text;
 	size_t len;
@@ -437,6 +447,9 @@ struct bad_case {
 	const char *text;
 	const char *exp[16];
 };
+
+/* 50 bytes, for a keyword over the 200-byte limit */
+#define X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const struct bad_case bad_cases[] = {
 	{"many problems at once",
@@ -667,6 +680,79 @@ static const struct bad_case bad_cases[] = {
 	 {"%P:3: syntax error: unexpected character '*'", NULL}},
 	{"syntax: include() is not supported", BASE "include(\"other.conf\")\n",
 	 {"%P:3: unknown option 'include'", NULL}},
+	{"queues and trust_priority_headers",
+	 BASE "trust_priority_headers = \"perhaps\"\n"
+	      "queue \"Billing\" { addresses = {\"billing@example.com\",\n"
+	      "                  \"not an address\"} line = 0 }\n"
+	      "queue \"ops\" { addresses = {\"BILLING@example.com\"} line = \"1001\" }\n"
+	      "queue \"a b\" { addresses = {\"@example.com\", \"x@example.com\", "
+	      "\"x@example.com\"} }\n",
+	 {"%P:3: trust_priority_headers: must be true or false, not \"perhaps\"",
+	  "%P:4: queue \"Billing\": names may use only lower-case letters, digits, '.', '_' and "
+	  "'-' (at most 64)",
+	  "%P:5: addresses: \"not an address\" is not an e-mail address",
+	  "%P:5: line: must be a whole number from 1 to 1000, not \"0\"",
+	  "%P:6: line: must be a whole number from 1 to 1000, not \"1001\"",
+	  "%P:6: addresses: \"BILLING@example.com\" is already listed for queue \"Billing\"",
+	  "%P:7: queue \"a b\": names may use only lower-case letters, digits, '.', '_' and '-' "
+	  "(at most 64)",
+	  "%P:7: addresses: \"@example.com\" is not an e-mail address",
+	  "%P:7: addresses: \"x@example.com\" is already listed for queue \"a b\"", NULL}},
+	{"rules: what a rule needs, names, priorities, queues",
+	 BASE "rule \"empty\" { }\n"
+	      "rule \"bad name!\" { keywords = {\"x\"} priority = \"urgent\" }\n"
+	      "rule \"q\" { keywords = {\"x\"} queue = \"Sales\" }\n"
+	      "rule \"e\" { keywords = {} senders = {} priority = \"\" }\n",
+	 {"%P:3: rule \"empty\": needs senders or keywords (or both)",
+	  "%P:3: rule \"empty\": needs priority or queue (or both)",
+	  "%P:4: rule \"bad name!\": names may use only letters, digits, '.', '_' and '-' (at "
+	  "most 64)",
+	  "%P:4: priority: must be one of critical, high, normal, low, not \"urgent\"",
+	  "%P:5: queue: \"Sales\" is not a queue name (lower-case letters, digits, '.', '_' and "
+	  "'-')",
+	  "%P:6: rule \"e\": needs senders or keywords (or both)",
+	  "%P:6: priority: must not be empty", NULL}},
+	{"rules: keywords",
+	 BASE "rule \"kw\" {\n"
+	      "  keywords = {\"\", \"ok\", \"ur*gent\",\n"
+	      "              \"***\", \"---\", \"tab\\there\", \"*\"}\n"
+	      "  keywords += {\"" X50 X50 X50 X50 "x\", \"\xff\xfe\",\n"
+	      "               \"срочн*\", \"«—»\"}\n"
+	      "  priority = \"high\"\n"
+	      "}\n",
+	 {"%P:4: keywords: an empty keyword matches nothing",
+	  "%P:4: keywords: \"ur*gent\" may have '*' only at its end (a prefix, as in "
+	  "\"urgen*\")",
+	  "%P:5: keywords: \"***\" may have '*' only at its end (a prefix, as in \"urgen*\")",
+	  "%P:5: keywords: \"---\" has no letter or digit to match",
+	  "%P:5: keywords: \"tab\there\" contains a control character",
+	  "%P:5: keywords: \"*\" has no letter or digit to match",
+	  "%P:6: keywords: item 8 is longer than 200 bytes",
+	  "%P:6: keywords: item 9 is not valid UTF-8", NULL}},
+	{"rules: fields and final",
+	 BASE "rule \"f\" { keywords = {\"x\"} fields = {\"subject\", \"headers\"} priority = "
+	      "\"low\" }\n"
+	      "rule \"nofields\" { senders = {\"a@example.com\"} fields = {\"body\"} priority = "
+	      "\"low\" }\n"
+	      "rule \"emptyfields\" { keywords = {\"x\"} fields = {} priority = \"low\" }\n"
+	      "rule \"final\" { keywords = {\"x\"} priority = \"low\" final = true }\n"
+	      "rule \"final2\" { senders = {\"@example.com\", \"@\"} queue = \"ops\"\n"
+	      "  final = \"yes\" }\n"
+	      "rule \"final3\" { senders = {\"a@example.com\"} priority = \"low\" final = "
+	      "\"maybe\" }\n",
+	 {"%P:3: fields: must be subject or body, not \"headers\"",
+	  "%P:4: fields: only applies to keywords, and rule \"nofields\" has none",
+	  "%P:5: fields: must list subject, body or both",
+	  "%P:6: final: only a rule with senders can be final",
+	  "%P:7: senders: \"@\" is neither an e-mail address nor a domain",
+	  "%P:8: final: decides the priority, and rule \"final2\" sets none",
+	  "%P:9: final: must be true or false, not \"maybe\"", NULL}},
+	{"rules and queues: duplicates",
+	 BASE "queue \"a\" { }\nqueue \"a\" { }\n"
+	      "rule \"r\" { keywords = {\"x\"} priority = \"low\" }\n"
+	      "rule \"r\" { keywords = {\"y\"} priority = \"low\" }\n",
+	 {"%P:4: duplicate queue \"a\" (first defined on line 3)",
+	  "%P:6: duplicate rule \"r\" (first defined on line 5)", NULL}},
 };
 
 static void test_bad_configs(void **state)
@@ -677,6 +763,82 @@ static void test_bad_configs(void **state)
 		expect_errors(bad_cases[i].text, bad_cases[i].exp);
 	}
 	current_case = NULL;
+}
+
+static void test_rules_and_queues(void **state)
+{
+	(void)state;
+	struct pd_config *cfg = load_ok(
+		BASE "trust_priority_headers = yes\n"
+		     "queue \"billing\" { addresses = {\"billing@example.com\", "
+		     "\"Invoices@Example.com\"} line = 2 }\n"
+		     "queue \"ops.night_1\" { }\n"
+		     "rule \"b\" { keywords = {\"urgent\", \"срочн*\", \"не работает\"} priority = "
+		     "\"high\" }\n"
+		     "rule \"a\" { senders = {\"@vip.example\", \"boss@example.org\", "
+		     "\"example.net\"}\n"
+		     "  final = true priority = \"critical\" }\n"
+		     "rule \"c\" { keywords = {\"refund\"} fields = {\"subject\"} queue = "
+		     "\"billing\" }\n"
+		     "rule \"d\" { senders = {\"x@example.com\"} keywords = {\"invoice\"} fields = "
+		     "{\"body\", \"body\"}\n"
+		     "  priority = \"low\" queue = \"ops.night_1\" final = off }\n");
+
+	assert_true(cfg->trust_priority_headers);
+	assert_non_null(cfg->derived);
+	assert_int_equal(cfg->n_queues, 2);
+	const struct pd_queue_cfg *q = pd_config_queue(cfg, "billing");
+	assert_ptr_equal(q, &cfg->queues[0]);
+	assert_int_equal(q->line, 2);
+	assert_int_equal(q->addresses.n, 2);
+	assert_string_equal(q->addresses.v[1], "Invoices@Example.com");
+	q = pd_config_queue(cfg, "ops.night_1");
+	assert_non_null(q);
+	assert_int_equal(q->line, 1);
+	assert_int_equal(q->addresses.n, 0);
+	assert_null(pd_config_queue(cfg, "Billing"));
+	assert_null(pd_config_queue(cfg, "default"));
+
+	/* file order, not alphabetical */
+	assert_int_equal(cfg->n_rules, 4);
+	const struct pd_rule_cfg *r = &cfg->rules[0];
+	assert_string_equal(r->name, "b");
+	assert_int_equal(r->keywords.n, 3);
+	assert_string_equal(r->keywords.v[1], "срочн*");
+	assert_int_equal(r->senders.n, 0);
+	assert_true(r->match_subject);
+	assert_true(r->match_body);
+	assert_string_equal(r->priority, "high");
+	assert_null(r->queue);
+	assert_false(r->final);
+	r = &cfg->rules[1];
+	assert_string_equal(r->name, "a");
+	assert_int_equal(r->senders.n, 3);
+	assert_string_equal(r->senders.v[0], "@vip.example");
+	assert_int_equal(r->keywords.n, 0);
+	assert_true(r->final);
+	assert_string_equal(r->priority, "critical");
+	r = &cfg->rules[2];
+	assert_string_equal(r->name, "c");
+	assert_true(r->match_subject);
+	assert_false(r->match_body);
+	assert_null(r->priority);
+	assert_string_equal(r->queue, "billing");
+	r = &cfg->rules[3];
+	assert_string_equal(r->name, "d");
+	assert_false(r->match_subject);
+	assert_true(r->match_body);
+	assert_string_equal(r->queue, "ops.night_1");
+	assert_false(r->final);
+	pd_config_free(cfg);
+
+	/* none of them: no rules, no queues, headers not trusted */
+	cfg = load_ok(BASE);
+	assert_false(cfg->trust_priority_headers);
+	assert_int_equal(cfg->n_rules, 0);
+	assert_int_equal(cfg->n_queues, 0);
+	assert_null(pd_config_queue(cfg, "billing"));
+	pd_config_free(cfg);
 }
 
 static void test_load_edge_cases(void **state)
@@ -1235,6 +1397,7 @@ int main(void)
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_load_edge_cases),
+		cmocka_unit_test(test_rules_and_queues),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_cleartext_warning),
 		cmocka_unit_test(test_env_and_comments),
