@@ -13,7 +13,10 @@
 #   - outbox: acknowledgements and notices sent over one SMTP connection to a
 #     sink on loopback that discards them (mails/s);
 #   - IDLE latency: M mails delivered at R/s while the daemon runs, from
-#     delivery to the ticket's transaction (p50/p99).
+#     delivery to the ticket's transaction (p50/p99);
+#   - SLA scan: one scan over S open tickets (default 100,000) of which D
+#     (default 100) are due, notices composed into the outbox; and the same
+#     scan again when nothing is due.
 # Prints a table and writes bench/results.json.  Not part of make check.
 set -euo pipefail
 
@@ -21,12 +24,16 @@ MAILS=10000
 OUT_MAILS=2000
 IDLE_MAILS=200
 RATE=20
+SLA_TICKETS=100000
+SLA_DUE=100
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mails) MAILS=$2; shift 2 ;;
 	--idle-mails) IDLE_MAILS=$2; shift 2 ;;
 	--rate) RATE=$2; shift 2 ;;
 	--outbox-mails) OUT_MAILS=$2; shift 2 ;;
+	--sla-tickets) SLA_TICKETS=$2; shift 2 ;;
+	--sla-due) SLA_DUE=$2; shift 2 ;;
 	*) echo "usage: $0 [--mails N] [--idle-mails M] [--rate R]" >&2; exit 64 ;;
 	esac
 done
@@ -110,6 +117,45 @@ print("%.3f" % ((t1 - t0).total_seconds() if t0 and t1 else 0))
 PYEOF
 )
 
+# SLA scan: SLA_TICKETS open tickets with their clocks running, SLA_DUE of
+# them past a due time; one postdeskd --once over an empty mailbox runs one scan
+# (its log line gives the time), then a second scan finds nothing due.
+echo "# SLA scan: $SLA_TICKETS open tickets, $SLA_DUE due"
+pd_createdb bench_sla
+pd_write_config "$T/sla.conf" db=bench_sla \
+	'sla=sla "normal" { first_response = "8h"  resolution = "3d"  calendar = "office" }' \
+	'sla=sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7" }' \
+	'sla=calendar "office" { timezone = "Europe/Moscow"  hours = {"mon-fri 09:00-18:00"} }' \
+	'sla=line 1 { notify = {"l1@example.com"} }' 'sla=line 2 { notify = {"l2@example.com"} }'
+"$top_builddir/postdesk" -c "$T/sla.conf" migrate >/dev/null
+pd_psql bench_sla "
+	INSERT INTO tickets (subject, requester_address, status, priority, sla_calendar, sla_since,
+	    first_response_target, resolution_target, first_response_due, first_response_warn,
+	    resolution_due, resolution_warn, created_at)
+	SELECT 'Bench ticket ' || i, 'c' || i || '@customer.example',
+	    CASE WHEN i % 3 = 0 THEN 'open' ELSE 'new' END,
+	    CASE WHEN i % 10 = 0 THEN 'critical' ELSE 'normal' END, '24x7',
+	    now() - interval '1 minute', 28800, 259200,
+	    CASE WHEN i <= $SLA_DUE THEN now() - interval '1 second'
+	         ELSE now() + (i % 5000 + 1) * interval '1 minute' + interval '1 hour' END,
+	    CASE WHEN i <= $SLA_DUE THEN now() - interval '2 minutes'
+	         ELSE now() + (i % 5000 + 1) * interval '1 minute' END,
+	    now() + interval '3 days', now() + interval '2 days', now() - interval '1 minute'
+	FROM generate_series(1, $SLA_TICKETS) AS i;
+	INSERT INTO messages (ticket_id, direction, kind, from_address, subject, body_text)
+	SELECT id, 'in', 'customer', requester_address, subject, 'The service is down since the morning.'
+	FROM tickets WHERE id <= $SLA_DUE;
+	ANALYZE tickets; ANALYZE messages;" >/dev/null
+pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+"$top_builddir/postdeskd" -c "$T/sla.conf" --once >"$T/sla1.log" 2>&1 || true
+"$top_builddir/postdeskd" -c "$T/sla.conf" --once >"$T/sla2.log" 2>&1 || true
+sla_ms=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla1.log" | head -n 1)
+sla_idle_ms=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla2.log" | head -n 1)
+sla_notices=$(pd_psql bench_sla "SELECT count(*) FROM sla_notices")
+sla_plan=$(pd_psql bench_sla "EXPLAIN SELECT id FROM tickets WHERE next_sla_at <= now()
+	ORDER BY next_sla_at LIMIT 200 FOR UPDATE SKIP LOCKED" | grep -o 'Index [A-Za-z ]*using [a-z_]*' | head -n 1 || true)
+echo "# SLA scan: ${sla_ms:-?} ms with $SLA_DUE due ($sla_notices notices), ${sla_idle_ms:-?} ms with none due; plan: $sla_plan"
+
 # IDLE latency: the daemon runs, mails are delivered one by one at RATE/s.
 echo "# IDLE latency: $IDLE_MAILS mails at $RATE/s"
 pd_createdb bench_idle
@@ -140,13 +186,15 @@ pd_psql bench_idle "SELECT message_id, extract(epoch FROM created_at) FROM messa
 	| tr '|' '\t' >"$T/idle.stored"
 
 "$PY" - "$T/idle.sent" "$T/idle.stored" "$MAILS" "$secs" "$rss" "$stored" "$small" "$ssecs" \
-	"$srss" "$sstored" "$top_srcdir/bench/results.json" "$osent" "$osecs" <<'PYEOF'
+	"$srss" "$sstored" "$top_srcdir/bench/results.json" "$osent" "$osecs" \
+	"$SLA_TICKETS" "$SLA_DUE" "${sla_ms:--1}" "${sla_idle_ms:--1}" "$sla_notices" <<'PYEOF'
 import json, sys
 sent_f, stored_f = sys.argv[1], sys.argv[2]
 mails, secs, rss, stored = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 small, ssecs, srss, sstored = int(sys.argv[7]), float(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
 out = sys.argv[11]
 osent, osecs = int(sys.argv[12]), float(sys.argv[13])
+sla_tickets, sla_due, sla_ms, sla_idle_ms, sla_notices = (int(x) for x in sys.argv[14:19])
 sent = dict(l.rstrip("\n").split("\t") for l in open(sent_f) if l.strip())
 got = dict(l.rstrip("\n").split("\t") for l in open(stored_f) if l.strip())
 lat = sorted((float(got[m]) - float(t)) * 1000 for m, t in sent.items() if m in got)
@@ -163,6 +211,8 @@ res = {
                "mails_per_second": round(osent / osecs, 1) if osecs > 0 else None},
     "idle_latency_ms": {"mails": len(sent), "stored": len(lat), "p50": round(pct(50), 1),
                         "p99": round(pct(99), 1), "max": round(lat[-1], 1) if lat else None},
+    "sla_scan": {"open_tickets": sla_tickets, "due": sla_due, "notices": sla_notices,
+                 "ms": sla_ms, "ms_nothing_due": sla_idle_ms},
 }
 print()
 print("%-34s %12s" % ("measure", "value"))
@@ -174,6 +224,8 @@ print("%-34s %12d" % ("peak RSS KB (%d mails)" % small, srss))
 print("%-34s %12.0f" % ("outbox mails/s (%d sent)" % osent, res["outbox"]["mails_per_second"] or 0))
 print("%-34s %12.1f" % ("IDLE latency p50 ms", res["idle_latency_ms"]["p50"]))
 print("%-34s %12.1f" % ("IDLE latency p99 ms", res["idle_latency_ms"]["p99"]))
+print("%-34s %12d" % ("SLA scan ms (%d open, %d due)" % (sla_tickets, sla_due), sla_ms))
+print("%-34s %12d" % ("SLA scan ms (nothing due)", sla_idle_ms))
 print("%-34s %12s" % ("stored / delivered", "%d/%d %d/%d %d/%d" % (stored, mails, sstored, small, len(lat), len(sent))))
 json.dump(res, open(out, "w"), indent=2)
 print("\nwritten to", out)

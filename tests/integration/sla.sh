@@ -321,8 +321,11 @@ sc_classify() {
 	pd_cli "$CONF" show "$n" >"$T/classify-show.txt"
 	pd_check "classify: postdesk show gives the reasons" grep -q 'НЕ РАБОТАЕТ' "$T/classify-show.txt"
 	local f
-	f=$(grep -l "#$n\]" $(grep -lE '^X-Postdesk-Kind: notice[[:space:]]*$' "$PD_SINK_DIR"/*.eml) | head -n 1)
-	pd_check "classify: the agents' notice shows the priority" grep -q 'Priority: critical' "$f"
+	f=
+	for g in $(grep -lE '^X-Postdesk-Kind: notice[[:space:]]*$' "$PD_SINK_DIR"/*.eml); do
+		case $(header "$g" Subject) in "[Support #$n]"*) f=$g ;; esac
+	done
+	pd_check "classify: the agents' notice shows the priority" grep -q 'Priority: critical' "${f:-/nonexistent}"
 }
 
 for s in $SCENARIOS; do
