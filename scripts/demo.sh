@@ -136,7 +136,8 @@ echo "Dovecot     imap://127.0.0.1:$PD_IMAP_PORT  imaps://127.0.0.1:$PD_IMAPS_PO
 echo "SMTP sink   smtp://127.0.0.1:$PD_SMTP_PORT  (mail lands in ${PD_SINK_DIR#$top/})"
 
 CONF=$STATE/postdesk.conf
-pd_write_config "$CONF"
+# DESIGN.md's config, plus the urgency rules shipped in conf/postdesk.conf
+pd_write_config "$CONF" "extra=$(sed -n '/^rule "/,/^}/p' "$top/conf/postdesk.conf")"
 
 # ------------------------------------------------------------------ postdesk
 say "postdesk migrate"
@@ -169,6 +170,28 @@ print(max(d, key=lambda t: t["messages"])["number"] if d else "")' 2>/dev/null)
 if [ -n "$n" ]; then
 	say "postdesk show $n"
 	"$build/postdesk" -c "$CONF" show "$n"
+fi
+
+# The urgent ticket: its priority, the reasons, its clocks; an agent answers it
+# from their mail client and another ticket is resolved from the command line.
+urgent=$("$build/postdesk" -c "$CONF" tickets --json 2>/dev/null | "$PD_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(next((t["number"] for t in d if t["priority"] == "critical"), ""))' 2>/dev/null)
+if [ -n "$urgent" ]; then
+	say "postdesk show $urgent (the urgent one: priority, reasons, SLA clocks)"
+	"$build/postdesk" -c "$CONF" show "$urgent" | head -n 6
+	say "alice@example.com answers ticket $urgent with Reply; ticket 1 is resolved"
+	"$PD_PYTHON" "$top/tests/integration/mkmail.py" --from 'Alice Agent <alice@example.com>' \
+		--to support@example.com --subject "Re: [Support #$urgent] checkout" \
+		--message-id "<demo-answer-$urgent@example.com>" \
+		--body $'We have rolled back the payment release; checkout works again.\n\nAlice' \
+		>"$STATE/answer.eml"
+	pd_deliver support "$STATE/answer.eml"
+	"$build/postdeskd" -c "$CONF" --once >>"$STATE/postdeskd.log" 2>&1
+	"$build/postdesk" -c "$CONF" set 1 status resolved
+	say "postdesk report"
+	"$build/postdesk" -c "$CONF" report
 fi
 
 sent=$(ls "$PD_SINK_DIR"/*.eml 2>/dev/null | wc -l)
