@@ -42,14 +42,20 @@
  * (on a tie the first in the order above); with no match at all the
  * priority is "normal".
  *
+ * Type (the kind of request): the `type` of the first matching rule in
+ * file order that has one, sender and keyword rules alike; with none,
+ * "question".
+ *
  * Queue: a recipient (To, Cc, then Delivered-To / X-Original-To) listed in
  * a queue section's `addresses`, or a plus-address of the support address
  * or of a queue address whose tag names a queue
  * (support+billing@example.com -> "billing"; a tag that names no queue on a
  * queue address -> that address's queue); else the first matching rule with
- * a `queue`; else the mailbox's queue when it is not "default"; else
- * "default".  The line is the chosen queue section's `line` (default 1; 1
- * also for a queue without a section).
+ * a `queue`; else the `queue` of the type's section (type "incident" {
+ * queue = ... }); else the mailbox's queue when it is not "default"; else
+ * "default".  The line is the type section's `line` when it has one, else
+ * the chosen queue section's `line` (default 1; 1 also for a queue without
+ * a section).
  *
  * Reasons: every source that gives a priority or a queue adds one reason,
  * and exactly one reason per `what` has decided = 1:
@@ -61,13 +67,20 @@
  *   queue     address   queue name       recipient address    "to"/"cc"/"delivered-to"
  *   queue     sender    rule name        From address         "from"
  *   queue     keyword   rule name        the words as written "subject"/"body"
+ *   queue     type      type name        ""                   ""
  *   queue     mailbox   mailbox name     ""                   ""
  *   queue     default   ""               ""                   ""   (value "default")
- * A rule with both senders and keywords gives source "sender".  A rule's
+ *   type      sender    rule name        From address         "from"
+ *   type      keyword   rule name        the words as written "subject"/"body"
+ *   type      default   ""               ""                   ""   (value "question")
+ * A rule with both senders and keywords gives source "sender".  The type
+ * reason of the queue is added whenever the decided type's section has a
+ * queue (decided only when nothing before it routes).  A rule's
  * keyword reason names its first match, the subject before the body.
  * matched is cut to at most 256 bytes (at a character boundary).  The
  * mailbox reason is added whenever the mailbox's queue is not "default",
- * the default ones only when they decide.
+ * the default ones only when they decide.  Every matching rule with a type
+ * adds a type reason; the first decides.
  */
 #ifndef PD_CLASSIFY_H
 #define PD_CLASSIFY_H
@@ -90,19 +103,37 @@ const char *pd_priority_name(enum pd_priority p);
 /* 0 and *p on a known name (exact, lower case), -1 otherwise */
 int pd_priority_parse(const char *s, enum pd_priority *p);
 
+/* The request types, in the order of tickets.type's CHECK. */
+enum pd_type {
+	PD_TYPE_QUESTION = 0, /* the default */
+	PD_TYPE_INCIDENT,     /* something is broken */
+	PD_TYPE_COMPLAINT,
+	PD_TYPE_SUGGESTION,
+	PD_TYPE_REFUND,       /* refund or exchange */
+	PD_TYPE_ACCESS,       /* access or account */
+};
+#define PD_N_TYPES 6
+
+/* "question" "incident" "complaint" "suggestion" "refund" "access" */
+const char *pd_type_name(enum pd_type t);
+/* 0 and *t on a known name (exact, lower case), -1 otherwise */
+int pd_type_parse(const char *s, enum pd_type *t);
+
 /* One reason for a decision. */
 struct pd_reason {
-	char *what;    /* "priority" or "queue" */
-	char *source;  /* "sender", "header", "keyword", "address", "mailbox", "default" */
+	char *what;    /* "priority", "queue" or "type" */
+	char *source;  /* "sender", "header", "keyword", "address", "type", "mailbox",
+			* "default" */
 	char *rule;    /* rule / queue section name, header name, "" when none */
 	char *matched; /* the sender address, header value or word as it appears in the mail */
 	char *field;   /* "subject", "body", "from", "to", "cc", a header name, "" */
-	char *value;   /* the priority or queue this reason gives */
+	char *value;   /* the priority, queue or type this reason gives */
 	int decided;   /* 1 when this reason is the one the decision was taken from */
 };
 
 struct pd_classification {
 	enum pd_priority priority;
+	enum pd_type type;
 	char *queue;    /* never NULL */
 	int line;       /* >= 1 */
 	size_t n_reasons;

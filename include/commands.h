@@ -3,7 +3,9 @@
  *
  * Commands stand alone on the first non-empty lines of the body, before any
  * other text: "#close", "#resolve", "#pending", "#priority high", "#assign
- * bob@example.com", "#line 2", "#note" (the whole mail is an internal note).
+ * bob@example.com", "#line 2", "#type complaint" (question, incident,
+ * complaint, suggestion, refund, access), "#note" (the whole mail is an
+ * internal note).
  * Case-insensitive names; the lines are stripped from the text that is
  * relayed.  A line starting with '#' that is not a known command, or a known
  * one with a bad argument, is an error to report back to the agent (nothing
@@ -23,6 +25,7 @@ enum pd_cmd_kind {
 	PD_CMD_ASSIGN,   /* arg: an addr-spec */
 	PD_CMD_LINE,     /* arg: 1..99 */
 	PD_CMD_NOTE,
+	PD_CMD_TYPE,     /* arg: question|incident|complaint|suggestion|refund|access */
 };
 
 struct pd_cmd {

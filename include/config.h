@@ -102,7 +102,8 @@ struct pd_line_cfg {
  * rule "NAME" { senders = {...} keywords = {...} fields = {...} priority = ...
  * queue = ... final = ... }: one classification rule (classify.h says how
  * they are applied).  A rule has senders or keywords or both (both: the
- * sender must match AND a keyword must); and a priority or a queue or both.
+ * sender must match AND a keyword must); and a priority, a queue or a type
+ * (any of them together).
  */
 struct pd_rule_cfg {
 	char *name;                  /* section title: letters, digits, '.', '_', '-' */
@@ -113,6 +114,8 @@ struct pd_rule_cfg {
 	bool match_body;
 	char *priority;              /* critical|high|normal|low, NULL = none */
 	char *queue;                 /* queue name, NULL = none */
+	char *type;                  /* request type (question|incident|complaint|suggestion|
+				      * refund|access), NULL = none */
 	bool final;                  /* a matching sender rule decides the priority alone */
 };
 
@@ -121,6 +124,13 @@ struct pd_queue_cfg {
 	char *name;                  /* [a-z0-9._-]+, unique */
 	struct pd_strlist addresses; /* addr-specs: mail to one of them goes to this queue */
 	int line;                    /* support line of new tickets in it, 1..1000, default 1 */
+};
+
+/* type "TYPE" { queue = ... line = N }: where tickets of a request type go. */
+struct pd_type_cfg {
+	char *name;                  /* one of the six request types */
+	char *queue;                 /* queue name, NULL = none */
+	int line;                    /* support line of new tickets, 1..1000; 0 = none */
 };
 
 /*
@@ -172,6 +182,8 @@ struct pd_config {
 	struct pd_rule_cfg *rules;
 	size_t n_queues;             /* in file order */
 	struct pd_queue_cfg *queues;
+	size_t n_types;              /* in file order */
+	struct pd_type_cfg *types;
 	struct pd_config_derived *derived; /* never NULL in a loaded config; may be NULL in
 					    * one built by hand */
 
@@ -204,8 +216,9 @@ struct pd_config_errors {
  * every problem found (caller frees with pd_config_errors_free; errs may be
  * NULL).  Checks: unknown keys, bad durations/sizes/URLs/enums, missing
  * password, unreadable password_file, inline password in a file readable by
- * group/other, references to unknown calendars, rule and queue sections
- * (what a rule needs, keywords, queue names, an address in two queues).  A
+ * group/other, references to unknown calendars, rule, queue and type
+ * sections (what a rule needs, keywords, queue names, type names, an
+ * address in two queues).  A
  * syntax error ends the reading, so it is reported alone.  Warnings (tls =
  * "none" to a host that is not loopback) go to pd_log_warning and do not
  * fail the load.
@@ -238,6 +251,7 @@ const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *
 const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name);
 const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number);
 const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name);
+const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char *name);
 
 /* True when addr (an addr-spec, any case) is listed as an agent, by exact
  * address or by domain entry ("@example.com" or "example.com"). */

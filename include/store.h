@@ -87,8 +87,8 @@ int pd_store_mailbox_status(struct pd_db *db, const char *mailbox, const char *e
 			    struct pd_err *err);
 
 /*
- * Set one field of a ticket (status, priority, queue, assignee, line) and
- * record an event "FIELD.changed" with the old and new value and the actor.
+ * Set one field of a ticket (status, priority, queue, assignee, line, type)
+ * and record an event "FIELD.changed" with the old and new value and the actor.
  * Status changes keep resolved_at/closed_at right; a change of status,
  * priority or line brings the SLA clocks up to date (slascan.h) in the same
  * transaction (its own one when the caller has none).  The value must already be

@@ -65,6 +65,24 @@ int pd_priority_parse(const char *s, enum pd_priority *p)
 	return -1;
 }
 
+static const char *const type_names[PD_N_TYPES] = {"question", "incident", "complaint",
+						   "suggestion", "refund",   "access"};
+
+const char *pd_type_name(enum pd_type t)
+{
+	return (unsigned)t < PD_N_TYPES ? type_names[t] : "question";
+}
+
+int pd_type_parse(const char *s, enum pd_type *t)
+{
+	for (int i = 0; i < PD_N_TYPES; i++)
+		if (s != NULL && strcmp(s, type_names[i]) == 0) {
+			*t = (enum pd_type)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* ------------------------------------------------------------- words */
 
 /* One word of a text: its bytes in the text, and its folded bytes. */
@@ -971,7 +989,21 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 	out->reasons[decided].decided = 1;
 	pd_priority_parse(out->reasons[decided].value, &out->priority);
 
-	/* queue: 1. recipients, 2. rules, 3. the mailbox, 4. "default" */
+	/* type: the first matching rule with one, else "question" */
+	first = out->n_reasons;
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct pd_rule_cfg *r = &cfg->rules[i];
+		enum pd_type t;
+		if (rs[i].matched && pd_type_parse(r->type, &t) == 0)
+			rule_reason(out, "type", r, &rs[i], from, pd_type_name(t));
+	}
+	if (out->n_reasons == first)
+		add_reason(out, "type", "default", "", "", "", "question");
+	out->reasons[first].decided = 1;
+	pd_type_parse(out->reasons[first].value, &out->type);
+	const struct pd_type_cfg *ts = pd_config_type(cfg, pd_type_name(out->type));
+
+	/* queue: 1. recipients, 2. rules, 3. the type, 4. the mailbox, 5. "default" */
 	first = out->n_reasons;
 	recipients(cfg, &msg->to, "to", out);
 	recipients(cfg, &msg->cc, "cc", out);
@@ -981,6 +1013,8 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 		if (rs[i].matched && r->queue != NULL)
 			rule_reason(out, "queue", r, &rs[i], from, r->queue);
 	}
+	if (ts != NULL && ts->queue != NULL)
+		add_reason(out, "queue", "type", ts->name, "", "", ts->queue);
 	const struct pd_mailbox_cfg *mb = mailbox ? pd_config_mailbox(cfg, mailbox) : NULL;
 	if (mb != NULL && mb->queue != NULL && strcmp(mb->queue, "default") != 0)
 		add_reason(out, "queue", "mailbox", mb->name, "", "", mb->queue);
@@ -989,7 +1023,10 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 	out->reasons[first].decided = 1;
 	out->queue = pd_xstrdup(out->reasons[first].value);
 	const struct pd_queue_cfg *q = pd_config_queue(cfg, out->queue);
-	out->line = q != NULL && q->line >= 1 ? q->line : 1;
+	if (ts != NULL && ts->line >= 1)
+		out->line = ts->line;
+	else
+		out->line = q != NULL && q->line >= 1 ? q->line : 1;
 
 	for (size_t i = 0; i < cfg->n_rules; i++)
 		free(rs[i].match_text);

@@ -32,10 +32,10 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  migrate                            apply schema migrations (idempotent)\n"
 		"  check-config                       validate the configuration\n"
-		"  tickets [--status S] [--queue Q] [--json]\n"
+		"  tickets [--status S] [--queue Q] [--type T] [--json]\n"
 		"  show NUMBER [--json]               a ticket with its messages and events\n"
 		"  raw NUMBER [N]                     original bytes of the ticket's Nth message\n"
-		"  set NUMBER status|priority|queue|assignee|line VALUE\n"
+		"  set NUMBER status|priority|queue|assignee|line|type VALUE\n"
 		"  outbox [--all] [--json]            mail waiting, being sent or failed\n"
 		"  outbox retry ID                    send a failed row again now\n"
 		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n"
@@ -90,6 +90,7 @@ static int cmd_migrate(const struct pd_config *cfg)
 #define TICKET_FIELDS                                                                        \
 	"'number', t.id, 'subject', t.subject, 'requester', t.requester_address,"            \
 	" 'requester_name', t.requester_name, 'status', t.status, 'priority', t.priority,"   \
+	" 'type', t.type, 'plan', t.plan,"                                                   \
 	" 'queue', t.queue, 'line', t.line, 'assignee', t.assignee, 'language', t.language," \
 	" 'mailbox', t.mailbox, 'flagged', t.flagged, 'flag_reason', t.flag_reason,"         \
 	" 'created_at', t.created_at, 'updated_at', t.updated_at,"                           \
@@ -102,14 +103,16 @@ static const char SQL_TICKETS_JSON[] =
     "  'messages', (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id))"
     "  ORDER BY t.id), '[]')"
     " FROM tickets t"
-    " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)";
+    " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)"
+    "   AND ($3::text IS NULL OR t.type = $3)";
 
 static const char SQL_TICKETS_TABLE[] =
     "SELECT t.id, t.status, t.priority, t.queue, t.line,"
     "  (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id),"
-    "  t.requester_address, t.subject, t.flagged"
+    "  t.requester_address, t.subject, t.flagged, t.type"
     " FROM tickets t"
     " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)"
+    "   AND ($3::text IS NULL OR t.type = $3)"
     " ORDER BY t.id";
 
 /* Print UTF-8 s in at most width columns (counting code points), ending
@@ -144,10 +147,11 @@ static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"status", required_argument, NULL, 's'},
 	    {"queue", required_argument, NULL, 'q'},
+	    {"type", required_argument, NULL, 't'},
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *params[2] = {NULL, NULL};
+	const char *params[3] = {NULL, NULL, NULL};
 	bool json = false;
 	struct pd_db *db;
 	struct pd_err err;
@@ -160,6 +164,8 @@ static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
 			params[0] = optarg;
 		else if (c == 'q')
 			params[1] = optarg;
+		else if (c == 't')
+			params[2] = optarg;
 		else if (c == 'j')
 			json = true;
 		else
@@ -172,7 +178,7 @@ static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
 	if ((rc = open_db(cfg, true, &db)) != 0)
 		return rc;
 	pd_err_clear(&err);
-	res = pd_db_query(db, NULL, json ? SQL_TICKETS_JSON : SQL_TICKETS_TABLE, 2, params, &err);
+	res = pd_db_query(db, NULL, json ? SQL_TICKETS_JSON : SQL_TICKETS_TABLE, 3, params, &err);
 	if (res == NULL) {
 		pd_db_close(db);
 		return err_exit(&err);
@@ -180,12 +186,12 @@ static int cmd_tickets(const struct pd_config *cfg, int argc, char **argv)
 	if (json) {
 		printf("%s\n", PQgetvalue(res, 0, 0));
 	} else {
-		printf("%6s  %-8s %-8s %-10s %4s %4s  %-28s %s\n", "NUMBER", "STATUS", "PRIORITY",
-		       "QUEUE", "LINE", "MSGS", "REQUESTER", "SUBJECT");
+		printf("%6s  %-8s %-8s %-10s %-10s %4s %4s  %-28s %s\n", "NUMBER", "STATUS",
+		       "PRIORITY", "TYPE", "QUEUE", "LINE", "MSGS", "REQUESTER", "SUBJECT");
 		for (int i = 0; i < PQntuples(res); i++) {
-			printf("%6s  %-8s %-8s %-10s %4s %4s  ", PQgetvalue(res, i, 0),
-			       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-			       PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+			printf("%6s  %-8s %-8s %-10s %-10s %4s %4s  ", PQgetvalue(res, i, 0),
+			       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 9),
+			       PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
 			int used = print_cut(PQgetvalue(res, i, 6), 28);
 			printf("%*s ", 28 - used, "");
 			if (PQgetvalue(res, i, 8)[0] == 't')
@@ -239,7 +245,8 @@ static const char SQL_SHOW_TICKET[] =
     "       ELSE '-' END,"
     "  CASE WHEN t.sla_calendar IS NULL THEN 'no SLA for this priority'"
     "       WHEN t.sla_since IS NULL THEN 'clocks paused (' || t.status || ')'"
-    "       ELSE 'clocks running on ' || t.sla_calendar END"
+    "       ELSE 'clocks running on ' || t.sla_calendar END,"
+    "  t.type, coalesce(t.plan, '-')"
     " FROM tickets t WHERE t.id = $1::bigint";
 
 static const char SQL_SHOW_MESSAGES[] =
@@ -271,9 +278,11 @@ static void show_human(PGresult *t, PGresult *msgs, PGresult *evs)
 {
 	printf("Ticket #%s: %s\n", PQgetvalue(t, 0, 0), PQgetvalue(t, 0, 1));
 	printf("Requester: %s <%s>\n", PQgetvalue(t, 0, 2), PQgetvalue(t, 0, 3));
-	printf("Status: %s   Priority: %s   Queue: %s   Line: %s   Assignee: %s   Language: %s\n",
-	       PQgetvalue(t, 0, 4), PQgetvalue(t, 0, 5), PQgetvalue(t, 0, 6), PQgetvalue(t, 0, 7),
-	       PQgetvalue(t, 0, 8), PQgetvalue(t, 0, 12));
+	printf("Status: %s   Priority: %s   Type: %s   Queue: %s   Line: %s   Assignee: %s   "
+	       "Language: %s   Plan: %s\n",
+	       PQgetvalue(t, 0, 4), PQgetvalue(t, 0, 5), PQgetvalue(t, 0, 17), PQgetvalue(t, 0, 6),
+	       PQgetvalue(t, 0, 7), PQgetvalue(t, 0, 8), PQgetvalue(t, 0, 12),
+	       PQgetvalue(t, 0, 18));
 	if (PQgetvalue(t, 0, 13)[0])
 		printf("Priority reasons: %s\n", PQgetvalue(t, 0, 13));
 	printf("Created: %s\n", PQgetvalue(t, 0, 9));
@@ -392,9 +401,12 @@ static int cmd_raw(const struct pd_config *cfg, int argc, char **argv)
 
 static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 {
-	static const char *const fields[] = {"status", "priority", "queue", "assignee", "line"};
+	static const char *const fields[] = {"status", "priority", "queue", "assignee", "line",
+					     "type"};
 	static const char *const statuses[] = {"new", "open", "pending", "resolved", "closed"};
 	static const char *const priorities[] = {"critical", "high", "normal", "low"};
+	static const char *const types[] = {"question",   "incident", "complaint",
+					    "suggestion", "refund",   "access"};
 	char number[32], actor[128];
 	struct pd_db *db;
 	struct pd_err err;
@@ -410,8 +422,8 @@ static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 	for (size_t i = 0; i < PD_ARRAY_LEN(fields); i++)
 		ok = ok || strcmp(argv[2], fields[i]) == 0;
 	if (!ok) {
-		fprintf(stderr, "postdesk: cannot set \"%s\": use status, priority, queue, assignee "
-				"or line\n",
+		fprintf(stderr, "postdesk: cannot set \"%s\": use status, priority, queue, assignee, "
+				"line or type\n",
 			argv[2]);
 		return EX_USAGE;
 	}
@@ -430,9 +442,18 @@ static int cmd_set(const struct pd_config *cfg, int argc, char **argv)
 		ok = *argv[3] && *end == '\0' && v >= 1 && v <= 100;
 	} else if (strcmp(argv[2], "queue") == 0) {
 		ok = argv[3][0] != '\0';
+	} else if (strcmp(argv[2], "type") == 0) {
+		ok = false;
+		for (size_t i = 0; i < PD_ARRAY_LEN(types); i++)
+			ok = ok || strcmp(argv[3], types[i]) == 0;
 	}
 	if (!ok) {
-		fprintf(stderr, "postdesk: \"%s\" is not a valid %s\n", argv[3], argv[2]);
+		if (strcmp(argv[2], "type") == 0)
+			fprintf(stderr, "postdesk: \"%s\" is not a valid type: use question, incident, "
+					"complaint, suggestion, refund or access\n",
+				argv[3]);
+		else
+			fprintf(stderr, "postdesk: \"%s\" is not a valid %s\n", argv[3], argv[2]);
 		return EX_DATAERR;
 	}
 	const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");

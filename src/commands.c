@@ -13,7 +13,8 @@
  * Results: commands in the order written (a repeated one stays repeated;
  * the caller applies them in order, so the last #priority wins); #note is
  * in the list as PD_CMD_NOTE and also sets note.  Arguments are normalised:
- * priority in lower case, line as a plain decimal, the address without <>.
+ * priority and type in lower case, line as a plain decimal, the address
+ * without <>.
  * The body is the input unchanged when there is no command; after an error
  * it is the input unchanged, the list is empty and only the first error is
  * reported (note stays set when a #note came before it, so a caller that
@@ -32,7 +33,8 @@
 #define QUOTE_MAX 64 /* bytes of the agent's text quoted in an error */
 
 static const char VALID[] =
-	"valid: #close #resolve #pending #priority LEVEL #assign ADDRESS #line N #note";
+	"valid: #close #resolve #pending #priority LEVEL #assign ADDRESS #line N #type TYPE "
+	"#note";
 
 static const struct {
 	const char *name;
@@ -42,10 +44,13 @@ static const struct {
 	{"close", PD_CMD_CLOSE, false},     {"resolve", PD_CMD_RESOLVE, false},
 	{"pending", PD_CMD_PENDING, false}, {"priority", PD_CMD_PRIORITY, true},
 	{"assign", PD_CMD_ASSIGN, true},    {"line", PD_CMD_LINE, true},
-	{"note", PD_CMD_NOTE, false},
+	{"note", PD_CMD_NOTE, false},       {"type", PD_CMD_TYPE, true},
 };
 
 static const char *const PRIORITIES[] = {"critical", "high", "normal", "low"};
+/* the request types of tickets.type (classify.h's enum pd_type) */
+static const char *const TYPES[] = {"question",   "incident", "complaint",
+				    "suggestion", "refund",   "access"};
 
 /* -------------------------------------------------------------- text */
 
@@ -210,13 +215,14 @@ static char *parse_line_no(const char *p, const char *e)
 	return pd_xasprintf("%d", v);
 }
 
-static char *parse_priority(const char *p, const char *e)
+/* One of names[0..n) in any case, as written in names (newly allocated), or NULL. */
+static char *parse_name(const char *p, const char *e, const char *const *names, size_t n_names)
 {
 	size_t n = (size_t)(e - p);
 
-	for (size_t i = 0; i < PD_ARRAY_LEN(PRIORITIES); i++)
-		if (strlen(PRIORITIES[i]) == n && strncasecmp(p, PRIORITIES[i], n) == 0)
-			return pd_xstrdup(PRIORITIES[i]);
+	for (size_t i = 0; i < n_names; i++)
+		if (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0)
+			return pd_xstrdup(names[i]);
 	return NULL;
 }
 
@@ -229,6 +235,8 @@ static const char *expected(enum pd_cmd_kind kind)
 		return "an e-mail address such as bob@example.com";
 	case PD_CMD_LINE:
 		return "a number from 1 to 99";
+	case PD_CMD_TYPE:
+		return "question, incident, complaint, suggestion, refund or access";
 	default:
 		return "nothing";
 	}
@@ -285,7 +293,10 @@ static void command(struct pd_cmd_result *r, const char *s, const char *ne, cons
 	} else {
 		switch (COMMANDS[k].kind) {
 		case PD_CMD_PRIORITY:
-			arg = parse_priority(a, ae);
+			arg = parse_name(a, ae, PRIORITIES, PD_ARRAY_LEN(PRIORITIES));
+			break;
+		case PD_CMD_TYPE:
+			arg = parse_name(a, ae, TYPES, PD_ARRAY_LEN(TYPES));
 			break;
 		case PD_CMD_ASSIGN:
 			arg = parse_addr(a, ae);
@@ -399,6 +410,8 @@ const char *pd_cmd_name(enum pd_cmd_kind kind)
 		return "line";
 	case PD_CMD_NOTE:
 		return "note";
+	case PD_CMD_TYPE:
+		return "type";
 	}
 	return "unknown";
 }

@@ -133,6 +133,13 @@ static cfg_opt_t rule_opts[] = {
 	CFG_STR("priority", NULL, CFGF_NODEFAULT),
 	CFG_STR("queue", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("senders", NULL, CFGF_NODEFAULT),
+	CFG_STR("type", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
+static cfg_opt_t type_opts[] = {
+	CFG_STR("line", NULL, CFGF_NODEFAULT),
+	CFG_STR("queue", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -162,6 +169,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("suppress_days", "7", CFGF_NONE),
 	CFG_STR("templates_dir", PD_DATADIR "/templates", CFGF_NONE),
 	CFG_STR("trust_priority_headers", "false", CFGF_NONE),
+	CFG_SEC("type", type_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_END(),
 };
 
@@ -2085,6 +2093,42 @@ static void load_queue(struct ctx *c, cfg_t *sec, struct pd_queue_cfg *q)
 	get_int(c, sec, "line", 1, 1000, &q->line);
 }
 
+/* The request types (tickets.type); question is the default. */
+static const char *const types[] = {"question", "incident", "complaint",
+				    "suggestion", "refund",   "access"};
+#define TYPE_LIST "question, incident, complaint, suggestion, refund, access"
+
+static bool type_known(const char *s)
+{
+	for (size_t i = 0; i < PD_ARRAY_LEN(types); i++)
+		if (strcmp(s, types[i]) == 0)
+			return true;
+	return false;
+}
+
+/* One type "TYPE" section: the queue and line of new tickets of that type. */
+static void load_type(struct ctx *c, cfg_t *sec, struct pd_type_cfg *t)
+{
+	const char *name = cfg_title(sec);
+
+	t->name = pd_xstrdup(name);
+	if (!type_known(name))
+		report(c, sec_line(c, sec), "type \"%s\": unknown request type; use %s", name,
+		       TYPE_LIST);
+	const char *queue = opt_str(c, sec, "queue");
+	if (queue != NULL) {
+		t->queue = pd_xstrdup(queue);
+		if (!queue_name_valid(queue))
+			report(c, key_line(c, sec, "queue"),
+			       "queue: \"%s\" is not a queue name (lower-case letters, digits, "
+			       "'.', '_' and '-')",
+			       queue);
+	}
+	t->line = 0;
+	if (get_str(sec, "line") != NULL)
+		get_int(c, sec, "line", 1, 1000, &t->line);
+}
+
 /*
  * One rule "NAME" section; see struct pd_rule_cfg.  Keywords are checked
  * here as bytes; classify.c folds them (Unicode) on first use.
@@ -2162,8 +2206,16 @@ static void load_rule(struct ctx *c, cfg_t *sec, struct pd_rule_cfg *r)
 			       "'.', '_' and '-')",
 			       queue);
 	}
-	if (get_str(sec, "priority") == NULL && get_str(sec, "queue") == NULL)
-		report(c, sec_line(c, sec), "rule \"%s\": needs priority or queue (or both)", name);
+	const char *type = opt_str(c, sec, "type");
+	if (type != NULL) {
+		r->type = pd_xstrdup(type);
+		if (!type_known(type))
+			report(c, key_line(c, sec, "type"), "type: must be one of %s, not \"%s\"",
+			       TYPE_LIST, type);
+	}
+	if (get_str(sec, "priority") == NULL && get_str(sec, "queue") == NULL &&
+	    get_str(sec, "type") == NULL)
+		report(c, sec_line(c, sec), "rule \"%s\": needs priority, queue or type", name);
 
 	r->final = false;
 	get_bool(c, sec, "final", &r->final);
@@ -2446,6 +2498,10 @@ static void build(struct ctx *c)
 	cfg->rules = pd_xcalloc(cfg->n_rules, sizeof(*cfg->rules));
 	for (size_t i = 0; i < cfg->n_rules; i++)
 		load_rule(c, cfg_getnsec(r, "rule", (unsigned)i), &cfg->rules[i]);
+	cfg->n_types = cfg_size(r, "type");
+	cfg->types = pd_xcalloc(cfg->n_types, sizeof(*cfg->types));
+	for (size_t i = 0; i < cfg->n_types; i++)
+		load_type(c, cfg_getnsec(r, "type", (unsigned)i), &cfg->types[i]);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -2521,8 +2577,14 @@ void pd_config_free(struct pd_config *cfg)
 		strlist_free(&r->keywords);
 		free(r->priority);
 		free(r->queue);
+		free(r->type);
 	}
 	free(cfg->rules);
+	for (size_t i = 0; i < cfg->n_types; i++) {
+		free(cfg->types[i].name);
+		free(cfg->types[i].queue);
+	}
+	free(cfg->types);
 	for (size_t i = 0; i < cfg->n_queues; i++) {
 		free(cfg->queues[i].name);
 		strlist_free(&cfg->queues[i].addresses);
@@ -2700,6 +2762,16 @@ const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const ch
 	for (size_t i = 0; i < cfg->n_queues; i++)
 		if (strcmp(cfg->queues[i].name, name) == 0)
 			return &cfg->queues[i];
+	return NULL;
+}
+
+const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_types; i++)
+		if (strcmp(cfg->types[i].name, name) == 0)
+			return &cfg->types[i];
 	return NULL;
 }
 

@@ -240,17 +240,18 @@ static const char SQL_NEW_TICKET[] =
     "  INSERT INTO tickets (subject, requester_address, requester_name, queue, mailbox,"
     "    language, priority, line, sla_calendar, sla_since, first_response_target,"
     "    resolution_target, first_response_due, first_response_warn, resolution_due,"
-    "    resolution_warn)"
+    "    resolution_warn, type)"
     "  VALUES ($1, lower($2), $3, $4, $5, $6, $7, $8::int, nullif($9, ''), " TS(10) ","
     "    nullif($11, '')::bigint, nullif($12, '')::bigint, " TS(13) ", " TS(14) ","
-    "    " TS(15) ", " TS(16) ") RETURNING id),"
+    "    " TS(15) ", " TS(16) ", $24) RETURNING id),"
     " p AS ("
     "  INSERT INTO participants (ticket_id, address, name, role)"
     "  SELECT id, lower($2), $3, 'requester' FROM t WHERE $2 <> ''),"
     " e AS ("
     "  INSERT INTO events (ticket_id, actor, kind, detail)"
     "  SELECT id, 'mailbox:' || coalesce($5, ''), 'ticket.classified',"
-    "    jsonb_build_object('priority', $7::text, 'queue', $4::text, 'line', $8::int,"
+    "    jsonb_build_object('priority', $7::text, 'type', $24::text, 'queue', $4::text,"
+    "      'line', $8::int,"
     "      'reasons', (SELECT coalesce(jsonb_agg(jsonb_build_object('what', w, 'source', s,"
     "          'rule', r, 'matched', m, 'field', f, 'value', v, 'decided', d) ORDER BY i),"
     "        '[]') FROM unnest($17::text[], $18::text[], $19::text[], $20::text[],"
@@ -351,6 +352,7 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_field, c));
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_value, c));
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_decided, c));
+	p_text(&p, pd_type_name(cls->type));
 	res = run(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
 	p_free(&p);
 	if (res == NULL)
@@ -683,6 +685,9 @@ static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t
 			break;
 		case PD_CMD_LINE:
 			field = "line";
+			break;
+		case PD_CMD_TYPE:
+			field = "type";
 			break;
 		case PD_CMD_NOTE:
 			continue;
@@ -1086,7 +1091,7 @@ int pd_store_set_uidvalidity(struct pd_db *db, const char *mailbox, uint32_t uid
 
 /* One statement: check, update, and record who changed what. */
 static const char SQL_SET_FIELD[] =
-    "WITH old AS (SELECT id, status, priority, queue, assignee, line FROM tickets"
+    "WITH old AS (SELECT id, status, priority, queue, assignee, line, type FROM tickets"
     "             WHERE id = $1::bigint FOR UPDATE),"
     " upd AS (UPDATE tickets t SET"
     "   status = CASE WHEN $2 = 'status' THEN $3 ELSE t.status END,"
@@ -1094,6 +1099,7 @@ static const char SQL_SET_FIELD[] =
     "   queue = CASE WHEN $2 = 'queue' THEN $3 ELSE t.queue END,"
     "   assignee = CASE WHEN $2 = 'assignee' THEN nullif($3, '') ELSE t.assignee END,"
     "   line = CASE WHEN $2 = 'line' THEN $3::int ELSE t.line END,"
+    "   type = CASE WHEN $2 = 'type' THEN $3 ELSE t.type END,"
     "   resolved_at = CASE WHEN $2 = 'status' AND $3 = 'resolved' THEN now()"
     "                      WHEN $2 = 'status' AND $3 IN ('new', 'open', 'pending') THEN NULL"
     "                      ELSE t.resolved_at END,"
@@ -1105,7 +1111,7 @@ static const char SQL_SET_FIELD[] =
     "  SELECT old.id, $4, $2 || '.changed', json_build_object('field', $2::text, 'from',"
     "    CASE $2 WHEN 'status' THEN old.status WHEN 'priority' THEN old.priority"
     "            WHEN 'queue' THEN old.queue WHEN 'assignee' THEN old.assignee"
-    "            ELSE old.line::text END, 'to', $3::text)"
+    "            WHEN 'type' THEN old.type ELSE old.line::text END, 'to', $3::text)"
     "  FROM old)"
     "SELECT count(*) FROM upd";
 

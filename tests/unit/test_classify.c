@@ -3,8 +3,9 @@
  * word segmentation and folding (the fast path against u8_wordbreaks),
  * tables of Russian and English keyword cases, sender rules, priority
  * headers trusted or not, queue routing by address, plus-address, rule and
- * mailbox, the reasons, hostile input, mails parsed by the MIME parser, and
- * the rules shipped in conf/postdesk.conf (with a throughput figure).
+ * mailbox, request types and routing by type, the reasons, hostile input,
+ * mails parsed by the MIME parser, and the rules shipped in
+ * conf/postdesk.conf (with a throughput figure).
  */
 #include "autoconfig.h" /* _GNU_SOURCE: nftw's struct FTW */
 
@@ -144,8 +145,8 @@ static size_t count(const struct pd_classification *c, const char *what, const c
 
 static void dump(const struct pd_classification *c)
 {
-	print_message("priority=%s queue=%s line=%d\n", pd_priority_name(c->priority), c->queue,
-		      c->line);
+	print_message("priority=%s type=%s queue=%s line=%d\n", pd_priority_name(c->priority),
+		      pd_type_name(c->type), c->queue, c->line);
 	for (size_t i = 0; i < c->n_reasons; i++) {
 		const struct pd_reason *r = &c->reasons[i];
 		print_message("  %s %s rule=%s matched=\"%s\" field=%s value=%s%s\n", r->what,
@@ -728,15 +729,16 @@ static void test_reasons(void **state)
 
 	m->importance = pd_xstrdup("High");
 	pd_classify(cfg, "support", m, &c);
-	if (c.n_reasons != 3)
+	if (c.n_reasons != 4)
 		dump(&c);
-	assert_int_equal(c.n_reasons, 3);
+	assert_int_equal(c.n_reasons, 4);
 	struct {
 		const char *what, *source, *rule, *matched, *field, *value;
 		int decided;
 	} want[] = {
 		{"priority", "header", "Importance", "High", "Importance", "high", 0},
 		{"priority", "keyword", "outage", "не работает", "subject", "critical", 1},
+		{"type", "default", "", "", "", "question", 1},
 		{"queue", "keyword", "outage", "не работает", "subject", "ops", 1},
 		/* no mailbox reason (no such mailbox), no default one (the rule decided) */
 	};
@@ -760,15 +762,20 @@ static void test_reasons(void **state)
 	pd_msg_free(m);
 	m = mk("ivan@customer.example", "Спасибо", "");
 	pd_classify(cfg, "support", m, &c);
-	assert_int_equal(c.n_reasons, 2);
+	assert_int_equal(c.n_reasons, 3);
 	assert_string_equal(c.reasons[0].what, "priority");
 	assert_string_equal(c.reasons[0].source, "default");
 	assert_string_equal(c.reasons[0].value, "normal");
 	assert_int_equal(c.reasons[0].decided, 1);
-	assert_string_equal(c.reasons[1].what, "queue");
+	assert_string_equal(c.reasons[1].what, "type");
 	assert_string_equal(c.reasons[1].source, "default");
-	assert_string_equal(c.reasons[1].value, "default");
+	assert_string_equal(c.reasons[1].value, "question");
 	assert_int_equal(c.reasons[1].decided, 1);
+	assert_int_equal(c.type, PD_TYPE_QUESTION);
+	assert_string_equal(c.reasons[2].what, "queue");
+	assert_string_equal(c.reasons[2].source, "default");
+	assert_string_equal(c.reasons[2].value, "default");
+	assert_int_equal(c.reasons[2].decided, 1);
 	pd_classification_free(&c);
 	pd_msg_free(m);
 	pd_config_free(cfg);
@@ -781,6 +788,255 @@ static void test_reasons(void **state)
 	assert_int_equal(p, PD_PRIO_LOW);
 	assert_int_equal(pd_priority_parse("Low", &p), -1);
 	assert_int_equal(pd_priority_parse(NULL, &p), -1);
+
+	/* type names */
+	enum pd_type t;
+	static const char *const tn[] = {"question",   "incident", "complaint",
+					 "suggestion", "refund",   "access"};
+	for (int i = 0; i < PD_N_TYPES; i++) {
+		assert_string_equal(pd_type_name((enum pd_type)i), tn[i]);
+		assert_int_equal(pd_type_parse(tn[i], &t), 0);
+		assert_int_equal(t, i);
+	}
+	assert_string_equal(pd_type_name((enum pd_type)42), "question");
+	assert_int_equal(pd_type_parse("Incident", &t), -1);
+	assert_int_equal(pd_type_parse("bug", &t), -1);
+	assert_int_equal(pd_type_parse(NULL, &t), -1);
+}
+
+/* --------------------------------------------------------------- types */
+
+static const char type_conf[] =
+	"queue \"engineering\" { line = 3 }\n"
+	"queue \"billing\" { addresses = {\"billing@example.com\"} line = 2 }\n"
+	"rule \"vip\" { senders = {\"@vip.example\"} priority = \"high\" type = "
+	"\"complaint\" }\n"
+	"rule \"refund\" { keywords = {\"refund*\", \"money back\", \"возврат*\", "
+	"\"вернуть деньги\",\n"
+	"  \"обмен*\", \"chargeback\"} type = \"refund\" }\n"
+	"rule \"access\" { keywords = {\"password\", \"log in\", \"locked out\", \"2fa\", "
+	"\"пароль\",\n"
+	"  \"войти\", \"учетная запис*\", \"учетной запис*\"} type = \"access\" }\n"
+	"rule \"incident\" { keywords = {\"error\", \"broken\", \"crash*\", \"не работает\",\n"
+	"  \"ошибк*\", \"сбой\", \"упал*\"} type = \"incident\" priority = \"high\" }\n"
+	"rule \"complaint\" { keywords = {\"complaint\", \"unacceptable\", \"disappointed\",\n"
+	"  \"жалоба\", \"недовольн*\", \"возмущ*\", \"возмутительн*\"} type = \"complaint\" "
+	"}\n"
+	"rule \"suggestion\" { keywords = {\"suggest*\", \"feature request\", \"would be "
+	"nice\",\n"
+	"  \"предлагаю\", \"предложени*\", \"хорошо бы\"} fields = {\"subject\"} type = "
+	"\"suggestion\" }\n"
+	"type \"incident\" { queue = \"engineering\" line = 2 }\n"
+	"type \"refund\" { queue = \"billing\" }\n"
+	"type \"access\" { line = 4 }\n";
+
+struct type_case {
+	const char *from, *subject, *body;
+	const char *type;    /* expected type */
+	const char *rule;    /* deciding rule, NULL = default */
+	const char *matched; /* its matched text (the From address for a sender rule) */
+	const char *field;
+};
+
+static const struct type_case type_cases[] = {
+	/* Russian */
+	{"a@c.example", "Сайт не работает", "", "incident", "incident", "не работает", "subject"},
+	{"a@c.example", "Вопрос", "При оплате ОШИБКА 500", "incident", "incident", "ОШИБКА",
+	 "body"},
+	{"a@c.example", "Сбой!", "", "incident", "incident", "Сбой", "subject"},
+	{"a@c.example", "Сервер упал", "", "incident", "incident", "упал", "subject"},
+	{"a@c.example", "Оформите возврат", "", "refund", "refund", "возврат", "subject"},
+	{"a@c.example", "Заказ 15", "Прошу вернуть  деньги.", "refund", "refund",
+	 "вернуть  деньги", "body"},
+	{"a@c.example", "Обмен товара", "", "refund", "refund", "Обмен", "subject"},
+	{"a@c.example", "Забыл пароль", "", "access", "access", "пароль", "subject"},
+	{"a@c.example", "", "Не могу войти в кабинет", "access", "access", "войти", "body"},
+	{"a@c.example", "Учётная запись заблокирована", "", "access", "access",
+	 "Учётная запись", "subject"},
+	{"a@c.example", "Восстановление учетной записи", "", "access", "access",
+	 "учетной записи", "subject"},
+	{"a@c.example", "Жалоба на курьера", "", "complaint", "complaint", "Жалоба", "subject"},
+	{"a@c.example", "Я крайне НЕДОВОЛЬНА", "", "complaint", "complaint", "НЕДОВОЛЬНА",
+	 "subject"},
+	{"a@c.example", "Возмутительно!", "", "complaint", "complaint", "Возмутительно",
+	 "subject"},
+	{"a@c.example", "Предложение по интерфейсу", "", "suggestion", "suggestion",
+	 "Предложение", "subject"},
+	{"a@c.example", "Хорошо бы добавить тёмную тему", "", "suggestion", "suggestion",
+	 "Хорошо бы", "subject"},
+	{"a@c.example", "Вопрос", "Подскажите, как сменить тариф?", "question", NULL, NULL, NULL},
+	/* English */
+	{"a@c.example", "Checkout is BROKEN", "", "incident", "incident", "BROKEN", "subject"},
+	{"a@c.example", "App crashes on start", "", "incident", "incident", "crashes", "subject"},
+	{"a@c.example", "Hello", "I get an error when I pay.", "incident", "incident", "error",
+	 "body"},
+	{"a@c.example", "Refund for order 42", "", "refund", "refund", "Refund", "subject"},
+	{"a@c.example", "Order 42", "I want my money back!", "refund", "refund", "money back",
+	 "body"},
+	{"a@c.example", "Chargeback notice", "", "refund", "refund", "Chargeback", "subject"},
+	{"a@c.example", "Forgot my password", "", "access", "access", "password", "subject"},
+	{"a@c.example", "Cannot log-in", "", "access", "access", "log-in", "subject"},
+	{"a@c.example", "I am locked out", "", "access", "access", "locked out", "subject"},
+	{"a@c.example", "2FA codes", "", "access", "access", "2FA", "subject"},
+	{"a@c.example", "Formal complaint", "", "complaint", "complaint", "complaint", "subject"},
+	{"a@c.example", "This is unacceptable", "", "complaint", "complaint", "unacceptable",
+	 "subject"},
+	{"a@c.example", "Suggestion: dark mode", "", "suggestion", "suggestion", "Suggestion",
+	 "subject"},
+	{"a@c.example", "Feature request", "", "suggestion", "suggestion", "Feature request",
+	 "subject"},
+	{"a@c.example", "Hello", "Dark mode would be nice", "question", NULL, NULL, NULL},
+	{"a@c.example", "How do I export a CSV?", "", "question", NULL, NULL, NULL},
+	{"a@c.example", "errorless", "unbroken; passwords?", "question", NULL, NULL, NULL},
+	/* the first matching rule in file order decides */
+	{"a@c.example", "Refund: the site is broken", "", "refund", "refund", "Refund", "subject"},
+	{"a@c.example", "Ошибка при входе: пароль не подходит", "", "access", "access", "пароль",
+	 "subject"},
+	{"a@c.example", "Жалоба: не работает оплата", "", "incident", "incident", "не работает",
+	 "subject"},
+	/* a sender rule is a rule like any other, and it comes first here */
+	{"boss@VIP.example", "Refund please", "", "complaint", "vip", "boss@VIP.example", "from"},
+	{"", "", "", "question", NULL, NULL, NULL},
+};
+
+static void test_types(void **state)
+{
+	(void)state;
+	struct pd_config *cfg = load(type_conf);
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(type_cases); i++) {
+		const struct type_case *k = &type_cases[i];
+		struct pd_msg *m = mk(k->from, k->subject, k->body);
+		struct pd_classification c;
+		pd_classify(cfg, "support", m, &c);
+		const struct pd_reason *r = decided(&c, "type");
+		bool ok = strcmp(pd_type_name(c.type), k->type) == 0 &&
+			  strcmp(r->value, k->type) == 0;
+		if (k->rule == NULL)
+			ok = ok && strcmp(r->source, "default") == 0 && *r->rule == '\0' &&
+			     *r->matched == '\0' && count(&c, "type", NULL) == 1;
+		else
+			ok = ok && strcmp(r->source, strcmp(k->field, "from") == 0 ? "sender" : "keyword") == 0 &&
+			     strcmp(r->rule, k->rule) == 0 && strcmp(r->matched, k->matched) == 0 &&
+			     strcmp(r->field, k->field) == 0 && count(&c, "type", "default") == 0;
+		if (!ok) {
+			print_message("case %zu: subject \"%s\" body \"%s\": want %s\n", i,
+				      k->subject, k->body, k->type);
+			dump(&c);
+			fail();
+		}
+		pd_classification_free(&c);
+		pd_msg_free(m);
+	}
+
+	/* every matching rule with a type leaves a reason; the first decides */
+	struct pd_msg *m = mk("a@c.example", "Жалоба: ошибка, хочу возврат", "");
+	struct pd_classification c;
+	pd_classify(cfg, "support", m, &c);
+	assert_int_equal(c.type, PD_TYPE_REFUND);
+	assert_int_equal(count(&c, "type", "keyword"), 3);
+	assert_string_equal(decided(&c, "type")->rule, "refund");
+	/* the type's priority comes from the same rule engine */
+	assert_int_equal(c.priority, PD_PRIO_HIGH);
+	pd_classification_free(&c);
+	pd_msg_free(m);
+	pd_config_free(cfg);
+}
+
+/* Routing by type: recipient > rule queue > type's queue > mailbox > "default";
+ * the line is the type's when it has one, else the queue's. */
+static void test_type_routing(void **state)
+{
+	(void)state;
+	struct pd_config *cfg =
+		load("queue \"engineering\" { line = 3 }\n"
+		     "queue \"billing\" { addresses = {\"billing@example.com\"} line = 2 }\n"
+		     "queue \"sales\" { addresses = {\"sales@example.com\"} }\n"
+		     "queue \"vip\" { line = 5 }\n"
+		     "rule \"incident\" { keywords = {\"не работает\", \"broken\"} type = "
+		     "\"incident\" }\n"
+		     "rule \"refund\" { keywords = {\"refund*\"} type = \"refund\" }\n"
+		     "rule \"access\" { keywords = {\"password\"} type = \"access\" }\n"
+		     "rule \"vip\" { senders = {\"@vip.example\"} queue = \"vip\" }\n"
+		     "type \"incident\" { queue = \"engineering\" line = 2 }\n"
+		     "type \"refund\" { queue = \"billing\" }\n"
+		     "type \"access\" { line = 4 }\n"
+		     "mailbox \"sales-box\" { url = \"imap://127.0.0.1/INBOX\" tls = \"none\"\n"
+		     "  user = \"u\" password = \"p\" queue = \"sales\" }\n");
+	static const struct {
+		const char *from, *to, *mailbox, *subject;
+		const char *type, *queue;
+		int line;
+		const char *source; /* of the deciding queue reason */
+	} cases[] = {
+		/* the type's queue and line */
+		{"a@c.example", NULL, "support", "Сайт не работает", "incident", "engineering", 2,
+		 "type"},
+		/* the type's queue, the queue's line */
+		{"a@c.example", NULL, "support", "Refund please", "refund", "billing", 2, "type"},
+		/* a type with a line only: the default queue, the type's line */
+		{"a@c.example", NULL, "support", "Password reset", "access", "default", 4, "default"},
+		/* a recipient address beats the type's queue; the type's line still applies */
+		{"a@c.example", "sales@example.com", "support", "Checkout broken", "incident", "sales",
+		 2, "address"},
+		{"a@c.example", "support+sales@example.com", "support", "Refund", "refund", "sales", 1,
+		 "address"},
+		/* a rule's queue beats the type's */
+		{"x@vip.example", NULL, "support", "Checkout broken", "incident", "vip", 2, "sender"},
+		{"x@vip.example", NULL, "support", "Refund", "refund", "vip", 5, "sender"},
+		/* the type's queue beats the mailbox's */
+		{"a@c.example", NULL, "sales-box", "Refund", "refund", "billing", 2, "type"},
+		{"a@c.example", NULL, "sales-box", "Hello", "question", "sales", 1, "mailbox"},
+		/* no type section: as before */
+		{"a@c.example", NULL, "support", "Hello", "question", "default", 1, "default"},
+	};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		struct pd_msg *m = mk(cases[i].from, cases[i].subject, "");
+		struct pd_classification c;
+		if (cases[i].to != NULL) {
+			free(m->to.v[0].address);
+			m->to.v[0].address = pd_xstrdup(cases[i].to);
+		}
+		pd_classify(cfg, cases[i].mailbox, m, &c);
+		const struct pd_reason *r = decided(&c, "queue");
+		if (strcmp(pd_type_name(c.type), cases[i].type) != 0 ||
+		    strcmp(c.queue, cases[i].queue) != 0 || c.line != cases[i].line ||
+		    strcmp(r->source, cases[i].source) != 0 || strcmp(r->value, c.queue) != 0) {
+			print_message("case %zu: want %s %s line %d by %s\n", i, cases[i].type,
+				      cases[i].queue, cases[i].line, cases[i].source);
+			dump(&c);
+			fail();
+		}
+		pd_classification_free(&c);
+		pd_msg_free(m);
+	}
+
+	/* the type reason of the queue: rule = the type, no match or field */
+	struct pd_msg *m = mk("a@c.example", "Сайт не работает", "");
+	struct pd_classification c;
+	pd_classify(cfg, "sales-box", m, &c);
+	const struct pd_reason *r = decided(&c, "queue");
+	assert_string_equal(r->source, "type");
+	assert_string_equal(r->rule, "incident");
+	assert_string_equal(r->matched, "");
+	assert_string_equal(r->field, "");
+	assert_string_equal(r->value, "engineering");
+	assert_int_equal(count(&c, "queue", "mailbox"), 1); /* there, but not deciding */
+	assert_int_equal(count(&c, "queue", "default"), 0);
+	pd_classification_free(&c);
+
+	/* outranked by an address, the type reason is still recorded */
+	free(m->to.v[0].address);
+	m->to.v[0].address = pd_xstrdup("billing@example.com");
+	pd_classify(cfg, "support", m, &c);
+	assert_string_equal(c.queue, "billing");
+	assert_int_equal(c.line, 2);
+	assert_int_equal(count(&c, "queue", "type"), 1);
+	assert_string_equal(decided(&c, "queue")->source, "address");
+	pd_classification_free(&c);
+	pd_msg_free(m);
+	pd_config_free(cfg);
 }
 
 /* ------------------------------------------------------- hostile input */
@@ -1151,6 +1407,44 @@ static void test_example_rules(void **state)
 		pd_msg_free(m);
 	}
 
+	/* the shipped request-type rules */
+	static const struct {
+		const char *subject, *body, *type;
+	} type_examples[] = {
+		{"Сайт не работает", "", "incident"},
+		{"Ошибка при оплате", "", "incident"},
+		{"The app crashes on start", "", "incident"},
+		{"Checkout is broken", "", "incident"},
+		{"Хочу оформить возврат", "", "refund"},
+		{"Прошу обменять товар", "Нужен обмен на другой размер.", "refund"},
+		{"Refund for order 42", "", "refund"},
+		{"Забыл пароль", "", "access"},
+		{"Не могу войти", "", "access"},
+		{"Учётная запись заблокирована", "", "access"},
+		{"I can't log in", "", "access"},
+		{"Locked out of my account", "", "access"},
+		{"Жалоба на курьера", "", "complaint"},
+		{"Очень недовольна обслуживанием", "", "complaint"},
+		{"This is unacceptable", "", "complaint"},
+		{"Предлагаю добавить тёмную тему", "", "suggestion"},
+		{"Feature request: dark mode", "", "suggestion"},
+		{"Вопрос", "Подскажите, как сменить тариф?", "question"},
+		{"How do I export a CSV?", "", "question"},
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(type_examples); i++) {
+		struct pd_msg *tm = mk("a@customer.example", type_examples[i].subject,
+				       type_examples[i].body);
+		pd_classify(cfg, "support", tm, &c);
+		if (strcmp(pd_type_name(c.type), type_examples[i].type) != 0) {
+			print_message("subject \"%s\": want type %s\n", type_examples[i].subject,
+				      type_examples[i].type);
+			dump(&c);
+			fail();
+		}
+		pd_classification_free(&c);
+		pd_msg_free(tm);
+	}
+
 	/* the benchmark prose itself is an ordinary mail */
 	char *body = mixed_body();
 	struct pd_msg *m = mk("ivan@customer.example", "Re: Экспорт отчётов / CSV export", body);
@@ -1187,6 +1481,8 @@ int main(void)
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_type_routing),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hand_built_config),
 		cmocka_unit_test(test_cache),

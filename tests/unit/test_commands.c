@@ -16,7 +16,9 @@
 #include "commands.h"
 #include "util.h"
 
-#define VALID "valid: #close #resolve #pending #priority LEVEL #assign ADDRESS #line N #note"
+#define VALID                                                                             \
+	"valid: #close #resolve #pending #priority LEVEL #assign ADDRESS #line N #type TYPE "   \
+	"#note"
 
 /* Expected commands as text: "close;priority=high;assign=bob@x" ("" = none). */
 static char *cmds_str(const struct pd_cmd_result *r)
@@ -205,6 +207,27 @@ static void test_arguments(void **state)
 		{"#line two\n", "", NULL, false, "bad argument"},
 		{"#line 99999999999999999999\n", "", NULL, false, "bad argument"},
 		{"#line\n", "", NULL, false, "#line needs an argument on line 1: a number from 1 to 99"},
+		/* type */
+		{"#type question\n", "type=question", "", false, NULL},
+		{"#type incident\n", "type=incident", "", false, NULL},
+		{"#type complaint\n", "type=complaint", "", false, NULL},
+		{"#type suggestion\n", "type=suggestion", "", false, NULL},
+		{"#type refund\n", "type=refund", "", false, NULL},
+		{"#type access\n", "type=access", "", false, NULL},
+		{"#TYPE Complaint\n", "type=complaint", "", false, NULL},
+		{"#type\tREFUND  \n", "type=refund", "", false, NULL},
+		{"#type complaint\n#priority high\n\nSorry about that.\n",
+		 "type=complaint;priority=high", "Sorry about that.\n", false, NULL},
+		{"#type bug\n", "", NULL, false,
+		 "bad argument \"bug\" for #type on line 1: expected question, incident, complaint, "
+		 "suggestion, refund or access"},
+		{"#type жалоба\n", "", NULL, false, "bad argument \"жалоба\" for #type on line 1"},
+		{"#type complaints\n", "", NULL, false, "bad argument \"complaints\" for #type"},
+		{"#type\n", "", NULL, false,
+		 "#type needs an argument on line 1: question, incident, complaint, suggestion, "
+		 "refund or access"},
+		{"#type refund exchange\n", "", NULL, false,
+		 "#type takes one argument, got \"refund exchange\" on line 1"},
 		/* commands without arguments refuse one */
 		{"#close now\n", "", NULL, false, "#close takes no argument, got \"now\" on line 1"},
 		{"#resolve please\n", "", NULL, false, "#resolve takes no argument"},
@@ -241,7 +264,8 @@ static void test_errors(void **state)
 	struct pd_cmd_result r;
 	pd_commands_parse("#clsoe\n", &r);
 	assert_string_equal(r.error, "unknown command #clsoe on line 1; valid: #close #resolve "
-				     "#pending #priority LEVEL #assign ADDRESS #line N #note");
+				     "#pending #priority LEVEL #assign ADDRESS #line N #type TYPE "
+				     "#note");
 	assert_int_equal(r.n, 0);
 	assert_null(r.v);
 	assert_string_equal(r.body, "#clsoe\n");
@@ -338,7 +362,7 @@ static void test_api(void **state)
 	} names[] = {
 		{PD_CMD_CLOSE, "close"},   {PD_CMD_RESOLVE, "resolve"},   {PD_CMD_PENDING, "pending"},
 		{PD_CMD_PRIORITY, "priority"}, {PD_CMD_ASSIGN, "assign"}, {PD_CMD_LINE, "line"},
-		{PD_CMD_NOTE, "note"},
+		{PD_CMD_NOTE, "note"},     {PD_CMD_TYPE, "type"},
 	};
 	for (size_t i = 0; i < PD_ARRAY_LEN(names); i++)
 		assert_string_equal(pd_cmd_name(names[i].k), names[i].name);

@@ -395,13 +395,21 @@ static void test_example_file(void **state)
 	assert_int_equal(cfg->smtp.tls, PD_TLS_STARTTLS);
 	assert_string_equal(cfg->smtp.password, "smtp-secret");
 	assert_int_equal(cfg->n_sla, 3);
-	/* the shipped rules, in file order; queues are only shown, commented out */
-	assert_int_equal(cfg->n_rules, 3);
+	/* the shipped rules, in file order: urgency, then request types; queues and
+	 * type sections are only shown, commented out */
+	assert_int_equal(cfg->n_rules, 8);
 	assert_string_equal(cfg->rules[0].name, "outage");
 	assert_string_equal(cfg->rules[0].priority, "critical");
 	assert_string_equal(cfg->rules[1].priority, "high");
 	assert_string_equal(cfg->rules[2].priority, "low");
+	static const char *const shipped_types[] = {"refund", "access", "incident", "complaint",
+						    "suggestion"};
+	for (size_t i = 0; i < PD_ARRAY_LEN(shipped_types); i++) {
+		assert_null(cfg->rules[3 + i].priority);
+		assert_string_equal(cfg->rules[3 + i].type, shipped_types[i]);
+	}
 	assert_int_equal(cfg->n_queues, 0);
+	assert_int_equal(cfg->n_types, 0);
 	assert_false(cfg->trust_priority_headers);
 	assert_int_equal(pd_config_calendar(cfg, "office")->hours.n, 2);
 	assert_int_equal(pd_config_calendar(cfg, "office")->hours_parsed[0].n, 2);
@@ -418,7 +426,7 @@ static void test_example_file(void **state)
 		"calendar", "warn_at", "timezone", "hours", "holidays", "templates_dir",
 		"auto_reply_limit_10m", "auto_reply_limit_day", "suppress_days",
 		"sla_scan_interval", "trust_priority_headers", "senders", "keywords", "fields",
-		"priority", "final", "line",
+		"priority", "final", "line", "type",
 	};
 	char *text;
 	size_t len;
@@ -704,7 +712,7 @@ static const struct bad_case bad_cases[] = {
 	      "rule \"q\" { keywords = {\"x\"} queue = \"Sales\" }\n"
 	      "rule \"e\" { keywords = {} senders = {} priority = \"\" }\n",
 	 {"%P:3: rule \"empty\": needs senders or keywords (or both)",
-	  "%P:3: rule \"empty\": needs priority or queue (or both)",
+	  "%P:3: rule \"empty\": needs priority, queue or type",
 	  "%P:4: rule \"bad name!\": names may use only letters, digits, '.', '_' and '-' (at "
 	  "most 64)",
 	  "%P:4: priority: must be one of critical, high, normal, low, not \"urgent\"",
@@ -747,6 +755,33 @@ static const struct bad_case bad_cases[] = {
 	  "%P:7: senders: \"@\" is neither an e-mail address nor a domain",
 	  "%P:8: final: decides the priority, and rule \"final2\" sets none",
 	  "%P:9: final: must be true or false, not \"maybe\"", NULL}},
+	{"types: rule types and type sections",
+	 BASE "rule \"t1\" { keywords = {\"x\"} type = \"bug\" }\n"
+	      "rule \"t2\" { keywords = {\"x\"} type = \"\" }\n"
+	      "rule \"t3\" { keywords = {\"x\"} type = \"Incident\" }\n"
+	      "type \"incident\" { queue = \"Engineering\" line = 0 }\n"
+	      "type \"bug\" { line = 2 }\n"
+	      "type \"refund\" {\n"
+	      "  queue = \"\"\n"
+	      "  line = \"1001\"\n"
+	      "}\n"
+	      "type \"access\" { lines = 2 }\n",
+	 {"%P:3: type: must be one of question, incident, complaint, suggestion, refund, access, "
+	  "not \"bug\"",
+	  "%P:4: type: must not be empty",
+	  "%P:5: type: must be one of question, incident, complaint, suggestion, refund, access, "
+	  "not \"Incident\"",
+	  "%P:6: queue: \"Engineering\" is not a queue name (lower-case letters, digits, '.', '_' "
+	  "and '-')",
+	  "%P:6: line: must be a whole number from 1 to 1000, not \"0\"",
+	  "%P:7: type \"bug\": unknown request type; use question, incident, complaint, "
+	  "suggestion, refund, access",
+	  "%P:9: queue: must not be empty",
+	  "%P:10: line: must be a whole number from 1 to 1000, not \"1001\"",
+	  "%P:12: unknown option 'lines' in type \"access\"", NULL}},
+	{"types: duplicates",
+	 BASE "type \"complaint\" { line = 2 }\ntype \"complaint\" { line = 3 }\n",
+	 {"%P:4: duplicate type \"complaint\" (first defined on line 3)", NULL}},
 	{"rules and queues: duplicates",
 	 BASE "queue \"a\" { }\nqueue \"a\" { }\n"
 	      "rule \"r\" { keywords = {\"x\"} priority = \"low\" }\n"
@@ -838,6 +873,56 @@ static void test_rules_and_queues(void **state)
 	assert_int_equal(cfg->n_rules, 0);
 	assert_int_equal(cfg->n_queues, 0);
 	assert_null(pd_config_queue(cfg, "billing"));
+	pd_config_free(cfg);
+}
+
+/* Request types: the type a rule gives, and where a type's tickets go. */
+static void test_types(void **state)
+{
+	(void)state;
+	struct pd_config *cfg = load_ok(
+		BASE "rule \"broken\" { keywords = {\"не работает\", \"error\"} type = "
+		     "\"incident\" }\n"
+		     "rule \"both\" { senders = {\"@vip.example\"} priority = \"high\" type = "
+		     "\"complaint\"\n"
+		     "  queue = \"vip\" }\n"
+		     "type \"incident\" { queue = \"engineering\"  line = 2 }\n"
+		     "type \"refund\" { queue = \"billing\" }\n"
+		     "type \"access\" { line = 3 }\n"
+		     "type \"question\" { }\n");
+
+	assert_int_equal(cfg->n_rules, 2);
+	assert_string_equal(cfg->rules[0].type, "incident");
+	assert_null(cfg->rules[0].priority);
+	assert_null(cfg->rules[0].queue);
+	assert_string_equal(cfg->rules[1].type, "complaint");
+	assert_string_equal(cfg->rules[1].priority, "high");
+	assert_string_equal(cfg->rules[1].queue, "vip");
+	assert_int_equal(cfg->n_types, 4);
+	const struct pd_type_cfg *t = pd_config_type(cfg, "incident");
+	assert_ptr_equal(t, &cfg->types[0]);
+	assert_string_equal(t->queue, "engineering");
+	assert_int_equal(t->line, 2);
+	t = pd_config_type(cfg, "refund");
+	assert_string_equal(t->queue, "billing");
+	assert_int_equal(t->line, 0);
+	t = pd_config_type(cfg, "access");
+	assert_null(t->queue);
+	assert_int_equal(t->line, 3);
+	t = pd_config_type(cfg, "question");
+	assert_non_null(t);
+	assert_null(t->queue);
+	assert_int_equal(t->line, 0);
+	assert_null(pd_config_type(cfg, "complaint"));
+	assert_null(pd_config_type(cfg, NULL));
+	assert_null(pd_config_type(NULL, "incident"));
+	pd_config_free(cfg);
+
+	/* none: no types; a rule without one has NULL */
+	cfg = load_ok(BASE "rule \"p\" { keywords = {\"x\"} priority = \"low\" }\n");
+	assert_int_equal(cfg->n_types, 0);
+	assert_null(cfg->rules[0].type);
+	assert_null(pd_config_type(cfg, "incident"));
 	pd_config_free(cfg);
 }
 
@@ -1398,6 +1483,7 @@ int main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_load_edge_cases),
 		cmocka_unit_test(test_rules_and_queues),
+		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_cleartext_warning),
 		cmocka_unit_test(test_env_and_comments),

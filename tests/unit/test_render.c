@@ -1340,12 +1340,12 @@ static void test_template_content(void **state)
 	(void)state;
 	static const struct {
 		const char *name;
-		const char *must[10];
+		const char *must[12];
 	} cases[] = {
 		{"ack", {"42", "Printer prints blank pages", "support@example.com", NULL}},
 		{"agent-notice",
 		 {"MESSAGE-BODY-MARKER\nsecond line", "#note", "#close", "#resolve", "#pending",
-		  "#priority", "#assign", "#line", "ivan@example.org", NULL}},
+		  "#priority", "#assign", "#line", "#type", "ivan@example.org", NULL}},
 		{"agent-relay-footer", {"Alice Agent", "42", NULL}},
 		{"sla-warning",
 		 {"42", "first response", "30m (24x7)", "2026-03-05 12:00 +0000", "REASONS-MARKER",
@@ -1358,7 +1358,7 @@ static void test_template_content(void **state)
 		{"auto-close", {"42", NULL}},
 		{"command-error",
 		 {"REASON-MARKER", "#note", "#close", "#resolve", "#pending", "#priority",
-		  "#assign", "#line", NULL}},
+		  "#assign", "#line", "#type", NULL}},
 	};
 	static const char *const en_words[] = {
 		"reply to this email", "reply to this email", "reply to", "reply to this email",
