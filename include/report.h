@@ -14,10 +14,20 @@
  *   - pd_report_fetch() runs each section as its own query, all in one
  *     read-only REPEATABLE READ transaction (one snapshot, one now()), and
  *     copies the rows into a struct pd_report that formatters walk:
- *     pd_report_write_text() now; an HTML page later.
- * A new breakdown (per ticket type, per customer plan...) is one more
- * dimension of the SLA section's grouping sets: it arrives in
- * pd_report.sla as rows with a new `dim`, and in the JSON under sla.
+ *     pd_report_write_text() and pd_report_write_html().
+ * A new breakdown is one more dimension of the SLA section's grouping sets:
+ * it arrives in pd_report.sla as rows with a new `dim`, and in the JSON
+ * under sla (priority, line, plan and type now).
+ *
+ * Common problems: the request types of the tickets created in the period,
+ * most frequent first, and the keywords that the classification rules
+ * matched in them (the `matched` text of the ticket.classified events'
+ * reasons with source "keyword", lower-cased by PostgreSQL), counted once per
+ * ticket, the ten most frequent.  Keywords say what customers wrote about,
+ * in words the desk's own rules chose, without stemming surprises.
+ *
+ * pd_report_write_html() draws the same struct as one self-contained page
+ * with inline SVG charts (svg.h).
  *
  * Errors are those of the database layer (db_int.h): TEMP when the server
  * cannot be reached or a statement timed out, FATAL when the schema is not
@@ -58,8 +68,10 @@ struct pd_report_times {
  * time has passed.  Clocks still running and not yet due do not count.
  */
 struct pd_report_sla_row {
-	char dim[16]; /* "priority" (all four, in order), "line" (those seen), "all" */
-	char key[32]; /* "critical".."low", the line number, "all" */
+	char dim[16]; /* "priority" (all four, in order), "line", "plan", "type" (those
+		       * seen), "all" */
+	char key[64]; /* "critical".."low", the line number, the plan ("default" for
+		       * none), the type, "all" */
 	struct pd_report_ratio first_response, resolution;
 };
 
@@ -81,6 +93,35 @@ struct pd_report_backlog {
 	int64_t count;
 };
 
+/* The request types of tickets.type, in the order reports list them. */
+#define PD_REPORT_N_TYPES 6
+extern const char *const pd_report_types[PD_REPORT_N_TYPES];
+
+/* Tickets created on one UTC day, per request type (pd_report_types order). */
+struct pd_report_day {
+	char day[16]; /* YYYY-MM-DD */
+	int64_t total;
+	int64_t by_type[PD_REPORT_N_TYPES];
+};
+
+/* Business-time buckets of the first response and resolution clocks: <15m,
+ * 15-60m, 1-4h, 4-8h, 8-24h, 1-3d, >3d (a day being 24 business hours). */
+#define PD_REPORT_N_BUCKETS 7
+struct pd_report_bucket {
+	char label[16];
+	int64_t min_secs; /* from this many seconds (inclusive) */
+	int64_t max_secs; /* to this many (exclusive); -1 = no upper bound */
+	int64_t first_response, resolution;
+};
+
+/* One line of the common problems: a request type or keyword, the tickets
+ * created in the period that have it, and their share of all created. */
+struct pd_report_share {
+	char *name; /* owned by the report */
+	int64_t tickets;
+	double percent; /* rounded to 0.1 */
+};
+
 struct pd_report {
 	char since[32]; /* "YYYY-MM-DD HH:MM UTC" */
 	char until[32];
@@ -100,7 +141,19 @@ struct pd_report {
 	int64_t rated;         /* ratings given (rated_at) in the period */
 	double rating_average; /* rounded to 0.01; -1 when none */
 	int64_t ratings[5];    /* ratings[i]: how many gave i + 1 */
+	/* tickets created per UTC day: every day of periods up to
+	 * PD_REPORT_DAILY_MAX seconds, else only the days with tickets */
+	struct pd_report_day *days;
+	size_t n_days;
+	struct pd_report_bucket buckets[PD_REPORT_N_BUCKETS];
+	struct pd_report_share *top_types; /* types with tickets, most first */
+	size_t n_top_types;
+	struct pd_report_share *top_keywords; /* at most PD_REPORT_TOP_KEYWORDS */
+	size_t n_top_keywords;
 };
+
+#define PD_REPORT_DAILY_MAX ((int64_t)93 * 86400)
+#define PD_REPORT_TOP_KEYWORDS 10
 
 /*
  * Fetch the report for the period of since_secs (> 0) seconds up to now.
@@ -120,6 +173,15 @@ int pd_report_json(struct pd_db *db, int64_t since_secs, char **json_r, struct p
 
 /* Write rep as aligned text tables for people. */
 void pd_report_write_text(const struct pd_report *rep, FILE *out);
+
+/*
+ * Write rep as one self-contained UTF-8 HTML page (inline CSS and SVG, no
+ * script, nothing fetched): headline numbers, tickets per day by type, the
+ * two time distributions, SLA compliance per priority, plan, line and type,
+ * the backlog, ratings, common problems and notices.  Every string from the
+ * database is escaped.
+ */
+void pd_report_write_html(const struct pd_report *rep, FILE *out);
 
 /*
  * Seconds as people read them, the two largest units: "45s", "12m 30s",

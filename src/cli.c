@@ -8,6 +8,7 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,7 +41,8 @@ static void usage(FILE *f)
 		"  outbox retry ID                    send a failed row again now\n"
 		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n"
 		"  reprocess NUMBER [N]               parse the stored original of message N again\n"
-		"  report [--since 30d] [--json]      volumes, response times, SLA, backlog, ratings\n");
+		"  report [--since 30d] [--json]      volumes, response times, SLA, backlog, ratings\n"
+		"  report [--since 30d] --html FILE   the same as one page with charts (- = stdout)\n");
 }
 
 static int err_exit(const struct pd_err *err)
@@ -696,15 +698,33 @@ static int cmd_mailboxes(const struct pd_config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* report [--since DURATION] [--json]: the period's figures for the team lead. */
+/* Write rep as an HTML page to path ("-" = stdout); 0 or EX_CANTCREAT. */
+static int write_report_html(const struct pd_report *rep, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+	if (f == NULL) {
+		fprintf(stderr, "postdesk: %s: %s\n", path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	pd_report_write_html(rep, f);
+	if (f == stdout ? fflush(f) != 0 || ferror(f) : ferror(f) | fclose(f)) {
+		fprintf(stderr, "postdesk: %s: write failed\n", path);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+/* report [--since DURATION] [--json | --html FILE]: the period's figures for the team lead. */
 static int cmd_report(const struct pd_config *cfg, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"since", required_argument, NULL, 's'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"html", required_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *since = "30d";
+	const char *since = "30d", *html = NULL;
 	int64_t secs;
 	bool json = false;
 	struct pd_db *db;
@@ -717,10 +737,12 @@ static int cmd_report(const struct pd_config *cfg, int argc, char **argv)
 			since = optarg;
 		else if (c == 'j')
 			json = true;
+		else if (c == 'H')
+			html = optarg;
 		else
 			return EX_USAGE;
 	}
-	if (optind != argc) {
+	if (optind != argc || (json && html != NULL)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -747,7 +769,10 @@ static int cmd_report(const struct pd_config *cfg, int argc, char **argv)
 		if (pd_report_fetch(db, secs, &rep, &err) < 0) {
 			rc = err_exit(&err);
 		} else {
-			pd_report_write_text(rep, stdout);
+			if (html != NULL)
+				rc = write_report_html(rep, html);
+			else
+				pd_report_write_text(rep, stdout);
 			pd_report_free(rep);
 		}
 	}

@@ -82,76 +82,31 @@ jcheck "empty: no backlog" \
 jcheck "empty: no ratings" 'd["satisfaction"]' \
 	'{"average": None, "count": 0, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}'
 jcheck "empty: default period is 30 days" 'd["period_seconds"]' '2592000'
+jcheck "empty: SLA by plan and by type are empty" '[d["sla"]["by_plan"], d["sla"]["by_type"]]' '[[], []]'
+jcheck "empty: per_day lists the 31 UTC days of the period, all zero" \
+	'[len(d["per_day"]), sum(x["total"] for x in d["per_day"]), sorted(d["per_day"][0]["by_type"])]' \
+	'[31, 0, sorted(["question", "incident", "complaint", "suggestion", "refund", "access"])]'
+jcheck "empty: time distribution has the seven buckets, all zero" \
+	'[[(b["bucket"], b["min_seconds"], b["max_seconds"], b["count"]) for b in d["time_distribution"][c]] for c in ("first_response", "resolution")]' \
+	'[[("<15m", 0, 900, 0), ("15-60m", 900, 3600, 0), ("1-4h", 3600, 14400, 0), ("4-8h", 14400, 28800, 0), ("8-24h", 28800, 86400, 0), ("1-3d", 86400, 259200, 0), (">3d", 259200, None, 0)]] * 2'
+jcheck "empty: no common problems" 'd["common_problems"]' '{"types": [], "keywords": []}'
 report
 pd_check_eq "empty: text report exits 0" 0 "$RC"
 tline "empty: text says there is no backlog" '^BACKLOG NOW: no open tickets$'
 tline "empty: text shows dashes for missing times" '^ first response 0 - -$'
+tline "empty: text has no common problems" '^COMMON PROBLEMS: no tickets created in the period$'
+tline "empty: text has no tickets per day" '^TICKETS PER DAY: none created in the period$'
 
 # ------------------------------------------------------------ seeded database
-#
-# #  priority line status   created  first response        resolution            rating
-# 1  critical 1    resolved 2d ago   600 s  (target 1800)  7200 s (target 14400) 5, 1d ago
-# 2  critical 2    closed   3d ago   3600 s (missed)       20000 s (missed)      2, 2d ago
-# 3  critical 1    open     1d ago   none, due 23.5h ago   none, due in 1h       -
-# 4  high     1    new      5h ago   no SLA                no SLA                -
-# 5  normal   1    resolved 10d ago  1200 s (target 28800) 300000 s (missed)     4, 8d ago
-# 6  normal   2    new      20m ago  none, due in 8h       none, due in 3d       -
-# 7  low      1    pending  40d ago  500 s, 39d ago        no SLA                1, 38d ago
-# 8  normal   1    resolved 40d ago  900 s, 39d ago        50000 s, 5d ago       3, 4d ago
-# 9  critical 1    open     30m ago  1800 s (= target)     none, due in 3.5h     4, 10m ago
-# 10 normal   3    pending  6d ago   7200 s                none, due 1d ago      -
-psql -X -q -v ON_ERROR_STOP=1 -U postdesk -d "$DB" >"$T/seed.log" 2>&1 <<'EOF' ||
-INSERT INTO tickets (id, requester_address, subject, status, priority, line, created_at,
-	first_response_at, resolved_at, first_response_target, resolution_target,
-	first_response_secs, resolution_secs, first_response_due, resolution_due, rating, rated_at)
-VALUES
- (1, 'c1@example.com', 'one', 'resolved', 'critical', 1, now() - '2d'::interval,
-  now() - '2d'::interval + '10m', now() - '1d'::interval, 1800, 14400, 600, 7200,
-  now() - '2d'::interval + '30m', now() - '2d'::interval + '4h', 5, now() - '1d'::interval),
- (2, 'c2@example.com', 'two', 'closed', 'critical', 2, now() - '3d'::interval,
-  now() - '3d'::interval + '1h', now() - '2d'::interval, 1800, 14400, 3600, 20000,
-  now() - '3d'::interval + '30m', now() - '3d'::interval + '4h', 2, now() - '2d'::interval),
- (3, 'c3@example.com', 'three', 'open', 'critical', 1, now() - '1d'::interval,
-  NULL, NULL, 1800, 14400, NULL, NULL,
-  now() - '1d'::interval + '30m', now() + '1h'::interval, NULL, NULL),
- (4, 'c4@example.com', 'four', 'new', 'high', 1, now() - '5h'::interval,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
- (5, 'c5@example.com', 'five', 'resolved', 'normal', 1, now() - '10d'::interval,
-  now() - '10d'::interval + '20m', now() - '8d'::interval, 28800, 259200, 1200, 300000,
-  now() - '9d'::interval, now() - '7d'::interval, 4, now() - '8d'::interval),
- (6, 'c6@example.com', 'six', 'new', 'normal', 2, now() - '20m'::interval,
-  NULL, NULL, 28800, 259200, NULL, NULL, now() + '8h'::interval, now() + '3d'::interval, NULL, NULL),
- (7, 'c7@example.com', 'seven', 'pending', 'low', 1, now() - '40d'::interval,
-  now() - '39d'::interval, NULL, NULL, NULL, 500, NULL, NULL, NULL, 1, now() - '38d'::interval),
- (8, 'c8@example.com', 'eight', 'resolved', 'normal', 1, now() - '40d'::interval,
-  now() - '39d'::interval, now() - '5d'::interval, 28800, 259200, 900, 50000,
-  now() - '39d'::interval, now() - '30d'::interval, 3, now() - '4d'::interval),
- (9, 'c9@example.com', 'nine', 'open', 'critical', 1, now() - '30m'::interval,
-  now() - '20m'::interval, NULL, 1800, 14400, 1800, NULL,
-  now(), now() + '3h30m'::interval, 4, now() - '10m'::interval),
- (10, 'c10@example.com', 'ten', 'pending', 'normal', 3, now() - '6d'::interval,
-  now() - '6d'::interval + '2h', NULL, 28800, 259200, 7200, NULL,
-  now() - '5d'::interval, now() - '1d'::interval, NULL, NULL);
+# (tickets, notices, types, plans and keywords: see report_seed.sh)
 
-INSERT INTO sla_notices (ticket_id, clock, kind, due_at, priority, line, created_at) VALUES
- (2, 'first_response', 'breach', now() - '3d'::interval + '30m', 'critical', 1, now() - '3d'::interval + '31m'),
- (2, 'first_response', 'escalation', now() - '3d'::interval + '30m', 'critical', 2, now() - '3d'::interval + '31m'),
- (2, 'resolution', 'breach', now() - '3d'::interval + '4h', 'critical', 2, now() - '3d'::interval + '4h'),
- (3, 'first_response', 'warning', now() - '1d'::interval + '30m', 'critical', 1, now() - '1d'::interval + '24m'),
- (3, 'first_response', 'breach', now() - '1d'::interval + '30m', 'critical', 1, now() - '1d'::interval + '31m'),
- (5, 'resolution', 'breach', now() - '7d'::interval, 'normal', 1, now() - '7d'::interval),
- (10, 'resolution', 'warning', now() - '1d'::interval, 'normal', 3, now() - '2d'::interval),
- (10, 'resolution', 'breach', now() - '1d'::interval, 'normal', 3, now() - '1d'::interval),
- (10, 'resolution', 'escalation', now() - '1d'::interval, 'normal', 3, now() - '1d'::interval),
- (7, 'first_response', 'breach', now() - '39d'::interval, 'low', 1, now() - '35d'::interval),
- (9, 'first_response', 'warning', now(), 'critical', 1, now() - '5m'::interval);
-EOF
-	pd_die "seeding failed: $(cat "$T/seed.log")"
+. "$(dirname "$0")/report_seed.sh"
+pd_report_seed "$DB"
 
 report --json
 pd_check_eq "30d: report --json exits 0" 0 "$RC"
 jcheck "30d: one JSON object with the documented keys" 'sorted(d)' \
-	'sorted(["since", "until", "period_seconds", "created", "resolved", "first_response", "resolution", "sla", "breaches", "escalations", "warnings", "backlog", "satisfaction"])'
+	'sorted(["since", "until", "period_seconds", "created", "resolved", "first_response", "resolution", "sla", "breaches", "escalations", "warnings", "backlog", "satisfaction", "per_day", "time_distribution", "common_problems"])'
 pd_check_eq "30d: since and until are 30 days apart, in UTC" "2592000 +00:00" \
 	"$(pd_json "$OUT" 'str(round((__import__("datetime").datetime.fromisoformat(d["until"]) - __import__("datetime").datetime.fromisoformat(d["since"])).total_seconds())) + " " + d["until"][-6:]')"
 jcheck "30d: 8 tickets created (not the two of 40 days ago)" 'd["created"]' '8'
@@ -197,8 +152,49 @@ jcheck "30d: satisfaction 5 ratings, average 3.6 (the rating of 38 days ago left
 	'd["satisfaction"]' \
 	'{"average": 3.6, "count": 5, "distribution": {"1": 0, "2": 1, "3": 1, "4": 2, "5": 1}}'
 
+jcheck "30d: SLA by plan: default first, then by name" \
+	'[(r["plan"],) + tuple(r["first_response"][k] for k in ("met", "total", "percent")) + tuple(r["resolution"][k] for k in ("met", "total", "percent")) for r in d["sla"]["by_plan"]]' \
+	'[("default", 2, 3, 66.7, 0, 1, 0.0), ("basic", 1, 1, 100.0, 0, 1, 0.0), ("gold", 1, 2, 50.0, 1, 2, 50.0)]'
+jcheck "30d: SLA by type: the types with targets, in type order (#4, a question, has none)" \
+	'[(r["type"],) + tuple(r["first_response"][k] for k in ("met", "total", "percent")) + tuple(r["resolution"][k] for k in ("met", "total", "percent")) for r in d["sla"]["by_type"]]' \
+	'[("incident", 2, 4, 50.0, 1, 2, 50.0), ("complaint", 1, 1, 100.0, 0, 1, 0.0), ("refund", 1, 1, 100.0, 0, 1, 0.0), ("access", 0, 0, None, 0, 0, None)]'
+jcheck "30d: per_day covers 31 days and adds up to the 8 created, by type" \
+	'[len(d["per_day"]), sum(x["total"] for x in d["per_day"]), {t: sum(x["by_type"][t] for x in d["per_day"]) for t in d["per_day"][0]["by_type"]}]' \
+	'[31, 8, {"question": 1, "incident": 4, "complaint": 1, "suggestion": 0, "refund": 1, "access": 1}]'
+jcheck "30d: per_day is in day order, each total the sum of its types" \
+	'[[x["day"] for x in d["per_day"]] == sorted(x["day"] for x in d["per_day"]), all(x["total"] == sum(x["by_type"].values()) for x in d["per_day"])]' \
+	'[True, True]'
+jcheck "30d: the day of #5 (10 days ago) has one refund" \
+	'[x["by_type"]["refund"] for x in d["per_day"] if x["day"] == (__import__("datetime").datetime.now(__import__("datetime").timezone.utc) - __import__("datetime").timedelta(days=10)).date().isoformat()]' \
+	'[1]'
+# first responses 600 1200 1800 3600 7200; resolutions 7200 20000 50000 300000
+jcheck "30d: first response distribution (3600 s falls in 1-4h)" \
+	'[b["count"] for b in d["time_distribution"]["first_response"]]' '[1, 2, 2, 0, 0, 0, 0]'
+jcheck "30d: resolution distribution" \
+	'[b["count"] for b in d["time_distribution"]["resolution"]]' '[0, 0, 1, 1, 1, 0, 1]'
+jcheck "30d: common problems: request types, most first, ties in type order" \
+	'[(x["type"], x["tickets"], x["share"]) for x in d["common_problems"]["types"]]' \
+	'[("incident", 4, 50.0), ("question", 1, 12.5), ("complaint", 1, 12.5), ("refund", 1, 12.5), ("access", 1, 12.5)]'
+jcheck "30d: common problems: keywords lower-cased, once per ticket, not the old #7 nor senders" \
+	'[(x["keyword"], x["tickets"], x["share"]) for x in d["common_problems"]["keywords"]]' \
+	'[("не работает", 3, 37.5), ("down", 2, 25.0), ("ошибка", 1, 12.5)]'
+
 report
 pd_check_eq "30d: text report exits 0" 0 "$RC"
+tline "30d: text SLA plan row" '^ plan default 2/3 66\.7% 0/1 0\.0%$'
+tline "30d: text SLA type row" '^ type incident 2/4 50\.0% 1/2 50\.0%$'
+tline "30d: text time distribution heading" '^TIME DISTRIBUTION \(business\) <15m 15-60m 1-4h 4-8h 8-24h 1-3d >3d$'
+tline "30d: text first response distribution" '^ first response 1 2 2 - - - -$'
+tline "30d: text resolution distribution" '^ resolution - - 1 1 1 - 1$'
+tline "30d: text common problems heading" '^COMMON PROBLEMS \(tickets created in the period\)$'
+tline "30d: text top request type" '^ 4 50\.0% incident$'
+tline "30d: text top keyword" '^ 3 37\.5% не работает$'
+tline "30d: text tickets per day heading" '^TICKETS PER DAY TOTAL question incident complaint suggestion refund access$'
+if [ "$(awk '/^TICKETS PER DAY/ { on = 1; next } on && /^$/ { exit } on { s += $2 } END { print s }' "$OUT")" = 8 ]; then
+	pd_ok "30d: text tickets per day add up to 8"
+else
+	pd_fail "30d: text tickets per day add up to 8" "$(cat "$OUT")"
+fi
 tline "30d: text header names the period" '^Report for [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} UTC \.\. [0-9-]{10} [0-9:]{5} UTC \(last 30d\)$'
 tline "30d: text tickets created" '^ created 8$'
 tline "30d: text first response times human readable" '^ first response 5 30m 1h 36m$'
@@ -237,6 +233,11 @@ jcheck "1h: the one warning, no breach or escalation" \
 	'[d["warnings"], d["breaches"]["total"], d["escalations"]]' '[1, 0, 0]'
 jcheck "1h: backlog is the same now" 'd["backlog"]["total"]' '6'
 jcheck "1h: the one rating" '[d["satisfaction"]["count"], d["satisfaction"]["average"]]' '[1, 4.0]'
+jcheck "1h: per_day: one or two days, 2 tickets" \
+	'[len(d["per_day"]) in (1, 2), sum(x["total"] for x in d["per_day"])]' '[True, 2]'
+jcheck "1h: common problems of #6 and #9" \
+	'[[(x["type"], x["tickets"]) for x in d["common_problems"]["types"]], [(x["keyword"], x["tickets"], x["share"]) for x in d["common_problems"]["keywords"]]]' \
+	'[[("incident", 1), ("access", 1)], [("down", 1, 50.0)]]'
 report --since 90m
 tline "1h: text header says 1h 30m" '\(last 1h 30m\)$'
 
