@@ -1,6 +1,6 @@
 /*
  * cli.c - postdesk, the admin command line: migrate, check-config, tickets,
- * show, raw, set, report.  JSON output is built by PostgreSQL (json_build_object /
+ * show, raw, set, report, kb.  JSON output is built by PostgreSQL (json_build_object /
  * json_agg), never by hand; human output is a plain table.
  *
  * Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad data (unknown ticket, bad
@@ -20,8 +20,11 @@
 #include "compose.h"
 #include "config.h"
 #include "db_int.h"
+#include "kb.h"
+#include "kbdb.h"
 #include "log.h"
 #include "migrate.h"
+#include "render.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
@@ -41,6 +44,9 @@ static void usage(FILE *f)
 		"  outbox retry ID                    send a failed row again now\n"
 		"  mailboxes [--json]                 each mailbox: state, last poll, last error\n"
 		"  reprocess NUMBER [N]               parse the stored original of message N again\n"
+		"  kb import DIR                      load the knowledge-base articles in DIR\n"
+		"  kb list [--json]                   the articles and how often each was suggested\n"
+		"  kb search [--lang en|ru] TEXT      the articles a mail with TEXT would get\n"
 		"  report [--since 30d] [--json]      volumes, response times, SLA, backlog, ratings\n"
 		"  report [--since 30d] --html FILE   the same as one page with charts (- = stdout)\n");
 }
@@ -780,6 +786,180 @@ static int cmd_report(const struct pd_config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* kb import DIR: make the knowledge base equal to DIR's articles.  Every
+ * file is read and checked before the database is touched: one bad file
+ * (listed as FILE:LINE: reason) leaves everything as it was, exit 65. */
+static int cmd_kb_import(const struct pd_config *cfg, const char *dir)
+{
+	struct pd_kb_set set;
+	struct pd_kb_errors errs = {NULL, 0};
+	struct pd_kb_counts c;
+	struct pd_db *db;
+	struct pd_err err;
+	int rc;
+
+	if (pd_kb_load_dir(dir, &set, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		fprintf(stderr, "postdesk: %zu problem%s in %s: nothing imported\n", errs.n,
+			errs.n == 1 ? "" : "s", dir);
+		pd_kb_errors_free(&errs);
+		pd_kb_set_free(&set);
+		return EX_DATAERR;
+	}
+	if ((rc = open_db(cfg, true, &db)) != 0) {
+		pd_kb_set_free(&set);
+		return rc;
+	}
+	pd_err_clear(&err);
+	if (pd_kbdb_import(db, &set, &c, &err) < 0) {
+		if (err.cls == PD_ERR_PERM) {
+			fprintf(stderr, "postdesk: %s: nothing imported\n", err.msg);
+			rc = EX_DATAERR;
+		} else {
+			rc = err_exit(&err);
+		}
+	} else {
+		printf("%zu articles in %s: %d added, %d updated, %d unchanged, %d removed\n", set.n,
+		       dir, c.added, c.updated, c.unchanged, c.removed);
+	}
+	pd_db_close(db);
+	pd_kb_set_free(&set);
+	return rc;
+}
+
+/* kb list [--json]: the articles with how often each was suggested. */
+static int cmd_kb_list(const struct pd_config *cfg, bool json)
+{
+	struct pd_db *db;
+	struct pd_err err;
+	int rc;
+
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	PGresult *res = pd_db_query(
+	    db, NULL,
+	    json ? "SELECT coalesce(json_agg(json_build_object('slug', a.slug,"
+		   "  'language', a.language, 'title', a.title, 'keywords', a.keywords,"
+		   "  'url', a.url, 'updated_at', a.updated_at,"
+		   "  'suggested', (SELECT count(*) FROM ticket_kb k WHERE k.article_id = a.id))"
+		   "  ORDER BY a.slug), '[]') FROM kb_articles a"
+		 : "SELECT a.slug, a.language, a.title,"
+		   "  (SELECT count(*) FROM ticket_kb k WHERE k.article_id = a.id),"
+		   "  array_to_string(a.keywords, ', '), coalesce(a.url, '')"
+		   " FROM kb_articles a ORDER BY a.slug",
+	    0, NULL, &err);
+	if (res == NULL) {
+		pd_db_close(db);
+		return err_exit(&err);
+	}
+	if (json) {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+	} else {
+		printf("%-32s %-4s %9s  %s\n", "SLUG", "LANG", "SUGGESTED", "TITLE / KEYWORDS / URL");
+		for (int i = 0; i < PQntuples(res); i++) {
+			printf("%-32s %-4s %9s  ", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			       PQgetvalue(res, i, 3));
+			print_cut(PQgetvalue(res, i, 2), 60);
+			fputc('\n', stdout);
+			for (int k = 4; k <= 5; k++) {
+				if (PQgetvalue(res, i, k)[0] == '\0')
+					continue;
+				printf("%-32s %-4s %9s  ", "", "", "");
+				print_cut(PQgetvalue(res, i, k), 60);
+				fputc('\n', stdout);
+			}
+		}
+	}
+	PQclear(res);
+	pd_db_close(db);
+	return 0;
+}
+
+/* kb search [--lang en|ru] TEXT...: what a mail with TEXT would get. */
+static int cmd_kb_search(const struct pd_config *cfg, const char *lang, const char *text)
+{
+	struct pd_kb_match *m;
+	size_t n, shown = 0;
+	struct pd_db *db;
+	struct pd_err err;
+	int rc;
+
+	if (lang == NULL)
+		lang = pd_render_detect_language(text, "");
+	if (lang == NULL)
+		lang = cfg->default_language ? cfg->default_language : "en";
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	if (pd_kbdb_search(db, lang, text, "", 10, &m, &n, &err) < 0) {
+		pd_db_close(db);
+		return err_exit(&err);
+	}
+	printf("language %s, minimum rank %g (and %g of the best)\n",
+	       strcmp(lang, "ru") == 0 ? "ru" : "en", PD_KB_MIN_RANK, PD_KB_MIN_SHARE);
+	printf("%-5s %8s %-4s %-32s %s\n", "SHOWN", "RANK", "LANG", "SLUG", "TITLE");
+	struct pd_kb_hit hits[PD_KB_MAX_SUGGEST];
+	for (size_t i = 0; i < n; i++) {
+		char pos[16] = "-";
+		if (m[i].position > 0) {
+			snprintf(pos, sizeof(pos), "%d", m[i].position);
+			if (shown < PD_KB_MAX_SUGGEST) {
+				hits[shown].title = m[i].title;
+				hits[shown].url = m[i].url;
+				hits[shown].body = m[i].body;
+				shown++;
+			}
+		}
+		printf("%-5s %8.4f %-4s %-32s ", pos, m[i].rank, m[i].language, m[i].slug);
+		print_cut(m[i].title, 60);
+		fputc('\n', stdout);
+	}
+	if (n == 0)
+		printf("(no article matches)\n");
+	char *section = pd_kb_section(lang, hits, shown);
+	printf("\nthe acknowledgement's {{kb.articles}}:\n%s\n", shown ? section : "(empty)\n");
+	free(section);
+	pd_kbdb_matches_free(m, n);
+	pd_db_close(db);
+	return 0;
+}
+
+static int cmd_kb(const struct pd_config *cfg, int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "import") == 0)
+		return cmd_kb_import(cfg, argv[2]);
+	if (argc >= 2 && argc <= 3 && strcmp(argv[1], "list") == 0 &&
+	    (argc == 2 || strcmp(argv[2], "--json") == 0))
+		return cmd_kb_list(cfg, argc == 3);
+	if (argc >= 3 && strcmp(argv[1], "search") == 0) {
+		const char *lang = NULL;
+		int i = 2;
+		if (strcmp(argv[2], "--lang") == 0) {
+			if (argc < 5) {
+				usage(stderr);
+				return EX_USAGE;
+			}
+			lang = argv[3];
+			i = 4;
+		}
+		if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "ru") != 0) {
+			fprintf(stderr, "postdesk: --lang: give en or ru\n");
+			return EX_USAGE;
+		}
+		struct pd_buf text;
+		pd_buf_init(&text);
+		for (; i < argc; i++)
+			pd_buf_printf(&text, "%s%s", text.len ? " " : "", argv[i]);
+		int rc = cmd_kb_search(cfg, lang, text.data);
+		pd_buf_free(&text);
+		return rc;
+	}
+	usage(stderr);
+	return EX_USAGE;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct pd_config *cfg;
@@ -831,7 +1011,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
 	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
 	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0 &&
-	    strcmp(cmd, "reprocess") != 0 && strcmp(cmd, "report") != 0) {
+	    strcmp(cmd, "reprocess") != 0 && strcmp(cmd, "report") != 0 &&
+	    strcmp(cmd, "kb") != 0) {
 		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EX_USAGE;
@@ -859,6 +1040,8 @@ int main(int argc, char **argv)
 		rc = cmd_reprocess(cfg, cargc, cargv);
 	else if (strcmp(cmd, "report") == 0)
 		rc = cmd_report(cfg, cargc, cargv);
+	else if (strcmp(cmd, "kb") == 0)
+		rc = cmd_kb(cfg, cargc, cargv);
 	else
 		rc = cmd_set(cfg, cargc, cargv);
 	pd_config_free(cfg);

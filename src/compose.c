@@ -15,6 +15,7 @@
 
 #include "compose.h"
 #include "db_int.h"
+#include "kbdb.h"
 #include "log.h"
 #include "loopguard.h"
 #include "outbox.h"
@@ -168,11 +169,12 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	int recent = 0, day = 0;
 	bool suppressed = false;
 	const char *reason = NULL;
+	char *kb = NULL;
 	int rc = -1;
 
 	snprintf(number, sizeof(number), "%" PRId64, ticket);
 	snprintf(line, sizeof(line), "%d", cls->line);
-	const struct pd_render_var vars[] = {
+	struct pd_render_var vars[] = {
 	    {"ticket.number", number},
 	    {"ticket.subject", subject},
 	    {"ticket.status", "new"},
@@ -183,6 +185,7 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    {"customer.address", customer},
 	    {"message.body", msg->body_text},
 	    {"support.address", cfg->support_address},
+	    {"kb.articles", ""}, /* last: filled in for the acknowledgement */
 	};
 
 	/* 1. the acknowledgement, unless it could feed a loop */
@@ -213,6 +216,10 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 			refs[n_refs++] = msg->references[i];
 		if (msg->message_id != NULL)
 			refs[n_refs++] = msg->message_id;
+		/* knowledge-base articles that may answer the mail at once */
+		if (pd_kbdb_suggest(db, ticket, lang, subject, msg->body_text, &kb, err) < 0)
+			goto out;
+		vars[PD_ARRAY_LEN(vars) - 1].value = kb;
 		struct outgoing o = {
 		    .template = "ack",
 		    .lang = lang,
@@ -248,6 +255,7 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 		goto out;
 	rc = 0;
 out:
+	free(kb);
 	free(name);
 	return rc;
 }

@@ -1263,6 +1263,7 @@ static const struct pd_render_var full_vars[] = {
 	{"sla.due", "2026-03-05 12:00 +0000"},
 	{"sla.late", "1h 30m"},
 	{"reason", "REASON-MARKER unknown command #clsoe"},
+	{"kb.articles", "KB-ARTICLES-MARKER\n"},
 };
 
 static void test_shipped_templates(void **state)
@@ -1342,7 +1343,8 @@ static void test_template_content(void **state)
 		const char *name;
 		const char *must[12];
 	} cases[] = {
-		{"ack", {"42", "Printer prints blank pages", "support@example.com", NULL}},
+		{"ack", {"42", "Printer prints blank pages", "support@example.com", "KB-ARTICLES-MARKER",
+			 NULL}},
 		{"agent-notice",
 		 {"MESSAGE-BODY-MARKER\nsecond line", "#note", "#close", "#resolve", "#pending",
 		  "#priority", "#assign", "#line", "#type", "ivan@example.org", NULL}},
