@@ -192,6 +192,8 @@ if [ -n "$urgent" ]; then
 	"$build/postdesk" -c "$CONF" set 1 status resolved
 	say "postdesk report"
 	"$build/postdesk" -c "$CONF" report
+	"$build/postdesk" -c "$CONF" report --html "$STATE/report.html" &&
+		echo "The same as a page with charts: ${STATE#$top/}/report.html"
 fi
 
 sent=$(ls "$PD_SINK_DIR"/*.eml 2>/dev/null | wc -l)

@@ -22,6 +22,8 @@ PACKAGES=(
 	# integration tests and demo: throwaway servers on loopback
 	postgresql dovecot-imapd dovecot-core gnutls-bin
 	python3 python3-aiosmtpd curl
+	# tests/integration/report_html.sh: screenshots of `postdesk report --html`
+	chromium fonts-dejavu-core
 	# bench/run.sh
 	bc time
 	# systemd-analyze checks the unit file (no service manager is started)

@@ -1196,6 +1196,7 @@ static void html_shares(FILE *out, const char *what, const struct pd_report_shar
 static void html_notices(const struct pd_report *rep, FILE *out)
 {
 	static const char *const kinds[] = {"breach", "escalation", "warning"};
+	static const char *const labels[] = {"breaches", "escalations", "warnings"};
 
 	fputs("<table><tr><th>SLA notices</th>", out);
 	for (size_t p = 0; p < PD_ARRAY_LEN(priorities); p++)
@@ -1218,7 +1219,7 @@ static void html_notices(const struct pd_report *rep, FILE *out)
 				res += n->count;
 			total += n->count;
 		}
-		fprintf(out, "<tr><td>%ss</td>", kinds[k]);
+		fprintf(out, "<tr><td>%s</td>", labels[k]);
 		for (size_t p = 0; p < PD_ARRAY_LEN(priorities); p++)
 			fprintf(out, "<td>%" PRId64 "</td>", by_prio[p]);
 		fprintf(out, "<td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64 "</td></tr>\n", fr,

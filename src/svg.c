@@ -14,6 +14,7 @@
 
 #define SVG_FONT "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\""
 #define GLYPH_PX 6.5 /* average width of a character at 11px */
+#define BAR_MAX 64.0 /* the widest bar, so that a lone one still looks like a bar */
 
 void pd_svg_escape(FILE *out, const char *s)
 {
@@ -157,7 +158,7 @@ void pd_svg_bars(FILE *out, const struct pd_svg_bars *c)
 	const char *suffix = c->suffix ? c->suffix : "";
 	double w = c->width > 0 ? c->width : 600, h = c->height > 0 ? c->height : 300;
 	double left = c->y_label ? 60 : 46, right = 12;
-	double top = c->n_series > 1 ? 52 : 36, bottom = c->x_label ? 46 : 30;
+	double top = c->n_series > 1 ? 62 : 40, bottom = c->x_label ? 46 : 30;
 	double pw = w - left - right, ph = h - top - bottom;
 	bool data = pd_svg_has_data(c);
 
@@ -236,8 +237,8 @@ void pd_svg_bars(FILE *out, const struct pd_svg_bars *c)
 			any = true;
 			bh = v / ymax * ph;
 			if (c->stacked) {
-				bw = slot * 0.7;
-				bx = x + slot * 0.15;
+				bw = slot * 0.7 < BAR_MAX ? slot * 0.7 : BAR_MAX;
+				bx = x + (slot - bw) / 2;
 				base -= bh;
 				sum += v;
 				if (v > 0)
@@ -246,7 +247,9 @@ void pd_svg_bars(FILE *out, const struct pd_svg_bars *c)
 				continue;
 			}
 			bw = slot * 0.8 / (double)c->n_series;
-			bx = x + slot * 0.1 + (double)s * bw;
+			if (bw > BAR_MAX)
+				bw = BAR_MAX;
+			bx = x + (slot - bw * (double)c->n_series) / 2 + (double)s * bw;
 			bar(out, bx + bw * 0.05, top + ph - bh, bw * 0.9, bh > 0 ? bh : 0.5, se->color,
 			    c->categories[i], se->name, v, suffix);
 			if (values) {

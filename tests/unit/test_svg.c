@@ -140,8 +140,8 @@ static void test_grouped(void **state)
 	assert_non_null(strstr(svg, ">resolution</text>"));
 	assert_non_null(strstr(svg, ">% met</text>"));
 	assert_non_null(strstr(svg, "width=\"400\" height=\"200\""));
-	/* the 100 % bar fills the plot: top 52, bottom 200 - 30 */
-	assert_non_null(strstr(svg, "y=\"52.0\""));
+	/* the 100 % bar fills the plot: top 62, bottom 200 - 30 */
+	assert_non_null(strstr(svg, "y=\"62.0\" width=\"36.0\" height=\"108.0\""));
 	free(svg);
 }
 
@@ -156,8 +156,9 @@ static void test_stacked(void **state)
 				.stacked = true};
 	char *svg = render(&c);
 
-	/* zero segments are not drawn; totals above the stacks */
+	/* zero segments are not drawn; totals above the stacks; bars no wider than 64 px */
 	assert_int_equal(count(svg, "class=\"bar\""), 3);
+	assert_non_null(strstr(svg, "width=\"64.0\""));
 	assert_non_null(strstr(svg, "<title>line 1, critical: 2</title>"));
 	assert_non_null(strstr(svg, ">support line</text>"));
 	assert_non_null(strstr(svg, ">line 2</text>"));
