@@ -141,7 +141,7 @@ static void test_grouped(void **state)
 	assert_non_null(strstr(svg, ">% met</text>"));
 	assert_non_null(strstr(svg, "width=\"400\" height=\"200\""));
 	/* the 100 % bar fills the plot: top 62, bottom 200 - 30 */
-	assert_non_null(strstr(svg, "y=\"62.0\" width=\"36.0\" height=\"108.0\""));
+	assert_non_null(strstr(svg, "y=\"62.0\" width=\"29.5\" height=\"108.0\""));
 	free(svg);
 }
 
