@@ -119,6 +119,21 @@ struct pd_rule_cfg {
 	bool final;                  /* a matching sender rule decides the priority alone */
 };
 
+/* plan "NAME" { customers = {...} calendar = "..." high = "1h 8h" ... }: the
+ * SLA a group of customers is promised.  prio[] is indexed critical, high,
+ * normal, low; a priority the plan does not set keeps the top-level sla
+ * section's targets (on the plan's calendar when it has one). */
+struct pd_plan_cfg {
+	char *name;                  /* section title */
+	struct pd_strlist customers; /* addresses, "@domain" or "domain" */
+	char *calendar;              /* "24x7" or a calendar section; NULL = each sla's own */
+	int warn_at;                 /* percent; 0 = the sla section's */
+	struct {
+		bool set;
+		int64_t first_response, resolution; /* seconds */
+	} prio[4];
+};
+
 /* queue "NAME" { addresses = {...} line = N }: a ticket queue. */
 struct pd_queue_cfg {
 	char *name;                  /* [a-z0-9._-]+, unique */
@@ -187,6 +202,9 @@ struct pd_config {
 	struct pd_config_derived *derived; /* never NULL in a loaded config; may be NULL in
 					    * one built by hand */
 
+	size_t n_plans;              /* in file order: the first plan naming a customer wins */
+	struct pd_plan_cfg *plans;
+
 	int reopen_days;             /* default 14 */
 	int64_t sla_scan_interval;   /* seconds between SLA scans, default 10 */
 
@@ -251,6 +269,18 @@ const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *
 const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name);
 const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number);
 const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name);
+const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char *name);
+/* The first plan whose customers list addr (exact, or its domain); NULL = the default. */
+const struct pd_plan_cfg *pd_config_plan_for(const struct pd_config *cfg, const char *addr);
+/*
+ * The SLA that applies to priority under plan (a plan name, NULL = none):
+ * the plan's own targets for it, else the top-level sla section's, on the
+ * plan's calendar when it names one.  Fills *out (strings borrowed from cfg;
+ * out->priority is the priority) and returns true, or false when no target
+ * applies.
+ */
+bool pd_config_sla_for(const struct pd_config *cfg, const char *plan, const char *priority,
+		       struct pd_sla_cfg *out);
 const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char *name);
 
 /* True when addr (an addr-spec, any case) is listed as an agent, by exact

@@ -22,17 +22,18 @@
 #include "err.h"
 #include "sla.h"
 
-/* The initial clock of a new ticket of priority on line at now: st (running
- * since now), the targets (0 = none) and the calendar name (static or
- * config-owned; NULL when the priority has no sla section). */
+/* The initial clock of a new ticket of priority on line, for a customer of
+ * plan (NULL = the default), at now: st (running since now), the targets
+ * (0 = none) and the calendar name (static or config-owned; NULL when no
+ * target applies). */
 struct pd_sla_initial {
 	struct pd_sla_state st;
 	int64_t first_response_target;
 	int64_t resolution_target;
 	const char *calendar;
 };
-void pd_slascan_initial(const struct pd_config *cfg, const char *priority, int line, time_t now,
-			struct pd_sla_initial *out);
+void pd_slascan_initial(const struct pd_config *cfg, const char *plan, const char *priority,
+			int line, time_t now, struct pd_sla_initial *out);
 
 /*
  * Bring the stored clock of ticket up to date at now (after a change of

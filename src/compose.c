@@ -270,6 +270,7 @@ struct ticket_info {
 	char *priority;
 	char *queue;
 	char *line;
+	char *plan; /* NULL = the default */
 };
 
 static void ticket_info_free(struct ticket_info *t)
@@ -278,6 +279,7 @@ static void ticket_info_free(struct ticket_info *t)
 	free(t->priority);
 	free(t->queue);
 	free(t->line);
+	free(t->plan);
 	free(t->subject);
 	free(t->requester);
 	free(t->requester_name);
@@ -294,7 +296,7 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	snprintf(id, sizeof(id), "%" PRId64, ticket);
 	res = pd_db_query(db, "pd_compose_ticket",
 			  "SELECT subject, requester_address, requester_name, coalesce(language, ''),"
-			  " status, priority, queue, line FROM tickets WHERE id = $1::bigint",
+			  " status, priority, queue, line, plan FROM tickets WHERE id = $1::bigint",
 			  1, v, err);
 	if (res == NULL)
 		return -1;
@@ -310,6 +312,7 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	t->priority = pd_xstrdup(PQgetvalue(res, 0, 5));
 	t->queue = pd_xstrdup(PQgetvalue(res, 0, 6));
 	t->line = pd_xstrdup(PQgetvalue(res, 0, 7));
+	t->plan = PQgetisnull(res, 0, 8) ? NULL : pd_xstrdup(PQgetvalue(res, 0, 8));
 	PQclear(res);
 	return 0;
 }
@@ -638,6 +641,7 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	const struct pd_line_cfg *l = pd_config_line(cfg, n->line);
 	const struct pd_strlist *notify = l != NULL && l->notify.n > 0 ? &l->notify
 								       : &cfg->agent_notify;
+	struct pd_sla_cfg slab;
 	const struct pd_sla_cfg *sla = NULL;
 	struct ticket_info t;
 	char id[24], due[24], target[32] = "-", late[32], line[16], from_line[16];
@@ -664,7 +668,7 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 		ticket_info_free(&t);
 		return -1;
 	}
-	sla = pd_config_sla(cfg, t.priority);
+	sla = pd_config_sla_for(cfg, t.plan, t.priority, &slab) ? &slab : NULL;
 	if (sla != NULL) {
 		int64_t secs = strcmp(n->clock, "first_response") == 0 ? sla->first_response
 									: sla->resolution;

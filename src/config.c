@@ -114,6 +114,17 @@ static cfg_opt_t calendar_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t plan_opts[] = {
+	CFG_STR("calendar", NULL, CFGF_NODEFAULT),
+	CFG_STR("critical", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("customers", NULL, CFGF_NODEFAULT),
+	CFG_STR("high", NULL, CFGF_NODEFAULT),
+	CFG_STR("low", NULL, CFGF_NODEFAULT),
+	CFG_STR("normal", NULL, CFGF_NODEFAULT),
+	CFG_STR("warn_at", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static cfg_opt_t line_opts[] = {
 	CFG_STR("calendar", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
@@ -156,6 +167,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_SEC("mailbox", mailbox_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_STR("max_message_size", "25M", CFGF_NONE),
 	CFG_STR("message_id_domain", NULL, CFGF_NODEFAULT),
+	CFG_SEC("plan", plan_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("queue", queue_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_STR("reopen_days", "14", CFGF_NONE),
 	CFG_SEC("rule", rule_opts, CFGF_TITLE | CFGF_MULTI),
@@ -1956,6 +1968,60 @@ static void load_sla(struct ctx *c, cfg_t *sec, struct pd_sla_cfg *sla)
 	get_int(c, sec, "warn_at", 1, 100, &sla->warn_at);
 }
 
+/* plan "NAME" { customers = {...}  calendar = "..."  high = "1h 8h" ... } */
+static void load_plan(struct ctx *c, const struct pd_config *cfg, cfg_t *sec,
+		      struct pd_plan_cfg *p)
+{
+	const char *title = cfg_title(sec);
+	const char *cal = get_str(sec, "calendar");
+	bool any = false;
+
+	p->name = pd_xstrdup(title);
+	for (const struct pd_plan_cfg *q = cfg->plans; q < p; q++)
+		if (strcmp(q->name, title) == 0)
+			report(c, sec_line(c, sec), "plan \"%s\": defined twice", title);
+	copy_list(sec, "customers", &p->customers);
+	check_addr_list(c, sec, "customers", true);
+	if (p->customers.n == 0)
+		report(c, sec_line(c, sec),
+		       "plan \"%s\": customers = {...} is required (addresses or @domains)", title);
+	if (cal != NULL) {
+		p->calendar = pd_xstrdup(cal);
+		if (strcmp(cal, "24x7") != 0 && pd_config_calendar(cfg, cal) == NULL)
+			report(c, key_line(c, sec, "calendar"),
+			       "calendar: no calendar \"%s\" is defined (add calendar \"%s\" "
+			       "{ ... } or use \"24x7\")",
+			       cal, cal);
+	}
+	if (get_str(sec, "warn_at") != NULL)
+		get_int(c, sec, "warn_at", 1, 100, &p->warn_at);
+	for (size_t i = 0; i < PD_ARRAY_LEN(priorities); i++) {
+		const char *v = get_str(sec, priorities[i]);
+		char a[64], b[64], extra[2];
+		int64_t fr, res;
+
+		if (v == NULL)
+			continue;
+		any = true;
+		if (sscanf(v, "%63s %63s %1s", a, b, extra) != 2 || pd_parse_duration(a, &fr) < 0 ||
+		    pd_parse_duration(b, &res) < 0 || fr < 1 || res < 1) {
+			report(c, key_line(c, sec, priorities[i]),
+			       "%s: \"%s\" must be two durations, first response and resolution "
+			       "(e.g. \"1h 8h\")",
+			       priorities[i], v);
+			continue;
+		}
+		p->prio[i].set = true;
+		p->prio[i].first_response = fr;
+		p->prio[i].resolution = res;
+	}
+	if (!any && cal == NULL)
+		report(c, sec_line(c, sec),
+		       "plan \"%s\": sets nothing; give targets (e.g. high = \"1h 8h\") or a "
+		       "calendar",
+		       title);
+}
+
 static void check_timezone(struct ctx *c, cfg_t *sec, const char *tz)
 {
 	const char *dir = getenv("TZDIR");
@@ -2486,6 +2552,11 @@ static void build(struct ctx *c)
 	}
 	qsort(cfg->lines, cfg->n_lines, sizeof(*cfg->lines), line_cmp);
 
+	cfg->n_plans = cfg_size(r, "plan");
+	cfg->plans = pd_xcalloc(cfg->n_plans, sizeof(*cfg->plans));
+	for (size_t i = 0; i < cfg->n_plans; i++)
+		load_plan(c, cfg, cfg_getnsec(r, "plan", (unsigned)i), &cfg->plans[i]);
+
 	/* classification: queues, then rules (file order is their order) */
 	cfg->trust_priority_headers = false;
 	get_bool(c, r, "trust_priority_headers", &cfg->trust_priority_headers);
@@ -2565,6 +2636,12 @@ void pd_config_free(struct pd_config *cfg)
 		free(cal->holiday_dates);
 	}
 	free(cfg->calendars);
+	for (size_t i = 0; i < cfg->n_plans; i++) {
+		free(cfg->plans[i].name);
+		free(cfg->plans[i].calendar);
+		strlist_free(&cfg->plans[i].customers);
+	}
+	free(cfg->plans);
 	for (size_t i = 0; i < cfg->n_lines; i++) {
 		strlist_free(&cfg->lines[i].notify);
 		free(cfg->lines[i].calendar);
@@ -2763,6 +2840,73 @@ const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const ch
 		if (strcmp(cfg->queues[i].name, name) == 0)
 			return &cfg->queues[i];
 	return NULL;
+}
+
+const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < cfg->n_plans; i++)
+		if (strcmp(cfg->plans[i].name, name) == 0)
+			return &cfg->plans[i];
+	return NULL;
+}
+
+/* addr matches an entry: the exact address, "@domain" or "domain". */
+static bool addr_listed(const struct pd_strlist *l, const char *addr)
+{
+	const char *at;
+
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *e = l->v[i];
+		if (e[0] == '@') {
+			if (pd_str_iequal(at + 1, e + 1))
+				return true;
+		} else if (strchr(e, '@') == NULL) {
+			if (pd_str_iequal(at + 1, e))
+				return true;
+		} else if (pd_str_iequal(addr, e)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+const struct pd_plan_cfg *pd_config_plan_for(const struct pd_config *cfg, const char *addr)
+{
+	for (size_t i = 0; i < cfg->n_plans; i++)
+		if (addr_listed(&cfg->plans[i].customers, addr))
+			return &cfg->plans[i];
+	return NULL;
+}
+
+bool pd_config_sla_for(const struct pd_config *cfg, const char *plan, const char *priority,
+		       struct pd_sla_cfg *out)
+{
+	const struct pd_sla_cfg *base = pd_config_sla(cfg, priority);
+	const struct pd_plan_cfg *p = pd_config_plan(cfg, plan);
+	int idx = -1;
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(priorities); i++)
+		if (priority != NULL && strcmp(priority, priorities[i]) == 0)
+			idx = (int)i;
+	if (p != NULL && idx >= 0 && p->prio[idx].set) {
+		memset(out, 0, sizeof(*out));
+		out->priority = (char *)(uintptr_t)priorities[idx];
+		out->first_response = p->prio[idx].first_response;
+		out->resolution = p->prio[idx].resolution;
+		out->calendar = base != NULL ? base->calendar : (char *)(uintptr_t) "24x7";
+		out->warn_at = base != NULL ? base->warn_at : 80;
+	} else if (base != NULL) {
+		*out = *base;
+	} else {
+		return false;
+	}
+	if (p != NULL && p->calendar != NULL)
+		out->calendar = p->calendar;
+	if (p != NULL && p->warn_at > 0)
+		out->warn_at = p->warn_at;
+	return true;
 }
 
 const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char *name)

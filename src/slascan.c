@@ -21,12 +21,13 @@
 /* The targets for priority on line; the calendars are built into *cal and
  * *warn_cal (free both with pd_calendar_free; either may be NULL).  Returns
  * NULL when the priority has no sla section. */
-static const struct pd_sla_targets *targets_for(const struct pd_config *cfg, const char *priority,
-						int line, struct pd_sla_targets *t,
-						struct pd_calendar **cal,
+static const struct pd_sla_targets *targets_for(const struct pd_config *cfg, const char *plan,
+						const char *priority, int line,
+						struct pd_sla_targets *t, struct pd_calendar **cal,
 						struct pd_calendar **warn_cal)
 {
-	const struct pd_sla_cfg *s = pd_config_sla(cfg, priority);
+	struct pd_sla_cfg sb;
+	const struct pd_sla_cfg *s = pd_config_sla_for(cfg, plan, priority, &sb) ? &sb : NULL;
 	const struct pd_line_cfg *l = pd_config_line(cfg, line);
 
 	*cal = *warn_cal = NULL;
@@ -48,13 +49,14 @@ static const struct pd_sla_targets *targets_for(const struct pd_config *cfg, con
 	return t;
 }
 
-void pd_slascan_initial(const struct pd_config *cfg, const char *priority, int line, time_t now,
-			struct pd_sla_initial *out)
+void pd_slascan_initial(const struct pd_config *cfg, const char *plan, const char *priority,
+			int line, time_t now, struct pd_sla_initial *out)
 {
 	struct pd_sla_targets tb;
 	struct pd_calendar *cal, *wcal;
-	const struct pd_sla_targets *t = targets_for(cfg, priority, line, &tb, &cal, &wcal);
-	const struct pd_sla_cfg *s = pd_config_sla(cfg, priority);
+	const struct pd_sla_targets *t = targets_for(cfg, plan, priority, line, &tb, &cal, &wcal);
+	struct pd_sla_cfg sb;
+	const struct pd_sla_cfg *s = pd_config_sla_for(cfg, plan, priority, &sb) ? &sb : NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->st.running_wanted = true;
@@ -105,7 +107,7 @@ static const char SQL_CLOCK[] =
     "SELECT status, priority, line, " EPOCH("sla_since") ", sla_used,"
     " first_response_at IS NOT NULL, first_response_secs, resolution_secs,"
     " " EPOCH("first_response_due") ", " EPOCH("first_response_warn") ","
-    " " EPOCH("resolution_due") ", " EPOCH("resolution_warn")
+    " " EPOCH("resolution_due") ", " EPOCH("resolution_warn") ", plan"
     " FROM tickets WHERE id = $1::bigint FOR UPDATE";
 
 static const char SQL_CLOCK_SET[] =
@@ -150,14 +152,16 @@ int pd_slascan_sync(struct pd_db *db, const struct pd_config *cfg, int64_t ticke
 	st.res_due = get_time(res, 0, 10);
 	st.res_warn = get_time(res, 0, 11);
 	const char *priority = PQgetvalue(res, 0, 1);
-	const struct pd_sla_cfg *s = pd_config_sla(cfg, priority);
+	const char *plan = PQgetisnull(res, 0, 12) ? NULL : PQgetvalue(res, 0, 12);
+	struct pd_sla_cfg sb;
+	const struct pd_sla_cfg *s = pd_config_sla_for(cfg, plan, priority, &sb) ? &sb : NULL;
 	const struct pd_sla_targets *t =
-	    targets_for(cfg, priority, (int)get_int(res, 0, 2, 1), &tb, &cal, &wcal);
-	PQclear(res);
+	    targets_for(cfg, plan, priority, (int)get_int(res, 0, 2, 1), &tb, &cal, &wcal);
 
 	pd_sla_update(t, &st, now);
 	pd_calendar_free(cal);
 	pd_calendar_free(wcal);
+	PQclear(res); /* plan pointed into it */
 
 	fmt_time(since, sizeof(since), st.since);
 	fmt_i64(used, sizeof(used), st.used);

@@ -240,18 +240,19 @@ static const char SQL_NEW_TICKET[] =
     "  INSERT INTO tickets (subject, requester_address, requester_name, queue, mailbox,"
     "    language, priority, line, sla_calendar, sla_since, first_response_target,"
     "    resolution_target, first_response_due, first_response_warn, resolution_due,"
-    "    resolution_warn, type)"
+    "    resolution_warn, plan, type)"
     "  VALUES ($1, lower($2), $3, $4, $5, $6, $7, $8::int, nullif($9, ''), " TS(10) ","
     "    nullif($11, '')::bigint, nullif($12, '')::bigint, " TS(13) ", " TS(14) ","
-    "    " TS(15) ", " TS(16) ", $24) RETURNING id),"
+    "    " TS(15) ", " TS(16) ", $24, $25) RETURNING id),"
     " p AS ("
     "  INSERT INTO participants (ticket_id, address, name, role)"
     "  SELECT id, lower($2), $3, 'requester' FROM t WHERE $2 <> ''),"
     " e AS ("
     "  INSERT INTO events (ticket_id, actor, kind, detail)"
     "  SELECT id, 'mailbox:' || coalesce($5, ''), 'ticket.classified',"
-    "    jsonb_build_object('priority', $7::text, 'type', $24::text, 'queue', $4::text,"
+    "    jsonb_build_object('priority', $7::text, 'type', $25::text, 'queue', $4::text,"
     "      'line', $8::int,"
+    "      'plan', $24::text,"
     "      'reasons', (SELECT coalesce(jsonb_agg(jsonb_build_object('what', w, 'source', s,"
     "          'rule', r, 'matched', m, 'field', f, 'value', v, 'decided', d) ORDER BY i),"
     "        '[]') FROM unnest($17::text[], $18::text[], $19::text[], $20::text[],"
@@ -327,7 +328,9 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 	*subject_r = subject;
 	*lang_r = detect_language(ctx->cfg, msg);
 	pd_classify(ctx->cfg, ctx->mailbox, msg, cls);
-	pd_slascan_initial(ctx->cfg, pd_priority_name(cls->priority), cls->line, time(NULL), &sla);
+	const struct pd_plan_cfg *plan = pd_config_plan_for(ctx->cfg, msg->from.address);
+	pd_slascan_initial(ctx->cfg, plan ? plan->name : NULL, pd_priority_name(cls->priority),
+			   cls->line, time(NULL), &sla);
 	p_init(&p);
 	p_text(&p, subject);
 	p_text(&p, msg->from.address);
@@ -352,6 +355,7 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_field, c));
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_value, c));
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_decided, c));
+	p_text(&p, plan ? plan->name : NULL);
 	p_text(&p, pd_type_name(cls->type));
 	res = run(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
 	p_free(&p);

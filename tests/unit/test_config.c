@@ -755,6 +755,23 @@ static const struct bad_case bad_cases[] = {
 	  "%P:7: senders: \"@\" is neither an e-mail address nor a domain",
 	  "%P:8: final: decides the priority, and rule \"final2\" sets none",
 	  "%P:9: final: must be true or false, not \"maybe\"", NULL}},
+	{"plans",
+	 BASE "plan \"p1\" { }\n"
+	      "plan \"p2\" { customers = {\"@\"} high = \"1h\" calendar = \"nowhere\" }\n"
+	      "plan \"p3\" { customers = {\"a@example.com\"} low = \"1h 2x\" critical = \"0s 1h\"\n"
+	      "  warn_at = 0 }\n",
+	 {"%P:3: plan \"p1\": customers = {...} is required (addresses or @domains)",
+	  "%P:3: plan \"p1\": sets nothing; give targets (e.g. high = \"1h 8h\") or a calendar",
+	  "%P:4: customers: \"@\" is neither an e-mail address nor a domain",
+	  "%P:4: calendar: no calendar \"nowhere\" is defined (add calendar \"nowhere\" { ... } "
+	  "or use \"24x7\")",
+	  "%P:4: high: \"1h\" must be two durations, first response and resolution (e.g. "
+	  "\"1h 8h\")",
+	  "%P:5: critical: \"0s 1h\" must be two durations, first response and resolution "
+	  "(e.g. \"1h 8h\")",
+	  "%P:5: low: \"1h 2x\" must be two durations, first response and resolution (e.g. "
+	  "\"1h 8h\")",
+	  "%P:6: warn_at: must be a whole number from 1 to 100, not \"0\"", NULL}},
 	{"types: rule types and type sections",
 	 BASE "rule \"t1\" { keywords = {\"x\"} type = \"bug\" }\n"
 	      "rule \"t2\" { keywords = {\"x\"} type = \"\" }\n"
@@ -798,6 +815,62 @@ static void test_bad_configs(void **state)
 		expect_errors(bad_cases[i].text, bad_cases[i].exp);
 	}
 	current_case = NULL;
+}
+
+/* Plans: which customers, which targets, which calendar. */
+static void test_plans(void **state)
+{
+	(void)state;
+	struct pd_config *cfg = load_ok(
+	    BASE "sla \"high\"   { first_response = \"8h\"  resolution = \"3d\"  calendar = "
+		 "\"office\"  warn_at = 75 }\n"
+		 "sla \"normal\" { first_response = \"1d\"  resolution = \"5d\"  calendar = "
+		 "\"office\" }\n"
+		 "calendar \"office\" { timezone = \"Europe/Moscow\"  hours = {\"mon-fri "
+		 "09:00-18:00\"} }\n"
+		 "plan \"premium\" { customers = {\"@BigCorp.example\", \"ceo@small.example\"}\n"
+		 "  calendar = \"24x7\"  high = \"1h 8h\"  critical = \"15m 4h\"  warn_at = 50 }\n"
+		 "plan \"standard\" { customers = {\"small.example\"}  normal = \"8h 3d\" }\n");
+	struct pd_sla_cfg s;
+
+	assert_int_equal(cfg->n_plans, 2);
+	assert_string_equal(pd_config_plan_for(cfg, "ops@bigcorp.EXAMPLE")->name, "premium");
+	assert_string_equal(pd_config_plan_for(cfg, "CEO@small.example")->name, "premium");
+	assert_string_equal(pd_config_plan_for(cfg, "bob@small.example")->name, "standard");
+	assert_null(pd_config_plan_for(cfg, "bob@other.example"));
+	assert_null(pd_config_plan_for(cfg, "bob@sub.small.example"));
+	assert_null(pd_config_plan_for(cfg, "no-at-sign"));
+	/* premium high: its own targets, on its 24x7 calendar, its warn_at */
+	assert_true(pd_config_sla_for(cfg, "premium", "high", &s));
+	assert_int_equal(s.first_response, 3600);
+	assert_int_equal(s.resolution, 8 * 3600);
+	assert_string_equal(s.calendar, "24x7");
+	assert_int_equal(s.warn_at, 50);
+	/* premium critical: the plan's targets although no top-level section */
+	assert_true(pd_config_sla_for(cfg, "premium", "critical", &s));
+	assert_int_equal(s.first_response, 900);
+	assert_int_equal(s.warn_at, 50);
+	/* premium normal: the default targets, on the plan's calendar */
+	assert_true(pd_config_sla_for(cfg, "premium", "normal", &s));
+	assert_int_equal(s.first_response, 86400);
+	assert_string_equal(s.calendar, "24x7");
+	/* standard normal: its targets on the default section's calendar */
+	assert_true(pd_config_sla_for(cfg, "standard", "normal", &s));
+	assert_int_equal(s.first_response, 8 * 3600);
+	assert_int_equal(s.resolution, 3 * 86400);
+	assert_string_equal(s.calendar, "office");
+	/* no plan: the top-level sections; none for low */
+	assert_true(pd_config_sla_for(cfg, NULL, "high", &s));
+	assert_int_equal(s.first_response, 8 * 3600);
+	assert_string_equal(s.calendar, "office");
+	assert_int_equal(s.warn_at, 75);
+	assert_false(pd_config_sla_for(cfg, NULL, "low", &s));
+	assert_false(pd_config_sla_for(cfg, "standard", "low", &s));
+	assert_false(pd_config_sla_for(cfg, "premium", "bogus", &s));
+	/* an unknown plan name (a plan removed from the config) is the default */
+	assert_true(pd_config_sla_for(cfg, "gone", "normal", &s));
+	assert_int_equal(s.first_response, 86400);
+	pd_config_free(cfg);
 }
 
 static void test_rules_and_queues(void **state)
@@ -1484,6 +1557,7 @@ int main(void)
 		cmocka_unit_test(test_load_edge_cases),
 		cmocka_unit_test(test_rules_and_queues),
 		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_plans),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_cleartext_warning),
 		cmocka_unit_test(test_env_and_comments),
