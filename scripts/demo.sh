@@ -143,6 +143,9 @@ pd_write_config "$CONF" "extra=$(sed -n '/^rule "/,/^}/p' "$top/conf/postdesk.co
 say "postdesk migrate"
 "$build/postdesk" -c "$CONF" migrate || exit 1
 
+say "postdesk kb import conf/kb"
+"$build/postdesk" -c "$CONF" kb import "$top/conf/kb" || exit 1
+
 say "delivering the demo mails to support@example.com's INBOX"
 for f in "$top"/tests/data/demo/*.eml; do
 	pd_deliver support "$f" || pd_die "delivering $f failed"

@@ -33,6 +33,9 @@
  *        configuration, ranked with ts_rank_cd normalised by length (1);
  * pool:  those above the minimum, in the customer's language when any is;
  * top:   the best PD_KB_MAX_SUGGEST with at least $4 of the best rank.
+ *
+ * q is MATERIALIZED: inlined, the two tsqueries would be built again for
+ * every article (0.1 ms each, 100 ms for a thousand articles).
  */
 #define KB_RANK_CTE                                                                            \
 	"WITH words AS ("                                                                      \
@@ -44,7 +47,7 @@
 	"                        'hword_part', 'hword_numpart', 'uint')"                       \
 	"       AND lower(p.token) <> 'or'"                                                    \
 	"     LIMIT 500) t),"                                                                  \
-	" q AS (SELECT websearch_to_tsquery('pg_catalog.russian', w) AS ru,"                   \
+	" q AS MATERIALIZED (SELECT websearch_to_tsquery('pg_catalog.russian', w) AS ru,"      \
 	"              websearch_to_tsquery('pg_catalog.english', w) AS en FROM words),"       \
 	" hits AS (SELECT a.id, a.slug, a.language, a.title, coalesce(a.url, '') AS url,"      \
 	"                 left(a.body, 2000) AS body,"                                         \
