@@ -193,6 +193,13 @@ if [ -n "$urgent" ]; then
 	pd_deliver support "$STATE/answer.eml"
 	"$build/postdeskd" -c "$CONF" --once >>"$STATE/postdeskd.log" 2>&1
 	"$build/postdesk" -c "$CONF" set 1 status resolved
+	say "the customer of ticket 1 answers the satisfaction survey with a 5"
+	"$PD_PYTHON" "$top/tests/integration/mkmail.py" \
+		--from 'Sarah Connor <sarah.connor@acme-logistics.example>' --to support@example.com \
+		--subject 'Re: [Support #1] How did we do?' --message-id '<demo-rating-1@acme-logistics.example>' \
+		--body $'5\n\nThanks, all good now.' >"$STATE/rating.eml"
+	pd_deliver support "$STATE/rating.eml"
+	"$build/postdeskd" -c "$CONF" --once >>"$STATE/postdeskd.log" 2>&1
 	say "postdesk report"
 	"$build/postdesk" -c "$CONF" report
 	"$build/postdesk" -c "$CONF" report --html "$STATE/report.html" &&
