@@ -283,6 +283,11 @@ bool pd_config_sla_for(const struct pd_config *cfg, const char *plan, const char
 		       struct pd_sla_cfg *out);
 const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char *name);
 
+/* True when addr (an addr-spec, any case) matches an entry of l: the exact
+ * address, or its domain as "@example.com" or "example.com" (not
+ * subdomains).  Used for agents, rule senders and plan customers. */
+bool pd_config_addr_listed(const struct pd_strlist *l, const char *addr);
+
 /* True when addr (an addr-spec, any case) is listed as an agent, by exact
  * address or by domain entry ("@example.com" or "example.com"). */
 bool pd_config_is_agent(const struct pd_config *cfg, const char *addr);

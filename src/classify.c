@@ -731,23 +731,7 @@ static void add_reason(struct pd_classification *out, const char *what, const ch
 /* Is from (an addr-spec) one of r's senders: address, "@domain" or "domain"? */
 static bool sender_match(const struct pd_rule_cfg *r, const char *from)
 {
-	const char *at = strrchr(from, '@');
-
-	if (at == NULL)
-		return false;
-	for (size_t i = 0; i < r->senders.n; i++) {
-		const char *e = r->senders.v[i];
-		if (e[0] == '@') {
-			if (pd_str_iequal(at + 1, e + 1))
-				return true;
-		} else if (strchr(e, '@') == NULL) {
-			if (pd_str_iequal(at + 1, e))
-				return true;
-		} else if (pd_str_iequal(from, e)) {
-			return true;
-		}
-	}
-	return false;
+	return pd_config_addr_listed(&r->senders, from);
 }
 
 /* ----------------------------------------------------------- headers */

@@ -2850,8 +2850,7 @@ const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char
 	return NULL;
 }
 
-/* addr matches an entry: the exact address, "@domain" or "domain". */
-static bool addr_listed(const struct pd_strlist *l, const char *addr)
+bool pd_config_addr_listed(const struct pd_strlist *l, const char *addr)
 {
 	const char *at;
 
@@ -2875,7 +2874,7 @@ static bool addr_listed(const struct pd_strlist *l, const char *addr)
 const struct pd_plan_cfg *pd_config_plan_for(const struct pd_config *cfg, const char *addr)
 {
 	for (size_t i = 0; i < cfg->n_plans; i++)
-		if (addr_listed(&cfg->plans[i].customers, addr))
+		if (pd_config_addr_listed(&cfg->plans[i].customers, addr))
 			return &cfg->plans[i];
 	return NULL;
 }
@@ -2921,21 +2920,5 @@ const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char
 
 bool pd_config_is_agent(const struct pd_config *cfg, const char *addr)
 {
-	const char *at;
-
-	if (cfg == NULL || addr == NULL || (at = strrchr(addr, '@')) == NULL)
-		return false;
-	for (size_t i = 0; i < cfg->agent_addresses.n; i++) {
-		const char *e = cfg->agent_addresses.v[i];
-		if (e[0] == '@') {
-			if (pd_str_iequal(at + 1, e + 1))
-				return true;
-		} else if (strchr(e, '@') == NULL) {
-			if (pd_str_iequal(at + 1, e))
-				return true;
-		} else if (pd_str_iequal(addr, e)) {
-			return true;
-		}
-	}
-	return false;
+	return cfg != NULL && pd_config_addr_listed(&cfg->agent_addresses, addr);
 }
