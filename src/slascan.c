@@ -18,20 +18,20 @@
 
 /* ------------------------------------------------------------ targets */
 
-/* The targets for priority on line; the calendars are built into *cal and
+/* The targets for priority on line under plan; the sla section that
+ * applies is copied into *s and the calendars are built into *cal and
  * *warn_cal (free both with pd_calendar_free; either may be NULL).  Returns
- * NULL when the priority has no sla section. */
+ * NULL (and leaves *s alone) when no target applies. */
 static const struct pd_sla_targets *targets_for(const struct pd_config *cfg, const char *plan,
 						const char *priority, int line,
-						struct pd_sla_targets *t, struct pd_calendar **cal,
+						struct pd_sla_targets *t, struct pd_sla_cfg *s,
+						struct pd_calendar **cal,
 						struct pd_calendar **warn_cal)
 {
-	struct pd_sla_cfg sb;
-	const struct pd_sla_cfg *s = pd_config_sla_for(cfg, plan, priority, &sb) ? &sb : NULL;
 	const struct pd_line_cfg *l = pd_config_line(cfg, line);
 
 	*cal = *warn_cal = NULL;
-	if (s == NULL)
+	if (!pd_config_sla_for(cfg, plan, priority, s))
 		return NULL;
 	*cal = pd_calendar_new(strcmp(s->calendar, "24x7") == 0
 				   ? NULL
@@ -53,10 +53,11 @@ void pd_slascan_initial(const struct pd_config *cfg, const char *plan, const cha
 			int line, time_t now, struct pd_sla_initial *out)
 {
 	struct pd_sla_targets tb;
-	struct pd_calendar *cal, *wcal;
-	const struct pd_sla_targets *t = targets_for(cfg, plan, priority, line, &tb, &cal, &wcal);
 	struct pd_sla_cfg sb;
-	const struct pd_sla_cfg *s = pd_config_sla_for(cfg, plan, priority, &sb) ? &sb : NULL;
+	struct pd_calendar *cal, *wcal;
+	const struct pd_sla_targets *t =
+	    targets_for(cfg, plan, priority, line, &tb, &sb, &cal, &wcal);
+	const struct pd_sla_cfg *s = t != NULL ? &sb : NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->st.running_wanted = true;
@@ -154,9 +155,9 @@ int pd_slascan_sync(struct pd_db *db, const struct pd_config *cfg, int64_t ticke
 	const char *priority = PQgetvalue(res, 0, 1);
 	const char *plan = PQgetisnull(res, 0, 12) ? NULL : PQgetvalue(res, 0, 12);
 	struct pd_sla_cfg sb;
-	const struct pd_sla_cfg *s = pd_config_sla_for(cfg, plan, priority, &sb) ? &sb : NULL;
 	const struct pd_sla_targets *t =
-	    targets_for(cfg, plan, priority, (int)get_int(res, 0, 2, 1), &tb, &cal, &wcal);
+	    targets_for(cfg, plan, priority, (int)get_int(res, 0, 2, 1), &tb, &sb, &cal, &wcal);
+	const struct pd_sla_cfg *s = t != NULL ? &sb : NULL;
 
 	pd_sla_update(t, &st, now);
 	pd_calendar_free(cal);
