@@ -2,10 +2,19 @@
  * outbox.c - the transactional outbox: enqueue inside the caller's
  * transaction, then claim, send and record.  See outbox.h.
  *
- * A claimed row carries a lease: when the process dies after claiming, the
- * row becomes due again once the lease has expired.  Its Message-ID was fixed
- * when it was enqueued, so a mail that was accepted by the server just before
- * such a crash and sent again is recognisable as the same mail.
+ * A claimed row names the PostgreSQL session that claimed it (backend pid
+ * and backend start, sql/0006): when the claiming process dies its session
+ * ends with it, and the next claim by anyone takes the row at once.  Rows of
+ * a live session are never taken, except by that session itself: sending is
+ * sequential, so a row of our own still 'sending' when we claim again was
+ * abandoned by a flush that stopped on a database error.  A lease stays as
+ * the fallback for a session that outlives its process on a dead connection.
+ *
+ * Each result is recorded by the first statement after the SMTP reply, so
+ * the one window no client can close (the server said 250, the process died
+ * before 'sent' was committed: the mail goes out again after a restart) is
+ * one round trip to PostgreSQL wide.  Its Message-ID was fixed when it was
+ * enqueued, so such a second copy is recognisable as the same mail.
  */
 #include "autoconfig.h"
 
@@ -20,6 +29,7 @@
 #include "util.h"
 
 #define LEASE "5 minutes" /* far above the SMTP timeout of one message */
+#define CLAIM_ROWS 10     /* rows per claim: little for others to wait on */
 
 /* text[] literal of n strings (quotes and backslashes escaped). */
 static char *array_literal(const char *const *v, size_t n)
@@ -119,15 +129,35 @@ int64_t pd_outbox_backoff(int attempt, double jitter)
 	return secs - secs / 5 + (int64_t)(jitter * (double)(secs / 5 * 2));
 }
 
+/*
+ * Due rows: queued and due; or sending, with the lease run out, or claimed
+ * by a session that is gone (no backend with that pid, or one with that pid
+ * but another start: the pid was reused), or claimed under our own pid (by
+ * this very session, or by a dead one whose pid we now have).  A backend
+ * whose start we may not see (another role without pg_read_all_stats) counts
+ * as alive.
+ */
 static const char SQL_CLAIM[] =
-    "WITH c AS ("
-    "  SELECT id FROM outbox"
-    "   WHERE (status = 'queued' AND next_attempt_at <= now())"
-    "      OR (status = 'sending' AND lease_until < now())"
-    "   ORDER BY next_attempt_at, id LIMIT $1::int"
+    "WITH me AS ("
+    "  SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()),"
+    " c AS ("
+    "  SELECT o.id FROM outbox o"
+    "   WHERE (o.status = 'queued' AND o.next_attempt_at <= now())"
+    "      OR (o.status = 'sending'"
+    "          AND (o.lease_until < now()"
+    "               OR o.claimed_pid = pg_backend_pid()"
+    "               OR (o.claimed_pid IS NOT NULL"
+    "                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+    "                                    WHERE a.pid = o.claimed_pid"
+    "                                      AND (a.backend_start IS NULL"
+    "                                           OR a.backend_start IS NOT DISTINCT FROM"
+    "                                              o.claimed_backend_start)))))"
+    "   ORDER BY o.next_attempt_at, o.id LIMIT $1::int"
     "   FOR UPDATE SKIP LOCKED)"
     "UPDATE outbox o SET status = 'sending', lease_until = now() + interval '" LEASE "',"
-    "                    attempts = o.attempts + 1"
+    "                    attempts = o.attempts + 1,"
+    "                    claimed_pid = pg_backend_pid(),"
+    "                    claimed_backend_start = (SELECT backend_start FROM me)"
     "  FROM c WHERE o.id = c.id"
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
     "           o.kind, coalesce(o.to_address, '')";
@@ -151,11 +181,13 @@ static int record(struct pd_db *db, const char *id, int attempts, const struct p
 
 	if (send_err == NULL) {
 		const char *v[1] = {id};
-		res = pd_db_query(db, "pd_outbox_sent",
+		/* unnamed: one round trip even the first time on a connection */
+		res = pd_db_query(db, NULL,
 				  "UPDATE outbox SET status = 'sent', sent_at = now(),"
 				  " lease_until = NULL, last_error = NULL WHERE id = $1::bigint",
 				  1, v, err);
-		st->sent++;
+		if (res != NULL)
+			st->sent++;
 	} else if (retryable(send_err) && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
 		char delay[24];
 		const char *v[3] = {id, delay, send_err->msg};
@@ -166,7 +198,8 @@ static int record(struct pd_db *db, const char *id, int attempts, const struct p
 				  " next_attempt_at = now() + make_interval(secs => $2::int),"
 				  " last_error = $3 WHERE id = $1::bigint",
 				  3, v, err);
-		st->retried++;
+		if (res != NULL)
+			st->retried++;
 	} else {
 		const char *v[2] = {id, send_err->msg};
 		res = pd_db_query(
@@ -180,7 +213,8 @@ static int record(struct pd_db *db, const char *id, int attempts, const struct p
 		    "                      'attempts', attempts, 'error', $2::text)"
 		    " FROM u WHERE ticket_id IS NOT NULL",
 		    2, v, err);
-		st->failed++;
+		if (res != NULL)
+			st->failed++;
 	}
 	if (res == NULL)
 		return -1;
@@ -196,7 +230,7 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 	while (handled < max) {
 		char limit[16];
 		const char *v[1] = {limit};
-		size_t want = max - handled < 50 ? max - handled : 50;
+		size_t want = max - handled < CLAIM_ROWS ? max - handled : CLAIM_ROWS;
 		PGresult *res;
 		int n;
 
@@ -229,6 +263,9 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			else
 				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, (const char *)raw,
 						 raw_len, &serr);
+			/* the result first: nothing between the server's reply and the
+			 * statement that records it */
+			int rec = record(db, id, attempts, r == 0 ? NULL : &serr, st, err);
 			PQfreemem(raw);
 			if (r == 0)
 				pd_log_info("outbox=%s kind=%s to=%s action=sent", id,
@@ -243,7 +280,7 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 				       serr.msg);
 			free(rcpt_text);
 			free(rcpts);
-			if (record(db, id, attempts, r == 0 ? NULL : &serr, st, err) < 0) {
+			if (rec < 0) {
 				PQclear(res);
 				return -1;
 			}

@@ -9,7 +9,8 @@ that aiosmtpd from Debian's python3-aiosmtpd is found whatever PATH says.
 
 Optional: a file DIR/reply holding one SMTP reply line (e.g. "451 4.3.0 try
 later") makes the sink answer DATA with it instead of accepting the mail,
-so tests can exercise temporary and permanent failures.
+so tests can exercise temporary and permanent failures; it is read anew for
+every mail, and a 421 line closes the connection after it is sent.
 
 Failures from the command line (for tests that start their own sink):
   --fail-code CODE      answer CODE (4xx or 5xx) instead of accepting a mail
@@ -35,6 +36,15 @@ session counts once).  DIR/accepted holds the number of mails accepted.
 Both files are replaced atomically on every change.  Each session is also
 logged on stderr: "sink: session N from HOST:PORT".
 
+Delivery log: DIR/accepted.ids gets one line per accepted mail, "N<TAB>
+MESSAGE-ID" (N: the DIR/N.eml it went to, "-" with --discard; MESSAGE-ID as
+in the header, "" when it has none).  DIR/ambiguous gets the same line for
+every accepted mail after whose "250" to DATA the connection ended without
+the client sending any further command (no MAIL, RSET, NOOP, QUIT...): a
+client that died right then cannot know that the mail went out and will
+send it again, so a second copy of such a mail is expected; any other copy
+is a duplicate.  Both files are appended to (and flushed) at once.
+
 TLS (certificates from tests/data/tls: server-chain.pem, server-key.pem):
   --tls starttls        offer STARTTLS and refuse mail before it (530)
   --tls implicit        TLS from the first byte (smtps)
@@ -48,6 +58,8 @@ Idle:
 """
 import argparse
 import asyncio
+import email.parser
+import email.policy
 import os
 import signal
 import ssl
@@ -62,6 +74,24 @@ def write_count(directory, name, value):
     with open(tmp, "w", encoding="ascii") as f:
         f.write("%d\n" % value)
     os.rename(tmp, os.path.join(directory, name))
+
+
+def append_line(directory, name, line):
+    with open(os.path.join(directory, name), "a", encoding="utf-8",
+              errors="surrogateescape") as f:
+        f.write(line + "\n")
+
+
+def message_id_of(data):
+    """The Message-ID header of a raw mail, unfolded and stripped ("" if none)."""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
+        value = headers.get("Message-ID")
+    except Exception:  # a header the parser chokes on: no id rather than no mail
+        value = None
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
 
 
 def default_text(code):
@@ -129,19 +159,23 @@ class Sink:
             with open(reply_file, encoding="ascii") as f:
                 line = f.read().strip()
             if line:
+                if line.startswith("421"):
+                    asyncio.get_running_loop().call_soon(server.transport.close)
                 return line
         reply = self._fail_now(server, envelope, "data")
         if reply:
             return reply
-        self.accepted += 1
-        write_count(self.dir, "accepted", self.accepted)
-        if self.args is not None and self.args.discard:
-            return "250 2.0.0 OK discarded"
-        self.n += 1
-        base = os.path.join(self.dir, str(self.n))
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
+        self.accepted += 1
+        write_count(self.dir, "accepted", self.accepted)
+        if self.args is not None and self.args.discard:
+            self._delivered(server, "-", data)
+            return "250 2.0.0 OK discarded"
+        self.n += 1
+        base = os.path.join(self.dir, str(self.n))
+        self._delivered(server, str(self.n), data)
         with open(base + ".eml.tmp", "wb") as f:
             f.write(data)
         with open(base + ".env", "w", encoding="utf-8") as f:
@@ -150,6 +184,22 @@ class Sink:
                 f.write("RCPT TO:%s\n" % rcpt)
         os.rename(base + ".eml.tmp", base + ".eml")
         return "250 2.0.0 OK queued as sink-%d" % self.n
+
+    # ---- the delivery log (see "Delivery log" above)
+
+    def _delivered(self, server, name, data):
+        line = "%s\t%s" % (name, message_id_of(data))
+        append_line(self.dir, "accepted.ids", line)
+        # confirmed by the client's next command, or ambiguous at connection end
+        server.pd_unconfirmed = line
+
+    def connection_ended(self, server):
+        line = getattr(server, "pd_unconfirmed", None)
+        if line is not None:
+            server.pd_unconfirmed = None
+            append_line(self.dir, "ambiguous", line)
+            print("sink: connection ended right after 250 to DATA: %s" % line,
+                  file=sys.stderr, flush=True)
 
     # ---- session counting (called by CountingSMTP)
 
@@ -163,9 +213,27 @@ class Sink:
 
 class CountingSMTP(SMTP):
     """aiosmtpd's SMTP (one instance per connection) that reports its first
-    EHLO/HELO to the handler."""
+    EHLO/HELO to the handler, and every command and the end of the
+    connection, for the delivery log."""
 
     pd_counted = False
+    pd_unconfirmed = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for verb, method in list(self._smtp_methods.items()):
+            self._smtp_methods[verb] = self._pd_command(method)
+
+    def _pd_command(self, method):
+        async def wrapped(arg):
+            # any command after a 250 to DATA: the client lived to read it
+            self.pd_unconfirmed = None
+            return await method(arg)
+        return wrapped
+
+    def connection_lost(self, error):
+        self.event_handler.connection_ended(self)
+        super().connection_lost(error)
 
     def _pd_count(self):
         if not self.pd_counted:
