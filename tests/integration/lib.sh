@@ -19,7 +19,8 @@
 # Environment: top_srcdir, top_builddir (automake exports them; defaults to
 # the source tree this file is in), PD_REQUIRE_INTEGRATION=1 (missing
 # servers fail instead of skip), PD_KEEP_TMP=1 (keep $T after the run),
-# PD_PG_BINDIR (PostgreSQL server binaries), PD_TLS_DIR (CA + server cert).
+# PD_PG_BINDIR (PostgreSQL server binaries), PD_TLS_DIR (CA + server cert),
+# PD_VALGRIND=1 (postdeskd under valgrind; see pd_valgrind_prefix).
 
 PD_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$PD_LIB_DIR/../.." && pwd)}"
@@ -183,6 +184,17 @@ pd_require_binaries() {
 			exit 1
 		fi
 	done
+	if [ "${PD_VALGRIND:-0}" = 1 ]; then
+		if ! command -v valgrind >/dev/null; then
+			pd_skip_all "PD_VALGRIND=1 but valgrind is not installed (run scripts/deps.sh)"
+		fi
+		# valgrind cannot run a program built with AddressSanitizer
+		if grep -q __asan_init "$top_builddir/postdeskd"; then
+			echo "not ok 1 - PD_VALGRIND=1 needs a build without --enable-sanitizers"
+			echo "0 passed, 1 failed"
+			exit 1
+		fi
+	fi
 }
 
 # pd_free_port VAR: set VAR to a port on 127.0.0.1 that nobody listens on,
@@ -629,16 +641,51 @@ line 2 { notify = {"l2@example.com"} }'
 
 # ------------------------------------------------------------------ programs under test
 
+# PD_VALGRIND=1: every postdeskd the helpers below start runs under valgrind's
+# memcheck (build without sanitizers: configure without --enable-sanitizers).
+# A memory error or a definite/indirect leak makes the daemon exit 99, so the
+# suite's own "exits 0" checks fail; the reports are in $T/valgrind.PID.log
+# and pd_valgrind_report prints them.  Valgrind is slow: timeouts are longer.
+PD_VALGRIND_EXIT=99
+pd_valgrind_prefix() {
+	[ "${PD_VALGRIND:-0}" = 1 ] || return 0
+	printf '%s\n' valgrind -q --error-exitcode=$PD_VALGRIND_EXIT --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--track-origins=yes --suppressions="$top_srcdir/tests/valgrind.supp" \
+		--log-file="$T/valgrind.%p.log"
+}
+
+# pd_daemon_timeout SECONDS: the bound for one run, multiplied under valgrind.
+pd_daemon_timeout() {
+	if [ "${PD_VALGRIND:-0}" = 1 ]; then echo $(($1 * 10)); else echo "$1"; fi
+}
+
+# pd_valgrind_report: the valgrind logs with findings (none: prints nothing, returns 1).
+pd_valgrind_report() {
+	local f found=1
+	for f in "$T"/valgrind.*.log; do
+		[ -s "$f" ] || continue
+		echo "== $f"
+		head -n 60 "$f"
+		found=0
+	done
+	return $found
+}
+
 # pd_daemon_once CONF LOG [VAR=value ...]: postdeskd --once, bounded; returns its status.
 pd_daemon_once() {
-	local conf=$1 log=$2
+	local conf=$1 log=$2 vg
 	shift 2
-	env "$@" timeout -k 5 120 "$top_builddir/postdeskd" -c "$conf" --once >"$log" 2>&1
+	mapfile -t vg < <(pd_valgrind_prefix)
+	env "$@" timeout -k 5 "$(pd_daemon_timeout 120)" "${vg[@]}" "$top_builddir/postdeskd" \
+		-c "$conf" --once >"$log" 2>&1
 }
 
 # pd_daemon_start CONF LOG: postdeskd in the background (pid in $PD_DAEMON_PID).
 pd_daemon_start() {
-	"$top_builddir/postdeskd" -c "$1" --foreground >"$2" 2>&1 &
+	local vg
+	mapfile -t vg < <(pd_valgrind_prefix)
+	"${vg[@]}" "$top_builddir/postdeskd" -c "$1" --foreground >"$2" 2>&1 &
 	PD_DAEMON_PID=$!
 	PD_BG_PIDS="$PD_BG_PIDS $PD_DAEMON_PID"
 }
