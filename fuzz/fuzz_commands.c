@@ -1,0 +1,113 @@
+/*
+ * fuzz_commands.c - an agent's mail body: the command block at its top
+ * (#close, #priority high, #assign ..., #note) and the quoted history cut
+ * from the reply (pd_commands_trim_quote).
+ *
+ * The body reaches commands.c as the MIME parser hands it over: UTF-8
+ * without NUL bytes, so the input goes through pd_mime_to_utf8 first.
+ * Checked besides memory and UB: what commands.h promises about the result
+ * (after an error no command and the body unchanged; arguments normalised;
+ * the error text, mailed back to the agent, valid UTF-8 on one line).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "commands.h"
+#include "fuzz.h"
+#include "mime.h"
+#include "util.h"
+
+#define REQUIRE(cond)                                                                         \
+	do {                                                                                  \
+		if (!(cond)) {                                                                \
+			fprintf(stderr, "fuzz_commands: %s:%d: %s does not hold\n", __FILE__, \
+				__LINE__, #cond);                                             \
+			abort();                                                              \
+		}                                                                             \
+	} while (0)
+
+static bool one_of(const char *s, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, v[i]) == 0)
+			return true;
+	return false;
+}
+
+static void check_result(const char *body, const struct pd_cmd_result *r)
+{
+	static const char *const prio[] = {"critical", "high", "normal", "low"};
+	static const char *const types[] = {"question",   "incident", "complaint",
+					    "suggestion", "refund",   "access"};
+
+	REQUIRE(r->body != NULL);
+	REQUIRE(pd_utf8_valid(r->body, strlen(r->body)));
+	REQUIRE(strlen(r->body) <= strlen(body));
+	if (r->error != NULL) {
+		REQUIRE(r->n == 0);
+		REQUIRE(strcmp(r->body, body) == 0);
+		REQUIRE(pd_utf8_valid(r->error, strlen(r->error)));
+		REQUIRE(strchr(r->error, '\n') == NULL && strchr(r->error, '\r') == NULL);
+	}
+	if (r->n == 0 && r->error == NULL)
+		REQUIRE(strcmp(r->body, body) == 0);
+	bool note = false;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pd_cmd *c = &r->v[i];
+		REQUIRE(pd_cmd_name(c->kind) != NULL);
+		switch (c->kind) {
+		case PD_CMD_PRIORITY:
+			REQUIRE(c->arg != NULL && one_of(c->arg, prio, 4));
+			break;
+		case PD_CMD_TYPE:
+			REQUIRE(c->arg != NULL && one_of(c->arg, types, 6));
+			break;
+		case PD_CMD_LINE: {
+			REQUIRE(c->arg != NULL);
+			char *end;
+			long v = strtol(c->arg, &end, 10);
+			REQUIRE(*end == '\0' && v >= 1 && v <= 99);
+			break;
+		}
+		case PD_CMD_ASSIGN:
+			REQUIRE(c->arg != NULL && strchr(c->arg, '@') != NULL);
+			REQUIRE(strchr(c->arg, '<') == NULL && strchr(c->arg, '>') == NULL);
+			REQUIRE(pd_utf8_valid(c->arg, strlen(c->arg)));
+			break;
+		case PD_CMD_NOTE:
+			note = true;
+			REQUIRE(c->arg == NULL);
+			break;
+		default:
+			REQUIRE(c->arg == NULL);
+		}
+	}
+	if (note)
+		REQUIRE(r->note);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *body = pd_mime_to_utf8("utf-8", (const char *)data, size);
+
+	if (body == NULL)
+		return 0;
+	struct pd_cmd_result r;
+	pd_commands_parse(body, &r);
+	check_result(body, &r);
+
+	/* store.c: the relayed text is the command-free body without the quote */
+	char *text = pd_commands_trim_quote(r.body);
+	REQUIRE(text != NULL && strlen(text) <= strlen(r.body));
+	REQUIRE(pd_utf8_valid(text, strlen(text)));
+	free(text);
+	pd_commands_free(&r);
+
+	text = pd_commands_trim_quote(body);
+	REQUIRE(text != NULL && strlen(text) <= strlen(body));
+	free(text);
+	free(body);
+	return 0;
+}

@@ -1,0 +1,165 @@
+/*
+ * fuzz_mime.c - one raw mail through everything ingest does with it before
+ * the database: the MIME parse (headers, RFC 2047/2231, charsets, the body
+ * and the attachments), the loop guard (its header lookups, the DSN
+ * reader and the verdict), the language guess and the classifier's words.
+ *
+ * Besides crashes, leaks and undefined behaviour, it checks what msg.h
+ * promises: the strings that are never NULL are not, every string is valid
+ * UTF-8, attachment sizes and hashes match their data; and that the
+ * classifier's two word segmentations agree (classify.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "fuzz.h"
+#include "loopguard.h"
+#include "mime.h"
+#include "msg.h"
+#include "render.h"
+#include "util.h"
+
+#define REQUIRE(cond)                                                                     \
+	do {                                                                              \
+		if (!(cond)) {                                                            \
+			fprintf(stderr, "fuzz_mime: %s:%d: %s does not hold\n", __FILE__, \
+				__LINE__, #cond);                                         \
+			abort();                                                          \
+		}                                                                         \
+	} while (0)
+
+static void check_str(const char *s, bool may_be_null)
+{
+	if (s == NULL) {
+		REQUIRE(may_be_null);
+		return;
+	}
+	REQUIRE(pd_utf8_valid(s, strlen(s)));
+}
+
+static void check_addrs(const struct pd_addrlist *l)
+{
+	REQUIRE(l->n == 0 || l->v != NULL);
+	for (size_t i = 0; i < l->n; i++) {
+		check_str(l->v[i].name, false);
+		check_str(l->v[i].address, false);
+	}
+}
+
+static void check_msg(const struct pd_msg *m, const char *raw, size_t len)
+{
+	unsigned char hash[32];
+
+	REQUIRE(m->raw == raw && m->raw_len == len);
+	check_str(m->message_id, true);
+	check_str(m->in_reply_to, true);
+	for (size_t i = 0; i < m->n_references; i++)
+		check_str(m->references[i], false);
+	check_str(m->subject, false);
+	check_str(m->from.name, false);
+	check_str(m->from.address, false);
+	check_str(m->reply_to.name, false);
+	check_str(m->reply_to.address, false);
+	check_addrs(&m->to);
+	check_addrs(&m->cc);
+	check_addrs(&m->delivered_to);
+	check_str(m->auto_submitted, true);
+	check_str(m->precedence, true);
+	check_str(m->list_id, true);
+	check_str(m->return_path, true);
+	check_str(m->body_text, false);
+	check_str(m->body_charset, false);
+	check_str(m->parse_error, true);
+	REQUIRE(!(m->parse_failed || m->oversized) || m->parse_error != NULL);
+	for (size_t i = 0; i < m->n_warnings; i++)
+		REQUIRE(m->warnings[i] != NULL);
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		const struct pd_attachment *a = &m->attachments[i];
+		unsigned char sum[32];
+		char hex[65];
+
+		check_str(a->filename, true);
+		check_str(a->content_type, false);
+		check_str(a->content_id, true);
+		REQUIRE(a->size == 0 || a->data != NULL);
+		pd_sha256(a->data != NULL ? a->data : "", a->size, sum);
+		REQUIRE(memcmp(sum, a->sha256, 32) == 0);
+		pd_hex(sum, 32, hex);
+		REQUIRE(strcmp(hex, a->sha256_hex) == 0);
+	}
+	pd_mime_content_hash(raw, len, hash);
+	REQUIRE(memcmp(hash, m->content_hash, 32) == 0);
+}
+
+/* The classifier's fast segmentation and the UAX #29 one give the same words. */
+static void check_words(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len > 16384)
+		len = 16384;
+	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+		len--; /* do not cut a UTF-8 sequence */
+	char *fast = pd_classify_words(text, len, false);
+	char *slow = pd_classify_words(text, len, true);
+	if (strcmp(fast, slow) != 0) {
+		fprintf(stderr, "fuzz_mime: words differ:\n fast: %s\n uax29: %s\n", fast, slow);
+		abort();
+	}
+	free(fast);
+	free(slow);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *raw = (const char *)data;
+	struct pd_mime_opts opts = {0, 0, 0};
+
+	/* the daemon parses mails up to max_message_size (25M by default); the
+	 * inputs here are far smaller, so the size limit is exercised with a
+	 * limit taken from the input's own length on every 16th one */
+	if (size > 0 && data[0] % 16 == 15)
+		opts.max_size = size / 2;
+	struct pd_msg *m = pd_mime_parse(raw, size, &opts);
+	check_msg(m, raw, size);
+
+	/* the loop guard, as store.c asks it */
+	const char *own[2] = {"support@example.com", "help@example.org"};
+	struct pd_loop_input in = {
+	    .msg = m,
+	    .own_addresses = own,
+	    .n_own = 2,
+	    .loop_header_value = "example.com",
+	    .is_dsn = pd_loopguard_is_dsn(raw, size),
+	    .limit_recent = 3,
+	    .limit_day = 10,
+	};
+	const char *reason = NULL;
+	enum pd_loop_verdict v = pd_loopguard_check(&in, &reason);
+	REQUIRE(pd_loop_verdict_name(v) != NULL);
+	char *orig = NULL, *rcpt = NULL;
+	bool permanent = false;
+	if (pd_loopguard_dsn(raw, size, &orig, &rcpt, &permanent) == 1)
+		REQUIRE(orig != NULL || rcpt != NULL);
+	else
+		REQUIRE(orig == NULL && rcpt == NULL);
+	/* both go into SQL text parameters (store.c): valid UTF-8 or nothing */
+	check_str(orig, true);
+	check_str(rcpt, true);
+	free(orig);
+	free(rcpt);
+	char *h = pd_loopguard_header(raw, size, "X-Postdesk-Loop");
+	REQUIRE(h == NULL || strlen(h) <= PD_LOOPGUARD_HEADER_MAX);
+	free(h);
+
+	(void)pd_render_detect_language(m->subject, m->body_text);
+	char *dom = pd_addr_domain(m->from.address);
+	free(dom);
+	check_words(m->subject);
+	check_words(m->body_text);
+
+	pd_msg_free(m);
+	return 0;
+}
