@@ -30,14 +30,14 @@
 		}                                                                         \
 	} while (0)
 
-static void check_str(const char *s, bool may_be_null)
+static void check_str_at(const char *s, bool may_be_null, const char *what)
 {
-	if (s == NULL) {
-		REQUIRE(may_be_null);
+	if (s == NULL ? may_be_null : pd_utf8_valid(s, strlen(s)))
 		return;
-	}
-	REQUIRE(pd_utf8_valid(s, strlen(s)));
+	fprintf(stderr, "fuzz_mime: %s is %s\n", what, s == NULL ? "NULL" : "not valid UTF-8");
+	abort();
 }
+#define check_str(s, may_be_null) check_str_at((s), (may_be_null), #s)
 
 static void check_addrs(const struct pd_addrlist *l)
 {

@@ -96,7 +96,8 @@ bool pd_loopguard_is_dsn(const char *raw, size_t len);
  * *permanent_r: that recipient's Action is "failed" with a 5.x.x Status.
  *
  * Parts in base64 or quoted-printable are decoded; nesting, part count and
- * decoded sizes are bounded.  Output pointers may be NULL (not wanted).
+ * decoded sizes are bounded.  Both strings are valid UTF-8: an id or
+ * address that is not is left out.  Output pointers may be NULL (not wanted).
  * Returns 1 when raw is a DSN and a message id or a recipient was found (the
  * strings are newly allocated, the caller frees them), 0 otherwise (outputs
  * NULL and false).

@@ -7,7 +7,9 @@
 #
 # The last line printed is "N passed, N failed" counting test cases: the
 # cmocka "[  PASSED  ]"/"[  FAILED  ]" totals plus each integration script's
-# own summary line.  Exit status 0 only when everything passed.
+# own summary line, and one per libFuzzer target run by scripts/fuzz.sh
+# (PD_FUZZ_SECONDS per target, default 60; 0 skips them).  Exit status 0
+# only when everything passed.
 # CI=true (or PD_REQUIRE_INTEGRATION=1) turns a skipped integration test
 # (missing server) into a failure.
 set -uo pipefail
@@ -93,10 +95,24 @@ while IFS= read -r -d '' log; do
 	fi
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
-done < <(find "$build/tests" -name '*.log' -print0 2>/dev/null)
+done < <(find "$build/tests" "$build/fuzz" -name '*.log' -print0 2>/dev/null)
 
 if [ $rc != 0 ] && [ $failed = 0 ]; then
 	failed=1 # make check failed outside any counted test
+fi
+
+# The libFuzzer targets, PD_FUZZ_SECONDS (default 60) each, in their own
+# clang build (build-fuzz/), PD_JOBS at a time; one case per target.
+# PD_FUZZ_SECONDS=0 skips them.
+if [ "${PD_FUZZ_SECONDS:-60}" != 0 ]; then
+	phase "fuzz (${PD_FUZZ_SECONDS:-60}s per target)"
+	cd "$top" || exit 1
+	PD_FUZZ_JOBS=${PD_FUZZ_JOBS:-$jobs} "$top/scripts/fuzz.sh" 2>&1 | tee "$build/fuzz.out"
+	read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed/ { p = $1; f = $3 }
+		END { print p + 0, (p + f == 0 ? 1 : f + 0) }' "$build/fuzz.out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	phase "fuzz done"
 fi
 [ $failed = 0 ] && [ $rc = 0 ] || rc=1
 if [ $skipped -gt 0 ]; then

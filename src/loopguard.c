@@ -716,6 +716,16 @@ int pd_loopguard_dsn(const char *raw, size_t len, char **original_message_id_r,
 	free(c.id_status);
 	free(c.id_returned);
 	rcpt_free(&c.best);
+	/* both become SQL text parameters (store.c): bytes that are not UTF-8
+	 * name neither one of our messages nor an address we mailed */
+	if (id != NULL && !pd_utf8_valid(id, strlen(id))) {
+		free(id);
+		id = NULL;
+	}
+	if (rcpt != NULL && !pd_utf8_valid(rcpt, strlen(rcpt))) {
+		free(rcpt);
+		rcpt = NULL;
+	}
 
 	if (id == NULL && rcpt == NULL)
 		return 0;
