@@ -19,6 +19,9 @@ PACKAGES=(
 	libsasl2-modules
 	# unit tests
 	libcmocka-dev
+	# scripts/fuzz.sh: libFuzzer targets need clang; libclang-rt-14-dev holds
+	# libclang_rt.fuzzer (and clang's ASan/UBSan runtimes)
+	clang libclang-rt-14-dev
 	# integration tests and demo: throwaway servers on loopback
 	postgresql dovecot-imapd dovecot-core gnutls-bin
 	python3 python3-aiosmtpd curl
