@@ -1,52 +1,98 @@
 #!/usr/bin/env bash
-# bench/run.sh - how fast postdesk ingests on this machine.
+# bench/run.sh - postdesk against the limits of its parts, on this machine.
 #
-#   bench/run.sh [--mails N] [--idle-mails M] [--rate R] [--outbox-mails K]
+#   bench/run.sh [--mails N] [--small N] [--big N] [--idle-mails M] [--rate R]
+#                [--smtp-mails K] [--sla-tickets S] [--sla-due D] [--out FILE]
 #
-# Builds an optimised postdesk (no sanitizers) in build-bench/, starts a
-# private PostgreSQL and Dovecot on 127.0.0.1 (tests/integration/lib.sh),
-# fills the support mailbox with N generated mails (bench/genmail.py: 2-6 KB
-# bodies, English and Russian, 10 % attachments, 30 % threaded replies) and
-# measures:
-#   - ingest: postdeskd --once over the whole mailbox (mails/s, peak RSS);
-#   - the same with N/10 mails, to show that memory does not grow with the mailbox;
-#   - outbox: acknowledgements and notices sent over one SMTP connection to a
-#     sink on loopback that discards them (mails/s);
-#   - IDLE latency: M mails delivered at R/s while the daemon runs, from
-#     delivery to the ticket's transaction (p50/p99);
-#   - SLA scan: one scan over S open tickets (default 100,000) of which D
-#     (default 100) are due, notices composed into the outbox; and the same
-#     scan again when nothing is due.
-# Prints a table and writes bench/results.json.  Not part of make check.
+# Builds an optimised postdesk (no sanitizers; $PD_BENCH_BUILD, default
+# build-bench/) and the part-limit tools beside it (bench/*.c), starts a
+# private PostgreSQL and Dovecot on 127.0.0.1 (tests/integration/lib.sh) and
+# bench/smtpsink (a C SMTP sink that discards), and measures:
+#   - the parts, on the same N mails (default 10,000; bench/genmail.py: 2-6 KB
+#     bodies, English and Russian, 10 % attachments, 30 % threaded replies):
+#       imapfetch  UID FETCH BODY.PEEK[] of the mailbox, batches of 100 UIDs;
+#       pgload     the rows postdesk writes per mail, one prepared statement,
+#                  all mails in one transaction, and one transaction per mail;
+#       smtpsend   K ack-sized mails (default 5,000) over one libcurl session;
+#   - ingest: postdeskd --once over the N mails, acknowledgements and notices
+#     queued in the same transactions (mails/s from start to "done"), as a
+#     fraction of the slowest ingest part (IMAP fetch, PostgreSQL);
+#   - outbox: the same run then delivers what it queued to the sink over one
+#     SMTP session (acks/s);
+#   - IDLE latency: M mails (default 500) delivered into the Maildir at R/s
+#     (default 20) while the daemon runs, delivery -> ticket committed (the
+#     daemon's log line for the mail, written after COMMIT): p50/p99/max;
+#   - memory: peak RSS of postdeskd --once (no SMTP) over --small (1,000)
+#     and --big (100,000; --big 0 skips it) mails;
+#   - SLA scan: one scan over S open tickets (100,000) of which D (100) are
+#     due, and a second one with nothing due.
+# Prints one table (targets met or not) and writes FILE (default
+# bench/results.json).  Not part of make check.  The machine is shared:
+# other processes' load shows up in the figures (the load average is
+# recorded).
 set -euo pipefail
 
 MAILS=10000
-OUT_MAILS=2000
-IDLE_MAILS=200
+SMALL=1000
+BIG=100000
+IDLE_MAILS=500
 RATE=20
+SMTP_MAILS=5000
 SLA_TICKETS=100000
 SLA_DUE=100
+OUT=
+usage() {
+	echo "usage: $0 [--mails N] [--small N] [--big N (0: skip)] [--idle-mails M] [--rate R]" \
+		"[--smtp-mails K] [--sla-tickets S] [--sla-due D] [--out FILE]" >&2
+	exit 64
+}
 while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || usage
 	case $1 in
-	--mails) MAILS=$2; shift 2 ;;
-	--idle-mails) IDLE_MAILS=$2; shift 2 ;;
-	--rate) RATE=$2; shift 2 ;;
-	--outbox-mails) OUT_MAILS=$2; shift 2 ;;
-	--sla-tickets) SLA_TICKETS=$2; shift 2 ;;
-	--sla-due) SLA_DUE=$2; shift 2 ;;
-	*) echo "usage: $0 [--mails N] [--idle-mails M] [--rate R]" >&2; exit 64 ;;
+	--mails) MAILS=$2 ;;
+	--small) SMALL=$2 ;;
+	--big) BIG=$2 ;;
+	--idle-mails) IDLE_MAILS=$2 ;;
+	--rate) RATE=$2 ;;
+	--smtp-mails) SMTP_MAILS=$2 ;;
+	--sla-tickets) SLA_TICKETS=$2 ;;
+	--sla-due) SLA_DUE=$2 ;;
+	--out) OUT=$2 ;;
+	*) usage ;;
 	esac
+	shift 2
 done
 
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
+[ -n "$OUT" ] || OUT=$top_srcdir/bench/results.json
 build=${PD_BENCH_BUILD:-$top_srcdir/build-bench}
-if [ ! -x "$build/postdeskd" ] || [ -n "$(find "$top_srcdir/src" "$top_srcdir/include" -newer "$build/postdeskd" -print -quit)" ]; then
+if [ ! -x "$build/postdeskd" ] || [ -n "$(find "$top_srcdir/src" "$top_srcdir/include" "$top_srcdir/sql" -newer "$build/postdeskd" -print -quit)" ]; then
 	echo "# building an optimised postdesk in $build"
 	[ -x "$top_srcdir/configure" ] || (cd "$top_srcdir" && autoreconf -fi >/dev/null)
 	mkdir -p "$build"
 	(cd "$build" && { [ -f Makefile ] || CFLAGS="-O2 -g" "$top_srcdir/configure" -q; } &&
 		make -j2 postdesk postdeskd >/dev/null)
 fi
+
+# The part-limit tools, built with the libraries postdesk uses.
+tools=$build/bench
+mkdir -p "$tools"
+build_tool() {
+	local name=$1
+	shift
+	if [ ! -x "$tools/$name" ] || [ "$top_srcdir/bench/$name.c" -nt "$tools/$name" ]; then
+		local flags=
+		[ $# -eq 0 ] || flags=$(pkg-config --cflags --libs "$@")
+		# shellcheck disable=SC2086
+		${CC:-cc} -std=c11 -O2 -g -Wall -Wextra -Werror -o "$tools/$name" \
+			"$top_srcdir/bench/$name.c" $flags
+	fi
+}
+build_tool imapfetch libetpan
+build_tool pgload libpq gnutls
+build_tool smtpsend libcurl
+build_tool smtpsink
+
 top_builddir=$build
 export top_srcdir top_builddir
 
@@ -56,78 +102,138 @@ pd_start_postgres
 pd_start_dovecot
 PY=/usr/bin/python3
 MAILDIR=$PD_MAIL_DIR/support/Maildir
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The fast sink, discarding; postdesk's configs point at it (PD_SMTP_PORT).
+pd_free_port PD_SMTP_PORT
+mkdir -p "$T/csink"
+"$tools/smtpsink" --port "$PD_SMTP_PORT" --dir "$T/csink" --discard 2>"$T/csink.log" &
+PD_BG_PIDS="$PD_BG_PIDS $!"
+pd_wait_port "$PD_SMTP_PORT" 10 || pd_die "bench/smtpsink did not start: $(cat "$T/csink.log")"
+CSINK_PORT=$PD_SMTP_PORT
+export PD_SMTP_PORT
+
+# kv NAME LINE: the value of NAME=value in a tool's output line.
+kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# logtime LOG TEXT: epoch seconds of the first log line containing TEXT.
+logtime() {
+	"$PY" - "$1" "$2" <<-'EOF'
+		import datetime, re, sys
+		for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+		    if sys.argv[2] in line:
+		        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})", line)
+		        if m:
+		            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
+		            print("%.3f" % t.timestamp())
+		            break
+	EOF
+}
 
 # fill_mailbox N: an empty INBOX with N fresh mails, indexed by Dovecot.
 fill_mailbox() {
+	local jobs=1
+	[ "$1" -ge 20000 ] && jobs=2
 	pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
 	pd_doveadm expunge -u support mailbox Processed all >/dev/null 2>&1 || true
 	mkdir -p "$MAILDIR/new" "$MAILDIR/cur" "$MAILDIR/tmp"
-	"$PY" "$top_srcdir/bench/genmail.py" "$1" --maildir "$MAILDIR" --seed "$1" \
+	"$PY" "$top_srcdir/bench/genmail.py" "$1" --maildir "$MAILDIR" --seed "$1" --jobs $jobs \
 		--owner "$PD_MAIL_UID:$PD_MAIL_GID"
 	chown -R "$PD_MAIL_UID:$PD_MAIL_GID" "$MAILDIR"
 	pd_doveadm mailbox status -u support messages INBOX >/dev/null
 }
 
-# ingest_run DB N: fresh database, N mails, one --once run; prints "secs rss_kb stored".
-ingest_run() {
-	local db=$1 n=$2 conf=$T/$1.conf
+# fresh_db NAME [pd_write_config options]: a migrated database and $T/NAME.conf.
+fresh_db() {
+	local db=$1
+	shift
 	pd_createdb "$db"
-	pd_write_config "$conf" db="$db" smtp=no
-	"$top_builddir/postdesk" -c "$conf" migrate >/dev/null
-	fill_mailbox "$n"
-	local start end
-	start=$(date +%s.%N)
-	/usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$conf" --once \
-		>"$T/$db.log" 2>&1
-	end=$(date +%s.%N)
-	local stored
-	stored=$(pd_psql "$db" "SELECT count(*) FROM messages")
-	echo "$(echo "$end - $start" | bc) $(tail -1 "$T/$db.rss") $stored"
+	pd_write_config "$T/$db.conf" db="$db" "$@"
+	"$top_builddir/postdesk" -c "$T/$db.conf" migrate >/dev/null
 }
 
-echo "# ingest of $MAILS mails"
-read -r secs rss stored < <(ingest_run bench_big "$MAILS")
-small=$((MAILS / 10))
-echo "# ingest of $small mails"
-read -r ssecs srss sstored < <(ingest_run bench_small "$small")
+# once_run DB: postdeskd --once on $T/DB.conf; sets RUN_SECS (ingest: start to
+# "done"), RUN_RSS (KB), RUN_STORED.
+once_run() {
+	local db=$1 start done_at
+	start=$(date +%s.%N)
+	/usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$T/$db.conf" --once \
+		>"$T/$db.log" 2>&1 || echo "# postdeskd --once exited $? (see $T/$db.log)"
+	done_at=$(logtime "$T/$db.log" ": done: ")
+	[ -n "$done_at" ] || pd_die "no 'done' line in $T/$db.log"
+	RUN_SECS=$(echo "$done_at - $start" | bc)
+	RUN_RSS=$(tail -n 1 "$T/$db.rss")
+	RUN_STORED=$(pd_psql "$db" "SELECT count(*) FROM messages WHERE direction = 'in'")
+}
 
-# Outbox: OUT_MAILS new tickets queue an acknowledgement and a notice each;
-# one --once run sends them over one SMTP connection to a sink that discards.
-echo "# outbox: $OUT_MAILS new tickets"
+# ------------------------------------------------------------------ parts + ingest
+
+echo "# $MAILS mails into the mailbox"
+fill_mailbox "$MAILS"
+INBOX_COUNT=$(pd_mailbox_count support INBOX)
+
+echo "# imapfetch: UID FETCH BODY.PEEK[] of the $INBOX_COUNT mails"
+IMAP_LINE=$("$tools/imapfetch" --port "$PD_IMAP_PORT" --user support --password secret)
+echo "#   $IMAP_LINE"
+
+echo "# pgload: the same mails' rows, one transaction"
+fresh_db bench_pg1 smtp=no
+PG1_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg1)" --maildir "$MAILDIR")
+echo "#   $PG1_LINE"
+echo "# pgload: one transaction per mail"
+fresh_db bench_pg2 smtp=no
+PG2_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg2)" --maildir "$MAILDIR" --each)
+echo "#   $PG2_LINE"
+
+echo "# smtpsend: $SMTP_MAILS mails over one session to bench/smtpsink"
+SEND_LINE=$("$tools/smtpsend" --port "$PD_SMTP_PORT" --mails "$SMTP_MAILS")
+echo "#   $SEND_LINE"
+# The Python sink of the integration tests, for comparison (fewer mails).
 pd_start_smtp_sink --discard
-pd_createdb bench_out
-pd_write_config "$T/out.conf" db=bench_out
-"$top_builddir/postdesk" -c "$T/out.conf" migrate >/dev/null
-fill_mailbox "$OUT_MAILS"
-"$top_builddir/postdeskd" -c "$T/out.conf" --once >"$T/out.log" 2>&1 || true
-osent=$(pd_psql bench_out "SELECT count(*) FROM outbox WHERE status = 'sent'")
-osecs=$("$PY" - "$T/out.log" <<'PYEOF'
-import datetime, re, sys
-t0 = t1 = None
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})", line)
-    if not m:
-        continue
-    ts = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
-    if ": done: " in line:
-        t0 = ts
-    elif "outbox: " in line and " sent, " in line:
-        t1 = ts
-print("%.3f" % ((t1 - t0).total_seconds() if t0 and t1 else 0))
-PYEOF
-)
+PYSEND_LINE=$("$tools/smtpsend" --port "$PD_SMTP_PORT" --mails $((SMTP_MAILS / 5)))
+echo "#   tests/integration/smtp_sink.py: $PYSEND_LINE"
+pd_stop_smtp_sink
+PD_SMTP_PORT=$CSINK_PORT
 
-# SLA scan: SLA_TICKETS open tickets with their clocks running, SLA_DUE of
-# them past a due time; one postdeskd --once over an empty mailbox runs one scan
-# (its log line gives the time), then a second scan finds nothing due.
+echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, then the outbox"
+fresh_db bench_ingest
+sink_before=$(cat "$T/csink/accepted" 2>/dev/null || echo 0)
+once_run bench_ingest
+INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED
+done_at=$(logtime "$T/bench_ingest.log" ": done: ")
+outbox_at=$(logtime "$T/bench_ingest.log" " to retry, ")
+OUTBOX_SECS=$(echo "${outbox_at:-$done_at} - $done_at" | bc)
+OUTBOX_SENT=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent'")
+OUTBOX_ACKS=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent' AND kind = 'ack'")
+OUTBOX_QUEUED=$(pd_psql bench_ingest "SELECT count(*) FROM outbox")
+sleep 0.3 # the sink writes its counts when idle
+OUTBOX_SINK=$(($(cat "$T/csink/accepted") - sink_before))
+echo "#   $INGEST_STORED stored in $(printf %.2f "$INGEST_SECS")s; outbox: $OUTBOX_SENT of $OUTBOX_QUEUED sent in $(printf %.2f "$OUTBOX_SECS")s (sink got $OUTBOX_SINK); peak RSS ${INGEST_RSS} KB"
+
+# Where ingest's time goes: the daemon's per-batch debug line (fetch, parse,
+# store incl. queueing the acks, mark) over a separate run of up to 2,000
+# mails (debug logging costs a little, so not in the measured run).
+BD_MAILS=$((MAILS < 2000 ? MAILS : 2000))
+echo "# ingest breakdown: $BD_MAILS mails, log_level debug"
+fresh_db bench_breakdown 'extra=log_level = "debug"'
+fill_mailbox "$BD_MAILS"
+once_run bench_breakdown
+BREAKDOWN="$(awk '/ fetch_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
+	END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"] }' \
+	"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
+echo "#   $BREAKDOWN"
+
+# ------------------------------------------------------------------ SLA scan
+
+# SLA_TICKETS open tickets with their clocks running, SLA_DUE of them past a
+# due time; one postdeskd --once over an empty mailbox runs one scan (its log
+# line gives the time), then a second scan finds nothing due.
 echo "# SLA scan: $SLA_TICKETS open tickets, $SLA_DUE due"
-pd_createdb bench_sla
-pd_write_config "$T/sla.conf" db=bench_sla \
+fresh_db bench_sla \
 	'sla=sla "normal" { first_response = "8h"  resolution = "3d"  calendar = "office" }' \
 	'sla=sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7" }' \
 	'sla=calendar "office" { timezone = "Europe/Moscow"  hours = {"mon-fri 09:00-18:00"} }' \
 	'sla=line 1 { notify = {"l1@example.com"} }' 'sla=line 2 { notify = {"l2@example.com"} }'
-"$top_builddir/postdesk" -c "$T/sla.conf" migrate >/dev/null
 pd_psql bench_sla "
 	INSERT INTO tickets (subject, requester_address, status, priority, sla_calendar, sla_since,
 	    first_response_target, resolution_target, first_response_due, first_response_warn,
@@ -147,34 +253,49 @@ pd_psql bench_sla "
 	FROM tickets WHERE id <= $SLA_DUE;
 	ANALYZE tickets; ANALYZE messages;" >/dev/null
 pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
-"$top_builddir/postdeskd" -c "$T/sla.conf" --once >"$T/sla1.log" 2>&1 || true
-"$top_builddir/postdeskd" -c "$T/sla.conf" --once >"$T/sla2.log" 2>&1 || true
-sla_ms=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla1.log" | head -n 1)
-sla_idle_ms=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla2.log" | head -n 1)
-sla_notices=$(pd_psql bench_sla "SELECT count(*) FROM sla_notices")
+"$top_builddir/postdeskd" -c "$T/bench_sla.conf" --once >"$T/sla1.log" 2>&1 || true
+"$top_builddir/postdeskd" -c "$T/bench_sla.conf" --once >"$T/sla2.log" 2>&1 || true
+SLA_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla1.log" | head -n 1)
+SLA_IDLE_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla2.log" | head -n 1)
+SLA_NOTICES=$(pd_psql bench_sla "SELECT count(*) FROM sla_notices")
 pd_psql bench_sla "EXPLAIN ANALYZE SELECT id FROM tickets WHERE next_sla_at <= now() ORDER BY next_sla_at LIMIT 200 FOR UPDATE SKIP LOCKED" >"$T/sla.plan" 2>&1 || true
-sla_plan="$(grep -o 'Index Scan using [a-z_]*' "$T/sla.plan" | head -n 1), $(grep -o 'Execution Time: [0-9.]* ms' "$T/sla.plan")"
-echo "# SLA scan: ${sla_ms:-?} ms with $SLA_DUE due ($sla_notices notices), ${sla_idle_ms:-?} ms with none due; plan: $sla_plan"
+SLA_PLAN="$(grep -o '[A-Za-z ]*Scan[A-Za-z ]* on [a-z_]*' "$T/sla.plan" | head -n 1 | sed 's/^ *//'), $(grep -o 'Execution Time: [0-9.]* ms' "$T/sla.plan")"
+echo "#   ${SLA_MS:-?} ms with $SLA_DUE due ($SLA_NOTICES notices), ${SLA_IDLE_MS:-?} ms with none due; plan: $SLA_PLAN"
 
-# IDLE latency: the daemon runs, mails are delivered one by one at RATE/s.
+# ------------------------------------------------------------------ IDLE latency
+
+# The daemon waits in IDLE; mails are delivered into the Maildir as a local
+# delivery agent does (written to tmp/, renamed into new/), at RATE/s on a
+# fixed schedule.  Latency: the rename -> the daemon's log line for the mail
+# (written after the transaction committed).
 echo "# IDLE latency: $IDLE_MAILS mails at $RATE/s"
-pd_createdb bench_idle
-pd_write_config "$T/idle.conf" db=bench_idle smtp=no
-"$top_builddir/postdesk" -c "$T/idle.conf" migrate >/dev/null
+fresh_db bench_idle smtp=no
 pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
 mkdir -p "$T/idle"
 "$PY" "$top_srcdir/bench/genmail.py" "$IDLE_MAILS" --eml-dir "$T/idle" --seed 7
-pd_daemon_start "$T/idle.conf" "$T/idle.log"
-sleep 2
-: >"$T/idle.sent"
-interval=$(echo "scale=4; 1 / $RATE" | bc)
-for f in "$T"/idle/*.eml; do
-	mid=$(grep -m1 -i '^Message-ID:' "$f" | sed 's/^[^<]*<//; s/>.*//')
-	printf '%s\t%s\n' "$mid" "$(date +%s.%N)" >>"$T/idle.sent"
-	pd_deliver support "$f"
-	sleep "$interval"
-done
-# wait until everything is stored (bounded)
+pd_daemon_start "$T/bench_idle.conf" "$T/idle.log"
+sleep 2 # connected, in IDLE
+"$PY" - "$T/idle" "$MAILDIR" "$RATE" "$PD_MAIL_UID" "$PD_MAIL_GID" "$T/idle.sent" <<'PYEOF'
+import os, re, sys, time
+src, maildir, rate, uid, gid, sent = sys.argv[1], sys.argv[2], float(sys.argv[3]), \
+    int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+files = sorted(os.listdir(src))
+t0 = time.time() + 0.2
+with open(sent, "w") as log:
+    for k, name in enumerate(files):
+        data = open(os.path.join(src, name), "rb").read()
+        mid = re.search(rb"^Message-ID:\s*<([^>]*)>", data, re.M | re.I).group(1).decode()
+        fname = "%d.M%dP%d.idle,S=%d" % (int(t0), k, os.getpid(), len(data))
+        tmp = os.path.join(maildir, "tmp", fname)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.chown(tmp, uid, gid)
+        delay = t0 + k / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        os.rename(tmp, os.path.join(maildir, "new", fname))
+        log.write("%s\t%.6f\n" % (mid, time.time()))
+PYEOF
 for _ in $(seq 1 300); do
 	n=$(pd_psql bench_idle "SELECT count(*) FROM messages")
 	[ "$n" -ge "$IDLE_MAILS" ] && break
@@ -182,51 +303,241 @@ for _ in $(seq 1 300); do
 done
 kill -TERM "$PD_DAEMON_PID"
 pd_wait_exit "$PD_DAEMON_PID" 20 || true
-pd_psql bench_idle "SELECT message_id, extract(epoch FROM created_at) FROM messages" \
-	| tr '|' '\t' >"$T/idle.stored"
 
-"$PY" - "$T/idle.sent" "$T/idle.stored" "$MAILS" "$secs" "$rss" "$stored" "$small" "$ssecs" \
-	"$srss" "$sstored" "$top_srcdir/bench/results.json" "$osent" "$osecs" \
-	"$SLA_TICKETS" "$SLA_DUE" "${sla_ms:--1}" "${sla_idle_ms:--1}" "$sla_notices" <<'PYEOF'
-import json, sys
-sent_f, stored_f = sys.argv[1], sys.argv[2]
-mails, secs, rss, stored = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-small, ssecs, srss, sstored = int(sys.argv[7]), float(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
-out = sys.argv[11]
-osent, osecs = int(sys.argv[12]), float(sys.argv[13])
-sla_tickets, sla_due, sla_ms, sla_idle_ms, sla_notices = (int(x) for x in sys.argv[14:19])
-sent = dict(l.rstrip("\n").split("\t") for l in open(sent_f) if l.strip())
-got = dict(l.rstrip("\n").split("\t") for l in open(stored_f) if l.strip())
-lat = sorted((float(got[m]) - float(t)) * 1000 for m, t in sent.items() if m in got)
+# ------------------------------------------------------------------ memory
+
+echo "# memory: postdeskd --once over $SMALL mails (no SMTP)"
+fresh_db bench_small smtp=no
+fill_mailbox "$SMALL"
+once_run bench_small
+SMALL_SECS=$RUN_SECS SMALL_RSS=$RUN_RSS SMALL_STORED=$RUN_STORED
+echo "#   $SMALL_STORED stored in $(printf %.2f "$SMALL_SECS")s, peak RSS $SMALL_RSS KB"
+BIG_SECS=0 BIG_RSS=0 BIG_STORED=0
+if [ "$BIG" -gt 0 ]; then
+	echo "# memory: postdeskd --once over $BIG mails (no SMTP)"
+	fresh_db bench_bigrss smtp=no
+	fill_mailbox "$BIG"
+	once_run bench_bigrss
+	BIG_SECS=$RUN_SECS BIG_RSS=$RUN_RSS BIG_STORED=$RUN_STORED
+	echo "#   $BIG_STORED stored in $(printf %.2f "$BIG_SECS")s, peak RSS $BIG_RSS KB"
+fi
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ------------------------------------------------------------------ report
+
+PG_VERSION=$("$PD_PG_BINDIR/postgres" --version | sed 's/^postgres (PostgreSQL) //')
+DOVECOT_VERSION=$(dovecot --version 2>/dev/null | cut -d' ' -f1)
+export MAILS INBOX_COUNT SMALL BIG IDLE_MAILS RATE SMTP_MAILS SLA_TICKETS SLA_DUE OUT \
+	IMAP_LINE PG1_LINE PG2_LINE SEND_LINE PYSEND_LINE \
+	INGEST_SECS INGEST_RSS INGEST_STORED OUTBOX_SECS OUTBOX_SENT OUTBOX_ACKS OUTBOX_QUEUED \
+	OUTBOX_SINK SMALL_SECS SMALL_RSS SMALL_STORED BIG_SECS BIG_RSS BIG_STORED \
+	BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
+export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES
+"$PY" - "$T/idle.sent" "$T/idle.log" <<'PYEOF'
+import datetime, json, os, platform, re, subprocess, sys
+
+E = os.environ
+
+
+def kv(line):
+    return dict(x.split("=", 1) for x in line.split() if "=" in x)
+
+
+def num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+# IDLE latency: delivery (rename into new/) -> the daemon's log line for the mail
+sent = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip())
+done = {}
+for line in open(sys.argv[2], encoding="utf-8", errors="replace"):
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) .* msgid=<([^>]*)> .*action=", line)
+    if m and m.group(2) not in done:
+        done[m.group(2)] = datetime.datetime.strptime(
+            m.group(1), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+lat = sorted(max(0.0, done[k] - float(t)) * 1000 for k, t in sent.items() if k in done)
+
+
 def pct(p):
     if not lat:
-        return float("nan")
-    return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
-res = {
-    "ingest": {"mails": mails, "stored": stored, "seconds": round(secs, 2),
-               "mails_per_second": round(stored / secs, 1), "peak_rss_kb": rss},
-    "ingest_small": {"mails": small, "stored": sstored, "seconds": round(ssecs, 2),
-                     "mails_per_second": round(sstored / ssecs, 1), "peak_rss_kb": srss},
-    "outbox": {"sent": osent, "seconds": round(osecs, 2),
-               "mails_per_second": round(osent / osecs, 1) if osecs > 0 else None},
-    "idle_latency_ms": {"mails": len(sent), "stored": len(lat), "p50": round(pct(50), 1),
-                        "p99": round(pct(99), 1), "max": round(lat[-1], 1) if lat else None},
-    "sla_scan": {"open_tickets": sla_tickets, "due": sla_due, "notices": sla_notices,
-                 "ms": sla_ms, "ms_nothing_due": sla_idle_ms},
+        return None
+    return round(lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))], 1)
+
+
+imap, pg1, pg2 = kv(E["IMAP_LINE"]), kv(E["PG1_LINE"]), kv(E["PG2_LINE"])
+send, pysend = kv(E["SEND_LINE"]), kv(E["PYSEND_LINE"])
+stored, isecs = int(E["INGEST_STORED"]), num(E["INGEST_SECS"])
+ingest_rate = stored / isecs if isecs > 0 else 0.0
+osent, osecs = int(E["OUTBOX_SENT"]), num(E["OUTBOX_SECS"])
+outbox_rate = osent / osecs if osecs > 0 else 0.0
+parts = {
+    "imap_fetch": {"what": "UID FETCH BODY.PEEK[], batches of 100 UIDs (libetpan)",
+                   "mails": int(imap["mails"]), "bytes": int(imap["bytes"]),
+                   "seconds": num(imap["seconds"]), "mails_per_second": num(imap["mails_per_s"]),
+                   "mb_per_second": num(imap["mb_per_s"])},
+    "pg_one_transaction": {"what": "ticket, participant, message, raw, event, ack per mail; "
+                                   "one prepared statement; one transaction",
+                           "mails": int(pg1["mails"]), "seconds": num(pg1["seconds"]),
+                           "mails_per_second": num(pg1["mails_per_s"])},
+    "pg_transaction_per_mail": {"what": "the same, BEGIN/statement/COMMIT per mail",
+                                "mails": int(pg2["mails"]), "seconds": num(pg2["seconds"]),
+                                "mails_per_second": num(pg2["mails_per_s"])},
+    "smtp_one_session": {"what": "libcurl, ~2 KB mails, one reused connection, C sink",
+                         "mails": int(send["mails"]), "seconds": num(send["seconds"]),
+                         "mails_per_second": num(send["mails_per_s"]),
+                         "connections": int(send["connections"])},
+    "smtp_one_session_python_sink": {"what": "the same to tests/integration/smtp_sink.py",
+                                     "mails": int(pysend["mails"]),
+                                     "seconds": num(pysend["seconds"]),
+                                     "mails_per_second": num(pysend["mails_per_s"])},
 }
+for p in parts.values():
+    p["ingest_fraction"] = round(ingest_rate / p["mails_per_second"], 3) \
+        if p["mails_per_second"] else None
+ingest_parts = ("imap_fetch", "pg_one_transaction")
+slowest = min(ingest_parts, key=lambda k: parts[k]["mails_per_second"])
+send_rate = parts["smtp_one_session"]["mails_per_second"]
+small_rss, big_rss, big = int(E["SMALL_RSS"]), int(E["BIG_RSS"]), int(E["BIG"])
+p99 = pct(99)
+sla_ms = int(E["SLA_MS"])
+
+bd = {k: int(v) for k, v in kv(E["BREAKDOWN"]).items()}
+breakdown = {"mails": bd.get("mails", 0), "total_ms": bd.get("total_ms", 0),
+             "what": "postdeskd --once, log_level debug: per-batch fetch/parse/store/mark "
+                     "(store includes queueing the acks); other = search, size fetch, start"}
+for k in ("fetch_ms", "parse_ms", "store_ms", "mark_ms"):
+    breakdown[k] = bd.get(k, 0)
+breakdown["other_ms"] = max(0, breakdown["total_ms"] - sum(bd.get(k, 0) for k in (
+    "fetch_ms", "parse_ms", "store_ms", "mark_ms")))
+
+targets = {
+    "ingest_mails_per_second": {"target": ">= 2000", "value": round(ingest_rate, 1),
+                                "met": ingest_rate >= 2000},
+    "outbox_acks_per_second": {"target": ">= 1000", "value": round(outbox_rate, 1),
+                               "met": outbox_rate >= 1000},
+    "idle_p99_ms": {"target": "< 1000", "value": p99,
+                    "met": p99 is not None and p99 < 1000 and len(lat) == len(sent)},
+    "peak_rss_small_kb": {"target": "< 32768", "value": small_rss, "met": small_rss < 32768},
+    "peak_rss_big_kb": {"target": "< 32768", "value": big_rss if big else None,
+                        "met": (big_rss < 32768) if big else None},
+    "sla_scan_ms": {"target": "< 100", "value": sla_ms, "met": 0 <= sla_ms < 100},
+}
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def modversion(pkg):
+    try:
+        return subprocess.run(["pkg-config", "--modversion", pkg], capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+res = {
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(),
+                "postgresql": E["PG_VERSION"], "dovecot": E["DOVECOT_VERSION"],
+                "libetpan": modversion("libetpan"), "libcurl": modversion("libcurl"),
+                "libpq": modversion("libpq"),
+                "loadavg_start": E["LOAD_START"], "loadavg_end": E["LOAD_END"],
+                "note": "shared machine: other processes' load shows in the figures"},
+    "sink": "bench/smtpsink (C, epoll, PIPELINING, discards)",
+    "parts": parts,
+    "ingest": {"mails": int(E["INBOX_COUNT"]), "stored": stored, "seconds": round(isecs, 3),
+               "mails_per_second": round(ingest_rate, 1), "peak_rss_kb": int(E["INGEST_RSS"]),
+               "acks_queued": True, "slowest_part": slowest,
+               "fraction_of_slowest_part": parts[slowest]["ingest_fraction"]},
+    "ingest_breakdown": breakdown,
+    "outbox": {"queued": int(E["OUTBOX_QUEUED"]), "sent": osent, "acks_sent": int(E["OUTBOX_ACKS"]),
+               "sink_accepted": int(E["OUTBOX_SINK"]), "seconds": round(osecs, 3),
+               "mails_per_second": round(outbox_rate, 1),
+               "fraction_of_smtp_limit": round(outbox_rate / send_rate, 3) if send_rate else None},
+    "idle_latency_ms": {"mails": len(sent), "rate_per_second": float(E["RATE"]),
+                        "committed": len(lat), "p50": pct(50), "p99": p99,
+                        "max": round(lat[-1], 1) if lat else None},
+    "memory": {"small": {"mails": int(E["SMALL"]), "stored": int(E["SMALL_STORED"]),
+                         "seconds": round(num(E["SMALL_SECS"]), 3), "peak_rss_kb": small_rss},
+               "big": {"mails": big, "stored": int(E["BIG_STORED"]),
+                       "seconds": round(num(E["BIG_SECS"]), 3), "peak_rss_kb": big_rss}
+               if big else None},
+    "sla_scan": {"open_tickets": int(E["SLA_TICKETS"]), "due": int(E["SLA_DUE"]),
+                 "notices": int(E["SLA_NOTICES"]), "ms": sla_ms,
+                 "ms_nothing_due": int(E["SLA_IDLE_MS"]), "plan": E["SLA_PLAN"]},
+    "targets": targets,
+}
+
+
+def mark(t):
+    return "-" if t["met"] is None else ("met" if t["met"] else "NOT MET")
+
+
+rows = []
+def row(name, value, ref="", verdict=""):
+    rows.append((name, value, ref, verdict))
+
+
+n = int(E["INBOX_COUNT"])
+row("part limits, same %d mails" % n, "per s", "postdesk", "")
+for key, label in (("imap_fetch", "IMAP UID FETCH BODY.PEEK[] (x100)"),
+                   ("pg_one_transaction", "PostgreSQL rows, 1 transaction"),
+                   ("pg_transaction_per_mail", "PostgreSQL rows, 1 tx per mail")):
+    p = parts[key]
+    row("  " + label, "%.0f" % p["mails_per_second"],
+        "%.2f" % p["ingest_fraction"] if p["ingest_fraction"] is not None else "-")
+row("  SMTP 1 session, C sink", "%.0f" % send_rate,
+    "%.2f" % (outbox_rate / send_rate) if send_rate else "-")
+row("  SMTP 1 session, Python sink", "%.0f" % parts["smtp_one_session_python_sink"]["mails_per_second"])
+row("ingest mails/s (%d, acks queued)" % n, "%.0f" % ingest_rate, ">= 2000",
+    mark(targets["ingest_mails_per_second"]))
+row("  fraction of slowest part", "%.2f" % (res["ingest"]["fraction_of_slowest_part"] or 0),
+    slowest.replace("_", " "))
+b = breakdown
+if b["total_ms"] > 0:
+    row("  time: fetch/parse/store/mark/other",
+        "/".join("%d" % round(100 * b[k] / b["total_ms"]) for k in (
+            "fetch_ms", "parse_ms", "store_ms", "mark_ms", "other_ms")), "%% (%d mails, debug)" % b["mails"])
+row("outbox sent/s (%d acks+%d notices)" % (int(E["OUTBOX_ACKS"]), osent - int(E["OUTBOX_ACKS"])), "%.0f" % outbox_rate, ">= 1000",
+    mark(targets["outbox_acks_per_second"]))
+i = res["idle_latency_ms"]
+row("IDLE %d at %g/s, p50 ms" % (i["mails"], i["rate_per_second"]), "%s" % i["p50"])
+row("IDLE p99 ms (%d/%d committed)" % (i["committed"], i["mails"]), "%s" % i["p99"], "< 1000",
+    mark(targets["idle_p99_ms"]))
+row("IDLE max ms", "%s" % i["max"])
+row("peak RSS KB, %d mails" % int(E["SMALL"]), "%d" % small_rss, "< 32768",
+    mark(targets["peak_rss_small_kb"]))
+if big:
+    row("peak RSS KB, %d mails" % big, "%d" % big_rss, "< 32768", mark(targets["peak_rss_big_kb"]))
+    row("  ingest mails/s at %d (no SMTP)" % big,
+        "%.0f" % (int(E["BIG_STORED"]) / num(E["BIG_SECS"])) if num(E["BIG_SECS"]) else "-")
+else:
+    row("peak RSS KB, big mailbox", "skipped", "--big 0")
+row("peak RSS KB, %d + outbox" % n, "%d" % int(E["INGEST_RSS"]))
+row("SLA scan ms (%d open, %d due)" % (int(E["SLA_TICKETS"]), int(E["SLA_DUE"])), "%d" % sla_ms,
+    "< 100", mark(targets["sla_scan_ms"]))
+row("SLA scan ms (nothing due)", "%d" % int(E["SLA_IDLE_MS"]))
+
+m = res["machine"]
 print()
-print("%-34s %12s" % ("measure", "value"))
-print("-" * 47)
-print("%-34s %12.0f" % ("ingest mails/s (%d mails)" % mails, res["ingest"]["mails_per_second"]))
-print("%-34s %12d" % ("peak RSS KB (%d mails)" % mails, rss))
-print("%-34s %12.0f" % ("ingest mails/s (%d mails)" % small, res["ingest_small"]["mails_per_second"]))
-print("%-34s %12d" % ("peak RSS KB (%d mails)" % small, srss))
-print("%-34s %12.0f" % ("outbox mails/s (%d sent)" % osent, res["outbox"]["mails_per_second"] or 0))
-print("%-34s %12.1f" % ("IDLE latency p50 ms", res["idle_latency_ms"]["p50"]))
-print("%-34s %12.1f" % ("IDLE latency p99 ms", res["idle_latency_ms"]["p99"]))
-print("%-34s %12d" % ("SLA scan ms (%d open, %d due)" % (sla_tickets, sla_due), sla_ms))
-print("%-34s %12d" % ("SLA scan ms (nothing due)", sla_idle_ms))
-print("%-34s %12s" % ("stored / delivered", "%d/%d %d/%d %d/%d" % (stored, mails, sstored, small, len(lat), len(sent))))
-json.dump(res, open(out, "w"), indent=2)
-print("\nwritten to", out)
+print("postdesk bench, %s; %d CPUs %s; PostgreSQL %s, Dovecot %s; load %s -> %s" % (
+    res["date"], m["nproc"], m["cpu"], m["postgresql"], m["dovecot"], m["loadavg_start"],
+    m["loadavg_end"]))
+print("%-36s %9s  %-22s %s" % ("measure", "value", "target / fraction", ""))
+print("-" * 80)
+for name, value, ref, verdict in rows:
+    print("%-36s %9s  %-22s %s" % (name, value, ref, verdict))
+print("-" * 80)
+print("SMTP sink: %s; shared machine, expect noise" % res["sink"])
+with open(E["OUT"], "w") as f:
+    json.dump(res, f, indent=2)
+    f.write("\n")
+print("written to", E["OUT"])
 PYEOF
