@@ -44,7 +44,8 @@ bool pd_calendar_is_24x7(const struct pd_calendar *c);
 
 /* The instant at which business_seconds of open time have elapsed after
  * start.  0 seconds -> start itself; negative -> PD_CALENDAR_NEVER;
- * no open time found -> PD_CALENDAR_NEVER.  24x7: start + seconds. */
+ * no open time found -> PD_CALENDAR_NEVER.  24x7: start + seconds
+ * (PD_CALENDAR_NEVER when that overflows time_t). */
 time_t pd_calendar_add(const struct pd_calendar *c, time_t start, int64_t business_seconds);
 
 /* Open seconds in [from, to); negative (-elapsed(to, from)) when to < from. */

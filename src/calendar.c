@@ -283,8 +283,9 @@ time_t pd_calendar_add(const struct pd_calendar *c, time_t start, int64_t busine
 		return PD_CALENDAR_NEVER;
 	if (business_seconds == 0)
 		return start;
-	if (c->always)
-		return start + (time_t)business_seconds;
+	if (c->always) /* a target beyond the end of time (config allows it) is never due */
+		return (int64_t)start > INT64_MAX - business_seconds ? PD_CALENDAR_NEVER
+								       : start + (time_t)business_seconds;
 	if (!has_hours(c))
 		return PD_CALENDAR_NEVER;
 

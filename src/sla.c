@@ -50,7 +50,9 @@ static void clock_times(const struct pd_sla_targets *t, const struct pd_sla_stat
 		*warn = 0;
 		return;
 	}
-	time_t w = instant(t->cal, st, target * t->warn_at / 100, *warn);
+	/* target * warn_at / 100 without overflow for any target */
+	time_t w = instant(t->cal, st, target / 100 * t->warn_at + target % 100 * t->warn_at / 100,
+			   *warn);
 	if (w != 0 && t->warn_cal != NULL) {
 		time_t o = pd_calendar_next_open(t->warn_cal, w);
 		w = o == PD_CALENDAR_NEVER ? 0 : o;
