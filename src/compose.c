@@ -45,17 +45,12 @@ static int record_event(struct pd_db *db, int64_t ticket, const char *kind, cons
 {
 	char t[24];
 	const char *v[4] = {t, kind, key, value};
-	PGresult *res;
 
 	snprintf(t, sizeof(t), "%" PRId64, ticket);
-	res = pd_db_query(db, "pd_compose_event",
-			  "INSERT INTO events (ticket_id, actor, kind, detail)"
-			  " VALUES ($1::bigint, 'system', $2, jsonb_build_object($3::text, $4::text))",
-			  4, v, err);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return pd_db_defer(db, "pd_compose_event",
+			   "INSERT INTO events (ticket_id, actor, kind, detail)"
+			   " VALUES ($1::bigint, 'system', $2, jsonb_build_object($3::text, $4::text))",
+			   4, v, err);
 }
 
 /* Render template NAME in lang with vars into a full mail and enqueue it. */

@@ -17,6 +17,13 @@
 #include "util.h"
 
 #define PD_DB_MAX_PREPARED 64
+#define PD_DB_MAX_PENDING 256
+
+/* A statement sent in pipeline mode whose result has not been read yet. */
+struct pending {
+	const char *what; /* statement name for messages (static storage) */
+	bool prepare;     /* a PQsendPrepare: on failure the name is not prepared */
+};
 
 struct pd_db {
 	PGconn *conn;
@@ -25,6 +32,10 @@ struct pd_db {
 	unsigned generation;
 	size_t n_prepared;
 	char *prepared[PD_DB_MAX_PREPARED]; /* names prepared on the current connection */
+	bool in_tx;                         /* between pd_db_begin and commit/rollback */
+	bool pipeline;                      /* libpq pipeline mode, statements pending */
+	size_t n_pending;
+	struct pending pending[PD_DB_MAX_PENDING];
 };
 
 PGconn *pd_db_pg(struct pd_db *db)
@@ -118,6 +129,9 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	forget_prepared(db);
+	db->in_tx = false;
+	db->pipeline = false;
+	db->n_pending = 0;
 	db->generation++;
 	return 0;
 }
@@ -198,6 +212,152 @@ static bool is_prepared(struct pd_db *db, const char *name)
 	return false;
 }
 
+static void unprepare(struct pd_db *db, const char *name)
+{
+	for (size_t i = 0; i < db->n_prepared; i++)
+		if (strcmp(db->prepared[i], name) == 0) {
+			free(db->prepared[i]);
+			db->prepared[i] = db->prepared[--db->n_prepared];
+			return;
+		}
+}
+
+/*
+ * Pipeline mode.  Inside a transaction, statements whose result nobody reads
+ * (an event row, a queued mail, a savepoint) are only sent (pd_db_defer);
+ * the next statement that needs its result goes out behind them in the same
+ * round trip, and reading its result first checks every deferred one.  The
+ * first failure is the error of that statement, whichever it was, so the
+ * caller rolls back exactly as if the failing statement had been its own.
+ */
+static void broken(struct pd_db *db)
+{
+	/* The protocol state is unknown: drop the connection, pd_db_ensure makes a new one. */
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->pipeline = false;
+	db->n_pending = 0;
+	db->in_tx = false;
+}
+
+static int pipe_send(struct pd_db *db, const char *name, const char *sql, int nparams,
+		     const char *const *values, const int *lengths, const int *formats,
+		     struct pd_err *err)
+{
+	if (!db->pipeline) {
+		if (PQenterPipelineMode(db->conn) != 1)
+			return pd_db_result_err(db, NULL, "entering pipeline mode", err);
+		db->pipeline = true;
+	}
+	if (db->n_pending + 2 > PD_DB_MAX_PENDING)
+		return pd_err_set(err, PD_ERR_TEMP, "db", 0,
+				  "too many statements pending on the connection");
+	if (name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED) {
+		if (PQsendPrepare(db->conn, name, sql, nparams, NULL) != 1)
+			return pd_db_result_err(db, NULL, name, err);
+		db->prepared[db->n_prepared++] = pd_xstrdup(name);
+		db->pending[db->n_pending++] = (struct pending){name, true};
+	}
+	int ok = name != NULL && is_prepared(db, name)
+		     ? PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0)
+		     : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0);
+	if (ok != 1)
+		return pd_db_result_err(db, NULL, name ? name : "query", err);
+	db->pending[db->n_pending++] = (struct pending){name ? name : "statement", false};
+	return 0;
+}
+
+/*
+ * Sync and read every pending result.  The last one is handed back in *last_r
+ * when last_r is not NULL and everything succeeded.  With quiet, failures are
+ * only logged at debug (the caller rolls back anyway).
+ */
+static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd_err *err)
+{
+	struct pd_err first;
+	bool failed = false;
+	size_t idx = 0, n = db->n_pending;
+	int nulls = 0;
+	char what[80] = "";
+
+	if (last_r != NULL)
+		*last_r = NULL;
+	if (!db->pipeline)
+		return 0;
+	pd_err_clear(&first);
+	if (PQpipelineSync(db->conn) != 1) {
+		pd_db_result_err(db, NULL, "pipeline sync", err);
+		broken(db);
+		return -1;
+	}
+	for (;;) {
+		PGresult *r = PQgetResult(db->conn);
+		if (r == NULL) {
+			if (++nulls > 1)
+				break; /* nothing more is coming: the connection is gone */
+			continue;
+		}
+		nulls = 0;
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			db->pipeline = false;
+			db->n_pending = 0;
+			if (PQexitPipelineMode(db->conn) != 1) {
+				pd_db_result_err(db, NULL, "leaving pipeline mode", err);
+				broken(db);
+				if (last_r != NULL && *last_r != NULL) {
+					PQclear(*last_r);
+					*last_r = NULL;
+				}
+				return -1;
+			}
+			if (failed) {
+				if (last_r != NULL && *last_r != NULL) {
+					PQclear(*last_r);
+					*last_r = NULL;
+				}
+				if (!quiet)
+					*err = first;
+				return quiet ? 0 : -1;
+			}
+			return 0;
+		}
+		const struct pending *pe = idx < n ? &db->pending[idx] : NULL;
+		idx++;
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			if (last_r != NULL && idx == n && !failed)
+				*last_r = r;
+			else
+				PQclear(r);
+			continue;
+		}
+		if (st != PGRES_PIPELINE_ABORTED && !failed) {
+			snprintf(what, sizeof(what), "%s", pe ? pe->what : "statement");
+			pd_db_result_err(db, r, what, &first);
+			failed = true;
+			if (quiet)
+				pd_log_debug("discarded: %s", first.msg);
+		}
+		if (pe != NULL && pe->prepare)
+			unprepare(db, pe->what); /* only names: the pending entries stay readable */
+		PQclear(r);
+	}
+	/* the connection went away before the sync arrived */
+	if (last_r != NULL && *last_r != NULL) {
+		PQclear(*last_r);
+		*last_r = NULL;
+	}
+	if (failed && first.cls != PD_ERR_TEMP)
+		first.cls = PD_ERR_TEMP;
+	if (!failed)
+		pd_db_result_err(db, NULL, "pipeline", &first);
+	broken(db);
+	*err = first;
+	return -1;
+}
+
 PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
 			  const char *const *values, const int *lengths, const int *formats,
 			  struct pd_err *err)
@@ -207,6 +367,16 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 	if (db->conn == NULL) {
 		pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
 		return NULL;
+	}
+	if (db->pipeline) {
+		/* behind the deferred statements, in the same round trip */
+		if (pipe_send(db, name, sql, nparams, values, lengths, formats, err) < 0 ||
+		    pipe_drain(db, &res, false, err) < 0)
+			return NULL;
+		if (res == NULL)
+			pd_err_set(err, PD_ERR_TEMP, "db", 0, "%s: no result from PostgreSQL",
+				   name ? name : "query");
+		return res;
 	}
 	if (name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED) {
 		res = PQprepare(db->conn, name, sql, nparams, NULL);
@@ -237,12 +407,57 @@ PGresult *pd_db_query(struct pd_db *db, const char *name, const char *sql, int n
 	return pd_db_query_bin(db, name, sql, nparams, values, NULL, NULL, err);
 }
 
+int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
+		    const char *const *values, const int *lengths, const int *formats,
+		    struct pd_err *err)
+{
+	if (db->conn == NULL)
+		return pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+	if (!db->in_tx) {
+		/* outside a transaction nothing would send it later: run it now */
+		PGresult *res = pd_db_query_bin(db, name, sql, nparams, values, lengths, formats,
+						err);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+		return 0;
+	}
+	return pipe_send(db, name, sql, nparams, values, lengths, formats, err);
+}
+
+int pd_db_defer(struct pd_db *db, const char *name, const char *sql, int nparams,
+		const char *const *values, struct pd_err *err)
+{
+	return pd_db_defer_bin(db, name, sql, nparams, values, NULL, NULL, err);
+}
+
+int pd_db_sync(struct pd_db *db, struct pd_err *err)
+{
+	return pipe_drain(db, NULL, false, err);
+}
+
+void pd_db_discard(struct pd_db *db)
+{
+	struct pd_err e;
+
+	pd_err_clear(&e);
+	if (db->conn != NULL)
+		pipe_drain(db, NULL, true, &e);
+}
+
 int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err)
 {
 	PGresult *res;
 
 	if (db->conn == NULL)
 		return pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+	if (db->pipeline) {
+		/* one statement, behind the deferred ones */
+		if (pipe_send(db, NULL, sql, 0, NULL, NULL, NULL, err) < 0 ||
+		    pipe_drain(db, NULL, false, err) < 0)
+			return -1;
+		return 0;
+	}
 	res = PQexec(db->conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -258,16 +473,26 @@ int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err)
 
 int pd_db_begin(struct pd_db *db, struct pd_err *err)
 {
-	return pd_db_exec(db, "BEGIN", err);
+	if (pd_db_exec(db, "BEGIN", err) < 0)
+		return -1;
+	db->in_tx = true;
+	return 0;
 }
 
 int pd_db_commit(struct pd_db *db, struct pd_err *err)
 {
-	return pd_db_exec(db, "COMMIT", err);
+	int r = pd_db_exec(db, "COMMIT", err);
+
+	if (r < 0)
+		pd_db_rollback(db); /* a deferred statement failed: COMMIT never ran */
+	db->in_tx = false;
+	return r;
 }
 
 void pd_db_rollback(struct pd_db *db)
 {
+	pd_db_discard(db);
+	db->in_tx = false;
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		PGresult *res = PQexec(db->conn, "ROLLBACK");
 		PQclear(res);

@@ -28,6 +28,23 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 			  const char *const *values, const int *lengths, const int *formats,
 			  struct pd_err *err);
 
+/*
+ * Inside a transaction (pd_db_begin), send a statement whose result nobody
+ * reads without waiting for it: it travels with the next pd_db_query*,
+ * pd_db_exec or pd_db_sync, which fails with this statement's error if it
+ * failed.  Outside a transaction it runs at once.  Parameters are copied
+ * when sent.  name: as for pd_db_query (a string literal).
+ */
+int pd_db_defer(struct pd_db *db, const char *name, const char *sql, int nparams,
+		const char *const *values, struct pd_err *err);
+int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
+		    const char *const *values, const int *lengths, const int *formats,
+		    struct pd_err *err);
+/* Wait for every deferred statement; the first failure is returned. */
+int pd_db_sync(struct pd_db *db, struct pd_err *err);
+/* Wait for them and forget any failure (before rolling back to a savepoint). */
+void pd_db_discard(struct pd_db *db);
+
 /* Fill err from a failed result (or the connection when res is NULL). */
 int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct pd_err *err);
 

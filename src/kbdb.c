@@ -228,6 +228,8 @@ int pd_kbdb_search(struct pd_db *db, const char *lang, const char *subject, cons
 	return 0;
 }
 
+#define KB_EMPTY_RECHECK_MS 10000
+
 int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const char *subject,
 		    const char *body, char **section_r, struct pd_err *err)
 {
@@ -236,13 +238,24 @@ int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const ch
 	PGresult *res;
 
 	*section_r = NULL;
-	/* an empty knowledge base costs this one query */
-	res = pd_db_query(db, "pd_kb_any", "SELECT EXISTS (SELECT 1 FROM kb_articles)", 0, NULL,
-			  err);
-	if (res == NULL)
-		return -1;
-	bool any = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
+	/*
+	 * An empty knowledge base costs one query, asked again at most every
+	 * KB_EMPTY_RECHECK_MS: articles imported meanwhile are suggested from
+	 * then on.  Once there are articles the ranking itself finds nothing
+	 * when they are gone.
+	 */
+	static bool any;
+	static int64_t checked_ms;
+	int64_t now = pd_now_ms();
+	if (!any && (checked_ms == 0 || now - checked_ms >= KB_EMPTY_RECHECK_MS)) {
+		res = pd_db_query(db, "pd_kb_any", "SELECT EXISTS (SELECT 1 FROM kb_articles)", 0,
+				  NULL, err);
+		if (res == NULL)
+			return -1;
+		any = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		checked_ms = now;
+	}
 	if (!any) {
 		*section_r = pd_xstrdup("");
 		return 0;

@@ -57,7 +57,7 @@ static const char SQL_ENQUEUE[] =
     "WITH o AS ("
     "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
     "                      to_address, automatic)"
-    "  VALUES (nullif($1::bigint, 0), $2, $3, $4, $5::text[], $6, $7, $8, lower($9),"
+    "  VALUES (nullif($1::bigint, 0), $2, $3, $4, $5::text[], $6, '', $8, lower($9),"
     "          $10::boolean)"
     "  RETURNING id),"
     " m AS ("
@@ -82,17 +82,15 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 			     m->to_address, m->automatic ? "true" : "false"};
 	int len[10] = {0};
 	int fmt[10] = {0};
-	PGresult *res;
+	int r;
 
 	snprintf(ticket, sizeof(ticket), "%" PRId64, m->ticket);
 	len[7] = (int)m->raw_len;
 	fmt[7] = 1;
-	res = pd_db_query_bin(db, "pd_outbox_enqueue", SQL_ENQUEUE, 10, v, len, fmt, err);
+	/* no result needed: inside the caller's transaction it travels with the next query */
+	r = pd_db_defer_bin(db, "pd_outbox_enqueue", SQL_ENQUEUE, 10, v, len, fmt, err);
 	free(rcpts);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return r;
 }
 
 int pd_outbox_auto_counts(struct pd_db *db, const char *addr, int *recent_r, int *day_r,

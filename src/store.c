@@ -129,17 +129,18 @@ static PGresult *run(struct pd_db *db, const char *name, const char *sql, struct
 	return pd_db_query_bin(db, name, sql, p->n, p->v, p->len, p->fmt, err);
 }
 
-/* Run a statement whose result is not needed; frees the parameters. */
+/*
+ * Run a statement whose result is not needed; frees the parameters.  Inside
+ * a transaction it is only sent: its outcome arrives with the next statement
+ * that waits for a result (pd_db_defer), one round trip for both.
+ */
 static int run_done(struct pd_db *db, const char *name, const char *sql, struct params *p,
 		    struct pd_err *err)
 {
-	PGresult *res = run(db, name, sql, p, err);
+	int r = pd_db_defer_bin(db, name, sql, p->n, p->v, p->len, p->fmt, err);
 
 	p_free(p);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return r;
 }
 
 static int exec_simple(struct pd_db *db, const char *sql, struct pd_err *err)
@@ -422,7 +423,8 @@ static const char SQL_MESSAGE[] =
     "    flagged = flagged OR $18 IS NOT NULL,"
     "    flag_reason = CASE WHEN $18 IS NULL THEN flag_reason"
     "                       ELSE concat_ws('; ', flag_reason, $18) END"
-    "  WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM m))"
+    "  WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM m)"
+    "    AND (NOT $26::boolean OR $18 IS NOT NULL))" /* a new ticket is up to date */
     "SELECT id FROM m";
 
 static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
@@ -467,6 +469,7 @@ static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 	p_text(&p, event);                                             /* 23 */
 	p_text(&p, rule);                                              /* 24 */
 	p_int(&p, foreign_tag);                                        /* 25 */
+	p_text(&p, strcmp(event, "ticket.created") == 0 ? "true" : "false"); /* 26 */
 	res = run(db, "pd_message", SQL_MESSAGE, &p, err);
 	p_free(&p);
 	if (res == NULL)
@@ -992,16 +995,18 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		it->action = PD_INGEST_PENDING;
 		it->ticket = 0;
 		it->flagged = 0;
-		/* The previous mail's savepoint is released and this mail's set in
-		 * one round trip; COMMIT releases the last one. */
-		if (exec_simple(db, i == 0 ? "SAVEPOINT pd_mail"
-					   : "RELEASE SAVEPOINT pd_mail; SAVEPOINT pd_mail",
-				err) < 0)
+		/* This mail's savepoint travels with its first query. */
+		if (pd_db_defer(db, NULL, "SAVEPOINT pd_mail", 0, NULL, err) < 0)
 			goto fail;
 		pd_err_clear(&e1);
 		r = store_one(db, ctx, it, &e1);
+		/* everything the mail sent must have succeeded before it counts */
+		if (r == 0 && pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e1) == 0 &&
+		    pd_db_sync(db, &e1) < 0)
+			r = -1;
 		if (r < 0 && e1.cls == PD_ERR_PERM) {
 			/* bad data: roll back this mail alone and keep it raw */
+			pd_db_discard(db);
 			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
 				goto fail;
 			pd_log_warning("mailbox=%s uid=%u: storing the parsed mail failed, keeping it "
@@ -1010,6 +1015,10 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 			struct pd_err e2;
 			pd_err_clear(&e2);
 			r = store_raw_only(db, ctx, it, &e1, &e2);
+			if (r == 0 &&
+			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e2) == 0 &&
+			    pd_db_sync(db, &e2) < 0)
+				r = -1;
 			if (r < 0)
 				e1 = e2;
 		}
@@ -1018,7 +1027,9 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 				*err = e1; /* connection lost, timeout...: the whole batch retries */
 				goto fail;
 			}
-			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
+			pd_db_discard(db);
+			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
+			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
 				goto fail;
 			it->action = PD_INGEST_FAILED;
 			pd_log_err("mailbox=%s uid=%u action=failed: could not store the mail, it "
@@ -1026,8 +1037,12 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 				   ctx->mailbox, it->uid, e1.msg);
 			continue;
 		}
-		if (r == 1 && exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
-			goto fail;
+		if (r == 1) {
+			pd_db_discard(db);
+			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
+			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
+				goto fail;
+		}
 		if (it->uid > checkpoint)
 			checkpoint = it->uid;
 	}

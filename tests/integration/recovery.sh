@@ -5,12 +5,13 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop auth poison notify reload metrics (default: all).
+# Scenarios: uidvalidity newer dbdown stop auth poison deferred notify reload metrics
+# (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison notify reload metrics"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison deferred notify reload metrics"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -249,6 +250,43 @@ sc_poison() {
 	pd_check_eq "poison: once the database accepts it, it is stored" "0 3" \
 		"$? $(count "SELECT count(*) FROM messages")"
 	pd_check_eq "poison: nothing left unseen" 0 "$(pd_mailbox_count "$U" INBOX unseen)"
+}
+
+# A statement whose result nobody waits for (the acknowledgement's outbox row
+# travels with the mail's next query) fails: the failure still belongs to
+# that mail alone, which is kept raw and flagged; its neighbours are whole.
+sc_deferred() {
+	setup deferred processed=
+	pd_write_config "$CONF" db="$DB" user="$U" processed=
+	pd_psql "$DB" "CREATE FUNCTION refuse_ack() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN
+		  IF NEW.subject LIKE '%REFUSED-ACK%' THEN
+		    RAISE EXCEPTION 'refusing the acknowledgement' USING ERRCODE = 'check_violation';
+		  END IF;
+		  RETURN NEW;
+		END \$\$;
+		CREATE TRIGGER refuse_ack BEFORE INSERT ON outbox
+		  FOR EACH ROW EXECUTE FUNCTION refuse_ack()" >/dev/null || pd_die "trigger"
+	mail "$T/d1.eml" "kim@customer.example" "Fine before" "<d1@customer.example>"
+	mail "$T/d2.eml" "lea@customer.example" "REFUSED-ACK please" "<d2@customer.example>"
+	mail "$T/d3.eml" "max@customer.example" "Fine after" "<d3@customer.example>"
+	pd_deliver "$U" "$T/d1.eml"
+	pd_deliver "$U" "$T/d2.eml"
+	pd_deliver "$U" "$T/d3.eml"
+	pd_daemon_once "$CONF" "$T/deferred.1.log"
+	pd_check_eq "deferred: --once stores all three (exit 0)" 0 $?
+	pd_check_eq "deferred: three mails, three tickets" "3 3" \
+		"$(count "SELECT count(*) FROM messages WHERE direction = 'in'") $(count "SELECT count(*) FROM tickets")"
+	pd_check "deferred: the failing statement is named in the log, for uid 2" \
+		grep -q "uid=2: storing the parsed mail failed, keeping it raw: pd_outbox_enqueue failed.*refusing the acknowledgement" "$T/deferred.1.log"
+	pd_check_eq "deferred: that mail's ticket is flagged, the others are not" "false true false" \
+		"$(count "SELECT string_agg(flagged::text, ' ' ORDER BY t.id) FROM tickets t")"
+	pd_check_eq "deferred: acknowledgements for the other two only" \
+		"kim@customer.example max@customer.example" \
+		"$(count "SELECT string_agg(to_address, ' ' ORDER BY id) FROM outbox WHERE kind = 'ack'")"
+	pd_check_eq "deferred: no half-stored mail (every message has its raw bytes)" 0 \
+		"$(count "SELECT count(*) FROM messages m WHERE direction = 'in' AND NOT EXISTS (SELECT 1 FROM message_raw r WHERE r.message_id = m.id)")"
+	pd_check_eq "deferred: nothing left unseen" 0 "$(pd_mailbox_count "$U" INBOX unseen)"
 }
 
 # ------------------------------------------------------------------ systemd notifications
