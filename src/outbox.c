@@ -158,7 +158,55 @@ static const char SQL_CLAIM[] =
     "                    claimed_backend_start = (SELECT backend_start FROM me)"
     "  FROM c WHERE o.id = c.id"
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
-    "           o.kind, coalesce(o.to_address, '')";
+    "           o.kind, coalesce(o.to_address, ''), o.message_id";
+
+static const char SQL_SENT[] =
+    "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL"
+    " WHERE id = $1::bigint";
+
+/*
+ * A mail the server accepted whose 'sent' could not be recorded because the
+ * database went away: recorded first thing on the next flush of this
+ * process, instead of being claimed and sent a second time.  A flush stops
+ * at the first database error, so there is at most one.  The Message-ID
+ * makes sure it is the same row (a reload may point us at another database).
+ */
+static struct {
+	char id[24];
+	char message_id[512];
+} unrecorded;
+
+static void remember_unrecorded(const char *id, const char *message_id)
+{
+	if (strlen(id) >= sizeof(unrecorded.id) ||
+	    strlen(message_id) >= sizeof(unrecorded.message_id))
+		return; /* cannot happen with our ids; then it is sent again */
+	strcpy(unrecorded.id, id);
+	strcpy(unrecorded.message_id, message_id);
+}
+
+static int record_unrecorded(struct pd_db *db, struct pd_outbox_stats *st, struct pd_err *err)
+{
+	const char *v[2] = {unrecorded.id, unrecorded.message_id};
+	PGresult *res;
+
+	if (unrecorded.id[0] == '\0')
+		return 0;
+	res = pd_db_query(db, NULL,
+			  "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL,"
+			  " last_error = NULL WHERE id = $1::bigint AND message_id = $2",
+			  2, v, err);
+	if (res == NULL)
+		return -1;
+	if (strcmp(PQcmdTuples(res), "1") == 0) {
+		pd_log_notice("outbox=%s action=sent: recorded now that the database is back",
+			      unrecorded.id);
+		st->sent++;
+	}
+	PQclear(res);
+	unrecorded.id[0] = '\0';
+	return 0;
+}
 
 /*
  * Worth another attempt: temporary failures, and failures of the SMTP
@@ -180,10 +228,7 @@ static int record(struct pd_db *db, const char *id, int attempts, const struct p
 	if (send_err == NULL) {
 		const char *v[1] = {id};
 		/* unnamed: one round trip even the first time on a connection */
-		res = pd_db_query(db, NULL,
-				  "UPDATE outbox SET status = 'sent', sent_at = now(),"
-				  " lease_until = NULL, last_error = NULL WHERE id = $1::bigint",
-				  1, v, err);
+		res = pd_db_query(db, NULL, SQL_SENT, 1, v, err);
 		if (res != NULL)
 			st->sent++;
 	} else if (retryable(send_err) && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
@@ -225,6 +270,8 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 {
 	size_t handled = 0;
 
+	if (record_unrecorded(db, st, err) < 0)
+		return -1;
 	while (handled < max) {
 		char limit[16];
 		const char *v[1] = {limit};
@@ -264,6 +311,12 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			/* the result first: nothing between the server's reply and the
 			 * statement that records it */
 			int rec = record(db, id, attempts, r == 0 ? NULL : &serr, st, err);
+			if (r == 0 && rec < 0) {
+				remember_unrecorded(id, PQgetvalue(res, i, 7));
+				pd_log_warning("outbox=%s: accepted by the server but not recorded as "
+					       "sent (%s); recording it once the database is back",
+					       id, err->msg);
+			}
 			PQfreemem(raw);
 			if (r == 0)
 				pd_log_info("outbox=%s kind=%s to=%s action=sent", id,

@@ -5,6 +5,8 @@
 #   kill       kill -9 of postdeskd at random moments, 20 rounds and more,
 #              while it ingests 2,000 mails and sends their answers
 #   pgrestart  PostgreSQL restarted while the daemon stores a big backlog
+#   sentlost   the database session dies right after the SMTP server accepted
+#              a mail, before 'sent' is recorded
 #   idle       Dovecot restarted while the daemon waits in IDLE
 #   smtptemp   the SMTP server answers 421, then 451, then 250
 #   smtpperm   the SMTP server answers 550
@@ -28,7 +30,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="kill pgrestart idle smtptemp smtpperm timeout diskfull auth"
+ALL_SCENARIOS="kill pgrestart sentlost idle smtptemp smtpperm timeout diskfull auth"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 KILL_MAILS=${FAULTS_KILL_MAILS:-2000}
 KILL_ROUNDS=${FAULTS_KILL_ROUNDS:-20}
@@ -308,6 +310,42 @@ sc_pgrestart() {
 		"$rows $missing $unknown $dups"
 }
 
+# ------------------------------------------------------------------ the database lost after a 250
+
+sc_sentlost() {
+	setup sentlost
+	# The first UPDATE to 'sent' ends its own database session: as if
+	# PostgreSQL went away just after the SMTP server accepted the mail.
+	# One shot: a sequence does not roll back with the failed statement.
+	count "CREATE SEQUENCE faults_shot;
+		CREATE FUNCTION faults_die() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+		  IF NEW.status = 'sent' THEN
+		    IF nextval('faults_shot') = 1 THEN
+		      PERFORM pg_terminate_backend(pg_backend_pid());
+		    END IF;
+		  END IF;
+		  RETURN NEW;
+		END \$\$;
+		CREATE TRIGGER faults_die BEFORE UPDATE ON outbox
+		  FOR EACH ROW EXECUTE FUNCTION faults_die()" >/dev/null || pd_die "sentlost: trigger"
+	mail "$T/sl1.eml" "kim@customer.example" "Answer me once" "<sl1@customer.example>"
+	pd_deliver "$U" "$T/sl1.eml"
+	pd_daemon_start "$CONF" "$T/sentlost.log"
+	pd_check_eq "sentlost: both answers end up sent" 2 \
+		"$(wait_for 60 "SELECT count(*) FROM outbox WHERE status = 'sent'" 2)"
+	pd_check_eq "sentlost: the accepted acknowledgement was not claimed again (1 attempt)" 1 \
+		"$(count "SELECT attempts FROM outbox WHERE kind = 'ack'")"
+	pd_check "sentlost: the lost 'sent' is logged" \
+		grep -q "accepted by the server but not recorded as sent" "$T/sentlost.log"
+	pd_check "sentlost: and recorded once the database is back, not sent again" \
+		grep -q "action=sent: recorded now that the database is back" "$T/sentlost.log"
+	stop_daemon sentlost
+	local rows missing unknown dups unexplained
+	read -r rows missing unknown dups unexplained < <(sink_verdict)
+	pd_check_eq "sentlost: each answer in the sink exactly once" "2 0 0 0" \
+		"$rows $missing $unknown $dups"
+}
+
 # ------------------------------------------------------------------ Dovecot restart during IDLE
 
 sc_idle() {
@@ -418,6 +456,17 @@ sc_smtpperm() {
 
 # ------------------------------------------------------------------ a wrong password next to a good one
 
+# refusals SECONDS N: until the bad mailbox was refused N times.
+refusals() {
+	local end=$((SECONDS + $1)) n=0
+	while :; do
+		n=$(grep -c "mailbox=support: .*login as f_bad refused" "$T/auth.log")
+		[ "$n" -ge "$2" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	echo "$n"
+}
+
 sc_auth() {
 	setup auth user=f_bad password=wrong-password \
 		"extra=mailbox \"good\" { url = \"imap://127.0.0.1:$PD_IMAP_PORT/INBOX\" tls = \"none\" user = \"f_good\" password = \"secret\" processed_folder = \"Processed\" }"
@@ -430,7 +479,8 @@ sc_auth() {
 	pd_daemon_start "$CONF" "$T/auth.log"
 	pd_check_eq "auth: the good mailbox's mail is stored" 1 \
 		"$(wait_for 30 "SELECT count(*) FROM messages WHERE direction = 'in'" 1)"
-	sleep 4 # the bad mailbox fails, backs off, fails again meanwhile
+	# the bad mailbox fails, backs off, fails again meanwhile
+	refusals 40 2 >/dev/null
 	pd_deliver f_good "$T/au2.eml"
 	pd_check_eq "auth: and the good one keeps flowing" 2 \
 		"$(wait_for 30 "SELECT count(*) FROM messages WHERE direction = 'in'" 2)"
@@ -440,12 +490,14 @@ sc_auth() {
 			FROM messages WHERE direction = 'in'")"
 	pd_check "auth: the refusal is logged with the user and the server" \
 		grep -q "mailbox=support: .*login as f_bad refused by 127.0.0.1" "$T/auth.log"
-	# "retrying in Ns" of each refusal: at least two, the delay growing
+	# "retrying in Ns" of each refusal: 1 s doubling, +-20 %, rounded up
+	# (1-2, 2-3, 4-5 ...): the third longer than the first
 	local delays
+	refusals 40 3 >/dev/null
 	delays=$(grep "mailbox=support: .*login as f_bad refused" "$T/auth.log" |
 		sed -n 's/.*retrying in \([0-9]*\)s$/\1/p' | tr '\n' ' ')
 	set -- $delays
-	if [ $# -ge 2 ] && [ "${!#}" -gt "$1" ]; then
+	if [ $# -ge 3 ] && [ "$3" -gt "$1" ]; then
 		pd_ok "auth: the bad mailbox is retried with a growing backoff (${delays% }s)"
 	else
 		pd_fail "auth: the bad mailbox is retried with a growing backoff" \
