@@ -651,7 +651,7 @@ pd_valgrind_prefix() {
 	[ "${PD_VALGRIND:-0}" = 1 ] || return 0
 	printf '%s\n' valgrind -q --error-exitcode=$PD_VALGRIND_EXIT --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-		--track-origins=yes --suppressions="$top_srcdir/tests/valgrind.supp" \
+		--suppressions="$top_srcdir/tests/valgrind.supp" \
 		--log-file="$T/valgrind.%p.log"
 }
 
