@@ -190,11 +190,8 @@ int pd_slascan_sync(struct pd_db *db, const struct pd_config *cfg, int64_t ticke
 	v[9] = frt;
 	v[10] = rst;
 	v[11] = s != NULL ? s->calendar : "";
-	res = pd_db_query(db, "pd_sla_clock_set", SQL_CLOCK_SET, 12, v, err);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	/* no result needed: inside a transaction it travels with the next query */
+	return pd_db_defer(db, "pd_sla_clock_set", SQL_CLOCK_SET, 12, v, err);
 }
 
 /* ------------------------------------------------------------ scan */
@@ -257,12 +254,11 @@ static int escalate(struct pd_db *db, int64_t ticket, int from, int to, const ch
 {
 	char id[24], f[24], t[24];
 	const char *v[4] = {id, f, t, clock};
-	PGresult *res;
 
 	fmt_i64(id, sizeof(id), ticket);
 	fmt_i64(f, sizeof(f), from);
 	fmt_i64(t, sizeof(t), to);
-	res = pd_db_query(
+	return pd_db_defer(
 	    db, "pd_sla_escalate",
 	    "WITH u AS (UPDATE tickets SET line = $3::int, updated_at = now()"
 	    "           WHERE id = $1::bigint)"
@@ -270,10 +266,6 @@ static int escalate(struct pd_db *db, int64_t ticket, int from, int to, const ch
 	    " VALUES ($1::bigint, 'system', 'line.escalated', jsonb_build_object('from', $2::int,"
 	    "         'to', $3::int, 'reason', $4::text || ' SLA breached'))",
 	    4, v, err);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
 }
 
 /* Send a notice mail, when mail is on.  A template problem is logged and
@@ -374,7 +366,7 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 	const char *v[5] = {id, marks[0], marks[1], marks[2], marks[3]};
 	for (int i = 0; i < 4; i++)
 		snprintf(marks[i], sizeof(marks[i]), "%s", set[i] ? "t" : "f");
-	PGresult *u = pd_db_query(
+	if (pd_db_defer(
 	    db, "pd_sla_marks",
 	    "UPDATE tickets SET"
 	    " first_response_warned = CASE WHEN $2::boolean THEN first_response_due"
@@ -386,10 +378,8 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 	    " resolution_breached = CASE WHEN $5::boolean THEN resolution_due"
 	    "                          ELSE resolution_breached END"
 	    " WHERE id = $1::bigint",
-	    5, v, err);
-	if (u == NULL)
+	    5, v, err) < 0)
 		return -1;
-	PQclear(u);
 	/* a new line may have other hours for its warnings */
 	if (escalated && pd_slascan_sync(db, cfg, ticket, now, err) < 0)
 		return -1;
