@@ -27,8 +27,10 @@ PACKAGES=(
 	python3 python3-aiosmtpd curl
 	# tests/integration/report_html.sh: screenshots of `postdesk report --html`
 	chromium fonts-dejavu-core
-	# bench/run.sh
+	# bench/run.sh; time (GNU time) also measures peak RSS in tests/integration/hostile.sh
 	bc time
+	# make check-valgrind (tests/valgrind.sh) and PD_VALGRIND=1
+	valgrind
 	# systemd-analyze checks the unit file (no service manager is started)
 	systemd
 	# used by the scripts themselves

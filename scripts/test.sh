@@ -8,8 +8,9 @@
 # The last line printed is "N passed, N failed" counting test cases: the
 # cmocka "[  PASSED  ]"/"[  FAILED  ]" totals plus each integration script's
 # own summary line, and one per libFuzzer target run by scripts/fuzz.sh
-# (PD_FUZZ_SECONDS per target, default 60; 0 skips them).  Exit status 0
-# only when everything passed.
+# (PD_FUZZ_SECONDS per target, default 60; 0 skips them), plus the counts of
+# `make check-valgrind` in build-valgrind/ (a build without sanitizers;
+# PD_SKIP_VALGRIND=1 skips it).  Exit status 0 only when everything passed.
 # CI=true (or PD_REQUIRE_INTEGRATION=1) turns a skipped integration test
 # (missing server) into a failure.
 set -uo pipefail
@@ -99,6 +100,36 @@ done < <(find "$build/tests" "$build/fuzz" -name '*.log' -print0 2>/dev/null)
 
 if [ $rc != 0 ] && [ $failed = 0 ]; then
 	failed=1 # make check failed outside any counted test
+fi
+
+# make check-valgrind in build-valgrind/ (configured without sanitizers:
+# valgrind cannot run ASan binaries): unit tests and fuzz replays under
+# memcheck, then postdeskd under valgrind through the hostile mail suite.
+# PD_SKIP_VALGRIND=1 leaves it out.
+if [ "${PD_SKIP_VALGRIND:-0}" != 1 ]; then
+	vbuild=${PD_VALGRIND_BUILD_DIR:-$top/build-valgrind}
+	phase "valgrind (build dir $vbuild)"
+	vrc=0
+	mkdir -p "$vbuild" && cd "$vbuild" &&
+		"$top/configure" --enable-integration-tests >configure.out 2>&1 &&
+		make -j"$jobs" >make.out 2>&1 || vrc=1
+	if [ $vrc = 0 ]; then
+		make check-valgrind >check-valgrind.out 2>&1 || vrc=1
+		grep -E '^(ok|not ok|skip|#)' check-valgrind.out
+		read -r vp vf < <(awk '/^[0-9]+ passed, [0-9]+ failed/ { p = $1; f = $3 } END { print p + 0, f + 0 }' \
+			check-valgrind.out)
+		[ $vrc != 0 ] && [ "$vf" = 0 ] && vf=1
+	else
+		echo "test.sh: configure or make in $vbuild failed" >&2
+		tail -n 40 "$vbuild/configure.out" "$vbuild/make.out" >&2 2>/dev/null
+		vp=0 vf=1
+	fi
+	echo "== valgrind: $vp passed, $vf failed"
+	passed=$((passed + vp))
+	failed=$((failed + vf))
+	[ "$vf" = 0 ] || rc=1
+	cd "$top" || exit 1
+	phase "valgrind done"
 fi
 
 # The libFuzzer targets, PD_FUZZ_SECONDS (default 60) each, in their own

@@ -15,7 +15,8 @@
 # big also measures the daemon's peak RSS (GNU time) while it stores the
 # 50 MB attachment and requires it below 3x the mail's size.  Under ASan the
 # allocator's quarantine would keep freed buffers around, so that run has
-# quarantine_size_mb=0; under PD_VALGRIND=1 the measurement is skipped.
+# quarantine_size_mb=0 (and the bound allows for ASan's shadow memory); with
+# PD_VALGRIND=1 that one daemon still runs natively.
 # PD_HOSTILE_BIG_MB changes the attachment's size (default 50).
 
 . "$(dirname "$0")/lib.sh"
@@ -290,15 +291,13 @@ sc_big() {
 	pd_deliver "$U" "$T/$X.after.eml"
 	NMAILS=3
 	LOG=$T/big.daemon.log
-	if [ "${PD_VALGRIND:-0}" = 1 ]; then
-		pd_daemon_once "$CONF" "$LOG"
-		RC=$?
-	else
-		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:malloc_context_size=0" \
-			timeout -k 5 600 /usr/bin/time -f '%M' -o "$T/big.rss" \
-			"$top_builddir/postdeskd" -c "$CONF" --once >"$LOG" 2>&1
-		RC=$?
-	fi
+	# always the native daemon, also with PD_VALGRIND=1: under memcheck the
+	# RSS means nothing (and 70 MB through it take minutes); the other
+	# scenarios cover valgrind
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:malloc_context_size=0" \
+		timeout -k 5 600 /usr/bin/time -f '%M' -o "$T/big.rss" \
+		"$top_builddir/postdeskd" -c "$CONF" --once >"$LOG" 2>&1
+	RC=$?
 	common
 	stored big@customer.example "mail with a ${BIG_MB} MB attachment"
 	pd_check_eq "big: the raw size is the mail's size" "$size $size" \
@@ -313,17 +312,22 @@ sc_big() {
 	pd_check_eq "big: the blob holds all of it" "$((BIG_MB * 1024 * 1024))" \
 		"$(sql "SELECT length(b.data) FROM blobs b JOIN attachments a ON a.sha256 = b.sha256
 			JOIN messages m ON m.id = a.message_id WHERE m.message_id = 'big@customer.example'")"
-	if [ "${PD_VALGRIND:-0}" != 1 ]; then
-		local kb limit
-		kb=$(tail -n 1 "$T/big.rss" 2>/dev/null)
-		limit=$((size * 3 / 1024))
-		pd_log "big: peak RSS of postdeskd ${kb:-?} kB for a mail of $((size / 1024)) kB ($(
-			awk -v a="${kb:-0}" -v b="$size" 'BEGIN { printf "%.2f", a * 1024 / b }')x)"
-		if [ -n "$kb" ] && [ "$kb" -lt "$limit" ]; then
-			pd_ok "big: peak RSS ${kb} kB is under 3x the mail ($limit kB)"
-		else
-			pd_fail "big: peak RSS ${kb:-?} kB is under 3x the mail ($limit kB)"
-		fi
+	# Peak RSS below 3x the mail.  An ASan build also keeps shadow memory, one
+	# byte per eight bytes of the program's own (the quarantine is off above),
+	# so there the bound is 3x the mail plus an eighth.
+	local kb limit what="3x the mail"
+	kb=$(tail -n 1 "$T/big.rss" 2>/dev/null)
+	limit=$((size * 3 / 1024))
+	if grep -q __asan_init "$top_builddir/postdeskd"; then
+		limit=$((limit * 9 / 8))
+		what="3x the mail + ASan's shadow"
+	fi
+	pd_log "big: peak RSS of postdeskd ${kb:-?} kB for a mail of $((size / 1024)) kB ($(
+		awk -v a="${kb:-0}" -v b="$size" 'BEGIN { printf "%.2f", a * 1024 / b }')x)"
+	if [ -n "$kb" ] && [ "$kb" -lt "$limit" ]; then
+		pd_ok "big: peak RSS ${kb} kB is under $what ($limit kB)"
+	else
+		pd_fail "big: peak RSS ${kb:-?} kB is under $what ($limit kB)"
 	fi
 	rm -f "$T/big.eml" "$T/big.bin"
 }
