@@ -175,11 +175,22 @@ dovecot_start_again() {
 	pd_wait_port "$PD_IMAP_PORT" 30
 }
 
+# forget_pid PID: a process that has ended leaves the list pd_stop_all signals
+# (its number may belong to somebody else by then).
+forget_pid() {
+	local p keep=
+	for p in $PD_BG_PIDS; do
+		[ "$p" = "$1" ] || keep="$keep $p"
+	done
+	PD_BG_PIDS=$keep
+}
+
 # stop_daemon NAME: SIGTERM, which must end it with exit 0.
 stop_daemon() {
 	kill -TERM "$PD_DAEMON_PID" 2>/dev/null
 	pd_wait_exit "$PD_DAEMON_PID" 30
 	pd_check_eq "$1: SIGTERM stops the daemon with exit 0" 0 $?
+	forget_pid "$PD_DAEMON_PID"
 }
 
 # ------------------------------------------------------------------ kill -9 at random moments
@@ -201,6 +212,7 @@ sc_kill() {
 		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 		kill -9 "$PD_DAEMON_PID" 2>/dev/null
 		wait "$PD_DAEMON_PID" 2>/dev/null
+		forget_pid "$PD_DAEMON_PID"
 		sessions_gone
 		stored1=$(count "SELECT count(*) FROM messages WHERE direction = 'in'")
 		sent1=$(count "SELECT count(*) FROM outbox WHERE status = 'sent'")
@@ -549,6 +561,7 @@ sc_timeout() {
 	count "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE application_name = 'faults-locker'" >/dev/null
 	wait "$locker" 2>/dev/null
+	forget_pid "$locker"
 	pd_daemon_once "$CONF" "$T/timeout.3.log"
 	pd_check_eq "timeout: once the lock is gone the run exits 0" 0 $?
 	pd_check_eq "timeout: the mail is stored exactly once, with its ticket and answers" "1 1 2" \
