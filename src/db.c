@@ -245,14 +245,14 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 		     const char *const *values, const int *lengths, const int *formats,
 		     struct pd_err *err)
 {
+	/* a mail with hundreds of attachments: collect what is pending first */
+	if (db->n_pending + 2 > PD_DB_MAX_PENDING && pipe_drain(db, NULL, false, err) < 0)
+		return -1;
 	if (!db->pipeline) {
 		if (PQenterPipelineMode(db->conn) != 1)
 			return pd_db_result_err(db, NULL, "entering pipeline mode", err);
 		db->pipeline = true;
 	}
-	if (db->n_pending + 2 > PD_DB_MAX_PENDING)
-		return pd_err_set(err, PD_ERR_TEMP, "db", 0,
-				  "too many statements pending on the connection");
 	if (name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED) {
 		if (PQsendPrepare(db->conn, name, sql, nparams, NULL) != 1)
 			return pd_db_result_err(db, NULL, name, err);

@@ -87,9 +87,17 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 	for (size_t i = 0; i < n_mails; i++) {
 		items[i].uid = mails[i].uid;
 		items[i].msg = pd_mime_parse(mails[i].data, mails[i].len, &mopts);
-		if (items[i].msg->parse_error != NULL)
+		const struct pd_msg *m = items[i].msg;
+		if (m->parse_error != NULL)
 			pd_log_warning("mailbox=%s uid=%u: %s; storing it raw and flagging the ticket",
-				       mb->name, mails[i].uid, items[i].msg->parse_error);
+				       mb->name, mails[i].uid, m->parse_error);
+		/* what the parser had to repair or leave out, so that nobody wonders */
+		for (size_t w = 0; w < m->n_warnings && w < 5; w++)
+			pd_log_notice("mailbox=%s uid=%u msgid=<%s>: %s", mb->name, mails[i].uid,
+				      m->message_id ? m->message_id : "", m->warnings[w]);
+		if (m->n_warnings > 5)
+			pd_log_notice("mailbox=%s uid=%u: %zu more parse warnings", mb->name,
+				      mails[i].uid, m->n_warnings - 5);
 	}
 	t_parse = pd_now_ms();
 	if (pd_store_batch(db, &ctx, items, n_mails, err) < 0)
