@@ -241,6 +241,8 @@ static void broken(struct pd_db *db)
 	db->in_tx = false;
 }
 
+static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd_err *err);
+
 static int pipe_send(struct pd_db *db, const char *name, const char *sql, int nparams,
 		     const char *const *values, const int *lengths, const int *formats,
 		     struct pd_err *err)
