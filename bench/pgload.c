@@ -17,7 +17,9 @@
  * All mails in one transaction (default), or with --each one transaction per
  * mail (BEGIN, statement, COMMIT: the round trips of a per-mail commit).
  * The database must be fresh and migrated (postdesk migrate).  Prints:
- *   mails=N seconds=S mails_per_s=R mode=one|each
+ *   mails=N seconds=S mails_per_s=R mode=one|each first_tenth=R1 last_tenth=R10
+ * (the rates over the first and the last tenth of the mails: a falling rate
+ * means work that grows with what is already stored).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -378,7 +380,7 @@ int main(int argc, char **argv)
 	size_t n, done = 0;
 	PGconn *c;
 	PGresult *res;
-	double t0, secs;
+	double t0, secs, t_tenth, first_tenth = 0, last_tenth = 0;
 	int rc = 1;
 	const Oid types[NPARAMS] = {OID_TEXT, OID_TEXT, OID_TEXT_ARRAY, OID_TEXT, OID_TEXT,
 				    OID_TEXT, OID_TEXT, OID_BYTEA,      OID_BYTEA, OID_INT8,
@@ -427,7 +429,7 @@ int main(int argc, char **argv)
 	}
 	PQclear(res);
 
-	t0 = now_s();
+	t0 = t_tenth = now_s();
 	if (!each && !exec_ok(c, "BEGIN"))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -451,15 +453,25 @@ int main(int argc, char **argv)
 		PQclear(res);
 		if (each && !exec_ok(c, "COMMIT"))
 			goto out;
+		/* the end of the first tenth, and the start of the last one */
+		if (n >= 10 && (i + 1 == n / 10 || i + 1 == n - n / 10)) {
+			double t = now_s();
+			if (i + 1 == n / 10)
+				first_tenth = (n / 10) / (t - t_tenth);
+			t_tenth = t;
+		}
 	}
 	if (!each && !exec_ok(c, "COMMIT"))
 		goto out;
 	secs = now_s() - t0;
+	if (n >= 10)
+		last_tenth = (n / 10) / (now_s() - t_tenth);
 	if (done != n)
 		fprintf(stderr, "pgload: %zu of %zu mails stored (the others were duplicates)\n", done,
 			n);
-	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s\n", done, secs,
-	       secs > 0 ? done / secs : 0.0, each ? "each" : "one");
+	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s first_tenth=%.1f last_tenth=%.1f\n",
+	       done, secs, secs > 0 ? done / secs : 0.0, each ? "each" : "one", first_tenth,
+	       last_tenth);
 	rc = 0;
 out:
 	PQfinish(c);

@@ -152,11 +152,12 @@ fresh_db() {
 	"$top_builddir/postdesk" -c "$T/$db.conf" migrate >/dev/null
 }
 
-# once_run DB: postdeskd --once on $T/DB.conf; sets RUN_SECS (ingest: start to
-# "done"), RUN_RSS (KB), RUN_STORED.
+# once_run DB: postdeskd --once on $T/DB.conf; sets RUN_START (epoch),
+# RUN_SECS (ingest: start to "done"), RUN_RSS (KB), RUN_STORED.
 once_run() {
 	local db=$1 start done_at
 	start=$(date +%s.%N)
+	RUN_START=$start
 	/usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$T/$db.conf" --once \
 		>"$T/$db.log" 2>&1 || echo "# postdeskd --once exited $? (see $T/$db.log)"
 	done_at=$(logtime "$T/$db.log" ": done: ")
@@ -199,8 +200,9 @@ echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, 
 fresh_db bench_ingest
 sink_before=$(cat "$T/csink/accepted" 2>/dev/null || echo 0)
 once_run bench_ingest
-INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED
+INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED INGEST_START=$RUN_START
 done_at=$(logtime "$T/bench_ingest.log" ": done: ")
+OUTBOX_START=$done_at
 outbox_at=$(logtime "$T/bench_ingest.log" " to retry, ")
 OUTBOX_SECS=$(echo "${outbox_at:-$done_at} - $done_at" | bc)
 OUTBOX_SENT=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent'")
@@ -312,13 +314,13 @@ fill_mailbox "$SMALL"
 once_run bench_small
 SMALL_SECS=$RUN_SECS SMALL_RSS=$RUN_RSS SMALL_STORED=$RUN_STORED
 echo "#   $SMALL_STORED stored in $(printf %.2f "$SMALL_SECS")s, peak RSS $SMALL_RSS KB"
-BIG_SECS=0 BIG_RSS=0 BIG_STORED=0
+BIG_SECS=0 BIG_RSS=0 BIG_STORED=0 BIG_START=0
 if [ "$BIG" -gt 0 ]; then
 	echo "# memory: postdeskd --once over $BIG mails (no SMTP)"
 	fresh_db bench_bigrss smtp=no
 	fill_mailbox "$BIG"
 	once_run bench_bigrss
-	BIG_SECS=$RUN_SECS BIG_RSS=$RUN_RSS BIG_STORED=$RUN_STORED
+	BIG_SECS=$RUN_SECS BIG_RSS=$RUN_RSS BIG_STORED=$RUN_STORED BIG_START=$RUN_START
 	echo "#   $BIG_STORED stored in $(printf %.2f "$BIG_SECS")s, peak RSS $BIG_RSS KB"
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -331,9 +333,9 @@ export MAILS INBOX_COUNT SMALL BIG IDLE_MAILS RATE SMTP_MAILS SLA_TICKETS SLA_DU
 	IMAP_LINE PG1_LINE PG2_LINE SEND_LINE PYSEND_LINE \
 	INGEST_SECS INGEST_RSS INGEST_STORED OUTBOX_SECS OUTBOX_SENT OUTBOX_ACKS OUTBOX_QUEUED \
 	OUTBOX_SINK SMALL_SECS SMALL_RSS SMALL_STORED BIG_SECS BIG_RSS BIG_STORED \
-	BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
+	INGEST_START OUTBOX_START BIG_START BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
 export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES
-"$PY" - "$T/idle.sent" "$T/idle.log" <<'PYEOF'
+"$PY" - "$T/idle.sent" "$T/idle.log" "$T/bench_ingest.log" "$T/bench_bigrss.log" <<'PYEOF'
 import datetime, json, os, platform, re, subprocess, sys
 
 E = os.environ
@@ -361,6 +363,36 @@ for line in open(sys.argv[2], encoding="utf-8", errors="replace"):
 lat = sorted(max(0.0, done[k] - float(t)) * 1000 for k, t in sent.items() if k in done)
 
 
+def tenths(path, pattern, start):
+    """Rates (per s) over the ten tenths of a run, from its per-mail log
+    lines: a rate that falls from the first tenth to the last means work
+    that grows with what is already stored or sent."""
+    ts = []
+    try:
+        for line in open(path, encoding="utf-8", errors="replace"):
+            if re.search(pattern, line):
+                ts.append(datetime.datetime.strptime(
+                    line[:23], "%Y-%m-%dT%H:%M:%S.%f").timestamp())
+    except (OSError, ValueError):
+        return []
+    if len(ts) < 10:
+        return []
+    out, prev = [], start
+    for k in range(10):
+        part = ts[len(ts) * k // 10:len(ts) * (k + 1) // 10]
+        span = part[-1] - prev
+        out.append(round(len(part) / span, 1) if span > 0 else None)
+        prev = part[-1]
+    return out
+
+
+MAIL_LINE = r" msgid=<[^>]*> .* action=[a-z]"
+SENT_LINE = r" outbox=\S+ kind=\S+ .*action=sent"
+ingest_tenths = tenths(sys.argv[3], MAIL_LINE, float(E["INGEST_START"]))
+outbox_tenths = tenths(sys.argv[3], SENT_LINE, float(E["OUTBOX_START"]))
+big_tenths = tenths(sys.argv[4], MAIL_LINE, float(E["BIG_START"])) if int(E["BIG"]) else []
+
+
 def pct(p):
     if not lat:
         return None
@@ -381,10 +413,14 @@ parts = {
     "pg_one_transaction": {"what": "ticket, participant, message, raw, event, ack per mail; "
                                    "one prepared statement; one transaction",
                            "mails": int(pg1["mails"]), "seconds": num(pg1["seconds"]),
-                           "mails_per_second": num(pg1["mails_per_s"])},
+                           "mails_per_second": num(pg1["mails_per_s"]),
+                           "rate_first_last_tenth": [num(pg1.get("first_tenth")),
+                                                     num(pg1.get("last_tenth"))]},
     "pg_transaction_per_mail": {"what": "the same, BEGIN/statement/COMMIT per mail",
                                 "mails": int(pg2["mails"]), "seconds": num(pg2["seconds"]),
-                                "mails_per_second": num(pg2["mails_per_s"])},
+                                "mails_per_second": num(pg2["mails_per_s"]),
+                                "rate_first_last_tenth": [num(pg2.get("first_tenth")),
+                                                          num(pg2.get("last_tenth"))]},
     "smtp_one_session": {"what": "libcurl, ~2 KB mails, one reused connection, C sink",
                          "mails": int(send["mails"]), "seconds": num(send["seconds"]),
                          "mails_per_second": num(send["mails_per_s"]),
@@ -455,11 +491,12 @@ res = {
     "ingest": {"mails": int(E["INBOX_COUNT"]), "stored": stored, "seconds": round(isecs, 3),
                "mails_per_second": round(ingest_rate, 1), "peak_rss_kb": int(E["INGEST_RSS"]),
                "acks_queued": True, "slowest_part": slowest,
+               "rate_by_tenth": ingest_tenths,
                "fraction_of_slowest_part": parts[slowest]["ingest_fraction"]},
     "ingest_breakdown": breakdown,
     "outbox": {"queued": int(E["OUTBOX_QUEUED"]), "sent": osent, "acks_sent": int(E["OUTBOX_ACKS"]),
                "sink_accepted": int(E["OUTBOX_SINK"]), "seconds": round(osecs, 3),
-               "mails_per_second": round(outbox_rate, 1),
+               "mails_per_second": round(outbox_rate, 1), "rate_by_tenth": outbox_tenths,
                "fraction_of_smtp_limit": round(outbox_rate / send_rate, 3) if send_rate else None},
     "idle_latency_ms": {"mails": len(sent), "rate_per_second": float(E["RATE"]),
                         "committed": len(lat), "p50": pct(50), "p99": p99,
@@ -467,7 +504,8 @@ res = {
     "memory": {"small": {"mails": int(E["SMALL"]), "stored": int(E["SMALL_STORED"]),
                          "seconds": round(num(E["SMALL_SECS"]), 3), "peak_rss_kb": small_rss},
                "big": {"mails": big, "stored": int(E["BIG_STORED"]),
-                       "seconds": round(num(E["BIG_SECS"]), 3), "peak_rss_kb": big_rss}
+                       "seconds": round(num(E["BIG_SECS"]), 3), "peak_rss_kb": big_rss,
+                       "rate_by_tenth": big_tenths}
                if big else None},
     "sla_scan": {"open_tickets": int(E["SLA_TICKETS"]), "due": int(E["SLA_DUE"]),
                  "notices": int(E["SLA_NOTICES"]), "ms": sla_ms,
@@ -500,6 +538,11 @@ row("ingest mails/s (%d, acks queued)" % n, "%.0f" % ingest_rate, ">= 2000",
     mark(targets["ingest_mails_per_second"]))
 row("  fraction of slowest part", "%.2f" % (res["ingest"]["fraction_of_slowest_part"] or 0),
     slowest.replace("_", " "))
+def first_last(t):
+    return "%.0f/%.0f" % (t[0] or 0, t[-1] or 0) if t else "-"
+
+
+row("  rate first/last tenth of the run", first_last(ingest_tenths), "mails/s")
 b = breakdown
 if b["total_ms"] > 0:
     row("  time: fetch/parse/store/mark/other",
@@ -507,6 +550,7 @@ if b["total_ms"] > 0:
             "fetch_ms", "parse_ms", "store_ms", "mark_ms", "other_ms")), "%% (%d mails, debug)" % b["mails"])
 row("outbox sent/s (%d acks+%d notices)" % (int(E["OUTBOX_ACKS"]), osent - int(E["OUTBOX_ACKS"])), "%.0f" % outbox_rate, ">= 1000",
     mark(targets["outbox_acks_per_second"]))
+row("  rate first/last tenth of the run", first_last(outbox_tenths), "mails/s")
 i = res["idle_latency_ms"]
 row("IDLE %d at %g/s, p50 ms" % (i["mails"], i["rate_per_second"]), "%s" % i["p50"])
 row("IDLE p99 ms (%d/%d committed)" % (i["committed"], i["mails"]), "%s" % i["p99"], "< 1000",
@@ -518,6 +562,7 @@ if big:
     row("peak RSS KB, %d mails" % big, "%d" % big_rss, "< 32768", mark(targets["peak_rss_big_kb"]))
     row("  ingest mails/s at %d (no SMTP)" % big,
         "%.0f" % (int(E["BIG_STORED"]) / num(E["BIG_SECS"])) if num(E["BIG_SECS"]) else "-")
+    row("  rate first/last tenth of the run", first_last(big_tenths), "mails/s")
 else:
     row("peak RSS KB, big mailbox", "skipped", "--big 0")
 row("peak RSS KB, %d + outbox" % n, "%d" % int(E["INGEST_RSS"]))
