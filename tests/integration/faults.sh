@@ -58,6 +58,7 @@ setup() {
 	DB=pf_$X
 	U=f_$X
 	CONF=$T/$X.conf
+	GEN_NEW=0
 	pd_log "---- scenario $X"
 	rm -f "$PD_SINK_DIR/reply"
 	pd_createdb "$DB" || pd_die "createdb $DB"
@@ -102,15 +103,19 @@ sessions_gone() {
 		AND application_name = 'postdesk' AND pid <> pg_backend_pid()" 0 >/dev/null
 }
 
-# genmail USER N SEED: N realistic mails straight into USER's Maildir (new/).
+# genmail USER N SEED: N more realistic mails into USER's Maildir, each
+# moved into new/ whole; GEN_NEW counts the new tickets to expect (the mails
+# that answer none of the others).
+GEN_NEW=0
 genmail() {
-	local maildir=$PD_MAIL_DIR/$1/Maildir
-	mkdir -p "$maildir/new" "$maildir/cur" "$maildir/tmp"
-	"$PD_PYTHON" "$top_srcdir/bench/genmail.py" "$2" --maildir "$maildir" --seed "$3" \
+	local maildir=$PD_MAIL_DIR/$1/Maildir stage=$T/stage.$1.$3
+	mkdir -p "$maildir/new" "$maildir/cur" "$maildir/tmp" "$stage"
+	"$PD_PYTHON" "$top_srcdir/bench/genmail.py" "$2" --maildir "$stage" --seed "$3" \
 		--owner "$PD_MAIL_UID:$PD_MAIL_GID" || pd_die "genmail failed"
+	GEN_NEW=$((GEN_NEW + $(grep -L '^In-Reply-To:' "$stage"/new/* | wc -l)))
 	chown -R "$PD_MAIL_UID:$PD_MAIL_GID" "$PD_MAIL_DIR/$1"
-	# new tickets to expect: the mails that answer none of the others
-	GEN_NEW=$(grep -L '^In-Reply-To:' "$maildir"/new/* | wc -l)
+	find "$stage/new" -type f -exec mv -t "$maildir/new" {} + || pd_die "moving mail failed"
+	rm -rf "$stage"
 }
 
 # ------------------------------------------------------------------ the SMTP sink's log
@@ -197,15 +202,25 @@ stop_daemon() {
 # ------------------------------------------------------------------ kill -9 at random moments
 
 sc_kill() {
-	setup kill processed= 'extra=batch_size = 25' 'mailbox_extra=poll_interval = "1s"'
-	genmail "$U" "$KILL_MAILS" 7
-	pd_check_eq "kill: $KILL_MAILS mails wait in INBOX" "$KILL_MAILS" "$(pd_mailbox_count "$U" INBOX)"
+	setup kill processed= 'extra=batch_size = 10' 'mailbox_extra=poll_interval = "1s"'
 
-	# Kill until the minimum of rounds is done and at least a few kills hit
-	# the sending of the answers (which starts once the backlog is stored).
+	# The mail comes in four waves (before rounds 1, 5, 9 and 13), so that
+	# kills hit storing and sending, and storing while answers are due.  Kill
+	# until the minimum of rounds is done and at least a few kills hit the
+	# sending (the daemon sends once what has arrived is stored).
 	local round=0 in_ingest=0 in_send=0 ms sent0 sent1 rows1 stored0 stored1 kills
-	while [ $round -lt $KILL_ROUNDS ] || { [ $in_send -lt 5 ] && [ $round -lt 80 ]; }; do
+	local wave=0 delivered=0 n
+	while [ $round -lt $KILL_ROUNDS ] || [ $wave -lt 4 ] ||
+		{ [ $in_send -lt 5 ] && [ $round -lt 80 ]; }; do
 		round=$((round + 1))
+		if [ $wave -lt 4 ] && [ $(((round - 1) % 4)) = 0 ]; then
+			wave=$((wave + 1))
+			n=$((KILL_MAILS / 4))
+			[ $wave = 4 ] && n=$((KILL_MAILS - delivered))
+			genmail "$U" $n $((6 + wave))
+			delivered=$((delivered + n))
+			pd_log "wave $wave: $n mails more, $delivered in all"
+		fi
 		stored0=$(count "SELECT count(*) FROM messages WHERE direction = 'in'")
 		sent0=$(count "SELECT count(*) FROM outbox WHERE status = 'sent'")
 		pd_daemon_start "$CONF" "$T/kill.$round.log"
@@ -218,7 +233,7 @@ sc_kill() {
 		stored1=$(count "SELECT count(*) FROM messages WHERE direction = 'in'")
 		sent1=$(count "SELECT count(*) FROM outbox WHERE status = 'sent'")
 		rows1=$(count "SELECT count(*) FROM outbox")
-		[ "$stored1" -gt "$stored0" ] && [ "$stored1" -lt "$KILL_MAILS" ] && in_ingest=$((in_ingest + 1))
+		[ "$stored1" -gt "$stored0" ] && [ "$stored1" -lt "$delivered" ] && in_ingest=$((in_ingest + 1))
 		[ "$sent1" -gt "$sent0" ] && [ "$sent1" -lt "$rows1" ] && in_send=$((in_send + 1))
 		pd_log "kill round $round after ${ms} ms: $stored1 stored, $sent1 of $rows1 answers sent"
 		# nothing left to interrupt
@@ -227,7 +242,7 @@ sc_kill() {
 	done
 	kills=$round
 	pd_log "$kills kills: $in_ingest while storing, $in_send while sending"
-	if [ $kills -ge "$KILL_ROUNDS" ] && [ $in_ingest -ge 1 ] && [ $in_send -ge 1 ]; then
+	if [ $kills -ge "$KILL_ROUNDS" ] && [ $in_ingest -ge 2 ] && [ $in_send -ge 2 ]; then
 		pd_ok "kill: $kills kill -9 rounds, $in_ingest while storing, $in_send while sending"
 	else
 		pd_fail "kill: kill -9 rounds while storing and while sending" \
