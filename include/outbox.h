@@ -4,7 +4,9 @@
  * Outbound mail is rendered and written to the outbox table inside the
  * transaction of the event that causes it (a new ticket, an agent's reply),
  * with its Message-ID fixed there.  The sender claims due rows with FOR
- * UPDATE SKIP LOCKED and a lease (so several instances share the work),
+ * UPDATE SKIP LOCKED (so several instances share the work), marking each
+ * with its database session and a lease: rows of a session that has ended
+ * (a crashed instance) are due again at once, the lease is the fallback.  It
  * commits the claim, sends over one SMTP connection, and records each result
  * right after: sent; retried later with exponential backoff and jitter (4xx,
  * network); or failed (5xx, too many attempts), visible in `postdesk outbox`

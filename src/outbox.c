@@ -160,9 +160,9 @@ static const char SQL_CLAIM[] =
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
     "           o.kind, coalesce(o.to_address, ''), o.message_id";
 
-static const char SQL_SENT[] =
-    "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL"
-    " WHERE id = $1::bigint";
+#define SQL_SENT \
+	"UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL," \
+	" last_error = NULL WHERE id = $1::bigint"
 
 /*
  * A mail the server accepted whose 'sent' could not be recorded because the
@@ -192,10 +192,7 @@ static int record_unrecorded(struct pd_db *db, struct pd_outbox_stats *st, struc
 
 	if (unrecorded.id[0] == '\0')
 		return 0;
-	res = pd_db_query(db, NULL,
-			  "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL,"
-			  " last_error = NULL WHERE id = $1::bigint AND message_id = $2",
-			  2, v, err);
+	res = pd_db_query(db, NULL, SQL_SENT " AND message_id = $2", 2, v, err);
 	if (res == NULL)
 		return -1;
 	if (strcmp(PQcmdTuples(res), "1") == 0) {
