@@ -7,6 +7,8 @@
 #   pgrestart  PostgreSQL restarted while the daemon stores a big backlog
 #   sentlost   the database session dies right after the SMTP server accepted
 #              a mail, before 'sent' is recorded
+#   claims     outbox rows claimed by a live session are left alone, those of
+#              a session that ended are sent at once (not after the lease)
 #   idle       Dovecot restarted while the daemon waits in IDLE
 #   smtptemp   the SMTP server answers 421, then 451, then 250
 #   smtpperm   the SMTP server answers 550
@@ -30,7 +32,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="kill pgrestart sentlost idle smtptemp smtpperm timeout diskfull auth"
+ALL_SCENARIOS="kill pgrestart sentlost claims idle smtptemp smtpperm timeout diskfull auth"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 KILL_MAILS=${FAULTS_KILL_MAILS:-2000}
 KILL_ROUNDS=${FAULTS_KILL_ROUNDS:-20}
@@ -371,6 +373,45 @@ sc_sentlost() {
 	local rows missing unknown dups unexplained
 	read -r rows missing unknown dups unexplained < <(sink_verdict)
 	pd_check_eq "sentlost: each answer in the sink exactly once" "2 0 0 0" \
+		"$rows $missing $unknown $dups"
+}
+
+# ------------------------------------------------------------------ whose claims may be taken
+
+sc_claims() {
+	setup claims
+	mail "$T/cl1.eml" "lee@customer.example" "Claimed elsewhere" "<cl1@customer.example>"
+	pd_deliver "$U" "$T/cl1.eml"
+	echo "451 4.3.0 sink: try again later" >"$PD_SINK_DIR/reply"
+	pd_daemon_once "$CONF" "$T/claims.1.log"
+	rm -f "$PD_SINK_DIR/reply"
+	# another instance's session claims both answers and stays alive
+	PGAPPNAME=faults-claimer psql -X -q -U postdesk -d "$DB" \
+		-c "UPDATE outbox SET status = 'sending', lease_until = now() + interval '5 minutes',
+			claimed_pid = pg_backend_pid(), claimed_backend_start =
+			(SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())" \
+		-c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
+	local claimer=$!
+	PD_BG_PIDS="$PD_BG_PIDS $claimer"
+	pd_check_eq "claims: a live session holds both answers" 1 \
+		"$(wait_for 20 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'faults-claimer'
+			AND wait_event = 'PgSleep'" 1)"
+	pd_daemon_once "$CONF" "$T/claims.2.log"
+	pd_check_eq "claims: the daemon leaves a live session's rows alone" "0 2" \
+		"$? $(count "SELECT count(*) FROM outbox WHERE status = 'sending'")"
+	pd_check_eq "claims: nothing sent meanwhile" 0 "$(sink_ids | wc -l)"
+	count "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'faults-claimer'" >/dev/null
+	wait "$claimer" 2>/dev/null
+	forget_pid "$claimer"
+	wait_for 20 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'faults-claimer'" 0 \
+		>/dev/null
+	pd_daemon_once "$CONF" "$T/claims.3.log"
+	pd_check_eq "claims: once that session has ended they are sent at once, lease or not" "0 2" \
+		"$? $(count "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+	local rows missing unknown dups unexplained
+	read -r rows missing unknown dups unexplained < <(sink_verdict)
+	pd_check_eq "claims: each answer in the sink exactly once" "2 0 0 0" \
 		"$rows $missing $unknown $dups"
 }
 
