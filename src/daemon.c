@@ -74,6 +74,7 @@ struct daemon {
 	size_t n_mb;
 	struct pd_smtp *smtp;      /* NULL without an smtp section */
 	int64_t next_outbox_ms;
+	bool send_in_backlog; /* running (not --once): answers go out between batches */
 	struct pd_outbox_stats outbox;
 	int64_t next_sla_ms;
 	struct pd_slascan_stats sla;
@@ -255,6 +256,8 @@ static void publish_metrics(struct daemon *d)
 
 static void read_signals(struct daemon *d);
 
+static int outbox_service(struct daemon *d);
+
 /* Between batches: a stop signal ends the round early. */
 static bool should_stop(void *arg)
 {
@@ -262,6 +265,10 @@ static bool should_stop(void *arg)
 
 	watchdog_ping(d); /* a long backlog must not look like a hang */
 	read_signals(d);
+	/* A backlog of thousands must not hold back the answers to the first
+	 * mails: what is due in the outbox goes out between batches. */
+	if (!d->stop && d->send_in_backlog && d->smtp != NULL && pd_now_ms() >= d->next_outbox_ms)
+		outbox_service(d);
 	return d->stop;
 }
 
@@ -760,6 +767,7 @@ int pd_daemon_run(const struct pd_daemon_opts *opts)
 			d.watchdog_usec = 0;
 		sd_notify(0, "READY=1");
 	}
+	d.send_in_backlog = !opts->once;
 	rc = opts->once ? run_once(&d) : run_loop(&d);
 	mailboxes_teardown(&d, true);
 	pd_metrics_stop(d.metrics);

@@ -6,12 +6,12 @@
 # fail visibly.
 #
 #   top_srcdir=. top_builddir=build tests/integration/outbound.sh [SCENARIO...]
-# Scenarios: ack ru loop retry fail agent bounce (default: all).
+# Scenarios: ack ru loop retry fail agent bounce backlog (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="ack ru loop retry fail agent bounce"
+ALL_SCENARIOS="ack ru loop retry fail agent bounce backlog"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -473,6 +473,34 @@ sc_bounce() {
 	once
 	pd_check_eq "bounce: no acknowledgement to a suppressed address" 0 \
 		"$(grep -l '^To: .*gone@customer.example' $(sink_files '^X-Postdesk-Kind: ack') /dev/null | grep -vc "$ack")"
+}
+
+# ------------------------------------------------------------------ backlog
+
+# A running daemon that finds a backlog answers the first mails while it is
+# still storing the rest: the outbox is served between batches.
+sc_backlog() {
+	setup backlog "extra=batch_size = 5"
+	local i
+	mkdir -p "$T/backlog"
+	for i in $(seq 1 40); do
+		$MKMAIL --from "c$i@customer.example" --subject "Backlog question $i" \
+			--message-id "<bl$i@customer.example>" --body "Question number $i" \
+			>"$T/backlog/$i.eml" || pd_die "mkmail"
+		pd_deliver "$U" "$T/backlog/$i.eml"
+	done
+	pd_daemon_start "$CONF" "$T/backlog.log"
+	for i in $(seq 1 600); do
+		[ "$(count "SELECT count(*) FROM outbox WHERE status = 'sent'")" -ge 80 ] && break
+		sleep 0.1
+	done
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20
+	pd_check_eq "backlog: SIGTERM exits 0" 0 $?
+	pd_check_eq "backlog: 40 tickets, 40 acknowledgements and 40 notices sent" "40 80" \
+		"$(count "SELECT count(*) FROM tickets") $(count "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+	pd_check_eq "backlog: the first answers went out before the last mail was stored" t \
+		"$(count "SELECT (SELECT min(sent_at) FROM outbox) < (SELECT max(created_at) FROM messages WHERE direction = 'in')")"
 }
 
 for s in $SCENARIOS; do
