@@ -261,7 +261,7 @@ SLA_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla1.log" | head 
 SLA_IDLE_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla2.log" | head -n 1)
 SLA_NOTICES=$(pd_psql bench_sla "SELECT count(*) FROM sla_notices")
 pd_psql bench_sla "EXPLAIN ANALYZE SELECT id FROM tickets WHERE next_sla_at <= now() ORDER BY next_sla_at LIMIT 200 FOR UPDATE SKIP LOCKED" >"$T/sla.plan" 2>&1 || true
-SLA_PLAN="$(grep -o '[A-Za-z ]*Scan[A-Za-z ]* on [a-z_]*' "$T/sla.plan" | head -n 1 | sed 's/^ *//'), $(grep -o 'Execution Time: [0-9.]* ms' "$T/sla.plan")"
+SLA_PLAN="$(grep -o '[A-Za-z ]*Scan[A-Za-z_ ]* on [a-z_]*' "$T/sla.plan" | head -n 1 | sed 's/^ *//'), $(grep -o 'Execution Time: [0-9.]* ms' "$T/sla.plan")"
 echo "#   ${SLA_MS:-?} ms with $SLA_DUE due ($SLA_NOTICES notices), ${SLA_IDLE_MS:-?} ms with none due; plan: $SLA_PLAN"
 
 # ------------------------------------------------------------------ IDLE latency
