@@ -281,24 +281,14 @@ static void ticket_info_free(struct ticket_info *t)
 	free(t->language);
 }
 
-static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, struct pd_err *err)
-{
-	char id[24];
-	const char *v[1] = {id};
-	PGresult *res;
+/* The ticket_info columns, in this order, start every query that fills one. */
+#define TICKET_INFO_COLS                                                                   \
+	"subject, requester_address, requester_name, coalesce(language, ''), status,"       \
+	" priority, queue, line, plan"
+#define TICKET_INFO_N 9
 
-	memset(t, 0, sizeof(*t));
-	snprintf(id, sizeof(id), "%" PRId64, ticket);
-	res = pd_db_query(db, "pd_compose_ticket",
-			  "SELECT subject, requester_address, requester_name, coalesce(language, ''),"
-			  " status, priority, queue, line, plan FROM tickets WHERE id = $1::bigint",
-			  1, v, err);
-	if (res == NULL)
-		return -1;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return pd_err_set(err, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ticket);
-	}
+static void ticket_info_from(PGresult *res, struct ticket_info *t)
+{
 	t->subject = pd_xstrdup(PQgetvalue(res, 0, 0));
 	t->requester = pd_xstrdup(PQgetvalue(res, 0, 1));
 	t->requester_name = pd_xstrdup(PQgetvalue(res, 0, 2));
@@ -308,6 +298,25 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	t->queue = pd_xstrdup(PQgetvalue(res, 0, 6));
 	t->line = pd_xstrdup(PQgetvalue(res, 0, 7));
 	t->plan = PQgetisnull(res, 0, 8) ? NULL : pd_xstrdup(PQgetvalue(res, 0, 8));
+}
+
+static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, struct pd_err *err)
+{
+	char id[24];
+	const char *v[1] = {id};
+	PGresult *res;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	res = pd_db_query(db, "pd_compose_ticket",
+			  "SELECT " TICKET_INFO_COLS " FROM tickets WHERE id = $1::bigint", 1, v, err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return pd_err_set(err, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ticket);
+	}
+	ticket_info_from(res, t);
 	PQclear(res);
 	return 0;
 }
@@ -625,10 +634,13 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 /* What a notice says about the ticket beyond ticket_info: the reasons for
  * its priority and the customer's last words. */
 static const char SQL_NOTICE_FACTS[] =
-    "SELECT postdesk_priority_reasons($1::bigint),"
+    "SELECT " TICKET_INFO_COLS ","
+    " postdesk_priority_reasons($1::bigint),"
     " coalesce((SELECT body_text FROM messages WHERE ticket_id = $1::bigint"
     "            AND kind = 'customer' ORDER BY id DESC LIMIT 1), ''),"
-    " to_char(to_timestamp($2::double precision), 'YYYY-MM-DD HH24:MI TZH:TZM')";
+    " to_char(to_timestamp($2::double precision), 'YYYY-MM-DD HH24:MI TZH:TZM')"
+    " FROM tickets WHERE id = $1::bigint";
+#define FACT(res, i) PQgetvalue(res, 0, TICKET_INFO_N + (i))
 
 int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const struct pd_sla_notice_info *n, struct pd_err *err)
@@ -654,15 +666,18 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 		template = "sla-breach", kind = "breach";
 	else
 		template = "escalation", kind = "escalation";
-	if (ticket_info(db, ticket, &t, err) < 0)
-		return -1;
+	/* the ticket and what the notice says about it: one query */
+	memset(&t, 0, sizeof(t));
 	snprintf(id, sizeof(id), "%" PRId64, ticket);
 	snprintf(due, sizeof(due), "%lld", (long long)n->due);
 	facts = pd_db_query(db, "pd_compose_notice_facts", SQL_NOTICE_FACTS, 2, v, err);
-	if (facts == NULL) {
-		ticket_info_free(&t);
+	if (facts == NULL)
 		return -1;
+	if (PQntuples(facts) == 0) {
+		PQclear(facts);
+		return pd_err_set(err, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ticket);
 	}
+	ticket_info_from(facts, &t);
 	sla = pd_config_sla_for(cfg, t.plan, t.priority, &slab) ? &slab : NULL;
 	if (sla != NULL) {
 		int64_t secs = strcmp(n->clock, "first_response") == 0 ? sla->first_response
@@ -680,9 +695,9 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	const char *clock = ru ? (fr ? "первый ответ" : "решение")
 			       : (fr ? "first response" : "resolution");
 	reason = ru ? pd_xasprintf("нарушен срок «%s» (срок %s, просрочено на %s)", clock,
-				   PQgetvalue(facts, 0, 2), late)
+				   FACT(facts, 2), late)
 		    : pd_xasprintf("the %s SLA was breached (due %s, %s late)", clock,
-				   PQgetvalue(facts, 0, 2), late);
+				   FACT(facts, 2), late);
 	name = from_name(cfg);
 	const struct pd_render_var vars[] = {
 	    {"ticket.number", id},
@@ -691,13 +706,13 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    {"ticket.priority", t.priority},
 	    {"ticket.queue", t.queue},
 	    {"ticket.line", strcmp(kind, "escalation") == 0 ? line : t.line},
-	    {"ticket.reasons", PQgetvalue(facts, 0, 0)[0] ? PQgetvalue(facts, 0, 0) : "-"},
+	    {"ticket.reasons", FACT(facts, 0)[0] ? FACT(facts, 0) : "-"},
 	    {"customer.name", t.requester_name[0] ? t.requester_name : t.requester},
 	    {"customer.address", t.requester},
-	    {"message.body", PQgetvalue(facts, 0, 1)},
+	    {"message.body", FACT(facts, 1)},
 	    {"sla.clock", clock},
 	    {"sla.target", target},
-	    {"sla.due", PQgetvalue(facts, 0, 2)},
+	    {"sla.due", FACT(facts, 2)},
 	    {"sla.late", late},
 	    {"line.from", from_line},
 	    {"reason", reason},
