@@ -13,6 +13,7 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "outbox.h"
 #include "msg.h"
 
 /*
@@ -21,11 +22,13 @@
  * and a notice to agents.notify carrying the customer's text, Reply-To the
  * support address.  Errors: PERM for a missing or broken template (the mail
  * is still stored; the caller decides), TEMP for the database.
+ * counts: the customer's automatic mails as pd_outbox_auto_counts gives them,
+ * when the caller has them already; NULL = ask the database.
  */
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const char *subject, const char *lang,
 			  const struct pd_classification *cls, const struct pd_msg *msg,
-			  struct pd_err *err);
+			  const struct pd_auto_counts *counts, struct pd_err *err);
 
 /*
  * An agent's answer on a ticket, relayed to the requester and the Cc'd

@@ -47,6 +47,13 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 int pd_outbox_auto_counts(struct pd_db *db, const char *addr, int *recent_r, int *day_r,
 			  bool *suppressed_r, struct pd_err *err);
 
+/* The same, when the caller already asked (in a query of its own). */
+struct pd_auto_counts {
+	int recent;
+	int day;
+	bool suppressed;
+};
+
 struct pd_outbox_stats {
 	size_t sent;
 	size_t retried;

@@ -154,7 +154,7 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const char *subject, const char *lang,
 			  const struct pd_classification *cls, const struct pd_msg *msg,
-			  struct pd_err *err)
+			  const struct pd_auto_counts *counts, struct pd_err *err)
 {
 	char number[24], line[16];
 	char *name = from_name(cfg);
@@ -184,8 +184,12 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	};
 
 	/* 1. the acknowledgement, unless it could feed a loop */
-	if (customer[0] != '\0' &&
-	    pd_outbox_auto_counts(db, customer, &recent, &day, &suppressed, err) < 0)
+	if (counts != NULL) {
+		recent = counts->recent;
+		day = counts->day;
+		suppressed = counts->suppressed;
+	} else if (customer[0] != '\0' &&
+		   pd_outbox_auto_counts(db, customer, &recent, &day, &suppressed, err) < 0)
 		goto out;
 	struct pd_loop_input in = {
 	    .msg = msg,

@@ -190,11 +190,18 @@ static const char SQL_FACTS[] =
     "                       ORDER BY id DESC LIMIT 1) x"
     "   ORDER BY r.pos DESC LIMIT 1),"
     " (SELECT id FROM tickets WHERE id = $4::bigint),"
-    " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5))";
+    " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5)),"
+    /* what the loop guard needs if this becomes a new ticket (pd_outbox_auto_counts) */
+    " (SELECT count(*) FROM outbox WHERE automatic AND to_address = lower($5)"
+    "   AND created_at > now() - interval '10 minutes'),"
+    " (SELECT count(*) FROM outbox WHERE automatic AND to_address = lower($5)"
+    "   AND created_at > now() - interval '1 day'),"
+    " EXISTS (SELECT 1 FROM suppressions WHERE address = lower($5) AND until > now())";
 
 struct facts {
 	int64_t duplicate_of; /* ticket of the identical stored mail, 0 = none */
 	struct pd_thread_facts t;
+	struct pd_auto_counts sender; /* automatic mails to the sender lately */
 };
 
 static int64_t get_i64(PGresult *res, int col)
@@ -228,6 +235,9 @@ static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
 	f->t.tag_sender_allowed = PQgetvalue(res, 0, 4)[0] == 't' ||
 				  (f->t.tag_ticket > 0 &&
 				   pd_config_is_agent(ctx->cfg, msg->from.address));
+	f->sender.recent = (int)get_i64(res, 5);
+	f->sender.day = (int)get_i64(res, 6);
+	f->sender.suppressed = PQgetvalue(res, 0, 7)[0] == 't';
 	PQclear(res);
 	return 0;
 }
@@ -321,7 +331,6 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 		      struct pd_classification *cls, struct pd_err *err)
 {
 	struct params p;
-	PGresult *res;
 	char *subject = pd_thread_clean_subject(msg->subject, ctx->cfg->subject_tag);
 	struct pd_sla_initial sla;
 	const struct pd_classification *c = cls;
@@ -358,13 +367,10 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_decided, c));
 	p_text(&p, plan ? plan->name : NULL);
 	p_text(&p, pd_type_name(cls->type));
-	res = run(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	*ticket_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
+	/* sent without waiting: the message's INSERT follows it in the same round
+	 * trip and names the new ticket (0 = the one just inserted) */
+	*ticket_r = 0;
+	return run_done(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
 }
 
 static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
@@ -391,44 +397,52 @@ static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct
 
 /* --------------------------------------------------------------- message */
 
+/*
+ * $1 = 0: the ticket inserted just before in this session (new_ticket sends
+ * its INSERT without waiting; this statement follows it in the same round
+ * trip).
+ */
 static const char SQL_MESSAGE[] =
-    "WITH m AS ("
+    "WITH k AS (SELECT coalesce(nullif($1::bigint, 0),"
+    "                           currval('tickets_id_seq'::regclass)) AS id),"
+    " m AS ("
     "  INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash,"
     "    in_reply_to, refs, from_name, from_address, to_addrs, cc_addrs, subject, sent_date,"
     "    body_text, body_charset, raw_size, parse_error, mailbox, uidvalidity, uid)"
-    "  VALUES ($1::bigint, 'in', $2, nullif($3, ''), $4, $5, $6::text[], $7, $8,"
+    "  SELECT k.id, 'in', $2, nullif($3, ''), $4, $5, $6::text[], $7, $8,"
     "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n, 'address', a) ORDER BY i),"
     "       '[]') FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS u(a, n, i)),"
     "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n, 'address', a) ORDER BY i),"
     "       '[]') FROM unnest($11::text[], $12::text[]) WITH ORDINALITY AS u(a, n, i)),"
     "    $13, to_timestamp(nullif($14, '0')::double precision), $15, nullif($16, ''),"
-    "    $17::bigint, $18, $19, $20::bigint, $21::bigint)"
+    "    $17::bigint, $18, $19, $20::bigint, $21::bigint"
+    "  FROM k"
     "  ON CONFLICT ((coalesce(message_id, '')), content_hash) DO NOTHING"
-    "  RETURNING id),"
+    "  RETURNING id, ticket_id),"
     " r AS (INSERT INTO message_raw (message_id, raw) SELECT id, $22 FROM m),"
     " e AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
-    "  SELECT $1::bigint, id, 'mailbox:' || $19, $23,"
+    "  SELECT ticket_id, id, 'mailbox:' || $19, $23,"
     "    jsonb_build_object('rule', $24::text, 'mailbox', $19::text, 'uid', $21::bigint,"
     "                       'message_id', nullif($3, ''), 'from', $8::text)"
     "  FROM m),"
     " f AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
-    "  SELECT $1::bigint, id, 'mailbox:' || $19, 'message.flagged',"
+    "  SELECT ticket_id, id, 'mailbox:' || $19, 'message.flagged',"
     "    jsonb_build_object('reason', $18::text)"
     "  FROM m WHERE $18 IS NOT NULL),"
     " g AS (INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
-    "  SELECT $1::bigint, id, 'mailbox:' || $19, 'thread.foreign_tag',"
+    "  SELECT ticket_id, id, 'mailbox:' || $19, 'thread.foreign_tag',"
     "    jsonb_build_object('tag_ticket', $25::bigint, 'from', $8::text)"
     "  FROM m WHERE $25::bigint <> 0),"
     " t AS (UPDATE tickets SET updated_at = now(),"
     "    flagged = flagged OR $18 IS NOT NULL,"
     "    flag_reason = CASE WHEN $18 IS NULL THEN flag_reason"
     "                       ELSE concat_ws('; ', flag_reason, $18) END"
-    "  WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM m)"
+    "  WHERE id = (SELECT id FROM k) AND EXISTS (SELECT 1 FROM m)"
     "    AND (NOT $26::boolean OR $18 IS NOT NULL))" /* a new ticket is up to date */
-    "SELECT id FROM m";
+    "SELECT id, ticket_id FROM m";
 
 static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
-			  const struct pd_ingest_item *it, int64_t ticket, const char *kind,
+			  const struct pd_ingest_item *it, int64_t *ticket_io, const char *kind,
 			  const char *event, const char *rule, int64_t foreign_tag,
 			  int64_t *message_r, struct pd_err *err)
 {
@@ -441,7 +455,7 @@ static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 		flag = pd_xasprintf("%s: %s", msg->oversized ? "too large to parse" : "not parsed",
 				    msg->parse_error ? msg->parse_error : "unknown reason");
 	p_init(&p);
-	p_int(&p, ticket);                                             /* 1 */
+	p_int(&p, *ticket_io);                                         /* 1 */
 	p_text(&p, kind);                                              /* 2 */
 	p_text(&p, msg->message_id ? msg->message_id : "");            /* 3 */
 	p_bin(&p, msg->content_hash, sizeof(msg->content_hash));       /* 4 */
@@ -475,6 +489,8 @@ static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 	if (res == NULL)
 		return -1;
 	*message_r = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	if (PQntuples(res))
+		*ticket_io = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	return 0;
 }
@@ -860,10 +876,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			}
 		}
 	}
-	/* customers' Cc's become participants who may write into the ticket */
-	if (strcmp(kind, "customer") == 0 && add_cc(db, ctx, msg, ticket, err) < 0)
-		goto out;
-	if (insert_message(db, ctx, it, ticket, kind,
+	if (insert_message(db, ctx, it, &ticket, kind,
 			   it->action == PD_INGEST_NEW_TICKET ? "ticket.created" : "message.threaded",
 			   it->rule, d.foreign_tag, &message, err) < 0)
 		goto out;
@@ -875,6 +888,9 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		rc = 1; /* roll back the savepoint: the new ticket (if any) must go */
 		goto out;
 	}
+	/* customers' Cc's become participants who may write into the ticket */
+	if (strcmp(kind, "customer") == 0 && add_cc(db, ctx, msg, ticket, err) < 0)
+		goto out;
 	if (insert_attachments(db, msg, message, err) < 0)
 		goto out;
 	if (linked != 0 &&
@@ -922,7 +938,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	    ctx->cfg->smtp.enabled) {
 		struct pd_err ce;
 		pd_err_clear(&ce);
-		if (pd_compose_new_ticket(db, ctx->cfg, ticket, subject, lang, &cls, msg, &ce) < 0) {
+		if (pd_compose_new_ticket(db, ctx->cfg, ticket, subject, lang, &cls, msg,
+					  msg->from.address[0] ? &f.sender : NULL, &ce) < 0) {
 			if (strcmp(ce.src, "db") == 0) {
 				*err = ce;
 				goto out;
