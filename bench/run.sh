@@ -220,7 +220,7 @@ echo "# ingest breakdown: $BD_MAILS mails, log_level debug"
 fresh_db bench_breakdown 'extra=log_level = "debug"'
 fill_mailbox "$BD_MAILS"
 once_run bench_breakdown
-BREAKDOWN="$(awk '/ fetch_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
+BREAKDOWN="$(awk '/ (fetch|mark)_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
 	END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"] }' \
 	"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
 echo "#   $BREAKDOWN"

@@ -67,18 +67,50 @@ static void log_outcome(const struct pd_mailbox_cfg *mb, const struct pd_ingest_
 }
 
 /* Fetch, parse, store and mark one batch of UIDs. */
+/*
+ * UIDs stored and committed but not yet marked on the server.  Marking is
+ * what a Maildir server pays for in proportion to the folder's size (a UID
+ * MOVE rewrites the index), so it is done for many batches at once.  A crash
+ * before the mark only means those mails are fetched again and recognised.
+ */
+struct to_mark {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+#define MARK_EVERY 1000 /* UIDs marked per command during a backlog */
+
+static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct to_mark *tm,
+		    struct pd_err *err)
+{
+	int64_t t0 = pd_now_ms();
+
+	if (tm->n == 0)
+		return 0;
+	if (pd_imap_mark_processed(im, tm->v, tm->n, err) < 0) {
+		pd_err_prefix(err, "stored %zu mails but could not mark them (they will be "
+				   "fetched again and recognised)",
+			      tm->n);
+		return -1;
+	}
+	pd_log_debug("mailbox=%s marked=%zu mark_ms=%lld", mb->name, tm->n,
+		     (long long)(pd_now_ms() - t0));
+	tm->n = 0;
+	return 0;
+}
+
 static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
 			const struct pd_mailbox_cfg *mb, uint32_t uidvalidity, const uint32_t *uids,
-			size_t n, struct pd_ingest_stats *st, struct pd_err *err)
+			size_t n, struct to_mark *tm, struct pd_ingest_stats *st,
+			struct pd_err *err)
 {
 	struct pd_imap_mail *mails = NULL;
 	struct pd_ingest_item *items = NULL;
-	uint32_t *done = NULL;
-	size_t n_mails = 0, n_done = 0;
+	size_t n_mails = 0;
 	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
 	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity};
 	int rc = -1;
-	int64_t t0 = pd_now_ms(), t_fetch, t_parse, t_store, t_mark;
+	int64_t t0 = pd_now_ms(), t_fetch, t_parse, t_store;
 
 	if (pd_imap_fetch(im, uids, n, &mails, &n_mails, err) < 0)
 		return -1;
@@ -105,7 +137,10 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 	crash_point();
 	t_store = pd_now_ms();
 
-	done = pd_xcalloc(n_mails, sizeof(*done));
+	if (tm->n + n_mails > tm->cap) {
+		tm->cap = tm->n + n_mails + MARK_EVERY;
+		tm->v = pd_xrealloc(tm->v, tm->cap * sizeof(*tm->v));
+	}
 	for (size_t i = 0; i < n_mails; i++) {
 		struct pd_ingest_item *it = &items[i];
 
@@ -127,24 +162,16 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 		}
 		if (it->flagged)
 			st->flagged++;
-		done[n_done++] = it->uid;
+		tm->v[tm->n++] = it->uid;
 	}
-	if (n_done > 0 && pd_imap_mark_processed(im, done, n_done, err) < 0) {
-		pd_err_prefix(err, "stored %zu mails but could not mark them (they will be "
-				   "fetched again and recognised)",
-			      n_done);
-		goto out;
-	}
-	t_mark = pd_now_ms();
-	pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld mark_ms=%lld",
-		     mb->name, n_mails, (long long)(t_fetch - t0), (long long)(t_parse - t_fetch),
-		     (long long)(t_store - t_parse), (long long)(t_mark - t_store));
+	pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld", mb->name,
+		     n_mails, (long long)(t_fetch - t0), (long long)(t_parse - t_fetch),
+		     (long long)(t_store - t_parse));
 	rc = 0;
 out:
 	for (size_t i = 0; i < n_mails; i++)
 		pd_msg_free(items[i].msg);
 	free(items);
-	free(done);
 	pd_imap_mails_free(mails, n_mails);
 	return rc;
 }
@@ -158,6 +185,7 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 	uint32_t stored_validity, last_uid = 0;
 	size_t batch = cfg->batch_size > 0 ? (size_t)cfg->batch_size : 100;
 	uint32_t *sizes = NULL;
+	struct to_mark tm = {NULL, 0, 0};
 	int rc = -1;
 
 	if (pd_db_ensure(db, err) < 0)
@@ -181,9 +209,11 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 			bytes += sizes[take];
 			take++;
 		}
-		if (ingest_batch(im, db, cfg, mb, uidvalidity, uids, take, st, err) < 0)
+		if (ingest_batch(im, db, cfg, mb, uidvalidity, uids, take, &tm, st, err) < 0)
 			goto out;
 		off += take;
+		if ((tm.n >= MARK_EVERY || off >= pending.n) && mark_now(im, mb, &tm, err) < 0)
+			goto out;
 		if (off < pending.n && ctl != NULL && ctl->should_stop(ctl->arg)) {
 			pd_log_notice("mailbox=%s: stopping with %zu mails left on the server for the "
 				      "next start",
@@ -193,6 +223,21 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 	}
 	rc = 0;
 out:
+	/* what was committed is marked now, also when a later batch failed or
+	 * a stop was asked for */
+	if (tm.n > 0) {
+		struct pd_err me;
+		pd_err_clear(&me);
+		if (mark_now(im, mb, &tm, &me) < 0) {
+			if (rc == 0) {
+				*err = me;
+				rc = -1;
+			} else {
+				pd_log_warning("mailbox=%s: %s", mb->name, me.msg);
+			}
+		}
+	}
+	free(tm.v);
 	free(sizes);
 	pd_uidlist_free(&pending);
 	return rc;

@@ -286,6 +286,15 @@ static int notice_mail(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	return 0;
 }
 
+/* Whether warnings to lines a and b keep the same hours (their calendars). */
+static bool same_hours(const struct pd_config *cfg, int a, int b)
+{
+	const struct pd_line_cfg *la = pd_config_line(cfg, a), *lb = pd_config_line(cfg, b);
+	const char *ca = la != NULL ? la->calendar : NULL, *cb = lb != NULL ? lb->calendar : NULL;
+
+	return ca == cb || (ca != NULL && cb != NULL && strcmp(ca, cb) == 0);
+}
+
 /* Everything due on one claimed ticket (row r of res). */
 static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *res, int r,
 		       time_t now, struct pd_slascan_stats *stats, struct pd_err *err)
@@ -293,6 +302,7 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 	int64_t ticket = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 	const char *priority = PQgetvalue(res, r, 1);
 	int line = (int)get_int(res, r, 2, 1);
+	const int first_line = line;
 	bool escalated = false;
 	char id[24], marks[4][24];
 	bool set[4] = {false, false, false, false}; /* fr warned, fr breached, res warned, res
@@ -381,7 +391,8 @@ static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *
 	    5, v, err) < 0)
 		return -1;
 	/* a new line may have other hours for its warnings */
-	if (escalated && pd_slascan_sync(db, cfg, ticket, now, err) < 0)
+	if (escalated && !same_hours(cfg, first_line, line) &&
+	    pd_slascan_sync(db, cfg, ticket, now, err) < 0)
 		return -1;
 	return 0;
 }
