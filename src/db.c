@@ -23,6 +23,7 @@
 struct pending {
 	const char *what; /* statement name for messages (static storage) */
 	bool prepare;     /* a PQsendPrepare: on failure the name is not prepared */
+	int tag;          /* pd_db_set_tag when it was sent */
 };
 
 struct pd_db {
@@ -36,6 +37,8 @@ struct pd_db {
 	bool pipeline;                      /* libpq pipeline mode, statements pending */
 	size_t n_pending;
 	struct pending pending[PD_DB_MAX_PENDING];
+	int tag;        /* given to statements sent from now on */
+	int failed_tag; /* tag of the statement behind the last failure, -1 = none */
 };
 
 PGconn *pd_db_pg(struct pd_db *db)
@@ -132,6 +135,7 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	db->in_tx = false;
 	db->pipeline = false;
 	db->n_pending = 0;
+	db->failed_tag = -1;
 	db->generation++;
 	return 0;
 }
@@ -259,14 +263,14 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 		if (PQsendPrepare(db->conn, name, sql, nparams, NULL) != 1)
 			return pd_db_result_err(db, NULL, name, err);
 		db->prepared[db->n_prepared++] = pd_xstrdup(name);
-		db->pending[db->n_pending++] = (struct pending){name, true};
+		db->pending[db->n_pending++] = (struct pending){name, true, db->tag};
 	}
 	int ok = name != NULL && is_prepared(db, name)
 		     ? PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0)
 		     : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0);
 	if (ok != 1)
 		return pd_db_result_err(db, NULL, name ? name : "query", err);
-	db->pending[db->n_pending++] = (struct pending){name ? name : "statement", false};
+	db->pending[db->n_pending++] = (struct pending){name ? name : "statement", false, db->tag};
 	return 0;
 }
 
@@ -337,6 +341,7 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 		}
 		if (st != PGRES_PIPELINE_ABORTED && !failed) {
 			snprintf(what, sizeof(what), "%s", pe ? pe->what : "statement");
+			db->failed_tag = pe ? pe->tag : db->tag;
 			pd_db_result_err(db, r, what, &first);
 			failed = true;
 			if (quiet)
@@ -431,6 +436,17 @@ int pd_db_defer(struct pd_db *db, const char *name, const char *sql, int nparams
 		const char *const *values, struct pd_err *err)
 {
 	return pd_db_defer_bin(db, name, sql, nparams, values, NULL, NULL, err);
+}
+
+void pd_db_set_tag(struct pd_db *db, int tag)
+{
+	db->tag = tag;
+	db->failed_tag = -1;
+}
+
+int pd_db_failed_tag(const struct pd_db *db)
+{
+	return db->failed_tag;
 }
 
 int pd_db_sync(struct pd_db *db, struct pd_err *err)

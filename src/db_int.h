@@ -44,6 +44,14 @@ int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int npa
 int pd_db_sync(struct pd_db *db, struct pd_err *err);
 /* Wait for them and forget any failure (before rolling back to a savepoint). */
 void pd_db_discard(struct pd_db *db);
+/*
+ * Label the statements sent from now on (a mail's index in a batch), so that
+ * a failure that surfaces later says whose statement failed:
+ * pd_db_failed_tag() is that label (-1 when the failure was not a deferred
+ * or pipelined statement's, or nothing failed since pd_db_set_tag).
+ */
+void pd_db_set_tag(struct pd_db *db, int tag);
+int pd_db_failed_tag(const struct pd_db *db);
 
 /* Fill err from a failed result (or the connection when res is NULL). */
 int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct pd_err *err);

@@ -996,6 +996,60 @@ static int store_raw_only(struct pd_db *db, const struct pd_store_ctx *ctx,
 	return r;
 }
 
+static void item_reset(struct pd_ingest_item *it)
+{
+	it->action = PD_INGEST_PENDING;
+	it->ticket = 0;
+	it->flagged = 0;
+}
+
+/*
+ * A mail's statements failed (e: the first failure).  Roll back to its
+ * savepoint; for bad data keep it raw, and when even that is refused leave
+ * it unstored (it stays on the server).  -1 with *err when the whole batch
+ * must go (connection lost, timeout...).
+ */
+static int mail_failed(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *it,
+		       int tag, struct pd_err *e, struct pd_err *err)
+{
+	struct pd_err e2;
+	int r;
+
+	if (e->cls != PD_ERR_PERM) {
+		*err = *e;
+		return -1;
+	}
+	pd_db_discard(db);
+	if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
+		return -1;
+	pd_log_warning("mailbox=%s uid=%u: storing the parsed mail failed, keeping it raw: %s",
+		       ctx->mailbox, it->uid, e->msg);
+	item_reset(it);
+	pd_db_set_tag(db, tag);
+	pd_err_clear(&e2);
+	r = store_raw_only(db, ctx, it, e, &e2);
+	/* checked here, not behind the next mail: this path must stay simple */
+	if (r == 0 && (pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e2) < 0 ||
+		       pd_db_sync(db, &e2) < 0))
+		r = -1;
+	if (r == 0)
+		return 0;
+	if (e2.cls != PD_ERR_PERM) {
+		*err = e2;
+		return -1;
+	}
+	pd_db_discard(db);
+	if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
+	    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
+		return -1;
+	item_reset(it);
+	it->action = PD_INGEST_FAILED;
+	pd_log_err("mailbox=%s uid=%u action=failed: could not store the mail, it stays on the "
+		   "server and is retried: %s",
+		   ctx->mailbox, it->uid, e2.msg);
+	return 0;
+}
+
 int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *items,
 		   size_t n, struct pd_err *err)
 {
@@ -1004,65 +1058,56 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 
 	if (pd_db_begin(db, err) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	/*
+	 * A mail's last statements (its outbox rows, events, the savepoint's
+	 * release) are not waited for: they travel with the next mail's first
+	 * query.  Each statement carries its mail's index, so a failure that
+	 * surfaces during mail i but belongs to mail i-1 rolls back to i-1's
+	 * savepoint (i's was never set), deals with i-1 and starts i again.
+	 */
+	for (size_t i = 0; i < n;) {
 		struct pd_ingest_item *it = &items[i];
 		struct pd_err e1;
 		int r;
 
-		it->action = PD_INGEST_PENDING;
-		it->ticket = 0;
-		it->flagged = 0;
-		/* This mail's savepoint travels with its first query. */
-		if (pd_db_defer(db, NULL, "SAVEPOINT pd_mail", 0, NULL, err) < 0)
-			goto fail;
+		item_reset(it);
+		pd_db_set_tag(db, (int)i);
 		pd_err_clear(&e1);
-		r = store_one(db, ctx, it, &e1);
-		/* everything the mail sent must have succeeded before it counts */
-		if (r == 0 && pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e1) == 0 &&
-		    pd_db_sync(db, &e1) < 0)
+		r = pd_db_defer(db, NULL, "SAVEPOINT pd_mail", 0, NULL, &e1) < 0
+			? -1
+			: store_one(db, ctx, it, &e1);
+		if (r == 0 && pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e1) < 0)
 			r = -1;
-		if (r < 0 && e1.cls == PD_ERR_PERM) {
-			/* bad data: roll back this mail alone and keep it raw */
-			pd_db_discard(db);
-			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0)
-				goto fail;
-			pd_log_warning("mailbox=%s uid=%u: storing the parsed mail failed, keeping it "
-				       "raw: %s",
-				       ctx->mailbox, it->uid, e1.msg);
-			struct pd_err e2;
-			pd_err_clear(&e2);
-			r = store_raw_only(db, ctx, it, &e1, &e2);
-			if (r == 0 &&
-			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e2) == 0 &&
-			    pd_db_sync(db, &e2) < 0)
-				r = -1;
-			if (r < 0)
-				e1 = e2;
-		}
+		if (r == 0 && i + 1 == n && pd_db_sync(db, &e1) < 0)
+			r = -1; /* the last mail's tail is checked before the checkpoint */
 		if (r < 0) {
-			if (e1.cls != PD_ERR_PERM) {
-				*err = e1; /* connection lost, timeout...: the whole batch retries */
-				goto fail;
+			int t = pd_db_failed_tag(db);
+			if (t >= 0 && (size_t)t < i) {
+				/* the previous mail's tail failed: this one never started */
+				item_reset(it);
+				i = (size_t)t;
+				it = &items[i];
 			}
-			pd_db_discard(db);
-			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
-			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
+			if (mail_failed(db, ctx, it, (int)i, &e1, err) < 0)
 				goto fail;
-			it->action = PD_INGEST_FAILED;
-			pd_log_err("mailbox=%s uid=%u action=failed: could not store the mail, it "
-				   "stays on the server and is retried: %s",
-				   ctx->mailbox, it->uid, e1.msg);
+			i++;
 			continue;
 		}
 		if (r == 1) {
+			/* stored meanwhile by another process: this mail's work must go */
 			pd_db_discard(db);
 			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
 			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
 				goto fail;
+			if (i + 1 == n && pd_db_sync(db, err) < 0)
+				goto fail;
 		}
-		if (it->uid > checkpoint)
-			checkpoint = it->uid;
+		i++;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].action != PD_INGEST_FAILED && items[i].action != PD_INGEST_PENDING &&
+		    items[i].uid > checkpoint)
+			checkpoint = items[i].uid;
 
 	p_init(&p);
 	p_text(&p, ctx->mailbox);

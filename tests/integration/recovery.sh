@@ -270,18 +270,24 @@ sc_deferred() {
 	mail "$T/d1.eml" "kim@customer.example" "Fine before" "<d1@customer.example>"
 	mail "$T/d2.eml" "lea@customer.example" "REFUSED-ACK please" "<d2@customer.example>"
 	mail "$T/d3.eml" "max@customer.example" "Fine after" "<d3@customer.example>"
+	mail "$T/d4.eml" "ned@customer.example" "REFUSED-ACK last of the batch" "<d4@customer.example>"
 	pd_deliver "$U" "$T/d1.eml"
 	pd_deliver "$U" "$T/d2.eml"
 	pd_deliver "$U" "$T/d3.eml"
+	pd_deliver "$U" "$T/d4.eml"
 	pd_daemon_once "$CONF" "$T/deferred.1.log"
-	pd_check_eq "deferred: --once stores all three (exit 0)" 0 $?
-	pd_check_eq "deferred: three mails, three tickets" "3 3" \
+	pd_check_eq "deferred: --once stores all four (exit 0)" 0 $?
+	pd_check_eq "deferred: four mails, four tickets" "4 4" \
 		"$(count "SELECT count(*) FROM messages WHERE direction = 'in'") $(count "SELECT count(*) FROM tickets")"
+	# uid 2's failure surfaces during uid 3's first query; uid 4's before the checkpoint
 	pd_check "deferred: the failing statement is named in the log, for uid 2" \
 		grep -q "uid=2: storing the parsed mail failed, keeping it raw: pd_outbox_enqueue failed.*refusing the acknowledgement" "$T/deferred.1.log"
-	pd_check_eq "deferred: that mail's ticket is flagged, the others are not" "false true false" \
-		"$(count "SELECT string_agg(flagged::text, ' ' ORDER BY t.id) FROM tickets t")"
-	pd_check_eq "deferred: acknowledgements for the other two only" \
+	pd_check "deferred: ... and for uid 4, the last of the batch" \
+		grep -q "uid=4: storing the parsed mail failed, keeping it raw: pd_outbox_enqueue failed" "$T/deferred.1.log"
+	pd_check_eq "deferred: those mails' tickets are flagged, the others are not" \
+		"kim false raw true max false raw true" \
+		"$(count "SELECT string_agg(coalesce(nullif(split_part(requester_address, '@', 1), ''), 'raw') || ' ' || flagged::text, ' ' ORDER BY t.id) FROM tickets t")"
+	pd_check_eq "deferred: acknowledgements for the other two only, each once" \
 		"kim@customer.example max@customer.example" \
 		"$(count "SELECT string_agg(to_address, ' ' ORDER BY id) FROM outbox WHERE kind = 'ack'")"
 	pd_check_eq "deferred: no half-stored mail (every message has its raw bytes)" 0 \
