@@ -50,6 +50,7 @@ struct pd_imap {
 	bool broken;	    /* an error happened: only free is allowed */
 	bool authenticated;
 	bool selected;
+	uint32_t uidnext; /* UIDNEXT when the folder was selected (0 = unknown) */
 	bool cap_idle, cap_move, cap_uidplus, cap_starttls, cap_auth_plain, cap_logindisabled;
 	bool folder_checked; /* processed_folder exists (checked once per session) */
 	bool idling;
@@ -875,6 +876,7 @@ int pd_imap_select(struct pd_imap *im, uint32_t *uidvalidity_r, uint32_t *uidnex
 			       "processed mailbox=%s",
 			       folder, im->hostport, im->cfg->name);
 	im->selected = true;
+	im->uidnext = si->sel_uidnext;
 	*uidvalidity_r = si->sel_uidvalidity;
 	*uidnext_r = si->sel_uidnext;
 	pd_log_debug("imap: selected %s: %u messages, UIDVALIDITY %u, UIDNEXT %u mailbox=%s",
@@ -885,6 +887,20 @@ int pd_imap_select(struct pd_imap *im, uint32_t *uidvalidity_r, uint32_t *uidnex
 /* ---------------------------------------------------------------- search */
 
 /* UID SEARCH key (takes ownership of key); appends the UIDs to *v. */
+/* UIDs per SEARCH window during a backlog (tests make it small to see the
+ * windows at work without thousands of mails). */
+static uint32_t search_window(void)
+{
+	static uint32_t w;
+
+	if (w == 0) {
+		const char *e = getenv("PD_TEST_SEARCH_WINDOW");
+		long v = e != NULL ? strtol(e, NULL, 10) : 0;
+		w = v > 0 && v < 1000000 ? (uint32_t)v : 10000u;
+	}
+	return w;
+}
+
 static int uid_search(struct pd_imap *im, struct mailimap_search_key *key, const char *what,
 		      uint32_t **v, size_t *n, size_t *cap, struct pd_err *err)
 {
@@ -932,10 +948,27 @@ int pd_imap_search_pending(struct pd_imap *im, uint32_t last_uid, struct pd_uidl
 		return -1;
 
 	/* New mail: UID last+1:*.  "N:*" always matches the highest UID even
-	 * when it is below N (RFC 3501 6.4.8), so keep only UIDs above last. */
+	 * when it is below N (RFC 3501 6.4.8), so keep only UIDs above last.
+	 * A big backlog is asked for in windows of 10,000 UIDs up to
+	 * the UIDNEXT seen at SELECT: the client library keeps a whole answer
+	 * as a list of small allocations, which would make memory grow with
+	 * the folder. */
 	if (last_uid < UINT32_MAX) {
-		snprintf(what, sizeof(what), "UID %u:*", last_uid + 1);
-		struct mailimap_set *set = mailimap_set_new_interval(last_uid + 1, 0);
+		uint32_t a = last_uid + 1, window = search_window();
+		while (im->uidnext > a && im->uidnext - a > window) {
+			snprintf(what, sizeof(what), "UID %u:%u", a, a + window - 1);
+			struct mailimap_set *w = mailimap_set_new_interval(a, a + window - 1);
+			if (w == NULL)
+				abort();
+			if (uid_search(im, mailimap_search_key_new_uid(w), what, &v, &n, &cap,
+				       err) < 0) {
+				free(v);
+				return -1;
+			}
+			a += window;
+		}
+		snprintf(what, sizeof(what), "UID %u:*", a);
+		struct mailimap_set *set = mailimap_set_new_interval(a, 0);
 		if (set == NULL)
 			abort();
 		if (uid_search(im, mailimap_search_key_new_uid(set), what, &v, &n, &cap, err) < 0) {

@@ -5,13 +5,13 @@
 # Real PostgreSQL and Dovecot on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
-# Scenarios: uidvalidity newer dbdown stop auth poison deferred notify reload metrics
+# Scenarios: uidvalidity newer dbdown stop auth poison deferred window notify reload metrics
 # (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison deferred notify reload metrics"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison deferred window notify reload metrics"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -293,6 +293,31 @@ sc_deferred() {
 	pd_check_eq "deferred: no half-stored mail (every message has its raw bytes)" 0 \
 		"$(count "SELECT count(*) FROM messages m WHERE direction = 'in' AND NOT EXISTS (SELECT 1 FROM message_raw r WHERE r.message_id = m.id)")"
 	pd_check_eq "deferred: nothing left unseen" 0 "$(pd_mailbox_count "$U" INBOX unseen)"
+}
+
+# A backlog is searched for in windows of UIDs (10,000; 7 here) up to the
+# UIDNEXT seen at SELECT, then "N:*": every mail is found, across a gap in the
+# UIDs wider than a window too.
+sc_window() {
+	setup window
+	local i
+	for i in $(seq 1 40); do
+		mail "$T/w$i.eml" "w$i@customer.example" "Window $i" "<w$i@customer.example>"
+		pd_deliver "$U" "$T/w$i.eml"
+	done
+	# UIDs 21..40 are gone before the daemon looks: a gap of 20 UIDs
+	pd_doveadm expunge -u "$U" mailbox INBOX uid 21:40 || pd_die "doveadm expunge"
+	for i in $(seq 41 45); do
+		mail "$T/w$i.eml" "w$i@customer.example" "Window $i" "<w$i@customer.example>"
+		pd_deliver "$U" "$T/w$i.eml"
+	done
+	pd_daemon_once "$CONF" "$T/window.1.log" PD_TEST_SEARCH_WINDOW=7
+	pd_check_eq "window: --once exits 0" 0 $?
+	pd_check_eq "window: the 25 mails on the server are stored, each once" "25 25" \
+		"$(count "SELECT count(*) FROM messages") $(count "SELECT count(DISTINCT message_id) FROM messages")"
+	pd_check_eq "window: the ones after the gap too" 5 \
+		"$(count "SELECT count(*) FROM messages WHERE subject ~ '^Window 4[1-5]$'")"
+	pd_check_eq "window: nothing left in the inbox" 0 "$(pd_mailbox_count "$U" INBOX)"
 }
 
 # ------------------------------------------------------------------ systemd notifications
