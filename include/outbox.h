@@ -42,17 +42,33 @@ struct pd_outbox_mail {
  * open transaction. */
 int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct pd_err *err);
 
-/* Automatic mails to addr in the last 10 minutes and 24 hours, and whether
- * addr is suppressed now.  Inside or outside a transaction. */
-int pd_outbox_auto_counts(struct pd_db *db, const char *addr, int *recent_r, int *day_r,
-			  bool *suppressed_r, struct pd_err *err);
-
-/* The same, when the caller already asked (in a query of its own). */
+/* Automatic mails to an address in the last 10 minutes and 24 hours, and
+ * whether the address is suppressed now. */
 struct pd_auto_counts {
 	int recent;
 	int day;
 	bool suppressed;
 };
+
+/*
+ * The query behind them, for addr (a parameter such as "$1"): one row of
+ * three columns, so that a caller can also ask it inside a query of its own
+ * (FROM (...) AS counts) and read it with pd_outbox_auto_counts_read.
+ */
+#define PD_OUTBOX_AUTO_COUNTS_SQL(addr)                                                     \
+	"SELECT count(*) FILTER (WHERE created_at > now() - interval '10 minutes'),"         \
+	"       count(*),"                                                                   \
+	"       EXISTS (SELECT 1 FROM suppressions WHERE address = lower(" addr ")"          \
+	"               AND until > now())"                                                  \
+	" FROM outbox WHERE automatic AND to_address = lower(" addr ")"                      \
+	"   AND created_at > now() - interval '1 day'"
+
+/* Inside or outside a transaction. */
+int pd_outbox_auto_counts(struct pd_db *db, const char *addr, struct pd_auto_counts *out,
+			  struct pd_err *err);
+/* The three columns from col on, in row 0 of res. */
+struct pg_result; /* libpq's PGresult */
+void pd_outbox_auto_counts_read(const struct pg_result *res, int col, struct pd_auto_counts *out);
 
 struct pd_outbox_stats {
 	size_t sent;

@@ -161,8 +161,7 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	struct pd_addr support = {name, cfg->support_address};
 	const char *customer = msg->from.address;
 	const char *own[1] = {cfg->support_address};
-	int recent = 0, day = 0;
-	bool suppressed = false;
+	struct pd_auto_counts ac = {0, 0, false};
 	const char *reason = NULL;
 	char *kb = NULL;
 	int rc = -1;
@@ -184,12 +183,9 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	};
 
 	/* 1. the acknowledgement, unless it could feed a loop */
-	if (counts != NULL) {
-		recent = counts->recent;
-		day = counts->day;
-		suppressed = counts->suppressed;
-	} else if (customer[0] != '\0' &&
-		   pd_outbox_auto_counts(db, customer, &recent, &day, &suppressed, err) < 0)
+	if (counts != NULL)
+		ac = *counts;
+	else if (customer[0] != '\0' && pd_outbox_auto_counts(db, customer, &ac, err) < 0)
 		goto out;
 	struct pd_loop_input in = {
 	    .msg = msg,
@@ -198,11 +194,11 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    .loop_header_value = cfg->message_id_domain,
 	    .has_loop_header = false, /* the guard reads X-Postdesk-Loop itself */
 	    .is_dsn = false,
-	    .auto_sent_recent = recent,
-	    .auto_sent_day = day,
+	    .auto_sent_recent = ac.recent,
+	    .auto_sent_day = ac.day,
 	    .limit_recent = cfg->auto_reply_limit_10m,
 	    .limit_day = cfg->auto_reply_limit_day,
-	    .sender_suppressed = suppressed,
+	    .sender_suppressed = ac.suppressed,
 	};
 	enum pd_loop_verdict verdict = pd_loopguard_check(&in, &reason);
 	if (verdict == PD_LOOP_OK) {
@@ -529,8 +525,8 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 	struct ticket_info t;
 	char number[24];
 	char *name;
-	int recent = 0, day = 0, rc = -1;
-	bool suppressed = false;
+	struct pd_auto_counts ac;
+	int rc = -1;
 
 	if (ticket_info(db, ticket, &t, err) < 0)
 		return -1;
@@ -538,7 +534,7 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 		ticket_info_free(&t);
 		return 0; /* nobody to ask */
 	}
-	if (pd_outbox_auto_counts(db, t.requester, &recent, &day, &suppressed, err) < 0) {
+	if (pd_outbox_auto_counts(db, t.requester, &ac, err) < 0) {
 		ticket_info_free(&t);
 		return -1;
 	}
@@ -556,11 +552,11 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 	}
 	bool asked = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
-	if (suppressed || asked ||
-	    (cfg->auto_reply_limit_10m > 0 && recent >= cfg->auto_reply_limit_10m) ||
-	    (cfg->auto_reply_limit_day > 0 && day >= cfg->auto_reply_limit_day)) {
+	if (ac.suppressed || asked ||
+	    (cfg->auto_reply_limit_10m > 0 && ac.recent >= cfg->auto_reply_limit_10m) ||
+	    (cfg->auto_reply_limit_day > 0 && ac.day >= cfg->auto_reply_limit_day)) {
 		rc = record_event(db, ticket, "survey.skipped", "reason",
-				  suppressed ? "address suppressed"
+				  ac.suppressed ? "address suppressed"
 				  : asked    ? "a survey for this ticket was sent today"
 					     : "rate limit",
 				  err);

@@ -93,24 +93,23 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 	return r;
 }
 
-int pd_outbox_auto_counts(struct pd_db *db, const char *addr, int *recent_r, int *day_r,
-			  bool *suppressed_r, struct pd_err *err)
+void pd_outbox_auto_counts_read(const PGresult *res, int col, struct pd_auto_counts *out)
+{
+	out->recent = atoi(PQgetvalue(res, 0, col));
+	out->day = atoi(PQgetvalue(res, 0, col + 1));
+	out->suppressed = PQgetvalue(res, 0, col + 2)[0] == 't';
+}
+
+int pd_outbox_auto_counts(struct pd_db *db, const char *addr, struct pd_auto_counts *out,
+			  struct pd_err *err)
 {
 	const char *v[1] = {addr};
-	PGresult *res = pd_db_query(
-	    db, "pd_outbox_counts",
-	    "SELECT count(*) FILTER (WHERE created_at > now() - interval '10 minutes'),"
-	    "       count(*),"
-	    "       EXISTS (SELECT 1 FROM suppressions WHERE address = lower($1) AND until > now())"
-	    " FROM outbox WHERE automatic AND to_address = lower($1)"
-	    "   AND created_at > now() - interval '1 day'",
-	    1, v, err);
+	PGresult *res = pd_db_query(db, "pd_outbox_counts", PD_OUTBOX_AUTO_COUNTS_SQL("$1"), 1, v,
+				    err);
 
 	if (res == NULL)
 		return -1;
-	*recent_r = atoi(PQgetvalue(res, 0, 0));
-	*day_r = atoi(PQgetvalue(res, 0, 1));
-	*suppressed_r = PQgetvalue(res, 0, 2)[0] == 't';
+	pd_outbox_auto_counts_read(res, 0, out);
 	PQclear(res);
 	return 0;
 }

@@ -191,12 +191,9 @@ static const char SQL_FACTS[] =
     "   ORDER BY r.pos DESC LIMIT 1),"
     " (SELECT id FROM tickets WHERE id = $4::bigint),"
     " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5)),"
-    /* what the loop guard needs if this becomes a new ticket (pd_outbox_auto_counts) */
-    " (SELECT count(*) FROM outbox WHERE automatic AND to_address = lower($5)"
-    "   AND created_at > now() - interval '10 minutes'),"
-    " (SELECT count(*) FROM outbox WHERE automatic AND to_address = lower($5)"
-    "   AND created_at > now() - interval '1 day'),"
-    " EXISTS (SELECT 1 FROM suppressions WHERE address = lower($5) AND until > now())";
+    /* what the loop guard needs if this becomes a new ticket */
+    " counts.*"
+    " FROM (" PD_OUTBOX_AUTO_COUNTS_SQL("$5") ") AS counts";
 
 struct facts {
 	int64_t duplicate_of; /* ticket of the identical stored mail, 0 = none */
@@ -235,9 +232,7 @@ static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
 	f->t.tag_sender_allowed = PQgetvalue(res, 0, 4)[0] == 't' ||
 				  (f->t.tag_ticket > 0 &&
 				   pd_config_is_agent(ctx->cfg, msg->from.address));
-	f->sender.recent = (int)get_i64(res, 5);
-	f->sender.day = (int)get_i64(res, 6);
-	f->sender.suppressed = PQgetvalue(res, 0, 7)[0] == 't';
+	pd_outbox_auto_counts_read(res, 5, &f->sender);
 	PQclear(res);
 	return 0;
 }
