@@ -216,6 +216,12 @@ static bool is_prepared(struct pd_db *db, const char *name)
 	return false;
 }
 
+/* Whether name should be prepared now (not yet, and the cache has room). */
+static bool to_prepare(struct pd_db *db, const char *name)
+{
+	return name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED;
+}
+
 static void unprepare(struct pd_db *db, const char *name)
 {
 	for (size_t i = 0; i < db->n_prepared; i++)
@@ -259,7 +265,7 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 			return pd_db_result_err(db, NULL, "entering pipeline mode", err);
 		db->pipeline = true;
 	}
-	if (name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED) {
+	if (to_prepare(db, name)) {
 		if (PQsendPrepare(db->conn, name, sql, nparams, NULL) != 1)
 			return pd_db_result_err(db, NULL, name, err);
 		db->prepared[db->n_prepared++] = pd_xstrdup(name);
@@ -282,10 +288,10 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd_err *err)
 {
 	struct pd_err first;
-	bool failed = false;
+	bool failed = false, synced = false;
 	size_t idx = 0, n = db->n_pending;
 	int nulls = 0;
-	char what[80] = "";
+	PGresult *last = NULL;
 
 	if (last_r != NULL)
 		*last_r = NULL;
@@ -297,7 +303,7 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 		broken(db);
 		return -1;
 	}
-	for (;;) {
+	while (!synced) {
 		PGresult *r = PQgetResult(db->conn);
 		if (r == NULL) {
 			if (++nulls > 1)
@@ -306,63 +312,55 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 		}
 		nulls = 0;
 		ExecStatusType st = PQresultStatus(r);
-		if (st == PGRES_PIPELINE_SYNC) {
-			PQclear(r);
-			db->pipeline = false;
-			db->n_pending = 0;
-			if (PQexitPipelineMode(db->conn) != 1) {
-				pd_db_result_err(db, NULL, "leaving pipeline mode", err);
-				broken(db);
-				if (last_r != NULL && *last_r != NULL) {
-					PQclear(*last_r);
-					*last_r = NULL;
-				}
-				return -1;
-			}
-			if (failed) {
-				if (last_r != NULL && *last_r != NULL) {
-					PQclear(*last_r);
-					*last_r = NULL;
-				}
-				if (!quiet)
-					*err = first;
-				return quiet ? 0 : -1;
-			}
-			return 0;
-		}
 		const struct pending *pe = idx < n ? &db->pending[idx] : NULL;
-		idx++;
-		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-			if (last_r != NULL && idx == n && !failed)
-				*last_r = r;
-			else
-				PQclear(r);
-			continue;
+		if (st == PGRES_PIPELINE_SYNC) {
+			synced = true;
+		} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			idx++;
+			if (idx == n && !failed) {
+				last = r; /* the statement that waited for its result */
+				continue;
+			}
+		} else {
+			idx++;
+			if (st != PGRES_PIPELINE_ABORTED && !failed) {
+				db->failed_tag = pe ? pe->tag : db->tag;
+				pd_db_result_err(db, r, pe ? pe->what : "statement", &first);
+				failed = true;
+				if (quiet)
+					pd_log_debug("discarded: %s", first.msg);
+			}
+			if (pe != NULL && pe->prepare)
+				unprepare(db, pe->what);
 		}
-		if (st != PGRES_PIPELINE_ABORTED && !failed) {
-			snprintf(what, sizeof(what), "%s", pe ? pe->what : "statement");
-			db->failed_tag = pe ? pe->tag : db->tag;
-			pd_db_result_err(db, r, what, &first);
-			failed = true;
-			if (quiet)
-				pd_log_debug("discarded: %s", first.msg);
-		}
-		if (pe != NULL && pe->prepare)
-			unprepare(db, pe->what); /* only names: the pending entries stay readable */
 		PQclear(r);
 	}
-	/* the connection went away before the sync arrived */
-	if (last_r != NULL && *last_r != NULL) {
-		PQclear(*last_r);
-		*last_r = NULL;
-	}
-	if (failed && first.cls != PD_ERR_TEMP)
+	if (!synced || PQexitPipelineMode(db->conn) != 1) {
+		/* the connection went away, or its protocol state is unknown */
+		if (synced)
+			pd_db_result_err(db, NULL, "leaving pipeline mode", &first);
+		else if (!failed)
+			pd_db_result_err(db, NULL, "pipeline", &first);
 		first.cls = PD_ERR_TEMP;
-	if (!failed)
-		pd_db_result_err(db, NULL, "pipeline", &first);
-	broken(db);
-	*err = first;
-	return -1;
+		PQclear(last);
+		broken(db);
+		*err = first;
+		return -1;
+	}
+	db->pipeline = false;
+	db->n_pending = 0;
+	if (failed) {
+		PQclear(last);
+		if (quiet)
+			return 0;
+		*err = first;
+		return -1;
+	}
+	if (last_r != NULL)
+		*last_r = last;
+	else
+		PQclear(last);
+	return 0;
 }
 
 PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
@@ -385,7 +383,7 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 				   name ? name : "query");
 		return res;
 	}
-	if (name != NULL && !is_prepared(db, name) && db->n_prepared < PD_DB_MAX_PREPARED) {
+	if (to_prepare(db, name)) {
 		res = PQprepare(db->conn, name, sql, nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			pd_db_result_err(db, res, name, err);
