@@ -955,25 +955,25 @@ int pd_imap_search_pending(struct pd_imap *im, uint32_t last_uid, struct pd_uidl
 	 * the folder. */
 	if (last_uid < UINT32_MAX) {
 		uint32_t a = last_uid + 1, window = search_window();
-		while (im->uidnext > a && im->uidnext - a > window) {
-			snprintf(what, sizeof(what), "UID %u:%u", a, a + window - 1);
-			struct mailimap_set *w = mailimap_set_new_interval(a, a + window - 1);
-			if (w == NULL)
+		for (;;) {
+			/* the last window is open-ended: mail that arrived since SELECT */
+			bool open_end = im->uidnext <= a || im->uidnext - a <= window;
+			uint32_t b = open_end ? 0 : a + window - 1;
+			if (open_end)
+				snprintf(what, sizeof(what), "UID %u:*", a);
+			else
+				snprintf(what, sizeof(what), "UID %u:%u", a, b);
+			struct mailimap_set *set = mailimap_set_new_interval(a, b);
+			if (set == NULL)
 				abort();
-			if (uid_search(im, mailimap_search_key_new_uid(w), what, &v, &n, &cap,
+			if (uid_search(im, mailimap_search_key_new_uid(set), what, &v, &n, &cap,
 				       err) < 0) {
 				free(v);
 				return -1;
 			}
+			if (open_end)
+				break;
 			a += window;
-		}
-		snprintf(what, sizeof(what), "UID %u:*", a);
-		struct mailimap_set *set = mailimap_set_new_interval(a, 0);
-		if (set == NULL)
-			abort();
-		if (uid_search(im, mailimap_search_key_new_uid(set), what, &v, &n, &cap, err) < 0) {
-			free(v);
-			return -1;
 		}
 		size_t keep = 0;
 		for (size_t i = 0; i < n; i++)

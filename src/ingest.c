@@ -66,7 +66,6 @@ static void log_outcome(const struct pd_mailbox_cfg *mb, const struct pd_ingest_
 		    it->rule ? it->rule : "-", it->flagged ? " flagged=yes" : "");
 }
 
-/* Fetch, parse, store and mark one batch of UIDs. */
 /*
  * UIDs stored and committed but not yet marked on the server.  Marking is
  * what a Maildir server pays for in proportion to the folder's size (a UID
@@ -99,6 +98,8 @@ static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct 
 	return 0;
 }
 
+/* Fetch, parse and store one batch of UIDs; what was stored joins tm, to be
+ * marked by the caller. */
 static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
 			const struct pd_mailbox_cfg *mb, uint32_t uidvalidity, const uint32_t *uids,
 			size_t n, struct to_mark *tm, struct pd_ingest_stats *st,
