@@ -25,6 +25,8 @@ PACKAGES=(
 	# integration tests and demo: throwaway servers on loopback
 	postgresql dovecot-imapd dovecot-core gnutls-bin
 	python3 python3-aiosmtpd curl
+	# tests/integration/agents.sh: a real mail client writes the customers' and agents' mail
+	mutt
 	# tests/integration/report_html.sh: screenshots of `postdesk report --html`
 	chromium fonts-dejavu-core
 	# bench/run.sh; time (GNU time) also measures peak RSS in tests/integration/hostile.sh
