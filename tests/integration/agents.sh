@@ -16,10 +16,13 @@
 . "$(dirname "$0")/lib.sh"
 
 MC="$PD_PYTHON $PD_LIB_DIR/mailcheck.py"
-DATA=$top_srcdir/tests/data/agents
+DATA=$PD_LIB_DIR/../data/agents
 ALL_SCENARIOS="attach agentattach top bottom interleaved note command forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
+# the notice's marker lines (include/answer.h)
+MARK_BEGIN='======== postdesk notice: answer above or below; nothing between these lines reaches the customer ========'
+MARK_END='======== end of postdesk notice ========'
 
 pd_require_servers
 pd_require_binaries
@@ -322,6 +325,9 @@ sc_attach() {
 		"$(printf '%s\n' "$parts" | awk -F'\t' '$2 == "invoice.pdf" { a = $1 } $2 == "screenshot.png" { b = $1 } END { print a, b }')"
 	# what mutt sent and what the notice carries: the same bytes
 	compare_att "attach: mutt sent invoice.pdf byte for byte" "$sent" invoice.pdf "$DATA/invoice.pdf"
+	pd_check_eq "attach: the notice's text/plain has both marker lines, BEGIN before END" \
+		"$MARK_BEGIN|$MARK_END" \
+		"$($MC text "$NOTICE" | grep -xE '(======== postdesk notice.*|======== end of postdesk notice.*)' | paste -sd'|')"
 	case $($MC text "$NOTICE") in
 	*"error 502"*) pd_ok "attach: the notice's text is the customer's" ;;
 	*) pd_fail "attach: the notice's text is the customer's" "$($MC text "$NOTICE" | head -20)" ;;
@@ -444,9 +450,13 @@ held() {
 	local err
 	err=$(kind_files error $(to_addr "$agent" $(sink_after "$mark"))| head -1)
 	pd_check "$label: an X-Postdesk-Kind: error mail to $agent" test -n "$err"
-	[ -n "$err" ] && readmail
-	[ -n "$err" ] && check_no_leak "$label: the error mail does not quote the notice to anyone but the agent" \
-		"$NOTICE" $(to_addr "$CUSTOMER" $(sink_after "$mark"))
+	[ -n "$err" ] || return
+	readmail
+	case $($MC header "$err" Subject) in
+	*"[Support #1]"*) pd_ok "$label: the error mail names the ticket" ;;
+	*) pd_fail "$label: the error mail names the ticket" "$($MC header "$err" Subject)" ;;
+	esac
+	pd_check "$label: and says why (its text is not empty)" test -n "$($MC text "$err" | tr -d '[:space:]')"
 }
 
 # forged_draft FILE [HEADER...]: Alice's address on a mail not to the token address.
