@@ -61,9 +61,10 @@ def plain(msg):
     if body is None:
         return ""
     try:
-        return body.get_content()
+        text = body.get_content()
     except (LookupError, UnicodeError):
-        return decoded(body).decode("utf-8", "replace")
+        text = decoded(body).decode("utf-8", "replace")
+    return text.replace("\r\n", "\n")
 
 
 class _Text(html.parser.HTMLParser):
