@@ -179,13 +179,18 @@ mutt_reply() {
 # ------------------------------------------------------------------ scenario plumbing
 
 setup() {
+	# the previous scenario's mail stays in $T/sink.SCENARIO for inspection
+	if [ -n "${X:-}" ]; then
+		mkdir -p "$T/sink.$X"
+		mv "$PD_SINK_DIR"/*.eml "$PD_SINK_DIR"/*.env "$T/sink.$X/" 2>/dev/null
+	fi
 	X=$1
 	shift
 	DB=pa_$X
 	U=a_$X
 	CONF=$T/$X.conf
 	pd_log "---- scenario $X"
-	rm -f "$PD_SINK_DIR"/*.eml "$PD_SINK_DIR"/*.env "$PD_SINK_DIR/reply"
+	rm -f "$PD_SINK_DIR/reply"
 	pd_createdb "$DB" || pd_die "createdb $DB"
 	pd_write_config "$CONF" db="$DB" user="$U"
 	# agents { } as the scenario needs it (pd_write_config writes DESIGN.md's)
@@ -246,6 +251,12 @@ check_answer() {
 	want=$(grep -v '^[[:space:]]*$' "$3" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
 	readmail
 	pd_check_eq "$1" "$want" "$got"
+	# the footer below it starts with the signature separator, exactly "-- "
+	# (mail clients grey out or cut what follows it)
+	if $MC text "$2" | grep -q '^--[[:space:]]*$'; then
+		pd_check "${1%: the customer reads*}: the signature separator is exactly \"-- \"" \
+			bash -c "$MC text '$2' | grep -qx -- '-- '"
+	fi
 }
 
 # check_no_leak LABEL NOTICE MAIL...: no line of the notice in any MAIL.
@@ -445,8 +456,8 @@ held() {
 	pd_cli "$CONF" show 1 --json >"$T/$X.held.json"
 	pd_check_eq "$label: show --json has the mail as kind note" note \
 		"$(pd_json "$T/$X.held.json" "[m['kind'] for m in d['messages'] if nomid(m['message_id']) == '$mid'][0]")"
-	pd_check "$label: an agent.unverified event" \
-		test "$(count "SELECT count(*) FROM events WHERE kind = 'agent.unverified' AND ticket_id = 1")" -ge 1
+	pd_check "$label: an ${HELD_EVENT:-agent.unverified} event" \
+		test "$(count "SELECT count(*) FROM events WHERE kind IN ('$(printf '%s' "${HELD_EVENT:-agent.unverified}" | sed "s/ or /', '/g")') AND ticket_id = 1")" -ge 1
 	local err
 	err=$(kind_files error $(to_addr "$agent" $(sink_after "$mark"))| head -1)
 	pd_check "$label: an X-Postdesk-Kind: error mail to $agent" test -n "$err"
@@ -537,14 +548,17 @@ sc_teammate() {
 	bobs=$(kind_files notice $(to_addr bob@example.com $(sink_after 0)) | head -1)
 	pd_check "teammate: bob (notify list) gets the notice" test -n "$bobs"
 	[ -n "$bobs" ] || return
+	# resolved (its survey goes out now), then Bob answers
 	pd_cli "$CONF" set 1 status resolved >/dev/null
+	once
 	mark=$(sink_count)
 	mutt_reply bob "$bobs" PD_EDIT_TOP="$(text_file bob $'Sarah, try turning it off and on again.\n\nBob')" || return
 	pd_check_eq "teammate: mutt answered to the token address" "$($MC addrs "$bobs" Reply-To)" "$(cat "$(last_sent).rcpt")"
 	local mid
 	mid=$($MC header "$(last_sent)" Message-ID)
 	once
-	held teammate "$mark" "$mid" bob@example.com
+	# bob's is no agent's address: held as a stranger writing to the reply address
+	HELD_EVENT="agent.unverified or agent.unknown" held teammate "$mark" "$mid" bob@example.com
 	pd_check_eq "teammate: the ticket is not reopened" resolved "$(ticket_field status)"
 }
 
@@ -581,7 +595,7 @@ sc_thread() {
 	local refs
 	refs=" $($MC header "$n3" References) "
 	case $refs in
-	*" $mid1 "*" $mid2 "*) pd_ok "thread: the third's References hold the first and the second, in order" ;;
+	*" $mid1 "*"$mid2 "*) pd_ok "thread: the third's References hold the first and the second, in order" ;;
 	*) pd_fail "thread: the third's References hold the first and the second, in order" "$refs" ;;
 	esac
 	pd_check_eq "thread: the third is In-Reply-To the second" "$mid2" "$($MC header "$n3" In-Reply-To)"

@@ -13,7 +13,7 @@ shares nothing with postdesk's own parser.
     mailcheck.py header FILE NAME      the unfolded, decoded value of the first NAME header
     mailcheck.py addrs FILE NAME       the addresses of header NAME, lower case, one a line
     mailcheck.py answer FILE           what a customer reads as the agent's text: the text/plain
-                                       body above the signature line "-- ", non-empty lines,
+                                       body above the signature line ("-- "), non-empty lines,
                                        stripped, one a line
     mailcheck.py leaks NOTICE FILE...  every line of NOTICE's text (plain and HTML) and every
                                        marker, "Ticket #N:" line and command line that appears
@@ -160,7 +160,7 @@ def cmd_addrs(args):
 def answer_lines(text):
     out = []
     for line in text.splitlines():
-        if line == "-- ":
+        if line.rstrip() == "--":  # the signature ("-- "; agents.sh checks its exact form apart)
             break
         if line.strip():
             out.append(line.strip())
