@@ -350,6 +350,13 @@ sc_attach() {
 	local ack_parts
 	ack_parts=$([ -n "$ACK" ] && $MC parts "$ACK" | awk -F'\t' '$2 != ""' | wc -l)
 	pd_check_eq "attach: the acknowledgement carries no attachment back" 0 "${ack_parts:-0}"
+	# Alice answers the notice with its files (mutt quotes its text part only);
+	# the customer gets her text and nothing of the notice, files included
+	answer_and_check "attach: an answer to a notice with files" \
+		"$(text_file at-answer $'Thanks Sarah, the invoice is fine; the screenshot shows a paper jam.\n\nAlice')" \
+		PD_EDIT_TOP="$T/at-answer.txt" || return
+	pd_check_eq "attach: the customer's own files are not sent back" 0 \
+		"$($MC parts "$RELAY" | awk -F'\t' '$2 != ""' | wc -l)"
 }
 
 # ------------------------------------------------------------------ the agent's attachment
