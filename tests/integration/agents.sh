@@ -10,14 +10,14 @@
 # DESIGN.md, "Agents' mail", is the contract.
 #
 #   top_srcdir=. top_builddir=build tests/integration/agents.sh [SCENARIO...]
-# Scenarios: attach agentattach top bottom interleaved note command forged
+# Scenarios: attach agentattach top bottom interleaved inside note command forged
 #            untrusted trusted teammate thread clients (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MC="$PD_PYTHON $PD_LIB_DIR/mailcheck.py"
 DATA=$PD_LIB_DIR/../data/agents
-ALL_SCENARIOS="attach agentattach top bottom interleaved note command forged untrusted trusted teammate thread clients"
+ALL_SCENARIOS="attach agentattach top bottom interleaved inside note command forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
 # the notice's marker lines (include/answer.h)
@@ -71,12 +71,15 @@ EOF
 # prepared (headers, attribution, quoted notice).  PD_EDIT_TOP / PD_EDIT_BOTTOM:
 # files whose text goes above the attribution / below the quote;
 # PD_EDIT_ATTACH: a file to attach (mutt's Attach: pseudo-header);
-# PD_EDIT_HEADER: one more header line.  Keeps the draft before and after.
+# PD_EDIT_HEADER: one more header line; PD_EDIT_INLINE: a file whose text
+# goes right below the first quoted line holding PD_EDIT_AFTER.  Keeps the
+# draft before and after.
 cat >"$T/bin/editor" <<'EOF'
 #!/bin/bash
 f=$1
 cp "$f" "$PD_SENT_DIR/draft.before"
 awk -v top="${PD_EDIT_TOP:-}" -v bottom="${PD_EDIT_BOTTOM:-}" \
+    -v inline="${PD_EDIT_INLINE:-}" -v after="${PD_EDIT_AFTER:-}" \
     -v attach="${PD_EDIT_ATTACH:-}" -v hdr="${PD_EDIT_HEADER:-}" '
 	BEGIN { inhdr = 1 }
 	inhdr && /^$/ {
@@ -85,6 +88,14 @@ awk -v top="${PD_EDIT_TOP:-}" -v bottom="${PD_EDIT_BOTTOM:-}" \
 		print ""
 		if (top != "") { while ((getline l < top) > 0) print l; print "" }
 		inhdr = 0
+		next
+	}
+	!inhdr && inline != "" && after != "" && index($0, after) > 0 {
+		print
+		print ""
+		while ((getline l < inline) > 0) print l
+		print ""
+		inline = ""
 		next
 	}
 	{ print }
@@ -413,6 +424,40 @@ sc_interleaved() {
 	bottom=$(text_file il-bottom $'I checked the log you sent: the cutter is jammed.\nOpen the front cover and remove the stuck label.\n\nAlice')
 	printf 'Hi Sarah,\nI checked the log you sent: the cutter is jammed.\nOpen the front cover and remove the stuck label.\nAlice\n' >"$T/il.txt"
 	answer_and_check interleaved "$T/il.txt" PD_EDIT_TOP="$top" PD_EDIT_BOTTOM="$bottom"
+}
+
+# Alice types her answer inside the quoted notice, under the customer's
+# sentence; then she sends the quote alone.  Either her text reaches the
+# customer exactly, or nothing does and she is told: never a line of the
+# notice, never her answer lost without a word.
+sc_inside() {
+	setup inside || return
+	new_ticket || return
+	local mark to_cust err
+	mark=$(sink_count)
+	mutt_reply alice "$NOTICE" PD_EDIT_AFTER="morning. The invoice" \
+		PD_EDIT_INLINE="$(text_file inside $'A technician is on his way.')" || return
+	pd_check "inside: Alice's text stands between the quoted marker lines" \
+		bash -c "sed -n '/^> ======== postdesk notice/,/^> ======== end of postdesk notice/p' '$T/sent/draft.after' | grep -qx 'A technician is on his way.'"
+	once
+	to_cust=$(to_addr "$CUSTOMER" $(sink_after "$mark"))
+	err=$(kind_files error $(to_addr alice@example.com $(sink_after "$mark")))
+	if [ -n "$to_cust" ]; then
+		check_answer "inside: the customer reads exactly the agent's text" \
+			"$(kind_files agent $to_cust | head -1)" "$T/inside.txt"
+	else
+		pd_check "inside: nothing relayed, so Alice is told (error mail)" test -n "$err"
+	fi
+	check_no_leak "inside: no line of the notice reaches the customer" "$NOTICE" $to_cust
+	# the quote alone: nothing to relay; Alice hears of it
+	mark=$(sink_count)
+	mutt_reply alice "$NOTICE" || return
+	once
+	pd_check_eq "inside: a reply of the quote alone sends the customer nothing" 0 \
+		"$(to_addr "$CUSTOMER" $(sink_after "$mark") | wc -l)"
+	err=$(kind_files error $(to_addr alice@example.com $(sink_after "$mark")) | head -1)
+	pd_check "inside: and Alice is told that her answer was empty" test -n "$err"
+	[ -n "$err" ] && readmail
 }
 
 # ------------------------------------------------------------------ notes and commands below the quote
