@@ -10,14 +10,14 @@
 # DESIGN.md, "Agents' mail", is the contract.
 #
 #   top_srcdir=. top_builddir=build tests/integration/agents.sh [SCENARIO...]
-# Scenarios: attach agentattach top bottom interleaved inside note command forged
-#            untrusted trusted teammate thread clients (default: all).
+# Scenarios: attach agentattach top bottom interleaved inside note command ru
+#            forged untrusted trusted teammate thread clients (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MC="$PD_PYTHON $PD_LIB_DIR/mailcheck.py"
 DATA=$PD_LIB_DIR/../data/agents
-ALL_SCENARIOS="attach agentattach top bottom interleaved inside note command forged untrusted trusted teammate thread clients"
+ALL_SCENARIOS="attach agentattach top bottom interleaved inside note command ru forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
 # the notice's marker lines (include/answer.h)
@@ -203,7 +203,7 @@ setup() {
 	pd_log "---- scenario $X"
 	rm -f "$PD_SINK_DIR/reply"
 	pd_createdb "$DB" || pd_die "createdb $DB"
-	pd_write_config "$CONF" db="$DB" user="$U"
+	pd_write_config "$CONF" db="$DB" user="$U" ${SETUP_EXTRA:+"extra=$SETUP_EXTRA"}
 	# agents { } as the scenario needs it (pd_write_config writes DESIGN.md's)
 	local agents=${1:-'agents { addresses = {"alice@example.com"}  notify = {"team@example.com"} }'}
 	sed -i "s|^agents {.*|$agents|" "$CONF"
@@ -494,6 +494,23 @@ sc_command() {
 	pd_check_eq "command: #close below the quote applied" closed "$(ticket_field status)"
 	pd_check_eq "command: a reply of a command only sends the customer nothing" 0 \
 		"$(to_addr "$CUSTOMER" $(sink_after "$mark") | wc -l)"
+}
+
+# A Russian desk: the notice in Russian keeps the ASCII marker lines; a
+# Russian answer, top-posted with mutt, reaches the customer exactly.
+sc_ru() {
+	SETUP_EXTRA='default_language = "ru"' setup ru || return
+	CUSTOMER_BODY=$'Здравствуйте!\n\nПринтер этикеток LP-2 на складе показывает ошибку 502.\n\nС уважением, Сарра' \
+		new_ticket || return
+	pd_check_eq "ru: the Russian notice has both marker lines" "$MARK_BEGIN|$MARK_END" \
+		"$($MC text "$NOTICE" | grep -xE '(======== postdesk notice.*|======== end of postdesk notice.*)' | paste -sd'|')"
+	case $($MC text "$NOTICE") in
+	*"ошибку 502"*) pd_ok "ru: the notice carries the customer's Russian text" ;;
+	*) pd_fail "ru: the notice carries the customer's Russian text" "$($MC text "$NOTICE" | head -12)" ;;
+	esac
+	answer_and_check ru \
+		"$(text_file ru $'Здравствуйте, Сарра!\n\nЗамените, пожалуйста, рулон этикеток: ошибка 502 означает, что он закончился.\n\nАлиса')" \
+		PD_EDIT_TOP="$T/ru.txt"
 }
 
 # ------------------------------------------------------------------ identity
