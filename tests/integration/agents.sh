@@ -220,7 +220,8 @@ once() {
 	LOG=$T/$X.daemon.$((++RUNS)).log
 	pd_daemon_once "$CONF" "$LOG" "$@"
 	RC=$?
-	[ "$RC" = 0 ] || pd_fail "$X: postdeskd --once exits 0 (run $RUNS)" "exit $RC" "$(tail -5 "$LOG")"
+	[ "$RC" = 0 ] || pd_fail "$X: postdeskd --once exits 0 (run $RUNS)" "exit $RC" "$(tail -5 "$LOG")" \
+		"$([ "$RC" = "$PD_VALGRIND_EXIT" ] && pd_valgrind_report)"
 }
 RUNS=0
 
@@ -704,5 +705,8 @@ sc_clients() {
 for s in $SCENARIOS; do
 	"sc_$s"
 done
+if [ "${PD_VALGRIND:-0}" = 1 ]; then
+	pd_check_eq "valgrind: no memory error or leak in $RUNS postdeskd runs" "" "$(pd_valgrind_report)"
+fi
 pd_log "compared: $N_SENT mails written by clients, $N_MAILS mails read at the sink, $N_ATT attachments ($N_BYTES bytes) by sha256, $N_LINES notice lines looked for in the customer's mail"
 pd_finish
