@@ -271,7 +271,8 @@ check_answer() {
 	fi
 }
 
-# check_no_leak LABEL NOTICE MAIL...: no line of the notice in any MAIL.
+# check_no_leak LABEL NOTICE MAIL...: no line of the notice, nor of the
+# quoted history around it, in any MAIL.
 check_no_leak() {
 	local label=$1 notice=$2 out n
 	shift 2
@@ -281,7 +282,11 @@ check_no_leak() {
 	fi
 	n=$($MC lines "$notice")
 	N_LINES=$((N_LINES + n * $#))
-	if out=$($MC leaks "$notice" "$@"); then
+	# nor the quoted history around it: the attribution, Outlook's header
+	# block, the internal addresses the notice went to
+	if out=$($MC leaks --forbid team@example.com --forbid bob@example.com \
+		--forbid "-----Original Message-----" --forbid "________________________________" \
+		--forbid " wrote:" --forbid "Sent: " "$notice" "$@"); then
 		pd_ok "$label ($n notice lines x $# mails)"
 	else
 		pd_fail "$label" "$(printf '%s\n' "$out" | head -10)"

@@ -15,10 +15,12 @@ shares nothing with postdesk's own parser.
     mailcheck.py answer FILE           what a customer reads as the agent's text: the text/plain
                                        body above the signature line ("-- "), non-empty lines,
                                        stripped, one a line
-    mailcheck.py leaks NOTICE FILE...  every line of NOTICE's text (plain and HTML) and every
-                                       marker, "Ticket #N:" line and command line that appears
-                                       in a FILE (its subject, text/plain or text/html); prints
-                                       "FILE: LINE" for each and exits 1 when there is any
+    mailcheck.py leaks [--forbid S]... NOTICE FILE...
+                                       every line of NOTICE's text (plain and HTML), every
+                                       marker, "Ticket #N:" line and command line, and every
+                                       line holding a string S, that appears in a FILE (its
+                                       subject, text/plain or text/html); prints "FILE: LINE"
+                                       for each and exits 1 when there is any
     mailcheck.py lines NOTICE          how many distinct notice lines `leaks` looks for
     mailcheck.py fill TEMPLATE NOTICE  a draft from TEMPLATE (see tests/data/agents/README)
     mailcheck.py mbox OUT FILE...      an mbox file of the given mails (for mutt -f)
@@ -187,6 +189,10 @@ def cmd_lines(args):
 
 
 def cmd_leaks(args):
+    forbid = []
+    while len(args) >= 2 and args[0] == "--forbid":
+        forbid.append(args[1])
+        args = args[2:]
     lines = notice_lines(args[0])
     found = 0
     for path in args[1:]:
@@ -198,7 +204,8 @@ def cmd_leaks(args):
                 if not s:
                     continue
                 if (s in lines or line.strip() in lines or s.startswith(MARKERS)
-                        or TICKET_LINE.search(s) or COMMAND_LINE.search(s)):
+                        or TICKET_LINE.search(s) or COMMAND_LINE.search(s)
+                        or any(f in s for f in forbid)):
                     print("%s: %s" % (path, line.strip()))
                     found += 1
     sys.exit(1 if found else 0)
