@@ -702,6 +702,10 @@ sc_clients() {
 			*"$(head -1 "$DATA/$c.expect")"*) pd_ok "clients: $c: the HTML answer goes out as text/html too" ;;
 			*) pd_fail "clients: $c: the HTML answer goes out as text/html too" "$($MC parts "$relay")" ;;
 			esac
+			# sanitised: no quoted history left in the markup, no remote image
+			local bad
+			bad=$($MC htmlsrc "$relay" | grep -oiE 'gmail_quote|gmail_attr|divRplyFwdMsg|appendonsend|<blockquote|<script|<style|cdn\.example\.net|https?://[^"]*\.(png|gif)' | sort -u | paste -sd' ')
+			pd_check_eq "clients: $c: its HTML holds no quoted history, script or remote image" "" "$bad"
 			;;
 		esac
 	done

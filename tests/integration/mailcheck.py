@@ -10,6 +10,7 @@ shares nothing with postdesk's own parser.
     mailcheck.py extract FILE NAME OUT write the decoded bytes of the part named NAME to OUT
     mailcheck.py text FILE             the text/plain body (decoded), "" if none
     mailcheck.py html FILE             the text of the text/html body ("" if none)
+    mailcheck.py htmlsrc FILE          the text/html body as HTML, decoded
     mailcheck.py header FILE NAME      the unfolded, decoded value of the first NAME header
     mailcheck.py addrs FILE NAME       the addresses of header NAME, lower case, one a line
     mailcheck.py answer FILE           what a customer reads as the agent's text: the text/plain
@@ -148,6 +149,12 @@ def cmd_html(args):
     sys.stdout.write(html_text(load(args[0])))
 
 
+def cmd_htmlsrc(args):
+    body = load(args[0]).get_body(("html",))
+    if body is not None:
+        sys.stdout.write(body.get_content())
+
+
 def cmd_header(args):
     v = load(args[0])[args[1]]
     print("" if v is None else " ".join(str(v).split()))
@@ -268,7 +275,7 @@ def cmd_mbox(args):
 
 
 COMMANDS = {"parts": cmd_parts, "sha": cmd_sha, "extract": cmd_extract, "text": cmd_text,
-            "html": cmd_html, "header": cmd_header, "addrs": cmd_addrs, "answer": cmd_answer,
+            "html": cmd_html, "htmlsrc": cmd_htmlsrc, "header": cmd_header, "addrs": cmd_addrs, "answer": cmd_answer,
             "leaks": cmd_leaks, "lines": cmd_lines, "fill": cmd_fill, "mbox": cmd_mbox}
 
 if __name__ == "__main__":
