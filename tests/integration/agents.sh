@@ -684,7 +684,7 @@ sc_clients() {
 	setup clients || return
 	new_ticket || return
 	local c mark relay
-	for c in thunderbird outlook-plain outlook-html gmail; do
+	for c in thunderbird outlook-plain outlook-html gmail gmail-inline; do
 		$MC fill "$DATA/$c.eml.in" "$NOTICE" >"$T/$c.eml" || { pd_fail "clients: $c draft" "fill failed"; continue; }
 		mark=$(sink_count)
 		pd_deliver "$U" "$T/$c.eml"
@@ -696,8 +696,16 @@ sc_clients() {
 		check_answer "clients: $c: the customer reads exactly the agent's text" "$relay" "$DATA/$c.expect"
 		check_no_leak "clients: $c: no line of the notice reaches the customer" "$NOTICE" \
 			$(to_addr "$CUSTOMER" $(sink_after "$mark"))
+		if [ "$c" = gmail-inline ]; then
+			compare_att "clients: $c: the inline image reaches the customer, byte for byte" \
+				"$relay" display.png "$DATA/screenshot.png"
+			local cid
+			cid=$($MC cid "$relay" display.png)
+			pd_check "clients: $c: and the HTML shows it where it stood (img src=cid:)" \
+				bash -c "[ -n '$cid' ] && $MC htmlsrc '$relay' | grep -qF 'src=\"cid:$cid\"'"
+		fi
 		case $c in
-		outlook-html | gmail)
+		outlook-html | gmail*)
 			case $($MC html "$relay") in
 			*"$(head -1 "$DATA/$c.expect")"*) pd_ok "clients: $c: the HTML answer goes out as text/html too" ;;
 			*) pd_fail "clients: $c: the HTML answer goes out as text/html too" "$($MC parts "$relay")" ;;

@@ -7,6 +7,7 @@ shares nothing with postdesk's own parser.
 
     mailcheck.py parts FILE            every leaf part: TYPE<TAB>FILENAME<TAB>SIZE<TAB>SHA256<TAB>DISPOSITION
     mailcheck.py sha FILE NAME         sha256 of the decoded bytes of the part named NAME ("" if none)
+    mailcheck.py cid FILE NAME         the Content-ID (without <>) of the part named NAME
     mailcheck.py extract FILE NAME OUT write the decoded bytes of the part named NAME to OUT
     mailcheck.py text FILE             the text/plain body (decoded), "" if none
     mailcheck.py html FILE             the text of the text/html body ("" if none)
@@ -131,6 +132,12 @@ def named(msg, name):
 def cmd_sha(args):
     part = named(load(args[0]), args[1])
     print(hashlib.sha256(decoded(part)).hexdigest() if part is not None else "")
+
+
+def cmd_cid(args):
+    part = named(load(args[0]), args[1])
+    cid = part["Content-ID"] if part is not None else None
+    print(str(cid).strip().strip("<>") if cid else "")
 
 
 def cmd_extract(args):
@@ -274,7 +281,7 @@ def cmd_mbox(args):
         box.close()
 
 
-COMMANDS = {"parts": cmd_parts, "sha": cmd_sha, "extract": cmd_extract, "text": cmd_text,
+COMMANDS = {"parts": cmd_parts, "sha": cmd_sha, "cid": cmd_cid, "extract": cmd_extract, "text": cmd_text,
             "html": cmd_html, "htmlsrc": cmd_htmlsrc, "header": cmd_header, "addrs": cmd_addrs, "answer": cmd_answer,
             "leaks": cmd_leaks, "lines": cmd_lines, "fill": cmd_fill, "mbox": cmd_mbox}
 
