@@ -10,14 +10,14 @@
 # DESIGN.md, "Agents' mail", is the contract.
 #
 #   top_srcdir=. top_builddir=build tests/integration/agents.sh [SCENARIO...]
-# Scenarios: attach agentattach top bottom interleaved inside note command ru
-#            forged untrusted trusted teammate thread clients (default: all).
+# Scenarios: attach agentattach top bottom replyall interleaved inside note
+#            command ru forged untrusted trusted teammate thread clients (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MC="$PD_PYTHON $PD_LIB_DIR/mailcheck.py"
 DATA=$PD_LIB_DIR/../data/agents
-ALL_SCENARIOS="attach agentattach top bottom interleaved inside note command ru forged untrusted trusted teammate thread clients"
+ALL_SCENARIOS="attach agentattach top bottom replyall interleaved inside note command ru forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
 # the notice's marker lines (include/answer.h)
@@ -170,6 +170,7 @@ mutt_draft() {
 # mutt_reply WHO MAIL [VAR=value...]: WHO opens MAIL in mutt (an mbox of it)
 # and answers it with <reply> as a user would: mutt quotes it, runs the editor
 # (PD_EDIT_* given as VAR=value), and sends.  Runs on a pseudo-terminal.
+# MUTT_REPLY=group-reply: Reply All instead.
 mutt_reply() {
 	local who=$1 mail=$2
 	shift 2
@@ -178,7 +179,7 @@ mutt_reply() {
 	local before
 	before=$(last_sent)
 	env "$@" PD_MUTT_USER="$U" TERM=xterm timeout -k 5 60 script -qec \
-		"mutt -n -F '$T/mutt/$who.rc' -f '$T/mutt/$who.mbox' -e 'push <reply><send-message><quit>'" \
+		"mutt -n -F '$T/mutt/$who.rc' -f '$T/mutt/$who.mbox' -e 'push <${MUTT_REPLY:-reply}><send-message><quit>'" \
 		/dev/null </dev/null >>"$T/mutt.log" 2>&1
 	if [ "$(last_sent)" = "$before" ]; then
 		pd_fail "mutt ($who) replied to $mail" "$(tail -c 600 "$T/mutt.log" | tr -d '\033')"
@@ -420,6 +421,19 @@ sc_bottom() {
 	answer_and_check bottom "$expect" PD_EDIT_BOTTOM="$expect" || return
 	pd_check "bottom: the answer stands below mutt's quote" \
 		bash -c "tail -3 '$T/sent/draft.after' | grep -q 'new roll fixes it'"
+}
+
+# Reply All: mutt answers the token address and copies the team the notice
+# went to; the customer gets one mail, exactly the agent's text.
+sc_replyall() {
+	setup replyall || return
+	new_ticket || return
+	local expect
+	expect=$(text_file replyall $'Sarah, we have ordered a new print head; it arrives on Tuesday.\n\nAlice')
+	MUTT_REPLY=group-reply answer_and_check replyall "$expect" PD_EDIT_TOP="$expect" || return
+	pd_check_eq "replyall: mutt sent it to the token address and the team" "$TOKEN team@example.com" \
+		"$(sort "$(last_sent).rcpt" | paste -sd' ')"
+	pd_check_eq "replyall: the relay goes to the customer alone" "$CUSTOMER" "$(rcpts "$RELAY" | paste -sd' ')"
 }
 
 sc_interleaved() {
