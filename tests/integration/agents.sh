@@ -10,14 +10,15 @@
 # DESIGN.md, "Agents' mail", is the contract.
 #
 #   top_srcdir=. top_builddir=build tests/integration/agents.sh [SCENARIO...]
-# Scenarios: attach agentattach top bottom replyall interleaved inside note
-#            command ru forged untrusted trusted teammate thread clients (default: all).
+# Scenarios: attach forward agentattach top bottom replyall interleaved inside
+#            note command ru forged untrusted trusted teammate thread clients
+#            (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MC="$PD_PYTHON $PD_LIB_DIR/mailcheck.py"
 DATA=$PD_LIB_DIR/../data/agents
-ALL_SCENARIOS="attach agentattach top bottom replyall interleaved inside note command ru forged untrusted trusted teammate thread clients"
+ALL_SCENARIOS="attach forward agentattach top bottom replyall interleaved inside note command ru forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
 # the notice's marker lines (include/answer.h)
@@ -375,6 +376,35 @@ sc_attach() {
 		PD_EDIT_TOP="$T/at-answer.txt" || return
 	pd_check_eq "attach: the customer's own files are not sent back" 0 \
 		"$($MC parts "$RELAY" | awk -F'\t' '$2 != ""' | wc -l)"
+}
+
+# The customer forwards the vendor's mail as an attachment (mutt -a x.eml
+# sends it as message/rfc822): the notice carries it, its text unchanged.
+sc_forward() {
+	setup forward || return
+	new_ticket -a "$DATA/vendor-error.eml" || return
+	local sent out
+	sent=$(last_sent)
+	pd_check_eq "forward: mutt sent the mail as message/rfc822" message/rfc822 \
+		"$($MC parts "$sent" | awk -F'\t' '$2 == "vendor-error.eml" { print $1 }')"
+	N_ATT=$((N_ATT + 1))
+	N_BYTES=$((N_BYTES + $(stat -c %s "$DATA/vendor-error.eml")))
+	if out=$($MC same "$NOTICE" vendor-error.eml "$DATA/vendor-error.eml"); then
+		pd_ok "forward: the notice carries vendor-error.eml with the mail's text unchanged"
+	else
+		pd_fail "forward: the notice carries vendor-error.eml with the mail's text unchanged" \
+			"$out" "$($MC parts "$NOTICE")"
+	fi
+	case $($MC text "$NOTICE") in
+	*"error 502"*) pd_ok "forward: the notice's text is the customer's" ;;
+	*) pd_fail "forward: the notice's text is the customer's" "$($MC text "$NOTICE" | head -20)" ;;
+	esac
+	pd_cli "$CONF" show 1 --json >"$T/forward.json"
+	pd_check_eq "forward: show --json lists it" vendor-error.eml \
+		"$(pd_json "$T/forward.json" "' '.join(a['filename'] for m in d['messages'] if m['direction'] == 'in' for a in m['attachments'])")"
+	answer_and_check "forward: an answer to that notice" \
+		"$(text_file fw-answer $'Sarah, the vendor\'s mail says the cutter sensor timed out; we will replace it.\n\nAlice')" \
+		PD_EDIT_TOP="$T/fw-answer.txt"
 }
 
 # ------------------------------------------------------------------ the agent's attachment

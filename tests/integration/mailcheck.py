@@ -7,6 +7,7 @@ shares nothing with postdesk's own parser.
 
     mailcheck.py parts FILE            every leaf part: TYPE<TAB>FILENAME<TAB>SIZE<TAB>SHA256<TAB>DISPOSITION
     mailcheck.py sha FILE NAME         sha256 of the decoded bytes of the part named NAME ("" if none)
+    mailcheck.py same FILE NAME ORIG   the part named NAME holds ORIG's text (line ends aside)
     mailcheck.py cid FILE NAME         the Content-ID (without <>) of the part named NAME
     mailcheck.py extract FILE NAME OUT write the decoded bytes of the part named NAME to OUT
     mailcheck.py text FILE             the text/plain body (decoded), "" if none
@@ -50,14 +51,34 @@ def load(path):
 
 
 def leaves(msg):
-    for part in msg.walk():
-        if not part.is_multipart():
-            yield part
+    """The parts that hold data, in order; a mail carried as message/rfc822 is one of them."""
+    if msg.get_content_type() == "message/rfc822" or not msg.is_multipart():
+        yield msg
+        return
+    for part in msg.get_payload():
+        yield from leaves(part)
 
 
 def decoded(part):
+    if part.get_content_type() == "message/rfc822":
+        # a mail carried as a mail: its text as written (compat32 keeps headers as they came)
+        inner = part.get_payload(0)
+        return inner.as_bytes(policy=email.policy.compat32.clone(linesep="\n"))
     payload = part.get_payload(decode=True)
     return payload if payload is not None else b""
+
+
+def cmd_same(args):
+    """same FILE NAME ORIGINAL: the part named NAME holds ORIGINAL's text, line ends and
+    trailing blank lines aside (for a forwarded mail, which may travel as message/rfc822)."""
+    part = named(load(args[0]), args[1])
+    with open(args[2], "rb") as f:
+        want = f.read().replace(b"\r\n", b"\n").rstrip(b"\n")
+    got = decoded(part).replace(b"\r\n", b"\n").rstrip(b"\n") if part is not None else None
+    if got != want:
+        sys.stdout.write("part %s: %s\n" % (args[1], "missing" if got is None else
+                                              "%d bytes, want %d" % (len(got), len(want))))
+        sys.exit(1)
 
 
 def plain(msg):
@@ -281,7 +302,7 @@ def cmd_mbox(args):
         box.close()
 
 
-COMMANDS = {"parts": cmd_parts, "sha": cmd_sha, "cid": cmd_cid, "extract": cmd_extract, "text": cmd_text,
+COMMANDS = {"parts": cmd_parts, "sha": cmd_sha, "same": cmd_same, "cid": cmd_cid, "extract": cmd_extract, "text": cmd_text,
             "html": cmd_html, "htmlsrc": cmd_htmlsrc, "header": cmd_header, "addrs": cmd_addrs, "answer": cmd_answer,
             "leaks": cmd_leaks, "lines": cmd_lines, "fill": cmd_fill, "mbox": cmd_mbox}
 
