@@ -18,12 +18,13 @@ shares nothing with postdesk's own parser.
     mailcheck.py answer FILE           what a customer reads as the agent's text: the text/plain
                                        body above the signature line ("-- "), non-empty lines,
                                        stripped, one a line
-    mailcheck.py leaks [--forbid S]... NOTICE FILE...
+    mailcheck.py leaks [--forbid S]... [--known MAIL]... NOTICE FILE...
                                        every line of NOTICE's text (plain and HTML), every
                                        marker, "Ticket #N:" line and command line, and every
                                        line holding a string S, that appears in a FILE (its
                                        subject, text/plain or text/html); prints "FILE: LINE"
-                                       for each and exits 1 when there is any
+                                       for each and exits 1 when there is any; the lines of
+                                       a MAIL the customer wrote do not count
     mailcheck.py lines NOTICE          how many distinct notice lines `leaks` looks for
     mailcheck.py fill TEMPLATE NOTICE  a draft from TEMPLATE (see tests/data/agents/README)
     mailcheck.py mbox OUT FILE...      an mbox file of the given mails (for mutt -f)
@@ -225,10 +226,14 @@ def cmd_lines(args):
 
 def cmd_leaks(args):
     forbid = []
-    while len(args) >= 2 and args[0] == "--forbid":
-        forbid.append(args[1])
+    known = set()
+    while len(args) >= 2 and args[0] in ("--forbid", "--known"):
+        if args[0] == "--forbid":
+            forbid.append(args[1])
+        else:  # a mail the customer wrote: its lines are no secret to the customer
+            known |= {l.strip() for l in plain(load(args[1])).splitlines() if l.strip()}
         args = args[2:]
-    lines = notice_lines(args[0])
+    lines = notice_lines(args[0]) - known
     found = 0
     for path in args[1:]:
         msg = load(path)
