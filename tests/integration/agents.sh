@@ -220,7 +220,7 @@ ticket_field() { count "SELECT coalesce($1::text, '') FROM tickets WHERE id = ${
 
 once() {
 	LOG=$T/$X.daemon.$((++RUNS)).log
-	pd_daemon_once "$CONF" "$LOG" "$@"
+	pd_daemon_once "$CONF" "$LOG"
 	RC=$?
 	[ "$RC" = 0 ] || pd_fail "$X: postdeskd --once exits 0 (run $RUNS)" "exit $RC" "$(tail -5 "$LOG")" \
 		"$([ "$RC" = "$PD_VALGRIND_EXIT" ] && pd_valgrind_report)"
@@ -230,7 +230,7 @@ RUNS=0
 sink_count() { ls "$PD_SINK_DIR"/*.eml 2>/dev/null | wc -l; }
 # sink_after N: the sink's mails after the first N, oldest first.
 sink_after() { ls -v "$PD_SINK_DIR"/*.eml 2>/dev/null | tail -n +$(($1 + 1)); }
-rcpts() { grep -i '^rcpt' "${1%.eml}.env" | sed 's/^[^:]*: *//' | tr 'A-Z' 'a-z'; }
+rcpts() { grep -i '^rcpt' "${1%.eml}.env" | sed 's/^[^:]*: *//' | tr '[:upper:]' '[:lower:]'; }
 # to_addr ADDR FILE...: those of FILE... with ADDR among the envelope recipients.
 to_addr() {
 	local a=$1 f
