@@ -364,7 +364,7 @@ static char *read_secret(const char *path, const char *what, const char *key, st
 		int e = errno;
 		pd_err_set(err, PD_ERR_PERM, "oauth2", e,
 			   "%s: cannot read the %s %s: %s%s", key, what, path, strerror(e),
-			   e == ENOENT ? " (run `postdesk oauth2` for this login first)" : "");
+			   e == ENOENT ? " (run `postdesk oauth2` for it first)" : "");
 		return NULL;
 	}
 	data[strcspn(data, "\r\n")] = '\0';
@@ -688,10 +688,15 @@ static int fetch_from_endpoint(struct entry *ent, const struct pd_oauth2_cfg *cf
 		bool grant = a.error != NULL && strcmp(a.error, "invalid_grant") == 0;
 		bool client = a.error != NULL && (strcmp(a.error, "invalid_client") == 0 ||
 						  strcmp(a.error, "unauthorized_client") == 0);
+		const char *login = strncmp(ent->key, "mailbox ", 8) == 0 ? ent->key + 8 : ent->key;
+		char consent[200];
+		snprintf(consent, sizeof(consent),
+			 "the refresh token was revoked or expired: run `postdesk oauth2 %s` to "
+			 "consent again",
+			 login);
 		const char *todo =
 			grant ? (cfg->grant == PD_OAUTH2_GRANT_REFRESH_TOKEN
-					 ? "the refresh token was revoked or expired: run `postdesk "
-					   "oauth2` for this login to consent again"
+					 ? consent
 					 : "the grant was refused: check the app registration")
 			: client ? "check client_id and client_secret_file"
 			: status >= 500 || status == 429 ? "the endpoint has trouble; retrying"
