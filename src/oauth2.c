@@ -442,7 +442,7 @@ static long post_form(const char *key, const char *url, const struct pd_buf *for
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
-		pd_err_set(err, PD_ERR_TEMP, "oauth2", (int)rc, "%s: token request to %s failed: %s",
+		pd_err_set(err, PD_ERR_TEMP, "oauth2", (int)rc, "%s: request to %s failed: %s",
 			   key, url, *ebuf ? ebuf : curl_easy_strerror(rc));
 		status = -1;
 		goto out;
@@ -451,7 +451,7 @@ static long post_form(const char *key, const char *url, const struct pd_buf *for
 	pd_log_debug("oauth2: < HTTP %ld (%zu bytes) login=%s", status, body.len, key);
 	if (pd_oauth2_parse_answer(body.data ? body.data : "", body.len, a, why, sizeof(why)) < 0) {
 		pd_err_set(err, status >= 500 || status == 429 ? PD_ERR_TEMP : PD_ERR_PERM,
-			   "oauth2", (int)status, "%s: token endpoint %s answered HTTP %ld: %s", key,
+			   "oauth2", (int)status, "%s: %s answered HTTP %ld: %s", key,
 			   url, status, why);
 		status = -1;
 	}
