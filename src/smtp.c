@@ -564,7 +564,10 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 		}
 		pd_log_notice("smtp: %s refused the access token (%s); fetching a new one and trying "
 			      "once more",
-			      s->hostport, s->reply[0] ? s->reply : "no reply");
+			      s->hostport,
+			      pd_str_istartswith(s->reply, "334") ? "its error challenge"
+			      : s->reply[0]                        ? s->reply
+								   : "no reply");
 		s->off = 0;
 		s->errbuf[0] = '\0';
 		s->reply[0] = '\0';
