@@ -15,9 +15,6 @@ PACKAGES=(
 	libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev
 	# Unicode case folding and word boundaries for the classification rules
 	libunistring-dev
-	# base64 of the SASL XOAUTH2/OAUTHBEARER strings (nettle is GnuTLS's own
-	# crypto library; libgnutls28-dev already pulls it in)
-	nettle-dev
 	# IMAP AUTHENTICATE PLAIN goes through libetpan's Cyrus SASL: its PLAIN plugin
 	libsasl2-modules
 	# unit tests

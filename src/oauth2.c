@@ -32,7 +32,7 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <nettle/base64.h>
+#include <gnutls/gnutls.h>
 
 #include "log.h"
 #include "oauth2.h"
@@ -49,10 +49,20 @@ extern char **environ;
 
 static char *b64(const char *data, size_t len)
 {
-	char *out = pd_xmalloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
+	/* GnuTLS only reads the input; its datum type has no const */
+	const gnutls_datum_t in = {(unsigned char *)(uintptr_t)data, (unsigned int)len};
+	gnutls_datum_t enc = {NULL, 0};
 
-	base64_encode_raw(out, len, (const uint8_t *)data);
-	out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
+	/* what is encoded holds a token: GnuTLS's copy is wiped before it goes */
+	if (len > UINT_MAX / 2 || gnutls_base64_encode2(&in, &enc) < 0) {
+		fputs("postdesk: out of memory\n", stderr);
+		abort();
+	}
+	char *out = pd_xmalloc((size_t)enc.size + 1);
+	memcpy(out, enc.data, enc.size);
+	out[enc.size] = '\0';
+	explicit_bzero(enc.data, enc.size);
+	gnutls_free(enc.data);
 	return out;
 }
 

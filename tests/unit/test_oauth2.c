@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <nettle/base64.h>
+#include <gnutls/gnutls.h>
 
 #include "oauth2.h"
 #include "util.h"
@@ -26,17 +26,16 @@
 /* base64 decode for the checks */
 static char *unb64(const char *s, size_t *len_r)
 {
-	struct base64_decode_ctx ctx;
-	size_t n = strlen(s);
-	uint8_t *out = pd_xmalloc(BASE64_DECODE_LENGTH(n) + 1);
-	size_t len = BASE64_DECODE_LENGTH(n);
+	const gnutls_datum_t in = {(unsigned char *)(uintptr_t)s, (unsigned int)strlen(s)};
+	gnutls_datum_t dec = {NULL, 0};
 
-	base64_decode_init(&ctx);
-	assert_true(base64_decode_update(&ctx, &len, out, n, s));
-	assert_true(base64_decode_final(&ctx));
-	out[len] = '\0';
-	*len_r = len;
-	return (char *)out;
+	assert_int_equal(gnutls_base64_decode2(&in, &dec), 0);
+	char *out = pd_xmalloc((size_t)dec.size + 1);
+	memcpy(out, dec.data, dec.size);
+	out[dec.size] = '\0';
+	gnutls_free(dec.data);
+	*len_r = dec.size;
+	return out;
 }
 
 static void test_sasl_strings(void **state)
