@@ -385,6 +385,151 @@ static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool s
 	}
 }
 
+/*
+ * Repair of a damaged top header block, before it is split into fields.
+ * Real mail breaks the rules in three ways that would otherwise hide the
+ * headers (the scanner above takes the first line that is not a field as
+ * the start of the body):
+ *   - something before the first field: a UTF-8 BOM, an mbox "From " line,
+ *     a separator a forwarding tool wrote ("-----Original Message-----");
+ *   - a folded line that lost its leading blank (a relay that wraps long
+ *     base64 encoded words at column 0);
+ *   - "Subject :" (handled by hdr_colon: trailing blanks after the name).
+ * A line that is not a field counts as damage only when a well-known field
+ * follows it before the empty line, or when it is an encoded word alone;
+ * otherwise it is the body of a mail without the empty separator line, as
+ * before.
+ */
+
+#define REPAIR_MAX_LEAD 5   /* lines skipped before the first field */
+#define REPAIR_MAX_LOOK 20  /* lines looked ahead for a field after damage */
+
+/* Fields that a body line is most unlikely to imitate. */
+static bool well_known_field(const char *name, size_t n)
+{
+	static const char *const known[] = {
+		"from", "to", "cc", "bcc", "subject", "date", "message-id", "reply-to", "sender",
+		"in-reply-to", "references", "mime-version", "content-type",
+		"content-transfer-encoding", "content-disposition", "received", "return-path",
+		"delivered-to", "user-agent", "list-id", "precedence", "auto-submitted",
+		"importance", "dkim-signature", "thread-index", "thread-topic",
+		"authentication-results",
+	};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(known); i++)
+		if (name_is(name, n, known[i]))
+			return true;
+	return n > 2 && strncasecmp(name, "x-", 2) == 0;
+}
+
+/* The line at p: its end (before CR LF) and the next line's start. */
+static void line_at(const char *p, const char *e, const char **le_r, const char **next_r)
+{
+	const char *nl = memchr(p, '\n', (size_t)(e - p));
+
+	*next_r = nl ? nl + 1 : e;
+	*le_r = nl ? nl : e;
+	if (*le_r > p && (*le_r)[-1] == '\r')
+		(*le_r)--;
+}
+
+/* True when [p, le) is a field line with a well-known name. */
+static bool known_field_line(const char *p, const char *le)
+{
+	size_t nlen;
+
+	return le > p && !is_wsp(*p) && hdr_colon(p, le, &nlen) != NULL &&
+	       well_known_field(p, nlen);
+}
+
+/* True when, within REPAIR_MAX_LOOK lines from p and before an empty line,
+ * a well-known field follows lines that are not fields. */
+static bool field_follows(const char *p, const char *e)
+{
+	for (int i = 0; i < REPAIR_MAX_LOOK && p < e; i++) {
+		const char *le, *next;
+		size_t nlen;
+
+		line_at(p, e, &le, &next);
+		if (le == p)
+			return false;
+		if (!is_wsp(*p) && hdr_colon(p, le, &nlen) != NULL)
+			return well_known_field(p, nlen);
+		p = next;
+	}
+	return false;
+}
+
+bool pd_mime_header_repair(const char *raw, size_t len, struct pd_buf *out, size_t *body_off_r)
+{
+	const char *p = raw, *e = raw + len, *le, *next;
+	bool damaged = false;
+
+	pd_buf_init(out);
+	*body_off_r = 0;
+	if (raw == NULL)
+		return false;
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+		p += 3;
+		damaged = true;
+	}
+	p = skip_from_line(p, e);
+	/* lines before the first field: skipped when well-known fields follow */
+	line_at(p, e, &le, &next);
+	if (p < e && !known_field_line(p, le)) {
+		size_t nlen;
+		const char *q = p;
+		bool is_field = le > p && !is_wsp(*p) && hdr_colon(p, le, &nlen) != NULL;
+
+		for (int i = 0; !is_field && i < REPAIR_MAX_LEAD && q < e; i++) {
+			const char *qle, *qnext;
+
+			line_at(q, e, &qle, &qnext);
+			if (qle > q && !is_wsp(*q) && hdr_colon(q, qle, &nlen) != NULL) {
+				if (well_known_field(q, nlen) && field_follows(qnext, e)) {
+					p = q;
+					damaged = true;
+				}
+				break;
+			}
+			q = qnext;
+		}
+	}
+	for (const char *s = p; s < e; s = next) {
+		size_t nlen;
+
+		line_at(s, e, &le, &next);
+		if (le == s) {
+			*body_off_r = (size_t)(next - raw);
+			goto done;
+		}
+		if (!is_wsp(*s) && hdr_colon(s, le, &nlen) == NULL) {
+			/* an encoded word alone on a line is a wrapped header value,
+			 * also right before the empty line */
+			bool ew = le - s >= 8 && s[0] == '=' && s[1] == '?' && le[-2] == '?' &&
+				  le[-1] == '=';
+			if (out->len == 0 || (!ew && !field_follows(next, e))) {
+				*body_off_r = (size_t)(s - raw);
+				goto done;
+			}
+			/* a fold without its blank: a continuation of the field above */
+			pd_buf_append_char(out, ' ');
+			damaged = true;
+		}
+		pd_buf_append(out, s, (size_t)(next - s));
+		if (next == e && le == e)
+			pd_buf_append_str(out, "\r\n");
+	}
+	*body_off_r = len;
+done:
+	if (!damaged) {
+		pd_buf_free(out);
+		return false;
+	}
+	pd_buf_append_str(out, "\r\n");
+	return true;
+}
+
 /* Release a header block's heap array (the first HB_INLINE fields live inline). */
 static void hblock_free(struct hblock *hb)
 {
@@ -2350,6 +2495,8 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	struct pd_msg *m = pd_xcalloc(1, sizeof(*m));
 	struct pctx c;
 	struct hblock hb;
+	struct pd_buf fixed;
+	size_t body_off = 0;
 
 	if (raw == NULL)
 		raw = "", len = 0;
@@ -2367,7 +2514,16 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	/* the hash and the header scan are linear and done for every mail,
 	 * also the oversized and unparseable ones */
 	pd_mime_content_hash(raw, len, m->content_hash);
-	hblock_parse(&hb, raw, raw + len, true);
+	pd_buf_init(&fixed);
+	if (pd_mime_header_repair(raw, len, &fixed, &body_off)) {
+		/* fields from the repaired copy, the body from the mail itself */
+		hblock_parse(&hb, fixed.data, fixed.data + fixed.len, false);
+		hb.body = raw + body_off;
+		warn(&c, "damaged header block repaired (text before the fields or a fold "
+			 "without its blank)");
+	} else {
+		hblock_parse(&hb, raw, raw + len, true);
+	}
 	top_charset(&c, &hb);
 	guess_text_collect(&c, &hb);
 	if (len == 0) {
@@ -2393,6 +2549,7 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	finalize(m);
 
 	hblock_free(&hb);
+	pd_buf_free(&fixed);
 	for (size_t i = 0; i < c.n_leaf; i++)
 		part_free(&c.leaf[i]);
 	free(c.leaf);

@@ -893,7 +893,87 @@ static const struct fixture_case {
 	/* Ukrainian text labelled KOI8-R: read as KOI8-U */
 	{"koi8u_mislabel.eml", "Олексій", "oleksii@example.ua", "Не працює експорт",
 	 "Не працює експорт звітів, з'являється помилка. Дякую, Олексій", 0, {NULL}},
+	/* a relay wrapped a B-encoded Subject at column 0, before From */
+	{"broken_fold.eml", "Пётр Иванов", "petr@example.ru",
+	 "Не работает экспорт в CSV после обновления до версии 4.2, срочно нужна помощь",
+	 "Экспорт падает с ошибкой 500.", 0, {NULL}},
+	/* the same as the last field before the body */
+	{"broken_fold_last.eml", "Anna Berg", "anna@example.de",
+	 "Rückerstattung für Bestellung 4711 fehlt", "Guten Tag, die Rückerstattung fehlt noch.", 0,
+	 {NULL}},
+	/* a forwarding tool's separator line above the fields */
+	{"leading_separator.eml", "Maria Lopez", "maria@example.es", "Invoice 2026-118 is wrong",
+	 "Hello, the VAT on invoice 2026-118 is wrong.", 0, {NULL}},
+	/* a UTF-8 BOM, an mbox From line, "From :" and "Subject   :" */
+	{"mbox_bom.eml", "Jean Dupont", "jean@example.fr", "Commande 8812 : colis endommagé",
+	 "Bonjour, le colis est arrivé endommagé.", 0, {NULL}},
 };
+
+/*
+ * pd_mime_header_repair as a table: what the clean block holds and where
+ * the body starts; NULL want = no repair needed.
+ */
+static void test_header_repair(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want, *body;
+	} cases[] = {
+		/* clean mail, with or without an mbox From line: nothing to repair */
+		{"From: a@b\r\nSubject: s\r\n\r\nbody", NULL, "body"},
+		{"From a@b Mon Mar  9 09:00:00 2026\nFrom: a@b\n\nbody", NULL, "body"},
+		/* a body without the empty line stays a body */
+		{"From: a@b\nSubject: s\nHello there\nbye\n", NULL, "Hello there\nbye\n"},
+		/* "Subject :" is a field as it is */
+		{"Subject : s\nFrom  : a@b\n\nbody", NULL, "body"},
+		/* BOM */
+		{"\xef\xbb\xbf" "From: a@b\nSubject: s\n\nbody", "From: a@b\nSubject: s\n\r\n", "body"},
+		/* BOM, then an mbox From line */
+		{"\xef\xbb\xbf" "From x Mon Mar  9 2026\nFrom: a@b\n\nbody", "From: a@b\n\r\n",
+		 "body"},
+		/* a separator line, even with an empty line, before the fields */
+		{"-----Original Message-----\n\nFrom: a@b\nSubject: s\n\nbody",
+		 "From: a@b\nSubject: s\n\r\n", "body"},
+		/* one known field alone after junk is not enough */
+		{"Hello,\nFrom: a@b\n\nbody", NULL, "Hello,\nFrom: a@b\n\nbody"},
+		/* more than five junk lines: not a header block */
+		{"1\n2\n3\n4\n5\n6\nFrom: a@b\nTo: c@d\n\nbody", NULL, NULL},
+		/* a fold without its blank, before a known field */
+		{"Subject: =?utf-8?b?QQ==?=\r\n=?utf-8?b?Qg==?=\r\nFrom: a@b\r\n\r\nbody",
+		 "Subject: =?utf-8?b?QQ==?=\r\n =?utf-8?b?Qg==?=\r\nFrom: a@b\r\n\r\n", "body"},
+		{"Subject: long text that\ngot wrapped\nTo: a@b\n\nbody",
+		 "Subject: long text that\n got wrapped\nTo: a@b\n\r\n", "body"},
+		/* an encoded word alone as the last line of the block */
+		{"From: a@b\nSubject: =?utf-8?q?a?=\n=?utf-8?q?b?=\n\nbody",
+		 "From: a@b\nSubject: =?utf-8?q?a?=\n =?utf-8?q?b?=\n\r\n", "body"},
+		/* an unknown field after the damage does not count */
+		{"From: a@b\nwrapped\nFoo: bar\n\nbody", NULL, "wrapped\nFoo: bar\n\nbody"},
+		/* no empty line at all: the block runs to the end */
+		{"\xef\xbb\xbf" "From: a@b\nSubject: s", "From: a@b\nSubject: s\r\n\r\n", ""},
+		{"", NULL, ""},
+	};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		struct pd_buf out;
+		size_t off = 0, len = strlen(cases[i].in);
+		bool r = pd_mime_header_repair(cases[i].in, len, &out, &off);
+
+		if (r != (cases[i].want != NULL))
+			fail_msg("case %zu: repaired=%d", i, (int)r);
+		if (r) {
+			assert_non_null(out.data);
+			if (strcmp(out.data, cases[i].want) != 0)
+				fail_msg("case %zu: block [%s], want [%s]", i, out.data, cases[i].want);
+			assert_true(off <= len);
+			assert_string_equal(cases[i].in + off, cases[i].body);
+		}
+		pd_buf_free(&out);
+	}
+	/* NULL input */
+	struct pd_buf out;
+	size_t off = 0;
+	assert_false(pd_mime_header_repair(NULL, 0, &out, &off));
+}
 
 static void test_fixture_table(void **state)
 {
@@ -1316,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_decode_header),
 		cmocka_unit_test(test_to_utf8),
 		cmocka_unit_test(test_fixture_table),
+		cmocka_unit_test(test_header_repair),
 		cmocka_unit_test(test_charset_labels),
 		cmocka_unit_test(test_charset_detect),
 		cmocka_unit_test(test_many_parts),
