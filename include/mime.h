@@ -2,8 +2,11 @@
  * mime.h - raw RFC 5322 bytes -> struct pd_msg, with libetpan.
  *
  * Decodes RFC 2047 words (including the broken forms real mailers write),
- * RFC 2231 parameters, every charset iconv knows; picks the text body
- * (text/plain, else HTML converted to text); lists attachments and inline
+ * RFC 2231 parameters, every charset iconv knows; picks the text body a
+ * reader sees (the first part that shows text; in an alternative the HTML
+ * converted to text unless the text/plain renders it faithfully; a
+ * forwarded or quoted text/plain remnant gives way to the HTML beside it);
+ * lists attachments and inline
  * parts with size and SHA-256; keeps message/rfc822 and TNEF as attachments.
  * A damaged top header block is repaired first (pd_mime_header_repair).
  *

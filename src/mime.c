@@ -70,6 +70,7 @@ struct part {
 	const char *body;
 	size_t body_len;
 	bool in_alt;   /* below a multipart/alternative */
+	unsigned alt;  /* which multipart/alternative (innermost), 0 when none */
 	bool embedded; /* inside an attached message */
 };
 
@@ -101,6 +102,7 @@ struct pctx {
 	size_t max_parts, max_depth, n_parts;
 	size_t scan_budget; /* bytes boundary searches may still read */
 	bool stop, depth_warned;
+	unsigned cur_alt, n_alt; /* the multipart/alternative being walked, how many so far */
 	struct part *leaf; /* leaf entities in document order */
 	size_t n_leaf, cap_leaf;
 	char **owned; /* decoded copies of encoded message/rfc822 bodies */
@@ -1638,6 +1640,7 @@ static void part_from_headers(struct pctx *c, const struct hblock *hb, unsigned 
 
 	memset(pt, 0, sizeof(*pt));
 	pt->in_alt = (flags & W_ALT) != 0;
+	pt->alt = pt->in_alt ? c->cur_alt : 0;
 	pt->embedded = (flags & W_EMBED) != 0;
 	if (ct != NULL) {
 		params_parse(ct->val, ct->vlen, &ps);
@@ -1780,6 +1783,9 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 		leaf_add(c, pt);
 		return;
 	}
+	unsigned outer_alt = c->cur_alt;
+	if (cflags & W_ALT && strcmp(pt->ctype, "multipart/alternative") == 0)
+		c->cur_alt = ++c->n_alt;
 	while (!close && !c->stop) {
 		const char *ps = next, *pe, *nl = find_delim(c, ps, e, b, bl, &next, &close);
 
@@ -1797,6 +1803,7 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 		}
 		walk(c, ps, pe, depth + 1, cflags);
 	}
+	c->cur_alt = outer_alt;
 }
 
 /*
@@ -2029,10 +2036,188 @@ static void declared_charset(struct pctx *c)
 	}
 }
 
-/* Pick the text body and list the attachments from the leaves:
- * the first non-blank text/plain that is not an attachment (outside
- * attached messages), else the first text/html converted; further inline
- * text/plain parts outside any alternative are appended to a plain body. */
+/*
+ * The body a reader sees.  Leaves that are not attachments (outside
+ * attached messages) are taken in document order, a multipart/alternative
+ * as one unit, and the first unit that shows text is the body:
+ *   - an alternative shows its richest part we can render: the HTML (as
+ *     text), unless its text/plain is a faithful rendering of it (it holds
+ *     at least 80% of the HTML's words) or says more (the HTML has fewer
+ *     than half its words), which is then taken as it is;
+ *   - a text/plain outside alternatives is the body, unless it is only a
+ *     forwarded or quoted remnant (nothing but "> " lines, "On ... wrote:"
+ *     and a forward/original-message block) while a text/html beside it
+ *     (outside alternatives) has text: then that is the message;
+ *   - a text/html outside alternatives is the body when it has text.
+ * With nothing non-blank, the first HTML, else the first text/plain.
+ * Further inline text/plain parts outside alternatives are appended to a
+ * body that came from text/plain.
+ */
+
+/* A line that opens a forwarded or original message ("-----Original
+ * Message-----", "---------- Forwarded message ---------", "Begin forwarded
+ * message:", "-------- Пересылаемое сообщение --------"). */
+static bool forward_marker(const char *l, size_t n)
+{
+	static const char *const words[] = {"forward", "original", "пересыл", "исходное",
+					    "переадрес"};
+	char low[128];
+	size_t k = 0;
+
+	if (n >= 23 && strncasecmp(l, "Begin forwarded message", 23) == 0)
+		return true;
+	if (n < 2 || l[0] != '-' || l[1] != '-')
+		return false;
+	for (size_t i = 0; i < n && k + 1 < sizeof(low); i++)
+		low[k++] = (char)tolower((unsigned char)l[i]);
+	low[k] = '\0';
+	/* Cyrillic is compared in the lower case the markers are written in */
+	for (size_t i = 0; i < PD_ARRAY_LEN(words); i++)
+		if (strstr(low, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* A quote attribution: "On Mon, ... wrote:", "... написал(а):". */
+static bool attribution(const char *l, size_t n)
+{
+	static const char *const ends[] = {"wrote:", "написал:", "написала:", "написал(а):",
+					   "schrieb:", "a écrit :", "a écrit:"};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(ends); i++) {
+		size_t el = strlen(ends[i]);
+		if (n >= el && strncasecmp(l + n - el, ends[i], el) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True when text holds nothing of its own: only blank and quoted lines,
+ * attributions, and whatever follows a forward marker. */
+static bool remnant(const char *t)
+{
+	const char *p = t;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *le = nl ? nl : p + strlen(p);
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		size_t n = (size_t)(le - p);
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n > 0 && *p != '>' && !attribution(p, n)) {
+			if (forward_marker(p, n))
+				return true;
+			return false;
+		}
+		p = nl ? nl + 1 : le;
+	}
+	return true;
+}
+
+/* The words of s, ASCII letters lowered, at most max; *n_r set.  A word is
+ * a run of letters, digits and non-ASCII bytes. */
+static char **words_of(const char *s, size_t max, size_t *n_r)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	for (const char *p = s; *p && n < max;) {
+		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+			p++;
+		const char *b = p;
+		while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
+			p++;
+		if (p == b)
+			continue;
+		v = pd_xgrow(v, n, sizeof(char *));
+		v[n] = pd_xstrndup(b, (size_t)(p - b));
+		lower(v[n]);
+		n++;
+	}
+	*n_r = n;
+	return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void words_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* True when the HTML shows more than plain: plain is not a faithful
+ * rendering of it (it holds less than 80% of the HTML's first 5,000 words)
+ * and the HTML is not the poorer one (at least half as many words). */
+static bool html_richer(const char *plain, const char *html_text)
+{
+	size_t np, nh, hit = 0;
+	char **pw = words_of(plain, 200000, &np), **hw = words_of(html_text, 5000, &nh);
+
+	qsort(pw, np, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < nh; i++)
+		if (np > 0 && bsearch(&hw[i], pw, np, sizeof(char *), cmp_str) != NULL)
+			hit++;
+	words_free(pw, np);
+	words_free(hw, nh);
+	return nh > 0 && hit * 10 < nh * 8 && nh * 2 >= np;
+}
+
+/* A leaf that may show as the body. */
+static bool body_candidate(const struct part *pt)
+{
+	return !is_attachment(pt) && !pt->embedded &&
+	       (strcmp(pt->ctype, "text/plain") == 0 || strcmp(pt->ctype, "text/html") == 0);
+}
+
+static bool is_html(const struct part *pt)
+{
+	return strcmp(pt->ctype, "text/html") == 0;
+}
+
+/* Text of pt when it is not blank (caller frees), else NULL. */
+static char *shown_text(struct pctx *c, const struct part *pt)
+{
+	char *t = text_of(c, pt, is_html(pt));
+
+	if (!blank(t))
+		return t;
+	free(t);
+	return NULL;
+}
+
+/* The part an alternative shows (its text in *text_r), NULL when none of
+ * its parts has text. */
+static struct part *alt_choice(struct pctx *c, unsigned alt, char **text_r)
+{
+	struct part *plain = NULL, *html = NULL;
+	char *pt_text = NULL, *ht_text = NULL;
+
+	for (size_t i = 0; i < c->n_leaf; i++) {
+		struct part *pt = &c->leaf[i];
+		if (pt->alt != alt || !body_candidate(pt))
+			continue;
+		if (is_html(pt) && html == NULL && (ht_text = shown_text(c, pt)) != NULL)
+			html = pt;
+		else if (!is_html(pt) && plain == NULL && (pt_text = shown_text(c, pt)) != NULL)
+			plain = pt;
+	}
+	if (html != NULL && (plain == NULL || html_richer(pt_text, ht_text))) {
+		free(pt_text);
+		*text_r = ht_text;
+		return html;
+	}
+	free(ht_text);
+	*text_r = pt_text;
+	return plain;
+}
+
+/* Pick the text body (rules above) and list the attachments. */
 static void body_and_attachments(struct pctx *c)
 {
 	struct pd_msg *m = c->msg;
@@ -2041,28 +2226,43 @@ static void body_and_attachments(struct pctx *c)
 
 	declared_charset(c);
 
-	for (size_t i = 0; i < c->n_leaf; i++) {
+	for (size_t i = 0; i < c->n_leaf && body_pt == NULL; i++) {
 		struct part *pt = &c->leaf[i];
 
-		if (is_attachment(pt) || pt->embedded)
+		if (!body_candidate(pt))
 			continue;
-		if (strcmp(pt->ctype, "text/html") == 0) {
-			if (html_pt == NULL)
-				html_pt = pt;
+		if (is_html(pt) && html_pt == NULL)
+			html_pt = pt;
+		if (!is_html(pt) && first_plain == NULL)
+			first_plain = pt;
+		if (pt->alt != 0) {
+			bool seen = false;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = c->leaf[k].alt == pt->alt;
+			if (!seen)
+				body_pt = alt_choice(c, pt->alt, &text);
 			continue;
 		}
-		if (first_plain == NULL)
-			first_plain = pt;
-		if (body_pt == NULL) {
-			char *t = text_of(c, pt, false);
-			if (!blank(t)) {
-				body_pt = pt;
-				text = t;
-			} else {
-				free(t);
-			}
+		if ((text = shown_text(c, pt)) == NULL)
+			continue;
+		body_pt = pt;
+		if (is_html(pt) || !remnant(text))
+			continue;
+		/* a quoted or forwarded remnant: the HTML beside it is the message */
+		for (size_t k = 0; k < c->n_leaf; k++) {
+			struct part *h = &c->leaf[k];
+			char *ht;
+			if (h->alt != 0 || !is_html(h) || !body_candidate(h) ||
+			    (ht = shown_text(c, h)) == NULL)
+				continue;
+			free(text);
+			text = ht;
+			body_pt = h;
+			break;
 		}
 	}
+	if (body_pt != NULL && is_html(body_pt))
+		m->body_from_html = true;
 	if (body_pt == NULL && html_pt != NULL) {
 		text = text_of(c, html_pt, true);
 		body_pt = html_pt;

@@ -873,40 +873,57 @@ static const struct fixture_case {
 	const char *from_name, *from_addr, *subject, *body;
 	size_t n_att;
 	const char *att[3];
+	int from; /* 0: not checked, 1: body from text/plain, 2: from text/html */
 } fixture_cases[] = {
 	/* Foxmail: raw GBK in Subject, From name and file name; body GB2312 */
 	{"foxmail_gbk.eml", "张伟", "zhangwei@example.cn", "关于CSV导出崩溃的问题",
-	 "导出CSV时程序崩溃，订单号 ACME-7781。", 1, {"订单导出.csv"}},
+	 "导出CSV时程序崩溃，订单号 ACME-7781。", 1, {"订单导出.csv"}, 1},
 	/* Becky!: raw Shift_JIS with NEC row 13 (①, ㈱) and IBM 髙, "Shift_JIS" label */
 	{"sjis_nec.eml", "髙橋 一郎", "takahashi@example.co.jp", "①ログインできない件（㈱山田商事）",
-	 "①ログインできません。 ②パスワード再設定のメールが届きません。 ㈱山田商事 髙橋", 0, {NULL}},
+	 "①ログインできません。 ②パスワード再設定のメールが届きません。 ㈱山田商事 髙橋", 0, {NULL}, 0},
 	/* Outlook ISO-2022-JP with CP50221 extensions, in encoded words and the body */
 	{"iso2022jp_outlook.eml", "佐藤 花子", "sato@example.jp", "①お問い合わせ ㈱テスト",
-	 "㈱テスト　佐藤です。 請求書の件でご連絡しました。 ①金額が違います", 0, {NULL}},
+	 "㈱テスト　佐藤です。 請求書の件でご連絡しました。 ①金額が違います", 0, {NULL}, 0},
 	/* "utf8" label; quoted-printable soft breaks inside two-byte characters */
 	{"utf8_label_qp.eml", "Ольга Смирнова", "olga@example.ru", "Не могу войти",
 	 "Не могу войти в личный кабинет, пишет «неверный пароль». Заказ № 55120, спасибо.", 0,
-	 {NULL}},
+	 {NULL}, 0},
 	/* no charset anywhere: raw GBK subject, name and body (uchardet) */
 	{"undeclared_gbk.eml", "李娜", "lina@example.cn", "无法登录账户，请重置密码",
-	 "我们的账户无法登录，系统一直提示密码错误。", 0, {NULL}},
+	 "我们的账户无法登录，系统一直提示密码错误。", 0, {NULL}, 0},
 	/* Ukrainian text labelled KOI8-R: read as KOI8-U */
 	{"koi8u_mislabel.eml", "Олексій", "oleksii@example.ua", "Не працює експорт",
-	 "Не працює експорт звітів, з'являється помилка. Дякую, Олексій", 0, {NULL}},
+	 "Не працює експорт звітів, з'являється помилка. Дякую, Олексій", 0, {NULL}, 0},
 	/* a relay wrapped a B-encoded Subject at column 0, before From */
 	{"broken_fold.eml", "Пётр Иванов", "petr@example.ru",
 	 "Не работает экспорт в CSV после обновления до версии 4.2, срочно нужна помощь",
-	 "Экспорт падает с ошибкой 500.", 0, {NULL}},
+	 "Экспорт падает с ошибкой 500.", 0, {NULL}, 0},
 	/* the same as the last field before the body */
 	{"broken_fold_last.eml", "Anna Berg", "anna@example.de",
 	 "Rückerstattung für Bestellung 4711 fehlt", "Guten Tag, die Rückerstattung fehlt noch.", 0,
-	 {NULL}},
+	 {NULL}, 0},
 	/* a forwarding tool's separator line above the fields */
 	{"leading_separator.eml", "Maria Lopez", "maria@example.es", "Invoice 2026-118 is wrong",
-	 "Hello, the VAT on invoice 2026-118 is wrong.", 0, {NULL}},
+	 "Hello, the VAT on invoice 2026-118 is wrong.", 0, {NULL}, 0},
 	/* a UTF-8 BOM, an mbox From line, "From :" and "Subject   :" */
 	{"mbox_bom.eml", "Jean Dupont", "jean@example.fr", "Commande 8812 : colis endommagé",
-	 "Bonjour, le colis est arrivé endommagé.", 0, {NULL}},
+	 "Bonjour, le colis est arrivé endommagé.", 0, {NULL}, 0},
+	/* multipart/mixed: a forwarded remnant as text/plain, the message in text/html */
+	{"mixed_forward_remnant.eml", "Dana Whitfield", "dana@acme.example", "CSV export crashes",
+	 "The CSV export crashes every time I open the order list. Order account: ACME-7781.", 0,
+	 {NULL}, 2},
+	/* the same with a quote and a Russian attribution line */
+	{"mixed_quoted_remnant.eml", "Иван Петров", "ivan@example.ru", "Re: Счёт 118",
+	 "Счёт 118 не совпадает с заказом, сумма больше на 1200 руб.", 0, {NULL}, 2},
+	/* own text above a quote: the text/plain stays the body */
+	{"mixed_own_text.eml", "Tom", "tom@example.org", "Re: refund",
+	 "Still no refund for order 4471.", 0, {NULL}, 1},
+	/* alternative: a placeholder text/plain gives way to the HTML */
+	{"alt_placeholder.eml", "Shop Owner", "owner@shop.example", "Checkout error on payment page",
+	 "customers get error 502 on the payment page when they press Pay.", 0, {NULL}, 2},
+	/* alternative: a faithful text/plain is taken as it is */
+	{"alt_faithful.eml", "Lena Kurz", "lena@example.de", "Label printer offline",
+	 "See the portal: https://portal.example.de/printers", 0, {NULL}, 1},
 };
 
 /*
@@ -995,6 +1012,8 @@ static void test_fixture_table(void **state)
 		if (fc->body != NULL && !body_contains(m->body_text, fc->body))
 			fail_msg("%s: body lacks \"%s\":\n%s", fc->file, fc->body, m->body_text);
 		assert_int_equal(m->n_attachments, fc->n_att);
+		if (fc->from != 0 && m->body_from_html != (fc->from == 2))
+			fail_msg("%s: body from %s", fc->file, m->body_from_html ? "HTML" : "text/plain");
 		for (size_t k = 0; k < PD_ARRAY_LEN(fc->att) && fc->att[k] != NULL; k++)
 			if (find_attachment(m, fc->att[k]) == NULL)
 				fail_msg("%s: no attachment \"%s\"", fc->file, fc->att[k]);
