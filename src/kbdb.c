@@ -37,7 +37,8 @@
  * terms: what the customer's own words (the subject unless it is a reply,
  *        and the body without quoted lines) share with the article's own
  *        terms: each of its keywords found as a phrase (stemmed: "printing"
- *        meets "print") counts 2, each distinct word of its title 1, and
+ *        meets "print") counts 2, each distinct word of its title that is
+ *        in none of its keywords 1 (one word is one piece of evidence), and
  *        either counts twice when the subject holds it;
  * gated: those above the minimum rank with at least 3 terms (a keyword
  *        and a title word, a keyword in the subject, or three title words):
@@ -79,20 +80,21 @@
 	"                                 (CASE a.language WHEN 'ru' THEN m.ru_subject"        \
 	"                                  ELSE m.en_subject END) @@ kq AS subject_hit"        \
 	"                            FROM unnest(a.keywords) kw,"                              \
-	"                                 phraseto_tsquery(CASE a.language WHEN 'ru'"          \
-	"                                   THEN 'pg_catalog.russian'::regconfig"              \
-	"                                   ELSE 'pg_catalog.english'::regconfig END, kw) kq"  \
+	"                                 phraseto_tsquery(c.cfg, kw) kq"                      \
 	"                           WHERE numnode(kq) > 0) k)"                                 \
 	"                 + (SELECT count(*) FILTER (WHERE l = ANY(tsvector_to_array("          \
 	"                              CASE a.language WHEN 'ru' THEN m.ru ELSE m.en END)))"   \
 	"                       + count(*) FILTER (WHERE l = ANY(tsvector_to_array("           \
 	"                              CASE a.language WHEN 'ru' THEN m.ru_subject"            \
 	"                              ELSE m.en_subject END)))"                               \
-	"                      FROM unnest(tsvector_to_array(to_tsvector("                     \
-	"                       CASE a.language WHEN 'ru' THEN 'pg_catalog.russian'::regconfig" \
-	"                       ELSE 'pg_catalog.english'::regconfig END, a.title))) l)"       \
+	"                      FROM unnest(tsvector_to_array(to_tsvector(c.cfg, a.title))) l"  \
+	"                     WHERE l <> ALL(tsvector_to_array(to_tsvector(c.cfg,"             \
+	"                                      array_to_string(a.keywords, ' ')))))"          \
 	"                   AS terms"                                                          \
-	"            FROM kb_articles a CROSS JOIN q CROSS JOIN m"                             \
+	"            FROM kb_articles a CROSS JOIN q CROSS JOIN m,"                            \
+	"                 LATERAL (SELECT CASE a.language WHEN 'ru'"                           \
+	"                   THEN 'pg_catalog.russian'::regconfig"                              \
+	"                   ELSE 'pg_catalog.english'::regconfig END AS cfg) c"                \
 	"           WHERE (a.language = 'ru' AND a.tsv @@ q.ru)"                               \
 	"              OR (a.language = 'en' AND a.tsv @@ q.en)),"                             \
 	" gated AS (SELECT * FROM hits WHERE rank >= $3::real AND terms >= 3),"                \
