@@ -582,7 +582,8 @@ const char *pd_charset_detect(struct pd_charset_cache *cv, const char *in, size_
 	ud = uchardet_new();
 	if (ud == NULL)
 		return NULL;
-	if (uchardet_handle_data(ud, in, len) == 0) {
+	/* 64 KiB say all there is to say; the whole text is checked below */
+	if (uchardet_handle_data(ud, in, len < 65536 ? len : 65536) == 0) {
 		uchardet_data_end(ud);
 		name = uchardet_get_charset(ud);
 		for (size_t i = 0; name != NULL && i < PD_ARRAY_LEN(mail_charsets); i++)

@@ -2059,8 +2059,8 @@ static void declared_charset(struct pctx *c)
  * message:", "-------- Пересылаемое сообщение --------"). */
 static bool forward_marker(const char *l, size_t n)
 {
-	static const char *const words[] = {"forward", "original", "пересыл", "исходное",
-					    "переадрес"};
+	static const char *const words[] = {"forward", "original", "пересыл", "Пересыл",
+					    "исходное", "Исходное", "переадрес", "Переадрес"};
 	char low[128];
 	size_t k = 0;
 
@@ -2071,7 +2071,7 @@ static bool forward_marker(const char *l, size_t n)
 	for (size_t i = 0; i < n && k + 1 < sizeof(low); i++)
 		low[k++] = (char)tolower((unsigned char)l[i]);
 	low[k] = '\0';
-	/* Cyrillic is compared in the lower case the markers are written in */
+	/* ASCII is lowered; Cyrillic is listed in both cases (tolower() keeps it) */
 	for (size_t i = 0; i < PD_ARRAY_LEN(words); i++)
 		if (strstr(low, words[i]) != NULL)
 			return true;

@@ -1021,6 +1021,31 @@ static void test_fixture_table(void **state)
 	}
 }
 
+/* A Russian forward marker ("Пересылаемое сообщение", capitalised) makes the
+ * text/plain a remnant too; a plain text of one's own stays the body. */
+static void test_remnant_ru(void **state)
+{
+	(void)state;
+	static const char *const plain[] = {
+		"\n-------- Пересылаемое сообщение --------\nОт: Биллинг\nТема: Счёт\n\nСчёт 5.\n",
+		"Посмотрите, пожалуйста.\n\n-------- Пересылаемое сообщение --------\nСчёт 5.\n",
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(plain); i++) {
+		char *raw = pd_xasprintf(
+			"From: a@b.example\nSubject: Fwd\nContent-Type: multipart/mixed; boundary=b\n\n"
+			"--b\nContent-Type: text/plain; charset=utf-8\n\n%s\n"
+			"--b\nContent-Type: text/html; charset=utf-8\n\n<p>Счёт не оплачен, помогите</p>\n"
+			"--b--\n",
+			plain[i]);
+		struct pd_msg *m = pd_mime_parse(raw, strlen(raw), NULL);
+		assert_sane(m);
+		assert_int_equal(m->body_from_html, i == 0);
+		assert_true(body_contains(m->body_text, i == 0 ? "Счёт не оплачен" : "Посмотрите"));
+		pd_msg_free(m);
+		free(raw);
+	}
+}
+
 /* ------------------------------------------------------ charset labels */
 
 /*
@@ -1416,6 +1441,7 @@ int main(void)
 		cmocka_unit_test(test_to_utf8),
 		cmocka_unit_test(test_fixture_table),
 		cmocka_unit_test(test_header_repair),
+		cmocka_unit_test(test_remnant_ru),
 		cmocka_unit_test(test_charset_labels),
 		cmocka_unit_test(test_charset_detect),
 		cmocka_unit_test(test_many_parts),
