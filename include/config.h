@@ -137,6 +137,8 @@ struct pd_rule_cfg {
 	struct pd_strlist senders;   /* addresses, "@domain" or "domain"; n = 0: any sender */
 	struct pd_strlist keywords;  /* as written (UTF-8, <= 200 bytes, a trailing '*' =
 				      * prefix); n = 0: no keyword condition */
+	struct pd_strlist exclude;   /* words or phrases (as keywords) whose presence in the
+				      * rule's fields makes it not match; needs keywords */
 	bool match_subject;          /* fields: where keywords are searched (default both) */
 	bool match_body;
 	char *priority;              /* critical|high|normal|low, NULL = none */

@@ -156,6 +156,7 @@ static cfg_opt_t queue_opts[] = {
 };
 
 static cfg_opt_t rule_opts[] = {
+	CFG_STR_LIST("exclude", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("fields", NULL, CFGF_NODEFAULT),
 	CFG_STR("final", "false", CFGF_NONE),
 	CFG_STR_LIST("keywords", NULL, CFGF_NODEFAULT),
@@ -2492,23 +2493,31 @@ static void load_rule(struct ctx *c, cfg_t *sec, struct pd_rule_cfg *r)
 	copy_list(sec, "senders", &r->senders);
 	check_addr_list(c, sec, "senders", true);
 	copy_list(sec, "keywords", &r->keywords);
-	for (size_t i = 0; i < r->keywords.n; i++) {
-		const char *k = r->keywords.v[i];
-		const char *why = keyword_problem(k);
-		int line = item_line(c, sec, "keywords", (unsigned)i);
-		if (why == NULL)
-			continue;
-		/* do not echo what cannot be printed on one line */
-		if (*k == '\0')
-			report(c, line, "keywords: %s", why);
-		else if (strlen(k) > KEYWORD_MAX || !pd_utf8_valid(k, strlen(k)))
-			report(c, line, "keywords: item %zu %s", i + 1, why);
-		else
-			report(c, line, "keywords: \"%s\" %s", k, why);
+	copy_list(sec, "exclude", &r->exclude);
+	for (int which = 0; which < 2; which++) {
+		const char *key = which == 0 ? "keywords" : "exclude";
+		const struct pd_strlist *l = which == 0 ? &r->keywords : &r->exclude;
+		for (size_t i = 0; i < l->n; i++) {
+			const char *k = l->v[i];
+			const char *why = keyword_problem(k);
+			int line = item_line(c, sec, key, (unsigned)i);
+			if (why == NULL)
+				continue;
+			/* do not echo what cannot be printed on one line */
+			if (*k == '\0')
+				report(c, line, "%s: %s", key, why);
+			else if (strlen(k) > KEYWORD_MAX || !pd_utf8_valid(k, strlen(k)))
+				report(c, line, "%s: item %zu %s", key, i + 1, why);
+			else
+				report(c, line, "%s: \"%s\" %s", key, k, why);
+		}
 	}
 	if (r->senders.n == 0 && r->keywords.n == 0)
 		report(c, sec_line(c, sec), "rule \"%s\": needs senders or keywords (or both)",
 		       name);
+	if (r->exclude.n > 0 && r->keywords.n == 0)
+		report(c, key_line(c, sec, "exclude"),
+		       "exclude: only applies to keywords, and rule \"%s\" has none", name);
 
 	r->match_subject = r->match_body = true;
 	if (key_written(c, sec, "fields")) {
@@ -2934,6 +2943,7 @@ void pd_config_free(struct pd_config *cfg)
 		free(r->name);
 		strlist_free(&r->senders);
 		strlist_free(&r->keywords);
+		strlist_free(&r->exclude);
 		free(r->priority);
 		free(r->queue);
 		free(r->type);

@@ -756,6 +756,11 @@ static const struct bad_case bad_cases[] = {
 	  "%P:7: senders: \"@\" is neither an e-mail address nor a domain",
 	  "%P:8: final: decides the priority, and rule \"final2\" sets none",
 	  "%P:9: final: must be true or false, not \"maybe\"", NULL}},
+	{"rules: exclude",
+	 BASE "rule \"e1\" { senders = {\"a@example.com\"} exclude = {\"x\"} priority = \"low\" }\n"
+	      "rule \"e2\" { keywords = {\"x\"} exclude = {\"---\"} type = \"access\" }\n",
+	 {"%P:3: exclude: only applies to keywords, and rule \"e1\" has none",
+	  "%P:4: exclude: \"---\" has no letter or digit to match", NULL}},
 	{"plans",
 	 BASE "plan \"p1\" { }\n"
 	      "plan \"p2\" { customers = {\"@\"} high = \"1h\" calendar = \"nowhere\" }\n"
