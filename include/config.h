@@ -22,6 +22,29 @@ enum pd_imap_auth {
 	PD_IMAP_AUTH_AUTO = 0, /* AUTHENTICATE PLAIN when advertised, else LOGIN */
 	PD_IMAP_AUTH_LOGIN,
 	PD_IMAP_AUTH_PLAIN,
+	PD_IMAP_AUTH_XOAUTH2,     /* OAuth 2.0 bearer token, SASL XOAUTH2 (Microsoft, Google) */
+	PD_IMAP_AUTH_OAUTHBEARER, /* OAuth 2.0 bearer token, SASL OAUTHBEARER (RFC 7628) */
+};
+
+enum pd_oauth2_grant {
+	PD_OAUTH2_GRANT_REFRESH_TOKEN = 0, /* delegated: a refresh token from the consent */
+	PD_OAUTH2_GRANT_CLIENT_CREDENTIALS, /* app-only access */
+};
+
+/*
+ * Where an OAuth 2.0 access token comes from (auth = "xoauth2" or
+ * "oauthbearer"): an oauth2 { } section (token_url set) or token_command.
+ */
+struct pd_oauth2_cfg {
+	char *token_url;          /* NULL when token_command is used */
+	char *device_url;         /* RFC 8628 device authorization endpoint; NULL = derived */
+	char *client_id;
+	char *client_secret;      /* resolved from client_secret_file; NULL = public client */
+	enum pd_oauth2_grant grant;
+	char *refresh_token_file; /* resolved path; NULL for client_credentials */
+	char *scope;
+	char *token_command;      /* run with /bin/sh -c; prints an access token */
+	int64_t timeout;          /* seconds for one token request or command */
 };
 
 struct pd_strlist {
@@ -38,7 +61,9 @@ struct pd_mailbox_cfg {
 	enum pd_tls_mode tls;
 	enum pd_imap_auth auth;
 	char *user;
-	char *password;         /* resolved: inline, password_file or $CREDENTIALS_DIRECTORY */
+	char *password;         /* resolved: inline, password_file or $CREDENTIALS_DIRECTORY;
+				 * NULL with auth xoauth2/oauthbearer */
+	struct pd_oauth2_cfg *oauth2; /* set exactly when auth is xoauth2 or oauthbearer */
 	char *processed_folder; /* NULL = flag \Seen instead of moving */
 	char *ca_file;          /* NULL = system CA store */
 	char *queue;            /* queue for new tickets from this mailbox, default "default" */
@@ -51,7 +76,9 @@ struct pd_smtp_cfg {
 	char *url;
 	enum pd_tls_mode tls;
 	char *user;             /* NULL = no AUTH */
-	char *password;
+	char *password;         /* NULL with auth xoauth2/oauthbearer */
+	enum pd_imap_auth auth; /* AUTO (password), XOAUTH2 or OAUTHBEARER */
+	struct pd_oauth2_cfg *oauth2; /* set exactly when auth is xoauth2 or oauthbearer */
 	char *from;             /* "Example Support <support@example.com>" */
 	char *ca_file;
 	int64_t timeout;
@@ -110,6 +137,8 @@ struct pd_rule_cfg {
 	struct pd_strlist senders;   /* addresses, "@domain" or "domain"; n = 0: any sender */
 	struct pd_strlist keywords;  /* as written (UTF-8, <= 200 bytes, a trailing '*' =
 				      * prefix); n = 0: no keyword condition */
+	struct pd_strlist exclude;   /* words or phrases (as keywords) whose presence in the
+				      * rule's fields makes it not match; needs keywords */
 	bool match_subject;          /* fields: where keywords are searched (default both) */
 	bool match_body;
 	char *priority;              /* critical|high|normal|low, NULL = none */

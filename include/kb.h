@@ -81,8 +81,9 @@ void pd_kb_set_free(struct pd_kb_set *set);
 void pd_kb_errors_free(struct pd_kb_errors *errs);
 
 /* What a mail is matched with: subject, a newline and the first
- * PD_KB_QUERY_BODY bytes of body (cut at a character boundary).  Newly
- * allocated; NULL arguments count as "". */
+ * PD_KB_QUERY_BODY bytes of the body's own lines (quoted "> " lines left
+ * out; cut at a character boundary).  Newly allocated; NULL arguments count
+ * as "". */
 char *pd_kb_query_text(const char *subject, const char *body);
 
 /* One suggested article, as the acknowledgement shows it. */

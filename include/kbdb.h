@@ -10,7 +10,13 @@
  * article that matches.  Articles in the customer's language come first:
  * the other language is used only when none in theirs reaches the minimum.
  * Shown are at most PD_KB_MAX_SUGGEST articles ranked at least
- * PD_KB_MIN_RANK and at least PD_KB_MIN_SHARE of the best one.
+ * PD_KB_MIN_RANK and at least PD_KB_MIN_SHARE of the best one, that share
+ * real terms with the customer's own words (the subject unless it is a
+ * reply or forward, the body without quoted lines): a keyword of the
+ * article found as a phrase counts 2, a word of its title that is in none
+ * of its keywords 1, twice in the subject; at least 3, and at least half of the best-matched article's.
+ * Words shared only with an article's body, or one generic word, suggest
+ * nothing.
  */
 #ifndef PD_KBDB_H
 #define PD_KBDB_H

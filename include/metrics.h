@@ -28,6 +28,9 @@ struct pd_metrics_mailbox {
 	bool idle;                /* waiting in IMAP IDLE */
 	bool healthy;             /* connected, or not yet failed */
 	const char *last_error;   /* NULL when healthy */
+	bool oauth2;              /* logs in with an OAuth 2.0 token: the two below apply */
+	int64_t token_expires_in; /* seconds until the held token expires (<= 0: none) */
+	uint64_t token_refresh_failures; /* token requests that failed */
 };
 
 struct pd_metrics_snapshot {
@@ -42,6 +45,10 @@ struct pd_metrics_snapshot {
 	 * new open pending resolved closed, priorities critical high normal low */
 	uint64_t tickets[5][4];
 	uint64_t sla_warnings_total, sla_breaches_total, sla_escalations_total;
+	/* SMTP's OAuth 2.0 token, as for mailboxes (smtp_oauth2 false: none) */
+	bool smtp_oauth2;
+	int64_t smtp_token_expires_in;
+	uint64_t smtp_token_refresh_failures;
 };
 
 /* Listen on host:port (host must be a numeric address).  Returns NULL with

@@ -2,10 +2,13 @@
  * mime.h - raw RFC 5322 bytes -> struct pd_msg, with libetpan.
  *
  * Decodes RFC 2047 words (including the broken forms real mailers write),
- * RFC 2231 parameters, every charset iconv knows; picks the text body
- * (text/plain, else HTML converted to text); lists attachments and inline
+ * RFC 2231 parameters, every charset iconv knows; picks the text body a
+ * reader sees (the first part that shows text; in an alternative the HTML
+ * converted to text unless the text/plain renders it faithfully; a
+ * forwarded or quoted text/plain remnant gives way to the HTML beside it);
+ * lists attachments and inline
  * parts with size and SHA-256; keeps message/rfc822 and TNEF as attachments.
- * A leading mbox "From " line is skipped.
+ * A damaged top header block is repaired first (pd_mime_header_repair).
  *
  * Never fails on hostile input: a mail that cannot be parsed still yields a
  * pd_msg with parse_failed set and a reason, and with whatever headers could
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "util.h"
 
 struct pd_mime_opts {
 	uint64_t max_size;        /* 0 = no limit */
@@ -28,6 +32,21 @@ struct pd_mime_opts {
 /* Parse raw (borrowed; must outlive the message).  Always returns a message
  * (caller frees with pd_msg_free). */
 struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_opts *opts);
+
+/*
+ * Repair a damaged top header block.  When raw starts with a UTF-8 BOM, an
+ * mbox "From " line or up to five lines that are not fields (a forwarding
+ * tool's separator) before well-known fields, or holds a folded line that
+ * lost its leading blank (a line that is not a field, followed by a
+ * well-known field before the empty line, or an encoded word alone on its
+ * line), writes a clean header block to
+ * out (initialised here; the caller frees it): the fields with such lines
+ * joined to the field above, CRLF-terminated, ending with an empty line.
+ * *body_off_r is where the body starts in raw.  Returns false, out left
+ * empty, when the block needs no repair (a bare mbox From line does not
+ * count: the scanner skips it itself).  Pure; never fails.
+ */
+bool pd_mime_header_repair(const char *raw, size_t len, struct pd_buf *out, size_t *body_off_r);
 
 /* The dedupe fingerprint alone: SHA-256 over the header and body with trace
  * headers (Received, Return-Path, Delivered-To, X-Original-To, X-Delivered-To,

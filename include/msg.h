@@ -64,7 +64,7 @@ struct pd_msg {
 	char *importance;
 	char *priority_hdr;      /* RFC 2156 Priority: ("urgent", "normal", "non-urgent") */
 
-	char *body_text;         /* UTF-8 text body (text/plain, else HTML converted), "" when none */
+	char *body_text;         /* UTF-8 text body as a reader sees it (mime.h), "" when none */
 	char *body_charset;      /* charset the body was declared in, lower case, "" when none */
 	bool body_from_html;     /* body_text was converted from text/html */
 

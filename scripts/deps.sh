@@ -13,6 +13,8 @@ PACKAGES=(
 	# libraries (DESIGN.md: Dependencies)
 	libetpan-dev libconfuse-dev libgumbo-dev libjson-c-dev libpq-dev libsystemd-dev
 	libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev
+	# charset guess for undeclared 8-bit headers and bodies (raw GBK/Shift_JIS)
+	libuchardet-dev
 	# Unicode case folding and word boundaries for the classification rules
 	libunistring-dev
 	# IMAP AUTHENTICATE PLAIN goes through libetpan's Cyrus SASL: its PLAIN plugin

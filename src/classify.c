@@ -529,6 +529,7 @@ struct kw {
 	uint8_t *fold;     /* the folded words, back to back */
 	uint32_t *off, *len;
 	bool prefix;       /* the last word is a prefix ("срочн*") */
+	bool exclude;      /* one of the rule's exclude words, not a keyword */
 	size_t next;       /* next keyword of the same bucket, NONE ends */
 };
 
@@ -576,10 +577,12 @@ static struct compiled *compile(const struct pd_config *cfg)
 		cp->bucket[i] = NONE;
 	cp->short_head = NONE;
 	for (size_t r = 0; r < cfg->n_rules; r++)
-		total += cfg->rules[r].keywords.n;
+		total += cfg->rules[r].keywords.n + cfg->rules[r].exclude.n;
 	cp->kw = pd_xcalloc(total ? total : 1, sizeof(*cp->kw));
-	for (size_t r = 0; r < cfg->n_rules; r++) {
-		const struct pd_strlist *kl = &cfg->rules[r].keywords;
+	for (size_t r = 0; r < cfg->n_rules * 2; r++) {
+		bool excl = r >= cfg->n_rules;
+		const struct pd_rule_cfg *rule = &cfg->rules[excl ? r - cfg->n_rules : r];
+		const struct pd_strlist *kl = excl ? &rule->exclude : &rule->keywords;
 		for (size_t j = 0; j < kl->n; j++) {
 			const char *t = kl->v[j];
 			size_t n = strlen(t);
@@ -588,7 +591,8 @@ static struct compiled *compile(const struct pd_config *cfg)
 			if (w.n == 0)
 				continue; /* punctuation only: matches nothing */
 			struct kw *k = &cp->kw[cp->n_kw];
-			k->rule = r;
+			k->rule = (size_t)(rule - cfg->rules);
+			k->exclude = excl;
 			k->n_words = w.n;
 			k->prefix = prefix;
 			k->fold = pd_xmalloc(w.flen ? w.flen : 1);
@@ -636,6 +640,8 @@ struct rstate {
 	bool eligible;      /* sender condition holds and there are keywords to look for */
 	bool matched;       /* the whole rule matched */
 	bool hit;           /* a keyword was found */
+	bool excluded;      /* one of its exclude words was found */
+	unsigned score;     /* weight of its keywords found (type_score) */
 	const char *field;  /* "subject" / "body" of the hit */
 	char *match_text;   /* the hit as written (at most MATCH_MAX bytes), owned */
 };
@@ -657,17 +663,30 @@ static bool kw_at(const struct kw *k, const struct words *w, size_t i, size_t *l
 	return true;
 }
 
-/* Record a hit of keyword k at words i..last of field, unless its rule has one. */
-static void hit(struct rstate *rs, const struct kw *k, const struct words *w, size_t i,
-		size_t last, const char *field, unsigned subject_or_body, size_t *left,
+/*
+ * Record a hit of keyword k at words i..last of field (0 subject, 1 body):
+ * an exclude word marks its rule excluded; a keyword is marked seen in that
+ * field (seen[k] bit 1 subject, bit 2 body), and the rule's first hit is
+ * kept as the text of its reason.
+ */
+static void hit(struct rstate *rs, const struct compiled *cp, size_t ki, const struct words *w,
+		size_t i, size_t last, const char *field, unsigned subject_or_body, uint8_t *seen,
 		const struct pd_config *cfg)
 {
+	const struct kw *k = &cp->kw[ki];
 	struct rstate *s = &rs[k->rule];
 	const struct pd_rule_cfg *r = &cfg->rules[k->rule];
 
-	if (!s->eligible || s->hit)
+	if (!s->eligible)
 		return;
 	if ((subject_or_body == 0 && !r->match_subject) || (subject_or_body == 1 && !r->match_body))
+		return;
+	if (k->exclude) {
+		s->excluded = true;
+		return;
+	}
+	seen[ki] |= (uint8_t)(subject_or_body == 0 ? 1 : 2);
+	if (s->hit)
 		return;
 	s->hit = true;
 	s->field = field;
@@ -679,27 +698,41 @@ static void hit(struct rstate *rs, const struct kw *k, const struct words *w, si
 			n--;
 	}
 	s->match_text = pd_xstrndup((const char *)w->text + start, n);
-	(*left)--;
 }
 
-/* Search one field for the keywords of the rules still looking. */
+/* Search one field for the keywords and exclude words of the eligible rules. */
 static void search(const struct compiled *cp, const struct pd_config *cfg, struct rstate *rs,
 		   struct words *w, const char *text, const char *field, unsigned which,
-		   size_t *left)
+		   uint8_t *seen)
 {
-	if (*left == 0 || text == NULL || *text == '\0')
+	if (text == NULL || *text == '\0')
 		return;
 	words_split(w, (const uint8_t *)text, text_len(text), false);
-	for (size_t i = 0; i < w->n && *left > 0; i++) {
+	for (size_t i = 0; i < w->n; i++) {
 		const struct word *t = &w->v[i];
 		size_t last;
 		for (size_t k = cp->bucket[key_hash(w->fold + t->fstart, t->flen)]; k != NONE;
 		     k = cp->kw[k].next)
 			if (kw_at(&cp->kw[k], w, i, &last))
-				hit(rs, &cp->kw[k], w, i, last, field, which, left, cfg);
+				hit(rs, cp, k, w, i, last, field, which, seen, cfg);
 		for (size_t k = cp->short_head; k != NONE; k = cp->kw[k].next)
 			if (kw_at(&cp->kw[k], w, i, &last))
-				hit(rs, &cp->kw[k], w, i, last, field, which, left, cfg);
+				hit(rs, cp, k, w, i, last, field, which, seen, cfg);
+	}
+}
+
+/*
+ * The type score of every rule: each distinct keyword found counts 3 in the
+ * subject and 1 in the body (4 in both), times its number of words (a
+ * phrase says more than a word).
+ */
+static void type_score(const struct compiled *cp, struct rstate *rs, const uint8_t *seen)
+{
+	for (size_t k = 0; k < cp->n_kw; k++) {
+		if (seen[k] == 0 || cp->kw[k].exclude)
+			continue;
+		unsigned wgt = ((seen[k] & 1) ? 3u : 0u) + ((seen[k] & 2) ? 1u : 0u);
+		rs[cp->kw[k].rule].score += wgt * (unsigned)cp->kw[k].n_words;
 	}
 }
 
@@ -910,7 +943,7 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 
 	const char *from = str_or_empty(msg->from.address);
 	struct rstate *rs = pd_xcalloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*rs));
-	size_t left = 0, decided, first;
+	size_t left = 0, decided, first, best;
 	bool temp;
 
 	memset(out, 0, sizeof(*out));
@@ -930,17 +963,20 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 	}
 	if (left > 0) {
 		struct compiled *cp = compiled_get(cfg, &temp);
+		uint8_t *seen = pd_xcalloc(cp->n_kw ? cp->n_kw : 1, 1);
 		struct words w;
 		memset(&w, 0, sizeof(w));
 		if (need_subject)
-			search(cp, cfg, rs, &w, msg->subject, "subject", 0, &left);
+			search(cp, cfg, rs, &w, msg->subject, "subject", 0, seen);
 		if (need_body)
-			search(cp, cfg, rs, &w, msg->body_text, "body", 1, &left);
+			search(cp, cfg, rs, &w, msg->body_text, "body", 1, seen);
 		words_free(&w);
+		type_score(cp, rs, seen);
+		free(seen);
 		if (temp)
 			compiled_free(cp);
 		for (size_t i = 0; i < cfg->n_rules; i++)
-			rs[i].matched |= rs[i].hit;
+			rs[i].matched |= rs[i].hit && !rs[i].excluded;
 	}
 
 	/* priority: 1. sender rules, 2. trusted headers, 3. keyword rules */
@@ -973,18 +1009,32 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 	out->reasons[decided].decided = 1;
 	pd_priority_parse(out->reasons[decided].value, &out->priority);
 
-	/* type: the first matching rule with one, else "question" */
+	/* type: a matching sender rule with one (the first), else the keyword
+	 * rule with the highest score (the first of equals), else "question" */
 	first = out->n_reasons;
+	best = NONE;
+	unsigned best_score = 0;
+	bool best_sender = false;
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		const struct pd_rule_cfg *r = &cfg->rules[i];
 		enum pd_type t;
-		if (rs[i].matched && pd_type_parse(r->type, &t) == 0)
-			rule_reason(out, "type", r, &rs[i], from, pd_type_name(t));
+		if (!rs[i].matched || pd_type_parse(r->type, &t) != 0)
+			continue;
+		rule_reason(out, "type", r, &rs[i], from, pd_type_name(t));
+		bool sender = r->senders.n > 0;
+		if (best == NONE || (sender && !best_sender) ||
+		    (sender == best_sender && !sender && rs[i].score > best_score)) {
+			best = out->n_reasons - 1;
+			best_score = rs[i].score;
+			best_sender = sender;
+		}
 	}
-	if (out->n_reasons == first)
+	if (best == NONE) {
 		add_reason(out, "type", "default", "", "", "", "question");
-	out->reasons[first].decided = 1;
-	pd_type_parse(out->reasons[first].value, &out->type);
+		best = out->n_reasons - 1;
+	}
+	out->reasons[best].decided = 1;
+	pd_type_parse(out->reasons[best].value, &out->type);
 	const struct pd_type_cfg *ts = pd_config_type(cfg, pd_type_name(out->type));
 
 	/* queue: 1. recipients, 2. rules, 3. the type, 4. the mailbox, 5. "default" */

@@ -1,6 +1,6 @@
 /*
  * cli.c - postdesk, the admin command line: migrate, check-config, tickets,
- * show, raw, set, report, kb.  JSON output is built by PostgreSQL (json_build_object /
+ * show, raw, set, report, kb, oauth2.  JSON output is built by PostgreSQL (json_build_object /
  * json_agg), never by hand; human output is a plain table.
  *
  * Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad data (unknown ticket, bad
@@ -24,6 +24,7 @@
 #include "kbdb.h"
 #include "log.h"
 #include "migrate.h"
+#include "oauth2.h"
 #include "render.h"
 #include "report.h"
 #include "store.h"
@@ -48,7 +49,9 @@ static void usage(FILE *f)
 		"  kb list [--json]                   the articles and how often each was suggested\n"
 		"  kb search [--lang en|ru] TEXT      the articles a mail with TEXT would get\n"
 		"  report [--since 30d] [--json]      volumes, response times, SLA, backlog, ratings\n"
-		"  report [--since 30d] --html FILE   the same as one page with charts (- = stdout)\n");
+		"  report [--since 30d] --html FILE   the same as one page with charts (- = stdout)\n"
+		"  oauth2 MAILBOX|smtp                sign in once (OAuth 2.0 device code) and save\n"
+		"                                     the refresh token\n");
 }
 
 static int err_exit(const struct pd_err *err)
@@ -960,6 +963,78 @@ static int cmd_kb(const struct pd_config *cfg, int argc, char **argv)
 	return EX_USAGE;
 }
 
+static void show_device_code(const char *uri, const char *user_code, void *arg)
+{
+	const char *login = arg;
+
+	printf("To sign in %s, open %s in a browser and enter the code %s\n"
+	       "Waiting for the sign-in to complete...\n",
+	       login, uri, user_code);
+	fflush(stdout);
+}
+
+/*
+ * oauth2 MAILBOX|smtp: the one-time consent (RFC 8628 device code) that
+ * writes refresh_token_file; then one token request proves that the saved
+ * refresh token works.  Nothing secret is printed.
+ */
+static int cmd_oauth2(const struct pd_config *cfg, int argc, char **argv)
+{
+	const struct pd_oauth2_cfg *o = NULL;
+	char key[128], login[128];
+	const char *token;
+	struct pd_err err;
+	int rc;
+
+	if (argc != 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "smtp") == 0 && pd_config_mailbox(cfg, "smtp") == NULL) {
+		o = cfg->smtp.oauth2;
+		snprintf(key, sizeof(key), "smtp");
+		snprintf(login, sizeof(login), "smtp");
+	} else {
+		const struct pd_mailbox_cfg *mb = pd_config_mailbox(cfg, argv[1]);
+		if (mb == NULL) {
+			fprintf(stderr, "postdesk: no mailbox \"%s\" in %s\n", argv[1], cfg->path);
+			return EX_DATAERR;
+		}
+		o = mb->oauth2;
+		snprintf(key, sizeof(key), "mailbox %s", mb->name);
+		snprintf(login, sizeof(login), "mailbox %s (%s)", mb->name, mb->user);
+	}
+	if (o == NULL || o->token_url == NULL) {
+		fprintf(stderr,
+			"postdesk: %s has no oauth2 { } section (auth = \"xoauth2\" or "
+			"\"oauthbearer\" with token_url): nothing to sign in\n",
+			key);
+		return EX_CONFIG;
+	}
+	pd_err_clear(&err);
+	if (o->grant == PD_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+		/* app-only access needs no consent here: just prove it works */
+		rc = pd_oauth2_token(key, o, true, &token, &err);
+	} else {
+		rc = pd_oauth2_device_consent(key, o, show_device_code, login, &err);
+		if (rc == 0) {
+			printf("%s: refresh token saved to %s (mode 0600)\n", key,
+			       o->refresh_token_file);
+			rc = pd_oauth2_token(key, o, true, &token, &err);
+		}
+	}
+	if (rc == 0)
+		printf("%s: the token endpoint issued an access token; the login is ready\n", key);
+	pd_oauth2_cache_free();
+	if (rc < 0) {
+		fprintf(stderr, "postdesk: %s\n", err.msg);
+		return err.cls == PD_ERR_FATAL ? EX_CONFIG
+		       : err.cls == PD_ERR_TEMP ? EX_TEMPFAIL
+						: EX_NOPERM;
+	}
+	return 0;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct pd_config *cfg;
@@ -1012,7 +1087,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
 	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0 &&
 	    strcmp(cmd, "reprocess") != 0 && strcmp(cmd, "report") != 0 &&
-	    strcmp(cmd, "kb") != 0) {
+	    strcmp(cmd, "kb") != 0 && strcmp(cmd, "oauth2") != 0) {
 		fprintf(stderr, "postdesk: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EX_USAGE;
@@ -1042,6 +1117,8 @@ int main(int argc, char **argv)
 		rc = cmd_report(cfg, cargc, cargv);
 	else if (strcmp(cmd, "kb") == 0)
 		rc = cmd_kb(cfg, cargc, cargv);
+	else if (strcmp(cmd, "oauth2") == 0)
+		rc = cmd_oauth2(cfg, cargc, cargv);
 	else
 		rc = cmd_set(cfg, cargc, cargv);
 	pd_config_free(cfg);

@@ -211,8 +211,9 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 			refs[n_refs++] = msg->references[i];
 		if (msg->message_id != NULL)
 			refs[n_refs++] = msg->message_id;
-		/* knowledge-base articles that may answer the mail at once */
-		if (pd_kbdb_suggest(db, ticket, lang, subject, msg->body_text, &kb, err) < 0)
+		/* knowledge-base articles that may answer the mail at once (the
+		 * subject as written: a reply's is not the customer's own topic) */
+		if (pd_kbdb_suggest(db, ticket, lang, msg->subject, msg->body_text, &kb, err) < 0)
 			goto out;
 		vars[PD_ARRAY_LEN(vars) - 1].value = kb;
 		struct outgoing o = {

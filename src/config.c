@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include <confuse.h>
+#include <curl/curl.h>
 
 #include "config.h"
 #include "log.h"
@@ -60,10 +61,23 @@ static cfg_opt_t database_opts[] = {
 	CFG_END(),
 };
 
+/* oauth2 { } inside a mailbox or smtp section (auth = xoauth2 | oauthbearer) */
+static cfg_opt_t oauth2_opts[] = {
+	CFG_STR("client_id", NULL, CFGF_NODEFAULT),
+	CFG_STR("client_secret_file", NULL, CFGF_NODEFAULT),
+	CFG_STR("device_url", NULL, CFGF_NODEFAULT),
+	CFG_STR("grant", "refresh_token", CFGF_NONE),
+	CFG_STR("refresh_token_file", NULL, CFGF_NODEFAULT),
+	CFG_STR("scope", NULL, CFGF_NODEFAULT),
+	CFG_STR("token_url", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static cfg_opt_t mailbox_opts[] = {
 	CFG_STR("auth", "auto", CFGF_NONE),
 	CFG_STR("ca_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("idle", "true", CFGF_NONE),
+	CFG_SEC("oauth2", oauth2_opts, CFGF_NONE),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("poll_interval", "60s", CFGF_NONE),
@@ -71,17 +85,21 @@ static cfg_opt_t mailbox_opts[] = {
 	CFG_STR("queue", "default", CFGF_NONE),
 	CFG_STR("timeout", "25s", CFGF_NONE),
 	CFG_STR("tls", NULL, CFGF_NODEFAULT),
+	CFG_STR("token_command", NULL, CFGF_NODEFAULT),
 	CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
 static cfg_opt_t smtp_opts[] = {
+	CFG_STR("auth", "password", CFGF_NONE),
 	CFG_STR("ca_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("from", NULL, CFGF_NODEFAULT),
+	CFG_SEC("oauth2", oauth2_opts, CFGF_NONE),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("timeout", "25s", CFGF_NONE),
+	CFG_STR("token_command", NULL, CFGF_NODEFAULT),
 	CFG_STR("tls", NULL, CFGF_NODEFAULT),
 	CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
@@ -138,6 +156,7 @@ static cfg_opt_t queue_opts[] = {
 };
 
 static cfg_opt_t rule_opts[] = {
+	CFG_STR_LIST("exclude", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("fields", NULL, CFGF_NODEFAULT),
 	CFG_STR("final", "false", CFGF_NONE),
 	CFG_STR_LIST("keywords", NULL, CFGF_NODEFAULT),
@@ -283,6 +302,8 @@ struct scan_sec {
 	int line;
 	size_t n, cap;
 	struct scan_assign *a;
+	size_t n_kids;           /* sections inside this one (mailbox's oauth2 { }) */
+	struct scan_sec **kids;
 };
 
 struct range {
@@ -636,6 +657,26 @@ static void scan_sec_free(struct scan_sec *s)
 		free(s->a[i].item_lines);
 	free(s->a);
 	free(s->title);
+	for (size_t i = 0; i < s->n_kids; i++) {
+		scan_sec_free(s->kids[i]);
+		free(s->kids[i]);
+	}
+	free(s->kids);
+}
+
+/* A section inside a top-level one (depth 1), kept with its parent. */
+static struct scan_sec *scan_new_kid(struct scan_sec *parent, const char *name, char *title,
+				     int line)
+{
+	struct scan_sec *s = pd_xcalloc(1, sizeof(*s));
+
+	s->name = name;
+	s->title = title;
+	s->titled = title != NULL;
+	s->line = line;
+	parent->kids = pd_xreallocarray(parent->kids, parent->n_kids + 1, sizeof(*parent->kids));
+	parent->kids[parent->n_kids++] = s;
+	return s;
 }
 
 /* "mailbox \"support\"" or "database" for messages. */
@@ -837,6 +878,8 @@ static void scan_body(struct scanner *sc, const cfg_opt_t *opts, struct scan_sec
 			char *child_where = sec_desc(name, title);
 			if (opt != NULL && depth == 0)
 				child = scan_new_sec(sc, opt->name, title, title != NULL, t.line);
+			else if (opt != NULL && depth == 1 && sec != NULL)
+				child = scan_new_kid(sec, opt->name, title, t.line);
 			else
 				free(title);
 			if (unknown)
@@ -896,6 +939,13 @@ struct ctx {
 	struct problems probs;
 	cfg_t *root;
 	struct pd_config *cfg;
+	/* nested sections met while loading (cfg_t has no parent link): which
+	 * scanned section each stands for */
+	size_t n_nested;
+	struct {
+		cfg_t *sec;
+		const struct scan_sec *scan;
+	} nested[64];
 };
 
 static void report(struct ctx *c, int line, const char *fmt, ...)
@@ -942,6 +992,12 @@ static size_t sec_instances(const struct ctx *c, cfg_t *sec, const struct scan_s
 	if (sec == c->root) {
 		out[0] = &c->sc.root;
 		return 1;
+	}
+	for (size_t i = 0; i < c->n_nested; i++) {
+		if (c->nested[i].sec == sec) {
+			out[0] = c->nested[i].scan;
+			return 1;
+		}
 	}
 	const char *name = cfg_name(sec), *title = cfg_title(sec);
 	for (size_t i = 0; i < c->sc.n_secs; i++) {
@@ -1737,6 +1793,205 @@ static void check_readable(struct ctx *c, cfg_t *sec, const char *key, const cha
 	close(fd);
 }
 
+/* ------------------------------------------------------------ OAuth 2.0 */
+
+/* The last scanned section called name inside sec; NULL when not written. */
+static const struct scan_sec *scan_kid(const struct ctx *c, cfg_t *sec, const char *name)
+{
+	const struct scan_sec *inst[8], *found = NULL;
+	size_t n = sec_instances(c, sec, inst, PD_ARRAY_LEN(inst));
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < inst[i]->n_kids; k++)
+			if (strcmp(inst[i]->kids[k]->name, name) == 0)
+				found = inst[i]->kids[k];
+	return found;
+}
+
+/* An endpoint URL: https://, or http:// to a loopback host (tests, a
+ * local token broker).  Parsed by libcurl, which will use it. */
+static void check_endpoint(struct ctx *c, cfg_t *sec, const char *key, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int line = key_line(c, sec, key);
+
+	if (u == NULL)
+		abort();
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		report(c, line, "%s: \"%s\" is not a URL (https://HOST/PATH)", key, url);
+	} else if (strcmp(scheme, "https") == 0) {
+		; /* fine */
+	} else if (strcmp(scheme, "http") == 0) {
+		size_t hl = strlen(host);
+		char *h = hl >= 2 && host[0] == '[' ? pd_xstrndup(host + 1, hl - 2) : pd_xstrdup(host);
+		if (!pd_config_host_is_loopback(h))
+			report(c, line,
+			       "%s: \"%s\": http:// is allowed only to a loopback address; use "
+			       "https://",
+			       key, url);
+		free(h);
+	} else {
+		report(c, line, "%s: \"%s\": the scheme must be https://", key, url);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+}
+
+/* refresh_token_file: absolute, or relative to the config's directory (it
+ * is written back, so never in $CREDENTIALS_DIRECTORY, which is read-only).
+ * It may not exist yet (`postdesk oauth2` creates it); its directory must. */
+static char *refresh_token_path(struct ctx *c, cfg_t *sec, const char *what, const char *login,
+				const char *v)
+{
+	int line = key_line(c, sec, "refresh_token_file");
+	char *path = v[0] == '/' ? pd_xstrdup(v) : pd_xasprintf("%s/%s", c->dir, v);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd >= 0) {
+		close(fd);
+		return path;
+	}
+	if (errno != ENOENT) {
+		report(c, line, "refresh_token_file: cannot read \"%s\": %s", path, strerror(errno));
+		return path;
+	}
+	char *dir = pd_xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		report(c, line, "refresh_token_file: the directory of \"%s\" does not exist", path);
+	else
+		pd_log_warning("%s:%d: %s: refresh_token_file \"%s\" does not exist yet: run "
+			       "`postdesk -c %s oauth2 %s` to sign in once",
+			       c->path, line, what, path, c->path, login);
+	free(dir);
+	return path;
+}
+
+/*
+ * auth = xoauth2 | oauthbearer: the oauth2 { } section or token_command of
+ * sec (a mailbox or smtp).  Returns the owned configuration, or NULL when
+ * auth is a password (then neither may be written) or on errors (reported).
+ */
+static struct pd_oauth2_cfg *load_oauth2(struct ctx *c, cfg_t *sec, const char *what,
+					 const char *login, enum pd_imap_auth auth, int64_t timeout)
+{
+	const struct scan_sec *kid = scan_kid(c, sec, "oauth2");
+	const char *cmd = get_str(sec, "token_command");
+	bool oauth = auth == PD_IMAP_AUTH_XOAUTH2 || auth == PD_IMAP_AUTH_OAUTHBEARER;
+	const char *mech = auth == PD_IMAP_AUTH_XOAUTH2 ? "xoauth2" : "oauthbearer";
+	struct pd_oauth2_cfg *o;
+
+	if (!oauth) {
+		if (kid != NULL)
+			report(c, kid->line,
+			       "%s: an oauth2 section needs auth = \"xoauth2\" or \"oauthbearer\"",
+			       what);
+		if (cmd != NULL)
+			report(c, key_line(c, sec, "token_command"),
+			       "token_command: needs auth = \"xoauth2\" or \"oauthbearer\"");
+		return NULL;
+	}
+	if (get_str(sec, "password") != NULL || get_str(sec, "password_file") != NULL) {
+		const char *k = get_str(sec, "password") != NULL ? "password" : "password_file";
+		report(c, key_line(c, sec, k), "%s: not used with auth = \"%s\"; remove it", k, mech);
+	}
+	o = pd_xcalloc(1, sizeof(*o));
+	o->timeout = timeout;
+	if (kid != NULL && cmd != NULL) {
+		report(c, key_line(c, sec, "token_command"),
+		       "%s: set either an oauth2 section or token_command, not both", what);
+		return o;
+	}
+	if (kid == NULL && cmd == NULL) {
+		report(c, key_line(c, sec, "auth"),
+		       "%s: auth = \"%s\" needs an oauth2 { } section or token_command", what, mech);
+		return o;
+	}
+	if (cmd != NULL) {
+		if (*cmd == '\0')
+			report(c, key_line(c, sec, "token_command"), "token_command: must not be empty");
+		o->token_command = pd_xstrdup(cmd);
+		return o;
+	}
+
+	cfg_t *os = cfg_getsec(sec, "oauth2");
+	if (os == NULL || c->n_nested == PD_ARRAY_LEN(c->nested)) {
+		report(c, kid->line, "%s: too many oauth2 sections", what);
+		return o;
+	}
+	c->nested[c->n_nested].sec = os;
+	c->nested[c->n_nested].scan = kid;
+	c->n_nested++;
+
+	const char *v = need_str(c, os, "token_url");
+	if (v != NULL) {
+		o->token_url = pd_xstrdup(v);
+		check_endpoint(c, os, "token_url", v);
+	}
+	v = opt_str(c, os, "device_url");
+	if (v != NULL) {
+		o->device_url = pd_xstrdup(v);
+		check_endpoint(c, os, "device_url", v);
+	}
+	o->client_id = pd_xstrdup(need_str(c, os, "client_id"));
+	o->scope = pd_xstrdup(need_str(c, os, "scope"));
+	v = get_str(os, "grant");
+	if (strcmp(v, "refresh_token") == 0)
+		o->grant = PD_OAUTH2_GRANT_REFRESH_TOKEN;
+	else if (strcmp(v, "client_credentials") == 0)
+		o->grant = PD_OAUTH2_GRANT_CLIENT_CREDENTIALS;
+	else
+		report(c, key_line(c, os, "grant"),
+		       "grant: must be refresh_token or client_credentials, not \"%s\"", v);
+	v = opt_str(c, os, "client_secret_file");
+	if (v != NULL) {
+		int line = key_line(c, os, "client_secret_file");
+		char why[256];
+		char *path = resolve_secret_path(c, line, v);
+		if (path != NULL) {
+			o->client_secret = read_secret_file(path, why, sizeof(why));
+			if (o->client_secret == NULL)
+				report(c, line, "client_secret_file: cannot use \"%s\": %s", path, why);
+			free(path);
+		}
+	} else if (o->grant == PD_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+		report(c, key_line(c, os, "grant"),
+		       "grant = \"client_credentials\" needs client_secret_file");
+	}
+	v = opt_str(c, os, "refresh_token_file");
+	if (o->grant == PD_OAUTH2_GRANT_REFRESH_TOKEN) {
+		if (v == NULL && get_str(os, "refresh_token_file") == NULL)
+			report(c, kid->line,
+			       "%s: oauth2: grant = \"refresh_token\" needs refresh_token_file", what);
+		else if (v != NULL)
+			o->refresh_token_file = refresh_token_path(c, os, what, login, v);
+	} else if (v != NULL) {
+		report(c, key_line(c, os, "refresh_token_file"),
+		       "refresh_token_file: not used with grant = \"client_credentials\"");
+	}
+	return o;
+}
+
+static void oauth2_cfg_free(struct pd_oauth2_cfg *o)
+{
+	if (o == NULL)
+		return;
+	free(o->token_url);
+	free(o->device_url);
+	free(o->client_id);
+	pd_free_secret(o->client_secret);
+	free(o->refresh_token_file);
+	free(o->scope);
+	free(o->token_command);
+	free(o);
+}
+
 /* ------------------------------------------------------- section checks */
 
 /*
@@ -1844,20 +2099,33 @@ static void load_mailbox(struct ctx *c, cfg_t *sec, struct pd_mailbox_cfg *mb)
 	}
 
 	const char *auth = get_str(sec, "auth");
-	if (strcmp(auth, "auto") == 0)
+	if (strcmp(auth, "auto") == 0 || strcmp(auth, "password") == 0)
 		mb->auth = PD_IMAP_AUTH_AUTO;
 	else if (strcmp(auth, "login") == 0)
 		mb->auth = PD_IMAP_AUTH_LOGIN;
 	else if (strcmp(auth, "plain") == 0)
 		mb->auth = PD_IMAP_AUTH_PLAIN;
+	else if (strcmp(auth, "xoauth2") == 0)
+		mb->auth = PD_IMAP_AUTH_XOAUTH2;
+	else if (strcmp(auth, "oauthbearer") == 0)
+		mb->auth = PD_IMAP_AUTH_OAUTHBEARER;
 	else
 		report(c, key_line(c, sec, "auth"),
-		       "auth: must be one of auto, login, plain, not \"%s\"", auth);
+		       "auth: must be one of password, xoauth2, oauthbearer (or auto, login, "
+		       "plain), not \"%s\"",
+		       auth);
 
 	mb->user = pd_xstrdup(need_str(c, sec, "user"));
-	char *cred = pd_xasprintf("mailbox.%s.password", name);
-	mb->password = get_password(c, sec, cred, true);
-	free(cred);
+	mb->timeout = 25;
+	get_duration(c, sec, "timeout", 1, &mb->timeout);
+	char *what = pd_xasprintf("mailbox \"%s\"", name);
+	mb->oauth2 = load_oauth2(c, sec, what, name, mb->auth, mb->timeout);
+	free(what);
+	if (mb->oauth2 == NULL) {
+		char *cred = pd_xasprintf("mailbox.%s.password", name);
+		mb->password = get_password(c, sec, cred, true);
+		free(cred);
+	}
 
 	mb->processed_folder = pd_xstrdup(opt_str(c, sec, "processed_folder"));
 	if (mb->processed_folder != NULL && mb->folder != NULL &&
@@ -1873,8 +2141,6 @@ static void load_mailbox(struct ctx *c, cfg_t *sec, struct pd_mailbox_cfg *mb)
 	get_duration(c, sec, "poll_interval", 1, &mb->poll_interval);
 	mb->idle = true;
 	get_bool(c, sec, "idle", &mb->idle);
-	mb->timeout = 25;
-	get_duration(c, sec, "timeout", 1, &mb->timeout);
 }
 
 /* "Name <addr>" or "addr": returns the addr-spec (owned) or NULL. */
@@ -1932,8 +2198,25 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 			       "addr@example.com)",
 			       from);
 	}
+	s->timeout = 25;
+	get_duration(c, sec, "timeout", 1, &s->timeout);
+	const char *auth = get_str(sec, "auth");
+	if (strcmp(auth, "password") == 0)
+		s->auth = PD_IMAP_AUTH_AUTO;
+	else if (strcmp(auth, "xoauth2") == 0)
+		s->auth = PD_IMAP_AUTH_XOAUTH2;
+	else if (strcmp(auth, "oauthbearer") == 0)
+		s->auth = PD_IMAP_AUTH_OAUTHBEARER;
+	else
+		report(c, key_line(c, sec, "auth"),
+		       "auth: must be one of password, xoauth2, oauthbearer, not \"%s\"", auth);
 	s->user = pd_xstrdup(opt_str(c, sec, "user"));
-	if (s->user != NULL) {
+	s->oauth2 = load_oauth2(c, sec, "smtp", "smtp", s->auth, s->timeout);
+	if (s->oauth2 != NULL) {
+		if (s->user == NULL)
+			report(c, key_line(c, sec, "auth"),
+			       "auth = \"%s\" needs user (the mailbox the token belongs to)", auth);
+	} else if (s->user != NULL) {
 		s->password = get_password(c, sec, "smtp.password", true);
 	} else if (get_str(sec, "password") != NULL || get_str(sec, "password_file") != NULL) {
 		const char *k = get_str(sec, "password") != NULL ? "password" : "password_file";
@@ -1942,8 +2225,6 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 	s->ca_file = pd_xstrdup(opt_str(c, sec, "ca_file"));
 	if (s->ca_file != NULL)
 		check_readable(c, sec, "ca_file", s->ca_file);
-	s->timeout = 25;
-	get_duration(c, sec, "timeout", 1, &s->timeout);
 }
 
 static const char *const priorities[] = {"critical", "high", "normal", "low"};
@@ -2212,23 +2493,31 @@ static void load_rule(struct ctx *c, cfg_t *sec, struct pd_rule_cfg *r)
 	copy_list(sec, "senders", &r->senders);
 	check_addr_list(c, sec, "senders", true);
 	copy_list(sec, "keywords", &r->keywords);
-	for (size_t i = 0; i < r->keywords.n; i++) {
-		const char *k = r->keywords.v[i];
-		const char *why = keyword_problem(k);
-		int line = item_line(c, sec, "keywords", (unsigned)i);
-		if (why == NULL)
-			continue;
-		/* do not echo what cannot be printed on one line */
-		if (*k == '\0')
-			report(c, line, "keywords: %s", why);
-		else if (strlen(k) > KEYWORD_MAX || !pd_utf8_valid(k, strlen(k)))
-			report(c, line, "keywords: item %zu %s", i + 1, why);
-		else
-			report(c, line, "keywords: \"%s\" %s", k, why);
+	copy_list(sec, "exclude", &r->exclude);
+	for (int which = 0; which < 2; which++) {
+		const char *key = which == 0 ? "keywords" : "exclude";
+		const struct pd_strlist *l = which == 0 ? &r->keywords : &r->exclude;
+		for (size_t i = 0; i < l->n; i++) {
+			const char *k = l->v[i];
+			const char *why = keyword_problem(k);
+			int line = item_line(c, sec, key, (unsigned)i);
+			if (why == NULL)
+				continue;
+			/* do not echo what cannot be printed on one line */
+			if (*k == '\0')
+				report(c, line, "%s: %s", key, why);
+			else if (strlen(k) > KEYWORD_MAX || !pd_utf8_valid(k, strlen(k)))
+				report(c, line, "%s: item %zu %s", key, i + 1, why);
+			else
+				report(c, line, "%s: \"%s\" %s", key, k, why);
+		}
 	}
 	if (r->senders.n == 0 && r->keywords.n == 0)
 		report(c, sec_line(c, sec), "rule \"%s\": needs senders or keywords (or both)",
 		       name);
+	if (r->exclude.n > 0 && r->keywords.n == 0)
+		report(c, key_line(c, sec, "exclude"),
+		       "exclude: only applies to keywords, and rule \"%s\" has none", name);
 
 	r->match_subject = r->match_body = true;
 	if (key_written(c, sec, "fields")) {
@@ -2607,6 +2896,7 @@ void pd_config_free(struct pd_config *cfg)
 		free(m->folder);
 		free(m->user);
 		pd_free_secret(m->password);
+		oauth2_cfg_free(m->oauth2);
 		free(m->processed_folder);
 		free(m->ca_file);
 		free(m->queue);
@@ -2616,6 +2906,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->smtp.host);
 	free(cfg->smtp.user);
 	pd_free_secret(cfg->smtp.password);
+	oauth2_cfg_free(cfg->smtp.oauth2);
 	free(cfg->smtp.from);
 	free(cfg->smtp.from_address);
 	free(cfg->smtp.ca_file);
@@ -2652,6 +2943,7 @@ void pd_config_free(struct pd_config *cfg)
 		free(r->name);
 		strlist_free(&r->senders);
 		strlist_free(&r->keywords);
+		strlist_free(&r->exclude);
 		free(r->priority);
 		free(r->queue);
 		free(r->type);

@@ -32,6 +32,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "oauth2.h"
 #include "migrate.h"
 #include "outbox.h"
 #include "slascan.h"
@@ -226,7 +227,18 @@ static void publish_metrics(struct daemon *d)
 		    .healthy = m->last_error[0] == '\0',
 		    .last_error = m->last_error[0] ? m->last_error : NULL,
 		};
+		if (m->cfg->oauth2 != NULL) {
+			char key[128];
+			snprintf(key, sizeof(key), "mailbox %s", m->cfg->name);
+			d->mm[i].oauth2 = true;
+			(void)pd_oauth2_status(key, &d->mm[i].token_expires_in,
+					       &d->mm[i].token_refresh_failures);
+		}
 	}
+	d->snap.smtp_oauth2 = d->cfg->smtp.oauth2 != NULL;
+	if (d->snap.smtp_oauth2)
+		(void)pd_oauth2_status("smtp", &d->snap.smtp_token_expires_in,
+				       &d->snap.smtp_token_refresh_failures);
 	d->snap.n_mailboxes = d->n_mb;
 	d->snap.mailboxes = d->mm;
 	d->snap.sent_total = d->outbox.sent;
@@ -773,6 +785,7 @@ int pd_daemon_run(const struct pd_daemon_opts *opts)
 	pd_metrics_stop(d.metrics);
 	free(d.mm);
 	pd_smtp_free(d.smtp);
+	pd_oauth2_cache_free();
 	pd_db_close(d.db);
 	pd_config_free(d.cfg);
 	close(d.sigfd);

@@ -4,7 +4,8 @@
  * Owns: connecting (plain, STARTTLS, implicit TLS), checking the server's
  * certificate with tls.c BEFORE any credential is sent (libetpan/GnuTLS does
  * not verify), capabilities, authentication (AUTHENTICATE PLAIN through
- * libetpan's Cyrus SASL support, or LOGIN), SELECT, the search for UIDs still
+ * libetpan's Cyrus SASL support, or LOGIN; XOAUTH2 and OAUTHBEARER with an
+ * OAuth 2.0 token from oauth2.c, sent by hand with SASL-IR), SELECT, the search for UIDs still
  * to process, batched UID FETCH, marking (UID MOVE, COPY + STORE + EXPUNGE, or
  * \Seen), and IDLE.  Every libetpan return code is mapped here into a pd_err
  * naming the mailbox, server, user and command; nothing libetpan leaks out.
@@ -37,6 +38,7 @@
 
 #include "imap.h"
 #include "log.h"
+#include "oauth2.h"
 #include "tls.h"
 #include "util.h"
 
@@ -52,6 +54,7 @@ struct pd_imap {
 	bool selected;
 	uint32_t uidnext; /* UIDNEXT when the folder was selected (0 = unknown) */
 	bool cap_idle, cap_move, cap_uidplus, cap_starttls, cap_auth_plain, cap_logindisabled;
+	bool cap_auth_xoauth2, cap_auth_oauthbearer, cap_sasl_ir;
 	bool folder_checked; /* processed_folder exists (checked once per session) */
 	bool idling;
 	bool idle_ready; /* IDLE saw data poll() cannot report */
@@ -360,15 +363,20 @@ static void caps_parse(struct pd_imap *im)
 
 	im->cap_idle = im->cap_move = im->cap_uidplus = false;
 	im->cap_starttls = im->cap_auth_plain = im->cap_logindisabled = false;
+	im->cap_auth_xoauth2 = im->cap_auth_oauthbearer = im->cap_sasl_ir = false;
 	if (cd == NULL || cd->cap_list == NULL)
 		return;
 	for (clistiter *it = clist_begin(cd->cap_list); it != NULL; it = clist_next(it)) {
 		struct mailimap_capability *c = clist_content(it);
 
 		if (c->cap_type == MAILIMAP_CAPABILITY_AUTH_TYPE) {
-			if (c->cap_data.cap_auth_type != NULL &&
-			    pd_str_iequal(c->cap_data.cap_auth_type, "PLAIN"))
+			const char *a = c->cap_data.cap_auth_type;
+			if (a != NULL && pd_str_iequal(a, "PLAIN"))
 				im->cap_auth_plain = true;
+			else if (a != NULL && pd_str_iequal(a, "XOAUTH2"))
+				im->cap_auth_xoauth2 = true;
+			else if (a != NULL && pd_str_iequal(a, "OAUTHBEARER"))
+				im->cap_auth_oauthbearer = true;
 		} else if (c->cap_data.cap_name != NULL) {
 			const char *n = c->cap_data.cap_name;
 
@@ -382,6 +390,8 @@ static void caps_parse(struct pd_imap *im)
 				im->cap_starttls = true;
 			else if (pd_str_iequal(n, "LOGINDISABLED"))
 				im->cap_logindisabled = true;
+			else if (pd_str_iequal(n, "SASL-IR"))
+				im->cap_sasl_ir = true;
 		}
 	}
 }
@@ -580,10 +590,151 @@ static int login_login(struct pd_imap *im, struct pd_err *err)
 	return fail(im, r, "LOGIN", err);
 }
 
+static char *skip_literals(struct pd_imap *im, char *line);
+
+/*
+ * One AUTHENTICATE MECH exchange with the initial response ir, written by
+ * hand: libetpan's mailimap_authenticate() goes through Cyrus SASL, which
+ * has no XOAUTH2 plugin on Debian, and cannot answer the error challenge.
+ * With SASL-IR (RFC 4959) ir travels on the command line, else after the
+ * first "+".  A second "+" is the server's error challenge (base64 JSON
+ * with the reason, Google's and Microsoft's documented behaviour, RFC 7628
+ * 3.2.3): it is answered with an empty line and the tagged NO follows.
+ * Returns 0 (authenticated), 1 (refused: NO, the session is still usable
+ * for another attempt; *why holds the server's text) or -1 with err.
+ */
+static int sasl_oauth(struct pd_imap *im, const char *mech, const char *ir, char *why,
+		      size_t why_len, struct pd_err *err)
+{
+	char tag[16];
+	bool ir_sent = im->cap_sasl_ir;
+	int r;
+
+	why[0] = '\0';
+	cmd_begin(im, "AUTHENTICATE %s (user %s, token not shown)", mech, im->cfg->user);
+	r = mailimap_send_current_tag(im->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, r, "AUTHENTICATE", err);
+	snprintf(tag, sizeof(tag), "%d ", im->imap->imap_tag);
+	if (mailstream_write(im->imap->imap_stream, "AUTHENTICATE ", 13) != 13 ||
+	    mailstream_write(im->imap->imap_stream, mech, strlen(mech)) != (ssize_t)strlen(mech) ||
+	    (ir_sent && (mailstream_write(im->imap->imap_stream, " ", 1) != 1 ||
+			 mailstream_write(im->imap->imap_stream, ir, strlen(ir)) !=
+				 (ssize_t)strlen(ir))) ||
+	    mailstream_write(im->imap->imap_stream, "\r\n", 2) != 2 ||
+	    mailstream_flush(im->imap->imap_stream) < 0)
+		return fail(im, MAILIMAP_ERROR_STREAM, "AUTHENTICATE", err);
+	for (;;) {
+		char *line = skip_literals(im, mailimap_read_line(im->imap));
+		size_t len;
+
+		if (line == NULL)
+			return fail(im, MAILIMAP_ERROR_STREAM, "AUTHENTICATE", err);
+		len = strcspn(line, "\r\n");
+		if (line[0] == '+') {
+			const char *answer = "";
+			if (!ir_sent) {
+				answer = ir;
+				ir_sent = true;
+			} else {
+				pd_log_debug("imap: < + (error challenge: the server refuses the "
+					     "token) mailbox=%s",
+					     im->cfg->name);
+			}
+			if ((*answer && mailstream_write(im->imap->imap_stream, answer,
+							 strlen(answer)) != (ssize_t)strlen(answer)) ||
+			    mailstream_write(im->imap->imap_stream, "\r\n", 2) != 2 ||
+			    mailstream_flush(im->imap->imap_stream) < 0)
+				return fail(im, MAILIMAP_ERROR_STREAM, "AUTHENTICATE", err);
+			continue;
+		}
+		if (line[0] == '*')
+			continue; /* untagged CAPABILITY and the like */
+		if (strncmp(line, tag, strlen(tag)) != 0)
+			return fail(im, MAILIMAP_ERROR_PARSE, "AUTHENTICATE", err);
+		const char *rest = line + strlen(tag);
+		size_t rlen = len - strlen(tag);
+		if (rlen >= 2 && pd_str_istartswith(rest, "OK")) {
+			/* libetpan tracks the state its own commands need */
+			im->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+			cmd_ok(im, "AUTHENTICATE");
+			return 0;
+		}
+		if (rlen >= 2 && pd_str_istartswith(rest, "NO")) {
+			snprintf(why, why_len, "%.*s", (int)(rlen > 2 ? rlen - 3 : 0),
+				 rlen > 3 ? rest + 3 : "");
+			pd_log_debug("imap: < AUTHENTICATE %s refused: %s mailbox=%s", mech, why,
+				     im->cfg->name);
+			return 1;
+		}
+		im->broken = true;
+		return pd_err_set(err, PD_ERR_PERM, "imap", MAILIMAP_ERROR_PROTOCOL,
+				  "AUTHENTICATE %s failed on %s (mailbox %s, user %s): server said "
+				  "%.*s",
+				  mech, im->hostport, im->cfg->name, im->cfg->user, (int)rlen, rest);
+	}
+}
+
+/*
+ * auth = xoauth2 | oauthbearer: a token from oauth2.c's cache; when the
+ * server refuses it, one more attempt with a freshly fetched token (it may
+ * have been revoked or expired early) before the login counts as failed.
+ */
+static int login_oauth(struct pd_imap *im, struct pd_err *err)
+{
+	bool xo = im->cfg->auth == PD_IMAP_AUTH_XOAUTH2;
+	const char *mech = xo ? "XOAUTH2" : "OAUTHBEARER";
+	uint16_t port = im->cfg->port ? im->cfg->port : (im->cfg->tls == PD_TLS_IMPLICIT ? 993 : 143);
+	char key[128], why[300] = "";
+
+	if (im->cfg->oauth2 == NULL || im->cfg->user == NULL)
+		return refuse(im, PD_ERR_FATAL, err, "no user or oauth2 configuration");
+	if (!(xo ? im->cap_auth_xoauth2 : im->cap_auth_oauthbearer))
+		return refuse(im, PD_ERR_PERM, err, "server does not offer AUTH=%s%s", mech,
+			      (xo ? im->cap_auth_oauthbearer : im->cap_auth_xoauth2)
+				      ? (xo ? " (it offers OAUTHBEARER: set auth = oauthbearer)"
+					    : " (it offers XOAUTH2: set auth = xoauth2)")
+				      : "");
+	snprintf(key, sizeof(key), "mailbox %s", im->cfg->name);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *token;
+		char *ir;
+		int r;
+
+		if (pd_oauth2_token(key, im->cfg->oauth2, attempt > 0, &token, err) < 0) {
+			im->broken = true;
+			return -1;
+		}
+		ir = xo ? pd_oauth2_sasl_xoauth2(im->cfg->user, token)
+			: pd_oauth2_sasl_oauthbearer(im->cfg->user, im->host, port, token);
+		r = sasl_oauth(im, mech, ir, why, sizeof(why), err);
+		pd_oauth2_secret_free(ir);
+		if (r <= 0)
+			return r;
+		pd_oauth2_invalidate(key);
+		if (attempt == 0)
+			pd_log_notice("imap: %s refused the access token (%s); fetching a new one and "
+				      "trying once more mailbox=%s",
+				      im->hostport, *why ? why : "no reason given", im->cfg->name);
+	}
+	im->broken = true;
+	return pd_err_set(err, PD_ERR_PERM, "imap", MAILIMAP_ERROR_LOGIN,
+			  "login as %s refused by %s: %s (AUTHENTICATE %s, also with a freshly "
+			  "fetched token; check the scope and that IMAP access is enabled for "
+			  "the account; mailbox %s)",
+			  im->cfg->user, im->hostport, *why ? why : "no reason given", mech,
+			  im->cfg->name);
+}
+
 static int authenticate(struct pd_imap *im, struct pd_err *err)
 {
 	bool fell_back = false;
 	int r;
+
+	if (im->cfg->auth == PD_IMAP_AUTH_XOAUTH2 || im->cfg->auth == PD_IMAP_AUTH_OAUTHBEARER) {
+		caps_drop(im);
+		return login_oauth(im, err);
+	}
 
 	if (im->cfg->user == NULL || im->cfg->password == NULL)
 		return refuse(im, PD_ERR_FATAL, err, "no user or password configured");

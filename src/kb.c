@@ -495,12 +495,29 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 
 char *pd_kb_query_text(const char *subject, const char *body)
 {
+	struct pd_buf b;
+
 	if (subject == NULL)
 		subject = "";
 	if (body == NULL)
 		body = "";
-	size_t bl = utf8_cut(body, strlen(body), PD_KB_QUERY_BODY);
-	return pd_xasprintf("%s\n%.*s", subject, (int)bl, body);
+	pd_buf_init(&b);
+	pd_buf_append_str(&b, subject);
+	pd_buf_append_char(&b, '\n');
+	size_t start = b.len;
+	/* the customer's own lines: quoted ones ("> ...") are someone else's */
+	for (const char *p = body; *p && b.len - start < PD_KB_QUERY_BODY;) {
+		const char *nl = strchr(p, '\n'), *e = nl ? nl + 1 : p + strlen(p), *q = p;
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (*q != '>')
+			pd_buf_append(&b, p, (size_t)(e - p));
+		p = e;
+	}
+	size_t bl = utf8_cut(b.data + start, b.len - start, PD_KB_QUERY_BODY);
+	b.len = start + bl;
+	b.data[b.len] = '\0';
+	return pd_buf_steal(&b, NULL);
 }
 
 /* Characters (code points) in s[0..n). */

@@ -16,6 +16,7 @@
 #include "db_int.h"
 #include "kbdb.h"
 #include "log.h"
+#include "thread.h"
 #include "util.h"
 
 /* Arbitrary constant naming the "kb import" advisory lock. */
@@ -23,7 +24,9 @@
 
 /*
  * $1 the mail's text, $2 the customer's language (en|ru), $3 the minimum
- * rank, $4 the minimum share of the best rank.
+ * rank, $4 the minimum share of the best rank, $6 the mail's subject when
+ * the customer wrote it ("" for a reply or forward: "Re: your invoice" is
+ * the topic someone else set).
  *
  * words: the distinct words of the mail (the parser's word tokens only, so
  *        no operator of the websearch syntax can come through), joined by
@@ -31,8 +34,19 @@
  *        and plainto_tsquery make of plain text;
  * hits:  every article matching the query in its own language's
  *        configuration, ranked with ts_rank_cd normalised by length (1);
- * pool:  those above the minimum, in the customer's language when any is;
- * top:   the best PD_KB_MAX_SUGGEST with at least $4 of the best rank.
+ * terms: what the customer's own words (the subject unless it is a reply,
+ *        and the body without quoted lines) share with the article's own
+ *        terms: each of its keywords found as a phrase (stemmed: "printing"
+ *        meets "print") counts 2, each distinct word of its title that is
+ *        in none of its keywords 1 (one word is one piece of evidence), and
+ *        either counts twice when the subject holds it;
+ * gated: those above the minimum rank with at least 3 terms (a keyword
+ *        and a title word, a keyword in the subject, or three title words):
+ *        words the mail shares only with an article's body, or one generic
+ *        word ("Order account: ACME-7781"), suggest nothing;
+ * pool:  those in the customer's language when any is;
+ * top:   the best PD_KB_MAX_SUGGEST with at least $4 of the best rank and at
+ *        least half the terms of the best-matched one.
  *
  * q is MATERIALIZED: inlined, the two tsqueries would be built again for
  * every article (0.1 ms each, 100 ms for a thousand articles).
@@ -49,20 +63,48 @@
 	"     LIMIT 500) t),"                                                                  \
 	" q AS MATERIALIZED (SELECT websearch_to_tsquery('pg_catalog.russian', w) AS ru,"      \
 	"              websearch_to_tsquery('pg_catalog.english', w) AS en FROM words),"       \
+	" m AS MATERIALIZED (SELECT"                                                           \
+	"     to_tsvector('pg_catalog.russian', $6::text || ' ' || own.body) AS ru,"           \
+	"     to_tsvector('pg_catalog.english', $6::text || ' ' || own.body) AS en,"           \
+	"     to_tsvector('pg_catalog.russian', $6::text) AS ru_subject,"                      \
+	"     to_tsvector('pg_catalog.english', $6::text) AS en_subject"                       \
+	"     FROM (SELECT substr($1::text, strpos($1::text, E'\\n') + 1) AS body) own),"     \
 	" hits AS (SELECT a.id, a.slug, a.language, a.title, coalesce(a.url, '') AS url,"      \
 	"                 left(a.body, 2000) AS body,"                                         \
 	"                 ts_rank_cd(a.tsv, CASE a.language WHEN 'ru' THEN q.ru ELSE q.en END,"  \
-	"                            1) AS rank"                                               \
-	"            FROM kb_articles a CROSS JOIN q"                                          \
+	"                            1) AS rank,"                                              \
+	"                 (SELECT 2 * (count(*) FILTER (WHERE k.all_hit)"                      \
+	"                              + count(*) FILTER (WHERE k.subject_hit))"               \
+	"                    FROM (SELECT (CASE a.language WHEN 'ru' THEN m.ru ELSE m.en END)"   \
+	"                                 @@ kq AS all_hit,"                                   \
+	"                                 (CASE a.language WHEN 'ru' THEN m.ru_subject"        \
+	"                                  ELSE m.en_subject END) @@ kq AS subject_hit"        \
+	"                            FROM unnest(a.keywords) kw,"                              \
+	"                                 phraseto_tsquery(c.cfg, kw) kq"                      \
+	"                           WHERE numnode(kq) > 0) k)"                                 \
+	"                 + (SELECT count(*) FILTER (WHERE l = ANY(tsvector_to_array("          \
+	"                              CASE a.language WHEN 'ru' THEN m.ru ELSE m.en END)))"   \
+	"                       + count(*) FILTER (WHERE l = ANY(tsvector_to_array("           \
+	"                              CASE a.language WHEN 'ru' THEN m.ru_subject"            \
+	"                              ELSE m.en_subject END)))"                               \
+	"                      FROM unnest(tsvector_to_array(to_tsvector(c.cfg, a.title))) l"  \
+	"                     WHERE l <> ALL(tsvector_to_array(to_tsvector(c.cfg,"             \
+	"                                      array_to_string(a.keywords, ' ')))))"          \
+	"                   AS terms"                                                          \
+	"            FROM kb_articles a CROSS JOIN q CROSS JOIN m,"                            \
+	"                 LATERAL (SELECT CASE a.language WHEN 'ru'"                           \
+	"                   THEN 'pg_catalog.russian'::regconfig"                              \
+	"                   ELSE 'pg_catalog.english'::regconfig END AS cfg) c"                \
 	"           WHERE (a.language = 'ru' AND a.tsv @@ q.ru)"                               \
 	"              OR (a.language = 'en' AND a.tsv @@ q.en)),"                             \
-	" pool AS (SELECT * FROM hits"                                                         \
-	"           WHERE rank >= $3::real"                                                    \
-	"             AND (language = $2::text OR NOT EXISTS (SELECT 1 FROM hits h"            \
-	"                   WHERE h.language = $2::text AND h.rank >= $3::real))),"            \
+	" gated AS (SELECT * FROM hits WHERE rank >= $3::real AND terms >= 3),"                \
+	" pool AS (SELECT * FROM gated"                                                        \
+	"           WHERE language = $2::text OR NOT EXISTS (SELECT 1 FROM gated h"            \
+	"                   WHERE h.language = $2::text)),"                                    \
 	" top AS (SELECT id, slug, language, title, url, body, rank,"                          \
 	"                row_number() OVER (ORDER BY rank DESC, slug)::int AS position"         \
 	"           FROM pool WHERE rank >= $4::real * (SELECT max(rank) FROM pool)"           \
+	"            AND terms * 2 >= (SELECT max(terms) FROM pool)"                           \
 	"          ORDER BY rank DESC, slug LIMIT " PD_KB_STR(PD_KB_MAX_SUGGEST) ")"
 
 #define PD_KB_STR_(x) #x
@@ -189,6 +231,24 @@ void pd_kbdb_matches_free(struct pd_kb_match *v, size_t n)
 	free(v);
 }
 
+/* The subject as the customer's own words: "" for a reply or a forward
+ * (Re:, Fwd:, Ответ: ...), whose subject someone else wrote.  Newly
+ * allocated. */
+static char *own_subject(const char *subject)
+{
+	char *clean = pd_thread_clean_subject(subject ? subject : "", NULL);
+	const char *s = subject ? subject : "";
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncmp(s, clean, strlen(clean)) != 0) {
+		free(clean);
+		return pd_xstrdup("");
+	}
+	free(clean);
+	return pd_xstrdup(subject ? subject : "");
+}
+
 static void rank_params(char *min_rank, char *min_share, size_t len)
 {
 	snprintf(min_rank, len, "%g", PD_KB_MIN_RANK);
@@ -200,15 +260,17 @@ int pd_kbdb_search(struct pd_db *db, const char *lang, const char *subject, cons
 {
 	char min_rank[32], min_share[32], lim[16];
 	char *text = pd_kb_query_text(subject, body);
-	const char *v[5] = {text, kb_lang(lang), min_rank, min_share, lim};
+	char *own = own_subject(subject);
+	const char *v[6] = {text, kb_lang(lang), min_rank, min_share, lim, own};
 	PGresult *res;
 
 	*v_r = NULL;
 	*n_r = 0;
 	rank_params(min_rank, min_share, sizeof(min_rank));
 	snprintf(lim, sizeof(lim), "%d", limit);
-	res = pd_db_query(db, NULL, SQL_SEARCH, 5, v, err);
+	res = pd_db_query(db, NULL, SQL_SEARCH, 6, v, err);
 	free(text);
+	free(own);
 	if (res == NULL)
 		return -1;
 	int n = PQntuples(res);
@@ -262,11 +324,13 @@ int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const ch
 	}
 
 	char *text = pd_kb_query_text(subject, body);
-	const char *v[5] = {text, kb_lang(lang), min_rank, min_share, id};
+	char *own = own_subject(subject);
+	const char *v[6] = {text, kb_lang(lang), min_rank, min_share, id, own};
 	rank_params(min_rank, min_share, sizeof(min_rank));
 	snprintf(id, sizeof(id), "%" PRId64, ticket);
-	res = pd_db_query(db, "pd_kb_suggest", SQL_SUGGEST, 5, v, err);
+	res = pd_db_query(db, "pd_kb_suggest", SQL_SUGGEST, 6, v, err);
 	free(text);
+	free(own);
 	if (res == NULL)
 		return -1;
 	int n = PQntuples(res);

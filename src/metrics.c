@@ -135,6 +135,28 @@ static void render_metrics(struct pd_buf *b, const struct pd_metrics *m)
 	mailbox_family(b, s, "postdesk_mailbox_up", "gauge",
 		       "1 when the mailbox is connected or has not failed yet.", MB_UP);
 
+	header(b, "postdesk_oauth2_token_expiry_seconds", "gauge",
+	       "Seconds until the OAuth 2.0 access token expires (0 or less: none held).");
+	for (size_t i = 0; i < s->n_mailboxes; i++) {
+		if (!s->mailboxes[i].oauth2)
+			continue;
+		pd_buf_append_str(b, "postdesk_oauth2_token_expiry_seconds{mailbox=\"");
+		append_label_value(b, s->mailboxes[i].name);
+		pd_buf_printf(b, "\"} %" PRId64 "\n", s->mailboxes[i].token_expires_in);
+	}
+	if (s->smtp_oauth2)
+		pd_buf_printf(b, "postdesk_oauth2_token_expiry_seconds{smtp=\"1\"} %" PRId64 "\n",
+			      s->smtp_token_expires_in);
+	header(b, "postdesk_oauth2_refresh_failures_total", "counter",
+	       "OAuth 2.0 token requests (endpoint or token_command) that failed.");
+	for (size_t i = 0; i < s->n_mailboxes; i++)
+		if (s->mailboxes[i].oauth2)
+			mailbox_sample(b, "postdesk_oauth2_refresh_failures_total",
+				       s->mailboxes[i].name, s->mailboxes[i].token_refresh_failures);
+	if (s->smtp_oauth2)
+		pd_buf_printf(b, "postdesk_oauth2_refresh_failures_total{smtp=\"1\"} %" PRIu64 "\n",
+			      s->smtp_token_refresh_failures);
+
 	header(b, "postdesk_outbox_rows", "gauge", "Outbox rows by status.");
 	pd_buf_printf(b, "postdesk_outbox_rows{status=\"queued\"} %" PRIu64 "\n", s->outbox_queued);
 	pd_buf_printf(b, "postdesk_outbox_rows{status=\"sending\"} %" PRIu64 "\n",

@@ -4,10 +4,10 @@
  * Owns everything between the bytes fetched from IMAP and the decoded
  * message model: the header block scanner, the MIME tree walk (multipart
  * splitting under a depth and part budget), transfer decodings (base64,
- * quoted-printable, uuencode), charsets (iconv, with aliases for the labels
- * real mailers write), RFC 2047 encoded words, RFC 2231 parameters, address
- * lists, message ids, the choice of the text body, the attachment list and
- * the dedupe content hash.
+ * quoted-printable, uuencode), which charset undeclared 8-bit text is read
+ * in (charset.c owns the label table, iconv and uchardet), RFC 2047 encoded
+ * words, RFC 2231 parameters, address lists, message ids, the choice of the
+ * text body, the attachment list and the dedupe content hash.
  *
  * Why the MIME tree is walked here and not with libetpan's mailmime_parse():
  * libetpan 1.9 recurses once per nesting level without a limit and rescans
@@ -27,7 +27,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +36,7 @@
 #include <gnutls/crypto.h>
 #include <libetpan/mailimf.h>
 
+#include "charset.h"
 #include "html.h"
 #include "mime.h"
 #include "util.h"
@@ -52,23 +52,8 @@
 #define MAX_ADDRS 1000        /* addresses kept per list */
 #define MAX_PARAMS 64         /* parameters kept per Content-* field */
 #define MAX_SECTIONS 100      /* RFC 2231 continuations per parameter */
-#define CONV_SLOTS 4
-
-static const char REPL[] = "\xef\xbf\xbd"; /* U+FFFD */
 
 /* ------------------------------------------------------------------ types */
-
-struct conv_slot {
-	char name[48];
-	iconv_t cd; /* (iconv_t)-1 when iconv does not know the name */
-};
-
-/* A few open iconv descriptors per parse: opening one costs far more than
- * converting a header. */
-struct conv {
-	struct conv_slot slot[CONV_SLOTS];
-	unsigned used, next;
-};
 
 enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP, CTE_UUENCODE };
 
@@ -78,12 +63,14 @@ struct part {
 	char *charset;     /* label as written, NULL when none */
 	char *boundary;
 	char *filename;    /* decoded, NULL when none */
+	char *filename_raw; /* the name as written when it holds undeclared 8-bit bytes */
 	char *disposition; /* "attachment", "inline" or NULL */
 	char *content_id;
 	enum cte cte;
 	const char *body;
 	size_t body_len;
 	bool in_alt;   /* below a multipart/alternative */
+	unsigned alt;  /* which multipart/alternative (innermost), 0 when none */
 	bool embedded; /* inside an attached message */
 };
 
@@ -106,12 +93,16 @@ struct hblock {
 /* Parse state; lives on pd_mime_parse's stack. */
 struct pctx {
 	struct pd_msg *msg; /* NULL: warnings are dropped */
-	struct conv cv;
-	const char *defcs; /* charset for raw 8-bit header text; NULL = windows-1252 */
+	struct pd_charset_cache cv;
+	const char *defcs; /* label the message declares for its first text part, NULL: none */
 	char defcs_buf[48];
+	struct pd_buf guess_text; /* the undeclared 8-bit header text, for one guess */
+	const char *guess;        /* uchardet's label for it, NULL: none */
+	bool guess_done;
 	size_t max_parts, max_depth, n_parts;
 	size_t scan_budget; /* bytes boundary searches may still read */
 	bool stop, depth_warned;
+	unsigned cur_alt, n_alt; /* the multipart/alternative being walked, how many so far */
 	struct part *leaf; /* leaf entities in document order */
 	size_t n_leaf, cap_leaf;
 	char **owned; /* decoded copies of encoded message/rfc822 bodies */
@@ -162,75 +153,6 @@ static char *buf_take(struct pd_buf *b)
 	return pd_buf_steal(b, NULL);
 }
 
-/* ------------------------------------------------------------------- UTF-8 */
-
-/* Length (1-4) of the well-formed UTF-8 sequence at p, 0 when ill-formed. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned char ch = p[0];
-
-	if (ch < 0x80)
-		return 1;
-	if (ch < 0xc2)
-		return 0;
-	if (ch < 0xe0)
-		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (ch < 0xf0) {
-		if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (ch < 0xf5) {
-		if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
-			return 0; /* overlong, beyond U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
-/* Append s as valid UTF-8: ill-formed bytes and NUL become U+FFFD. */
-static void utf8_append_clean(struct pd_buf *b, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
-
-	while (p < end) {
-		size_t n;
-
-		if (*p >= 0x01 && *p < 0x80) {
-			p++;
-			continue;
-		}
-		n = *p != 0 ? utf8_seq(p, (size_t)(end - p)) : 0;
-		if (n > 0) {
-			p += n;
-			continue;
-		}
-		pd_buf_append(b, run, (size_t)(p - run));
-		pd_buf_append(b, REPL, 3);
-		run = ++p;
-	}
-	pd_buf_append(b, run, (size_t)(p - run));
-}
-
-/* Append converter output, with NUL bytes replaced by U+FFFD. */
-static void append_nonul(struct pd_buf *b, const char *s, size_t len)
-{
-	const char *z;
-
-	while (len > 0 && (z = memchr(s, '\0', len)) != NULL) {
-		pd_buf_append(b, s, (size_t)(z - s));
-		pd_buf_append(b, REPL, 3);
-		len -= (size_t)(z - s) + 1;
-		s = z + 1;
-	}
-	pd_buf_append(b, s, len);
-}
-
 /* Make *s valid UTF-8 in place (last line of defence before a string is
  * handed out). */
 static void fix_utf8(char **s)
@@ -244,7 +166,7 @@ static void fix_utf8(char **s)
 	if (pd_utf8_valid(*s, n))
 		return;
 	pd_buf_init(&b);
-	utf8_append_clean(&b, *s, n);
+	pd_utf8_append_clean(&b, *s, n);
 	free(*s);
 	*s = buf_take(&b);
 }
@@ -252,230 +174,103 @@ static void fix_utf8(char **s)
 /* ---------------------------------------------------------------- charsets */
 
 /*
- * Charset policy, in order:
- *   - a declared charset iconv knows (after the alias table) is used, and
- *     bytes that are invalid in it become U+FFFD;
- *   - UTF-8 declared or detected is copied with ill-formed sequences
- *     replaced, never re-encoded;
- *   - us-ascii/latin1 labels with 8-bit bytes: UTF-8 when the bytes are
- *     valid UTF-8, else windows-1252 (what such mail really is);
- *   - an unknown or missing label: UTF-8 when valid, else the message's
- *     default charset (the body's), else windows-1252.
+ * Declared charsets go through the charset codec (charset.c: the label
+ * table, iconv, uchardet).  Undeclared 8-bit text (raw bytes in Subject,
+ * From names and file names; text bodies without a charset) is read, in
+ * order, in:
+ *   1. the charset the message declares for its first text part, when the
+ *      bytes are well-formed in it (for a single-byte charset only when the
+ *      bytes are not valid UTF-8, which such text practically never is);
+ *   2. UTF-8 when the bytes are valid UTF-8;
+ *   3. uchardet's guess (restricted to charsets seen in mail and checked to
+ *      decode the bytes), over a body's own text, or for header text over
+ *      all undeclared 8-bit header text of the message at once (one short
+ *      subject says too little);
+ *   4. the declared charset anyway, else windows-1252 (U+FFFD for what does
+ *      not fit).
  * No path fails and no path emits invalid UTF-8 or a NUL byte.
  */
 
-enum cs_kind { CS_NONE, CS_UTF8, CS_ASCII, CS_ICONV };
-
-/* Labels seen in mail mapped to what glibc's iconv should use: supersets
- * where mailers are known to send them (windows-1252 for latin1, CP949 for
- * EUC-KR, GB18030 for GB2312, CP932 for Shift_JIS, ...). */
-static const struct {
-	const char *label;
-	const char *to; /* "=utf8", "=ascii", "=none" or an iconv name */
-} cs_alias[] = {
-	{"utf-8", "=utf8"}, {"utf8", "=utf8"}, {"unicode-1-1-utf-8", "=utf8"},
-	{"x-unicode20utf8", "=utf8"}, {"unicode-2-0-utf-8", "=utf8"},
-	{"us-ascii", "=ascii"}, {"ascii", "=ascii"}, {"ansi_x3.4-1968", "=ascii"},
-	{"ansi_x3.4-1986", "=ascii"}, {"iso646-us", "=ascii"}, {"us", "=ascii"},
-	{"csascii", "=ascii"}, {"cp367", "=ascii"}, {"iso-ir-6", "=ascii"}, {"646", "=ascii"},
-	{"iso-8859-1", "WINDOWS-1252"}, {"iso8859-1", "WINDOWS-1252"},
-	{"iso_8859-1", "WINDOWS-1252"}, {"latin1", "WINDOWS-1252"}, {"latin-1", "WINDOWS-1252"},
-	{"l1", "WINDOWS-1252"}, {"cp819", "WINDOWS-1252"}, {"ibm819", "WINDOWS-1252"},
-	{"csisolatin1", "WINDOWS-1252"}, {"iso-ir-100", "WINDOWS-1252"},
-	{"windows-1252", "WINDOWS-1252"}, {"cp1252", "WINDOWS-1252"},
-	{"x-cp1252", "WINDOWS-1252"}, {"cp-1252", "WINDOWS-1252"}, {"ansi", "WINDOWS-1252"},
-	{"win-1251", "WINDOWS-1251"}, {"x-cp1251", "WINDOWS-1251"}, {"cp-1251", "WINDOWS-1251"},
-	{"koi8r", "KOI8-R"}, {"koi8u", "KOI8-U"},
-	{"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"}, {"ks_c_5601-1989", "CP949"},
-	{"ksc5601", "CP949"}, {"ksc_5601", "CP949"}, {"euc-kr", "CP949"}, {"euckr", "CP949"},
-	{"x-euc-kr", "CP949"}, {"windows-949", "CP949"}, {"x-windows-949", "CP949"},
-	{"cp949", "CP949"}, {"uhc", "CP949"}, {"korean", "CP949"},
-	{"csksc56011987", "CP949"}, {"iso-ir-149", "CP949"},
-	{"gb2312", "GB18030"}, {"gb_2312-80", "GB18030"}, {"gbk", "GB18030"},
-	{"x-gbk", "GB18030"}, {"cp936", "GB18030"}, {"ms936", "GB18030"},
-	{"windows-936", "GB18030"}, {"euc-cn", "GB18030"}, {"euccn", "GB18030"},
-	{"x-euc-cn", "GB18030"}, {"csgb2312", "GB18030"}, {"chinese", "GB18030"},
-	{"iso-ir-58", "GB18030"}, {"gb18030", "GB18030"},
-	{"big5", "BIG5-HKSCS"}, {"big-5", "BIG5-HKSCS"}, {"x-big5", "BIG5-HKSCS"},
-	{"cn-big5", "BIG5-HKSCS"}, {"csbig5", "BIG5-HKSCS"}, {"big5-hkscs", "BIG5-HKSCS"},
-	{"shift_jis", "CP932"}, {"shift-jis", "CP932"}, {"sjis", "CP932"}, {"x-sjis", "CP932"},
-	{"ms_kanji", "CP932"}, {"csshiftjis", "CP932"}, {"windows-31j", "CP932"},
-	{"cp932", "CP932"}, {"ms932", "CP932"}, {"x-ms-cp932", "CP932"},
-	{"euc-jp", "EUC-JP-MS"}, {"eucjp", "EUC-JP-MS"}, {"x-euc-jp", "EUC-JP-MS"},
-	{"iso-2022-jp", "ISO-2022-JP-2"}, {"csiso2022jp", "ISO-2022-JP-2"},
-	{"iso2022jp", "ISO-2022-JP-2"}, {"iso-2022-jp-1", "ISO-2022-JP-2"},
-	{"iso-8859-8-i", "ISO-8859-8"}, {"iso-8859-8-e", "ISO-8859-8"},
-	{"iso-8859-6-i", "ISO-8859-6"}, {"iso-8859-6-e", "ISO-8859-6"},
-	{"tis-620", "CP874"}, {"tis620", "CP874"}, {"windows-874", "CP874"},
-	{"x-windows-874", "CP874"}, {"iso-8859-11", "CP874"}, {"cp874", "CP874"},
-	{"utf-7", "UTF-7"}, {"unicode-1-1-utf-7", "UTF-7"}, {"x-unicode-2-0-utf-7", "UTF-7"},
-	{"x-mac-roman", "MACINTOSH"}, {"macintosh", "MACINTOSH"}, {"mac", "MACINTOSH"},
-	{"x-mac-cyrillic", "MAC-CYRILLIC"}, {"x-mac-ukrainian", "MAC-CYRILLIC"},
-	{"unknown-8bit", "=none"}, {"x-unknown", "=none"}, {"unknown", "=none"},
-	{"x-user-defined", "=none"}, {"default", "=none"}, {"8bit", "=none"}, {"none", "=none"},
-};
-
-/* Normalise a charset label (quotes, RFC 2231 "*lang" suffix, case,
- * aliases) into out. */
-static enum cs_kind charset_canon(const char *label, char *out, size_t outsz)
+static bool conv_append(struct pd_charset_cache *cv, const char *label, const char *in,
+			size_t len, struct pd_buf *out)
 {
-	size_t n = 0;
-
-	if (label == NULL)
-		return CS_NONE;
-	while (*label == ' ' || *label == '\t' || *label == '"' || *label == '\'')
-		label++;
-	for (; *label && *label != '*' && *label != '"' && *label != '\'' && !is_space(*label);
-	     label++) {
-		unsigned char ch = (unsigned char)*label;
-
-		if (!isalnum(ch) && strchr("-_.:+()", ch) == NULL)
-			return CS_NONE;
-		if (n + 1 >= outsz)
-			return CS_NONE;
-		out[n++] = (char)tolower(ch);
-	}
-	out[n] = '\0';
-	if (n == 0)
-		return CS_NONE;
-	for (size_t i = 0; i < PD_ARRAY_LEN(cs_alias); i++) {
-		if (strcmp(out, cs_alias[i].label) != 0)
-			continue;
-		if (strcmp(cs_alias[i].to, "=utf8") == 0)
-			return CS_UTF8;
-		if (strcmp(cs_alias[i].to, "=ascii") == 0)
-			return CS_ASCII;
-		if (strcmp(cs_alias[i].to, "=none") == 0)
-			return CS_NONE;
-		snprintf(out, outsz, "%s", cs_alias[i].to);
-		break;
-	}
-	return CS_ICONV;
+	return pd_charset_append(cv, label, in, len, out);
 }
 
-/* An empty descriptor cache; nothing is opened until a charset is needed. */
-static void conv_init(struct conv *cv)
+/* True for the multibyte charsets whose text may happen to be valid UTF-8
+ * too (then the declaration wins); single-byte text never is. */
+static bool multibyte_name(const char *name)
 {
-	memset(cv, 0, sizeof(*cv));
+	static const char *const mb[] = {"GB18030", "CP932", "CP949", "BIG5-HKSCS",
+					 "EUC-JP-MS", "ISO-2022-JP-2", "UTF-7"};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(mb); i++)
+		if (strcmp(name, mb[i]) == 0)
+			return true;
+	return false;
 }
 
-/* Close every descriptor the cache opened (negative entries hold nothing). */
-static void conv_close(struct conv *cv)
+/* The label to read undeclared 8-bit text s with (steps 1-3 above), NULL
+ * when none of them applies.  whole: s is a whole text body (guess on it
+ * alone); else header text (guess on the message's header text). */
+static const char *undeclared_label(struct pctx *c, const char *s, size_t len, bool whole)
 {
-	for (unsigned i = 0; i < cv->used; i++)
-		if (cv->slot[i].cd != (iconv_t)-1)
-			iconv_close(cv->slot[i].cd);
-	cv->used = 0;
-}
-
-/* Descriptor converting name to UTF-8, from the cache or newly opened;
- * (iconv_t)-1 when iconv does not know the name (also cached). */
-static iconv_t conv_get(struct conv *cv, const char *name)
-{
-	struct conv_slot *s;
-	iconv_t cd;
-
-	for (unsigned i = 0; i < cv->used; i++)
-		if (strcmp(cv->slot[i].name, name) == 0)
-			return cv->slot[i].cd;
-	cd = iconv_open("UTF-8", name);
-	if (cd == (iconv_t)-1 && strncmp(name, "x-", 2) == 0)
-		cd = iconv_open("UTF-8", name + 2);
-	if (cv->used < CONV_SLOTS) {
-		s = &cv->slot[cv->used++];
-	} else {
-		s = &cv->slot[cv->next++ % CONV_SLOTS];
-		if (s->cd != (iconv_t)-1)
-			iconv_close(s->cd);
-	}
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->cd = cd;
-	return cd;
-}
-
-/* Run iconv over in, appending UTF-8; ill-formed input becomes U+FFFD. */
-static void iconv_run(iconv_t cd, const char *in, size_t len, struct pd_buf *out)
-{
-	char chunk[8192];
-	/* iconv(3) is not const-correct; it never writes through the input */
-	char *ip = (char *)(uintptr_t)in;
-	size_t ileft = len;
-
-	iconv(cd, NULL, NULL, NULL, NULL);
-	while (ileft > 0) {
-		char *op = chunk;
-		size_t oleft = sizeof(chunk);
-		size_t r = iconv(cd, &ip, &ileft, &op, &oleft);
-
-		append_nonul(out, chunk, (size_t)(op - chunk));
-		if (r != (size_t)-1)
-			break;
-		if (errno == E2BIG)
-			continue;
-		pd_buf_append(out, REPL, 3);
-		if (errno == EILSEQ) {
-			ip++;
-			ileft--;
-		} else {
-			ileft = 0; /* EINVAL: truncated sequence at the end */
-		}
-	}
-	char *op = chunk;
-	size_t oleft = sizeof(chunk);
-	iconv(cd, NULL, NULL, &op, &oleft);
-	append_nonul(out, chunk, (size_t)(op - chunk));
-}
-
-/* Append len bytes in charset label as UTF-8.  False (nothing appended)
- * when the charset is unknown. */
-static bool conv_append(struct conv *cv, const char *label, const char *in, size_t len,
-			struct pd_buf *out)
-{
+	bool utf8 = pd_utf8_valid(s, len);
+	const char *g;
 	char name[48];
-	iconv_t cd;
 
-	switch (charset_canon(label, name, sizeof(name))) {
-	case CS_NONE:
-		return false;
-	case CS_UTF8:
-		utf8_append_clean(out, in, len);
-		return true;
-	case CS_ASCII:
-		/* "us-ascii" with 8-bit bytes: UTF-8 if it is, else what Windows sent */
-		if (pd_utf8_valid(in, len)) {
-			utf8_append_clean(out, in, len);
-			return true;
-		}
-		snprintf(name, sizeof(name), "WINDOWS-1252");
-		break;
-	case CS_ICONV:
-		/* "latin1" that is valid UTF-8 is UTF-8 mislabelled (web forms do
-		 * it); real latin1 text is practically never valid UTF-8 */
-		if (strcmp(name, "WINDOWS-1252") == 0 && pd_utf8_valid(in, len)) {
-			utf8_append_clean(out, in, len);
-			return true;
-		}
-		break;
+	if (c->defcs != NULL) {
+		enum pd_cs_kind k = pd_charset_canon(c->defcs, name, sizeof(name));
+		if (k == PD_CS_ICONV && multibyte_name(name) &&
+		    pd_charset_fits(&c->cv, c->defcs, s, len))
+			return c->defcs;
+		if (k == PD_CS_ICONV && !utf8 && pd_charset_fits(&c->cv, c->defcs, s, len))
+			return c->defcs;
 	}
-	cd = conv_get(cv, name);
-	if (cd == (iconv_t)-1)
-		return false;
-	iconv_run(cd, in, len, out);
-	return true;
+	if (utf8)
+		return "utf-8";
+	if (!whole) {
+		if (!c->guess_done) {
+			c->guess_done = true;
+			c->guess = c->guess_text.len > 0
+					   ? pd_charset_detect(&c->cv, c->guess_text.data,
+							       c->guess_text.len)
+					   : NULL;
+		}
+		if (c->guess != NULL && pd_charset_fits(&c->cv, c->guess, s, len))
+			return c->guess;
+	}
+	if ((g = pd_charset_detect(&c->cv, s, len)) != NULL)
+		return g;
+	return NULL;
 }
 
-/* Append 8-bit text of unknown charset: UTF-8 when it is valid, else the
- * message's default charset, else windows-1252. */
-static void raw_append(struct pctx *c, const char *s, size_t len, struct pd_buf *out)
+/* Append 8-bit text of undeclared charset, by the rules above. */
+static void undeclared_append(struct pctx *c, const char *s, size_t len, bool whole,
+			      struct pd_buf *out)
 {
-	if (pd_utf8_valid(s, len)) {
-		utf8_append_clean(out, s, len);
+	const char *label;
+	size_t i;
+
+	for (i = 0; i < len && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == len) {
+		pd_utf8_append_clean(out, s, len);
 		return;
 	}
+	label = undeclared_label(c, s, len, whole);
+	if (label != NULL && conv_append(&c->cv, label, s, len, out))
+		return;
 	if (c->defcs != NULL && conv_append(&c->cv, c->defcs, s, len, out))
 		return;
 	if (!conv_append(&c->cv, "windows-1252", s, len, out))
-		utf8_append_clean(out, s, len);
+		pd_utf8_append_clean(out, s, len);
+}
+
+/* Raw 8-bit header text (not an encoded word). */
+static void raw_append(struct pctx *c, const char *s, size_t len, struct pd_buf *out)
+{
+	undeclared_append(c, s, len, false, out);
 }
 
 /* ---------------------------------------------------------------- warnings */
@@ -498,7 +293,7 @@ static void warn(struct pctx *c, const char *fmt, ...)
 		if (strcmp(m->warnings[i], tmp) == 0)
 			return;
 	pd_buf_init(&b);
-	utf8_append_clean(&b, tmp, strlen(tmp));
+	pd_utf8_append_clean(&b, tmp, strlen(tmp));
 	m->warnings = pd_xgrow(m->warnings, m->n_warnings, sizeof(char *));
 	m->warnings[m->n_warnings++] = buf_take(&b);
 }
@@ -590,6 +385,151 @@ static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool s
 		}
 		p = next;
 	}
+}
+
+/*
+ * Repair of a damaged top header block, before it is split into fields.
+ * Real mail breaks the rules in three ways that would otherwise hide the
+ * headers (the scanner above takes the first line that is not a field as
+ * the start of the body):
+ *   - something before the first field: a UTF-8 BOM, an mbox "From " line,
+ *     a separator a forwarding tool wrote ("-----Original Message-----");
+ *   - a folded line that lost its leading blank (a relay that wraps long
+ *     base64 encoded words at column 0);
+ *   - "Subject :" (handled by hdr_colon: trailing blanks after the name).
+ * A line that is not a field counts as damage only when a well-known field
+ * follows it before the empty line, or when it is an encoded word alone;
+ * otherwise it is the body of a mail without the empty separator line, as
+ * before.
+ */
+
+#define REPAIR_MAX_LEAD 5   /* lines skipped before the first field */
+#define REPAIR_MAX_LOOK 20  /* lines looked ahead for a field after damage */
+
+/* Fields that a body line is most unlikely to imitate. */
+static bool well_known_field(const char *name, size_t n)
+{
+	static const char *const known[] = {
+		"from", "to", "cc", "bcc", "subject", "date", "message-id", "reply-to", "sender",
+		"in-reply-to", "references", "mime-version", "content-type",
+		"content-transfer-encoding", "content-disposition", "received", "return-path",
+		"delivered-to", "user-agent", "list-id", "precedence", "auto-submitted",
+		"importance", "dkim-signature", "thread-index", "thread-topic",
+		"authentication-results",
+	};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(known); i++)
+		if (name_is(name, n, known[i]))
+			return true;
+	return n > 2 && strncasecmp(name, "x-", 2) == 0;
+}
+
+/* The line at p: its end (before CR LF) and the next line's start. */
+static void line_at(const char *p, const char *e, const char **le_r, const char **next_r)
+{
+	const char *nl = memchr(p, '\n', (size_t)(e - p));
+
+	*next_r = nl ? nl + 1 : e;
+	*le_r = nl ? nl : e;
+	if (*le_r > p && (*le_r)[-1] == '\r')
+		(*le_r)--;
+}
+
+/* True when [p, le) is a field line with a well-known name. */
+static bool known_field_line(const char *p, const char *le)
+{
+	size_t nlen;
+
+	return le > p && !is_wsp(*p) && hdr_colon(p, le, &nlen) != NULL &&
+	       well_known_field(p, nlen);
+}
+
+/* True when, within REPAIR_MAX_LOOK lines from p and before an empty line,
+ * a well-known field follows lines that are not fields. */
+static bool field_follows(const char *p, const char *e)
+{
+	for (int i = 0; i < REPAIR_MAX_LOOK && p < e; i++) {
+		const char *le, *next;
+		size_t nlen;
+
+		line_at(p, e, &le, &next);
+		if (le == p)
+			return false;
+		if (!is_wsp(*p) && hdr_colon(p, le, &nlen) != NULL)
+			return well_known_field(p, nlen);
+		p = next;
+	}
+	return false;
+}
+
+bool pd_mime_header_repair(const char *raw, size_t len, struct pd_buf *out, size_t *body_off_r)
+{
+	const char *p = raw, *e = raw + len, *le, *next;
+	bool damaged = false;
+
+	pd_buf_init(out);
+	*body_off_r = 0;
+	if (raw == NULL)
+		return false;
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+		p += 3;
+		damaged = true;
+	}
+	p = skip_from_line(p, e);
+	/* lines before the first field: skipped when well-known fields follow */
+	line_at(p, e, &le, &next);
+	if (p < e && !known_field_line(p, le)) {
+		size_t nlen;
+		const char *q = p;
+		bool is_field = le > p && !is_wsp(*p) && hdr_colon(p, le, &nlen) != NULL;
+
+		for (int i = 0; !is_field && i < REPAIR_MAX_LEAD && q < e; i++) {
+			const char *qle, *qnext;
+
+			line_at(q, e, &qle, &qnext);
+			if (qle > q && !is_wsp(*q) && hdr_colon(q, qle, &nlen) != NULL) {
+				if (well_known_field(q, nlen) && field_follows(qnext, e)) {
+					p = q;
+					damaged = true;
+				}
+				break;
+			}
+			q = qnext;
+		}
+	}
+	for (const char *s = p; s < e; s = next) {
+		size_t nlen;
+
+		line_at(s, e, &le, &next);
+		if (le == s) {
+			*body_off_r = (size_t)(next - raw);
+			goto done;
+		}
+		if (!is_wsp(*s) && hdr_colon(s, le, &nlen) == NULL) {
+			/* an encoded word alone on a line is a wrapped header value,
+			 * also right before the empty line */
+			bool ew = le - s >= 8 && s[0] == '=' && s[1] == '?' && le[-2] == '?' &&
+				  le[-1] == '=';
+			if (out->len == 0 || (!ew && !field_follows(next, e))) {
+				*body_off_r = (size_t)(s - raw);
+				goto done;
+			}
+			/* a fold without its blank: a continuation of the field above */
+			pd_buf_append_char(out, ' ');
+			damaged = true;
+		}
+		pd_buf_append(out, s, (size_t)(next - s));
+		if (next == e && le == e)
+			pd_buf_append_str(out, "\r\n");
+	}
+	*body_off_r = len;
+done:
+	if (!damaged) {
+		pd_buf_free(out);
+		return false;
+	}
+	pd_buf_append_str(out, "\r\n");
+	return true;
 }
 
 /* Release a header block's heap array (the first HB_INLINE fields live inline). */
@@ -954,7 +894,16 @@ static void pct_decode(const char *s, size_t n, struct pd_buf *out)
 /* Decoded value of parameter name: RFC 2231 "name*", "name*0*"... first,
  * else the plain value (RFC 2047 words and raw 8-bit tolerated).  NULL when
  * absent or empty. */
-static char *param_text(struct pctx *c, const struct ctparams *ps, const char *name)
+static bool has_8bit(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+	return false;
+}
+
+static char *param_text(struct pctx *c, const struct ctparams *ps, const char *name,
+			char **raw8_r)
 {
 	char key[64];
 	const struct param *pr;
@@ -1007,8 +956,14 @@ static char *param_text(struct pctx *c, const struct ctparams *ps, const char *n
 		}
 	}
 	if (!ext) {
-		if ((pr = param_find(ps, name)) != NULL)
+		if ((pr = param_find(ps, name)) != NULL) {
 			decode_words(c, pr->value, pr->vlen, &out);
+			/* undeclared 8-bit bytes: read again once the body's charset is known */
+			if (raw8_r != NULL && has_8bit(pr->value, pr->vlen)) {
+				free(*raw8_r);
+				*raw8_r = pd_xstrndup(pr->value, pr->vlen);
+			}
+		}
 	} else if (cs[0] != '\0') {
 		if (!conv_append(&c->cv, cs, bytes.data ? bytes.data : "", bytes.len, &out)) {
 			warn(c, "unknown charset \"%s\" in parameter %s", cs, name);
@@ -1668,6 +1623,7 @@ static void part_free(struct part *pt)
 	free(pt->charset);
 	free(pt->boundary);
 	free(pt->filename);
+	free(pt->filename_raw);
 	free(pt->disposition);
 	free(pt->content_id);
 }
@@ -1684,6 +1640,7 @@ static void part_from_headers(struct pctx *c, const struct hblock *hb, unsigned 
 
 	memset(pt, 0, sizeof(*pt));
 	pt->in_alt = (flags & W_ALT) != 0;
+	pt->alt = pt->in_alt ? c->cur_alt : 0;
 	pt->embedded = (flags & W_EMBED) != 0;
 	if (ct != NULL) {
 		params_parse(ct->val, ct->vlen, &ps);
@@ -1700,17 +1657,19 @@ static void part_from_headers(struct pctx *c, const struct hblock *hb, unsigned 
 			pt->ctype = pd_xstrdup("text/plain");
 		pt->charset = param_raw(&ps, "charset");
 		pt->boundary = param_raw(&ps, "boundary");
-		pt->filename = param_text(c, &ps, "name");
+		pt->filename = param_text(c, &ps, "name", &pt->filename_raw);
 		params_free(&ps);
 	}
 	if (pt->ctype == NULL)
 		pt->ctype = pd_xstrdup((flags & W_DIGEST) ? "message/rfc822" : "text/plain");
 	if (cd != NULL) {
 		params_parse(cd->val, cd->vlen, &ps);
-		char *fn = param_text(c, &ps, "filename");
+		char *raw8 = NULL, *fn = param_text(c, &ps, "filename", &raw8);
 		if (fn != NULL) {
 			free(pt->filename);
 			pt->filename = fn;
+			free(pt->filename_raw);
+			pt->filename_raw = raw8;
 		}
 		if (strncmp(ps.main, "attachment", 10) == 0)
 			pt->disposition = pd_xstrdup("attachment");
@@ -1824,6 +1783,9 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 		leaf_add(c, pt);
 		return;
 	}
+	unsigned outer_alt = c->cur_alt;
+	if (cflags & W_ALT && strcmp(pt->ctype, "multipart/alternative") == 0)
+		c->cur_alt = ++c->n_alt;
 	while (!close && !c->stop) {
 		const char *ps = next, *pe, *nl = find_delim(c, ps, e, b, bl, &next, &close);
 
@@ -1841,6 +1803,7 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 		}
 		walk(c, ps, pe, depth + 1, cflags);
 	}
+	c->cur_alt = outer_alt;
 }
 
 /*
@@ -1977,9 +1940,9 @@ static char *text_of(struct pctx *c, const struct part *pt, bool html)
 	pd_buf_init(&u);
 	if (cs == NULL || !conv_append(&c->cv, cs, raw.data ? raw.data : "", raw.len, &u)) {
 		char canon[48];
-		if (cs != NULL && charset_canon(cs, canon, sizeof(canon)) != CS_NONE)
+		if (cs != NULL && pd_charset_canon(cs, canon, sizeof(canon)) != PD_CS_NONE)
 			warn(c, "unknown charset \"%s\" in a %s part", cs, pt->ctype);
-		raw_append(c, raw.data ? raw.data : "", raw.len, &u);
+		undeclared_append(c, raw.data ? raw.data : "", raw.len, true, &u);
 	}
 	pd_buf_free(&raw);
 	if (html) {
@@ -2024,6 +1987,19 @@ static void attachment_add(struct pctx *c, struct part *pt)
 	struct pd_buf d;
 
 	body_decode(c, pt, &d);
+	if (pt->filename_raw != NULL) {
+		/* undeclared 8-bit name: now read in the message's declared charset */
+		struct pd_buf fb;
+		pd_buf_init(&fb);
+		decode_words(c, pt->filename_raw, strlen(pt->filename_raw), &fb);
+		char *fn = finish_text(&fb);
+		if (*fn != '\0') {
+			free(pt->filename);
+			pt->filename = fn;
+		} else {
+			free(fn);
+		}
+	}
 	m->attachments = pd_xgrow(m->attachments, m->n_attachments, sizeof(*a));
 	a = &m->attachments[m->n_attachments++];
 	memset(a, 0, sizeof(*a));
@@ -2037,38 +2013,256 @@ static void attachment_add(struct pctx *c, struct part *pt)
 	pt->ctype = pt->filename = pt->disposition = pt->content_id = NULL;
 }
 
-/* Pick the text body and list the attachments from the leaves:
- * the first non-blank text/plain that is not an attachment (outside
- * attached messages), else the first text/html converted; further inline
- * text/plain parts outside any alternative are appended to a plain body. */
+/*
+ * The charset the message declares for its text: that of the first text
+ * part outside attached messages with a usable charset label (else the top
+ * Content-Type's, set before the walk).  Raw 8-bit header text and names
+ * are read in it first.
+ */
+static void declared_charset(struct pctx *c)
+{
+	char canon[48];
+
+	for (size_t i = 0; i < c->n_leaf; i++) {
+		const struct part *pt = &c->leaf[i];
+		if (pt->embedded || strncmp(pt->ctype, "text/", 5) != 0 || pt->charset == NULL)
+			continue;
+		enum pd_cs_kind k = pd_charset_canon(pt->charset, canon, sizeof(canon));
+		if (k == PD_CS_NONE)
+			continue;
+		snprintf(c->defcs_buf, sizeof(c->defcs_buf), "%s", pt->charset);
+		c->defcs = c->defcs_buf;
+		return;
+	}
+}
+
+/*
+ * The body a reader sees.  Leaves that are not attachments (outside
+ * attached messages) are taken in document order, a multipart/alternative
+ * as one unit, and the first unit that shows text is the body:
+ *   - an alternative shows its richest part we can render: the HTML (as
+ *     text), unless its text/plain is a faithful rendering of it (it holds
+ *     at least 80% of the HTML's words) or says more (the HTML has fewer
+ *     than half its words), which is then taken as it is;
+ *   - a text/plain outside alternatives is the body, unless it is only a
+ *     forwarded or quoted remnant (nothing but "> " lines, "On ... wrote:"
+ *     and a forward/original-message block) while a text/html beside it
+ *     (outside alternatives) has text: then that is the message;
+ *   - a text/html outside alternatives is the body when it has text.
+ * With nothing non-blank, the first HTML, else the first text/plain.
+ * Further inline text/plain parts outside alternatives are appended to a
+ * body that came from text/plain.
+ */
+
+/* A line that opens a forwarded or original message ("-----Original
+ * Message-----", "---------- Forwarded message ---------", "Begin forwarded
+ * message:", "-------- Пересылаемое сообщение --------"). */
+static bool forward_marker(const char *l, size_t n)
+{
+	static const char *const words[] = {"forward", "original", "пересыл", "Пересыл",
+					    "исходное", "Исходное", "переадрес", "Переадрес"};
+	char low[128];
+	size_t k = 0;
+
+	if (n >= 23 && strncasecmp(l, "Begin forwarded message", 23) == 0)
+		return true;
+	if (n < 2 || l[0] != '-' || l[1] != '-')
+		return false;
+	for (size_t i = 0; i < n && k + 1 < sizeof(low); i++)
+		low[k++] = (char)tolower((unsigned char)l[i]);
+	low[k] = '\0';
+	/* ASCII is lowered; Cyrillic is listed in both cases (tolower() keeps it) */
+	for (size_t i = 0; i < PD_ARRAY_LEN(words); i++)
+		if (strstr(low, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* A quote attribution: "On Mon, ... wrote:", "... написал(а):". */
+static bool attribution(const char *l, size_t n)
+{
+	static const char *const ends[] = {"wrote:", "написал:", "написала:", "написал(а):",
+					   "schrieb:", "a écrit :", "a écrit:"};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(ends); i++) {
+		size_t el = strlen(ends[i]);
+		if (n >= el && strncasecmp(l + n - el, ends[i], el) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True when text holds nothing of its own: only blank and quoted lines,
+ * attributions, and whatever follows a forward marker. */
+static bool remnant(const char *t)
+{
+	const char *p = t;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *le = nl ? nl : p + strlen(p);
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		size_t n = (size_t)(le - p);
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n > 0 && *p != '>' && !attribution(p, n)) {
+			if (forward_marker(p, n))
+				return true;
+			return false;
+		}
+		p = nl ? nl + 1 : le;
+	}
+	return true;
+}
+
+/* The words of s, ASCII letters lowered, at most max; *n_r set.  A word is
+ * a run of letters, digits and non-ASCII bytes. */
+static char **words_of(const char *s, size_t max, size_t *n_r)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	for (const char *p = s; *p && n < max;) {
+		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+			p++;
+		const char *b = p;
+		while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
+			p++;
+		if (p == b)
+			continue;
+		v = pd_xgrow(v, n, sizeof(char *));
+		v[n] = pd_xstrndup(b, (size_t)(p - b));
+		lower(v[n]);
+		n++;
+	}
+	*n_r = n;
+	return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void words_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* True when the HTML shows more than plain: plain is not a faithful
+ * rendering of it (it holds less than 80% of the HTML's first 5,000 words)
+ * and the HTML is not the poorer one (at least half as many words). */
+static bool html_richer(const char *plain, const char *html_text)
+{
+	size_t np, nh, hit = 0;
+	char **pw = words_of(plain, 200000, &np), **hw = words_of(html_text, 5000, &nh);
+
+	qsort(pw, np, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < nh; i++)
+		if (np > 0 && bsearch(&hw[i], pw, np, sizeof(char *), cmp_str) != NULL)
+			hit++;
+	words_free(pw, np);
+	words_free(hw, nh);
+	return nh > 0 && hit * 10 < nh * 8 && nh * 2 >= np;
+}
+
+/* A leaf that may show as the body. */
+static bool body_candidate(const struct part *pt)
+{
+	return !is_attachment(pt) && !pt->embedded &&
+	       (strcmp(pt->ctype, "text/plain") == 0 || strcmp(pt->ctype, "text/html") == 0);
+}
+
+static bool is_html(const struct part *pt)
+{
+	return strcmp(pt->ctype, "text/html") == 0;
+}
+
+/* Text of pt when it is not blank (caller frees), else NULL. */
+static char *shown_text(struct pctx *c, const struct part *pt)
+{
+	char *t = text_of(c, pt, is_html(pt));
+
+	if (!blank(t))
+		return t;
+	free(t);
+	return NULL;
+}
+
+/* The part an alternative shows (its text in *text_r), NULL when none of
+ * its parts has text. */
+static struct part *alt_choice(struct pctx *c, unsigned alt, char **text_r)
+{
+	struct part *plain = NULL, *html = NULL;
+	char *pt_text = NULL, *ht_text = NULL;
+
+	for (size_t i = 0; i < c->n_leaf; i++) {
+		struct part *pt = &c->leaf[i];
+		if (pt->alt != alt || !body_candidate(pt))
+			continue;
+		if (is_html(pt) && html == NULL && (ht_text = shown_text(c, pt)) != NULL)
+			html = pt;
+		else if (!is_html(pt) && plain == NULL && (pt_text = shown_text(c, pt)) != NULL)
+			plain = pt;
+	}
+	if (html != NULL && (plain == NULL || html_richer(pt_text, ht_text))) {
+		free(pt_text);
+		*text_r = ht_text;
+		return html;
+	}
+	free(ht_text);
+	*text_r = pt_text;
+	return plain;
+}
+
+/* Pick the text body (rules above) and list the attachments. */
 static void body_and_attachments(struct pctx *c)
 {
 	struct pd_msg *m = c->msg;
 	struct part *body_pt = NULL, *html_pt = NULL, *first_plain = NULL;
 	char *text = NULL;
 
-	for (size_t i = 0; i < c->n_leaf; i++) {
+	declared_charset(c);
+
+	for (size_t i = 0; i < c->n_leaf && body_pt == NULL; i++) {
 		struct part *pt = &c->leaf[i];
 
-		if (is_attachment(pt) || pt->embedded)
+		if (!body_candidate(pt))
 			continue;
-		if (strcmp(pt->ctype, "text/html") == 0) {
-			if (html_pt == NULL)
-				html_pt = pt;
+		if (is_html(pt) && html_pt == NULL)
+			html_pt = pt;
+		if (!is_html(pt) && first_plain == NULL)
+			first_plain = pt;
+		if (pt->alt != 0) {
+			bool seen = false;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = c->leaf[k].alt == pt->alt;
+			if (!seen)
+				body_pt = alt_choice(c, pt->alt, &text);
 			continue;
 		}
-		if (first_plain == NULL)
-			first_plain = pt;
-		if (body_pt == NULL) {
-			char *t = text_of(c, pt, false);
-			if (!blank(t)) {
-				body_pt = pt;
-				text = t;
-			} else {
-				free(t);
-			}
+		if ((text = shown_text(c, pt)) == NULL)
+			continue;
+		body_pt = pt;
+		if (is_html(pt) || !remnant(text))
+			continue;
+		/* a quoted or forwarded remnant: the HTML beside it is the message */
+		for (size_t k = 0; k < c->n_leaf; k++) {
+			struct part *h = &c->leaf[k];
+			char *ht;
+			if (h->alt != 0 || !is_html(h) || !body_candidate(h) ||
+			    (ht = shown_text(c, h)) == NULL)
+				continue;
+			free(text);
+			text = ht;
+			body_pt = h;
+			break;
 		}
 	}
+	if (body_pt != NULL && is_html(body_pt))
+		m->body_from_html = true;
 	if (body_pt == NULL && html_pt != NULL) {
 		text = text_of(c, html_pt, true);
 		body_pt = html_pt;
@@ -2101,17 +2295,11 @@ static void body_and_attachments(struct pctx *c)
 	}
 	m->body_text = text ? text : pd_xstrdup("");
 	if (body_pt != NULL && body_pt->charset != NULL) {
-		char canon[48];
 		struct pd_buf cs;
 		pd_buf_init(&cs);
-		utf8_append_clean(&cs, body_pt->charset, strlen(body_pt->charset));
+		pd_utf8_append_clean(&cs, body_pt->charset, strlen(body_pt->charset));
 		m->body_charset = finish_text(&cs);
 		lower(m->body_charset);
-		/* raw 8-bit header text is most likely in the body's charset */
-		if (charset_canon(body_pt->charset, canon, sizeof(canon)) == CS_ICONV) {
-			snprintf(c->defcs_buf, sizeof(c->defcs_buf), "%s", canon);
-			c->defcs = c->defcs_buf;
-		}
 	}
 	for (size_t i = 0; i < c->n_leaf; i++)
 		if (is_attachment(&c->leaf[i]))
@@ -2380,22 +2568,22 @@ void pd_mime_content_hash(const char *raw, size_t len, unsigned char out[32])
 
 char *pd_mime_to_utf8(const char *charset, const char *in, size_t len)
 {
-	struct conv cv;
+	struct pd_charset_cache cv;
 	struct pd_buf b;
 	bool ok;
 
 	if (in == NULL)
 		in = "", len = 0;
-	conv_init(&cv);
+	pd_charset_cache_init(&cv);
 	pd_buf_init(&b);
 	ok = conv_append(&cv, charset, in, len, &b);
-	conv_close(&cv);
+	pd_charset_cache_close(&cv);
 	if (!ok) {
 		if (!pd_utf8_valid(in, len)) {
 			pd_buf_free(&b);
 			return NULL;
 		}
-		utf8_append_clean(&b, in, len);
+		pd_utf8_append_clean(&b, in, len);
 	}
 	return buf_take(&b);
 }
@@ -2406,13 +2594,13 @@ char *pd_mime_decode_header(const char *value, const char *default_charset)
 	struct pd_buf u, out;
 
 	memset(&c, 0, sizeof(c));
-	conv_init(&c.cv);
+	pd_charset_cache_init(&c.cv);
 	c.defcs = default_charset;
 	unfold(value ? value : "", value ? strlen(value) : 0, &u);
 	pd_buf_init(&out);
 	decode_words(&c, u.data ? u.data : "", u.len, &out);
 	pd_buf_free(&u);
-	conv_close(&c.cv);
+	pd_charset_cache_close(&c.cv);
 	/* controls other than TAB to spaces, as for every header we hand out */
 	for (size_t i = 0; i < out.len; i++)
 		if ((unsigned char)out.data[i] < 0x20 && out.data[i] != '\t')
@@ -2432,11 +2620,25 @@ static void top_charset(struct pctx *c, const struct hblock *hb)
 		return;
 	params_parse(ct->val, ct->vlen, &ps);
 	const struct param *cs = param_find(&ps, "charset");
-	if (cs != NULL && charset_canon(cs->value, canon, sizeof(canon)) == CS_ICONV) {
-		snprintf(c->defcs_buf, sizeof(c->defcs_buf), "%s", canon);
+	if (cs != NULL && pd_charset_canon(cs->value, canon, sizeof(canon)) != PD_CS_NONE) {
+		snprintf(c->defcs_buf, sizeof(c->defcs_buf), "%s", cs->value);
 		c->defcs = c->defcs_buf;
 	}
 	params_free(&ps);
+}
+
+/* The undeclared 8-bit text of the top header fields (not valid UTF-8),
+ * gathered for one charset guess over all of it (at most 64 KiB). */
+static void guess_text_collect(struct pctx *c, const struct hblock *hb)
+{
+	pd_buf_init(&c->guess_text);
+	for (size_t i = 0; i < hb->n && c->guess_text.len < 65536; i++) {
+		const struct hfield *f = &hb->v[i];
+		if (!has_8bit(f->val, f->vlen) || pd_utf8_valid(f->val, f->vlen))
+			continue;
+		pd_buf_append(&c->guess_text, f->val, f->vlen);
+		pd_buf_append_char(&c->guess_text, '\n');
+	}
 }
 
 /*
@@ -2493,6 +2695,8 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	struct pd_msg *m = pd_xcalloc(1, sizeof(*m));
 	struct pctx c;
 	struct hblock hb;
+	struct pd_buf fixed;
+	size_t body_off = 0;
 
 	if (raw == NULL)
 		raw = "", len = 0;
@@ -2500,7 +2704,7 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	m->raw_len = len;
 	memset(&c, 0, sizeof(c));
 	c.msg = m;
-	conv_init(&c.cv);
+	pd_charset_cache_init(&c.cv);
 	c.max_parts = opts && opts->max_parts ? opts->max_parts : DEFAULT_MAX_PARTS;
 	c.max_depth = opts && opts->max_depth ? opts->max_depth : DEFAULT_MAX_DEPTH;
 	if (c.max_depth > HARD_MAX_DEPTH)
@@ -2510,8 +2714,18 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	/* the hash and the header scan are linear and done for every mail,
 	 * also the oversized and unparseable ones */
 	pd_mime_content_hash(raw, len, m->content_hash);
-	hblock_parse(&hb, raw, raw + len, true);
+	pd_buf_init(&fixed);
+	if (pd_mime_header_repair(raw, len, &fixed, &body_off)) {
+		/* fields from the repaired copy, the body from the mail itself */
+		hblock_parse(&hb, fixed.data, fixed.data + fixed.len, false);
+		hb.body = raw + body_off;
+		warn(&c, "damaged header block repaired (text before the fields or a fold "
+			 "without its blank)");
+	} else {
+		hblock_parse(&hb, raw, raw + len, true);
+	}
 	top_charset(&c, &hb);
+	guess_text_collect(&c, &hb);
 	if (len == 0) {
 		m->parse_failed = true;
 		m->parse_error = pd_xstrdup("empty message");
@@ -2535,12 +2749,14 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	finalize(m);
 
 	hblock_free(&hb);
+	pd_buf_free(&fixed);
 	for (size_t i = 0; i < c.n_leaf; i++)
 		part_free(&c.leaf[i]);
 	free(c.leaf);
 	for (size_t i = 0; i < c.n_owned; i++)
 		free(c.owned[i]);
 	free(c.owned);
-	conv_close(&c.cv);
+	pd_charset_cache_close(&c.cv);
+	pd_buf_free(&c.guess_text);
 	return m;
 }

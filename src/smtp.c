@@ -48,6 +48,7 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "oauth2.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -253,7 +254,14 @@ static void setup_handle(struct pd_smtp *s)
 		SETOPT(s, CURLOPT_CAPATH, (char *)NULL);
 	}
 
-	if (cfg->user != NULL) {
+	if (cfg->user != NULL && cfg->oauth2 != NULL) {
+		/* AUTH XOAUTH2 / OAUTHBEARER with the token set before each
+		 * transfer (pd_smtp_send); no other mechanism is tried */
+		SETOPT(s, CURLOPT_USERNAME, cfg->user);
+		SETOPT(s, CURLOPT_LOGIN_OPTIONS, cfg->auth == PD_IMAP_AUTH_OAUTHBEARER
+							 ? "AUTH=OAUTHBEARER"
+							 : "AUTH=XOAUTH2");
+	} else if (cfg->user != NULL) {
 		SETOPT(s, CURLOPT_USERNAME, cfg->user);
 		SETOPT(s, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
 	}
@@ -495,15 +503,32 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 	s->data_started = false;
 	s->quitting = false;
 
-	SETOPT(s, CURLOPT_MAIL_FROM, from);
-	SETOPT(s, CURLOPT_MAIL_RCPT, list);
-	SETOPT(s, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	if (s->setup_rc != CURLE_OK) {
-		rc = s->setup_rc;
-		pd_err_set(err, PD_ERR_FATAL, "smtp", 0, "libcurl refused %s for %s: %s",
-			   s->setup_what, s->hostport, curl_easy_strerror(rc));
-		reset_handle(s);
-	} else {
+	for (int attempt = 0;; attempt++) {
+		const char *token = NULL;
+
+		if (s->cfg->oauth2 != NULL &&
+		    pd_oauth2_token("smtp", s->cfg->oauth2, attempt > 0, &token, err) < 0) {
+			/* not this message's fault: code 0 keeps the row for a retry
+			 * (outbox.c), whatever the class */
+			if (err != NULL) {
+				err->code = 0;
+				snprintf(err->src, sizeof(err->src), "smtp");
+			}
+			rc = CURLE_LOGIN_DENIED;
+			break;
+		}
+		SETOPT(s, CURLOPT_MAIL_FROM, from);
+		SETOPT(s, CURLOPT_MAIL_RCPT, list);
+		SETOPT(s, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+		if (token != NULL)
+			SETOPT(s, CURLOPT_XOAUTH2_BEARER, token); /* libcurl keeps a copy */
+		if (s->setup_rc != CURLE_OK) {
+			rc = s->setup_rc;
+			pd_err_set(err, PD_ERR_FATAL, "smtp", 0, "libcurl refused %s for %s: %s",
+				   s->setup_what, s->hostport, curl_easy_strerror(rc));
+			reset_handle(s);
+			break;
+		}
 		int64_t t0 = pd_now_ms();
 		long connects = 0;
 
@@ -514,13 +539,41 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 			    "smtp: accepted by %s: %s bytes=%zu rcpts=%zu connection=%s ms=%lld",
 			    s->hostport, s->reply, len, n, connects ? "new" : "reused",
 			    (long long)(pd_now_ms() - t0));
-		} else {
-			map_failure(s, rc, err);
-			pd_log_debug("smtp: failed: %s (curl %d, new connections %ld)",
-				     err ? err->msg : "", (int)rc, connects);
-			/* never reuse a session that has seen an error */
-			reset_handle(s);
+			break;
 		}
+		bool auth_refused = s->cfg->oauth2 != NULL &&
+				    (rc == CURLE_LOGIN_DENIED || pd_str_istartswith(s->stage, "AUTH"));
+		map_failure(s, rc, err);
+		pd_log_debug("smtp: failed: %s (curl %d, new connections %ld)",
+			     err ? err->msg : "", (int)rc, connects);
+		/* never reuse a session that has seen an error */
+		reset_handle(s);
+		if (!auth_refused)
+			break;
+		pd_oauth2_invalidate("smtp");
+		if (attempt > 0) {
+			/* a login problem, not this message's: keep it for a retry */
+			if (err != NULL) {
+				err->code = 0;
+				pd_err_prefix(err, "the access token was refused also when fresh "
+						   "(check the scope, e.g. SMTP.Send, and that SMTP AUTH "
+						   "is enabled for %s)",
+					      s->cfg->user);
+			}
+			break;
+		}
+		pd_log_notice("smtp: %s refused the access token (%s); fetching a new one and trying "
+			      "once more",
+			      s->hostport,
+			      pd_str_istartswith(s->reply, "334") ? "its error challenge"
+			      : s->reply[0]                        ? s->reply
+								   : "no reply");
+		s->off = 0;
+		s->errbuf[0] = '\0';
+		s->reply[0] = '\0';
+		s->stage[0] = '\0';
+		s->data_started = false;
+		s->quitting = false;
 	}
 	/* libcurl keeps the pointers, not copies of the list: unset before freeing */
 	if (s->curl != NULL && rc == CURLE_OK)

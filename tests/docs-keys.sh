@@ -66,7 +66,7 @@ show() { [ "$1" = - ] && printf '%s' "$2" || printf '%s.%s' "$1" "$2"; }
 # Every cfg_opt_t table; CFG_SEC("name", table, ...) names the section a
 # table belongs to; root_opts is the top level.
 schema=$(awk '
-	/^static cfg_opt_t [a-z_]+\[\][ \t]*=/ {
+	/^static cfg_opt_t [a-z_0-9]+\[\][ \t]*=/ {
 		tbl = $3; sub(/\[\].*/, "", tbl); next
 	}
 	tbl != "" && /CFG_END/ { tbl = ""; next }
@@ -136,6 +136,7 @@ conf_entries=$(awk '
 	function rec(k) {
 		if (d == 0) print "-", k
 		else if (d == 1 && stack[1] != "(list)") print stack[1], k
+		else if (d == 2 && stack[2] == "oauth2") print "oauth2", k  # mailbox/smtp oauth2 { }
 	}
 	{
 		line = $0
@@ -156,7 +157,10 @@ conf_entries=$(awk '
 				name = ""; after_eq = 1
 			} else if (w == "{") {
 				if (after_eq) { stack[++d] = "(list)"; after_eq = 0 }
-				else { stack[++d] = name; if (d == 1) print "SEC", name }
+				else {
+					stack[++d] = name
+					if (d == 1 || (d == 2 && name == "oauth2")) print "SEC", name
+				}
 				name = ""
 			} else if (w == "}") {
 				if (d > 0) d--

@@ -4,7 +4,9 @@
 # on it (`postdesk kb search`), acknowledgements that list the matching
 # articles (Russian for a Russian mail, English for an English one, nothing
 # for an unrelated mail), ticket_kb rows and kb.suggested events, re-import
-# after a file is deleted or changed, and bad files that change nothing.
+# after a file is deleted or changed, and bad files that change nothing;
+# then the shipped articles (conf/kb) against the realistic mails of
+# tests/data/classify, with the precision and recall of the suggestions.
 #
 #   top_srcdir=. top_builddir=build tests/integration/kb.sh
 
@@ -302,5 +304,69 @@ case $(body "$ack_empty") in
 *"These articles"*) pd_fail "empty knowledge base: no section" ;;
 *) pd_ok "empty knowledge base: no section" ;;
 esac
+
+# ------------------------------------------- the shipped articles, real mail
+
+# The articles of conf/kb against the realistic support mails of
+# tests/data/classify (expected.tsv names the article a person would point
+# each customer to, "-" for none): every mail goes through postdeskd as a
+# new ticket and its ticket_kb rows are what its acknowledgement listed.
+# Prints the precision (suggested articles that are right) and the recall
+# (mails with a right article that got one of them).
+SET_DB=kbset
+SET_CONF=$T/kbset.conf
+pd_createdb "$SET_DB" || pd_die "createdb $SET_DB"
+pd_write_config "$SET_CONF" db="$SET_DB" user=kb
+pd_cli "$SET_CONF" migrate >/dev/null || pd_die "migrate $SET_DB"
+"$top_builddir/postdesk" -c "$SET_CONF" kb import "$top_srcdir/conf/kb" >/dev/null ||
+	pd_die "kb import conf/kb"
+n_set=0
+for f in "$top_srcdir"/tests/data/classify/*.eml; do
+	pd_deliver kb "$f" && n_set=$((n_set + 1))
+done
+pd_daemon_once "$SET_CONF" "$T/daemon-set.log"
+pd_check_eq "real mail: postdeskd --once exits 0" 0 "$?"
+pd_psql "$SET_DB" "SELECT m.message_id, coalesce(string_agg(a.slug, ',' ORDER BY k.position), '-')
+	    FROM messages m LEFT JOIN ticket_kb k ON k.ticket_id = m.ticket_id
+	    LEFT JOIN kb_articles a ON a.id = k.article_id
+	   WHERE m.direction = 'in' GROUP BY m.message_id" >"$T/set.got"
+"$PD_PYTHON" - "$top_srcdir/tests/data/classify/expected.tsv" "$T/set.got" >"$T/set.out" <<-'PY'
+	import sys
+	want = {}
+	for line in open(sys.argv[1], encoding="utf-8"):
+	    if line.startswith("#") or not line.strip():
+	        continue
+	    f, _type, kb = line.rstrip("\n").split("\t")
+	    want[f[:-4] + ".classify@example.net"] = set() if kb == "-" else set(kb.split(","))
+	got = {}
+	for line in open(sys.argv[2], encoding="utf-8"):
+	    mid, slugs = line.rstrip("\n").split("|")
+	    got[mid] = [] if slugs == "-" else slugs.split(",")
+	shown = right = wanted = found = 0
+	for mid, w in sorted(want.items()):
+	    g = got.get(mid)
+	    if g is None:
+	        print("# missing ticket for", mid)
+	        continue
+	    shown += len(g)
+	    right += sum(1 for s in g if s in w)
+	    if w:
+	        wanted += 1
+	        found += any(s in w for s in g)
+	    if set(g) - w or (w and not set(g) & w):
+	        print("# %s: suggested %s, want %s" % (mid.split(".")[0], ",".join(g) or "-",
+	                                             ",".join(sorted(w)) or "-"))
+	p = right / shown if shown else 1.0
+	r = found / wanted if wanted else 1.0
+	print("# kb on %d real mails: %d suggested, %d right: precision %.2f; "
+	      "%d of %d mails with an article got it: recall %.2f" %
+	      (len(got), shown, right, p, found, wanted, r))
+	print("RESULT %d %.2f %.2f" % (len(got), p, r))
+	PY
+grep '^#' "$T/set.out"
+read -r _ set_n set_p set_r < <(grep '^RESULT' "$T/set.out")
+pd_check_eq "real mail: every mail became a ticket" "$n_set" "$set_n"
+pd_check "real mail: kb precision >= 0.9 (is $set_p)" awk -v p="$set_p" 'BEGIN { exit !(p >= 0.9) }'
+pd_check "real mail: kb recall >= 0.7 (is $set_r)" awk -v r="$set_r" 'BEGIN { exit !(r >= 0.7) }'
 
 pd_finish

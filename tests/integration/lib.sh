@@ -412,7 +412,7 @@ pd_dovecot_add_user() {
 }
 
 # pd_start_dovecot [USER...]: users "support" and "sales" (password "secret")
-# plus any named here.
+# plus any named here.  PD_DOVECOT_EXTRA_CONF names a file of extra settings.
 pd_start_dovecot() {
 	local muser tmpl=$PD_LIB_DIR/dovecot.conf.in dh_line= u
 	muser=$(pd_mail_user)
@@ -464,6 +464,12 @@ pd_start_dovecot() {
 			  user = $me
 			}
 		EOF
+	fi
+
+	# PD_DOVECOT_EXTRA_CONF=FILE: settings a suite adds (oauth2.sh: the oauth2
+	# passdb); read last, so they may also replace earlier ones
+	if [ -n "${PD_DOVECOT_EXTRA_CONF:-}" ]; then
+		cat "$PD_DOVECOT_EXTRA_CONF" >>"$PD_DOVECOT_DIR/local.conf"
 	fi
 
 	sed -e "s|@BASE_DIR@|$PD_DOVECOT_BASE|g" \

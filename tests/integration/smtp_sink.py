@@ -52,6 +52,13 @@ TLS (certificates from tests/data/tls: server-chain.pem, server-key.pem):
 AUTH:
   --auth USER:PASSWORD  offer AUTH PLAIN/LOGIN (also without TLS) and require
                         it before MAIL; wrong credentials get 535.
+  --xoauth2 URL         offer only AUTH XOAUTH2 and OAUTHBEARER and require it
+                        before MAIL; the bearer token is checked by POSTing
+                        token=... to URL (an RFC 7662 introspection endpoint,
+                        tests/integration/oauth2_server.py), which must say
+                        active and name the user.  A refused token gets the
+                        error challenge (334 base64 JSON) and then 535, as
+                        Google and Microsoft answer.
 Idle:
   --idle-timeout SECS   close sessions idle that long (aiosmtpd's timeout,
                         default 300).
@@ -61,9 +68,13 @@ import asyncio
 import email.parser
 import email.policy
 import os
+import base64
+import json
 import signal
 import ssl
 import sys
+import urllib.parse
+import urllib.request
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -211,6 +222,65 @@ class Sink:
               file=sys.stderr, flush=True)
 
 
+class OAuthSink(Sink):
+    """A sink that wants an OAuth 2.0 bearer token (SASL XOAUTH2 or
+    OAUTHBEARER), checked with the introspection endpoint."""
+
+    def _token_ok(self, user, token):
+        body = urllib.parse.urlencode({"token": token}).encode()
+        try:
+            with urllib.request.urlopen(self.args.xoauth2, body, timeout=10) as r:
+                answer = json.load(r)
+        except Exception as e:  # the endpoint is down: refuse, say why
+            print("sink: introspection failed: %s" % e, file=sys.stderr, flush=True)
+            return False
+        return answer.get("active") is True and answer.get("username") == user
+
+    async def _bearer(self, server, args, parse):
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False)
+        else:
+            blob = await server.challenge_auth("")
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=True)
+        user, token = parse(blob.decode("utf-8", "replace"))
+        if user and token and self._token_ok(user, token):
+            print("sink: %s login as %s" % (args[0], user), file=sys.stderr, flush=True)
+            return AuthResult(success=True, auth_data=user)
+        print("sink: %s token refused for %s" % (args[0], user), file=sys.stderr, flush=True)
+        err = json.dumps({"status": "401", "schemes": "bearer", "scope": "SMTP.Send"})
+        await server.challenge_auth(base64.b64encode(err.encode()), encode_to_b64=False)
+        return AuthResult(success=False, handled=False)
+
+    @staticmethod
+    def _parse_xoauth2(s):
+        # "user=" USER ^A "auth=Bearer " TOKEN ^A ^A
+        fields = dict(f.split("=", 1) for f in s.split("\x01") if "=" in f)
+        auth = fields.get("auth", "")
+        return fields.get("user"), auth[7:] if auth.startswith("Bearer ") else None
+
+    @staticmethod
+    def _parse_oauthbearer(s):
+        # "n,a=" USER "," ^A "host=..." ^A "port=..." ^A "auth=Bearer " TOKEN ^A ^A
+        head, _, rest = s.partition("\x01")
+        user = None
+        for part in head.split(","):
+            if part.startswith("a="):
+                user = part[2:].replace("=2C", ",").replace("=3D", "=")
+        fields = dict(f.split("=", 1) for f in rest.split("\x01") if "=" in f)
+        auth = fields.get("auth", "")
+        return user, auth[7:] if auth.startswith("Bearer ") else None
+
+    async def auth_XOAUTH2(self, server, args):
+        return await self._bearer(server, args, self._parse_xoauth2)
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._bearer(server, args, self._parse_oauthbearer)
+
+
 class CountingSMTP(SMTP):
     """aiosmtpd's SMTP (one instance per connection) that reports its first
     EHLO/HELO to the handler, and every command and the end of the
@@ -283,6 +353,7 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--auth")
+    ap.add_argument("--xoauth2")
     ap.add_argument("--idle-timeout", type=float, default=300)
     args = ap.parse_args()
     if args.fail_code is not None and not 400 <= args.fail_code <= 599:
@@ -294,7 +365,7 @@ def main():
     # Keep numbering across restarts of the sink in one state folder.
     existing = [int(n[:-4]) for n in os.listdir(args.dir)
                 if n.endswith(".eml") and n[:-4].isdigit()]
-    handler = Sink(args.dir, args)
+    handler = (OAuthSink if args.xoauth2 else Sink)(args.dir, args)
     handler.n = max(existing, default=0)
 
     kwargs = dict(hostname=args.host, port=args.port,
@@ -311,6 +382,10 @@ def main():
     if args.auth:
         kwargs.update(authenticator=authenticator_for(args.auth),
                       auth_required=True, auth_require_tls=False)
+    elif args.xoauth2:
+        kwargs.update(authenticator=lambda *a: AuthResult(success=False, handled=False),
+                      auth_required=True, auth_require_tls=False,
+                      auth_exclude_mechanism=["PLAIN", "LOGIN"])
 
     controller = SinkController(handler, **kwargs)
     controller.start()

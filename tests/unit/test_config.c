@@ -586,7 +586,8 @@ static const struct bad_case bad_cases[] = {
 	  "or surrounding spaces",
 	  "%P:8: default_language: \"english\" is not a language code such as en or ru",
 	  "%P:9: message_id_domain: \"-bad-.example\" is not a domain name",
-	  "%P:15: auth: must be one of auto, login, plain, not \"cram-md5\"",
+	  "%P:15: auth: must be one of password, xoauth2, oauthbearer (or auto, login, plain), "
+	  "not \"cram-md5\"",
 	  "%P:16: poll_interval: must be at least 1s",
 	  "%P:17: timeout: \"1 hour\" is not a duration (use e.g. 30s, 15m, 8h or 3d)",
 	  "%P:18: processed_folder: \"INBOX\" is the folder the mailbox reads from",
@@ -755,6 +756,11 @@ static const struct bad_case bad_cases[] = {
 	  "%P:7: senders: \"@\" is neither an e-mail address nor a domain",
 	  "%P:8: final: decides the priority, and rule \"final2\" sets none",
 	  "%P:9: final: must be true or false, not \"maybe\"", NULL}},
+	{"rules: exclude",
+	 BASE "rule \"e1\" { senders = {\"a@example.com\"} exclude = {\"x\"} priority = \"low\" }\n"
+	      "rule \"e2\" { keywords = {\"x\"} exclude = {\"---\"} type = \"access\" }\n",
+	 {"%P:3: exclude: only applies to keywords, and rule \"e1\" has none",
+	  "%P:4: exclude: \"---\" has no letter or digit to match", NULL}},
 	{"plans",
 	 BASE "plan \"p1\" { }\n"
 	      "plan \"p2\" { customers = {\"@\"} high = \"1h\" calendar = \"nowhere\" }\n"
@@ -1256,6 +1262,170 @@ static void test_password_file(void **state)
 	free(f1), free(f2), free(f3), free(f4), free(f5), free(f6), free(f7);
 }
 
+/* ------------------------------------------------------ OAuth 2.0 */
+
+#define MB_OAUTH(lines)                                                                        \
+	BASE "mailbox \"m365\" {\n"                                                            \
+	     "  url = \"imaps://outlook.office365.com/INBOX\"\n"                               \
+	     "  user = \"support@example.com\"\n" lines "}\n"
+
+static void test_oauth2(void **state)
+{
+	(void)state;
+	char *sec = write_conf("oa/client.secret", "s3cret\n", 0600);
+	char *rt = write_conf("oa/support.token", "1.refresh\n", 0600);
+	struct pd_config *cfg;
+
+	/* the DESIGN.md example: refresh token, relative files next to the config */
+	cfg = load_ok(MB_OAUTH(
+		"  auth = \"xoauth2\"\n"
+		"  oauth2 {\n"
+		"    token_url = \"https://login.microsoftonline.com/TENANT/oauth2/v2.0/token\"\n"
+		"    client_id = \"abc\"\n"
+		"    client_secret_file = \"oa/client.secret\"\n"
+		"    grant = \"refresh_token\"\n"
+		"    refresh_token_file = \"oa/support.token\"\n"
+		"    scope = \"https://outlook.office365.com/IMAP.AccessAsUser.All offline_access\"\n"
+		"  }\n"));
+	const struct pd_mailbox_cfg *mb = &cfg->mailboxes[0];
+	assert_int_equal(mb->auth, PD_IMAP_AUTH_XOAUTH2);
+	assert_null(mb->password);
+	assert_non_null(mb->oauth2);
+	assert_string_equal(mb->oauth2->client_id, "abc");
+	assert_string_equal(mb->oauth2->client_secret, "s3cret");
+	assert_string_equal(mb->oauth2->refresh_token_file, rt);
+	assert_int_equal(mb->oauth2->grant, PD_OAUTH2_GRANT_REFRESH_TOKEN);
+	assert_null(mb->oauth2->device_url);
+	assert_null(mb->oauth2->token_command);
+	pd_config_free(cfg);
+
+	/* token_command, oauthbearer; smtp with client_credentials; http on loopback */
+	cfg = load_ok(MB_OAUTH("  auth = \"oauthbearer\"\n"
+			       "  token_command = \"/usr/local/bin/get-token support\"\n")
+		      "smtp {\n"
+		      "  url = \"smtp://127.0.0.1:10025\"\n  tls = \"none\"\n"
+		      "  from = \"s@example.com\"\n  user = \"s@example.com\"\n"
+		      "  auth = \"xoauth2\"\n"
+		      "  oauth2 { token_url = \"http://127.0.0.1:8080/token\" client_id = \"c\"\n"
+		      "           grant = \"client_credentials\" client_secret_file = "
+		      "\"oa/client.secret\"\n"
+		      "           scope = \"https://outlook.office365.com/.default\" }\n"
+		      "}\n");
+	assert_int_equal(cfg->mailboxes[0].auth, PD_IMAP_AUTH_OAUTHBEARER);
+	assert_string_equal(cfg->mailboxes[0].oauth2->token_command,
+			    "/usr/local/bin/get-token support");
+	assert_int_equal(cfg->smtp.auth, PD_IMAP_AUTH_XOAUTH2);
+	assert_null(cfg->smtp.password);
+	assert_int_equal(cfg->smtp.oauth2->grant, PD_OAUTH2_GRANT_CLIENT_CREDENTIALS);
+	assert_string_equal(cfg->smtp.oauth2->token_url, "http://127.0.0.1:8080/token");
+	pd_config_free(cfg);
+
+	/* "password" is the default's other name */
+	cfg = load_ok(MB_OAUTH("  auth = \"password\"\n  password_file = \"oa/client.secret\"\n"));
+	assert_int_equal(cfg->mailboxes[0].auth, PD_IMAP_AUTH_AUTO);
+	assert_null(cfg->mailboxes[0].oauth2);
+	pd_config_free(cfg);
+
+	/* a refresh token file not written yet is fine (postdesk oauth2 makes it) */
+	cfg = load_ok(MB_OAUTH("  auth = \"xoauth2\"\n"
+			       "  oauth2 { token_url = \"https://oauth2.googleapis.com/token\"\n"
+			       "    client_id = \"c\" refresh_token_file = \"oa/later.token\"\n"
+			       "    scope = \"https://mail.google.com/\" }\n"));
+	pd_config_free(cfg);
+
+	static const struct bad_case cases[] = {
+		{"unknown auth", MB_OAUTH("  auth = \"kerberos\"\n  password = \"x\"\n"),
+		 {"%P:6: auth: must be one of password, xoauth2, oauthbearer (or auto, login, "
+		  "plain), not \"kerberos\"",
+		  NULL}},
+		{"oauth without a token source", MB_OAUTH("  auth = \"xoauth2\"\n"),
+		 {"%P:6: mailbox \"m365\": auth = \"xoauth2\" needs an oauth2 { } section or "
+		  "token_command",
+		  NULL}},
+		{"both oauth2 and token_command",
+		 MB_OAUTH("  auth = \"xoauth2\"\n"
+			  "  token_command = \"get-token\"\n"
+			  "  oauth2 { token_url = \"https://idp.example.com/token\" client_id = \"c\"\n"
+			  "    refresh_token_file = \"oa/support.token\" scope = \"s\" }\n"),
+		 {"%P:7: mailbox \"m365\": set either an oauth2 section or token_command, not both",
+		  NULL}},
+		{"oauth2 section with a password login",
+		 MB_OAUTH("  password = \"x\"\n"
+			  "  oauth2 { token_url = \"https://idp.example.com/token\" }\n"
+			  "  token_command = \"t\"\n"),
+		 {"%P:7: mailbox \"m365\": an oauth2 section needs auth = \"xoauth2\" or "
+		  "\"oauthbearer\"",
+		  "%P:8: token_command: needs auth = \"xoauth2\" or \"oauthbearer\"", NULL}},
+		{"password beside a token",
+		 MB_OAUTH("  auth = \"oauthbearer\"\n  password = \"x\"\n  token_command = \"t\"\n"),
+		 {"%P:7: password: not used with auth = \"oauthbearer\"; remove it", NULL}},
+		{"oauth2 section: what is missing or wrong",
+		 MB_OAUTH("  auth = \"xoauth2\"\n"
+			  "  oauth2 {\n"
+			  "    token_url = \"http://login.example.com/token\"\n"
+			  "    device_url = \"ftp://127.0.0.1/device\"\n"
+			  "    grant = \"password\"\n"
+			  "    client_secret_file = \"oa/missing\"\n"
+			  "    colour = \"blue\"\n"
+			  "  }\n"),
+		 {"%P:7: oauth2: missing required option 'client_id'",
+		  "%P:7: oauth2: missing required option 'scope'",
+		  "%P:7: mailbox \"m365\": oauth2: grant = \"refresh_token\" needs "
+		  "refresh_token_file",
+		  "%P:8: token_url: \"http://login.example.com/token\": http:// is allowed only to "
+		  "a loopback address; use https://",
+		  "%P:9: device_url: \"ftp://127.0.0.1/device\": the scheme must be https://",
+		  "%P:10: grant: must be refresh_token or client_credentials, not \"password\"",
+		  "%P:11: client_secret_file: cannot use \"%D/oa/missing\": No such file or "
+		  "directory",
+		  "%P:12: unknown option 'colour' in oauth2", NULL}},
+		{"refresh token grant without its file; client_credentials without a secret",
+		 MB_OAUTH("  auth = \"xoauth2\"\n"
+			  "  oauth2 { token_url = \"https://idp.example.com/token\"\n"
+			  "    client_id = \"c\" scope = \"s\" }\n")
+			 "smtp {\n"
+			 "  url = \"smtp://127.0.0.1:10025\"\n  tls = \"none\"\n"
+			 "  from = \"s@example.com\"\n"
+			 "  auth = \"oauthbearer\"\n"
+			 "  oauth2 { token_url = \"https://idp.example.com/token\" client_id = \"c\"\n"
+			 "    grant = \"client_credentials\" scope = \"s\"\n"
+			 "    refresh_token_file = \"oa/support.token\" }\n"
+			 "}\n",
+		 {"%P:7: mailbox \"m365\": oauth2: grant = \"refresh_token\" needs "
+		  "refresh_token_file",
+		  "%P:14: auth = \"oauthbearer\" needs user (the mailbox the token belongs to)",
+		  "%P:16: grant = \"client_credentials\" needs client_secret_file",
+		  "%P:17: refresh_token_file: not used with grant = \"client_credentials\"", NULL}},
+		{"refresh token file in a directory that does not exist",
+		 MB_OAUTH("  auth = \"xoauth2\"\n"
+			  "  oauth2 { token_url = \"https://idp.example.com/token\"\n"
+			  "    client_id = \"c\" scope = \"s\"\n"
+			  "    refresh_token_file = \"/nonexistent/dir/token\" }\n"),
+		 {"%P:9: refresh_token_file: the directory of \"/nonexistent/dir/token\" does not "
+		  "exist",
+		  NULL}},
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		const char *exp[16] = {NULL};
+		char *owned[16] = {NULL};
+		current_case = cases[i].name;
+		for (size_t j = 0; cases[i].exp[j] != NULL; j++) {
+			/* %D: the test directory */
+			const char *d = strstr(cases[i].exp[j], "%D");
+			if (d != NULL)
+				owned[j] = pd_xasprintf("%.*s%s%s", (int)(d - cases[i].exp[j]),
+							cases[i].exp[j], tmpdir, d + 2);
+			exp[j] = owned[j] != NULL ? owned[j] : cases[i].exp[j];
+		}
+		expect_errors(cases[i].text, exp);
+		for (size_t j = 0; j < 16; j++)
+			free(owned[j]);
+	}
+	current_case = NULL;
+	free(sec);
+	free(rt);
+}
+
 static void test_credentials_directory(void **state)
 {
 	(void)state;
@@ -1563,6 +1733,7 @@ int main(void)
 		cmocka_unit_test(test_env_and_comments),
 		cmocka_unit_test(test_password_file),
 		cmocka_unit_test(test_credentials_directory),
+		cmocka_unit_test(test_oauth2),
 		cmocka_unit_test(test_is_agent),
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_loopback),

@@ -347,6 +347,10 @@ static void test_query_text(void **state)
 	t = pd_kb_query_text(NULL, NULL);
 	assert_string_equal(t, "\n");
 	free(t);
+	/* quoted lines are someone else's words */
+	t = pd_kb_query_text("Re: invoice", "Thanks, paid.\n\n> Your invoice 118\n  > is attached\nBye");
+	assert_string_equal(t, "Re: invoice\nThanks, paid.\n\nBye");
+	free(t);
 
 	/* the body is cut at PD_KB_QUERY_BODY bytes, never inside a character:
 	 * "x" then two-byte letters, so byte PD_KB_QUERY_BODY is a second half */

@@ -188,8 +188,14 @@ static void fill_snapshot(void)
 	boxes[1].last_poll = 0;
 	boxes[1].idle = false;
 	boxes[1].healthy = true;
+	/* the second logs in with an OAuth 2.0 token */
+	boxes[1].oauth2 = true;
+	boxes[1].token_expires_in = -12;
+	boxes[1].token_refresh_failures = 4;
 
 	memset(&snap, 0, sizeof(snap));
+	snap.smtp_oauth2 = true;
+	snap.smtp_token_expires_in = 3300;
 	snap.db_ok = true;
 	snap.n_mailboxes = 2;
 	snap.mailboxes = boxes;
@@ -295,6 +301,14 @@ static void test_metrics_body(void **state)
 			   "postdesk_sla_warnings_total 6\n");
 	assert_contains(b, "postdesk_sla_breaches_total 3\n");
 	assert_contains(b, "# TYPE postdesk_database_up gauge\npostdesk_database_up 1\n");
+	/* OAuth 2.0: only for mailboxes (and smtp) that use it */
+	assert_contains(b, "# TYPE postdesk_oauth2_token_expiry_seconds gauge\n"
+			   "postdesk_oauth2_token_expiry_seconds{mailbox=\"sup\\\"port\\\\x\\ny\"} -12\n"
+			   "postdesk_oauth2_token_expiry_seconds{smtp=\"1\"} 3300\n");
+	assert_contains(b, "# TYPE postdesk_oauth2_refresh_failures_total counter\n"
+			   "postdesk_oauth2_refresh_failures_total{mailbox=\"sup\\\"port\\\\x\\ny\"} 4\n"
+			   "postdesk_oauth2_refresh_failures_total{smtp=\"1\"} 0\n");
+	assert_lacks(b, "postdesk_oauth2_token_expiry_seconds{mailbox=\"sales\"}");
 
 	assert_lacks(b, "sup\"port\\x\ny"); /* the raw name never appears */
 

@@ -8,7 +8,10 @@
  *    (README.md of the corpus says how to compare).
  * 2. Our own fixtures in tests/data/mime: Russian mail in koi8-r and
  *    windows-1251, broken encoded words, RFC 2231 Cyrillic filenames,
- *    HTML-only, nested multipart, message/rfc822, raw 8-bit headers, TNEF.
+ *    HTML-only, nested multipart, message/rfc822, raw 8-bit headers, TNEF;
+ *    and a table of mail as real clients write it (raw GBK and Shift_JIS
+ *    headers, CP50221, lying charset labels...), with the charset label
+ *    table and the charset guess.
  * 3. Hostile mail generated here: 10,000 parts, 200-deep and 100,000-deep
  *    nesting, a 1 MB header line, NUL bytes, broken base64, oversized.
  * 4. The content hash, header decoding and charset conversion directly.
@@ -31,6 +34,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "charset.h"
 #include "mime.h"
 #include "msg.h"
 #include "util.h"
@@ -857,6 +861,303 @@ static void test_to_utf8(void **state)
 	free(s);
 }
 
+/* ------------------------------------------------- real-world fixtures */
+
+/*
+ * Mail as real clients write it, one row per file of tests/data/mime: the
+ * decoded From name and address, the Subject, an excerpt of the body and
+ * the attachment names.  NULL: not checked.
+ */
+static const struct fixture_case {
+	const char *file;
+	const char *from_name, *from_addr, *subject, *body;
+	size_t n_att;
+	const char *att[3];
+	int from; /* 0: not checked, 1: body from text/plain, 2: from text/html */
+} fixture_cases[] = {
+	/* Foxmail: raw GBK in Subject, From name and file name; body GB2312 */
+	{"foxmail_gbk.eml", "张伟", "zhangwei@example.cn", "关于CSV导出崩溃的问题",
+	 "导出CSV时程序崩溃，订单号 ACME-7781。", 1, {"订单导出.csv"}, 1},
+	/* Becky!: raw Shift_JIS with NEC row 13 (①, ㈱) and IBM 髙, "Shift_JIS" label */
+	{"sjis_nec.eml", "髙橋 一郎", "takahashi@example.co.jp", "①ログインできない件（㈱山田商事）",
+	 "①ログインできません。 ②パスワード再設定のメールが届きません。 ㈱山田商事 髙橋", 0, {NULL}, 0},
+	/* Outlook ISO-2022-JP with CP50221 extensions, in encoded words and the body */
+	{"iso2022jp_outlook.eml", "佐藤 花子", "sato@example.jp", "①お問い合わせ ㈱テスト",
+	 "㈱テスト　佐藤です。 請求書の件でご連絡しました。 ①金額が違います", 0, {NULL}, 0},
+	/* "utf8" label; quoted-printable soft breaks inside two-byte characters */
+	{"utf8_label_qp.eml", "Ольга Смирнова", "olga@example.ru", "Не могу войти",
+	 "Не могу войти в личный кабинет, пишет «неверный пароль». Заказ № 55120, спасибо.", 0,
+	 {NULL}, 0},
+	/* no charset anywhere: raw GBK subject, name and body (uchardet) */
+	{"undeclared_gbk.eml", "李娜", "lina@example.cn", "无法登录账户，请重置密码",
+	 "我们的账户无法登录，系统一直提示密码错误。", 0, {NULL}, 0},
+	/* Ukrainian text labelled KOI8-R: read as KOI8-U */
+	{"koi8u_mislabel.eml", "Олексій", "oleksii@example.ua", "Не працює експорт",
+	 "Не працює експорт звітів, з'являється помилка. Дякую, Олексій", 0, {NULL}, 0},
+	/* a relay wrapped a B-encoded Subject at column 0, before From */
+	{"broken_fold.eml", "Пётр Иванов", "petr@example.ru",
+	 "Не работает экспорт в CSV после обновления до версии 4.2, срочно нужна помощь",
+	 "Экспорт падает с ошибкой 500.", 0, {NULL}, 0},
+	/* the same as the last field before the body */
+	{"broken_fold_last.eml", "Anna Berg", "anna@example.de",
+	 "Rückerstattung für Bestellung 4711 fehlt", "Guten Tag, die Rückerstattung fehlt noch.", 0,
+	 {NULL}, 0},
+	/* a forwarding tool's separator line above the fields */
+	{"leading_separator.eml", "Maria Lopez", "maria@example.es", "Invoice 2026-118 is wrong",
+	 "Hello, the VAT on invoice 2026-118 is wrong.", 0, {NULL}, 0},
+	/* a UTF-8 BOM, an mbox From line, "From :" and "Subject   :" */
+	{"mbox_bom.eml", "Jean Dupont", "jean@example.fr", "Commande 8812 : colis endommagé",
+	 "Bonjour, le colis est arrivé endommagé.", 0, {NULL}, 0},
+	/* multipart/mixed: a forwarded remnant as text/plain, the message in text/html */
+	{"mixed_forward_remnant.eml", "Dana Whitfield", "dana@acme.example", "CSV export crashes",
+	 "The CSV export crashes every time I open the order list. Order account: ACME-7781.", 0,
+	 {NULL}, 2},
+	/* the same with a quote and a Russian attribution line */
+	{"mixed_quoted_remnant.eml", "Иван Петров", "ivan@example.ru", "Re: Счёт 118",
+	 "Счёт 118 не совпадает с заказом, сумма больше на 1200 руб.", 0, {NULL}, 2},
+	/* own text above a quote: the text/plain stays the body */
+	{"mixed_own_text.eml", "Tom", "tom@example.org", "Re: refund",
+	 "Still no refund for order 4471.", 0, {NULL}, 1},
+	/* alternative: a placeholder text/plain gives way to the HTML */
+	{"alt_placeholder.eml", "Shop Owner", "owner@shop.example", "Checkout error on payment page",
+	 "customers get error 502 on the payment page when they press Pay.", 0, {NULL}, 2},
+	/* alternative: a faithful text/plain is taken as it is */
+	{"alt_faithful.eml", "Lena Kurz", "lena@example.de", "Label printer offline",
+	 "See the portal: https://portal.example.de/printers", 0, {NULL}, 1},
+};
+
+/*
+ * pd_mime_header_repair as a table: what the clean block holds and where
+ * the body starts; NULL want = no repair needed.
+ */
+static void test_header_repair(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want, *body;
+	} cases[] = {
+		/* clean mail, with or without an mbox From line: nothing to repair */
+		{"From: a@b\r\nSubject: s\r\n\r\nbody", NULL, "body"},
+		{"From a@b Mon Mar  9 09:00:00 2026\nFrom: a@b\n\nbody", NULL, "body"},
+		/* a body without the empty line stays a body */
+		{"From: a@b\nSubject: s\nHello there\nbye\n", NULL, "Hello there\nbye\n"},
+		/* "Subject :" is a field as it is */
+		{"Subject : s\nFrom  : a@b\n\nbody", NULL, "body"},
+		/* BOM */
+		{"\xef\xbb\xbf" "From: a@b\nSubject: s\n\nbody", "From: a@b\nSubject: s\n\r\n", "body"},
+		/* BOM, then an mbox From line */
+		{"\xef\xbb\xbf" "From x Mon Mar  9 2026\nFrom: a@b\n\nbody", "From: a@b\n\r\n",
+		 "body"},
+		/* a separator line, even with an empty line, before the fields */
+		{"-----Original Message-----\n\nFrom: a@b\nSubject: s\n\nbody",
+		 "From: a@b\nSubject: s\n\r\n", "body"},
+		/* one known field alone after junk is not enough */
+		{"Hello,\nFrom: a@b\n\nbody", NULL, "Hello,\nFrom: a@b\n\nbody"},
+		/* more than five junk lines: not a header block */
+		{"1\n2\n3\n4\n5\n6\nFrom: a@b\nTo: c@d\n\nbody", NULL, NULL},
+		/* a fold without its blank, before a known field */
+		{"Subject: =?utf-8?b?QQ==?=\r\n=?utf-8?b?Qg==?=\r\nFrom: a@b\r\n\r\nbody",
+		 "Subject: =?utf-8?b?QQ==?=\r\n =?utf-8?b?Qg==?=\r\nFrom: a@b\r\n\r\n", "body"},
+		{"Subject: long text that\ngot wrapped\nTo: a@b\n\nbody",
+		 "Subject: long text that\n got wrapped\nTo: a@b\n\r\n", "body"},
+		/* an encoded word alone as the last line of the block */
+		{"From: a@b\nSubject: =?utf-8?q?a?=\n=?utf-8?q?b?=\n\nbody",
+		 "From: a@b\nSubject: =?utf-8?q?a?=\n =?utf-8?q?b?=\n\r\n", "body"},
+		/* an unknown field after the damage does not count */
+		{"From: a@b\nwrapped\nFoo: bar\n\nbody", NULL, "wrapped\nFoo: bar\n\nbody"},
+		/* no empty line at all: the block runs to the end */
+		{"\xef\xbb\xbf" "From: a@b\nSubject: s", "From: a@b\nSubject: s\r\n\r\n", ""},
+		{"", NULL, ""},
+	};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		struct pd_buf out;
+		size_t off = 0, len = strlen(cases[i].in);
+		bool r = pd_mime_header_repair(cases[i].in, len, &out, &off);
+
+		if (r != (cases[i].want != NULL))
+			fail_msg("case %zu: repaired=%d", i, (int)r);
+		if (r) {
+			assert_non_null(out.data);
+			if (strcmp(out.data, cases[i].want) != 0)
+				fail_msg("case %zu: block [%s], want [%s]", i, out.data, cases[i].want);
+			assert_true(off <= len);
+			assert_string_equal(cases[i].in + off, cases[i].body);
+		}
+		pd_buf_free(&out);
+	}
+	/* NULL input */
+	struct pd_buf out;
+	size_t off = 0;
+	assert_false(pd_mime_header_repair(NULL, 0, &out, &off));
+}
+
+static void test_fixture_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < PD_ARRAY_LEN(fixture_cases); i++) {
+		const struct fixture_case *fc = &fixture_cases[i];
+		char *raw;
+		struct pd_msg *m = parse_fixture(fc->file, &raw);
+
+		print_message("%s\n", fc->file);
+		assert_sane(m);
+		assert_false(m->parse_failed);
+		if (fc->from_name != NULL)
+			assert_string_equal(m->from.name, fc->from_name);
+		if (fc->from_addr != NULL)
+			assert_string_equal(m->from.address, fc->from_addr);
+		if (fc->subject != NULL)
+			assert_string_equal(m->subject, fc->subject);
+		if (fc->body != NULL && !body_contains(m->body_text, fc->body))
+			fail_msg("%s: body lacks \"%s\":\n%s", fc->file, fc->body, m->body_text);
+		assert_int_equal(m->n_attachments, fc->n_att);
+		if (fc->from != 0 && m->body_from_html != (fc->from == 2))
+			fail_msg("%s: body from %s", fc->file, m->body_from_html ? "HTML" : "text/plain");
+		for (size_t k = 0; k < PD_ARRAY_LEN(fc->att) && fc->att[k] != NULL; k++)
+			if (find_attachment(m, fc->att[k]) == NULL)
+				fail_msg("%s: no attachment \"%s\"", fc->file, fc->att[k]);
+		free_msg(m, raw);
+	}
+}
+
+/* A Russian forward marker ("Пересылаемое сообщение", capitalised) makes the
+ * text/plain a remnant too; a plain text of one's own stays the body. */
+static void test_remnant_ru(void **state)
+{
+	(void)state;
+	static const char *const plain[] = {
+		"\n-------- Пересылаемое сообщение --------\nОт: Биллинг\nТема: Счёт\n\nСчёт 5.\n",
+		"Посмотрите, пожалуйста.\n\n-------- Пересылаемое сообщение --------\nСчёт 5.\n",
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(plain); i++) {
+		char *raw = pd_xasprintf(
+			"From: a@b.example\nSubject: Fwd\nContent-Type: multipart/mixed; boundary=b\n\n"
+			"--b\nContent-Type: text/plain; charset=utf-8\n\n%s\n"
+			"--b\nContent-Type: text/html; charset=utf-8\n\n<p>Счёт не оплачен, помогите</p>\n"
+			"--b--\n",
+			plain[i]);
+		struct pd_msg *m = pd_mime_parse(raw, strlen(raw), NULL);
+		assert_sane(m);
+		assert_int_equal(m->body_from_html, i == 0);
+		assert_true(body_contains(m->body_text, i == 0 ? "Счёт не оплачен" : "Посмотрите"));
+		pd_msg_free(m);
+		free(raw);
+	}
+}
+
+/* ------------------------------------------------------ charset labels */
+
+/*
+ * The label table as mail clients read labels (WHATWG Encoding Standard):
+ * the kind and decoder of each label, and what a lying label's bytes
+ * become.
+ */
+static void test_charset_labels(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *label;
+		enum pd_cs_kind kind;
+		const char *name; /* decoder for PD_CS_ICONV */
+	} labels[] = {
+		{"Shift_JIS", PD_CS_ICONV, "CP932"},      {"SJIS", PD_CS_ICONV, "CP932"},
+		{"x-sjis", PD_CS_ICONV, "CP932"},         {"windows-31j", PD_CS_ICONV, "CP932"},
+		{"GB2312", PD_CS_ICONV, "GB18030"},       {"gbk", PD_CS_ICONV, "GB18030"},
+		{"x-gbk", PD_CS_ICONV, "GB18030"},        {"EUC-CN", PD_CS_ICONV, "GB18030"},
+		{"ISO-8859-1", PD_CS_ICONV, "WINDOWS-1252"}, {"latin1", PD_CS_ICONV, "WINDOWS-1252"},
+		{"us-ascii", PD_CS_ASCII, NULL},          {"EUC-KR", PD_CS_ICONV, "CP949"},
+		{"ks_c_5601-1987", PD_CS_ICONV, "CP949"}, {"ISO-2022-JP", PD_CS_ICONV, "ISO-2022-JP-2"},
+		{"KOI8-R", PD_CS_ICONV, "KOI8-R"},        {"koi8-u", PD_CS_ICONV, "KOI8-U"},
+		{"utf8", PD_CS_UTF8, NULL},               {"UTF8", PD_CS_UTF8, NULL},
+		{"\"utf-8\"", PD_CS_UTF8, NULL},          {"uft-8", PD_CS_UTF8, NULL},
+		{"utf-8*en", PD_CS_UTF8, NULL},           {"unicode-1-1-utf-7", PD_CS_ICONV, "UTF-7"},
+		{"utf-7", PD_CS_ICONV, "UTF-7"},          {"iso-8859-9", PD_CS_ICONV, "WINDOWS-1254"},
+		{"tis-620", PD_CS_ICONV, "CP874"},        {"unknown-8bit", PD_CS_NONE, NULL},
+		{"", PD_CS_NONE, NULL},                   {"bad/label", PD_CS_NONE, NULL},
+		{"windows-1251", PD_CS_ICONV, "WINDOWS-1251"}, {"big5", PD_CS_ICONV, "BIG5-HKSCS"},
+	};
+	static const struct {
+		const char *label, *in, *want;
+	} conv[] = {
+		/* ① ㈱ № in "Shift_JIS": NEC row 13 exists only in CP932 */
+		{"Shift_JIS", "\x87\x40\x87\x8a\x87\x82", "①㈱№"},
+		/* 髙 (IBM extension, NEC-selected row 89) */
+		{"sjis", "\xfb\xfc", "髙"},
+		/* € and 镕 in "GB2312": only GB18030 (and GBK) have them */
+		{"GB2312", "\xa2\xe3 \xe6\x46", "€ 鍲"},
+		{"gb2312", "\xd5\xc5\xce\xb0", "张伟"},
+		/* "ISO-8859-1" with windows-1252 quotes and dash */
+		{"iso-8859-1", "\x93quoted\x94 \x96 dash", "“quoted” – dash"},
+		/* us-ascii with 8-bit bytes: UTF-8 if valid, else windows-1252 */
+		{"us-ascii", "caf\xc3\xa9", "café"},
+		{"us-ascii", "caf\xe9", "café"},
+		/* EUC-KR text with a UHC-only syllable (똠) */
+		{"euc-kr", "\x8c\x63", "똠"},
+		/* ISO-2022-JP with CP50221's NEC row 13 (① = row 0x2D cell 0x21) */
+		{"iso-2022-jp", "\x1b$B-!-j\x1b(B", "①㈱"},
+		{"iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B", "こんにちは"},
+		/* 8-bit garbage in ISO-2022-JP: U+FFFD, not a CP932 character */
+		{"iso-2022-jp", "Dij\x8a" "at", "Dij\xef\xbf\xbd" "at"},
+		/* KOI8-R label on Ukrainian words: KOI8-U; box drawing alone stays KOI8-R */
+		{"koi8-r", "\xd0\xd2\xc1\xc3\xc0\xa4", "працює"},
+		{"koi8-r", "\xa4\xa4 \xf3\xde\xc5\xd4", "╓╓ Счет"},
+		{"utf-7", "+BB8EQAQ4BDIENQRC-", "Привет"},
+	};
+	char name[48];
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(labels); i++) {
+		enum pd_cs_kind k = pd_charset_canon(labels[i].label, name, sizeof(name));
+		if (k != labels[i].kind)
+			fail_msg("label \"%s\": kind %d, want %d", labels[i].label, (int)k,
+				 (int)labels[i].kind);
+		if (labels[i].name != NULL)
+			assert_string_equal(name, labels[i].name);
+	}
+	for (size_t i = 0; i < PD_ARRAY_LEN(conv); i++) {
+		char *s = pd_mime_to_utf8(conv[i].label, conv[i].in, strlen(conv[i].in));
+		assert_non_null(s);
+		if (strcmp(s, conv[i].want) != 0)
+			fail_msg("%s \"%s\": got \"%s\", want \"%s\"", conv[i].label, conv[i].in, s,
+				 conv[i].want);
+		free(s);
+	}
+}
+
+/*
+ * The guess for undeclared 8-bit text: only charsets seen in mail, only a
+ * guess that decodes the bytes, nothing for ASCII or valid UTF-8.
+ */
+static void test_charset_detect(void **state)
+{
+	(void)state;
+	struct pd_charset_cache cv;
+	const char *gbk = "\xc4\xfa\xba\xc3\xa3\xac\xce\xd2\xc3\xc7\xb5\xc4\xd5\xcb\xbb\xa7\xce\xde"
+			  "\xb7\xa8\xb5\xc7\xc2\xbc\xa3\xac\xcf\xb5\xcd\xb3\xd2\xbb\xd6\xb1\xcc\xe1"
+			  "\xca\xbe\xc3\xdc\xc2\xeb\xb4\xed\xce\xf3\xa1\xa3"; /* 您好，我们的账户无法登录... */
+	const char *sjis = "\x8a\x94\x8e\xae\x89\xef\x8e\xd0\x83\x54\x83\x93\x83\x76\x83\x8b"
+			   "\x82\xb2\x92\x53\x93\x96\x8e\xd2\x97\x6c"; /* 株式会社サンプルご担当者様 */
+	const char *cp1251 = "\xcd\xe5 \xf0\xe0\xe1\xee\xf2\xe0\xe5\xf2 \xef\xf0\xe8\xed\xf2\xe5"
+			     "\xf0, \xef\xee\xec\xee\xe3\xe8\xf2\xe5 \xef\xee\xe6\xe0\xeb\xf3\xe9\xf1"
+			     "\xf2\xe0"; /* Не работает принтер, помогите пожалуйста */
+	const char *g;
+
+	pd_charset_cache_init(&cv);
+	g = pd_charset_detect(&cv, gbk, strlen(gbk));
+	assert_non_null(g);
+	assert_string_equal(g, "gb18030");
+	g = pd_charset_detect(&cv, sjis, strlen(sjis));
+	assert_non_null(g);
+	assert_string_equal(g, "shift_jis");
+	g = pd_charset_detect(&cv, cp1251, strlen(cp1251));
+	assert_non_null(g);
+	assert_string_equal(g, "windows-1251");
+	assert_null(pd_charset_detect(&cv, "plain ascii", 11));
+	assert_null(pd_charset_detect(&cv, "caf\xc3\xa9", 5));
+	assert_null(pd_charset_detect(&cv, "", 0));
+	pd_charset_cache_close(&cv);
+}
+
 /* ------------------------------------------------------------- hostile */
 
 /* 10,000 parts: parsed up to max_parts, with a warning. */
@@ -1138,6 +1439,11 @@ int main(void)
 		cmocka_unit_test(test_references_cap),
 		cmocka_unit_test(test_decode_header),
 		cmocka_unit_test(test_to_utf8),
+		cmocka_unit_test(test_fixture_table),
+		cmocka_unit_test(test_header_repair),
+		cmocka_unit_test(test_remnant_ru),
+		cmocka_unit_test(test_charset_labels),
+		cmocka_unit_test(test_charset_detect),
 		cmocka_unit_test(test_many_parts),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_huge_header),
