@@ -255,11 +255,27 @@ def html_escape(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def flowed_quote(line, width=72):
+    """A line quoted as Thunderbird sends it with format=flowed (RFC 3676): "> ",
+    and a line longer than width broken at spaces, each piece but the last
+    ending in a space (a soft break)."""
+    if not line:
+        return ">"
+    pieces = []
+    while len(line) > width - 2 and " " in line[:width - 2]:
+        cut = line.rfind(" ", 0, width - 2)
+        pieces.append(line[:cut + 1])
+        line = line[cut + 1:]
+    pieces.append(line)
+    return "\n".join("> " + p for p in pieces)
+
+
 def cmd_fill(args):
     """Placeholders in TEMPLATE:
     @@TOKEN@@ the notice's Reply-To address, @@NOTICE_MID@@ its Message-ID,
     @@SUBJECT@@ its subject, @@NOTICE_DATE@@ its Date, @@DATE@@ now, @@MID@@ a fresh id,
     @@QUOTED@@ its text with "> " before every line (">" for empty lines),
+    @@QUOTEDFLOWED@@ the same with long lines broken as format=flowed does,
     @@PLAIN@@ its text as it is, @@HTML@@ its text as HTML paragraphs (one a line,
     Outlook's <p class=MsoNormal>), @@GMAILHTML@@ the same as <div>s.
     @@QP:NAME@@ is NAME encoded as quoted-printable (for parts that declare it)."""
@@ -276,6 +292,7 @@ def cmd_fill(args):
         "DATE": email.utils.formatdate(time.time(), localtime=False),
         "MID": "%x.%x" % (int(time.time() * 1000), os.getpid()),
         "QUOTED": "\n".join(("> " + l) if l else ">" for l in lines),
+        "QUOTEDFLOWED": "\n".join(flowed_quote(l) for l in lines),
         "PLAIN": text,
         "HTML": "\n".join('<p class="MsoNormal">%s<o:p></o:p></p>' % (html_escape(l) or "&nbsp;")
                           for l in lines),
