@@ -732,7 +732,7 @@ sc_clients() {
 	setup clients || return
 	new_ticket || return
 	local c mark relay
-	for c in thunderbird outlook-plain outlook-html gmail gmail-inline; do
+	for c in thunderbird outlook-plain outlook-html gmail gmail-inline applemail; do
 		$MC fill "$DATA/$c.eml.in" "$NOTICE" >"$T/$c.eml" || { pd_fail "clients: $c draft" "fill failed"; continue; }
 		mark=$(sink_count)
 		pd_deliver "$U" "$T/$c.eml"
@@ -753,7 +753,7 @@ sc_clients() {
 				bash -c "[ -n '$cid' ] && $MC htmlsrc '$relay' | grep -qF 'src=\"cid:$cid\"'"
 		fi
 		case $c in
-		outlook-html | gmail*)
+		outlook-html | gmail* | applemail)
 			case $($MC html "$relay") in
 			*"$(head -1 "$DATA/$c.expect")"*) pd_ok "clients: $c: the HTML answer goes out as text/html too" ;;
 			*) pd_fail "clients: $c: the HTML answer goes out as text/html too" "$($MC parts "$relay")" ;;
