@@ -10,7 +10,7 @@
 # DESIGN.md, "Agents' mail", is the contract.
 #
 #   top_srcdir=. top_builddir=build tests/integration/agents.sh [SCENARIO...]
-# Scenarios: attach forward agentattach top bottom replyall interleaved inside
+# Scenarios: attach forward inline agentattach top bottom replyall interleaved inside
 #            note command ru forged untrusted trusted teammate thread clients
 #            (default: all).
 
@@ -18,7 +18,7 @@
 
 MC="$PD_PYTHON $PD_LIB_DIR/mailcheck.py"
 DATA=$PD_LIB_DIR/../data/agents
-ALL_SCENARIOS="attach forward agentattach top bottom replyall interleaved inside note command ru forged untrusted trusted teammate thread clients"
+ALL_SCENARIOS="attach forward inline agentattach top bottom replyall interleaved inside note command ru forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
 # the notice's marker lines (include/answer.h)
@@ -407,6 +407,34 @@ sc_forward() {
 	answer_and_check "forward: an answer to that notice" \
 		"$(text_file fw-answer $'Sarah, the vendor\'s mail says the cutter sensor timed out; we will replace it.\n\nAlice')" \
 		PD_EDIT_TOP="$T/fw-answer.txt"
+}
+
+# The customer writes from Gmail with a screenshot inline (multipart/related):
+# the notice carries the image byte for byte, says [image: NAME] where it
+# stood, and its HTML shows it by its cid.
+sc_inline() {
+	setup inline || return
+	local mark
+	mark=$(sink_count)
+	pd_deliver "$U" "$DATA/customer-gmail-inline.eml"
+	N_SENT=$((N_SENT + 1))
+	once
+	NOTICE=$(kind_files notice $(to_addr team@example.com $(sink_after "$mark")) | head -1)
+	pd_check "inline: a notice" test -n "$NOTICE"
+	[ -n "$NOTICE" ] || return
+	readmail
+	compare_att "inline: the notice carries display.png, byte for byte" "$NOTICE" display.png "$DATA/screenshot.png"
+	case $($MC text "$NOTICE") in
+	*"[image: display.png]"*) pd_ok "inline: the notice's text says [image: display.png]" ;;
+	*) pd_fail "inline: the notice's text says [image: display.png]" "$($MC text "$NOTICE" | head -20)" ;;
+	esac
+	local cid
+	cid=$($MC cid "$NOTICE" display.png)
+	pd_check "inline: the notice's HTML shows the image by its cid" \
+		bash -c "[ -n '$cid' ] && $MC htmlsrc '$NOTICE' | grep -qF 'src=\"cid:$cid\"'"
+	answer_and_check "inline: an answer to that notice" \
+		"$(text_file in-answer $'Sarah, that screen means the print head is too hot; let it cool for ten minutes.\n\nAlice')" \
+		PD_EDIT_TOP="$T/in-answer.txt"
 }
 
 # ------------------------------------------------------------------ the agent's attachment
