@@ -607,6 +607,8 @@ held() {
 	pd_cli "$CONF" show 1 --json >"$T/$X.held.json"
 	pd_check_eq "$label: show --json has the mail as kind note" note \
 		"$(pd_json "$T/$X.held.json" "[m['kind'] for m in d['messages'] if nomid(m['message_id']) == '$mid'][0]")"
+	pd_check_eq "$label: the note keeps what was written" 1 \
+		"$(pd_json "$T/$X.held.json" "len([m for m in d['messages'] if nomid(m['message_id']) == '$mid' and len((m['body_text'] or '').strip()) > 0])")"
 	pd_check "$label: an ${HELD_EVENT:-agent.unverified} event" \
 		test "$(count "SELECT count(*) FROM events WHERE kind IN ('$(printf '%s' "${HELD_EVENT:-agent.unverified}" | sed "s/ or /', '/g")') AND ticket_id = 1")" -ge 1
 	local err
