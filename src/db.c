@@ -85,8 +85,12 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	/* Only set connect_timeout when the operator did not. */
 	parsed = PQconninfoParse(db->conninfo, &perr);
 	if (parsed == NULL) {
+		/* libpq may quote the part it could not read: a password, say */
+		char *why = pd_conninfo_scrub(perr ? perr : "out of memory", db->conninfo);
+		char mb[400];
 		pd_err_set(err, PD_ERR_FATAL, "db", 0, "database conninfo is invalid: %s",
-			   perr ? perr : "out of memory");
+			   pq_msg(why, mb, sizeof(mb)));
+		pd_free_secret(why);
 		PQfreemem(perr);
 		return -1;
 	}
@@ -122,10 +126,15 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 		enum pd_err_class cls = (strstr(m, "authentication") || strstr(m, "does not exist"))
 						? PD_ERR_FATAL
 						: PD_ERR_TEMP;
+		/* never the password: the conninfo as written, its secrets starred */
+		char *shown = pd_conninfo_redact(db->conninfo);
+		char *why = pd_conninfo_scrub(m, db->conninfo);
 		pd_err_set(err, cls, "db", 0,
 			   "cannot connect to PostgreSQL (%s): %s; check database.conninfo and that "
 			   "the server is running",
-			   db->conninfo, m);
+			   shown, why);
+		free(shown);
+		pd_free_secret(why);
 		PQfinish(db->conn);
 		db->conn = NULL;
 		return -1;
