@@ -26,6 +26,8 @@
 #     and --big (100,000; --big 0 skips it) mails;
 #   - SLA scan: one scan over S open tickets (100,000) of which D (100) are
 #     due, and a second one with nothing due;
+#   - hostile mail: postdeskd --once over each of hostile.sh's mails alone
+#     (10,000 parts, 1 MB header line, 1 MB Subject, 100-deep nesting, ...);
 #   - takeover: two daemons on one database, the fetcher killed with SIGKILL:
 #     the kill -> a new mail stored by the other one.
 # Prints one table (targets met or not) and writes FILE (default
@@ -341,6 +343,32 @@ kill -TERM "$PD_DAEMON_PID"
 pd_wait_exit "$PD_DAEMON_PID" 20 || true
 echo "#   ${TAKEOVER_MS} ms"
 
+# ------------------------------------------------------------------ hostile mail
+
+# Each of hostile.sh's mails (tests/integration/hostile_mail.py) alone in the
+# INBOX, postdeskd --once with SMTP (acknowledgement and notice composed):
+# start -> "done", so that what a sender can make one mail cost shows.
+echo "# hostile mail: postdeskd --once over each of hostile.sh's mails"
+HOSTILE_TIMES=
+for kind in "parts --count 10000" "longhdr --size 1048576" "longsubj --size 1048576" \
+	"deep --depth 100" "deeprfc --depth 100" "badb64" "badqp" "nul" "crlf" "sql" \
+	"big --size 52428800"; do
+	name=${kind%% *}
+	args=()
+	[ "$name" = big ] && args=(--attach-out "$T/hostile.bin")
+	fresh_db "bench_h_$name" 'extra=max_message_size = "120M"'
+	pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	"$PY" "$top_srcdir/tests/integration/hostile_mail.py" $kind "${args[@]}" \
+		>"$T/hostile.eml" || pd_die "hostile_mail.py $kind"
+	pd_deliver support "$T/hostile.eml" || pd_die "deliver hostile $name"
+	once_run "bench_h_$name"
+	ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)")
+	echo "#   $name: $(wc -c <"$T/hostile.eml") bytes, stored $RUN_STORED in $ms ms, peak RSS $RUN_RSS KB"
+	HOSTILE_TIMES="$HOSTILE_TIMES $name=$ms"
+	rm -f "$T/hostile.eml" "$T/hostile.bin"
+done
+
 # ------------------------------------------------------------------ memory
 
 echo "# memory: postdeskd --once over $SMALL mails (no SMTP)"
@@ -369,7 +397,7 @@ export MAILS INBOX_COUNT SMALL BIG IDLE_MAILS RATE SMTP_MAILS SLA_TICKETS SLA_DU
 	INGEST_SECS INGEST_RSS INGEST_STORED OUTBOX_SECS OUTBOX_SENT OUTBOX_ACKS OUTBOX_QUEUED \
 	OUTBOX_SINK SMALL_SECS SMALL_RSS SMALL_STORED BIG_SECS BIG_RSS BIG_STORED \
 	INGEST_START OUTBOX_START BIG_START BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
-export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES TAKEOVER_MS
+export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES TAKEOVER_MS HOSTILE_TIMES
 "$PY" - "$T/idle.sent" "$T/idle.log" "$T/bench_ingest.log" "$T/bench_bigrss.log" <<'PYEOF'
 import datetime, json, os, platform, re, subprocess, sys
 
@@ -547,6 +575,7 @@ res = {
     "sla_scan": {"open_tickets": int(E["SLA_TICKETS"]), "due": int(E["SLA_DUE"]),
                  "notices": int(E["SLA_NOTICES"]), "ms": sla_ms,
                  "ms_nothing_due": int(E["SLA_IDLE_MS"]), "plan": E["SLA_PLAN"]},
+    "hostile_ingest_ms": {k: int(v) for k, v in kv(E["HOSTILE_TIMES"]).items()},
     "takeover_ms": {"what": "kill -9 of the fetcher -> a new mail stored by the standby "
                             "(default poll_interval, IDLE)", "ms": int(E["TAKEOVER_MS"])},
     "targets": targets,
@@ -608,6 +637,9 @@ row("peak RSS KB, %d + outbox" % n, "%d" % int(E["INGEST_RSS"]))
 row("SLA scan ms (%d open, %d due)" % (int(E["SLA_TICKETS"]), int(E["SLA_DUE"])), "%d" % sla_ms,
     "< 100", mark(targets["sla_scan_ms"]))
 row("SLA scan ms (nothing due)", "%d" % int(E["SLA_IDLE_MS"]))
+row("hostile mail alone, --once, ms", "")
+for k, v in res["hostile_ingest_ms"].items():
+    row("  " + k, "%d" % v)
 row("takeover ms (kill -9 -> mail stored)", "%d" % int(E["TAKEOVER_MS"]), "< 5000",
     mark(targets["takeover_ms"]))
 

@@ -98,8 +98,59 @@ static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct 
 	return 0;
 }
 
+/*
+ * Store items[0..n).  When PostgreSQL cancels a statement for running past
+ * statement_timeout, the same batch would time out again on every round and
+ * the mailbox would stall behind it: store it again in smaller pieces - the
+ * mails before the one whose statement timed out, that mail alone, the mails
+ * after it (halves when no mail is named) - down to one mail, which is then
+ * kept raw on a flagged ticket like other mail that cannot be stored parsed.
+ * When even the raw mail times out the cause is not the mail (a lock, an
+ * overloaded server): the error is returned and the rest waits for the next
+ * round, as for any other temporary failure.  Pieces committed before that
+ * keep their actions; the others are FAILED.
+ */
+static int store_pieces(struct pd_db *db, const struct pd_store_ctx *ctx,
+			const struct pd_mailbox_cfg *mb, struct pd_ingest_item *items, size_t n,
+			struct pd_err *err)
+{
+	size_t k = n;
+
+	if (n == 0)
+		return 0;
+	if (pd_store_batch(db, ctx, items, n, err) == 0)
+		return 0;
+	if (err->code != PD_DB_TIMEOUT || (n == 1 && ctx->raw_reason != NULL))
+		return -1;
+	if (n == 1) {
+		struct pd_store_ctx raw = *ctx;
+		raw.raw_reason = "storing it took longer than database.statement_timeout";
+		pd_log_warning("mailbox=%s uid=%u: %s; trying to keep it raw on a flagged ticket",
+			       mb->name, items[0].uid, err->msg);
+		pd_err_clear(err);
+		return store_pieces(db, &raw, mb, items, 1, err);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].timed_out)
+			k = i;
+	pd_log_warning("mailbox=%s: a batch of %zu mails ran past the statement timeout (%s); "
+		       "storing it in smaller pieces",
+		       mb->name, n, k < n ? "in one mail" : "no mail named");
+	pd_err_clear(err);
+	if (k < n)
+		return store_pieces(db, ctx, mb, items, k, err) < 0 ||
+				       store_pieces(db, ctx, mb, items + k, 1, err) < 0 ||
+				       store_pieces(db, ctx, mb, items + k + 1, n - k - 1, err) < 0
+			   ? -1
+			   : 0;
+	return store_pieces(db, ctx, mb, items, n / 2, err) < 0 ||
+			       store_pieces(db, ctx, mb, items + n / 2, n - n / 2, err) < 0
+		   ? -1
+		   : 0;
+}
+
 /* Fetch, parse and store one batch of UIDs; what was stored joins tm, to be
- * marked by the caller. */
+ * marked by the caller (also when a later piece of the batch failed). */
 static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
 			const struct pd_mailbox_cfg *mb, uint32_t uidvalidity, const uint32_t *uids,
 			size_t n, struct to_mark *tm, struct pd_ingest_stats *st,
@@ -109,8 +160,8 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 	struct pd_ingest_item *items = NULL;
 	size_t n_mails = 0;
 	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
-	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity};
-	int rc = -1;
+	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity, NULL};
+	int stored;
 	int64_t t0 = pd_now_ms(), t_fetch, t_parse, t_store;
 
 	if (pd_imap_fetch(im, uids, n, &mails, &n_mails, err) < 0)
@@ -133,9 +184,9 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 				      mails[i].uid, m->n_warnings - 5);
 	}
 	t_parse = pd_now_ms();
-	if (pd_store_batch(db, &ctx, items, n_mails, err) < 0)
-		goto out;
-	crash_point();
+	stored = store_pieces(db, &ctx, mb, items, n_mails, err);
+	if (stored == 0)
+		crash_point();
 	t_store = pd_now_ms();
 
 	if (tm->n + n_mails > tm->cap) {
@@ -158,8 +209,9 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 			st->duplicates++;
 			break;
 		default:
-			st->failed++;
-			continue; /* stays unmarked: retried next round */
+			if (stored == 0)
+				st->failed++; /* else the error is the batch's */
+			continue;             /* stays unmarked: retried next round */
 		}
 		if (it->flagged)
 			st->flagged++;
@@ -168,13 +220,11 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 	pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld", mb->name,
 		     n_mails, (long long)(t_fetch - t0), (long long)(t_parse - t_fetch),
 		     (long long)(t_store - t_parse));
-	rc = 0;
-out:
 	for (size_t i = 0; i < n_mails; i++)
 		pd_msg_free(items[i].msg);
 	free(items);
 	pd_imap_mails_free(mails, n_mails);
-	return rc;
+	return stored;
 }
 
 int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,

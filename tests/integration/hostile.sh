@@ -168,6 +168,9 @@ sc_long() {
 		"$(field longsubj@customer.example 'length(subject)')"
 	pd_check_eq "long: ...and starts as written" "w0000000000 w0000000001" \
 		"$(field longsubj@customer.example 'left(subject, 23)')"
+	pd_check_eq "long: its ticket's subject (what the classifier, the KB search and the answers see) is cut to 1 KB" \
+		"1024" "$(sql "SELECT octet_length(t.subject) FROM tickets t JOIN messages m ON m.ticket_id = t.id
+			WHERE m.message_id = 'longsubj@customer.example'")"
 	# the acknowledgement and notice of the long subject went out, each
 	# header line within SMTP's 998-octet limit
 	local f bad=0 n=0
