@@ -516,7 +516,9 @@ static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 	p_int(&p, (int64_t)msg->date);                                 /* 14 */
 	p_text(&p, msg->body_text);                                    /* 15 */
 	p_text(&p, msg->body_charset ? msg->body_charset : "");        /* 16 */
-	p_int(&p, (int64_t)msg->raw_len);                              /* 17 */
+	/* the size on the server, also when only a prefix was fetched */
+	p_int(&p, (int64_t)(msg->server_size > msg->raw_len ? msg->server_size
+							    : msg->raw_len)); /* 17 */
 	if (flag)
 		p_own(&p, flag);                                       /* 18 */
 	else
@@ -1345,7 +1347,8 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	p_int(&p, ticket);
 	p_int(&p, index);
 	res = run(db, "pd_reprocess_find",
-		  "SELECT m.id, r.raw FROM messages m JOIN message_raw r ON r.message_id = m.id"
+		  "SELECT m.id, r.raw, m.raw_size FROM messages m"
+		  " JOIN message_raw r ON r.message_id = m.id"
 		  " WHERE m.ticket_id = $1::bigint ORDER BY m.id OFFSET $2::bigint - 1 LIMIT 1"
 		  " FOR UPDATE OF m",
 		  &p, err);
@@ -1359,6 +1362,7 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	}
 	message = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &raw_len);
+	int64_t server_size = get_i64(res, 2);
 	PQclear(res);
 	if (raw == NULL) {
 		pd_err_set(err, PD_ERR_PERM, "store", 0, "stored original of message %lld unreadable",
@@ -1366,7 +1370,18 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 		goto fail;
 	}
 	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
+	bool partial = server_size > 0 && (uint64_t)server_size > raw_len;
+	if (partial)
+		mopts.max_size = 1; /* only a prefix was stored: its header, never its parts */
 	msg = pd_mime_parse((const char *)raw, raw_len, &mopts);
+	if (partial) {
+		/* the ticket stays flagged: the mail itself is on the mail server */
+		free(msg->parse_error);
+		msg->parse_error = pd_xasprintf(
+		    "only the first %zu of its %lld bytes were stored (it was above "
+		    "max_message_size); the whole mail is on the mail server",
+		    raw_len, (long long)server_size);
+	}
 	if (msg->parse_error != NULL)
 		*parse_error_r = pd_xstrdup(msg->parse_error);
 
