@@ -633,17 +633,18 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 
 /* What the notices say about their tickets beyond ticket_info, for a whole
  * set at once ($1 the tickets, $2 the due times, one element per notice):
- * the reasons for its priority and the customer's last words, read once per
- * ticket; one row per notice, in order (ord), a notice of a ticket that is
- * gone has none. */
+ * the reasons for its priority (all tickets' in one query, sql/0014) and the
+ * customer's last words, read once per ticket; one row per notice, in order
+ * (ord), a notice of a ticket that is gone has none. */
 static const char SQL_NOTICE_FACTS[] =
     "WITH j AS (SELECT * FROM unnest($1::bigint[], $2::bigint[])"
     "            WITH ORDINALITY AS j(ticket, due, ord)),"
-    " f AS MATERIALIZED (SELECT id, " TICKET_INFO_COLS ","
-    "   postdesk_priority_reasons(id),"
+    " f AS MATERIALIZED (SELECT t.id, " TICKET_INFO_COLS ", r.reasons,"
     "   coalesce((SELECT body_text FROM messages m WHERE m.ticket_id = t.id"
     "              AND m.kind = 'customer' ORDER BY m.id DESC LIMIT 1), '')"
-    "  FROM tickets t WHERE id IN (SELECT ticket FROM j))"
+    "  FROM tickets t"
+    "  JOIN postdesk_priority_reasons(ARRAY(SELECT DISTINCT ticket FROM j)) AS r"
+    "    ON r.ticket = t.id)"
     "SELECT j.ord, f.*, to_char(to_timestamp(j.due), 'YYYY-MM-DD HH24:MI TZH:TZM')"
     " FROM j JOIN f ON f.id = j.ticket ORDER BY j.ord";
 /* the columns: ord, id, the ticket_info ones, then these */
