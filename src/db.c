@@ -603,3 +603,78 @@ void pd_db_unlock(struct pd_db *db, const char *key)
 
 	PQclear(res);
 }
+
+/* ------------------------------------------------------------ array parameters */
+
+/* The binary array header: ndim, has-null flag, element type, then the one
+ * dimension's length and lower bound; each element is its length (-1 for
+ * NULL) and its bytes. */
+#define ARRAY_HEADER 20
+
+static void put_u32(char *p, uint32_t v)
+{
+	p[0] = (char)(v >> 24);
+	p[1] = (char)(v >> 16);
+	p[2] = (char)(v >> 8);
+	p[3] = (char)v;
+}
+
+void pd_db_array_init(struct pd_db_array *a, unsigned elem_oid)
+{
+	char h[ARRAY_HEADER];
+
+	pd_buf_init(&a->b);
+	a->n = 0;
+	a->has_null = false;
+	put_u32(h, 1);
+	put_u32(h + 4, 0);
+	put_u32(h + 8, elem_oid);
+	put_u32(h + 12, 0); /* the length, set by pd_db_array_value */
+	put_u32(h + 16, 1);
+	pd_buf_append(&a->b, h, sizeof(h));
+}
+
+void pd_db_array_add(struct pd_db_array *a, const void *data, size_t len)
+{
+	char l[4];
+
+	put_u32(l, data == NULL ? UINT32_MAX : (uint32_t)len);
+	pd_buf_append(&a->b, l, sizeof(l));
+	if (data != NULL)
+		pd_buf_append(&a->b, data, len);
+	else
+		a->has_null = true;
+	a->n++;
+}
+
+void pd_db_array_add_str(struct pd_db_array *a, const char *s)
+{
+	pd_db_array_add(a, s, s != NULL ? strlen(s) : 0);
+}
+
+void pd_db_array_add_int8(struct pd_db_array *a, int64_t v)
+{
+	char b[8];
+
+	put_u32(b, (uint32_t)((uint64_t)v >> 32));
+	put_u32(b + 4, (uint32_t)v);
+	pd_db_array_add(a, b, sizeof(b));
+}
+
+const char *pd_db_array_value(struct pd_db_array *a, int *len)
+{
+	if (a->n == 0) {
+		put_u32(a->b.data, 0); /* no dimension at all: '{}' */
+		a->b.len = 12;
+	} else {
+		put_u32(a->b.data + 4, a->has_null ? 1 : 0);
+		put_u32(a->b.data + 12, (uint32_t)a->n);
+	}
+	*len = (int)a->b.len;
+	return a->b.data;
+}
+
+void pd_db_array_free(struct pd_db_array *a)
+{
+	pd_buf_free(&a->b);
+}
