@@ -1,7 +1,8 @@
 /*
  * bench/pgload.c - how fast PostgreSQL takes the rows postdesk writes per mail.
  *
- *   pgload --conninfo STR --maildir DIR [--each] [--mailbox NAME]
+ *   pgload --conninfo STR --maildir DIR [--each | --set | --copy] [--batch N]
+ *          [--mailbox NAME]
  *
  * Reads every file of the Maildir folder DIR (cur/ and new/, in delivery
  * order) into memory first, takes from each the few headers postdesk keeps
@@ -16,8 +17,21 @@
  *   - for a new ticket, its acknowledgement queued in the outbox.
  * All mails in one transaction (default), or with --each one transaction per
  * mail (BEGIN, statement, COMMIT: the round trips of a per-mail commit).
+ *
+ * The set-based limits of the same rows, one transaction per batch of N
+ * mails (default 100), the ticket numbers of a batch taken from the sequence
+ * in one call and the parents of its replies looked up in one query (a reply
+ * to a mail of the same batch goes on that mail's ticket):
+ *   --set   one INSERT ... SELECT FROM unnest($1::text[], ...) each for the
+ *           tickets with their requesters, the messages (RETURNING their
+ *           ids), message_raw, events and outbox (arrays as binary
+ *           parameters): 7 round trips a batch with the two above;
+ *   --copy  COPY FROM STDIN (text format) into each of the six tables, the
+ *           message ids from their sequence too.  COPY has no ON CONFLICT:
+ *           a duplicate fails the batch (the generated mail has none).
  * The database must be fresh and migrated (postdesk migrate).  Prints:
- *   mails=N seconds=S mails_per_s=R mode=one|each first_tenth=R1 last_tenth=R10
+ *   mails=N seconds=S mails_per_s=R mode=one|each|set|copy [batch=N]
+ *   first_tenth=R1 last_tenth=R10
  * (the rates over the first and the last tenth of the mails: a falling rate
  * means work that grows with what is already stored).
  */
@@ -354,6 +368,629 @@ static int read_file(const char *path, struct mail *m)
 	return 0;
 }
 
+/* ------------------------------------------------------------ set-based */
+
+#define OID_BOOL 16
+
+/* A growable byte buffer. */
+struct sbuf {
+	char *d;
+	size_t len, cap;
+};
+
+static void sb_put(struct sbuf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->d = realloc(b->d, b->cap);
+		if (b->d == NULL) {
+			fprintf(stderr, "pgload: out of memory\n");
+			exit(1);
+		}
+	}
+	memcpy(b->d + b->len, p, n);
+	b->len += n;
+	b->d[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_u32(struct sbuf *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 8), (unsigned char)v};
+	sb_put(b, x, 4);
+}
+
+/* A one-dimensional array parameter in binary format: ndim, has-null,
+ * element type, length and lower bound, then each element's length and
+ * bytes. */
+struct arr {
+	struct sbuf b;
+	uint32_t n;
+};
+
+static void arr_init(struct arr *a, uint32_t oid)
+{
+	memset(a, 0, sizeof(*a));
+	sb_u32(&a->b, 1);
+	sb_u32(&a->b, 0);
+	sb_u32(&a->b, oid);
+	sb_u32(&a->b, 0); /* the length, set by arr_done */
+	sb_u32(&a->b, 1);
+}
+
+static void arr_add(struct arr *a, const void *p, size_t n)
+{
+	sb_u32(&a->b, (uint32_t)n);
+	sb_put(&a->b, p, n);
+	a->n++;
+}
+
+static void arr_str(struct arr *a, const char *s)
+{
+	arr_add(a, s, strlen(s));
+}
+
+static void arr_i64(struct arr *a, int64_t v)
+{
+	struct sbuf t = {0};
+	sb_u32(&t, (uint32_t)((uint64_t)v >> 32));
+	sb_u32(&t, (uint32_t)v);
+	arr_add(a, t.d, 8);
+	free(t.d);
+}
+
+static void arr_bool(struct arr *a, bool v)
+{
+	char c = v ? 1 : 0;
+	arr_add(a, &c, 1);
+}
+
+static const char *arr_done(struct arr *a, int *len)
+{
+	if (a->n == 0) {
+		memset(a->b.d, 0, 4); /* ndim 0: '{}' */
+		a->b.len = 12;
+	} else {
+		unsigned char *p = (unsigned char *)a->b.d + 12;
+		p[0] = (unsigned char)(a->n >> 24);
+		p[1] = (unsigned char)(a->n >> 16);
+		p[2] = (unsigned char)(a->n >> 8);
+		p[3] = (unsigned char)a->n;
+	}
+	*len = (int)a->b.len;
+	return a->b.d;
+}
+
+static bool prepare(PGconn *c, const char *name, const char *sql)
+{
+	PGresult *r = PQprepare(c, name, sql, 0, NULL);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "pgload: PREPARE %s failed: %s", name, PQerrorMessage(c));
+	PQclear(r);
+	return ok;
+}
+
+/* Run prepared statement name with n array parameters (all binary, or text
+ * where len is 0); the result, or NULL after saying why. */
+static PGresult *run_arrays(PGconn *c, const char *name, int n, struct arr *a,
+			    const char *const *text)
+{
+	const char *v[16];
+	int len[16], fmt[16];
+
+	for (int k = 0; k < n; k++) {
+		if (text != NULL && text[k] != NULL) {
+			v[k] = text[k];
+			len[k] = fmt[k] = 0;
+		} else {
+			v[k] = arr_done(&a[k], &len[k]);
+			fmt[k] = 1;
+		}
+	}
+	PGresult *r = PQexecPrepared(c, name, n, v, len, fmt, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		fprintf(stderr, "pgload: %s failed: %s", name, PQerrorMessage(c));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void arrs_free(struct arr *a, int n)
+{
+	for (int k = 0; k < n; k++)
+		free(a[k].b.d);
+}
+
+static const char SQL_PARENTS[] =
+    "SELECT DISTINCT ON (message_id) message_id, ticket_id FROM messages"
+    " WHERE message_id = ANY($1::text[]) ORDER BY message_id, id";
+static const char SQL_NEXTVAL[] =
+    "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)";
+static const char SQL_SET_TICKETS[] =
+    "WITH t AS (INSERT INTO tickets (id, subject, requester_address, requester_name, mailbox)"
+    "  SELECT id, subject, lower(addr), name, $5"
+    "  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, subject, addr, name)"
+    "  RETURNING id, requester_address, requester_name)"
+    "INSERT INTO participants (ticket_id, address, name, role)"
+    " SELECT id, requester_address, requester_name, 'requester' FROM t";
+static const char SQL_SET_MESSAGES[] =
+    "INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash, in_reply_to,"
+    "  refs, from_name, from_address, subject, body_text, raw_size, mailbox, uidvalidity, uid)"
+    " SELECT ticket, 'in', 'customer', nullif(msgid, ''), hash, nullif(irt, ''), refs::text[],"
+    "  name, addr, subject, body, size, $12, 1, uid"
+    " FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[],"
+    "             $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])"
+    "  AS u(ticket, msgid, hash, irt, refs, name, addr, subject, body, size, uid)"
+    " ON CONFLICT ((coalesce(message_id, '')), content_hash) DO NOTHING"
+    " RETURNING id, uid";
+static const char SQL_SET_RAW[] =
+    "INSERT INTO message_raw (message_id, raw) SELECT * FROM unnest($1::bigint[], $2::bytea[])";
+static const char SQL_SET_EVENTS[] =
+    "INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
+    " SELECT ticket, id, 'mailbox:' || $7,"
+    "  CASE WHEN created THEN 'ticket.created' ELSE 'message.threaded' END,"
+    "  jsonb_build_object('mailbox', $7, 'uid', uid, 'message_id', nullif(msgid, ''),"
+    "                     'from', addr)"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
+    "             $6::boolean[]) AS u(ticket, id, uid, msgid, addr, created)";
+static const char SQL_SET_OUTBOX[] =
+    "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
+    "  to_address, automatic)"
+    " SELECT id, 'ack', 'ack-' || id || '@bench.example.com', 'support@example.com',"
+    "  ARRAY[lower(addr)], '[Support #' || id || '] ' || subject, $4, convert_to($4, 'UTF8'),"
+    "  lower(addr), true"
+    " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, addr, subject)";
+
+/* A batch's mails, what the set-based modes work out for each. */
+struct batch_mail {
+	struct mail *m;
+	int64_t ticket; /* its ticket (new or its parent's) */
+	int64_t id;     /* its message id (0: not stored) */
+	int parent;     /* in the batch, -1: none */
+	bool created;   /* it opened its ticket */
+};
+
+/* n values of sequence seq in one call. */
+static bool nextvals(PGconn *c, const char *seq, int n, int64_t *out)
+{
+	char cnt[16];
+	const char *v[2] = {seq, cnt};
+
+	if (n == 0)
+		return true;
+	snprintf(cnt, sizeof(cnt), "%d", n);
+	PGresult *r = PQexecPrepared(c, "pgload_nextval", 2, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
+		fprintf(stderr, "pgload: nextval(%s) failed: %s", seq, PQerrorMessage(c));
+		PQclear(r);
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	PQclear(r);
+	return true;
+}
+
+/* Which ticket each mail of the batch goes on: a parent stored before (one
+ * query), a parent earlier in the batch, or a new ticket (numbers from the
+ * sequence in one call). */
+static bool assign_tickets(PGconn *c, const char *ticket_seq, struct batch_mail *b, int n,
+			   int *n_new)
+{
+	struct arr a;
+	PGresult *r;
+	int64_t *ids = xmalloc((size_t)n * sizeof(*ids));
+	int k = 0;
+
+	arr_init(&a, OID_TEXT);
+	for (int i = 0; i < n; i++)
+		if (b[i].m->irt[0] != '\0')
+			arr_str(&a, b[i].m->irt);
+	r = run_arrays(c, "pgload_parents", 1, &a, NULL);
+	arrs_free(&a, 1);
+	if (r == NULL) {
+		free(ids);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		b[i].ticket = 0;
+		b[i].parent = -1;
+		b[i].id = 0;
+		if (b[i].m->irt[0] == '\0')
+			continue;
+		for (int j = 0; j < PQntuples(r) && b[i].ticket == 0; j++)
+			if (strcmp(PQgetvalue(r, j, 0), b[i].m->irt) == 0)
+				b[i].ticket = strtoll(PQgetvalue(r, j, 1), NULL, 10);
+		for (int j = 0; j < i && b[i].ticket == 0 && b[i].parent < 0; j++)
+			if (strcmp(b[j].m->msgid, b[i].m->irt) == 0)
+				b[i].parent = j;
+	}
+	PQclear(r);
+	for (int i = 0; i < n; i++)
+		k += b[i].ticket == 0 && b[i].parent < 0;
+	if (!nextvals(c, ticket_seq, k, ids)) {
+		free(ids);
+		return false;
+	}
+	k = 0;
+	for (int i = 0; i < n; i++) {
+		b[i].created = b[i].ticket == 0 && b[i].parent < 0;
+		if (b[i].created)
+			b[i].ticket = ids[k++];
+		else if (b[i].parent >= 0)
+			b[i].ticket = b[b[i].parent].ticket;
+	}
+	*n_new = k;
+	free(ids);
+	return true;
+}
+
+/* One batch with INSERT ... SELECT FROM unnest(...); returns the mails
+ * stored, or -1. */
+static int store_set(PGconn *c, const char *ticket_seq, struct batch_mail *b, int n,
+		     const char *mailbox)
+{
+	struct arr a[11];
+	const char *text[12] = {0};
+	PGresult *r;
+	int n_new, stored;
+
+	if (!assign_tickets(c, ticket_seq, b, n, &n_new))
+		return -1;
+	/* the new tickets and their requesters */
+	arr_init(&a[0], OID_INT8);
+	for (int k = 1; k < 4; k++)
+		arr_init(&a[k], OID_TEXT);
+	for (int i = 0; i < n; i++) {
+		if (!b[i].created)
+			continue;
+		arr_i64(&a[0], b[i].ticket);
+		arr_str(&a[1], b[i].m->subject);
+		arr_str(&a[2], b[i].m->from_addr);
+		arr_str(&a[3], b[i].m->from_name);
+	}
+	text[4] = mailbox;
+	r = run_arrays(c, "pgload_set_tickets", 5, a, text);
+	arrs_free(a, 4);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	/* the messages: their ids come back */
+	static const uint32_t moid[11] = {OID_INT8, OID_TEXT, OID_BYTEA, OID_TEXT,
+					  OID_TEXT, OID_TEXT, OID_TEXT,  OID_TEXT,
+					  OID_TEXT, OID_INT8, OID_INT8};
+	for (int k = 0; k < 11; k++)
+		arr_init(&a[k], moid[k]);
+	for (int i = 0; i < n; i++) {
+		struct mail *m = b[i].m;
+		arr_i64(&a[0], b[i].ticket);
+		arr_str(&a[1], m->msgid);
+		arr_add(&a[2], m->hash, 32);
+		arr_str(&a[3], m->irt);
+		arr_str(&a[4], m->refs);
+		arr_str(&a[5], m->from_name);
+		arr_str(&a[6], m->from_addr);
+		arr_str(&a[7], m->subject);
+		arr_str(&a[8], m->body);
+		arr_i64(&a[9], (int64_t)m->len);
+		arr_i64(&a[10], strtoll(m->uid, NULL, 10));
+	}
+	memset(text, 0, sizeof(text));
+	text[11] = mailbox;
+	r = run_arrays(c, "pgload_set_messages", 12, a, text);
+	arrs_free(a, 11);
+	if (r == NULL)
+		return -1;
+	stored = PQntuples(r);
+	for (int j = 0; j < stored; j++) {
+		long long uid = strtoll(PQgetvalue(r, j, 1), NULL, 10);
+		for (int i = 0; i < n; i++)
+			if (strtoll(b[i].m->uid, NULL, 10) == uid)
+				b[i].id = strtoll(PQgetvalue(r, j, 0), NULL, 10);
+	}
+	PQclear(r);
+	/* their raw bytes and events */
+	arr_init(&a[0], OID_INT8);
+	arr_init(&a[1], OID_BYTEA);
+	for (int i = 0; i < n; i++) {
+		if (b[i].id == 0)
+			continue;
+		arr_i64(&a[0], b[i].id);
+		arr_add(&a[1], b[i].m->raw, b[i].m->len);
+	}
+	r = run_arrays(c, "pgload_set_raw", 2, a, NULL);
+	arrs_free(a, 2);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	static const uint32_t eoid[6] = {OID_INT8, OID_INT8, OID_INT8, OID_TEXT, OID_TEXT, OID_BOOL};
+	for (int k = 0; k < 6; k++)
+		arr_init(&a[k], eoid[k]);
+	for (int i = 0; i < n; i++) {
+		if (b[i].id == 0)
+			continue;
+		arr_i64(&a[0], b[i].ticket);
+		arr_i64(&a[1], b[i].id);
+		arr_i64(&a[2], strtoll(b[i].m->uid, NULL, 10));
+		arr_str(&a[3], b[i].m->msgid);
+		arr_str(&a[4], b[i].m->from_addr);
+		arr_bool(&a[5], b[i].created);
+	}
+	memset(text, 0, sizeof(text));
+	text[6] = mailbox;
+	r = run_arrays(c, "pgload_set_events", 7, a, text);
+	arrs_free(a, 6);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	/* the acknowledgements of the new tickets */
+	arr_init(&a[0], OID_INT8);
+	arr_init(&a[1], OID_TEXT);
+	arr_init(&a[2], OID_TEXT);
+	for (int i = 0; i < n; i++) {
+		if (!b[i].created)
+			continue;
+		arr_i64(&a[0], b[i].ticket);
+		arr_str(&a[1], b[i].m->from_addr);
+		arr_str(&a[2], b[i].m->subject);
+	}
+	memset(text, 0, sizeof(text));
+	text[3] = ACK;
+	r = run_arrays(c, "pgload_set_outbox", 4, a, text);
+	arrs_free(a, 3);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	(void)n_new;
+	return stored;
+}
+
+/* ------------------------------------------------------------ COPY */
+
+/* s as a COPY text field. */
+static void cp_text(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': sb_str(b, "\\\\"); break;
+		case '\n': sb_str(b, "\\n"); break;
+		case '\r': sb_str(b, "\\r"); break;
+		case '\t': sb_str(b, "\\t"); break;
+		default: sb_put(b, s, 1);
+		}
+	}
+}
+
+/* s lower-cased (ASCII: the addresses here) as a COPY text field. */
+static void cp_lower(struct sbuf *b, const char *s)
+{
+	char *l = strdup(s);
+
+	if (l == NULL) {
+		fprintf(stderr, "pgload: out of memory\n");
+		exit(1);
+	}
+	for (char *p = l; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	cp_text(b, l);
+	free(l);
+}
+
+/* Bytes as a bytea COPY text field (\x hex, its backslash escaped). */
+static void cp_bytea(struct sbuf *b, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = p;
+	char *h = xmalloc(n * 2 + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		h[2 * i] = hex[u[i] >> 4];
+		h[2 * i + 1] = hex[u[i] & 15];
+	}
+	sb_str(b, "\\\\x");
+	sb_put(b, h, n * 2);
+	free(h);
+}
+
+/* s as a JSON string (with its quotes), into a plain buffer. */
+static void json_str(struct sbuf *b, const char *s)
+{
+	sb_str(b, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			sb_put(b, "\\", 1);
+			sb_put(b, s, 1);
+		} else if (ch < 0x20) {
+			char u[8];
+			snprintf(u, sizeof(u), "\\u%04x", ch);
+			sb_str(b, u);
+		} else {
+			sb_put(b, s, 1);
+		}
+	}
+	sb_str(b, "\"");
+}
+
+static void cp_i64(struct sbuf *b, int64_t v)
+{
+	char n[24];
+	snprintf(n, sizeof(n), "%lld", (long long)v);
+	sb_str(b, n);
+}
+
+/* COPY rows (text format) with statement sql. */
+static bool copy_in(PGconn *c, const char *sql, const struct sbuf *rows)
+{
+	PGresult *r = PQexec(c, sql);
+	bool ok;
+
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		fprintf(stderr, "pgload: %s failed: %s", sql, PQerrorMessage(c));
+		PQclear(r);
+		return false;
+	}
+	PQclear(r);
+	ok = (rows->len == 0 || PQputCopyData(c, rows->d, (int)rows->len) == 1) &&
+	     PQputCopyEnd(c, NULL) == 1;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			ok = false;
+		PQclear(r);
+	}
+	if (!ok)
+		fprintf(stderr, "pgload: %s failed: %s", sql, PQerrorMessage(c));
+	return ok;
+}
+
+/* One batch with COPY into each table; returns the mails stored, or -1. */
+static int store_copy(PGconn *c, const char *ticket_seq, const char *message_seq,
+		      struct batch_mail *b, int n, const char *mailbox)
+{
+	struct sbuf t = {0}, pa = {0}, ms = {0}, raw = {0}, ev = {0}, ob = {0};
+	int64_t *ids = xmalloc((size_t)n * sizeof(*ids));
+	int n_new, rc = -1;
+
+	if (!assign_tickets(c, ticket_seq, b, n, &n_new) || !nextvals(c, message_seq, n, ids))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		struct mail *m = b[i].m;
+		b[i].id = ids[i];
+		if (b[i].created) {
+			cp_i64(&t, b[i].ticket);
+			sb_str(&t, "\t");
+			cp_text(&t, m->subject);
+			sb_str(&t, "\t");
+			cp_lower(&t, m->from_addr);
+			sb_str(&t, "\t");
+			cp_text(&t, m->from_name);
+			sb_str(&t, "\t");
+			cp_text(&t, mailbox);
+			sb_str(&t, "\n");
+			cp_i64(&pa, b[i].ticket);
+			sb_str(&pa, "\t");
+			cp_lower(&pa, m->from_addr);
+			sb_str(&pa, "\t");
+			cp_text(&pa, m->from_name);
+			sb_str(&pa, "\trequester\n");
+			/* the acknowledgement */
+			struct sbuf s = {0};
+			cp_i64(&ob, b[i].ticket);
+			sb_str(&ob, "\tack\tack-");
+			cp_i64(&ob, b[i].ticket);
+			sb_str(&ob, "@bench.example.com\tsupport@example.com\t");
+			sb_str(&s, "{\"");
+			for (const char *p = m->from_addr; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					sb_put(&s, "\\", 1);
+				sb_put(&s, p, 1);
+			}
+			sb_str(&s, "\"}");
+			cp_lower(&ob, s.d);
+			free(s.d);
+			sb_str(&ob, "\t[Support #");
+			cp_i64(&ob, b[i].ticket);
+			sb_str(&ob, "] ");
+			cp_text(&ob, m->subject);
+			sb_str(&ob, "\t");
+			cp_text(&ob, ACK);
+			sb_str(&ob, "\t");
+			cp_bytea(&ob, ACK, strlen(ACK));
+			sb_str(&ob, "\t");
+			cp_lower(&ob, m->from_addr);
+			sb_str(&ob, "\tt\n");
+		}
+		cp_i64(&ms, b[i].id);
+		sb_str(&ms, "\t");
+		cp_i64(&ms, b[i].ticket);
+		sb_str(&ms, "\tin\tcustomer\t");
+		if (m->msgid[0])
+			cp_text(&ms, m->msgid);
+		else
+			sb_str(&ms, "\\N");
+		sb_str(&ms, "\t");
+		cp_bytea(&ms, m->hash, 32);
+		sb_str(&ms, "\t");
+		if (m->irt[0])
+			cp_text(&ms, m->irt);
+		else
+			sb_str(&ms, "\\N");
+		sb_str(&ms, "\t");
+		cp_text(&ms, m->refs);
+		sb_str(&ms, "\t");
+		cp_text(&ms, m->from_name);
+		sb_str(&ms, "\t");
+		cp_text(&ms, m->from_addr);
+		sb_str(&ms, "\t");
+		cp_text(&ms, m->subject);
+		sb_str(&ms, "\t");
+		cp_text(&ms, m->body);
+		sb_str(&ms, "\t");
+		cp_i64(&ms, (int64_t)m->len);
+		sb_str(&ms, "\t");
+		cp_text(&ms, mailbox);
+		sb_str(&ms, "\t1\t");
+		sb_str(&ms, m->uid);
+		sb_str(&ms, "\n");
+		cp_i64(&raw, b[i].id);
+		sb_str(&raw, "\t");
+		cp_bytea(&raw, m->raw, m->len);
+		sb_str(&raw, "\n");
+		struct sbuf j = {0};
+		sb_str(&j, "{\"mailbox\": ");
+		json_str(&j, mailbox);
+		sb_str(&j, ", \"uid\": ");
+		sb_str(&j, m->uid);
+		sb_str(&j, ", \"message_id\": ");
+		if (m->msgid[0])
+			json_str(&j, m->msgid);
+		else
+			sb_str(&j, "null");
+		sb_str(&j, ", \"from\": ");
+		json_str(&j, m->from_addr);
+		sb_str(&j, "}");
+		cp_i64(&ev, b[i].ticket);
+		sb_str(&ev, "\t");
+		cp_i64(&ev, b[i].id);
+		sb_str(&ev, "\tmailbox:");
+		cp_text(&ev, mailbox);
+		sb_str(&ev, b[i].created ? "\tticket.created\t" : "\tmessage.threaded\t");
+		cp_text(&ev, j.d);
+		sb_str(&ev, "\n");
+		free(j.d);
+	}
+	if (copy_in(c, "COPY tickets (id, subject, requester_address, requester_name, mailbox)"
+		       " FROM STDIN", &t) &&
+	    copy_in(c, "COPY participants (ticket_id, address, name, role) FROM STDIN", &pa) &&
+	    copy_in(c, "COPY messages (id, ticket_id, direction, kind, message_id, content_hash,"
+		       " in_reply_to, refs, from_name, from_address, subject, body_text, raw_size,"
+		       " mailbox, uidvalidity, uid) FROM STDIN", &ms) &&
+	    copy_in(c, "COPY message_raw (message_id, raw) FROM STDIN", &raw) &&
+	    copy_in(c, "COPY events (ticket_id, message_id, actor, kind, detail) FROM STDIN", &ev) &&
+	    copy_in(c, "COPY outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body,"
+		       " raw, to_address, automatic) FROM STDIN", &ob))
+		rc = n;
+out:
+	free(t.d);
+	free(pa.d);
+	free(ms.d);
+	free(raw.d);
+	free(ev.d);
+	free(ob.d);
+	free(ids);
+	return rc;
+}
+
 static bool exec_ok(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
@@ -365,16 +1002,96 @@ static bool exec_ok(PGconn *c, const char *sql)
 	return ok;
 }
 
+/* The set-based modes: a transaction per batch of mails; prints the line. */
+static int run_batches(PGconn *c, struct mail *mails, size_t n, int batch, const char *mode,
+		       const char *mailbox)
+{
+	bool copy = strcmp(mode, "copy") == 0;
+	char ticket_seq[256], message_seq[256];
+	struct batch_mail *b = xmalloc((size_t)batch * sizeof(*b));
+	size_t nb = (n + (size_t)batch - 1) / (size_t)batch, done = 0;
+	double *at = xmalloc((nb + 1) * sizeof(*at)); /* when each batch was committed */
+	size_t *upto = xmalloc((nb + 1) * sizeof(*upto));
+	PGresult *r;
+	int rc = 1;
+
+	r = PQexec(c, "SELECT pg_get_serial_sequence('tickets', 'id'),"
+		      " pg_get_serial_sequence('messages', 'id')");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		fprintf(stderr, "pgload: the id sequences: %s", PQerrorMessage(c));
+		PQclear(r);
+		goto out;
+	}
+	snprintf(ticket_seq, sizeof(ticket_seq), "%s", PQgetvalue(r, 0, 0));
+	snprintf(message_seq, sizeof(message_seq), "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if (!prepare(c, "pgload_parents", SQL_PARENTS) || !prepare(c, "pgload_nextval", SQL_NEXTVAL) ||
+	    (!copy && (!prepare(c, "pgload_set_tickets", SQL_SET_TICKETS) ||
+		       !prepare(c, "pgload_set_messages", SQL_SET_MESSAGES) ||
+		       !prepare(c, "pgload_set_raw", SQL_SET_RAW) ||
+		       !prepare(c, "pgload_set_events", SQL_SET_EVENTS) ||
+		       !prepare(c, "pgload_set_outbox", SQL_SET_OUTBOX))))
+		goto out;
+
+	at[0] = now_s();
+	upto[0] = 0;
+	for (size_t k = 0; k < nb; k++) {
+		size_t first = k * (size_t)batch;
+		int cnt = (int)(n - first < (size_t)batch ? n - first : (size_t)batch), stored;
+
+		for (int i = 0; i < cnt; i++)
+			b[i].m = &mails[first + (size_t)i];
+		if (!exec_ok(c, "BEGIN"))
+			goto out;
+		stored = copy ? store_copy(c, ticket_seq, message_seq, b, cnt, mailbox)
+			      : store_set(c, ticket_seq, b, cnt, mailbox);
+		if (stored < 0 || !exec_ok(c, "COMMIT")) {
+			fprintf(stderr, "pgload: batch %zu (mails %zu-%zu) failed\n", k + 1, first + 1,
+				first + (size_t)cnt);
+			goto out;
+		}
+		done += (size_t)stored;
+		at[k + 1] = now_s();
+		upto[k + 1] = first + (size_t)cnt;
+	}
+	double secs = at[nb] - at[0], first_tenth = 0, last_tenth = 0;
+	/* the first batches that make a tenth, and the last ones */
+	for (size_t k = 1; k <= nb && n >= 10; k++)
+		if (upto[k] >= n / 10) {
+			first_tenth = upto[k] / (at[k] - at[0]);
+			break;
+		}
+	for (size_t k = nb; k-- > 0 && n >= 10;)
+		if (n - upto[k] >= n / 10) {
+			last_tenth = (n - upto[k]) / (at[nb] - at[k]);
+			break;
+		}
+	if (done != n)
+		fprintf(stderr, "pgload: %zu of %zu mails stored (the others were duplicates)\n", done,
+			n);
+	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s batch=%d first_tenth=%.1f"
+	       " last_tenth=%.1f\n",
+	       done, secs, secs > 0 ? done / secs : 0.0, mode, batch, first_tenth, last_tenth);
+	rc = 0;
+out:
+	free(b);
+	free(at);
+	free(upto);
+	return rc;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pgload --conninfo STR --maildir DIR [--each] [--mailbox NAME]\n");
+	fprintf(stderr, "usage: pgload --conninfo STR --maildir DIR [--each | --set | --copy]"
+			" [--batch N] [--mailbox NAME]\n");
 	exit(64);
 }
 
 int main(int argc, char **argv)
 {
-	const char *conninfo = NULL, *maildir = NULL, *mailbox = "support";
+	const char *conninfo = NULL, *maildir = NULL, *mailbox = "support", *mode = "one";
 	bool each = false;
+	int batch = 100;
 	struct mail *mails;
 	char **paths;
 	size_t n, done = 0;
@@ -394,7 +1111,13 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--mailbox") == 0 && i + 1 < argc)
 			mailbox = argv[++i];
 		else if (strcmp(argv[i], "--each") == 0)
-			each = true;
+			each = true, mode = "each";
+		else if (strcmp(argv[i], "--set") == 0)
+			mode = "set";
+		else if (strcmp(argv[i], "--copy") == 0)
+			mode = "copy";
+		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
+			batch = atoi(argv[++i]);
 		else
 			usage();
 	}
@@ -419,6 +1142,10 @@ int main(int argc, char **argv)
 	     PQhost(c)[0] != '/')) {
 		fprintf(stderr, "pgload: refusing to load into %s: not on this machine\n",
 			PQhost(c) ? PQhost(c) : "?");
+		goto out;
+	}
+	if (strcmp(mode, "set") == 0 || strcmp(mode, "copy") == 0) {
+		rc = run_batches(c, mails, n, batch, mode, mailbox);
 		goto out;
 	}
 	res = PQprepare(c, "pgload_mail", SQL, NPARAMS, types);
@@ -470,8 +1197,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pgload: %zu of %zu mails stored (the others were duplicates)\n", done,
 			n);
 	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s first_tenth=%.1f last_tenth=%.1f\n",
-	       done, secs, secs > 0 ? done / secs : 0.0, each ? "each" : "one", first_tenth,
-	       last_tenth);
+	       done, secs, secs > 0 ? done / secs : 0.0, mode, first_tenth, last_tenth);
 	rc = 0;
 out:
 	PQfinish(c);

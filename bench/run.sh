@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--mails N] [--small N] [--big N] [--idle-mails M] [--rate R]
 #                [--smtp-mails K] [--sla-tickets S] [--sla-due D] [--out FILE]
+#                [--only PARTS]
 #
 # Builds an optimised postdesk (no sanitizers; $PD_BENCH_BUILD, default
 # build-bench/) and the part-limit tools beside it (bench/*.c), starts a
@@ -13,6 +14,8 @@
 #       imapfetch  UID FETCH BODY.PEEK[] of the mailbox, batches of 100 UIDs;
 #       pgload     the rows postdesk writes per mail, one prepared statement,
 #                  all mails in one transaction, and one transaction per mail;
+#                  and their set-based limits, 100 mails a transaction: INSERT
+#                  ... SELECT FROM unnest(arrays) per table, and COPY per table;
 #       smtpsend   K ack-sized mails (default 5,000) over one libcurl session;
 #   - ingest: postdeskd --once over the N mails, acknowledgements and notices
 #     queued in the same transactions (mails/s from start to "done"), as a
@@ -25,9 +28,16 @@
 #   - memory: peak RSS of postdeskd --once (no SMTP) over --small (1,000)
 #     and --big (100,000; --big 0 skips it) mails;
 #   - SLA scan: one scan over S open tickets (100,000) of which D (100) are
-#     due, and a second one with nothing due.
+#     due, and a second one with nothing due;
+#   - hostile mail: postdeskd --once over each of hostile.sh's mails alone
+#     (10,000 parts, 1 MB header line, 1 MB Subject, 100-deep nesting, ...);
+#   - takeover: two daemons on one database, the fetcher killed with SIGKILL:
+#     the kill -> a new mail stored by the other one.
 # Prints one table (targets met or not) and writes FILE (default
-# bench/results.json).  Not part of make check.  The machine is shared:
+# bench/results.json).  --only PARTS (comma-separated: imap, pgload, smtp,
+# ingest, breakdown, sla, idle, memory) runs just those measures and prints
+# their lines, without the table or FILE (a partial run has no targets to
+# weigh); e.g. --only sla for the SLA scan figure alone.  Not part of make check.  The machine is shared:
 # other processes' load shows up in the figures (the load average is
 # recorded).
 set -euo pipefail
@@ -41,9 +51,11 @@ SMTP_MAILS=5000
 SLA_TICKETS=100000
 SLA_DUE=100
 OUT=
+ONLY=
 usage() {
 	echo "usage: $0 [--mails N] [--small N] [--big N (0: skip)] [--idle-mails M] [--rate R]" \
-		"[--smtp-mails K] [--sla-tickets S] [--sla-due D] [--out FILE]" >&2
+		"[--smtp-mails K] [--sla-tickets S] [--sla-due D] [--out FILE]" \
+		"[--only imap,pgload,smtp,ingest,breakdown,sla,idle,memory]" >&2
 	exit 64
 }
 while [ $# -gt 0 ]; do
@@ -58,10 +70,20 @@ while [ $# -gt 0 ]; do
 	--sla-tickets) SLA_TICKETS=$2 ;;
 	--sla-due) SLA_DUE=$2 ;;
 	--out) OUT=$2 ;;
+	--only) ONLY=$2 ;;
 	*) usage ;;
 	esac
 	shift 2
 done
+
+for part in ${ONLY//,/ }; do
+	case $part in
+	imap | pgload | smtp | ingest | breakdown | sla | idle | memory) ;;
+	*) usage ;;
+	esac
+done
+# want PART: whether this run measures PART.
+want() { [ -z "$ONLY" ] || case ",$ONLY," in *",$1,"*) true ;; *) false ;; esac; }
 
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 [ -n "$OUT" ] || OUT=$top_srcdir/bench/results.json
@@ -169,100 +191,118 @@ once_run() {
 
 # ------------------------------------------------------------------ parts + ingest
 
-echo "# $MAILS mails into the mailbox"
-fill_mailbox "$MAILS"
-INBOX_COUNT=$(pd_mailbox_count support INBOX)
-
-echo "# imapfetch: UID FETCH BODY.PEEK[] of the $INBOX_COUNT mails"
-IMAP_LINE=$("$tools/imapfetch" --port "$PD_IMAP_PORT" --user support --password secret)
-echo "#   $IMAP_LINE"
-
-echo "# pgload: the same mails' rows, one transaction"
-fresh_db bench_pg1 smtp=no
-PG1_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg1)" --maildir "$MAILDIR")
-echo "#   $PG1_LINE"
-echo "# pgload: one transaction per mail"
-fresh_db bench_pg2 smtp=no
-PG2_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg2)" --maildir "$MAILDIR" --each)
-echo "#   $PG2_LINE"
-
-echo "# smtpsend: $SMTP_MAILS mails over one session to bench/smtpsink"
-SEND_LINE=$("$tools/smtpsend" --port "$PD_SMTP_PORT" --mails "$SMTP_MAILS")
-echo "#   $SEND_LINE"
-# The Python sink of the integration tests, for comparison (fewer mails).
-pd_start_smtp_sink --discard
-PYSEND_LINE=$("$tools/smtpsend" --port "$PD_SMTP_PORT" --mails $((SMTP_MAILS / 5)))
-echo "#   tests/integration/smtp_sink.py: $PYSEND_LINE"
-pd_stop_smtp_sink
-PD_SMTP_PORT=$CSINK_PORT
-
-echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, then the outbox"
-fresh_db bench_ingest
-sink_before=$(cat "$T/csink/accepted" 2>/dev/null || echo 0)
-once_run bench_ingest
-INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED INGEST_START=$RUN_START
-done_at=$(logtime "$T/bench_ingest.log" ": done: ")
-OUTBOX_START=$done_at
-outbox_at=$(logtime "$T/bench_ingest.log" " to retry, ")
-OUTBOX_SECS=$(echo "${outbox_at:-$done_at} - $done_at" | bc)
-OUTBOX_SENT=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent'")
-OUTBOX_ACKS=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent' AND kind = 'ack'")
-OUTBOX_QUEUED=$(pd_psql bench_ingest "SELECT count(*) FROM outbox")
-sleep 0.3 # the sink writes its counts when idle
-OUTBOX_SINK=$(($(cat "$T/csink/accepted") - sink_before))
-echo "#   $INGEST_STORED stored in $(printf %.2f "$INGEST_SECS")s; outbox: $OUTBOX_SENT of $OUTBOX_QUEUED sent in $(printf %.2f "$OUTBOX_SECS")s (sink got $OUTBOX_SINK); peak RSS ${INGEST_RSS} KB"
+if want imap || want pgload || want ingest; then
+	echo "# $MAILS mails into the mailbox"
+	fill_mailbox "$MAILS"
+	INBOX_COUNT=$(pd_mailbox_count support INBOX)
+fi
+if want imap; then
+	echo "# imapfetch: UID FETCH BODY.PEEK[] of the $INBOX_COUNT mails"
+	IMAP_LINE=$("$tools/imapfetch" --port "$PD_IMAP_PORT" --user support --password secret)
+	echo "#   $IMAP_LINE"
+fi
+if want pgload; then
+	echo "# pgload: the same mails' rows, one transaction"
+	fresh_db bench_pg1 smtp=no
+	PG1_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg1)" --maildir "$MAILDIR")
+	echo "#   $PG1_LINE"
+	echo "# pgload: one transaction per mail"
+	fresh_db bench_pg2 smtp=no
+	PG2_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg2)" --maildir "$MAILDIR" --each)
+	echo "#   $PG2_LINE"
+	echo "# pgload: set-based, INSERT ... SELECT FROM unnest per table, 100 mails a transaction"
+	fresh_db bench_pg3 smtp=no
+	PG3_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg3)" --maildir "$MAILDIR" --set --batch 100)
+	echo "#   $PG3_LINE"
+	echo "# pgload: COPY per table, 100 mails a transaction"
+	fresh_db bench_pg4 smtp=no
+	PG4_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg4)" --maildir "$MAILDIR" --copy --batch 100)
+	echo "#   $PG4_LINE"
+fi
+if want smtp; then
+	echo "# smtpsend: $SMTP_MAILS mails over one session to bench/smtpsink"
+	SEND_LINE=$("$tools/smtpsend" --port "$PD_SMTP_PORT" --mails "$SMTP_MAILS")
+	echo "#   $SEND_LINE"
+	# The Python sink of the integration tests, for comparison (fewer mails).
+	pd_start_smtp_sink --discard
+	PYSEND_LINE=$("$tools/smtpsend" --port "$PD_SMTP_PORT" --mails $((SMTP_MAILS / 5)))
+	echo "#   tests/integration/smtp_sink.py: $PYSEND_LINE"
+	pd_stop_smtp_sink
+	PD_SMTP_PORT=$CSINK_PORT
+fi
+if want ingest; then
+	echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, then the outbox"
+	fresh_db bench_ingest
+	sink_before=$(cat "$T/csink/accepted" 2>/dev/null || echo 0)
+	once_run bench_ingest
+	INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED INGEST_START=$RUN_START
+	done_at=$(logtime "$T/bench_ingest.log" ": done: ")
+	OUTBOX_START=$done_at
+	outbox_at=$(logtime "$T/bench_ingest.log" " to retry, ")
+	OUTBOX_SECS=$(echo "${outbox_at:-$done_at} - $done_at" | bc)
+	OUTBOX_SENT=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent'")
+	OUTBOX_ACKS=$(pd_psql bench_ingest "SELECT count(*) FROM outbox WHERE status = 'sent' AND kind = 'ack'")
+	OUTBOX_QUEUED=$(pd_psql bench_ingest "SELECT count(*) FROM outbox")
+	sleep 0.3 # the sink writes its counts when idle
+	OUTBOX_SINK=$(($(cat "$T/csink/accepted") - sink_before))
+	echo "#   $INGEST_STORED stored in $(printf %.2f "$INGEST_SECS")s; outbox: $OUTBOX_SENT of $OUTBOX_QUEUED sent in $(printf %.2f "$OUTBOX_SECS")s (sink got $OUTBOX_SINK); peak RSS ${INGEST_RSS} KB"
+fi
 
 # Where ingest's time goes: the daemon's per-batch debug line (fetch, parse,
 # store incl. queueing the acks, mark) over a separate run of up to 2,000
 # mails (debug logging costs a little, so not in the measured run).
-BD_MAILS=$((MAILS < 2000 ? MAILS : 2000))
-echo "# ingest breakdown: $BD_MAILS mails, log_level debug"
-fresh_db bench_breakdown 'extra=log_level = "debug"'
-fill_mailbox "$BD_MAILS"
-once_run bench_breakdown
-BREAKDOWN="$(awk '/ (fetch|mark)_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
-	END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"] }' \
-	"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
-echo "#   $BREAKDOWN"
+if want breakdown; then
+	BD_MAILS=$((MAILS < 2000 ? MAILS : 2000))
+	echo "# ingest breakdown: $BD_MAILS mails, log_level debug"
+	fresh_db bench_breakdown 'extra=log_level = "debug"'
+	fill_mailbox "$BD_MAILS"
+	once_run bench_breakdown
+	BREAKDOWN="$(awk '/ (fetch|mark)_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
+		END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"] }' \
+		"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
+	echo "#   $BREAKDOWN"
+fi
 
 # ------------------------------------------------------------------ SLA scan
 
 # SLA_TICKETS open tickets with their clocks running, SLA_DUE of them past a
 # due time; one postdeskd --once over an empty mailbox runs one scan (its log
 # line gives the time), then a second scan finds nothing due.
-echo "# SLA scan: $SLA_TICKETS open tickets, $SLA_DUE due"
-fresh_db bench_sla \
-	'sla=sla "normal" { first_response = "8h"  resolution = "3d"  calendar = "office" }' \
-	'sla=sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7" }' \
-	'sla=calendar "office" { timezone = "Europe/Moscow"  hours = {"mon-fri 09:00-18:00"} }' \
-	'sla=line 1 { notify = {"l1@example.com"} }' 'sla=line 2 { notify = {"l2@example.com"} }'
-pd_psql bench_sla "
-	INSERT INTO tickets (subject, requester_address, status, priority, sla_calendar, sla_since,
-	    first_response_target, resolution_target, first_response_due, first_response_warn,
-	    resolution_due, resolution_warn, created_at)
-	SELECT 'Bench ticket ' || i, 'c' || i || '@customer.example',
-	    CASE WHEN i % 3 = 0 THEN 'open' ELSE 'new' END,
-	    CASE WHEN i % 10 = 0 THEN 'critical' ELSE 'normal' END, '24x7',
-	    now() - interval '1 minute', 28800, 259200,
-	    CASE WHEN i <= $SLA_DUE THEN now() - interval '1 second'
-	         ELSE now() + (i % 5000 + 1) * interval '1 minute' + interval '1 hour' END,
-	    CASE WHEN i <= $SLA_DUE THEN now() - interval '2 minutes'
-	         ELSE now() + (i % 5000 + 1) * interval '1 minute' END,
-	    now() + interval '3 days', now() + interval '2 days', now() - interval '1 minute'
-	FROM generate_series(1, $SLA_TICKETS) AS i;
-	INSERT INTO messages (ticket_id, direction, kind, from_address, subject, body_text)
-	SELECT id, 'in', 'customer', requester_address, subject, 'The service is down since the morning.'
-	FROM tickets WHERE id <= $SLA_DUE;
-	ANALYZE tickets; ANALYZE messages;" >/dev/null
-pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
-"$top_builddir/postdeskd" -c "$T/bench_sla.conf" --once >"$T/sla1.log" 2>&1 || true
-"$top_builddir/postdeskd" -c "$T/bench_sla.conf" --once >"$T/sla2.log" 2>&1 || true
-SLA_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla1.log" | head -n 1)
-SLA_IDLE_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla2.log" | head -n 1)
-SLA_NOTICES=$(pd_psql bench_sla "SELECT count(*) FROM sla_notices")
-pd_psql bench_sla "EXPLAIN ANALYZE SELECT id FROM tickets WHERE next_sla_at <= now() ORDER BY next_sla_at LIMIT 200 FOR UPDATE SKIP LOCKED" >"$T/sla.plan" 2>&1 || true
-SLA_PLAN="$(grep -o '[A-Za-z ]*Scan[A-Za-z_ ]* on [a-z_]*' "$T/sla.plan" | head -n 1 | sed 's/^ *//'), $(grep -o 'Execution Time: [0-9.]* ms' "$T/sla.plan")"
-echo "#   ${SLA_MS:-?} ms with $SLA_DUE due ($SLA_NOTICES notices), ${SLA_IDLE_MS:-?} ms with none due; plan: $SLA_PLAN"
+if want sla; then
+	echo "# SLA scan: $SLA_TICKETS open tickets, $SLA_DUE due"
+	fresh_db bench_sla \
+		'sla=sla "normal" { first_response = "8h"  resolution = "3d"  calendar = "office" }' \
+		'sla=sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7" }' \
+		'sla=calendar "office" { timezone = "Europe/Moscow"  hours = {"mon-fri 09:00-18:00"} }' \
+		'sla=line 1 { notify = {"l1@example.com"} }' 'sla=line 2 { notify = {"l2@example.com"} }'
+	pd_psql bench_sla "
+		INSERT INTO tickets (subject, requester_address, status, priority, sla_calendar, sla_since,
+		    first_response_target, resolution_target, first_response_due, first_response_warn,
+		    resolution_due, resolution_warn, created_at)
+		SELECT 'Bench ticket ' || i, 'c' || i || '@customer.example',
+		    CASE WHEN i % 3 = 0 THEN 'open' ELSE 'new' END,
+		    CASE WHEN i % 10 = 0 THEN 'critical' ELSE 'normal' END, '24x7',
+		    now() - interval '1 minute', 28800, 259200,
+		    CASE WHEN i <= $SLA_DUE THEN now() - interval '1 second'
+		         ELSE now() + (i % 5000 + 1) * interval '1 minute' + interval '1 hour' END,
+		    CASE WHEN i <= $SLA_DUE THEN now() - interval '2 minutes'
+		         ELSE now() + (i % 5000 + 1) * interval '1 minute' END,
+		    now() + interval '3 days', now() + interval '2 days', now() - interval '1 minute'
+		FROM generate_series(1, $SLA_TICKETS) AS i;
+		INSERT INTO messages (ticket_id, direction, kind, from_address, subject, body_text)
+		SELECT id, 'in', 'customer', requester_address, subject, 'The service is down since the morning.'
+		FROM tickets WHERE id <= $SLA_DUE;
+		ANALYZE tickets; ANALYZE messages;" >/dev/null
+	pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+	"$top_builddir/postdeskd" -c "$T/bench_sla.conf" --once >"$T/sla1.log" 2>&1 || true
+	"$top_builddir/postdeskd" -c "$T/bench_sla.conf" --once >"$T/sla2.log" 2>&1 || true
+	SLA_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla1.log" | head -n 1)
+	SLA_IDLE_MS=$(sed -n 's/.*sla scan: .* in \([0-9]*\) ms.*/\1/p' "$T/sla2.log" | head -n 1)
+	SLA_NOTICES=$(pd_psql bench_sla "SELECT count(*) FROM sla_notices")
+	pd_psql bench_sla "EXPLAIN ANALYZE SELECT id FROM tickets WHERE next_sla_at <= now() ORDER BY next_sla_at LIMIT 200 FOR UPDATE SKIP LOCKED" >"$T/sla.plan" 2>&1 || true
+	SLA_PLAN="$(grep -o '[A-Za-z ]*Scan[A-Za-z_ ]* on [a-z_]*' "$T/sla.plan" | head -n 1 | sed 's/^ *//'), $(grep -o 'Execution Time: [0-9.]* ms' "$T/sla.plan")"
+	echo "#   ${SLA_MS:-?} ms with $SLA_DUE due ($SLA_NOTICES notices), ${SLA_IDLE_MS:-?} ms with none due; plan: $SLA_PLAN"
+fi
 
 # ------------------------------------------------------------------ IDLE latency
 
@@ -270,14 +310,15 @@ echo "#   ${SLA_MS:-?} ms with $SLA_DUE due ($SLA_NOTICES notices), ${SLA_IDLE_M
 # delivery agent does (written to tmp/, renamed into new/), at RATE/s on a
 # fixed schedule.  Latency: the rename -> the daemon's log line for the mail
 # (written after the transaction committed).
-echo "# IDLE latency: $IDLE_MAILS mails at $RATE/s"
-fresh_db bench_idle smtp=no
-pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
-mkdir -p "$T/idle"
-"$PY" "$top_srcdir/bench/genmail.py" "$IDLE_MAILS" --eml-dir "$T/idle" --seed 7
-pd_daemon_start "$T/bench_idle.conf" "$T/idle.log"
-sleep 2 # connected, in IDLE
-"$PY" - "$T/idle" "$MAILDIR" "$RATE" "$PD_MAIL_UID" "$PD_MAIL_GID" "$T/idle.sent" <<'PYEOF'
+if want idle; then
+	echo "# IDLE latency: $IDLE_MAILS mails at $RATE/s"
+	fresh_db bench_idle smtp=no
+	pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+	mkdir -p "$T/idle"
+	"$PY" "$top_srcdir/bench/genmail.py" "$IDLE_MAILS" --eml-dir "$T/idle" --seed 7
+	pd_daemon_start "$T/bench_idle.conf" "$T/idle.log"
+	sleep 2 # connected, in IDLE
+	"$PY" - "$T/idle" "$MAILDIR" "$RATE" "$PD_MAIL_UID" "$PD_MAIL_GID" "$T/idle.sent" <<'PYEOF'
 import os, re, sys, time
 src, maildir, rate, uid, gid, sent = sys.argv[1], sys.argv[2], float(sys.argv[3]), \
     int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
@@ -298,43 +339,109 @@ with open(sent, "w") as log:
         os.rename(tmp, os.path.join(maildir, "new", fname))
         log.write("%s\t%.6f\n" % (mid, time.time()))
 PYEOF
-for _ in $(seq 1 300); do
-	n=$(pd_psql bench_idle "SELECT count(*) FROM messages")
-	[ "$n" -ge "$IDLE_MAILS" ] && break
-	sleep 0.1
+	for _ in $(seq 1 300); do
+		n=$(pd_psql bench_idle "SELECT count(*) FROM messages")
+		[ "$n" -ge "$IDLE_MAILS" ] && break
+		sleep 0.1
+	done
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20 || true
+fi
+
+# ------------------------------------------------------------------ takeover
+
+# Two daemons on one database (default poll_interval, IDLE); the fetcher is
+# killed with SIGKILL and a mail delivered: kill -> that mail committed by
+# the other one (tests/integration/instances.sh does the same with checks).
+echo "# takeover: kill -9 of the fetcher -> a new mail stored by the standby"
+fresh_db bench_takeover smtp=no
+pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+"$top_builddir/postdeskd" -c "$T/bench_takeover.conf" >"$T/takeover1.log" 2>&1 &
+TK1=$!
+PD_BG_PIDS="$PD_BG_PIDS $TK1"
+for _ in $(seq 1 100); do grep -q "connected to" "$T/takeover1.log" && break; sleep 0.1; done
+pd_daemon_start "$T/bench_takeover.conf" "$T/takeover2.log"
+for _ in $(seq 1 100); do grep -q "standing by" "$T/takeover2.log" && break; sleep 0.1; done
+"$PY" "$top_srcdir/tests/integration/mkmail.py" --from "Kay <kay@customer.example>" \
+	--subject "Takeover" --message-id "<takeover@bench.example>" --body "After the kill." \
+	>"$T/takeover.eml"
+TK_T0=$(date +%s%N)
+kill -9 "$TK1"
+wait "$TK1" 2>/dev/null || true # killed: 137
+pd_deliver support "$T/takeover.eml"
+TAKEOVER_MS=-1
+for _ in $(seq 1 1200); do
+	if [ "$(pd_psql bench_takeover "SELECT count(*) FROM messages WHERE message_id = 'takeover@bench.example'")" = 1 ]; then
+		TAKEOVER_MS=$((($(date +%s%N) - TK_T0) / 1000000))
+		break
+	fi
+	sleep 0.05
 done
 kill -TERM "$PD_DAEMON_PID"
 pd_wait_exit "$PD_DAEMON_PID" 20 || true
+echo "#   ${TAKEOVER_MS} ms"
+
+# ------------------------------------------------------------------ hostile mail
+
+# Each of hostile.sh's mails (tests/integration/hostile_mail.py) alone in the
+# INBOX, postdeskd --once with SMTP (acknowledgement and notice composed):
+# start -> "done", so that what a sender can make one mail cost shows.
+echo "# hostile mail: postdeskd --once over each of hostile.sh's mails"
+HOSTILE_TIMES=
+for kind in "parts --count 10000" "longhdr --size 1048576" "longsubj --size 1048576" \
+	"deep --depth 100" "deeprfc --depth 100" "badb64" "badqp" "nul" "crlf" "sql" \
+	"big --size 52428800"; do
+	name=${kind%% *}
+	args=()
+	[ "$name" = big ] && args=(--attach-out "$T/hostile.bin")
+	fresh_db "bench_h_$name" 'extra=max_message_size = "120M"'
+	pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	"$PY" "$top_srcdir/tests/integration/hostile_mail.py" $kind "${args[@]}" \
+		>"$T/hostile.eml" || pd_die "hostile_mail.py $kind"
+	pd_deliver support "$T/hostile.eml" || pd_die "deliver hostile $name"
+	once_run "bench_h_$name"
+	ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)")
+	echo "#   $name: $(wc -c <"$T/hostile.eml") bytes, stored $RUN_STORED in $ms ms, peak RSS $RUN_RSS KB"
+	HOSTILE_TIMES="$HOSTILE_TIMES $name=$ms"
+	rm -f "$T/hostile.eml" "$T/hostile.bin"
+done
 
 # ------------------------------------------------------------------ memory
 
-echo "# memory: postdeskd --once over $SMALL mails (no SMTP)"
-fresh_db bench_small smtp=no
-fill_mailbox "$SMALL"
-once_run bench_small
-SMALL_SECS=$RUN_SECS SMALL_RSS=$RUN_RSS SMALL_STORED=$RUN_STORED
-echo "#   $SMALL_STORED stored in $(printf %.2f "$SMALL_SECS")s, peak RSS $SMALL_RSS KB"
-BIG_SECS=0 BIG_RSS=0 BIG_STORED=0 BIG_START=0
-if [ "$BIG" -gt 0 ]; then
-	echo "# memory: postdeskd --once over $BIG mails (no SMTP)"
-	fresh_db bench_bigrss smtp=no
-	fill_mailbox "$BIG"
-	once_run bench_bigrss
-	BIG_SECS=$RUN_SECS BIG_RSS=$RUN_RSS BIG_STORED=$RUN_STORED BIG_START=$RUN_START
-	echo "#   $BIG_STORED stored in $(printf %.2f "$BIG_SECS")s, peak RSS $BIG_RSS KB"
+if want memory; then
+	echo "# memory: postdeskd --once over $SMALL mails (no SMTP)"
+	fresh_db bench_small smtp=no
+	fill_mailbox "$SMALL"
+	once_run bench_small
+	SMALL_SECS=$RUN_SECS SMALL_RSS=$RUN_RSS SMALL_STORED=$RUN_STORED
+	echo "#   $SMALL_STORED stored in $(printf %.2f "$SMALL_SECS")s, peak RSS $SMALL_RSS KB"
+	BIG_SECS=0 BIG_RSS=0 BIG_STORED=0 BIG_START=0
+	if [ "$BIG" -gt 0 ]; then
+		echo "# memory: postdeskd --once over $BIG mails (no SMTP)"
+		fresh_db bench_bigrss smtp=no
+		fill_mailbox "$BIG"
+		once_run bench_bigrss
+		BIG_SECS=$RUN_SECS BIG_RSS=$RUN_RSS BIG_STORED=$RUN_STORED BIG_START=$RUN_START
+		echo "#   $BIG_STORED stored in $(printf %.2f "$BIG_SECS")s, peak RSS $BIG_RSS KB"
+	fi
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ -n "$ONLY" ]; then
+	echo "# --only $ONLY: load $LOAD_START -> $LOAD_END; no table, $OUT not written"
+	exit 0
+fi
 
 # ------------------------------------------------------------------ report
 
 PG_VERSION=$("$PD_PG_BINDIR/postgres" --version | sed 's/^postgres (PostgreSQL) //')
 DOVECOT_VERSION=$(dovecot --version 2>/dev/null | cut -d' ' -f1)
 export MAILS INBOX_COUNT SMALL BIG IDLE_MAILS RATE SMTP_MAILS SLA_TICKETS SLA_DUE OUT \
-	IMAP_LINE PG1_LINE PG2_LINE SEND_LINE PYSEND_LINE \
+	IMAP_LINE PG1_LINE PG2_LINE PG3_LINE PG4_LINE SEND_LINE PYSEND_LINE \
 	INGEST_SECS INGEST_RSS INGEST_STORED OUTBOX_SECS OUTBOX_SENT OUTBOX_ACKS OUTBOX_QUEUED \
 	OUTBOX_SINK SMALL_SECS SMALL_RSS SMALL_STORED BIG_SECS BIG_RSS BIG_STORED \
 	INGEST_START OUTBOX_START BIG_START BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
-export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES
+export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES TAKEOVER_MS HOSTILE_TIMES
 "$PY" - "$T/idle.sent" "$T/idle.log" "$T/bench_ingest.log" "$T/bench_bigrss.log" <<'PYEOF'
 import datetime, json, os, platform, re, subprocess, sys
 
@@ -400,6 +507,7 @@ def pct(p):
 
 
 imap, pg1, pg2 = kv(E["IMAP_LINE"]), kv(E["PG1_LINE"]), kv(E["PG2_LINE"])
+pg3, pg4 = kv(E["PG3_LINE"]), kv(E["PG4_LINE"])
 send, pysend = kv(E["SEND_LINE"]), kv(E["PYSEND_LINE"])
 stored, isecs = int(E["INGEST_STORED"]), num(E["INGEST_SECS"])
 ingest_rate = stored / isecs if isecs > 0 else 0.0
@@ -421,6 +529,19 @@ parts = {
                                 "mails_per_second": num(pg2["mails_per_s"]),
                                 "rate_first_last_tenth": [num(pg2.get("first_tenth")),
                                                           num(pg2.get("last_tenth"))]},
+    "pg_set_batch": {"what": "the same rows, 100 mails a transaction: INSERT ... SELECT FROM "
+                             "unnest(arrays) per table, ticket numbers from the sequence in "
+                             "one call",
+                     "mails": int(pg3["mails"]), "seconds": num(pg3["seconds"]),
+                     "mails_per_second": num(pg3["mails_per_s"]),
+                     "rate_first_last_tenth": [num(pg3.get("first_tenth")),
+                                               num(pg3.get("last_tenth"))]},
+    "pg_copy_batch": {"what": "the same rows, 100 mails a transaction: COPY FROM STDIN (text) "
+                              "per table, ticket and message ids from their sequences",
+                      "mails": int(pg4["mails"]), "seconds": num(pg4["seconds"]),
+                      "mails_per_second": num(pg4["mails_per_s"]),
+                      "rate_first_last_tenth": [num(pg4.get("first_tenth")),
+                                                num(pg4.get("last_tenth"))]},
     "smtp_one_session": {"what": "libcurl, ~2 KB mails, one reused connection, C sink",
                          "mails": int(send["mails"]), "seconds": num(send["seconds"]),
                          "mails_per_second": num(send["mails_per_s"]),
@@ -460,6 +581,8 @@ targets = {
     "peak_rss_big_kb": {"target": "< 32768", "value": big_rss if big else None,
                         "met": (big_rss < 32768) if big else None},
     "sla_scan_ms": {"target": "< 100", "value": sla_ms, "met": 0 <= sla_ms < 100},
+    "takeover_ms": {"target": "< 5000", "value": int(E["TAKEOVER_MS"]),
+                    "met": 0 <= int(E["TAKEOVER_MS"]) < 5000},
 }
 
 
@@ -510,6 +633,9 @@ res = {
     "sla_scan": {"open_tickets": int(E["SLA_TICKETS"]), "due": int(E["SLA_DUE"]),
                  "notices": int(E["SLA_NOTICES"]), "ms": sla_ms,
                  "ms_nothing_due": int(E["SLA_IDLE_MS"]), "plan": E["SLA_PLAN"]},
+    "hostile_ingest_ms": {k: int(v) for k, v in kv(E["HOSTILE_TIMES"]).items()},
+    "takeover_ms": {"what": "kill -9 of the fetcher -> a new mail stored by the standby "
+                            "(default poll_interval, IDLE)", "ms": int(E["TAKEOVER_MS"])},
     "targets": targets,
 }
 
@@ -527,7 +653,9 @@ n = int(E["INBOX_COUNT"])
 row("part limits, same %d mails" % n, "per s", "postdesk", "")
 for key, label in (("imap_fetch", "IMAP UID FETCH BODY.PEEK[] (x100)"),
                    ("pg_one_transaction", "PostgreSQL rows, 1 transaction"),
-                   ("pg_transaction_per_mail", "PostgreSQL rows, 1 tx per mail")):
+                   ("pg_transaction_per_mail", "PostgreSQL rows, 1 tx per mail"),
+                   ("pg_set_batch", "PostgreSQL rows, unnest, 100/tx"),
+                   ("pg_copy_batch", "PostgreSQL rows, COPY, 100/tx")):
     p = parts[key]
     row("  " + label, "%.0f" % p["mails_per_second"],
         "%.2f" % p["ingest_fraction"] if p["ingest_fraction"] is not None else "-")
@@ -569,6 +697,11 @@ row("peak RSS KB, %d + outbox" % n, "%d" % int(E["INGEST_RSS"]))
 row("SLA scan ms (%d open, %d due)" % (int(E["SLA_TICKETS"]), int(E["SLA_DUE"])), "%d" % sla_ms,
     "< 100", mark(targets["sla_scan_ms"]))
 row("SLA scan ms (nothing due)", "%d" % int(E["SLA_IDLE_MS"]))
+row("hostile mail alone, --once, ms", "")
+for k, v in res["hostile_ingest_ms"].items():
+    row("  " + k, "%d" % v)
+row("takeover ms (kill -9 -> mail stored)", "%d" % int(E["TAKEOVER_MS"]), "< 5000",
+    mark(targets["takeover_ms"]))
 
 m = res["machine"]
 print()

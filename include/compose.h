@@ -58,6 +58,7 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 
 /* An SLA notice (see slascan.h). */
 struct pd_sla_notice_info {
+	int64_t ticket;
 	const char *kind;  /* "warning", "breach" or "escalation" */
 	const char *clock; /* "first_response" or "resolution" */
 	time_t due;        /* the due time it is about */
@@ -67,12 +68,16 @@ struct pd_sla_notice_info {
 };
 
 /*
- * A warning, breach or escalation notice about ticket to line's notify list
- * (agents.notify when the line has none): the ticket number and subject,
- * requester, priority and the reasons for it, how late, and the customer's
- * last message; Reply-To the support address.  Nobody to tell: returns 0.
+ * Warning, breach and escalation notices, count of them, each about its
+ * ticket to its line's notify list (agents.notify when the line has none):
+ * the ticket number and subject, requester, priority and the reasons for it,
+ * how late, and the customer's last message; Reply-To the support address.
+ * The set at once: one query reads what they say, one statement queues them.
+ * A notice nobody is to be told of is skipped; one that cannot be rendered
+ * (a template problem) is logged and not sent.  Returns 0, or -1 with err
+ * (the database).
  */
-int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			  const struct pd_sla_notice_info *n, struct pd_err *err);
+int pd_compose_sla_notices(struct pd_db *db, const struct pd_config *cfg,
+			   const struct pd_sla_notice_info *n, size_t count, struct pd_err *err);
 
 #endif

@@ -42,6 +42,10 @@ struct pd_outbox_mail {
  * open transaction. */
 int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct pd_err *err);
 
+/* The same for n mails at once: one statement, rows in the order given. */
+int pd_outbox_enqueue_many(struct pd_db *db, const struct pd_outbox_mail *m, size_t n,
+			   struct pd_err *err);
+
 /* Automatic mails to an address in the last 10 minutes and 24 hours, and
  * whether the address is suppressed now. */
 struct pd_auto_counts {

@@ -8,7 +8,10 @@
  * claimed with FOR UPDATE SKIP LOCKED and each notice is recorded in
  * sla_notices under a unique (ticket, clock, kind, due time) key in the same
  * transaction as its outbox row: several instances scanning at once still
- * send each notice once.
+ * send each notice once.  The claimed tickets are settled together: each
+ * kind of write (notices, escalations, marks, what the mails say, the mails)
+ * is one statement for the whole set, so a scan costs a few round trips
+ * however many notices are due.
  */
 #ifndef PD_SLASCAN_H
 #define PD_SLASCAN_H

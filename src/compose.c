@@ -632,54 +632,65 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 
 /* ------------------------------------------------------------ SLA notices */
 
-/* What a notice says about the ticket beyond ticket_info: the reasons for
- * its priority and the customer's last words. */
+/* What the notices say about their tickets beyond ticket_info, for a whole
+ * set at once ($1 the tickets, $2 the due times, one element per notice):
+ * the reasons for its priority (all tickets' in one query, sql/0014) and the
+ * customer's last words, read once per ticket; one row per notice, in order
+ * (ord), a notice of a ticket that is gone has none. */
 static const char SQL_NOTICE_FACTS[] =
-    "SELECT " TICKET_INFO_COLS ","
-    " postdesk_priority_reasons($1::bigint),"
-    " coalesce((SELECT body_text FROM messages WHERE ticket_id = $1::bigint"
-    "            AND kind = 'customer' ORDER BY id DESC LIMIT 1), ''),"
-    " to_char(to_timestamp($2::double precision), 'YYYY-MM-DD HH24:MI TZH:TZM')"
-    " FROM tickets WHERE id = $1::bigint";
-#define FACT(res, i) PQgetvalue(res, 0, TICKET_INFO_N + (i))
+    "WITH j AS (SELECT * FROM unnest($1::bigint[], $2::bigint[])"
+    "            WITH ORDINALITY AS j(ticket, due, ord)),"
+    " f AS MATERIALIZED (SELECT t.id, " TICKET_INFO_COLS ", r.reasons,"
+    "   coalesce((SELECT body_text FROM messages m WHERE m.ticket_id = t.id"
+    "              AND m.kind = 'customer' ORDER BY m.id DESC LIMIT 1), '')"
+    "  FROM tickets t"
+    "  JOIN postdesk_priority_reasons(ARRAY(SELECT DISTINCT ticket FROM j)) AS r"
+    "    ON r.ticket = t.id)"
+    "SELECT j.ord, f.*, to_char(to_timestamp(j.due), 'YYYY-MM-DD HH24:MI TZH:TZM')"
+    " FROM j JOIN f ON f.id = j.ticket ORDER BY j.ord";
+/* the columns: ord, id, the ticket_info ones, then these */
+#define FACT_COL(i) (2 + TICKET_INFO_N + (i))
 
-int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			  const struct pd_sla_notice_info *n, struct pd_err *err)
+/* One notice rendered: what its outbox row points into. */
+struct sla_mail {
+	char *subject, *body, *tagged, *mid, *reason, *name;
+	struct pd_addr *to;
+	struct pd_buf raw;
+};
+
+static void sla_mail_free(struct sla_mail *m)
 {
-	const struct pd_line_cfg *l = pd_config_line(cfg, n->line);
-	const struct pd_strlist *notify = l != NULL && l->notify.n > 0 ? &l->notify
-								       : &cfg->agent_notify;
-	struct pd_sla_cfg slab;
-	const struct pd_sla_cfg *sla = NULL;
-	struct ticket_info t;
-	char id[24], due[24], target[32] = "-", late[32], line[16], from_line[16];
-	const char *v[2] = {id, due};
-	const char *template, *kind;
-	char *name, *reason = NULL;
-	PGresult *facts;
-	int rc = -1;
+	free(m->subject);
+	free(m->body);
+	free(m->tagged);
+	free(m->mid);
+	free(m->reason);
+	free(m->name);
+	free(m->to);
+	pd_buf_free(&m->raw);
+}
 
-	if (notify->n == 0)
-		return 0;
+/* Render notice n about the ticket in row r of facts into *m and *om; 0, or
+ * -1 with err (a template problem: that notice is not sent). */
+static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_notice_info *n,
+			     const struct pd_strlist *notify, PGresult *facts, int r,
+			     struct sla_mail *m, struct pd_outbox_mail *om, struct pd_err *err)
+{
+#define COL(i) PQgetvalue(facts, r, 2 + (i))
+	const char *template, *kind;
+	char id[24], target[32] = "-", late[32], line[16], from_line[16];
+	struct pd_sla_cfg slab;
+	const struct pd_sla_cfg *sla;
+	const char *plan = PQgetisnull(facts, r, 2 + 8) ? NULL : COL(8);
+
 	if (strcmp(n->kind, "warning") == 0)
 		template = "sla-warning", kind = "warning";
 	else if (strcmp(n->kind, "breach") == 0)
 		template = "sla-breach", kind = "breach";
 	else
 		template = "escalation", kind = "escalation";
-	/* the ticket and what the notice says about it: one query */
-	memset(&t, 0, sizeof(t));
-	snprintf(id, sizeof(id), "%" PRId64, ticket);
-	snprintf(due, sizeof(due), "%lld", (long long)n->due);
-	facts = pd_db_query(db, "pd_compose_notice_facts", SQL_NOTICE_FACTS, 2, v, err);
-	if (facts == NULL)
-		return -1;
-	if (PQntuples(facts) == 0) {
-		PQclear(facts);
-		return pd_err_set(err, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ticket);
-	}
-	ticket_info_from(facts, &t);
-	sla = pd_config_sla_for(cfg, t.plan, t.priority, &slab) ? &slab : NULL;
+	snprintf(id, sizeof(id), "%" PRId64, n->ticket);
+	sla = pd_config_sla_for(cfg, plan, COL(5), &slab) ? &slab : NULL;
 	if (sla != NULL) {
 		int64_t secs = strcmp(n->clock, "first_response") == 0 ? sla->first_response
 									: sla->resolution;
@@ -688,6 +699,7 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 			 strcmp(sla->calendar, "24x7") == 0 ? "(24x7)" : "(business time)");
 	}
 	pd_sla_format_duration(n->late < 0 ? -n->late : n->late, late, sizeof(late));
+	/* the line the ticket is on as the notice is sent (an escalation's: the new one) */
 	snprintf(line, sizeof(line), "%d", n->line);
 	snprintf(from_line, sizeof(from_line), "%d", n->from_line);
 	const char *lang = cfg->default_language ? cfg->default_language : "en";
@@ -695,56 +707,144 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	bool fr = strcmp(n->clock, "first_response") == 0;
 	const char *clock = ru ? (fr ? "первый ответ" : "решение")
 			       : (fr ? "first response" : "resolution");
-	reason = ru ? pd_xasprintf("нарушен срок «%s» (срок %s, просрочено на %s)", clock,
-				   FACT(facts, 2), late)
-		    : pd_xasprintf("the %s SLA was breached (due %s, %s late)", clock,
-				   FACT(facts, 2), late);
-	name = from_name(cfg);
+	const char *reasons = PQgetvalue(facts, r, FACT_COL(0));
+	const char *due = PQgetvalue(facts, r, FACT_COL(2));
+	const char *requester = COL(1), *requester_name = COL(2);
+	m->reason = ru ? pd_xasprintf("нарушен срок «%s» (срок %s, просрочено на %s)", clock, due,
+				      late)
+		       : pd_xasprintf("the %s SLA was breached (due %s, %s late)", clock, due, late);
+	m->name = from_name(cfg);
 	const struct pd_render_var vars[] = {
 	    {"ticket.number", id},
-	    {"ticket.subject", t.subject},
-	    {"ticket.status", t.status},
-	    {"ticket.priority", t.priority},
-	    {"ticket.queue", t.queue},
-	    {"ticket.line", strcmp(kind, "escalation") == 0 ? line : t.line},
-	    {"ticket.reasons", FACT(facts, 0)[0] ? FACT(facts, 0) : "-"},
-	    {"customer.name", t.requester_name[0] ? t.requester_name : t.requester},
-	    {"customer.address", t.requester},
-	    {"message.body", FACT(facts, 1)},
+	    {"ticket.subject", COL(0)},
+	    {"ticket.status", COL(4)},
+	    {"ticket.priority", COL(5)},
+	    {"ticket.queue", COL(6)},
+	    {"ticket.line", line},
+	    {"ticket.reasons", reasons[0] ? reasons : "-"},
+	    {"customer.name", requester_name[0] ? requester_name : requester},
+	    {"customer.address", requester},
+	    {"message.body", PQgetvalue(facts, r, FACT_COL(1))},
 	    {"sla.clock", clock},
 	    {"sla.target", target},
-	    {"sla.due", FACT(facts, 2)},
+	    {"sla.due", due},
 	    {"sla.late", late},
 	    {"line.from", from_line},
-	    {"reason", reason},
+	    {"reason", m->reason},
 	    {"support.address", cfg->support_address},
 	};
-	struct pd_addr *to = pd_xcalloc(notify->n, sizeof(*to));
+#undef COL
+	m->to = pd_xcalloc(notify->n, sizeof(*m->to));
 	for (size_t i = 0; i < notify->n; i++) {
-		to[i].name = (char *)"";
-		to[i].address = notify->v[i];
+		m->to[i].name = (char *)"";
+		m->to[i].address = notify->v[i];
 	}
-	struct outgoing o = {
-	    .template = template,
-	    .lang = lang,
-	    .vars = vars,
-	    .n_vars = PD_ARRAY_LEN(vars),
-	    .mail = {.kind = kind,
-		     .auto_submitted = "auto-generated",
-		     .from = {name, cfg->support_address},
-		     .reply_to = {name, cfg->support_address},
-		     .to = to,
-		     .n_to = notify->n,
-		     .language = NULL},
+	if (pd_template_render(cfg->templates_dir, lang, template, vars, PD_ARRAY_LEN(vars),
+			       &m->subject, &m->body, err) < 0)
+		return -1;
+	m->tagged = pd_render_tagged_subject(cfg->subject_tag, n->ticket, m->subject);
+	m->mid = pd_render_message_id(cfg->message_id_domain, n->ticket, kind);
+	struct pd_render_mail rm = {
+	    .kind = kind,
+	    .auto_submitted = "auto-generated",
+	    .from = {m->name, cfg->support_address},
+	    .reply_to = {m->name, cfg->support_address},
+	    .to = m->to,
+	    .n_to = notify->n,
+	    .subject = m->tagged,
+	    .message_id = m->mid,
+	    .body = m->body,
+	    .date = time(NULL),
+	    .language = NULL,
+	};
+	if (pd_render_mail(&rm, &m->raw, err) < 0)
+		return -1;
+	*om = (struct pd_outbox_mail){
+	    .ticket = n->ticket,
+	    .kind = kind,
+	    .message_id = m->mid,
+	    .mail_from = cfg->support_address,
 	    .rcpts = (const char *const *)notify->v,
 	    .n_rcpts = notify->n,
+	    .to_address = notify->v[0],
 	    .automatic = false,
+	    .subject = m->tagged,
+	    .body = m->body,
+	    .raw = m->raw.data,
+	    .raw_len = m->raw.len,
 	};
-	rc = send_templated(db, cfg, ticket, &o, err);
-	free(to);
-	free(name);
-	free(reason);
+	return 0;
+}
+
+/* The line's notify list, or agents.notify when it has none. */
+static const struct pd_strlist *sla_notify(const struct pd_config *cfg, int line)
+{
+	const struct pd_line_cfg *l = pd_config_line(cfg, line);
+
+	return l != NULL && l->notify.n > 0 ? &l->notify : &cfg->agent_notify;
+}
+
+int pd_compose_sla_notices(struct pd_db *db, const struct pd_config *cfg,
+			   const struct pd_sla_notice_info *n, size_t count, struct pd_err *err)
+{
+	size_t *which = pd_xcalloc(count + 1, sizeof(*which)), k = 0, sent = 0;
+	struct pd_buf ids, dues;
+	PGresult *facts = NULL;
+	struct sla_mail *m = NULL;
+	struct pd_outbox_mail *om = NULL;
+	int rc = -1;
+
+	/* only the notices someone is told of; their facts in one query */
+	pd_buf_init(&ids);
+	pd_buf_init(&dues);
+	for (size_t i = 0; i < count; i++) {
+		if (sla_notify(cfg, n[i].line)->n == 0)
+			continue;
+		pd_buf_printf(&ids, "%s%" PRId64, k ? "," : "{", n[i].ticket);
+		pd_buf_printf(&dues, "%s%lld", k ? "," : "{", (long long)n[i].due);
+		which[k++] = i;
+	}
+	if (k == 0) {
+		rc = 0;
+		goto out;
+	}
+	pd_buf_append_char(&ids, '}');
+	pd_buf_append_char(&dues, '}');
+	const char *v[2] = {ids.data, dues.data};
+	facts = pd_db_query(db, "pd_compose_notice_facts", SQL_NOTICE_FACTS, 2, v, err);
+	if (facts == NULL)
+		goto out;
+	/* render each in memory; a notice that cannot be is logged, the others go */
+	m = pd_xcalloc(k, sizeof(*m));
+	om = pd_xcalloc(k, sizeof(*om));
+	int rows = PQntuples(facts), r = 0;
+	for (size_t j = 0; j < k; j++) {
+		const struct pd_sla_notice_info *ni = &n[which[j]];
+		struct pd_err ce;
+
+		pd_buf_init(&m[j].raw);
+		pd_err_clear(&ce);
+		while (r < rows && strtoull(PQgetvalue(facts, r, 0), NULL, 10) < j + 1)
+			r++;
+		if (r >= rows || strtoull(PQgetvalue(facts, r, 0), NULL, 10) != j + 1)
+			pd_err_set(&ce, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ni->ticket);
+		else if (render_sla_notice(cfg, ni, sla_notify(cfg, ni->line), facts, r, &m[j],
+					   &om[sent], &ce) == 0) {
+			sent++;
+			continue;
+		}
+		pd_log_err("ticket=%" PRId64 ": no %s notice sent: %s", ni->ticket, ni->kind,
+			   ce.msg);
+	}
+	rc = pd_outbox_enqueue_many(db, om, sent, err);
+out:
+	for (size_t j = 0; m != NULL && j < k; j++)
+		sla_mail_free(&m[j]);
+	free(m);
+	free(om);
 	PQclear(facts);
-	ticket_info_free(&t);
+	pd_buf_free(&ids);
+	pd_buf_free(&dues);
+	free(which);
 	return rc;
 }

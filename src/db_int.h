@@ -6,8 +6,11 @@
 #define PD_DB_INT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "db.h"
+#include "util.h"
 
 PGconn *pd_db_pg(struct pd_db *db);
 
@@ -42,6 +45,15 @@ int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int npa
 		    struct pd_err *err);
 /* Wait for every deferred statement; the first failure is returned. */
 int pd_db_sync(struct pd_db *db, struct pd_err *err);
+/*
+ * End the server's unit of work here without waiting for it (a protocol
+ * Sync): what was sent so far runs and its results are read with the next
+ * statement that waits, as before.  Called once per mail, so that however
+ * long a batch is, the server never holds more than one mail's statements
+ * open; a failure before the sync point still fails whatever was sent after
+ * it (the transaction is aborted), and the first failure is the one reported.
+ */
+int pd_db_sync_point(struct pd_db *db, struct pd_err *err);
 /* Wait for them and forget any failure (before rolling back to a savepoint). */
 void pd_db_discard(struct pd_db *db);
 /*
@@ -52,6 +64,29 @@ void pd_db_discard(struct pd_db *db);
  */
 void pd_db_set_tag(struct pd_db *db, int tag);
 int pd_db_failed_tag(const struct pd_db *db);
+
+/*
+ * A one-dimensional array parameter in PostgreSQL's binary format, for
+ * statements that take a whole set at once (unnest($1::text[], ...)): no
+ * quoting, and bytea elements travel as they are.  elem_oid is the element
+ * type (PD_OID_TEXT, PD_OID_BYTEA, PD_OID_INT8); send the value with format 1
+ * and the length pd_db_array_value gives.  pd_db_array_add with data NULL
+ * adds an SQL NULL.
+ */
+#define PD_OID_BYTEA 17
+#define PD_OID_INT8 20
+#define PD_OID_TEXT 25
+struct pd_db_array {
+	struct pd_buf b;
+	size_t n;
+	bool has_null;
+};
+void pd_db_array_init(struct pd_db_array *a, unsigned elem_oid);
+void pd_db_array_add(struct pd_db_array *a, const void *data, size_t len);
+void pd_db_array_add_str(struct pd_db_array *a, const char *s);
+void pd_db_array_add_int8(struct pd_db_array *a, int64_t v);
+const char *pd_db_array_value(struct pd_db_array *a, int *len);
+void pd_db_array_free(struct pd_db_array *a);
 
 /* Fill err from a failed result (or the connection when res is NULL). */
 int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct pd_err *err);

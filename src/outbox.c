@@ -53,6 +53,11 @@ static char *array_literal(const char *const *v, size_t n)
 	return pd_buf_steal(&b, NULL);
 }
 
+/* The kind of the outbound message row for an outbox kind. */
+#define MESSAGE_KIND(k)                                                                    \
+	"CASE " k " WHEN 'ack' THEN 'ack' WHEN 'agent' THEN 'agent' WHEN 'survey' THEN 'survey'" \
+	" WHEN 'error' THEN 'system' ELSE 'notice' END"
+
 static const char SQL_ENQUEUE[] =
     "WITH o AS ("
     "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
@@ -63,10 +68,7 @@ static const char SQL_ENQUEUE[] =
     " m AS ("
     "  INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
     "                        subject, body_text, raw_size)"
-    "  SELECT $1::bigint, 'out',"
-    "    CASE $2 WHEN 'ack' THEN 'ack' WHEN 'agent' THEN 'agent' WHEN 'survey' THEN 'survey'"
-    "            WHEN 'error' THEN 'system' ELSE 'notice' END,"
-    "    $3, $4,"
+    "  SELECT $1::bigint, 'out', " MESSAGE_KIND("$2") ", $3, $4,"
     "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', '', 'address', a)), '[]')"
     "       FROM unnest($5::text[]) AS a),"
     "    $6, $7, octet_length($8)"
@@ -90,6 +92,75 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 	/* no result needed: inside the caller's transaction it travels with the next query */
 	r = pd_db_defer_bin(db, "pd_outbox_enqueue", SQL_ENQUEUE, 10, v, len, fmt, err);
 	free(rcpts);
+	return r;
+}
+
+/* Each parameter an array of one column (the recipients: one text[] literal
+ * per mail); one INSERT for the outbox rows, one for their messages. */
+static const char SQL_ENQUEUE_MANY[] =
+    "WITH i AS ("
+    "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    "                       $6::text[], $7::text[], $8::bytea[], $9::text[], $10::boolean[])"
+    "   WITH ORDINALITY AS i(ticket, kind, message_id, mail_from, rcpts, subject, body, raw,"
+    "                        to_address, automatic, ord)),"
+    " o AS ("
+    "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
+    "                      to_address, automatic)"
+    "  SELECT nullif(ticket, 0), kind, message_id, mail_from, rcpts::text[], subject, '', raw,"
+    "         lower(to_address), automatic FROM i ORDER BY ord)"
+    "INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
+    "                      subject, body_text, raw_size)"
+    " SELECT ticket, 'out', " MESSAGE_KIND("kind") ", message_id, mail_from,"
+    "   (SELECT coalesce(jsonb_agg(jsonb_build_object('name', '', 'address', a)), '[]')"
+    "      FROM unnest(rcpts::text[]) AS a),"
+    "   subject, body, octet_length(raw)"
+    "  FROM i WHERE ticket <> 0 ORDER BY ord";
+
+int pd_outbox_enqueue_many(struct pd_db *db, const struct pd_outbox_mail *m, size_t n,
+			   struct pd_err *err)
+{
+	struct pd_db_array a[9];
+	static const unsigned oid[9] = {PD_OID_INT8, PD_OID_TEXT, PD_OID_TEXT,
+					PD_OID_TEXT, PD_OID_TEXT, PD_OID_TEXT,
+					PD_OID_TEXT, PD_OID_BYTEA, PD_OID_TEXT};
+	const char *v[10];
+	int len[10], fmt[10], r;
+	struct pd_buf automatic;
+
+	if (n == 0)
+		return 0;
+	for (int k = 0; k < 9; k++)
+		pd_db_array_init(&a[k], oid[k]);
+	pd_buf_init(&automatic);
+	pd_buf_append_char(&automatic, '{');
+	for (size_t i = 0; i < n; i++) {
+		char *rcpts = array_literal(m[i].rcpts, m[i].n_rcpts);
+
+		pd_db_array_add_int8(&a[0], m[i].ticket);
+		pd_db_array_add_str(&a[1], m[i].kind);
+		pd_db_array_add_str(&a[2], m[i].message_id);
+		pd_db_array_add_str(&a[3], m[i].mail_from);
+		pd_db_array_add_str(&a[4], rcpts);
+		pd_db_array_add_str(&a[5], m[i].subject);
+		pd_db_array_add_str(&a[6], m[i].body);
+		pd_db_array_add(&a[7], m[i].raw, m[i].raw_len);
+		pd_db_array_add_str(&a[8], m[i].to_address);
+		pd_buf_append_str(&automatic, i ? "," : "");
+		pd_buf_append_char(&automatic, m[i].automatic ? 't' : 'f');
+		free(rcpts);
+	}
+	pd_buf_append_char(&automatic, '}');
+	for (int k = 0; k < 9; k++) {
+		v[k] = pd_db_array_value(&a[k], &len[k]);
+		fmt[k] = 1;
+	}
+	v[9] = automatic.data;
+	len[9] = fmt[9] = 0;
+	/* no result needed: inside the caller's transaction it travels with the next query */
+	r = pd_db_defer_bin(db, "pd_outbox_enqueue_many", SQL_ENQUEUE_MANY, 10, v, len, fmt, err);
+	for (int k = 0; k < 9; k++)
+		pd_db_array_free(&a[k]);
+	pd_buf_free(&automatic);
 	return r;
 }
 

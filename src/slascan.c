@@ -207,38 +207,148 @@ static const char SQL_DUE[] =
     " FROM tickets WHERE next_sla_at <= to_timestamp($1::double precision)"
     " ORDER BY next_sla_at LIMIT $2::int FOR UPDATE SKIP LOCKED";
 
-/* Record one notice; returns 1 when it is new (send it), 0 when another
- * scan already recorded it, -1 on error. */
-static int record_notice(struct pd_db *db, int64_t ticket, const char *clock, const char *kind,
-			 time_t due, const char *priority, int line, time_t now,
-			 struct pd_err *err)
-{
-	char id[24], d[24], l[24], late[24];
-	const char *v[7] = {id, clock, kind, d, priority, l, late};
-	PGresult *res;
-	int fresh;
+/*
+ * A scan claims up to batch due tickets and settles them together, each
+ * kind of write one statement for the whole set: the warning and breach
+ * notices (recorded with their events; the ones already recorded by an
+ * earlier scan come back as not new), the escalations (notice, line, events),
+ * the marks, the notice mails (pd_compose_sla_notices).  A ticket with
+ * notices on both clocks takes two rounds, as an escalation for the first
+ * clock moves it to the line its second notice tells.
+ */
 
-	fmt_i64(id, sizeof(id), ticket);
-	fmt_time(d, sizeof(d), due);
-	fmt_i64(l, sizeof(l), line);
-	fmt_i64(late, sizeof(late), (int64_t)(now - due));
-	res = pd_db_query(
-	    db, "pd_sla_notice",
-	    "WITH n AS (INSERT INTO sla_notices (ticket_id, clock, kind, due_at, priority, line)"
-	    "  VALUES ($1::bigint, $2, $3, to_timestamp($4::double precision), $5, $6::int)"
-	    "  ON CONFLICT (ticket_id, clock, kind, due_at) DO NOTHING RETURNING id),"
-	    " e AS (INSERT INTO events (ticket_id, actor, kind, detail)"
-	    "  SELECT $1::bigint, 'system', 'sla.' || $3, jsonb_build_object('clock', $2::text,"
-	    "    'due', to_timestamp($4::double precision), 'priority', $5::text,"
-	    "    'line', $6::int, 'late_seconds', $7::bigint) FROM n)"
-	    "SELECT count(*) FROM n",
-	    7, v, err);
+/* One claimed ticket. */
+struct due_ticket {
+	int64_t id;
+	const char *priority; /* into the claim's result */
+	int line, first_line;
+	bool escalated;
+	int n_clocks;                /* clocks with a notice due, in order */
+	int clocks[2];
+	enum pd_sla_notice notice[2]; /* by clock */
+	time_t due[2];
+	bool set[4]; /* fr warned, fr breached, res warned, res breached: set to the due time */
+	bool fresh;  /* this round's statement recorded it */
+};
+
+/* The notices recorded in one round, as statement parameters. */
+struct round_params {
+	struct pd_buf v[7];
+	size_t n;
+};
+
+static void round_init(struct round_params *p)
+{
+	for (int k = 0; k < 7; k++) {
+		pd_buf_init(&p->v[k]);
+		pd_buf_append_char(&p->v[k], '{');
+	}
+	p->n = 0;
+}
+
+static void round_free(struct round_params *p)
+{
+	for (int k = 0; k < 7; k++)
+		pd_buf_free(&p->v[k]);
+}
+
+/* Add one row of 7 values, each quoted as an array element. */
+static void round_add(struct round_params *p, const char *const *val)
+{
+	for (int k = 0; k < 7; k++) {
+		pd_buf_append_str(&p->v[k], p->n ? ",\"" : "\"");
+		for (const char *c = val[k]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				pd_buf_append_char(&p->v[k], '\\');
+			pd_buf_append_char(&p->v[k], *c);
+		}
+		pd_buf_append_char(&p->v[k], '"');
+	}
+	p->n++;
+}
+
+/* Run a round's statement; each ticket whose row came back is fresh. */
+static int round_run(struct pd_db *db, const char *name, const char *sql,
+		     struct round_params *p, struct due_ticket *t, size_t nt,
+		     struct pd_err *err)
+{
+	const char *v[7];
+	PGresult *res;
+
+	for (size_t i = 0; i < nt; i++)
+		t[i].fresh = false;
+	for (int k = 0; k < 7; k++) {
+		pd_buf_append_char(&p->v[k], '}');
+		v[k] = p->v[k].data;
+	}
+	res = pd_db_query(db, name, sql, 7, v, err);
 	if (res == NULL)
 		return -1;
-	fresh = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		for (size_t i = 0; i < nt; i++)
+			if (t[i].id == id)
+				t[i].fresh = true;
+	}
 	PQclear(res);
-	return fresh;
+	return 0;
 }
+
+/* The round's warnings and breaches, one per ticket: recorded with their
+ * events; returns the tickets whose notice is new. */
+static const char SQL_NOTICES[] =
+    "WITH i AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
+    "                                $5::text[], $6::int[], $7::bigint[])"
+    "            WITH ORDINALITY AS i(ticket, clock, kind, due, priority, line, late, ord)),"
+    " n AS (INSERT INTO sla_notices (ticket_id, clock, kind, due_at, priority, line)"
+    "  SELECT ticket, clock, kind, to_timestamp(due), priority, line FROM i ORDER BY ord"
+    "  ON CONFLICT (ticket_id, clock, kind, due_at) DO NOTHING RETURNING ticket_id),"
+    " e AS (INSERT INTO events (ticket_id, actor, kind, detail)"
+    "  SELECT i.ticket, 'system', 'sla.' || i.kind, jsonb_build_object('clock', i.clock,"
+    "    'due', to_timestamp(i.due), 'priority', i.priority, 'line', i.line,"
+    "    'late_seconds', i.late)"
+    "  FROM i JOIN n ON n.ticket_id = i.ticket ORDER BY i.ord)"
+    "SELECT ticket_id FROM n";
+
+/* The round's escalations: the notice and the two events (sla.escalation,
+ * line.escalated) of each one that is new; the new line is written with the
+ * marks. */
+static const char SQL_ESCALATIONS[] =
+    "WITH i AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[],"
+    "                                $5::int[], $6::int[], $7::bigint[])"
+    "            WITH ORDINALITY AS i(ticket, clock, due, priority, from_line, to_line, late,"
+    "                                 ord)),"
+    " n AS (INSERT INTO sla_notices (ticket_id, clock, kind, due_at, priority, line)"
+    "  SELECT ticket, clock, 'escalation', to_timestamp(due), priority, to_line FROM i"
+    "   ORDER BY ord"
+    "  ON CONFLICT (ticket_id, clock, kind, due_at) DO NOTHING RETURNING ticket_id),"
+    " e AS (INSERT INTO events (ticket_id, actor, kind, detail)"
+    "  SELECT i.ticket, 'system', x.kind, CASE x.k"
+    "    WHEN 1 THEN jsonb_build_object('clock', i.clock, 'due', to_timestamp(i.due),"
+    "      'priority', i.priority, 'line', i.to_line, 'late_seconds', i.late)"
+    "    ELSE jsonb_build_object('from', i.from_line, 'to', i.to_line,"
+    "      'reason', i.clock || ' SLA breached') END"
+    "  FROM i JOIN n ON n.ticket_id = i.ticket"
+    "   CROSS JOIN (VALUES (1, 'sla.escalation'), (2, 'line.escalated')) AS x(k, kind)"
+    "  ORDER BY i.ord, x.k)"
+    "SELECT ticket_id FROM n";
+
+/* Each ticket's marks: its own due column (exactly, whatever its precision)
+ * or as it was; and its line, which an escalation moved (0: as it was). */
+static const char SQL_MARKS[] =
+    "UPDATE tickets t SET"
+    " line = CASE WHEN m.line <> 0 THEN m.line ELSE t.line END,"
+    " updated_at = CASE WHEN m.line <> 0 THEN now() ELSE t.updated_at END,"
+    " first_response_warned = CASE WHEN m.fw THEN t.first_response_due"
+    "                          ELSE t.first_response_warned END,"
+    " first_response_breached = CASE WHEN m.fb THEN t.first_response_due"
+    "                          ELSE t.first_response_breached END,"
+    " resolution_warned = CASE WHEN m.rw THEN t.resolution_due ELSE t.resolution_warned END,"
+    " resolution_breached = CASE WHEN m.rb THEN t.resolution_due"
+    "                          ELSE t.resolution_breached END"
+    " FROM unnest($1::bigint[], $2::boolean[], $3::boolean[], $4::boolean[], $5::boolean[],"
+    "             $6::int[]) AS m(id, fw, fb, rw, rb, line)"
+    " WHERE t.id = m.id";
 
 /* The next configured line above line, or 0. */
 static int next_line(const struct pd_config *cfg, int line)
@@ -246,43 +356,6 @@ static int next_line(const struct pd_config *cfg, int line)
 	for (size_t i = 0; i < cfg->n_lines; i++)
 		if (cfg->lines[i].number > line)
 			return cfg->lines[i].number;
-	return 0;
-}
-
-static int escalate(struct pd_db *db, int64_t ticket, int from, int to, const char *clock,
-		    struct pd_err *err)
-{
-	char id[24], f[24], t[24];
-	const char *v[4] = {id, f, t, clock};
-
-	fmt_i64(id, sizeof(id), ticket);
-	fmt_i64(f, sizeof(f), from);
-	fmt_i64(t, sizeof(t), to);
-	return pd_db_defer(
-	    db, "pd_sla_escalate",
-	    "WITH u AS (UPDATE tickets SET line = $3::int, updated_at = now()"
-	    "           WHERE id = $1::bigint)"
-	    "INSERT INTO events (ticket_id, actor, kind, detail)"
-	    " VALUES ($1::bigint, 'system', 'line.escalated', jsonb_build_object('from', $2::int,"
-	    "         'to', $3::int, 'reason', $4::text || ' SLA breached'))",
-	    4, v, err);
-}
-
-/* Send a notice mail, when mail is on.  A template problem is logged and
- * does not stop the scan (the notice stays recorded). */
-static int notice_mail(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-		       const struct pd_sla_notice_info *n, struct pd_err *err)
-{
-	struct pd_err ce;
-
-	if (!cfg->smtp.enabled)
-		return 0;
-	pd_err_clear(&ce);
-	if (pd_compose_sla_notice(db, cfg, ticket, n, &ce) < 0) {
-		if (strcmp(ce.src, "db") == 0)
-			return *err = ce, -1;
-		pd_log_err("ticket=%" PRId64 ": no %s notice sent: %s", ticket, n->kind, ce.msg);
-	}
 	return 0;
 }
 
@@ -295,106 +368,209 @@ static bool same_hours(const struct pd_config *cfg, int a, int b)
 	return ca == cb || (ca != NULL && cb != NULL && strcmp(ca, cb) == 0);
 }
 
-/* Everything due on one claimed ticket (row r of res). */
-static int scan_ticket(struct pd_db *db, const struct pd_config *cfg, PGresult *res, int r,
-		       time_t now, struct pd_slascan_stats *stats, struct pd_err *err)
+/* A notice mail to send, and where it stands among the ticket's. */
+struct mail_job {
+	struct pd_sla_notice_info info;
+	size_t ticket; /* index in the claim */
+	size_t seq;
+};
+
+static int cmp_job(const void *a, const void *b)
 {
-	int64_t ticket = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-	const char *priority = PQgetvalue(res, r, 1);
-	int line = (int)get_int(res, r, 2, 1);
-	const int first_line = line;
-	bool escalated = false;
-	char id[24], marks[4][24];
-	bool set[4] = {false, false, false, false}; /* fr warned, fr breached, res warned, res
-						     * breached: set to the due time */
+	const struct mail_job *x = a, *y = b;
 
-	fmt_i64(id, sizeof(id), ticket);
-	for (int c = 0; c < 2; c++) {
-		int base = c == 0 ? 4 : 9;
-		struct pd_sla_clock_view cv = {
-		    .stopped = PQgetvalue(res, r, base)[0] == 't',
-		    .due = get_time(res, r, base + 1),
-		    .warn = get_time(res, r, base + 2),
-		    .warned = get_time(res, r, base + 3),
-		    .breached = get_time(res, r, base + 4),
-		};
-		const char *clock = pd_sla_clock_name((enum pd_sla_clock)c);
-		enum pd_sla_notice n = pd_sla_due_notice(&cv, now);
+	if (x->ticket != y->ticket)
+		return x->ticket < y->ticket ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
 
-		if (n == PD_SLA_NONE)
-			continue;
-		int fresh = record_notice(db, ticket, clock, pd_sla_notice_name(n), cv.due, priority,
-					  line, now, err);
-		if (fresh < 0)
-			return -1;
-		set[c * 2] = true; /* after a breach a warning would only repeat the news */
-		if (n == PD_SLA_BREACH)
-			set[c * 2 + 1] = true;
-		if (fresh == 0)
-			continue;
-		struct pd_sla_notice_info info = {
-		    .kind = pd_sla_notice_name(n),
-		    .clock = clock,
-		    .due = cv.due,
-		    .late = (int64_t)(now - cv.due),
-		    .line = line,
-		};
-		pd_log_notice("ticket=%" PRId64 " sla=%s clock=%s priority=%s line=%d", ticket,
-			      info.kind, clock, priority, line);
-		if (notice_mail(db, cfg, ticket, &info, err) < 0)
-			return -1;
-		if (n == PD_SLA_WARNING) {
-			stats->warnings++;
-			continue;
+/* Everything due on the claimed tickets (the rows of res). */
+static int scan_batch(struct pd_db *db, const struct pd_config *cfg, PGresult *res, time_t now,
+		      struct pd_slascan_stats *stats, struct pd_err *err)
+{
+	size_t nt = (size_t)PQntuples(res), n_jobs = 0;
+	struct due_ticket *t = pd_xcalloc(nt + 1, sizeof(*t));
+	struct mail_job *jobs = pd_xcalloc(nt * 4 + 1, sizeof(*jobs));
+	struct pd_sla_notice_info *infos = NULL;
+	struct round_params p;
+	int rc = -1;
+
+	/* what is due: sla.c decides, from the claimed row */
+	for (size_t i = 0; i < nt; i++) {
+		int r = (int)i;
+
+		t[i].id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		t[i].priority = PQgetvalue(res, r, 1);
+		t[i].line = t[i].first_line = (int)get_int(res, r, 2, 1);
+		for (int c = 0; c < 2; c++) {
+			int base = c == 0 ? 4 : 9;
+			struct pd_sla_clock_view cv = {
+			    .stopped = PQgetvalue(res, r, base)[0] == 't',
+			    .due = get_time(res, r, base + 1),
+			    .warn = get_time(res, r, base + 2),
+			    .warned = get_time(res, r, base + 3),
+			    .breached = get_time(res, r, base + 4),
+			};
+			enum pd_sla_notice n = pd_sla_due_notice(&cv, now);
+
+			t[i].notice[c] = n;
+			t[i].due[c] = cv.due;
+			if (n == PD_SLA_NONE)
+				continue;
+			t[i].clocks[t[i].n_clocks++] = c;
+			/* after a breach a warning would only repeat the news */
+			t[i].set[c * 2] = true;
+			if (n == PD_SLA_BREACH)
+				t[i].set[c * 2 + 1] = true;
 		}
-		stats->breaches++;
-		/* the breach moves the ticket up one line, once per scan */
-		int to = escalated ? 0 : next_line(cfg, line);
-		if (to == 0)
-			continue;
-		int efresh = record_notice(db, ticket, clock, "escalation", cv.due, priority, to,
-					   now, err);
-		if (efresh < 0)
-			return -1;
-		if (efresh == 0)
-			continue;
-		if (escalate(db, ticket, line, to, clock, err) < 0)
-			return -1;
-		escalated = true;
-		stats->escalations++;
-		pd_log_notice("ticket=%" PRId64 " action=escalated from_line=%d to_line=%d", ticket,
-			      line, to);
-		info.kind = "escalation";
-		info.line = to;
-		info.from_line = line;
-		if (notice_mail(db, cfg, ticket, &info, err) < 0)
-			return -1;
-		line = to;
+		stats->scanned++;
 	}
-	/* each mark is the ticket's own due column (exactly, whatever its
-	 * precision) or stays as it was */
-	const char *v[5] = {id, marks[0], marks[1], marks[2], marks[3]};
-	for (int i = 0; i < 4; i++)
-		snprintf(marks[i], sizeof(marks[i]), "%s", set[i] ? "t" : "f");
-	if (pd_db_defer(
-	    db, "pd_sla_marks",
-	    "UPDATE tickets SET"
-	    " first_response_warned = CASE WHEN $2::boolean THEN first_response_due"
-	    "                          ELSE first_response_warned END,"
-	    " first_response_breached = CASE WHEN $3::boolean THEN first_response_due"
-	    "                          ELSE first_response_breached END,"
-	    " resolution_warned = CASE WHEN $4::boolean THEN resolution_due"
-	    "                          ELSE resolution_warned END,"
-	    " resolution_breached = CASE WHEN $5::boolean THEN resolution_due"
-	    "                          ELSE resolution_breached END"
-	    " WHERE id = $1::bigint",
-	    5, v, err) < 0)
-		return -1;
-	/* a new line may have other hours for its warnings */
-	if (escalated && !same_hours(cfg, first_line, line) &&
-	    pd_slascan_sync(db, cfg, ticket, now, err) < 0)
-		return -1;
-	return 0;
+
+	for (int round = 0; round < 2; round++) {
+		char due[24], line[24], late[24], to_line[24];
+
+		/* 1. each ticket's notice of this round */
+		round_init(&p);
+		for (size_t i = 0; i < nt; i++) {
+			if (t[i].n_clocks <= round)
+				continue;
+			int c = t[i].clocks[round];
+			char id[24];
+			fmt_i64(id, sizeof(id), t[i].id);
+			fmt_i64(due, sizeof(due), (int64_t)t[i].due[c]);
+			fmt_i64(line, sizeof(line), t[i].line);
+			fmt_i64(late, sizeof(late), (int64_t)(now - t[i].due[c]));
+			const char *row[7] = {id,
+					      pd_sla_clock_name((enum pd_sla_clock)c),
+					      pd_sla_notice_name(t[i].notice[c]),
+					      due,
+					      t[i].priority,
+					      line,
+					      late};
+			round_add(&p, row);
+		}
+		if (p.n == 0) {
+			round_free(&p);
+			break;
+		}
+		if (round_run(db, "pd_sla_notices", SQL_NOTICES, &p, t, nt, err) < 0)
+			goto out;
+		round_free(&p);
+
+		/* 2. the new ones: a mail each, and a breach moves its ticket up
+		 * one line, once per scan */
+		round_init(&p);
+		for (size_t i = 0; i < nt; i++) {
+			if (t[i].n_clocks <= round || !t[i].fresh)
+				continue;
+			int c = t[i].clocks[round];
+			struct mail_job *j = &jobs[n_jobs++];
+			j->ticket = i;
+			j->seq = (size_t)round * 2;
+			j->info = (struct pd_sla_notice_info){
+			    .ticket = t[i].id,
+			    .kind = pd_sla_notice_name(t[i].notice[c]),
+			    .clock = pd_sla_clock_name((enum pd_sla_clock)c),
+			    .due = t[i].due[c],
+			    .late = (int64_t)(now - t[i].due[c]),
+			    .line = t[i].line,
+			};
+			pd_log_notice("ticket=%" PRId64 " sla=%s clock=%s priority=%s line=%d",
+				      t[i].id, j->info.kind, j->info.clock, t[i].priority, t[i].line);
+			if (t[i].notice[c] == PD_SLA_WARNING) {
+				stats->warnings++;
+				continue;
+			}
+			stats->breaches++;
+			int to = t[i].escalated ? 0 : next_line(cfg, t[i].line);
+			if (to == 0)
+				continue;
+			char id[24];
+			fmt_i64(id, sizeof(id), t[i].id);
+			fmt_i64(due, sizeof(due), (int64_t)t[i].due[c]);
+			fmt_i64(line, sizeof(line), t[i].line);
+			fmt_i64(to_line, sizeof(to_line), to);
+			fmt_i64(late, sizeof(late), (int64_t)(now - t[i].due[c]));
+			const char *row[7] = {id,   j->info.clock, due, t[i].priority,
+					      line, to_line,       late};
+			round_add(&p, row);
+		}
+		if (p.n > 0 &&
+		    round_run(db, "pd_sla_escalations", SQL_ESCALATIONS, &p, t, nt, err) < 0)
+			goto out;
+		for (size_t i = 0; p.n > 0 && i < nt; i++) {
+			if (!t[i].fresh)
+				continue;
+			int to = next_line(cfg, t[i].line);
+			struct mail_job *j = &jobs[n_jobs++];
+			j->ticket = i;
+			j->seq = (size_t)round * 2 + 1;
+			j->info = (struct pd_sla_notice_info){
+			    .ticket = t[i].id,
+			    .kind = "escalation",
+			    .clock = pd_sla_clock_name((enum pd_sla_clock)t[i].clocks[round]),
+			    .due = t[i].due[t[i].clocks[round]],
+			    .late = (int64_t)(now - t[i].due[t[i].clocks[round]]),
+			    .line = to,
+			    .from_line = t[i].line,
+			};
+			stats->escalations++;
+			pd_log_notice("ticket=%" PRId64 " action=escalated from_line=%d to_line=%d",
+				      t[i].id, t[i].line, to);
+			t[i].escalated = true;
+			t[i].line = to;
+		}
+		round_free(&p);
+	}
+
+	/* 3. the marks and new lines of every ticket that had something due */
+	struct pd_buf m[6];
+	size_t nm = 0;
+	for (int k = 0; k < 6; k++) {
+		pd_buf_init(&m[k]);
+		pd_buf_append_char(&m[k], '{');
+	}
+	for (size_t i = 0; i < nt; i++) {
+		if (t[i].n_clocks == 0)
+			continue;
+		pd_buf_printf(&m[0], "%s%" PRId64, nm ? "," : "", t[i].id);
+		for (int k = 0; k < 4; k++)
+			pd_buf_printf(&m[k + 1], "%s%c", nm ? "," : "", t[i].set[k] ? 't' : 'f');
+		pd_buf_printf(&m[5], "%s%d", nm ? "," : "", t[i].escalated ? t[i].line : 0);
+		nm++;
+	}
+	const char *mv[6];
+	for (int k = 0; k < 6; k++) {
+		pd_buf_append_char(&m[k], '}');
+		mv[k] = m[k].data;
+	}
+	int mr = nm > 0 ? pd_db_defer(db, "pd_sla_marks", SQL_MARKS, 6, mv, err) : 0;
+	for (int k = 0; k < 6; k++)
+		pd_buf_free(&m[k]);
+	if (mr < 0)
+		goto out;
+
+	/* 4. a new line may have other hours for its warnings */
+	for (size_t i = 0; i < nt; i++)
+		if (t[i].escalated && !same_hours(cfg, t[i].first_line, t[i].line) &&
+		    pd_slascan_sync(db, cfg, t[i].id, now, err) < 0)
+			goto out;
+
+	/* 5. the mails, each ticket's in the order of its notices */
+	if (cfg->smtp.enabled && n_jobs > 0) {
+		qsort(jobs, n_jobs, sizeof(*jobs), cmp_job);
+		infos = pd_xcalloc(n_jobs, sizeof(*infos));
+		for (size_t k = 0; k < n_jobs; k++)
+			infos[k] = jobs[k].info;
+		if (pd_compose_sla_notices(db, cfg, infos, n_jobs, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(infos);
+	free(jobs);
+	free(t);
+	return rc;
 }
 
 int pd_slascan_run(struct pd_db *db, const struct pd_config *cfg, time_t now, size_t batch,
@@ -415,12 +591,9 @@ int pd_slascan_run(struct pd_db *db, const struct pd_config *cfg, time_t now, si
 		if (res == NULL)
 			goto fail;
 		n = PQntuples(res);
-		for (int r = 0; r < n; r++) {
-			stats->scanned++;
-			if (scan_ticket(db, cfg, res, r, now, stats, err) < 0) {
-				PQclear(res);
-				goto fail;
-			}
+		if (n > 0 && scan_batch(db, cfg, res, now, stats, err) < 0) {
+			PQclear(res);
+			goto fail;
 		}
 		PQclear(res);
 		if (pd_db_commit(db, err) < 0)

@@ -490,11 +490,12 @@ pd_start_dovecot() {
 		pd_die "Dovecot did not start"
 	fi
 	PD_DOVECOT_STARTED=1
-	PD_DOVECOT_PID=$(cat "$PD_DOVECOT_BASE/master.pid" 2>/dev/null)
 	if ! pd_wait_port "$PD_IMAP_PORT" 30 || ! pd_wait_port "$PD_IMAPS_PORT" 30; then
 		cat "$T/dovecot.log" >&2 2>/dev/null
 		pd_die "Dovecot is not listening on $PD_IMAP_PORT/$PD_IMAPS_PORT"
 	fi
+	# listening, so its pid file is written (a script under set -e read it too early)
+	PD_DOVECOT_PID=$(cat "$PD_DOVECOT_BASE/master.pid" 2>/dev/null || true)
 	export PD_IMAP_PORT PD_IMAPS_PORT PD_DOVECOT_CONF PD_MAIL_DIR
 }
 

@@ -2,18 +2,19 @@
 # tests/integration/sla.sh - urgency, routing and SLA clocks end to end, with
 # second-sized targets: a ticket left unanswered gets exactly one warning,
 # one breach notice and one escalation; one answered in time gets none; two
-# daemons on one database still send each notice once; pending pauses the
-# clocks and the customer's reply resumes them; `postdesk set` recomputes
-# them; rules classify and route new tickets.  Real PostgreSQL, Dovecot and
+# daemons on one database still send each notice once; tickets past both
+# due times at one scan get both breaches and one escalation; pending pauses
+# the clocks and the customer's reply resumes them; `postdesk set`
+# recomputes them; rules classify and route new tickets.  Real PostgreSQL, Dovecot and
 # SMTP sink on loopback (tests/integration/lib.sh).
 #
 #   top_srcdir=. top_builddir=build tests/integration/sla.sh [SCENARIO...]
-# Scenarios: breach answered twin pause classify plan (default: all).
+# Scenarios: breach answered twin both pause classify plan (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="breach answered twin pause classify plan"
+ALL_SCENARIOS="breach answered twin both pause classify plan"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -222,6 +223,40 @@ sc_twin() {
 	pd_check_eq "twin: every ticket on line 2" "2" "$(q "SELECT string_agg(DISTINCT line::text, ',') FROM tickets")"
 	pd_check "twin: no scan failed in either instance" \
 		bash -c "! grep -qi 'sla scan: .*retrying' '$T/twin-a.log' '$T/twin-b.log'"
+}
+
+# ------------------------------------------------------------------ both clocks at once
+
+# Two tickets left until both their clocks are past due: one scan sends the
+# first-response breach to line 1, escalates to line 2 and tells line 2 of
+# the resolution breach; a ticket moves up one line per scan, so no second
+# escalation.
+sc_both() {
+	setup both 'sla=sla "normal" { first_response = "5s"  resolution = "6s"  calendar = "24x7" }' \
+		"sla=$LINES"
+	customer_mail 1 'Printer offline' 'The printer is offline.'
+	customer_mail 2 'Scanner offline' 'The scanner is offline.'
+	pd_daemon_once "$CONF" "$T/both.1.log"
+	pd_check_eq "both: nothing due at first" 0 "$(q 'SELECT count(*) FROM sla_notices')"
+	sleep 7
+	pd_daemon_once "$CONF" "$T/both.2.log"
+	pd_check_eq "both: postdeskd --once exits 0" 0 $?
+	pd_daemon_once "$CONF" "$T/both.3.log"
+	local t
+	for t in 1 2; do
+		pd_check_eq "both: ticket $t: breach, escalation, then the resolution breach on line 2" \
+			"first_response:breach:1 first_response:escalation:2 resolution:breach:2" \
+			"$(q "SELECT string_agg(clock || ':' || kind || ':' || line, ' ' ORDER BY id) FROM sla_notices WHERE ticket_id = $t")"
+		pd_check_eq "both: ticket $t: on line 2, events sla.breach x2, sla.escalation, line.escalated" "2 2 1 1" \
+			"$(q "SELECT (SELECT line FROM tickets WHERE id = $t) || ' ' ||
+			        count(*) FILTER (WHERE kind = 'sla.breach') || ' ' ||
+			        count(*) FILTER (WHERE kind = 'sla.escalation') || ' ' ||
+			        count(*) FILTER (WHERE kind = 'line.escalated') FROM events WHERE ticket_id = $t")"
+	done
+	pd_check_eq "both: breaches to line 1 and to line 2, escalations to line 2" "2 2 2 2" \
+		"$(kind_count breach l1@example.com) $(kind_count breach l2@example.com) $(kind_count escalation) $(kind_count escalation l2@example.com)"
+	pd_check_eq "both: each mail recorded on its ticket" 6 \
+		"$(q "SELECT count(*) FROM messages WHERE direction = 'out' AND kind = 'notice' AND subject LIKE '%offline%' AND message_id IN (SELECT message_id FROM outbox WHERE kind IN ('breach', 'escalation'))")"
 }
 
 # ------------------------------------------------------------------ pause and recompute
