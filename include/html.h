@@ -13,4 +13,12 @@
 /* Returns newly allocated UTF-8 text (never NULL). */
 char *pd_html_to_text(const char *html, size_t len);
 
+/* Names the inline image with Content-ID cid (without "cid:" and <>):
+ * newly allocated, or NULL when there is none. */
+typedef char *(*pd_html_cid_name_fn)(void *ctx, const char *cid);
+
+/* As pd_html_to_text, and an <img src="cid:ID"> that cid_name names
+ * becomes "[image: NAME]" where it stood. */
+char *pd_html_to_text_cid(const char *html, size_t len, pd_html_cid_name_fn cid_name, void *ctx);
+
 #endif

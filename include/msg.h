@@ -67,6 +67,8 @@ struct pd_msg {
 	char *body_text;         /* UTF-8 text body (text/plain, else HTML converted), "" when none */
 	char *body_charset;      /* charset the body was declared in, lower case, "" when none */
 	bool body_from_html;     /* body_text was converted from text/html */
+	char *body_html;         /* the first text/html body part decoded to UTF-8 (also when
+				  * body_text came from a text/plain alternative), NULL when none */
 
 	size_t n_attachments;
 	struct pd_attachment *attachments;

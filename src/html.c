@@ -48,6 +48,8 @@ struct out {
 	const char *prefix;  /* list marker owed at the start of the next line */
 	int list_depth;
 	int pre;             /* inside <pre>: keep whitespace */
+	pd_html_cid_name_fn cid_name; /* names an inline image by its Content-ID, or NULL */
+	void *cid_ctx;
 };
 
 /* True when the next character would start a line (also for empty output). */
@@ -196,7 +198,8 @@ static void link_end(struct out *o, size_t start, const char *href)
 
 /* ------------------------------------------------------------ gumbo walk */
 
-enum kind { K_NONE, K_SKIP, K_BR, K_PARA, K_BLOCK, K_LIST, K_LI, K_ROW, K_CELL, K_LINK, K_PRE };
+enum kind { K_NONE, K_SKIP, K_BR, K_PARA, K_BLOCK, K_LIST, K_LI, K_ROW, K_CELL, K_LINK, K_PRE,
+	    K_IMG };
 
 /*
  * How an element affects the text: dropped with its content, a break, a
@@ -233,6 +236,8 @@ static enum kind tag_kind(GumboTag t)
 		return K_CELL;
 	case GUMBO_TAG_A:
 		return K_LINK;
+	case GUMBO_TAG_IMG:
+		return K_IMG;
 	default:
 		return K_NONE;
 	}
@@ -246,6 +251,31 @@ struct frame {
 	size_t link_start;  /* output offset where the link text began */
 	const char *href;   /* shown after the link text, NULL when not */
 };
+
+/* An <img src="cid:ID"> the caller can name: "[image: NAME]" where it
+ * stood.  Other images leave no text (as before). */
+static void inline_image(struct out *o, const GumboNode *n)
+{
+	const GumboAttribute *src = gumbo_get_attribute(&n->v.element.attributes, "src");
+	char *cid, *name;
+
+	if (o->cid_name == NULL || src == NULL || strncasecmp(src->value, "cid:", 4) != 0)
+		return;
+	cid = pd_xstrdup(src->value + 4);
+	pd_str_trim(cid);
+	name = o->cid_name(o->cid_ctx, cid);
+	free(cid);
+	if (name == NULL)
+		return;
+	o->pending_space = true;
+	flush(o);
+	pd_buf_append_str(&o->b, "[image: ");
+	for (const char *p = name; *p; p++)
+		pd_buf_append_char(&o->b, (unsigned char)*p < 0x20 ? ' ' : *p);
+	pd_buf_append_char(&o->b, ']');
+	o->pending_space = true;
+	free(name);
+}
 
 /* Effects of an element's start tag. */
 static void enter(struct out *o, struct frame *f)
@@ -283,6 +313,9 @@ static void enter(struct out *o, struct frame *f)
 	case K_BR:
 		line_break(o);
 		break;
+	case K_IMG:
+		inline_image(o, f->node);
+		break;
 	case K_NONE: case K_SKIP:
 		break;
 	}
@@ -310,7 +343,7 @@ static void leave(struct out *o, struct frame *f)
 		if (f->href != NULL)
 			link_end(o, f->link_start, f->href);
 		break;
-	case K_CELL: case K_BR: case K_NONE: case K_SKIP:
+	case K_CELL: case K_BR: case K_IMG: case K_NONE: case K_SKIP:
 		break;
 	}
 }
@@ -555,11 +588,18 @@ static void strip_tags(struct out *o, const char *s, size_t n)
 
 char *pd_html_to_text(const char *html, size_t len)
 {
+	return pd_html_to_text_cid(html, len, NULL, NULL);
+}
+
+char *pd_html_to_text_cid(const char *html, size_t len, pd_html_cid_name_fn cid_name, void *ctx)
+{
 	struct out o;
 	struct pd_buf clean;
 
 	memset(&o, 0, sizeof(o));
 	pd_buf_init(&o.b);
+	o.cid_name = cid_name;
+	o.cid_ctx = ctx;
 	if (html == NULL)
 		html = "", len = 0;
 	/* gumbo for everything it can take in linear-ish time, the stripper for

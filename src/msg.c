@@ -65,6 +65,7 @@ void pd_msg_free(struct pd_msg *msg)
 	free(msg->importance);
 	free(msg->priority_hdr);
 	free(msg->body_text);
+	free(msg->body_html);
 	free(msg->body_charset);
 	for (size_t i = 0; i < msg->n_attachments; i++) {
 		struct pd_attachment *a = &msg->attachments[i];

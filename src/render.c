@@ -674,6 +674,17 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
 		pd_buf_printf(&b, "Content-Language: %s\r\n", m->language);
 
 	char *body = body_normalize(m->body);
+	if (m->html != NULL || m->n_parts > 0) {
+		char *html = m->html ? body_normalize(m->html) : NULL;
+		int r = pd_mimeout_body(body, html, m->parts, m->n_parts, &b, err);
+		free(html);
+		free(body);
+		if (r < 0)
+			goto fail;
+		pd_buf_append(out, b.data, b.len);
+		pd_buf_free(&b);
+		return 0;
+	}
 	bool qp = body_needs_qp(body);
 	pd_buf_printf(&b,
 		      "MIME-Version: 1.0\r\n"

@@ -1,0 +1,224 @@
+/*
+ * test_mimeout.c - outbound MIME built by mimeout.c (through render.c) and
+ * read back by the inbound parser (mime.c): the text, the HTML, every
+ * attachment's file name, type, Content-ID and exact bytes; the structure
+ * (mixed / alternative / related) as the headers say it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "html.h"
+#include "mime.h"
+#include "mimeout.h"
+#include "msg.h"
+#include "render.h"
+
+static struct pd_addr to1 = {(char *)"", (char *)"agent@example.com"};
+
+static char *render(const char *text, const char *html, const struct pd_mimeout_part *p,
+		    size_t n, size_t *len)
+{
+	struct pd_render_mail m = {
+	    .kind = "notice",
+	    .auto_submitted = "auto-generated",
+	    .from = {(char *)"Support", (char *)"support@example.com"},
+	    .to = &to1,
+	    .n_to = 1,
+	    .subject = "[Support #1] Hello",
+	    .message_id = "pd.1.notice.abc@example.com",
+	    .date = 1700000000,
+	    .body = text,
+	    .html = html,
+	    .parts = p,
+	    .n_parts = n,
+	};
+	struct pd_buf b;
+	struct pd_err err;
+
+	pd_buf_init(&b);
+	assert_int_equal(pd_render_mail(&m, &b, &err), 0);
+	pd_buf_append(&b, "", 0);
+	return pd_buf_steal(&b, len);
+}
+
+static const struct pd_attachment *find(const struct pd_msg *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_attachments; i++)
+		if (m->attachments[i].filename && strcmp(m->attachments[i].filename, name) == 0)
+			return &m->attachments[i];
+	return NULL;
+}
+
+/* Every byte value, twice, and a CRLF, a lone LF and a NUL in a row. */
+static unsigned char binary[600];
+
+static void fill_binary(void)
+{
+	for (size_t i = 0; i < sizeof(binary); i++)
+		binary[i] = (unsigned char)(i * 7 + 3);
+	memcpy(binary + 100, "\r\n\n\0--boundary\r\n", 16);
+}
+
+static void test_text_only_is_unchanged(void **state)
+{
+	(void)state;
+	size_t len;
+	char *raw = render("hello\n", NULL, NULL, 0, &len);
+
+	assert_non_null(strstr(raw, "Content-Type: text/plain; charset=utf-8\r\n"));
+	assert_null(strstr(raw, "multipart"));
+	free(raw);
+}
+
+static void test_attachments_round_trip(void **state)
+{
+	(void)state;
+	fill_binary();
+	static const char png[] = "\x89PNG\r\n\x1a\n fake image";
+	struct pd_mimeout_part parts[] = {
+	    {"report 2024.pdf", "application/pdf", NULL, false, binary, sizeof(binary)},
+	    {"logo.png", "image/png", "logo@x", true, png, sizeof(png) - 1},
+	    {"Отчёт.txt", "text/plain", NULL, false, "plain file\n", 11},
+	    {"empty.bin", "bogus type!", NULL, false, "", 0},
+	};
+	size_t len;
+	char *raw = render("Text with = and ü\n[image: logo.png]\n",
+			   "<p>Hi <img src=\"cid:logo@x\"></p>", parts, 4, &len);
+	struct pd_msg *m = pd_mime_parse(raw, len, NULL);
+
+	assert_false(m->parse_failed);
+	assert_string_equal(m->body_text, "Text with = and ü\n[image: logo.png]\n");
+	assert_non_null(m->body_html);
+	assert_non_null(strstr(m->body_html, "<img src=\"cid:logo@x\">"));
+	assert_int_equal(m->n_attachments, 4);
+
+	const struct pd_attachment *a = find(m, "report 2024.pdf");
+	assert_non_null(a);
+	assert_string_equal(a->content_type, "application/pdf");
+	assert_int_equal(a->size, sizeof(binary));
+	assert_memory_equal(a->data, binary, sizeof(binary));
+	assert_string_equal(a->disposition, "attachment");
+
+	a = find(m, "logo.png");
+	assert_non_null(a);
+	assert_string_equal(a->content_type, "image/png");
+	assert_string_equal(a->content_id, "logo@x");
+	assert_int_equal(a->size, sizeof(png) - 1);
+	assert_memory_equal(a->data, png, sizeof(png) - 1);
+
+	a = find(m, "Отчёт.txt");
+	assert_non_null(a);
+	assert_string_equal(a->content_type, "text/plain");
+	assert_int_equal(a->size, 11);
+	assert_memory_equal(a->data, "plain file\n", 11);
+
+	a = find(m, "empty.bin");
+	assert_non_null(a);
+	assert_string_equal(a->content_type, "application/octet-stream");
+	assert_int_equal(a->size, 0);
+
+	/* the structure: mixed around alternative around related */
+	char *mixed = strstr(raw, "Content-Type: multipart/mixed");
+	char *alt = strstr(raw, "Content-Type: multipart/alternative");
+	char *rel = strstr(raw, "Content-Type: multipart/related");
+	assert_non_null(mixed);
+	assert_non_null(alt);
+	assert_non_null(rel);
+	assert_true(mixed < alt && alt < rel);
+	/* the headers stay render.c's, once */
+	assert_non_null(strstr(raw, "X-Postdesk-Kind: notice\r\n"));
+	assert_int_equal(strstr(raw, "MIME-Version") == strstr(strstr(raw, "MIME-Version") + 1,
+							       "MIME-Version"),
+			 0);
+	pd_msg_free(m);
+	free(raw);
+}
+
+static void test_html_without_images(void **state)
+{
+	(void)state;
+	size_t len;
+	char *raw = render("plain\n", "<p>rich</p>", NULL, 0, &len);
+	struct pd_msg *m = pd_mime_parse(raw, len, NULL);
+
+	assert_non_null(strstr(raw, "Content-Type: multipart/alternative"));
+	assert_null(strstr(raw, "multipart/mixed"));
+	assert_null(strstr(raw, "multipart/related"));
+	assert_string_equal(m->body_text, "plain\n");
+	assert_string_equal(m->body_html, "<p>rich</p>");
+	assert_int_equal(m->n_attachments, 0);
+	pd_msg_free(m);
+	free(raw);
+}
+
+static void test_inline_without_html_is_attached(void **state)
+{
+	(void)state;
+	struct pd_mimeout_part p = {"a.png", "image/png", "c1", true, "PNG", 3};
+	size_t len;
+	char *raw = render("plain\n", NULL, &p, 1, &len);
+	struct pd_msg *m = pd_mime_parse(raw, len, NULL);
+
+	assert_non_null(strstr(raw, "multipart/mixed"));
+	assert_int_equal(m->n_attachments, 1);
+	assert_memory_equal(m->attachments[0].data, "PNG", 3);
+	assert_string_equal(m->attachments[0].content_id, "c1");
+	pd_msg_free(m);
+	free(raw);
+}
+
+/* A name with quotes and control characters cannot break the header. */
+static void test_hostile_name(void **state)
+{
+	(void)state;
+	struct pd_mimeout_part p = {"a\"b\r\nX-Evil: 1\\.txt", "text/plain", NULL, false, "x", 1};
+	size_t len;
+	char *raw = render("plain\n", NULL, &p, 1, &len);
+	struct pd_msg *m = pd_mime_parse(raw, len, NULL);
+
+	assert_null(strstr(raw, "\r\nX-Evil"));
+	assert_int_equal(m->n_attachments, 1);
+	assert_non_null(m->attachments[0].filename);
+	assert_non_null(strstr(m->attachments[0].filename, "X-Evil: 1"));
+	pd_msg_free(m);
+	free(raw);
+}
+
+/* [image: NAME] where a cid image stood in an HTML-only mail. */
+static void test_image_placeholder(void **state)
+{
+	(void)state;
+	static const char mail[] =
+	    "From: a@example.com\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/related; boundary=\"B\"\r\n\r\n"
+	    "--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+	    "<p>See <img src=\"cid:img1@x\" alt=\"shot\"> here and <img src=\"http://e/x.png\"></p>\r\n"
+	    "--B\r\nContent-Type: image/png; name=\"screen shot.png\"\r\nContent-ID: <img1@x>\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nUE5H\r\n--B--\r\n";
+	struct pd_msg *m = pd_mime_parse(mail, sizeof(mail) - 1, NULL);
+
+	assert_true(m->body_from_html);
+	assert_string_equal(m->body_text, "See [image: screen shot.png] here and");
+	assert_non_null(m->body_html);
+	pd_msg_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_text_only_is_unchanged),
+	    cmocka_unit_test(test_attachments_round_trip),
+	    cmocka_unit_test(test_html_without_images),
+	    cmocka_unit_test(test_inline_without_html_is_attached),
+	    cmocka_unit_test(test_hostile_name),
+	    cmocka_unit_test(test_image_placeholder),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
