@@ -21,4 +21,12 @@ typedef char *(*pd_html_cid_name_fn)(void *ctx, const char *cid);
  * becomes "[image: NAME]" where it stood. */
 char *pd_html_to_text_cid(const char *html, size_t len, pd_html_cid_name_fn cid_name, void *ctx);
 
+/* The sanitiser (see its definition): well-formed HTML keeping only a
+ * whitelist of elements and attributes, no scripts, no remote images (img
+ * src only "cid:"), links only http/https/mailto.  With
+ * PD_HTML_SANITIZE_STRIP_QUOTES it also drops quoted history and the
+ * notice.  Returns 0 with *out newly allocated, or -1. */
+#define PD_HTML_SANITIZE_STRIP_QUOTES 1u
+int pd_html_sanitize(const char *html, size_t len, unsigned flags, char **out);
+
 #endif

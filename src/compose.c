@@ -15,10 +15,12 @@
 
 #include "compose.h"
 #include "db_int.h"
+#include "html.h"
 #include "kbdb.h"
 #include "log.h"
 #include "loopguard.h"
 #include "outbox.h"
+#include "outparts.h"
 #include "render.h"
 #include "sla.h"
 #include "util.h"
@@ -63,12 +65,40 @@ struct outgoing {
 	const char *const *rcpts;
 	size_t n_rcpts;
 	bool automatic;
+	const char *html_message;       /* sanitised HTML of the customer's message: the mail
+					 * gets a text/html part with it where {{message.body}}
+					 * stands; NULL = text only */
 };
+
+/* Stands for {{message.body}} while the HTML part is rendered. */
+#define HTML_PLACEHOLDER "\x01postdesk-html-message\x01"
+
+/* The HTML part of o: its template rendered with the placeholder for the
+ * message, then turned to HTML with the customer's HTML in its place. */
+static char *templated_html(const struct pd_config *cfg, const struct outgoing *o,
+			    struct pd_err *err)
+{
+	struct pd_render_var *vars = pd_xcalloc(o->n_vars, sizeof(*vars));
+	char *subject = NULL, *body = NULL, *html = NULL;
+
+	for (size_t i = 0; i < o->n_vars; i++) {
+		vars[i] = o->vars[i];
+		if (strcmp(vars[i].name, "message.body") == 0)
+			vars[i].value = HTML_PLACEHOLDER;
+	}
+	if (pd_template_render(cfg->templates_dir, o->lang, o->template, vars, o->n_vars, &subject,
+			       &body, err) == 0)
+		html = pd_outparts_text_html(body, HTML_PLACEHOLDER, o->html_message);
+	free(vars);
+	free(subject);
+	free(body);
+	return html;
+}
 
 static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  struct outgoing *o, struct pd_err *err)
 {
-	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL;
+	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL, *html = NULL;
 	struct pd_buf raw;
 	int rc = -1;
 
@@ -76,6 +106,11 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	if (pd_template_render(cfg->templates_dir, o->lang, o->template, o->vars, o->n_vars,
 			       &subject, &body, err) < 0)
 		goto out;
+	if (o->html_message != NULL) {
+		if ((html = templated_html(cfg, o, err)) == NULL)
+			goto out;
+		o->mail.html = html;
+	}
 	tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, subject);
 	mid = pd_render_message_id(cfg->message_id_domain, ticket, o->mail.kind);
 	o->mail.subject = tagged;
@@ -101,6 +136,8 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	};
 	rc = pd_outbox_enqueue(db, &m, err);
 out:
+	o->mail.html = NULL;
+	free(html);
 	free(subject);
 	free(body);
 	free(tagged);
@@ -109,19 +146,87 @@ out:
 	return rc;
 }
 
+/* The Message-IDs of the ticket's notices so far, oldest first: the first
+ * and the last 10 (References); the last is In-Reply-To. */
+static PGresult *notice_thread(struct pd_db *db, int64_t ticket, struct pd_err *err)
+{
+	char id[24];
+	const char *v[1] = {id};
+
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	return pd_db_query(db, "pd_compose_notice_thread",
+			   "SELECT message_id FROM ("
+			   "  SELECT message_id, id, row_number() OVER (ORDER BY id) AS rn,"
+			   "         count(*) OVER () AS n"
+			   "    FROM outbox WHERE ticket_id = $1::bigint AND kind = 'notice') t"
+			   " WHERE rn = 1 OR rn > n - 10 ORDER BY id",
+			   1, v, err);
+}
+
+/* What a notice carries of the customer's mail: the sanitised HTML (NULL
+ * when none or when it cannot be sanitised), the files as parts while their
+ * total is within agents.max_notice_attachments, else the listing text. */
+struct notice_carry {
+	char *html;
+	struct pd_mimeout_part *parts;
+	size_t n_parts;
+	char *listing;
+};
+
+static void notice_carry(const struct pd_config *cfg, int64_t ticket, const struct pd_msg *msg,
+			 const char *lang, struct notice_carry *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (msg->body_html != NULL &&
+	    pd_html_sanitize(msg->body_html, strlen(msg->body_html), 0, &c->html) < 0) {
+		pd_log_info("ticket=%" PRId64 ": the notice carries the customer's text only (the "
+			    "HTML could not be sanitised)",
+			    ticket);
+		c->html = NULL;
+	}
+	if (pd_outparts_total(msg) <= cfg->max_notice_attachments) {
+		c->parts = pd_outparts_of(msg, c->html, &c->n_parts);
+		c->listing = pd_xstrdup("");
+	} else {
+		c->listing = pd_outparts_listing(msg, ticket, cfg->max_notice_attachments, lang);
+	}
+}
+
+static void notice_carry_free(struct notice_carry *c)
+{
+	free(c->html);
+	free(c->parts);
+	free(c->listing);
+}
+
 /* The notice to agents.notify about a customer's mail on ticket: From
  * "Customer via Support", Reply-To the support address, so that Reply in any
- * mail client answers into the ticket. */
+ * mail client answers into the ticket.  It carries the customer's files and
+ * HTML (notice_carry) and threads under the ticket's earlier notices. */
 static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			 const struct pd_render_var *vars, size_t n_vars, const struct pd_msg *msg,
+			 const struct pd_render_var *vars_in, size_t n_in, const struct pd_msg *msg,
 			 char *name, struct pd_err *err)
 {
 	const char *customer = msg->from.address;
 	struct pd_addr support = {name, cfg->support_address};
+	const char *lang = cfg->default_language ? cfg->default_language : "en";
+	struct notice_carry carry;
+	PGresult *thread;
 	int r;
 
 	if (cfg->agent_notify.n == 0)
 		return 0;
+	if ((thread = notice_thread(db, ticket, err)) == NULL)
+		return -1;
+	notice_carry(cfg, ticket, msg, lang, &carry);
+	size_t n_vars = n_in + 1;
+	struct pd_render_var *vars = pd_xcalloc(n_vars, sizeof(*vars));
+	memcpy(vars, vars_in, n_in * sizeof(*vars));
+	vars[n_in] = (struct pd_render_var){"message.attachments", carry.listing};
+	int n_refs = PQntuples(thread);
+	const char **refs = pd_xcalloc((size_t)n_refs + 1, sizeof(*refs));
+	for (int i = 0; i < n_refs; i++)
+		refs[i] = PQgetvalue(thread, i, 0);
 	struct pd_addr *to = pd_xcalloc(cfg->agent_notify.n, sizeof(*to));
 	char *via = pd_xasprintf("%s via %s", msg->from.name[0] ? msg->from.name : customer,
 				 name[0] ? name : cfg->support_address);
@@ -131,7 +236,7 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	}
 	struct outgoing o = {
 	    .template = "agent-notice",
-	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .lang = lang,
 	    .vars = vars,
 	    .n_vars = n_vars,
 	    .mail = {.kind = "notice",
@@ -140,14 +245,24 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 		     .reply_to = support,
 		     .to = to,
 		     .n_to = cfg->agent_notify.n,
-		     .language = NULL},
+		     .in_reply_to = n_refs > 0 ? refs[n_refs - 1] : NULL,
+		     .references = refs,
+		     .n_references = (size_t)n_refs,
+		     .language = NULL,
+		     .parts = carry.parts,
+		     .n_parts = carry.n_parts},
 	    .rcpts = (const char *const *)cfg->agent_notify.v,
 	    .n_rcpts = cfg->agent_notify.n,
 	    .automatic = false,
+	    .html_message = carry.html,
 	};
 	r = send_templated(db, cfg, ticket, &o, err);
 	free(via);
 	free(to);
+	free(vars);
+	free(refs);
+	PQclear(thread);
+	notice_carry_free(&carry);
 	return r;
 }
 

@@ -79,6 +79,7 @@ static cfg_opt_t mailbox_opts[] = {
 static cfg_opt_t smtp_opts[] = {
 	CFG_STR("ca_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("from", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_message_size", "25M", CFGF_NONE),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("timeout", "25s", CFGF_NONE),
@@ -95,6 +96,7 @@ static cfg_opt_t metrics_opts[] = {
 
 static cfg_opt_t agents_opts[] = {
 	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_notice_attachments", "10M", CFGF_NONE),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
@@ -1944,6 +1946,8 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 		check_readable(c, sec, "ca_file", s->ca_file);
 	s->timeout = 25;
 	get_duration(c, sec, "timeout", 1, &s->timeout);
+	s->max_message_size = 25 * 1024 * 1024;
+	get_size(c, sec, "max_message_size", &s->max_message_size);
 }
 
 static const char *const priorities[] = {"critical", "high", "normal", "low"};
@@ -2502,6 +2506,8 @@ static void build(struct ctx *c)
 	cfg_t *ag = cfg_getsec(r, "agents");
 	copy_list(ag, "addresses", &cfg->agent_addresses);
 	copy_list(ag, "notify", &cfg->agent_notify);
+	cfg->max_notice_attachments = 10 * 1024 * 1024;
+	get_size(c, ag, "max_notice_attachments", &cfg->max_notice_attachments);
 	check_addr_list(c, ag, "addresses", true);
 	check_addr_list(c, ag, "notify", false);
 

@@ -18,6 +18,7 @@
 #include "mime.h"
 #include "mimeout.h"
 #include "msg.h"
+#include "outparts.h"
 #include "render.h"
 
 static struct pd_addr to1 = {(char *)"", (char *)"agent@example.com"};
@@ -210,6 +211,67 @@ static void test_image_placeholder(void **state)
 	pd_msg_free(m);
 }
 
+/* The parts of a parsed mail: related only where the HTML refers to them. */
+static void test_outparts_of(void **state)
+{
+	(void)state;
+	static const char mail[] =
+	    "From: a@example.com\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n"
+	    "--M\r\nContent-Type: multipart/related; boundary=\"B\"\r\n\r\n"
+	    "--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+	    "<p>See <img src=\"cid:img1@x\"></p>\r\n"
+	    "--B\r\nContent-Type: image/png; name=\"a.png\"\r\nContent-ID: <img1@x>\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nUE5H\r\n--B--\r\n"
+	    "--M\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n"
+	    "Content-Disposition: attachment; filename=\"r.pdf\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--M--\r\n";
+	struct pd_msg *m = pd_mime_parse(mail, sizeof(mail) - 1, NULL);
+	size_t n;
+	struct pd_mimeout_part *p = pd_outparts_of(m, m->body_html, &n);
+
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].filename, "a.png");
+	assert_true(p[0].related);
+	assert_string_equal(p[1].filename, "r.pdf");
+	assert_false(p[1].related);
+	assert_int_equal(pd_outparts_total(m), 3 + 9);
+	free(p);
+
+	char *l = pd_outparts_listing(m, 77, 10, "en");
+	assert_non_null(strstr(l, "  a.png (image/png, 3 B)\n"));
+	assert_non_null(strstr(l, "    postdesk attachment 77 "));
+	char want[80];
+	snprintf(want, sizeof(want), "postdesk attachment 77 %.12s > r.pdf\n",
+		 m->attachments[1].sha256_hex);
+	assert_non_null(strstr(l, want));
+	free(l);
+	l = pd_outparts_listing(m, 77, 10, "ru");
+	assert_non_null(strstr(l, "Вложения"));
+	free(l);
+	pd_msg_free(m);
+}
+
+static void test_outparts_text_html(void **state)
+{
+	(void)state;
+	char *h = pd_outparts_text_html(
+	    "======== postdesk notice: x ========\nHello <you> & \"me\"\nline 2\n\n"
+	    "---\nPLACE\n---\n======== end of postdesk notice ========\n",
+	    "PLACE", "<b>customer</b>");
+
+	assert_non_null(strstr(h, "<p>======== postdesk notice: x ========</p>"));
+	assert_non_null(strstr(h, "<p>Hello &lt;you&gt; &amp; &quot;me&quot;<br>\nline 2</p>"));
+	assert_non_null(strstr(h, "<div>\n<b>customer</b>\n</div>"));
+	assert_non_null(strstr(h, "<p>======== end of postdesk notice ========</p>"));
+	char *t = pd_html_to_text(h, strlen(h));
+	assert_true(pd_outparts_has_marker(t));
+	free(t);
+	free(h);
+	assert_true(pd_outparts_has_marker("answer\n> > ======== end of postdesk notice ===\n"));
+	assert_false(pd_outparts_has_marker("answer\n== postdesk notice\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +281,8 @@ int main(void)
 	    cmocka_unit_test(test_inline_without_html_is_attached),
 	    cmocka_unit_test(test_hostile_name),
 	    cmocka_unit_test(test_image_placeholder),
+	    cmocka_unit_test(test_outparts_of),
+	    cmocka_unit_test(test_outparts_text_html),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

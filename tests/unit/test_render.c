@@ -1264,6 +1264,7 @@ static const struct pd_render_var full_vars[] = {
 	{"sla.late", "1h 30m"},
 	{"reason", "REASON-MARKER unknown command #clsoe"},
 	{"kb.articles", "KB-ARTICLES-MARKER\n"},
+	{"message.attachments", "ATTACHMENTS-MARKER"},
 };
 
 static void test_shipped_templates(void **state)
@@ -1341,13 +1342,14 @@ static void test_template_content(void **state)
 	(void)state;
 	static const struct {
 		const char *name;
-		const char *must[12];
+		const char *must[16];
 	} cases[] = {
 		{"ack", {"42", "Printer prints blank pages", "support@example.com", "KB-ARTICLES-MARKER",
 			 NULL}},
 		{"agent-notice",
 		 {"MESSAGE-BODY-MARKER\nsecond line", "#note", "#close", "#resolve", "#pending",
-		  "#priority", "#assign", "#line", "#type", "ivan@example.org", NULL}},
+		  "#priority", "#assign", "#line", "#type", "ivan@example.org", "ATTACHMENTS-MARKER",
+		  NULL}},
 		{"agent-relay-footer", {"Alice Agent", "42", NULL}},
 		{"sla-warning",
 		 {"42", "first response", "30m (24x7)", "2026-03-05 12:00 +0000", "REASONS-MARKER",
@@ -1390,6 +1392,31 @@ static void test_template_content(void **state)
 			free(subject);
 			free(body);
 		}
+	}
+	free(dir);
+}
+
+/* The notice's own text stands between the two marker lines, in every
+ * language: the first line of the body and the last. */
+static void test_notice_markers(void **state)
+{
+	(void)state;
+	static const char begin[] = "======== postdesk notice: answer above or below; nothing "
+				    "between these lines reaches the customer ========\n";
+	static const char end[] = "\n======== end of postdesk notice ========\n";
+	char *dir = templates_dir();
+	struct pd_err err;
+
+	for (int ru = 0; ru < 2; ru++) {
+		char *subject, *body;
+		assert_int_equal(pd_template_render(dir, ru ? "ru" : "en", "agent-notice", full_vars,
+						    PD_ARRAY_LEN(full_vars), &subject, &body, &err),
+				 0);
+		assert_memory_equal(body, begin, strlen(begin));
+		assert_true(strlen(body) > strlen(end));
+		assert_string_equal(body + strlen(body) - strlen(end), end);
+		free(subject);
+		free(body);
 	}
 	free(dir);
 }
@@ -1571,6 +1598,7 @@ int main(void)
 		cmocka_unit_test(test_tagged_subject),
 		cmocka_unit_test(test_template_expand),
 		cmocka_unit_test(test_shipped_templates),
+		cmocka_unit_test(test_notice_markers),
 		cmocka_unit_test(test_template_content),
 		cmocka_unit_test(test_template_load),
 		cmocka_unit_test(test_detect_language),
