@@ -447,6 +447,117 @@ static bool addressed_to(const struct pd_msg *msg, const char *addr)
 	return false;
 }
 
+/* The HTML part of an agent's answer: the agent's HTML sanitised without
+ * the quoted notice, with the footer below it.  When the sanitised HTML
+ * still shows the notice (a marker line, the notice's heading or its list
+ * of commands), it is not trusted: the HTML is made from the plain answer
+ * (text, footer included) instead.  NULL when the agent wrote no HTML. */
+static char *answer_html(const struct pd_msg *msg, int64_t ticket, const char *text,
+			 const char *footer, bool *sanitised_r)
+{
+	char *san = NULL, *t, *heading, *html;
+	bool leaks;
+
+	*sanitised_r = false;
+	if (msg->body_html == NULL)
+		return NULL;
+	if (pd_html_sanitize(msg->body_html, strlen(msg->body_html), PD_HTML_SANITIZE_STRIP_QUOTES,
+			     &san) < 0)
+		return pd_outparts_text_html(text, NULL, NULL);
+	t = pd_html_to_text(san, strlen(san));
+	heading = pd_xasprintf("#%" PRId64 ": ", ticket);
+	leaks = pd_outparts_has_marker(t) || strstr(t, heading) != NULL ||
+		strstr(t, "#priority X") != NULL;
+	if (leaks) {
+		pd_log_warning("ticket=%" PRId64 ": the HTML of the answer from %s still showed the "
+			       "notice after sanitising; its HTML part is made from the plain text",
+			       ticket, msg->from.address);
+		html = pd_outparts_text_html(text, NULL, NULL);
+	} else {
+		char *with_footer = pd_xasprintf(HTML_PLACEHOLDER "\n\n%s", footer);
+		html = pd_outparts_text_html(with_footer, HTML_PLACEHOLDER, san);
+		free(with_footer);
+		*sanitised_r = true;
+	}
+	free(heading);
+	free(t);
+	free(san);
+	return html;
+}
+
+/* Leave out (from the end of parts) the files that would make the mail
+ * larger than smtp.max_message_size: the kept ones are moved to the front,
+ * *n_r is how many; returns the list of the dropped ones (for the agent's
+ * error mail), or NULL when none was dropped. */
+static char *fit_parts(const struct pd_config *cfg, struct pd_mimeout_part *parts, size_t *n_r,
+		       uint64_t base)
+{
+	uint64_t used = base;
+	size_t kept = 0;
+	struct pd_buf dropped;
+
+	pd_buf_init(&dropped);
+	for (size_t i = 0; i < *n_r; i++) {
+		uint64_t need = pd_outparts_encoded_size(parts[i].size);
+		if (used + need <= cfg->smtp.max_message_size) {
+			used += need;
+			parts[kept++] = parts[i];
+		} else {
+			char size[32];
+			pd_buf_printf(&dropped, "  %s (%s, %s)\n",
+				      parts[i].filename ? parts[i].filename : "(no name)",
+				      parts[i].content_type,
+				      pd_outparts_size(parts[i].size, size, sizeof(size)));
+		}
+	}
+	*n_r = kept;
+	return dropped.len ? pd_buf_steal(&dropped, NULL) : (pd_buf_free(&dropped), NULL);
+}
+
+/* The agent's error mail about files left out of an answer. */
+static int attachment_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			    const struct pd_msg *msg, const char *subject, const char *files,
+			    struct pd_err *err)
+{
+	char number[24], limit[32];
+	char *name = from_name(cfg);
+	int rc;
+
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	pd_outparts_size(cfg->smtp.max_message_size, limit, sizeof(limit));
+	const struct pd_render_var vars[] = {
+	    {"attachments", files},
+	    {"limit", limit},
+	    {"ticket.number", number},
+	    {"ticket.subject", subject},
+	    {"support.address", cfg->support_address},
+	};
+	const char *rcpts[1] = {msg->from.address};
+	struct pd_addr to = msg->from;
+	const char *refs[1] = {msg->message_id};
+	struct outgoing o = {
+	    .template = "attachment-error",
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = "error",
+		     .auto_submitted = "auto-replied",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1,
+		     .in_reply_to = msg->message_id,
+		     .references = msg->message_id ? refs : NULL,
+		     .n_references = msg->message_id ? 1 : 0},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = false,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	free(name);
+	return rc;
+}
+
 int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			   const struct pd_msg *msg, const char *body, bool *relayed_r,
 			   struct pd_err *err)
@@ -456,7 +567,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	const char *v[1] = {id};
 	PGresult *parts = NULL, *refs = NULL;
 	char *name = from_name(cfg), *via = NULL, *subject_re = NULL, *text = NULL;
-	char *footer_subject = NULL, *footer = NULL;
+	char *footer_subject = NULL, *footer = NULL, *html = NULL, *dropped = NULL;
+	struct pd_mimeout_part *files = NULL;
+	size_t n_files = 0;
 	struct pd_addr *to = NULL;
 	const char **rcpts = NULL;
 	const char **ref_ids = NULL;
@@ -524,6 +637,26 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 			       PD_ARRAY_LEN(vars), &footer_subject, &footer, err) < 0)
 		goto out;
 	text = pd_xasprintf("%s\n\n%s", body, footer);
+	bool sanitised;
+	html = answer_html(msg, ticket, text, footer, &sanitised);
+	files = pd_outparts_of(msg, html, &n_files);
+	if (sanitised) {
+		/* inline images the agent's HTML showed but the sanitised HTML no
+		 * longer does stood in the quote (the notice's own): they stay out */
+		size_t k = 0;
+		for (size_t i = 0; i < n_files; i++) {
+			char *ref = files[i].content_id ? pd_xasprintf("cid:%s", files[i].content_id)
+							: NULL;
+			bool quoted = ref != NULL && !files[i].related &&
+				      strstr(msg->body_html, ref) != NULL;
+			free(ref);
+			if (!quoted)
+				files[k++] = files[i];
+		}
+		n_files = k;
+	}
+	dropped = fit_parts(cfg, files, &n_files,
+			    (strlen(text) + (html ? strlen(html) : 0)) * 3 / 2 + 8192);
 	via = pd_xasprintf("%s via %s", agent_name, name[0] ? name : cfg->support_address);
 	char *tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, t.subject);
 	subject_re = pd_xasprintf("Re: %s", tagged);
@@ -548,6 +681,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	    .date = time(NULL),
 	    .language = lang,
 	    .body = text,
+	    .html = html,
+	    .parts = files,
+	    .n_parts = n_files,
 	};
 	pd_buf_init(&raw);
 	if (pd_render_mail(&m, &raw, err) == 0) {
@@ -565,7 +701,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 		    .raw = raw.data,
 		    .raw_len = raw.len,
 		};
-		if (pd_outbox_enqueue(db, &om, err) == 0) {
+		if (pd_outbox_enqueue(db, &om, err) == 0 &&
+		    (dropped == NULL ||
+		     attachment_error(db, cfg, ticket, msg, t.subject, dropped, err) == 0)) {
 			*relayed_r = true;
 			rc = 0;
 		}
@@ -584,6 +722,9 @@ out:
 	free(text);
 	free(footer_subject);
 	free(footer);
+	free(html);
+	free(files);
+	free(dropped);
 	ticket_info_free(&t);
 	return rc;
 }

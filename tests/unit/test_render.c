@@ -1241,6 +1241,7 @@ static void test_template_expand(void **state)
 static const char *const template_names[] = {
 	"ack",        "agent-notice", "agent-relay-footer", "sla-warning", "sla-breach",
 	"escalation", "survey",       "auto-close",         "command-error",
+	"attachment-error",
 };
 
 static const struct pd_render_var full_vars[] = {
@@ -1265,6 +1266,8 @@ static const struct pd_render_var full_vars[] = {
 	{"reason", "REASON-MARKER unknown command #clsoe"},
 	{"kb.articles", "KB-ARTICLES-MARKER\n"},
 	{"message.attachments", "ATTACHMENTS-MARKER"},
+	{"attachments", "FILES-MARKER"},
+	{"limit", "25.0 MB"},
 };
 
 static void test_shipped_templates(void **state)
