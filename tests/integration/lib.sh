@@ -585,7 +585,7 @@ pd_write_config() {
 	shift
 	local db=postdesk user=support password=secret tls=none ca_file= processed=Processed
 	local url="imap://127.0.0.1:${PD_IMAP_PORT:-10143}/INBOX"
-	local extra= mbextra= kv smtp=yes smtp_block sla_block=
+	local extra= mbextra= kv smtp=yes smtp_block sla_block= smtpextra= agextra=
 	for kv in "$@"; do
 		case $kv in
 		db=*) db=${kv#db=} ;;
@@ -599,6 +599,8 @@ pd_write_config() {
 		extra=*) extra="$extra${kv#extra=}"$'\n' ;;
 		sla=*) sla_block="$sla_block${kv#sla=}"$'\n' ;;
 		mailbox_extra=*) mbextra="$mbextra  ${kv#mailbox_extra=}"$'\n' ;;
+		smtp_extra=*) smtpextra="$smtpextra  ${kv#smtp_extra=}"$'\n' ;;
+		agents_extra=*) agextra="$agextra  ${kv#agents_extra=}" ;;
 		*) pd_die "pd_write_config: unknown option $kv" ;;
 		esac
 	done
@@ -609,7 +611,7 @@ pd_write_config() {
   url  = \"smtp://127.0.0.1:${PD_SMTP_PORT:-10025}\"
   tls  = \"none\"
   from = \"Example Support <support@example.com>\"
-}"
+${smtpextra}}"
 	[ "$smtp" = no ] && smtp_block="# no smtp section: nothing is sent"
 	# sla=TEXT (repeatable): these sla, calendar and line sections instead of DESIGN.md's
 	[ -n "$sla_block" ] || sla_block='sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7"   warn_at = 80 }
@@ -632,7 +634,7 @@ line 2 { notify = {"l2@example.com"} }'
 			  password         = "$password"
 			${mbextra}}
 			${smtp_block}
-			agents { addresses = {"alice@example.com"}  notify = {"team@example.com"} }
+			agents { addresses = {"alice@example.com"}  notify = {"team@example.com"}${agextra} }
 			${sla_block}
 		EOF
 	)
