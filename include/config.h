@@ -183,6 +183,8 @@ struct pd_config {
 
 	struct pd_strlist agent_addresses; /* addresses or "@domain" / "domain" */
 	struct pd_strlist agent_notify;
+	/* authserv-ids whose Authentication-Results vouch for an agent's mail */
+	struct pd_strlist trusted_authserv_ids;
 
 	size_t n_sla;
 	struct pd_sla_cfg *sla;

@@ -96,6 +96,7 @@ static cfg_opt_t metrics_opts[] = {
 static cfg_opt_t agents_opts[] = {
 	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("trusted_authserv_ids", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -2502,6 +2503,7 @@ static void build(struct ctx *c)
 	cfg_t *ag = cfg_getsec(r, "agents");
 	copy_list(ag, "addresses", &cfg->agent_addresses);
 	copy_list(ag, "notify", &cfg->agent_notify);
+	copy_list(ag, "trusted_authserv_ids", &cfg->trusted_authserv_ids);
 	check_addr_list(c, ag, "addresses", true);
 	check_addr_list(c, ag, "notify", false);
 
@@ -2621,6 +2623,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->smtp.ca_file);
 	strlist_free(&cfg->agent_addresses);
 	strlist_free(&cfg->agent_notify);
+	strlist_free(&cfg->trusted_authserv_ids);
 	for (size_t i = 0; i < cfg->n_sla; i++) {
 		free(cfg->sla[i].priority);
 		free(cfg->sla[i].calendar);
