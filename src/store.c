@@ -28,6 +28,7 @@
 #include "classify.h"
 #include "commands.h"
 #include "agentid.h"
+#include "answer.h"
 #include "compose.h"
 #include "db_int.h"
 #include "log.h"
@@ -688,13 +689,6 @@ static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg
 	return v != PD_LOOP_OK && v != PD_LOOP_NO_ADDRESS;
 }
 
-/* The text an agent wrote, without the history their client quoted and
- * our notice (newly allocated). */
-static char *agent_own_text(const char *body)
-{
-	return pd_commands_trim_quote(body);
-}
-
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, bool *resolved_r,
@@ -956,11 +950,19 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
 			kind = "note"; /* held: kept on the ticket, nothing relayed or applied */
 		} else if (is_agent) {
-			/* the agent's own text first, then its commands: they work
-			 * above or below the quote */
-			char *own = agent_own_text(msg->body_text);
-			pd_commands_parse(own, &cr);
-			free(own);
+			/* the agent's own text first (without the history their
+			 * client quoted and our notice, which must never reach the
+			 * customer), then its commands: they work above or below
+			 * the quote */
+			struct pd_answer own;
+			if (pd_answer_split(msg->body_text, &own) < 0) {
+				pd_err_set(err, PD_ERR_TEMP, "store", 0,
+					   "out of memory splitting the answer of %s",
+					   msg->from.address);
+				goto out;
+			}
+			pd_commands_parse(own.text, &cr);
+			pd_answer_free(&own);
 			have_cr = true;
 			note = cr.note || to_note_address(ctx->cfg, msg);
 			if (note || cr.error != NULL)
