@@ -187,6 +187,8 @@ struct pd_config {
 	struct pd_strlist agent_notify;
 	uint64_t max_notice_attachments; /* bytes: a notice carries the customer's files up to
 					  * this total, above it lists them */
+	/* authserv-ids whose Authentication-Results vouch for an agent's mail */
+	struct pd_strlist trusted_authserv_ids;
 
 	size_t n_sla;
 	struct pd_sla_cfg *sla;

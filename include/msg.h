@@ -63,6 +63,8 @@ struct pd_msg {
 	char *x_priority;
 	char *importance;
 	char *priority_hdr;      /* RFC 2156 Priority: ("urgent", "normal", "non-urgent") */
+	char *authentication_results; /* the topmost Authentication-Results (the one the
+				       * receiving server added last), unfolded, NULL when none */
 
 	char *body_text;         /* UTF-8 text body (text/plain, else HTML converted), "" when none */
 	char *body_charset;      /* charset the body was declared in, lower case, "" when none */

@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "outparts.h"
 #include "render.h"
+#include "replyaddr.h"
 #include "sla.h"
 #include "util.h"
 
@@ -200,15 +201,17 @@ static void notice_carry_free(struct notice_carry *c)
 }
 
 /* The notice to agents.notify about a customer's mail on ticket: From
- * "Customer via Support", Reply-To the support address, so that Reply in any
- * mail client answers into the ticket.  It carries the customer's files and
- * HTML (notice_carry) and threads under the ticket's earlier notices. */
+ * "Customer via Support", Reply-To the ticket's reply address, so that Reply
+ * in any mail client answers into the ticket as the agent.  It carries the
+ * customer's files and HTML (notice_carry) and threads under the ticket's
+ * earlier notices. */
 static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			 const struct pd_render_var *vars_in, size_t n_in, const struct pd_msg *msg,
 			 char *name, struct pd_err *err)
 {
 	const char *customer = msg->from.address;
-	struct pd_addr support = {name, cfg->support_address};
+	char reply[PD_REPLY_ADDRESS_MAX];
+	struct pd_addr support = {name, reply};
 	const char *lang = cfg->default_language ? cfg->default_language : "en";
 	struct notice_carry carry;
 	PGresult *thread;
@@ -216,6 +219,9 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 
 	if (cfg->agent_notify.n == 0)
 		return 0;
+	/* Reply goes to the ticket's own address: an answer sent there is the agent's */
+	if (pd_reply_address(db, cfg, ticket, reply, err) < 0)
+		return -1;
 	if ((thread = notice_thread(db, ticket, err)) == NULL)
 		return -1;
 	notice_carry(cfg, ticket, msg, lang, &carry);
@@ -360,7 +366,7 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 			goto out;
 	}
 
-	/* 2. the notice to the agents: Reply goes to the support address */
+	/* 2. the notice to the agents: Reply goes to the ticket's reply address */
 	if (notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err) < 0)
 		goto out;
 	rc = 0;
@@ -974,6 +980,14 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    {"reason", reason},
 	    {"support.address", cfg->support_address},
 	};
+	char reply[PD_REPLY_ADDRESS_MAX];
+	if (pd_reply_address(db, cfg, ticket, reply, err) < 0) {
+		free(name);
+		free(reason);
+		PQclear(facts);
+		ticket_info_free(&t);
+		return -1;
+	}
 	struct pd_addr *to = pd_xcalloc(notify->n, sizeof(*to));
 	for (size_t i = 0; i < notify->n; i++) {
 		to[i].name = (char *)"";
@@ -987,7 +1001,7 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    .mail = {.kind = kind,
 		     .auto_submitted = "auto-generated",
 		     .from = {name, cfg->support_address},
-		     .reply_to = {name, cfg->support_address},
+		     .reply_to = {name, reply},
 		     .to = to,
 		     .n_to = notify->n,
 		     .language = NULL},
@@ -1001,5 +1015,117 @@ int pd_compose_sla_notice(struct pd_db *db, const struct pd_config *cfg, int64_t
 	free(reason);
 	PQclear(facts);
 	ticket_info_free(&t);
+	return rc;
+}
+
+/* ------------------------------------------------- held agents' mail */
+
+/* What went wrong and what to do, in the configured language. */
+static void held_texts(const struct pd_config *cfg, enum pd_compose_held why, const char *detail,
+		       char **reason_r, const char **advice_r)
+{
+	bool ru = cfg->default_language != NULL && strncmp(cfg->default_language, "ru", 2) == 0;
+
+	switch (why) {
+	case PD_HELD_UNVERIFIED:
+		*reason_r = ru ? pd_xasprintf("не удалось подтвердить, что письмо написали вы (%s)",
+					      detail)
+			       : pd_xasprintf("postdesk could not confirm that you wrote it: %s",
+					      detail);
+		*advice_r =
+		    ru ? "Чтобы ответить клиенту, ответьте (Reply) на уведомление об обращении:\n"
+			 "его адрес Reply-To принадлежит только этому обращению и подтверждает,\n"
+			 "что ответ ваш."
+		       : "To answer the customer, reply to the notice about the ticket: its\n"
+			 "Reply-To is the ticket's own address, which shows that the answer is\n"
+			 "yours.";
+		break;
+	case PD_HELD_NOT_AGENT:
+		*reason_r = ru ? pd_xstrdup("ваш адрес не входит в список сотрудников поддержки"
+					    " (agents.addresses)")
+			       : pd_xstrdup("your address is not one of the agents'"
+					    " (agents.addresses)");
+		*advice_r =
+		    ru ? "Отвечать клиентам могут только адреса из agents.addresses в настройках\n"
+			 "postdesk: попросите администратора добавить ваш адрес."
+		       : "Only the addresses in agents.addresses of postdesk's configuration may\n"
+			 "answer customers: ask the administrator to add yours.";
+		break;
+	case PD_HELD_EMPTY:
+	default:
+		*reason_r = ru ? pd_xstrdup("в ответе нет вашего текста, только цитата")
+			       : pd_xstrdup("the answer has no text of your own, only the quote");
+		*advice_r = ru ? "Напишите ответ над цитатой или под ней и отправьте его ещё раз."
+			       : "Write your answer above or below the quote and send it again.";
+		break;
+	}
+}
+
+int pd_compose_agent_held(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const struct pd_msg *msg, enum pd_compose_held why, const char *detail,
+			  struct pd_err *err)
+{
+	const char *own[1] = {cfg->support_address};
+	const char *addr = msg->from.address, *why_not = NULL, *advice = NULL;
+	struct pd_auto_counts ac = {0, 0, false};
+	struct ticket_info t;
+	char number[24];
+	char *name, *reason = NULL;
+	int rc;
+
+	if (addr[0] == '\0')
+		return 0;
+	/* never an answer to an automatic mail or a flood: one error each way */
+	if (pd_outbox_auto_counts(db, addr, &ac, err) < 0)
+		return -1;
+	struct pd_loop_input in = {
+	    .msg = msg,
+	    .own_addresses = own,
+	    .n_own = 1,
+	    .loop_header_value = cfg->message_id_domain,
+	    .auto_sent_recent = ac.recent,
+	    .auto_sent_day = ac.day,
+	    .limit_recent = cfg->auto_reply_limit_10m,
+	    .limit_day = cfg->auto_reply_limit_day,
+	    .sender_suppressed = ac.suppressed,
+	};
+	enum pd_loop_verdict verdict = pd_loopguard_check(&in, &why_not);
+	if (verdict != PD_LOOP_OK)
+		return record_event(db, ticket, "agent.error_suppressed", "reason",
+				    why_not ? why_not : pd_loop_verdict_name(verdict), err);
+	if (ticket_info(db, ticket, &t, err) < 0)
+		return -1;
+	held_texts(cfg, why, detail ? detail : "", &reason, &advice);
+	name = from_name(cfg);
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	const struct pd_render_var vars[] = {
+	    {"reason", reason},
+	    {"advice", advice},
+	    {"ticket.number", number},
+	    {"ticket.subject", t.subject},
+	    {"support.address", cfg->support_address},
+	};
+	/* to the sender's own address only, outside the thread it wrote into */
+	const char *rcpts[1] = {addr};
+	struct pd_addr to = msg->from;
+	struct outgoing o = {
+	    .template = "agent-held",
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = "error",
+		     .auto_submitted = "auto-replied",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = true,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	ticket_info_free(&t);
+	free(name);
+	free(reason);
 	return rc;
 }

@@ -98,6 +98,7 @@ static cfg_opt_t agents_opts[] = {
 	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_notice_attachments", "10M", CFGF_NONE),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("trusted_authserv_ids", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -2508,6 +2509,7 @@ static void build(struct ctx *c)
 	copy_list(ag, "notify", &cfg->agent_notify);
 	cfg->max_notice_attachments = 10 * 1024 * 1024;
 	get_size(c, ag, "max_notice_attachments", &cfg->max_notice_attachments);
+	copy_list(ag, "trusted_authserv_ids", &cfg->trusted_authserv_ids);
 	check_addr_list(c, ag, "addresses", true);
 	check_addr_list(c, ag, "notify", false);
 
@@ -2627,6 +2629,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->smtp.ca_file);
 	strlist_free(&cfg->agent_addresses);
 	strlist_free(&cfg->agent_notify);
+	strlist_free(&cfg->trusted_authserv_ids);
 	for (size_t i = 0; i < cfg->n_sla; i++) {
 		free(cfg->sla[i].priority);
 		free(cfg->sla[i].calendar);

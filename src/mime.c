@@ -2282,6 +2282,7 @@ static void headers_fill(struct pctx *c, const struct hblock *hb)
 	m->x_priority = opt_header(c, hb, "X-Priority");
 	m->importance = opt_header(c, hb, "Importance");
 	m->priority_hdr = opt_header(c, hb, "Priority");
+	m->authentication_results = opt_header(c, hb, "Authentication-Results");
 }
 
 /* ------------------------------------------------------------ content hash */
@@ -2489,7 +2490,8 @@ static void finalize(struct pd_msg *m)
 	char **all[] = {&m->message_id, &m->in_reply_to, &m->subject, &m->from.name,
 			&m->from.address, &m->reply_to.name, &m->reply_to.address,
 			&m->auto_submitted, &m->precedence, &m->list_id, &m->return_path,
-			&m->x_priority, &m->importance, &m->priority_hdr, &m->body_text,
+			&m->x_priority, &m->importance, &m->priority_hdr,
+			&m->authentication_results, &m->body_text,
 			&m->body_charset, &m->parse_error, &m->body_html};
 	for (size_t i = 0; i < PD_ARRAY_LEN(all); i++)
 		fix_utf8(all[i]);

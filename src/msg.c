@@ -59,6 +59,7 @@ void pd_msg_free(struct pd_msg *msg)
 	addrlist_clear(&msg->delivered_to);
 	free(msg->auto_submitted);
 	free(msg->precedence);
+	free(msg->authentication_results);
 	free(msg->list_id);
 	free(msg->return_path);
 	free(msg->x_priority);

@@ -1240,7 +1240,7 @@ static void test_template_expand(void **state)
 
 static const char *const template_names[] = {
 	"ack",        "agent-notice", "agent-relay-footer", "sla-warning", "sla-breach",
-	"escalation", "survey",       "auto-close",         "command-error",
+	"escalation", "survey",       "auto-close",         "command-error", "agent-held",
 	"attachment-error",
 };
 
@@ -1264,6 +1264,7 @@ static const struct pd_render_var full_vars[] = {
 	{"sla.due", "2026-03-05 12:00 +0000"},
 	{"sla.late", "1h 30m"},
 	{"reason", "REASON-MARKER unknown command #clsoe"},
+	{"advice", "ADVICE-MARKER"},
 	{"kb.articles", "KB-ARTICLES-MARKER\n"},
 	{"message.attachments", "ATTACHMENTS-MARKER"},
 	{"attachments", "FILES-MARKER"},
@@ -1366,15 +1367,18 @@ static void test_template_content(void **state)
 		{"command-error",
 		 {"REASON-MARKER", "#note", "#close", "#resolve", "#pending", "#priority",
 		  "#assign", "#line", "#type", NULL}},
+		{"agent-held", {"REASON-MARKER", "ADVICE-MARKER", "42", NULL}},
 	};
 	static const char *const en_words[] = {
 		"reply to this email", "reply to this email", "reply to", "reply to this email",
 		"reply to this email", "reply to this email",
-		"reply to this email with a single digit from 1 to 5", "reply to this email", ""};
+		"reply to this email with a single digit from 1 to 5", "reply to this email", "",
+		"not sent to the customer"};
 	static const char *const ru_words[] = {
 		"ответьте на это письмо", "ответ на это письмо", "ответьте", "ответьте на это письмо",
 		"ответьте на это письмо", "ответьте на это письмо",
-		"ответьте на это письмо одной цифрой от 1 до 5", "ответьте на это письмо", ""};
+		"ответьте на это письмо одной цифрой от 1 до 5", "ответьте на это письмо", "",
+		"не отправлено клиенту"};
 	char *dir = templates_dir();
 	struct pd_err err;
 
