@@ -4,14 +4,20 @@
  * render.c puts into outbound mail (RFC 2047 header encoding, the tagged
  * subject, template expansion, the language guess).
  *
+ * The same HTML also goes through the sanitiser (pd_html_sanitize, with
+ * and without PD_HTML_SANITIZE_STRIP_QUOTES), as it is relayed.
+ *
  * Input is made valid UTF-8 first (pd_mime_to_utf8), as both modules
  * receive it.  Checked besides memory and UB: the HTML text is valid UTF-8;
+ * the sanitised HTML is valid UTF-8 with no "<script", no src="http", no
+ * attribute outside the whitelist and no href but http:, https:, mailto:;
  * an encoded header is printable ASCII with no line break other than
  * CRLF folding; the tagged subject has no control characters.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "fuzz.h"
@@ -43,6 +49,45 @@ static void check_header(const char *h)
 	}
 }
 
+/* What pd_html_sanitize promises: text and values are escaped (no raw '"'
+ * outside a tag), so every '="' closes an attribute name of the whitelist. */
+static void check_sanitized(const char *h)
+{
+	static const char *const names[] = {
+		"align", "alt", "bgcolor", "border", "cellpadding", "cellspacing", "color",
+		"colspan", "dir", "face", "height", "lang", "reversed", "rowspan", "size", "span",
+		"start", "title", "type", "valign", "width", "href", "src", "style",
+	};
+
+	REQUIRE(pd_utf8_valid(h, strlen(h)));
+	REQUIRE(strcasestr(h, "<script") == NULL);
+	REQUIRE(strcasestr(h, "src=\"http") == NULL);
+	for (const char *p = strstr(h, "=\""); p != NULL; p = strstr(p + 2, "=\"")) {
+		const char *q = p;
+		while (q > h && q[-1] != ' ')
+			q--;
+		REQUIRE(q > h + 1); /* a name after "<tag " */
+		bool known = false;
+		for (size_t i = 0; i < PD_ARRAY_LEN(names) && !known; i++)
+			known = strlen(names[i]) == (size_t)(p - q) &&
+				strncmp(q, names[i], (size_t)(p - q)) == 0;
+		REQUIRE(known);
+		if (strncmp(q, "href", 4) == 0)
+			REQUIRE(strncasecmp(p + 2, "http://", 7) == 0 ||
+				strncasecmp(p + 2, "https://", 8) == 0 ||
+				strncasecmp(p + 2, "mailto:", 7) == 0);
+		if (strncmp(q, "src", 3) == 0)
+			REQUIRE(strncasecmp(p + 2, "cid:", 4) == 0);
+		if (strncmp(q, "style", 5) == 0) {
+			const char *e = strchr(p + 2, '"');
+			REQUIRE(e != NULL);
+			char *v = pd_xstrndup(p + 2, (size_t)(e - p - 2));
+			REQUIRE(strcasestr(v, "url(") == NULL && strchr(v, '\\') == NULL);
+			free(v);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *u = pd_mime_to_utf8("utf-8", (const char *)data, size);
@@ -54,6 +99,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = pd_html_to_text(u, len);
 	REQUIRE(text != NULL && pd_utf8_valid(text, strlen(text)));
 	free(text);
+
+	/* a customer's or an agent's HTML relayed */
+	for (unsigned flags = 0; flags <= PD_HTML_SANITIZE_STRIP_QUOTES; flags++) {
+		char *clean = NULL;
+		REQUIRE(pd_html_sanitize(u, len, flags, &clean) == 0 && clean != NULL);
+		check_sanitized(clean);
+		free(clean);
+	}
 
 	/* outbound: a customer's subject in our headers */
 	char *h = pd_render_header_encode("Subject", u);
