@@ -55,6 +55,11 @@ struct pd_render_mail {
  * structure below the same headers. */
 int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err);
 
+/* text (UTF-8, any line ends) as quoted-printable lines with CRLF ends,
+ * appended to out: what render writes for a text body (libetpan's own
+ * encoder keeps a line's trailing white space and then adds it encoded). */
+void pd_render_qp(const char *text, struct pd_buf *out);
+
 /* A new Message-ID, without <>: "pd.<ticket>.<kind>.<random hex>@<domain>".
  * Newly allocated. */
 char *pd_render_message_id(const char *domain, int64_t ticket, const char *kind);

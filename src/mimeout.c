@@ -17,6 +17,7 @@
 #include <libetpan/libetpan.h>
 
 #include "mimeout.h"
+#include "render.h"
 
 /* "type/subtype" made of token characters, else NULL. */
 static bool ctype_ok(const char *s)
@@ -89,15 +90,33 @@ static void content_param(struct mailmime_content *ct, const char *name, const c
 		mailmime_parameter_free(p);
 }
 
-/* A text part of type ctype, utf-8, quoted-printable. */
-static struct mailmime *text_part(const char *ctype, const char *text)
+/* The encoded texts of a build, freed after writing (libetpan references
+ * part data, it does not copy it). */
+struct encoded {
+	char **v;
+	size_t n;
+};
+
+/* A text part of type ctype, utf-8, quoted-printable by render.c's encoder
+ * (libetpan's writes "a =20" for a trailing "a ", which decodes to two
+ * spaces). */
+static struct mailmime *text_part(const char *ctype, const char *text, struct encoded *enc)
 {
 	struct mailmime_content *ct = mailmime_content_new_with_str(ctype);
 	struct mailmime_fields *f;
 	struct mailmime *m;
+	struct pd_buf qp;
+	size_t qlen;
+	char *q;
 
 	if (ct == NULL)
 		return NULL;
+	pd_buf_init(&qp);
+	pd_render_qp(text, &qp);
+	pd_buf_append(&qp, "", 0);
+	q = pd_buf_steal(&qp, &qlen);
+	enc->v = pd_xgrow(enc->v, enc->n, sizeof(*enc->v));
+	enc->v[enc->n++] = q;
 	content_param(ct, "charset", "utf-8");
 	f = mailmime_fields_new_encoding(MAILMIME_MECHANISM_QUOTED_PRINTABLE);
 	if (f == NULL || (m = mailmime_new_empty(ct, f)) == NULL) {
@@ -106,9 +125,10 @@ static struct mailmime *text_part(const char *ctype, const char *text)
 		mailmime_content_free(ct);
 		return NULL;
 	}
+	/* its last CRLF stays: the one the writer puts before the boundary
+	 * belongs to the boundary */
 	m->mm_data.mm_single = mailmime_data_new(MAILMIME_DATA_TEXT,
-						 MAILMIME_MECHANISM_QUOTED_PRINTABLE, 0, text,
-						 strlen(text), NULL);
+						 MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, q, qlen, NULL);
 	if (m->mm_data.mm_single == NULL) {
 		mailmime_free(m);
 		return NULL;
@@ -217,7 +237,7 @@ static bool goes_related(const struct pd_mimeout_part *p, const char *html)
 
 /* The tree: [mixed: [alternative: text, [related: html, images...]], files...] */
 static struct mailmime *build(const char *text, const char *html,
-			      const struct pd_mimeout_part *parts, size_t n)
+			      const struct pd_mimeout_part *parts, size_t n, struct encoded *enc)
 {
 	struct mailmime *body = NULL, *top = NULL;
 	size_t n_related = 0, n_files = 0;
@@ -229,17 +249,17 @@ static struct mailmime *build(const char *text, const char *html,
 			n_files++;
 	}
 	if (html == NULL) {
-		body = text_part("text/plain", text);
+		body = text_part("text/plain", text, enc);
 	} else {
 		struct mailmime *h;
 		body = mailmime_multiple_new("multipart/alternative");
-		if (body == NULL || add(body, text_part("text/plain", text)) < 0)
+		if (body == NULL || add(body, text_part("text/plain", text, enc)) < 0)
 			goto fail;
 		if (n_related > 0) {
 			h = mailmime_multiple_new("multipart/related");
 			if (h == NULL)
 				goto fail;
-			if (add(h, text_part("text/html", html)) < 0) {
+			if (add(h, text_part("text/html", html, enc)) < 0) {
 				mailmime_free(h);
 				goto fail;
 			}
@@ -250,7 +270,7 @@ static struct mailmime *build(const char *text, const char *html,
 					goto fail;
 				}
 		} else {
-			h = text_part("text/html", html);
+			h = text_part("text/html", html, enc);
 		}
 		if (add(body, h) < 0)
 			goto fail;
@@ -279,21 +299,30 @@ fail:
 	return NULL;
 }
 
+static void encoded_free(struct encoded *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
 int pd_mimeout_body(const char *text, const char *html, const struct pd_mimeout_part *parts,
 		    size_t n_parts, struct pd_buf *out, struct pd_err *err)
 {
-	struct mailmime *body = build(text ? text : "", html, parts, n_parts);
-	struct mailmime *msg;
+	struct encoded enc = {NULL, 0};
+	struct mailmime *body = build(text ? text : "", html, parts, n_parts, &enc);
+	struct mailmime *msg = NULL;
 	MMAPString *s;
 	int col = 0, r;
 
 	if (body == NULL)
-		return pd_err_set(err, PD_ERR_PERM, "mimeout", 0,
+		return encoded_free(&enc), pd_err_set(err, PD_ERR_PERM, "mimeout", 0,
 				  "could not build the MIME structure of an outbound mail (out of "
 				  "memory?)");
 	msg = mailmime_new_message_data(body);
 	if (msg == NULL) {
 		mailmime_free(body);
+		encoded_free(&enc);
 		return pd_err_set(err, PD_ERR_PERM, "mimeout", 0,
 				  "could not build the MIME structure of an outbound mail (out of "
 				  "memory?)");
@@ -305,6 +334,7 @@ int pd_mimeout_body(const char *text, const char *html, const struct pd_mimeout_
 	if (s)
 		mmap_string_free(s);
 	mailmime_free(msg);
+	encoded_free(&enc);
 	if (r != MAILIMF_NO_ERROR)
 		return pd_err_set(err, PD_ERR_PERM, "mimeout", r,
 				  "libetpan could not write the MIME body of an outbound mail "

