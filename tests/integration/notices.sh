@@ -201,6 +201,8 @@ sc_relay() {
 	pd_check_eq "relay: the agent's PDF with its exact bytes" \
 		"application/pdf $(sha "$T/manual.pdf") " "$(part "$relay" manual.pdf)"
 	pd_check_eq "relay: the answer's text" 1 "$($MIME text "$relay" | grep -c 'Here is the manual')"
+	pd_check_eq "relay: the signature separator is '-- ' in the multipart mail" 1 \
+		"$($MIME text "$relay" | grep -cx -- '-- ')"
 	pd_check "relay: nothing of the notice reaches the customer" \
 		bash -c "! grep -q 'postdesk notice' \"\$1\"" _ "$relay"
 
