@@ -897,7 +897,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	const char *kind = is_agent ? "agent" : "customer";
 	struct pd_cmd_result cr;
 	struct pd_agent_decision ad = {PD_AGENT_NONE, PD_AGENT_WHY_NONE};
-	bool note = false, have_cr = false;
+	bool note = false, have_cr = false, auto_agent = false;
 	char status[16] = "";
 	int64_t linked = 0, bounced = 0;
 	int rating = 0;
@@ -947,7 +947,12 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		    .n_trusted = ctx->cfg->trusted_authserv_ids.n,
 		};
 		pd_agent_decide(&af, &ad);
-		if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
+		if (ad.verdict == PD_AGENT_VERIFIED && automatic_mail(ctx->cfg, msg)) {
+			/* the agent's autoresponder answering a notice (it quotes
+			 * the notice): kept, never relayed, nothing applied */
+			kind = "note";
+			auto_agent = true;
+		} else if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
 			kind = "note"; /* held: kept on the ticket, nothing relayed or applied */
 		} else if (is_agent) {
 			/* the agent's own text first (without the history their
@@ -1025,8 +1030,15 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			"         jsonb_build_object('rating', $2::int))",
 			ticket, rating, err) < 0)
 		goto out;
-	if (it->action == PD_INGEST_APPENDED &&
-	    (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN)) {
+	if (auto_agent) {
+		if (ticket_stmt(db, "pd_agent_automatic",
+				"INSERT INTO events (ticket_id, actor, kind, detail)"
+				" SELECT $1::bigint, 'system', 'agent.automatic',"
+				"   jsonb_build_object('message', $2::bigint)",
+				ticket, message, err) < 0)
+			goto out;
+	} else if (it->action == PD_INGEST_APPENDED &&
+		   (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN)) {
 		if (held_mail(db, ctx, ticket, msg, &ad, err) < 0)
 			goto out;
 	} else if (it->action == PD_INGEST_APPENDED && have_cr) {
