@@ -762,6 +762,28 @@ static int assign_if_none(struct pd_db *db, const struct pd_config *cfg, int64_t
 	return r < 0 ? -1 : 0;
 }
 
+/* Whether addr is the ticket's requester or one of its Cc'd participants. */
+static int is_participant(struct pd_db *db, int64_t ticket, const char *addr, bool *r,
+			  struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, addr);
+	res = run(db, "pd_is_participant",
+		  "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
+		  "               AND address = lower($2))",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	*r = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
 /* A mail with an agent's From that could not be verified, or to a reply
  * address from someone not an agent: kept as a note with an event saying
  * why, and its sender told (never in answer to automatic mail). */
@@ -936,8 +958,13 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	} else {
 		ticket = d.ticket;
 		it->action = PD_INGEST_APPENDED;
+		bool participant = false;
+		if (!is_agent && f.n_reply_tickets > 0 &&
+		    is_participant(db, ticket, msg->from.address, &participant, err) < 0)
+			goto out;
 		const struct pd_agent_facts af = {
 		    .from_agent = is_agent,
+		    .from_participant = participant,
 		    .from_address = msg->from.address,
 		    .ticket = ticket,
 		    .token_tickets = f.reply_tickets,

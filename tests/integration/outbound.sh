@@ -601,6 +601,17 @@ sc_verify() {
 	pd_check_eq "verify: reply address in Delivered-To: the agent's message, not sent again" \
 		"agent 0" \
 		"$(count "SELECT kind FROM messages WHERE message_id = 'va11@example.com'") $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'va11@example.com'")"
+
+	# 12. the customer answers all to that mail (the reply address in Cc): the customer's
+	#     mail as ever, no error to the customer
+	pd_check_eq "verify: ticket 1 waits for the customer" pending "$(ticket_field status 1)"
+	vmail c12 --from 'Sarah Connor <sarah@customer.example>' --to 'alice@example.com' --cc "$r1" \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to '<va11@example.com>' \
+		--body 'Thanks, that helped only a little.'
+	pd_check_eq "verify: the customer's answer-all: a customer message, the ticket open, nothing held" \
+		"customer open 0" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'vc12@example.com'") $(ticket_field status 1) $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'vc12@example.com'")"
+	pd_check_eq "verify: no error mail to the customer" "" "$(newest_to sarah@customer.example error)"
 }
 
 # ------------------------------------------------------------------ bounces of our own mail
