@@ -74,7 +74,9 @@ void pd_authres_free(struct pd_authres *ar);
 /* ---------------------------------------------------------- decision */
 
 enum pd_agent_verdict {
-	PD_AGENT_NONE = 0,   /* not an agent's mail, not to a reply address: ordinary mail */
+	PD_AGENT_NONE = 0,   /* not an agent's mail, not to a reply address (or from the
+			      * ticket's own customer, who may Reply-All to an agent's
+			      * direct mail that had it in Cc): ordinary mail */
 	PD_AGENT_VERIFIED,   /* the agent's: relay, apply commands, first response */
 	PD_AGENT_UNVERIFIED, /* an agent's From without proof: hold as a note */
 	PD_AGENT_UNKNOWN,    /* to a reply address from someone not in agents.addresses: hold */
@@ -95,6 +97,7 @@ enum pd_agent_why {
 
 struct pd_agent_facts {
 	bool from_agent;              /* From is in agents.addresses */
+	bool from_participant;        /* From is the ticket's requester or a Cc'd participant */
 	const char *from_address;     /* From's addr-spec */
 	int64_t ticket;               /* the ticket the mail threads to */
 	const int64_t *token_tickets; /* tickets of the valid reply addresses it was sent to */

@@ -355,7 +355,7 @@ void pd_agent_decide(const struct pd_agent_facts *f, struct pd_agent_decision *d
 	for (size_t i = 0; i < f->n_tokens; i++)
 		match = match || (f->ticket > 0 && f->token_tickets[i] == f->ticket);
 	if (!f->from_agent) {
-		if (f->n_tokens > 0) {
+		if (f->n_tokens > 0 && !f->from_participant) {
 			d->verdict = PD_AGENT_UNKNOWN;
 			d->why = PD_AGENT_WHY_NOT_AGENT;
 		}

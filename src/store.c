@@ -762,6 +762,28 @@ static int assign_if_none(struct pd_db *db, const struct pd_config *cfg, int64_t
 	return r < 0 ? -1 : 0;
 }
 
+/* Whether addr is the ticket's requester or one of its Cc'd participants. */
+static int is_participant(struct pd_db *db, int64_t ticket, const char *addr, bool *r,
+			  struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, addr);
+	res = run(db, "pd_is_participant",
+		  "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
+		  "               AND address = lower($2))",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	*r = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
 /* A mail with an agent's From that could not be verified, or to a reply
  * address from someone not an agent: kept as a note with an event saying
  * why, and its sender told (never in answer to automatic mail). */
@@ -897,7 +919,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	const char *kind = is_agent ? "agent" : "customer";
 	struct pd_cmd_result cr;
 	struct pd_agent_decision ad = {PD_AGENT_NONE, PD_AGENT_WHY_NONE};
-	bool note = false, have_cr = false;
+	bool note = false, have_cr = false, auto_agent = false;
 	char status[16] = "";
 	int64_t linked = 0, bounced = 0;
 	int rating = 0;
@@ -936,8 +958,13 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	} else {
 		ticket = d.ticket;
 		it->action = PD_INGEST_APPENDED;
+		bool participant = false;
+		if (!is_agent && f.n_reply_tickets > 0 &&
+		    is_participant(db, ticket, msg->from.address, &participant, err) < 0)
+			goto out;
 		const struct pd_agent_facts af = {
 		    .from_agent = is_agent,
+		    .from_participant = participant,
 		    .from_address = msg->from.address,
 		    .ticket = ticket,
 		    .token_tickets = f.reply_tickets,
@@ -947,7 +974,12 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		    .n_trusted = ctx->cfg->trusted_authserv_ids.n,
 		};
 		pd_agent_decide(&af, &ad);
-		if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
+		if (ad.verdict == PD_AGENT_VERIFIED && automatic_mail(ctx->cfg, msg)) {
+			/* the agent's autoresponder answering a notice (it quotes
+			 * the notice): kept, never relayed, nothing applied */
+			kind = "note";
+			auto_agent = true;
+		} else if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
 			kind = "note"; /* held: kept on the ticket, nothing relayed or applied */
 		} else if (is_agent) {
 			/* the agent's own text first (without the history their
@@ -1025,8 +1057,15 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			"         jsonb_build_object('rating', $2::int))",
 			ticket, rating, err) < 0)
 		goto out;
-	if (it->action == PD_INGEST_APPENDED &&
-	    (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN)) {
+	if (auto_agent) {
+		if (ticket_stmt(db, "pd_agent_automatic",
+				"INSERT INTO events (ticket_id, actor, kind, detail)"
+				" SELECT $1::bigint, 'system', 'agent.automatic',"
+				"   jsonb_build_object('message', $2::bigint)",
+				ticket, message, err) < 0)
+			goto out;
+	} else if (it->action == PD_INGEST_APPENDED &&
+		   (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN)) {
 		if (held_mail(db, ctx, ticket, msg, &ad, err) < 0)
 			goto out;
 	} else if (it->action == PD_INGEST_APPENDED && have_cr) {

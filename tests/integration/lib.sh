@@ -314,6 +314,20 @@ pd_psql() {
 	psql -X -At -U postdesk -d "$1" -c "$2"
 }
 
+# pd_reply_address DBNAME NUMBER [SUPPORT]: the reply address of ticket NUMBER
+# (the Reply-To of its notices), from the database's secret: an agent's answer
+# sent there counts as the agent's.  SUPPORT defaults to support@example.com.
+pd_reply_address() {
+	"$PD_PYTHON" - "$(pd_psql "$1" "SELECT encode(secret, 'hex') FROM postdesk_secret WHERE name = 'reply-token'")" \
+		"$2" "${3:-support@example.com}" <<-'PY'
+		import hashlib, hmac, sys
+		key, n, support = bytes.fromhex(sys.argv[1]), sys.argv[2], sys.argv[3]
+		local, domain = support.rsplit("@", 1)
+		code = hmac.new(key, ("ticket:" + n).encode(), hashlib.sha256).hexdigest()[:16]
+		print("%s+t%s-%s@%s" % (local, n, code, domain))
+	PY
+}
+
 pd_stop_postgres() {
 	[ -n "$PD_PG_STARTED" ] || return 0
 	pd_as_postgres "$PD_PG_BINDIR/pg_ctl" -D "$PD_PG_DATA" -m fast -w -t 30 stop \

@@ -583,6 +583,35 @@ sc_verify() {
 	*"no text of your own"*) pd_ok "verify: empty answer: the agent is told" ;;
 	*) pd_fail "verify: empty answer: the agent is told" "$(body "$m")" ;;
 	esac
+
+	# 10. the agent's own autoresponder answering a notice: kept, not relayed, no error back
+	before=$(sink_count)
+	vmail a10 --from 'Alice Agent <alice@example.com>' --to "$r1" \
+		--subject 'Out of office: [Support #1] Printer broken' --header 'Auto-Submitted: auto-replied' \
+		--in-reply-to "$(header "$n1" Message-ID)" --body $'I am away until Monday.\n\n> The label printer shows error 502.'
+	pd_check_eq "verify: the agent's autoresponder: a note, an event, nothing sent" \
+		"note 1 $before" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va10@example.com'") $(count "SELECT count(*) FROM events WHERE kind = 'agent.automatic'") $(sink_count)"
+
+	# 11. the reply address only in the envelope (Bcc): Delivered-To, as Dovecot's LMTP
+	#     and Postfix write the RCPT TO address with its +detail
+	vmail a11 --from 'Alice Agent <alice@example.com>' --to 'sarah@customer.example' \
+		--header "Delivered-To: $r1" --subject 'Re: [Support #1] Printer broken' \
+		--in-reply-to "$(header "$n1" Message-ID)" --body 'I wrote to you directly.'
+	pd_check_eq "verify: reply address in Delivered-To: the agent's message, not sent again" \
+		"agent 0" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va11@example.com'") $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'va11@example.com'")"
+
+	# 12. the customer answers all to that mail (the reply address in Cc): the customer's
+	#     mail as ever, no error to the customer
+	pd_check_eq "verify: ticket 1 waits for the customer" pending "$(ticket_field status 1)"
+	vmail c12 --from 'Sarah Connor <sarah@customer.example>' --to 'alice@example.com' --cc "$r1" \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to '<va11@example.com>' \
+		--body 'Thanks, that helped only a little.'
+	pd_check_eq "verify: the customer's answer-all: a customer message, the ticket open, nothing held" \
+		"customer open 0" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'vc12@example.com'") $(ticket_field status 1) $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'vc12@example.com'")"
+	pd_check_eq "verify: no error mail to the customer" "" "$(newest_to sarah@customer.example error)"
 }
 
 # ------------------------------------------------------------------ bounces of our own mail

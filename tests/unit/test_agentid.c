@@ -194,7 +194,7 @@ static void test_decide(void **state)
 	static const char *const trusted[] = {"mx.example.com", "MX2.Example.com"};
 	static const int64_t t5[] = {5}, t7[] = {7}, t57[] = {5, 7};
 	static const struct {
-		bool agent;
+		bool agent, participant;
 		const char *from;
 		int64_t ticket;
 		const int64_t *tokens;
@@ -204,73 +204,81 @@ static void test_decide(void **state)
 		enum pd_agent_why why;
 	} cases[] = {
 		/* an ordinary customer's mail */
-		{false, "bob@customer.org", 5, NULL, 0, NULL, PD_AGENT_NONE, PD_AGENT_WHY_NONE},
-		{false, "bob@customer.org", 5, NULL, 0, "mx.example.com; dmarc=pass", PD_AGENT_NONE,
+		{false, false, "bob@customer.org", 5, NULL, 0, NULL, PD_AGENT_NONE, PD_AGENT_WHY_NONE},
+		{false, false, "bob@customer.org", 5, NULL, 0, "mx.example.com; dmarc=pass", PD_AGENT_NONE,
 		 PD_AGENT_WHY_NONE},
 		/* someone who is not an agent wrote to a reply address */
-		{false, "mate@example.com", 5, t5, 1, NULL, PD_AGENT_UNKNOWN, PD_AGENT_WHY_NOT_AGENT},
-		{false, "mate@example.com", 5, t7, 1, "mx.example.com; dmarc=pass", PD_AGENT_UNKNOWN,
+		{false, false, "mate@example.com", 5, t5, 1, NULL, PD_AGENT_UNKNOWN, PD_AGENT_WHY_NOT_AGENT},
+		{false, false, "mate@example.com", 5, t7, 1, "mx.example.com; dmarc=pass", PD_AGENT_UNKNOWN,
 		 PD_AGENT_WHY_NOT_AGENT},
+		/* the ticket's own customer answering all (an agent's direct mail with
+		 * the reply address in Cc): an ordinary customer's mail */
+		{false, true, "sarah@customer.example", 5, t5, 1, NULL, PD_AGENT_NONE,
+		 PD_AGENT_WHY_NONE},
+		/* an agent who is also a participant is still an agent */
+		{true, true, "alice@example.com", 5, NULL, 0, NULL, PD_AGENT_UNVERIFIED,
+		 PD_AGENT_WHY_NO_PROOF},
 		/* the reply address of this ticket */
-		{true, "alice@example.com", 5, t5, 1, NULL, PD_AGENT_VERIFIED, PD_AGENT_WHY_TOKEN},
-		{true, "alice@example.com", 7, t57, 2, NULL, PD_AGENT_VERIFIED, PD_AGENT_WHY_TOKEN},
+		{true, false, "alice@example.com", 5, t5, 1, NULL, PD_AGENT_VERIFIED, PD_AGENT_WHY_TOKEN},
+		{true, false, "alice@example.com", 7, t57, 2, NULL, PD_AGENT_VERIFIED, PD_AGENT_WHY_TOKEN},
 		/* ... of another ticket: not this one's */
-		{true, "alice@example.com", 7, t5, 1, NULL, PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 7, t5, 1, NULL, PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_OTHER_TICKET},
-		{true, "alice@example.com", 7, t5, 1, "evil.example; dmarc=pass", PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 7, t5, 1, "evil.example; dmarc=pass", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_OTHER_TICKET},
 		/* ... but a trusted pass still counts */
-		{true, "alice@example.com", 7, t5, 1, "mx.example.com; dmarc=pass", PD_AGENT_VERIFIED,
+		{true, false, "alice@example.com", 7, t5, 1, "mx.example.com; dmarc=pass", PD_AGENT_VERIFIED,
 		 PD_AGENT_WHY_DMARC},
 		/* nothing at all */
-		{true, "alice@example.com", 5, NULL, 0, NULL, PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 5, NULL, 0, NULL, PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_NO_PROOF},
 		/* trusted authserv-ids (any case) */
-		{true, "alice@example.com", 5, NULL, 0, "mx.example.com; spf=pass; dmarc=pass",
+		{true, false, "alice@example.com", 5, NULL, 0, "mx.example.com; spf=pass; dmarc=pass",
 		 PD_AGENT_VERIFIED, PD_AGENT_WHY_DMARC},
-		{true, "alice@example.com", 5, NULL, 0, "mx2.EXAMPLE.com 1; dmarc=pass", PD_AGENT_VERIFIED,
+		{true, false, "alice@example.com", 5, NULL, 0, "mx2.EXAMPLE.com 1; dmarc=pass", PD_AGENT_VERIFIED,
 		 PD_AGENT_WHY_DMARC},
-		{true, "alice@example.com", 5, NULL, 0,
+		{true, false, "alice@example.com", 5, NULL, 0,
 		 "mx.example.com; dmarc=pass header.from=example.com", PD_AGENT_VERIFIED,
 		 PD_AGENT_WHY_DMARC},
-		{true, "alice@example.com", 5, NULL, 0,
+		{true, false, "alice@example.com", 5, NULL, 0,
 		 "mx.example.com; dmarc=pass header.from=other.example", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_FAILED},
-		{true, "alice@Example.COM", 5, NULL, 0,
+		{true, false, "alice@Example.COM", 5, NULL, 0,
 		 "mx.example.com; dkim=pass header.d=example.com", PD_AGENT_VERIFIED,
 		 PD_AGENT_WHY_DKIM},
 		/* dkim for another domain is not aligned; a subdomain is not the domain */
-		{true, "alice@example.com", 5, NULL, 0,
+		{true, false, "alice@example.com", 5, NULL, 0,
 		 "mx.example.com; dkim=pass header.d=mailer.example", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_FAILED},
-		{true, "alice@example.com", 5, NULL, 0,
+		{true, false, "alice@example.com", 5, NULL, 0,
 		 "mx.example.com; dkim=pass header.d=mail.example.com", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_FAILED},
-		{true, "alice@example.com", 5, NULL, 0, "mx.example.com; dkim=pass", PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 5, NULL, 0, "mx.example.com; dkim=pass", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_FAILED},
 		/* the domain only in a comment does not count */
-		{true, "alice@example.com", 5, NULL, 0,
+		{true, false, "alice@example.com", 5, NULL, 0,
 		 "mx.example.com; dkim=pass (header.d=example.com) header.d=evil.example",
 		 PD_AGENT_UNVERIFIED, PD_AGENT_WHY_AUTH_FAILED},
-		{true, "alice@example.com", 5, NULL, 0,
+		{true, false, "alice@example.com", 5, NULL, 0,
 		 "mx.example.com; dkim=fail header.d=example.com; dmarc=fail", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_FAILED},
-		{true, "alice@example.com", 5, NULL, 0, "mx.example.com; none", PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 5, NULL, 0, "mx.example.com; none", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_FAILED},
 		/* a forger's header: untrusted id, or a trusted id in a comment */
-		{true, "alice@example.com", 5, NULL, 0, "evil.example; dmarc=pass", PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 5, NULL, 0, "evil.example; dmarc=pass", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_UNTRUSTED},
-		{true, "alice@example.com", 5, NULL, 0, "evil.example (mx.example.com); dmarc=pass",
+		{true, false, "alice@example.com", 5, NULL, 0, "evil.example (mx.example.com); dmarc=pass",
 		 PD_AGENT_UNVERIFIED, PD_AGENT_WHY_UNTRUSTED},
-		{true, "alice@example.com", 5, NULL, 0, "mx.example.com.evil; dmarc=pass",
+		{true, false, "alice@example.com", 5, NULL, 0, "mx.example.com.evil; dmarc=pass",
 		 PD_AGENT_UNVERIFIED, PD_AGENT_WHY_UNTRUSTED},
 		/* unreadable */
-		{true, "alice@example.com", 5, NULL, 0, "mx.example.com; dmarc", PD_AGENT_UNVERIFIED,
+		{true, false, "alice@example.com", 5, NULL, 0, "mx.example.com; dmarc", PD_AGENT_UNVERIFIED,
 		 PD_AGENT_WHY_AUTH_MALFORMED},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pd_agent_facts f = {
 		    .from_agent = cases[i].agent,
+		    .from_participant = cases[i].participant,
 		    .from_address = cases[i].from,
 		    .ticket = cases[i].ticket,
 		    .token_tickets = cases[i].tokens,
