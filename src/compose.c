@@ -185,7 +185,13 @@ static void notice_carry(const struct pd_config *cfg, int64_t ticket, const stru
 			    ticket);
 		c->html = NULL;
 	}
-	if (pd_outparts_total(msg) <= cfg->max_notice_attachments) {
+	uint64_t total = pd_outparts_total(msg);
+	/* within the notice limit, and the mail within what the server takes */
+	if (total <= cfg->max_notice_attachments &&
+	    pd_outparts_encoded_size(total) + msg->n_attachments * 400 +
+		    (msg->body_html ? strlen(msg->body_html) : 0) * 3 + strlen(msg->body_text) * 3 +
+		    16384 <=
+		cfg->smtp.max_message_size) {
 		c->parts = pd_outparts_of(msg, c->html, &c->n_parts);
 		c->listing = pd_xstrdup("");
 	} else {
@@ -663,6 +669,15 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	}
 	dropped = fit_parts(cfg, files, &n_files,
 			    (strlen(text) + (html ? strlen(html) : 0)) * 3 / 2 + 8192);
+	if (dropped != NULL) {
+		size_t n_dropped = 0;
+		for (const char *c = dropped; *c; c++)
+			n_dropped += *c == '\n';
+		pd_log_notice("ticket=%" PRId64 " action=attachments-left-out count=%zu: the answer "
+			      "of %s would be larger than smtp.max_message_size with them; the "
+			      "agent gets an error mail naming them",
+			      ticket, n_dropped, msg->from.address);
+	}
 	via = pd_xasprintf("%s via %s", agent_name, name[0] ? name : cfg->support_address);
 	char *tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, t.subject);
 	subject_re = pd_xasprintf("Re: %s", tagged);
