@@ -18,6 +18,11 @@
  * marked related.  Newly allocated array (NULL when none), *n_r its length. */
 struct pd_mimeout_part *pd_outparts_of(const struct pd_msg *msg, const char *html, size_t *n_r);
 
+/* When msg's text came from a text/plain alternative but its HTML shows
+ * inline images (cid: parts of msg), the HTML as text with "[image: NAME]"
+ * where each stood (newly allocated); else NULL (msg->body_text says it). */
+char *pd_outparts_image_text(const struct pd_msg *msg);
+
 /* The decoded total of msg's attachments. */
 uint64_t pd_outparts_total(const struct pd_msg *msg);
 

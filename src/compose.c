@@ -235,6 +235,11 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	struct pd_render_var *vars = pd_xcalloc(n_vars, sizeof(*vars));
 	memcpy(vars, vars_in, n_in * sizeof(*vars));
 	vars[n_in] = (struct pd_render_var){"message.attachments", carry.listing};
+	/* the images' places: the HTML's text when the plain alternative lacks them */
+	char *image_text = pd_outparts_image_text(msg);
+	for (size_t i = 0; image_text != NULL && i < n_in; i++)
+		if (strcmp(vars[i].name, "message.body") == 0)
+			vars[i].value = image_text;
 	int n_refs = PQntuples(thread);
 	const char **refs = pd_xcalloc((size_t)n_refs + 1, sizeof(*refs));
 	for (int i = 0; i < n_refs; i++)
@@ -272,6 +277,7 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	free(via);
 	free(to);
 	free(vars);
+	free(image_text);
 	free(refs);
 	PQclear(thread);
 	notice_carry_free(&carry);

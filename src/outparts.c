@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html.h"
 #include "outparts.h"
 #include "util.h"
 
@@ -210,4 +211,32 @@ char *pd_outparts_text_html(const char *text, const char *placeholder, const cha
 		pd_buf_append_str(&b, "</p>\n");
 	pd_buf_append_str(&b, "</body></html>\n");
 	return pd_buf_steal(&b, NULL);
+}
+
+/* The file name (else the type) of msg's attachment with Content-ID cid. */
+static char *attachment_name_by_cid(void *ctx, const char *cid)
+{
+	const struct pd_msg *msg = ctx;
+
+	for (size_t i = 0; i < msg->n_attachments; i++) {
+		const struct pd_attachment *a = &msg->attachments[i];
+		if (a->content_id != NULL && strcmp(a->content_id, cid) == 0)
+			return pd_xstrdup(a->filename && a->filename[0] ? a->filename
+								 : a->content_type);
+	}
+	return NULL;
+}
+
+char *pd_outparts_image_text(const struct pd_msg *msg)
+{
+	bool any = false;
+
+	if (msg->body_html == NULL || msg->body_from_html)
+		return NULL;
+	for (size_t i = 0; i < msg->n_attachments && !any; i++)
+		any = html_refers(msg->body_html, msg->attachments[i].content_id);
+	if (!any)
+		return NULL;
+	return pd_html_to_text_cid(msg->body_html, strlen(msg->body_html), attachment_name_by_cid,
+				   (void *)(uintptr_t)msg);
 }

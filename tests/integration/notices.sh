@@ -138,14 +138,20 @@ sc_carry() {
 	fi
 
 	# two more mails of the customer: three notices in one thread
-	local i
-	for i in 2 3; do
-		$MKMAIL --from 'Sarah Connor <sarah@customer.example>' \
-			--subject 'Re: [Support #1] Invoice wrong' --message-id "<c$i@customer.example>" \
-			--body "Mail number $i." >"$T/carry/c$i.eml"
-		pd_deliver "$U" "$T/carry/c$i.eml"
-		once
-	done
+	# the second as a client writes it: a plain alternative that does not show the image
+	mkfile "$T/carry/pic2.png" '\x89PNG\r\n\x1a\n' 700
+	$MIME build --from 'Sarah Connor <sarah@customer.example>' \
+		--subject 'Re: [Support #1] Invoice wrong' --message-id '<c2@customer.example>' \
+		--text 'Mail number 2, see the picture.' \
+		--html '<p>Mail number 2, see <img src="cid:pic2@customer.example"> the picture.</p>' \
+		--inline "$T/carry/pic2.png:image/png:pic2@customer.example" >"$T/carry/c2.eml"
+	pd_deliver "$U" "$T/carry/c2.eml"
+	once
+	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' \
+		--subject 'Re: [Support #1] Invoice wrong' --message-id "<c3@customer.example>" \
+		--body "Mail number 3." >"$T/carry/c3.eml"
+	pd_deliver "$U" "$T/carry/c3.eml"
+	once
 	local ids
 	mapfile -t ids < <(count "SELECT message_id FROM outbox WHERE kind = 'notice' ORDER BY id")
 	pd_check_eq "carry: three notices for ticket 1" 3 "${#ids[@]}"
@@ -153,6 +159,10 @@ sc_carry() {
 	local n2 n3
 	n2=$(sink_by_id "${ids[1]}")
 	n3=$(sink_by_id "${ids[2]}")
+	pd_check_eq "carry: a plain alternative's notice says where the image stood" 1 \
+		"$($MIME text "$n2" | grep -c 'see \[image: pic2.png\] the picture')"
+	pd_check_eq "carry: and carries it" "image/png $(sha "$T/carry/pic2.png") pic2@customer.example" \
+		"$(part "$n2" pic2.png)"
 	pd_check_eq "carry: the first notice starts the thread" "" "$(header "$n1" In-Reply-To)"
 	pd_check_eq "carry: the second notice In-Reply-To the first" "<${ids[0]}>" "$(header "$n2" In-Reply-To)"
 	pd_check_eq "carry: the second notice's References" "<${ids[0]}>" "$(header "$n2" References)"
@@ -265,6 +275,19 @@ sc_big() {
 	pd_check_eq "big: an unknown ticket exits 65" 65 "$?"
 	pd_cli "$CONF" attachment 1 'xyz!' >/dev/null
 	pd_check_eq "big: a prefix that is not hex exits 64" 64 "$?"
+	# two files whose sha256 share a prefix (made up here: real ones rarely do)
+	count "INSERT INTO blobs (sha256, size, data) VALUES
+	         (decode('abcd0$(printf '%059d' 1)', 'hex'), 1, 'x'),
+	         (decode('abcd1$(printf '%059d' 2)', 'hex'), 1, 'y');
+	       INSERT INTO attachments (message_id, position, filename, content_type, size, sha256)
+	       SELECT m.id, 90 + v.n, v.name, 'text/plain', 1, decode(v.h, 'hex')
+	         FROM (SELECT min(id) AS id FROM messages WHERE ticket_id = 1) m,
+	              (VALUES (1, 'one.txt', 'abcd0$(printf '%059d' 1)'),
+	                      (2, 'two.txt', 'abcd1$(printf '%059d' 2)')) v(n, name, h)" >/dev/null
+	pd_cli "$CONF" attachment 1 abcd >/dev/null
+	pd_check_eq "big: an ambiguous prefix exits 64" 64 "$?"
+	pd_check "big: and names both files" grep -q 'abcd is ambiguous.*one.txt.*two.txt' "$T/cli.err"
+	pd_check_eq "big: one more digit picks one" y "$(pd_cli "$CONF" attachment 1 abcd1)"
 }
 
 # ------------------------------------------------------------------ toolarge

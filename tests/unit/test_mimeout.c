@@ -267,6 +267,33 @@ static void test_outparts_of(void **state)
 	pd_msg_free(m);
 }
 
+/* A plain alternative without the images: the notice's text comes from
+ * the HTML, with [image: NAME]; an HTML-only mail's text says it already. */
+static void test_outparts_image_text(void **state)
+{
+	(void)state;
+	static const char mail[] =
+	    "From: a@example.com\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/alternative; boundary=\"A\"\r\n\r\n"
+	    "--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee here.\r\n"
+	    "--A\r\nContent-Type: multipart/related; boundary=\"B\"\r\n\r\n"
+	    "--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+	    "<p>See <img src=\"cid:i@x\"> here.</p>\r\n"
+	    "--B\r\nContent-Type: image/png; name=\"shot.png\"\r\nContent-ID: <i@x>\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nUE5H\r\n--B--\r\n--A--\r\n";
+	struct pd_msg *m = pd_mime_parse(mail, sizeof(mail) - 1, NULL);
+	char *t = pd_outparts_image_text(m);
+
+	assert_false(m->body_from_html);
+	assert_non_null(t);
+	assert_string_equal(t, "See [image: shot.png] here.");
+	free(t);
+	free(m->body_html);
+	m->body_html = pd_xstrdup("<p>no images</p>");
+	assert_null(pd_outparts_image_text(m));
+	pd_msg_free(m);
+}
+
 static void test_outparts_text_html(void **state)
 {
 	(void)state;
@@ -298,6 +325,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_name),
 	    cmocka_unit_test(test_image_placeholder),
 	    cmocka_unit_test(test_outparts_of),
+	    cmocka_unit_test(test_outparts_image_text),
 	    cmocka_unit_test(test_outparts_text_html),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
