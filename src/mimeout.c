@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libetpan/libetpan.h>
 
@@ -136,18 +137,30 @@ static struct mailmime *text_part(const char *ctype, const char *text, struct en
 	return m;
 }
 
-/* One attachment or inline image, base64. */
+/* One attachment or inline image, base64.  An attached mail (message/...)
+ * or a bare multipart goes as application/octet-stream: RFC 2046 allows
+ * neither base64 nor any other encoding that keeps every byte for them, and
+ * libetpan would take the type for a structure it has to build. */
 static struct mailmime *file_part(const struct pd_mimeout_part *p, bool related)
 {
 	const char *ctype = ctype_ok(p->content_type) ? p->content_type : "application/octet-stream";
-	char *name = p->filename && p->filename[0] ? clean_name(p->filename) : NULL;
-	struct mailmime_content *ct = mailmime_content_new_with_str(ctype);
+	bool container = strncasecmp(ctype, "message/", 8) == 0 ||
+			 strncasecmp(ctype, "multipart/", 10) == 0;
+	char *name = p->filename && p->filename[0]
+			 ? clean_name(p->filename)
+			 : container && strncasecmp(ctype, "message/", 8) == 0
+			       ? pd_xstrdup("message.eml")
+			       : NULL;
+	struct mailmime_content *ct = NULL;
 	struct mailmime_disposition *dsp = NULL;
 	struct mailmime_fields *f = NULL;
 	struct mailmime_mechanism *enc = NULL;
 	struct mailmime *m = NULL;
 	char *cid = NULL;
 
+	if (container)
+		ctype = "application/octet-stream";
+	ct = mailmime_content_new_with_str(ctype);
 	if (ct == NULL)
 		goto fail;
 	dsp = mailmime_disposition_new_with_data(related ? MAILMIME_DISPOSITION_TYPE_INLINE
@@ -196,6 +209,8 @@ static struct mailmime *file_part(const struct pd_mimeout_part *p, bool related)
 	if (m == NULL)
 		goto fail;
 	ct = NULL, f = NULL;
+	if (m->mm_type != MAILMIME_SINGLE)
+		goto fail; /* not with the types above; mm_single would be the wrong member */
 	m->mm_data.mm_single = mailmime_data_new(MAILMIME_DATA_TEXT, MAILMIME_MECHANISM_BASE64, 0,
 						 p->data ? p->data : "", p->size, NULL);
 	if (m->mm_data.mm_single == NULL)

@@ -147,9 +147,11 @@ sc_carry() {
 		--inline "$T/carry/pic2.png:image/png:pic2@customer.example" >"$T/carry/c2.eml"
 	pd_deliver "$U" "$T/carry/c2.eml"
 	once
+	# the third forwards a mail (message/rfc822): it goes on as a file, byte for byte
+	printf 'From: shop@example.org\r\nSubject: Your order\r\n\r\nOrder 42.\r\n' >"$T/carry/order.eml"
 	$MKMAIL --from 'Sarah Connor <sarah@customer.example>' \
 		--subject 'Re: [Support #1] Invoice wrong' --message-id "<c3@customer.example>" \
-		--body "Mail number 3." >"$T/carry/c3.eml"
+		--body "Mail number 3." --attach "$T/carry/order.eml:message/rfc822" >"$T/carry/c3.eml"
 	pd_deliver "$U" "$T/carry/c3.eml"
 	once
 	local ids
@@ -163,6 +165,8 @@ sc_carry() {
 		"$($MIME text "$n2" | grep -c 'see \[image: pic2.png\] the picture')"
 	pd_check_eq "carry: and carries it" "image/png $(sha "$T/carry/pic2.png") pic2@customer.example" \
 		"$(part "$n2" pic2.png)"
+	pd_check_eq "carry: a forwarded mail reaches the agents as a file with its bytes" \
+		"application/octet-stream $(sha "$T/carry/order.eml") " "$(part "$n3" order.eml)"
 	pd_check_eq "carry: the first notice starts the thread" "" "$(header "$n1" In-Reply-To)"
 	pd_check_eq "carry: the second notice In-Reply-To the first" "<${ids[0]}>" "$(header "$n2" In-Reply-To)"
 	pd_check_eq "carry: the second notice's References" "<${ids[0]}>" "$(header "$n2" References)"

@@ -190,6 +190,31 @@ static void test_inline_without_html_is_attached(void **state)
 	free(raw);
 }
 
+/* An attached mail keeps its bytes: it travels as a file (a message/rfc822
+ * part may not be base64, and libetpan would build it as a structure). */
+static void test_attached_message(void **state)
+{
+	(void)state;
+	static const char inner[] = "From: x@example.org\r\nSubject: fwd\r\n\r\nInner body\r\n";
+	struct pd_mimeout_part p[] = {
+	    {NULL, "message/rfc822", NULL, false, inner, sizeof(inner) - 1},
+	    {"parts.bin", "multipart/mixed", NULL, false, "--x--\r\n", 7},
+	};
+	size_t len;
+	char *raw = render("see the forwarded mail\n", NULL, p, 2, &len);
+	struct pd_msg *m = pd_mime_parse(raw, len, NULL);
+
+	assert_int_equal(m->n_attachments, 2);
+	assert_string_equal(m->attachments[0].filename, "message.eml");
+	assert_string_equal(m->attachments[0].content_type, "application/octet-stream");
+	assert_int_equal(m->attachments[0].size, sizeof(inner) - 1);
+	assert_memory_equal(m->attachments[0].data, inner, sizeof(inner) - 1);
+	assert_string_equal(m->attachments[1].filename, "parts.bin");
+	assert_memory_equal(m->attachments[1].data, "--x--\r\n", 7);
+	pd_msg_free(m);
+	free(raw);
+}
+
 /* A name with quotes and control characters cannot break the header. */
 static void test_hostile_name(void **state)
 {
@@ -322,6 +347,7 @@ int main(void)
 	    cmocka_unit_test(test_html_without_images),
 	    cmocka_unit_test(test_trailing_space),
 	    cmocka_unit_test(test_inline_without_html_is_attached),
+	    cmocka_unit_test(test_attached_message),
 	    cmocka_unit_test(test_hostile_name),
 	    cmocka_unit_test(test_image_placeholder),
 	    cmocka_unit_test(test_outparts_of),
