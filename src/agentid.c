@@ -93,6 +93,17 @@ static bool token_split(const char *support_address, const char *addr, int64_t *
 	return true;
 }
 
+bool pd_support_plus(const char *support_address, const char *addr)
+{
+	const char *sat = support_address ? strrchr(support_address, '@') : NULL;
+	const char *aat = addr ? strrchr(addr, '@') : NULL;
+	size_t local = sat ? (size_t)(sat - support_address) : 0;
+
+	return sat != NULL && aat != NULL && local > 0 && pd_str_iequal(sat, aat) &&
+	       (size_t)(aat - addr) > local && addr[local] == '+' &&
+	       strncasecmp(addr, support_address, local) == 0;
+}
+
 bool pd_token_shaped(const char *support_address, const char *addr)
 {
 	int64_t n;

@@ -612,6 +612,8 @@ sc_verify() {
 		"customer open 0" \
 		"$(count "SELECT kind FROM messages WHERE message_id = 'vc12@example.com'") $(ticket_field status 1) $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'vc12@example.com'")"
 	pd_check_eq "verify: no error mail to the customer" "" "$(newest_to sarah@customer.example error)"
+	pd_check_eq "verify: the reply address in her Cc is no participant" 0 \
+		"$(count "SELECT count(*) FROM participants WHERE address LIKE 'support+%'")"
 }
 
 # ------------------------------------------------------------------ bounces of our own mail

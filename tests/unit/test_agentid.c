@@ -107,6 +107,25 @@ static void test_token_ticket(void **state)
 		assert_int_equal(pd_token_shaped("support@example.com", cases[i].addr),
 				 cases[i].shaped);
 	}
+	/* any plus-address of the support address */
+	static const struct {
+		const char *addr;
+		bool plus;
+	} plus[] = {
+		{"support+t123-8c266dcee604210e@example.com", true},
+		{"Support+note@Example.COM", true},
+		{"support+@example.com", true},
+		{"support@example.com", false},
+		{"support+note@example.org", false},
+		{"supportx+note@example.com", false},
+		{"suppor+note@example.com", false},
+		{"", false},
+		{NULL, false},
+	};
+	for (size_t i = 0; i < sizeof(plus) / sizeof(plus[0]); i++)
+		assert_int_equal(pd_support_plus("support@example.com", plus[i].addr), plus[i].plus);
+	assert_false(pd_support_plus("@example.com", "+x@example.com"));
+
 	/* round trip */
 	for (int64_t n = 1; n < 2000; n += 37) {
 		char out[128];
