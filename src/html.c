@@ -967,9 +967,10 @@ static bool safe_css(const char *v)
 		const char *q = p;
 		while (q > v && (isalnum((unsigned char)q[-1]) || q[-1] == '-' || q[-1] == '_'))
 			q--;
+		size_t k = (size_t)(p - q);
 		bool ok = false;
 		for (size_t i = 0; i < PD_ARRAY_LEN(fns) && !ok; i++)
-			ok = (size_t)(p - q) == strlen(fns[i]) && strncasecmp(q, fns[i], (size_t)(p - q)) == 0;
+			ok = k == strlen(fns[i]) && strncasecmp(q, fns[i], k) == 0;
 		if (!ok)
 			return false;
 	}

@@ -129,6 +129,14 @@ static void test_top_posted(void **state)
 		 "Le lun. 7 déc. 2026 à 10:00, Support <support@example.com> a écrit\xc2\xa0:\n"
 		 NOTICE_Q,
 		 "Merci de redémarrer.", true},
+		{"Thunderbird, header-style reply", "Please restart it.\n\n"
+		 "-------- Original Message --------\nSubject: [Support #42] Printer\n"
+		 "Date: Mon, 7 Dec 2026 10:00:00 +0300\nFrom: Support <support@example.com>\n\n"
+		 NOTICE_PLAIN,
+		 "Please restart it.", true},
+		{"Outlook, spaced separator, Spanish", "Reinícielo.\n\n----- Mensaje original -----\n"
+		 "De: Support\n\n" NOTICE_PLAIN,
+		 "Reinícielo.", true},
 		{"French Outlook", "Merci.\n\nDe\xc2\xa0: Support <support@example.com>\n"
 		 "Envoyé\xc2\xa0: lundi 7 décembre 2026 10:00\nÀ\xc2\xa0: Ann\n"
 		 "Objet\xc2\xa0: Imprimante\n\n" NOTICE_PLAIN,
@@ -269,6 +277,9 @@ static void test_edges(void **state)
 		{"Outlook-like header lines that are not a header block are kept",
 		 "From: the customer's point of view it works.\nTo: do: nothing.\n",
 		 "From: the customer's point of view it works.\nTo: do: nothing.", false},
+		{"dashes around other words are no separator",
+		 "Steps\n----- Original plan -----\n1. restart\n",
+		 "Steps\n----- Original plan -----\n1. restart", false},
 		{"a Markdown heading rule is not an Outlook separator",
 		 "Steps\n__________\n1. restart\n", "Steps\n__________\n1. restart", false},
 		{"trailing spaces of the last line go", "Done.   \n> q\n", "Done.", true},
