@@ -116,6 +116,11 @@ static void test_top_posted(void **state)
 		 "Fixed.\n\nFrom: Carl <carl@example.org>\nDate: Mon, 7 Dec 2026\n"
 		 "Subject: Printer\n\nold text\n",
 		 "Fixed.", true},
+		{"Outlook for iOS", "Please restart it.\n\nGet Outlook for iOS\n"
+		 "________________________________\nFrom: Support <support@example.com>\n"
+		 "Sent: Monday, December 7, 2026 10:00:00 AM\nTo: Ann <ann@example.com>\n"
+		 "Subject: [Support #42] Printer\n\n" NOTICE_PLAIN,
+		 "Please restart it.\n\nGet Outlook for iOS", true},
 		{"German", "Bitte neu starten.\n\nAm 07.12.2026 um 10:00 schrieb Support:\n" NOTICE_Q,
 		 "Bitte neu starten.", true},
 		{"German Outlook", "Bitte neu starten.\n\n-----Ursprüngliche Nachricht-----\n"
@@ -161,6 +166,15 @@ static void test_russian(void **state)
 		 "support@example.com>:\n\n" NOTICE_Q,
 		 "Перезагрузите принтер.", true},
 		{"Thunderbird", "Перезагрузите принтер.\n\n07.12.2026 10:00, Поддержка пишет:\n" NOTICE_Q,
+		 "Перезагрузите принтер.", true},
+		{"Yandex", "Перезагрузите принтер.\n\n07.12.2026, 10:00, \"Поддержка\" "
+		 "<support@example.com>:\n" NOTICE_Q,
+		 "Перезагрузите принтер.", true},
+		{"Mail.ru", "Перезагрузите принтер.\n\n\n>Понедельник, 7 декабря 2026, 10:00 +03:00 от "
+		 "Поддержка <support@example.com>:\n>\n" NOTICE("> "),
+		 "Перезагрузите принтер.", true},
+		{"Mail.ru, attribution unquoted", "Перезагрузите принтер.\n\nПонедельник, 7 декабря "
+		 "2026, 10:00 +03:00 от Поддержка <support@example.com>:\n\n" NOTICE_Q,
 		 "Перезагрузите принтер.", true},
 		{"Outlook plain", "Перезагрузите принтер.\r\n\r\n-----Исходное сообщение-----\r\n"
 		 "От: Поддержка <support@example.com>\r\nОтправлено: 7 декабря 2026 г. 10:00\r\n"
