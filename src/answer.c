@@ -157,6 +157,8 @@ static struct line *split_lines(const char *body, size_t *n_r)
  */
 static void drop_notices(struct line *v, size_t n)
 {
+	bool no_end = false; /* no END after the last BEGIN seen: none for later ones either */
+
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].mark == M_END) {
 			v[i].drop = true;
@@ -164,10 +166,11 @@ static void drop_notices(struct line *v, size_t n)
 		}
 		if (v[i].mark != M_BEGIN)
 			continue;
-		size_t j = i + 1;
+		size_t j = no_end ? n : i + 1;
 		while (j < n && v[j].mark != M_END)
 			j++;
 		if (j == n) {
+			no_end = true;
 			/* no END: the rest of this block */
 			j = i + 1;
 			while (j < n && v[j].quoted == v[i].quoted && v[j].mark != M_BEGIN)
