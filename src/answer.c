@@ -258,15 +258,23 @@ static bool separator(const char *p, const char *e)
 }
 
 /*
- * An Outlook history starts at line i: its separator line, or a header
- * block "From:" + "Sent:"/"Date:" + "To:"/"Subject:" on consecutive lines
- * (or on one line, as some HTML turns into text).
+ * An Outlook history starts at line i: its separator line, a line of
+ * underscores above "From:", or a header block "From:" + "Sent:"/"Date:" +
+ * "To:"/"Subject:" on consecutive lines (or on one line, as some HTML
+ * turns into text).
  */
 static bool outlook_start(const struct line *v, size_t n, size_t i)
 {
 	const char *p = skip_ws(v[i].p, v[i].p + v[i].len), *e = v[i].p + v[i].len;
 
 	if (separator(p, e))
+		return true;
+	/* Outlook's line of underscores right above "From:" */
+	const char *u = p;
+	while (u < e && *u == '_')
+		u++;
+	if (u - p >= 20 && rtrim(u, e) == u && i + 1 < n &&
+	    labelled(&v[i + 1], FROM, PD_ARRAY_LEN(FROM)))
 		return true;
 	if (!labelled(&v[i], FROM, PD_ARRAY_LEN(FROM)))
 		return false;

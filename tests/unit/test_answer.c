@@ -309,7 +309,7 @@ static void test_edges(void **state)
 		 "Support\nSent: today\n\nTicket #1\n",
 		 "Please restart it.", true},
 		{"trim_quote: Outlook underscores", "Please restart it.\r\n\r\n"
-		 "________________________________\r\nFrom: Support\r\nSent: today\r\nTo: x\r\n"
+		 "________________________________\r\nFrom: Support\r\nSent: today\r\n"
 		 "Ticket #1\r\n",
 		 "Please restart it.", true},
 	};
