@@ -913,8 +913,8 @@ static void mark_quotes(struct san *s)
 
 /* ------------------------------------------------------- serialisation */
 
-/* Elements kept (with the attributes of keep_attr); others are unwrapped
- * or, in drop_with_content, dropped with all they hold. */
+/* Elements kept (with the attributes start_tag allows); the others are
+ * unwrapped or, those of drop_with_content, dropped with all they hold. */
 static const char *const SAFE_ELEMENTS[] = {
 	"a",       "abbr",   "address", "article", "aside",  "b",       "bdi",     "bdo",
 	"big",     "blockquote", "br",  "caption", "center", "cite",    "code",    "col",
