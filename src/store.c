@@ -698,6 +698,14 @@ static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg
 	return v != PD_LOOP_OK && v != PD_LOOP_NO_ADDRESS;
 }
 
+/* Nothing but white space. */
+static bool blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	return *s == '\0';
+}
+
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, bool *resolved_r,
@@ -862,10 +870,7 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 		return 0;
 	/* cr->body is the agent's own words, without the quoted history (our
 	 * internal notice must never reach the customer) and the commands */
-	const char *b = cr->body;
-	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-		b++;
-	if (*b == '\0') {
+	if (blank(cr->body)) {
 		/* commands alone are no answer: nothing to relay, no response
 		 * recorded; no commands either: the agent sent nothing of their own */
 		if (cr->n == 0 && ctx->cfg->smtp.enabled &&
@@ -1008,6 +1013,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			note = cr.note || to_note_address(ctx->cfg, msg);
 			if (note || cr.error != NULL)
 				kind = "note"; /* kept on the ticket, never relayed */
+			else if (cr.n == 0 && blank(cr.body))
+				kind = "note"; /* no answer at all: kept, the agent is told */
 		} else {
 			bool stale, surveyed;
 			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, &surveyed,

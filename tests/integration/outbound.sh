@@ -583,6 +583,8 @@ sc_verify() {
 	*"no text of your own"*) pd_ok "verify: empty answer: the agent is told" ;;
 	*) pd_fail "verify: empty answer: the agent is told" "$(body "$m")" ;;
 	esac
+	pd_check_eq "verify: empty answer: kept as a note, no first response from it" "note" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va9@example.com'")"
 
 	# 10. the agent's own autoresponder answering a notice: kept, not relayed, no error back
 	before=$(sink_count)
