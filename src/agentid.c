@@ -75,9 +75,10 @@ static bool token_split(const char *support_address, const char *addr, int64_t *
 	int64_t n = 0;
 	const char *digits = p;
 	while (p < aat && isdigit((unsigned char)*p)) {
-		if (n > (INT64_MAX - 9) / 10)
+		int d = *p - '0';
+		if (n > (INT64_MAX - d) / 10)
 			return false;
-		n = n * 10 + (*p - '0');
+		n = n * 10 + d;
 		p++;
 	}
 	if (p == digits || *digits == '0' || n <= 0 || *p != '-')

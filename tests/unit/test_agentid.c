@@ -81,6 +81,8 @@ static void test_token_ticket(void **state)
 		/* case does not matter in either part or in the digits */
 		{"SUPPORT+T123-8C266DCEE604210E@EXAMPLE.COM", 123, true},
 		{"support+t1-76a9d650b629fede@example.com", 1, true},
+		{"support+t9223372036854775807-27f15150aab7b684@example.com", INT64_MAX, true},
+		{"support+t9223372036854775808-27f15150aab7b684@example.com", 0, false},
 		/* a token of another ticket, a wrong digit */
 		{"support+t124-8c266dcee604210e@example.com", 0, true},
 		{"support+t123-8c266dcee604210f@example.com", 0, true},
