@@ -1034,10 +1034,10 @@ static void held_texts(const struct pd_config *cfg, enum pd_compose_held why, co
 		*advice_r =
 		    ru ? "Чтобы ответить клиенту, ответьте (Reply) на уведомление об обращении:\n"
 			 "его адрес Reply-To принадлежит только этому обращению и подтверждает,\n"
-			 "что ответ ваш."
+			 "что ответ ваш. Сообщение сохранено в обращении как внутренняя заметка."
 		       : "To answer the customer, reply to the notice about the ticket: its\n"
 			 "Reply-To is the ticket's own address, which shows that the answer is\n"
-			 "yours.";
+			 "yours. The message is kept on the ticket as an internal note.";
 		break;
 	case PD_HELD_NOT_AGENT:
 		*reason_r = ru ? pd_xstrdup("ваш адрес не входит в список сотрудников поддержки"
@@ -1046,9 +1046,11 @@ static void held_texts(const struct pd_config *cfg, enum pd_compose_held why, co
 					    " (agents.addresses)");
 		*advice_r =
 		    ru ? "Отвечать клиентам могут только адреса из agents.addresses в настройках\n"
-			 "postdesk: попросите администратора добавить ваш адрес."
+			 "postdesk: попросите администратора добавить ваш адрес. Сообщение\n"
+			 "сохранено в обращении как внутренняя заметка."
 		       : "Only the addresses in agents.addresses of postdesk's configuration may\n"
-			 "answer customers: ask the administrator to add yours.";
+			 "answer customers: ask the administrator to add yours. The message is\n"
+			 "kept on the ticket as an internal note.";
 		break;
 	case PD_HELD_EMPTY:
 	default:

@@ -392,14 +392,23 @@ static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct
 
 	for (size_t l = 0; l < 2; l++) {
 		struct params p;
+		/* our plus-addresses (a ticket's reply address in an agent's
+		 * direct mail, the note address) are never participants */
+		struct pd_addrlist keep = {0, pd_xcalloc(lists[l]->n + 1, sizeof(struct pd_addr))};
 
-		if (lists[l]->n == 0)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (!pd_support_plus(ctx->cfg->support_address, lists[l]->v[i].address))
+				keep.v[keep.n++] = lists[l]->v[i];
+		if (keep.n == 0) {
+			free(keep.v);
 			continue;
+		}
 		p_init(&p);
 		p_int(&p, ticket);
-		p_own(&p, array_literal(NULL, lists[l]->n, addr_address, lists[l]));
-		p_own(&p, array_literal(NULL, lists[l]->n, addr_name, lists[l]));
+		p_own(&p, array_literal(NULL, keep.n, addr_address, &keep));
+		p_own(&p, array_literal(NULL, keep.n, addr_name, &keep));
 		p_own(&p, array_literal(exclude, 2, NULL, NULL));
+		free(keep.v);
 		if (run_done(db, "pd_add_cc", SQL_ADD_CC, &p, err) < 0)
 			return -1;
 	}
@@ -689,6 +698,14 @@ static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg
 	return v != PD_LOOP_OK && v != PD_LOOP_NO_ADDRESS;
 }
 
+/* Nothing but white space. */
+static bool blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	return *s == '\0';
+}
+
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, bool *resolved_r,
@@ -853,10 +870,7 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 		return 0;
 	/* cr->body is the agent's own words, without the quoted history (our
 	 * internal notice must never reach the customer) and the commands */
-	const char *b = cr->body;
-	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-		b++;
-	if (*b == '\0') {
+	if (blank(cr->body)) {
 		/* commands alone are no answer: nothing to relay, no response
 		 * recorded; no commands either: the agent sent nothing of their own */
 		if (cr->n == 0 && ctx->cfg->smtp.enabled &&
@@ -999,6 +1013,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			note = cr.note || to_note_address(ctx->cfg, msg);
 			if (note || cr.error != NULL)
 				kind = "note"; /* kept on the ticket, never relayed */
+			else if (cr.n == 0 && blank(cr.body))
+				kind = "note"; /* no answer at all: kept, the agent is told */
 		} else {
 			bool stale, surveyed;
 			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, &surveyed,
