@@ -133,6 +133,11 @@ static void test_attachments_round_trip(void **state)
 	assert_non_null(alt);
 	assert_non_null(rel);
 	assert_true(mixed < alt && alt < rel);
+	/* boundaries no quoted-printable or base64 content can hold: "=_" and random */
+	char *bd = strstr(raw, "boundary=\"=_pd_");
+	assert_non_null(bd);
+	assert_int_equal(strspn(bd + 15, "0123456789abcdef"), 32);
+	assert_int_equal(bd[47], '"');
 	/* the headers stay render.c's, once */
 	assert_non_null(strstr(raw, "X-Postdesk-Kind: notice\r\n"));
 	assert_int_equal(strstr(raw, "MIME-Version") == strstr(strstr(raw, "MIME-Version") + 1,
