@@ -1927,8 +1927,23 @@ static const char *html_meta_charset(const char *s, size_t n, char *out, size_t 
 	return NULL;
 }
 
-/* Decoded UTF-8 text of a text/plain or text/html leaf, LF line ends. */
-static char *text_of(struct pctx *c, const struct part *pt, bool html)
+/* The file name of the leaf whose Content-ID is cid, for "[image: NAME]"
+ * in the text of an HTML body (its type when it has no name). */
+static char *leaf_name_by_cid(void *ctx, const char *cid)
+{
+	struct pctx *c = ctx;
+
+	for (size_t i = 0; i < c->n_leaf; i++) {
+		const struct part *pt = &c->leaf[i];
+		if (pt->content_id != NULL && strcmp(pt->content_id, cid) == 0 && !pt->embedded)
+			return pd_xstrdup(pt->filename ? pt->filename : pt->ctype);
+	}
+	return NULL;
+}
+
+/* Decoded UTF-8 text of a text/plain or text/html leaf, LF line ends; with
+ * html_r (text/html only), the decoded HTML itself too. */
+static char *text_of_html(struct pctx *c, const struct part *pt, bool html, char **html_r)
 {
 	struct pd_buf raw, u, out;
 	const char *cs = pt->charset;
@@ -1946,7 +1961,11 @@ static char *text_of(struct pctx *c, const struct part *pt, bool html)
 	}
 	pd_buf_free(&raw);
 	if (html) {
-		char *t = pd_html_to_text(u.data ? u.data : "", u.len);
+		char *t = pd_html_to_text_cid(u.data ? u.data : "", u.len, leaf_name_by_cid, c);
+		if (html_r != NULL) {
+			pd_buf_append(&u, "", 0);
+			*html_r = pd_buf_steal(&u, NULL);
+		}
 		pd_buf_free(&u);
 		return t;
 	}
@@ -1965,6 +1984,11 @@ static char *text_of(struct pctx *c, const struct part *pt, bool html)
 	pd_buf_append(&out, run, (size_t)(e - run));
 	pd_buf_free(&u);
 	return buf_take(&out);
+}
+
+static char *text_of(struct pctx *c, const struct part *pt, bool html)
+{
+	return text_of_html(c, pt, html, NULL);
 }
 
 /* True for a string of whitespace only (a body that shows nothing). */
@@ -2264,9 +2288,11 @@ static void body_and_attachments(struct pctx *c)
 	if (body_pt != NULL && is_html(body_pt))
 		m->body_from_html = true;
 	if (body_pt == NULL && html_pt != NULL) {
-		text = text_of(c, html_pt, true);
+		text = text_of_html(c, html_pt, true, &m->body_html);
 		body_pt = html_pt;
 		m->body_from_html = true;
+	} else if (html_pt != NULL) {
+		free(text_of_html(c, html_pt, true, &m->body_html));
 	}
 	if (body_pt == NULL && first_plain != NULL) {
 		text = text_of(c, first_plain, false);
@@ -2444,6 +2470,7 @@ static void headers_fill(struct pctx *c, const struct hblock *hb)
 	m->x_priority = opt_header(c, hb, "X-Priority");
 	m->importance = opt_header(c, hb, "Importance");
 	m->priority_hdr = opt_header(c, hb, "Priority");
+	m->authentication_results = opt_header(c, hb, "Authentication-Results");
 }
 
 /* ------------------------------------------------------------ content hash */
@@ -2665,8 +2692,9 @@ static void finalize(struct pd_msg *m)
 	char **all[] = {&m->message_id, &m->in_reply_to, &m->subject, &m->from.name,
 			&m->from.address, &m->reply_to.name, &m->reply_to.address,
 			&m->auto_submitted, &m->precedence, &m->list_id, &m->return_path,
-			&m->x_priority, &m->importance, &m->priority_hdr, &m->body_text,
-			&m->body_charset, &m->parse_error};
+			&m->x_priority, &m->importance, &m->priority_hdr,
+			&m->authentication_results, &m->body_text,
+			&m->body_charset, &m->parse_error, &m->body_html};
 	for (size_t i = 0; i < PD_ARRAY_LEN(all); i++)
 		fix_utf8(all[i]);
 	for (size_t i = 0; i < m->n_references; i++)
