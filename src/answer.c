@@ -201,10 +201,13 @@ static bool labelled(const struct line *l, const char *const *labels, size_t nla
 static const char *const FROM[] = {
 	"From:", "От:", "Von:", "De :", "De" NBSP ":", "De:", "Da:", "Van:",
 };
+/* Outlook's own word for the date: with "From:" enough to be sure */
 static const char *const SENT[] = {
-	"Sent:",    "Date:",    "Отправлено:", "Дата:",   "Gesendet:", "Datum:",
-	"Envoyé :", "Envoyé" NBSP ":",         "Envoyé:", "Inviato:",  "Verzonden:",
+	"Sent:",   "Отправлено:", "Gesendet:", "Envoyé :", "Envoyé" NBSP ":",
+	"Envoyé:", "Inviato:",    "Verzonden:",
 };
+/* others write "Date:": then a "To:" or "Subject:" must follow too */
+static const char *const DATE[] = {"Date:", "Дата:", "Datum:"};
 static const char *const TO[] = {
 	"To:",      "Subject:",   "Кому:",   "Тема:",   "An:",      "Betreff:",
 	"À :",      "À" NBSP ":", "À:",      "Objet :", "Objet" NBSP ":",
@@ -259,9 +262,9 @@ static bool separator(const char *p, const char *e)
 
 /*
  * An Outlook history starts at line i: its separator line, a line of
- * underscores above "From:", or a header block "From:" + "Sent:"/"Date:" +
- * "To:"/"Subject:" on consecutive lines (or on one line, as some HTML
- * turns into text).
+ * underscores above "From:", or a header block on consecutive lines,
+ * "From:" + "Sent:" or "From:" + "Date:" + "To:"/"Subject:" (or on one
+ * line, as some HTML turns into text).
  */
 static bool outlook_start(const struct line *v, size_t n, size_t i)
 {
@@ -278,15 +281,17 @@ static bool outlook_start(const struct line *v, size_t n, size_t i)
 		return true;
 	if (!labelled(&v[i], FROM, PD_ARRAY_LEN(FROM)))
 		return false;
-	if (has_inner_label(p, e, SENT, PD_ARRAY_LEN(SENT)) &&
+	if ((has_inner_label(p, e, SENT, PD_ARRAY_LEN(SENT)) ||
+	     has_inner_label(p, e, DATE, PD_ARRAY_LEN(DATE))) &&
 	    has_inner_label(p, e, TO, PD_ARRAY_LEN(TO)))
 		return true;
-	bool sent = false, to = false;
+	bool sent = false, date = false, to = false;
 	for (size_t j = i + 1; j < n && j <= i + 6 && !v[j].blank && !v[j].quoted; j++) {
 		sent = sent || labelled(&v[j], SENT, PD_ARRAY_LEN(SENT));
+		date = date || labelled(&v[j], DATE, PD_ARRAY_LEN(DATE));
 		to = to || labelled(&v[j], TO, PD_ARRAY_LEN(TO));
 	}
-	return sent && to;
+	return sent || (date && to);
 }
 
 /* A line of 10 or more '_' (or '-') and nothing else. */

@@ -112,6 +112,11 @@ static void test_top_posted(void **state)
 		 "To: Ann Agent <ann@example.com>\nCc: Bob <bob@example.com>\n"
 		 "Subject: [Support #42] Printer\n\n" NOTICE_PLAIN,
 		 "Please restart it.\n\nAnn Agent | Example Ltd", true},
+		{"Outlook header block, From and Sent only", "Done.\n\nFrom: Support\n"
+		 "Sent: Monday\n\n" NOTICE_PLAIN,
+		 "Done.", true},
+		{"From and Date alone are not enough", "From: me\nDate: today\n\nthe plan\n",
+		 "From: me\nDate: today\n\nthe plan", false},
 		{"Outlook header block without the notice (history only)",
 		 "Fixed.\n\nFrom: Carl <carl@example.org>\nDate: Mon, 7 Dec 2026\n"
 		 "Subject: Printer\n\nold text\n",
