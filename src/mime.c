@@ -2140,15 +2140,22 @@ static bool remnant(const char *t)
 }
 
 /* The words of s, ASCII letters lowered, at most max; *n_r set.  A word is
- * a run of letters, digits and non-ASCII bytes. */
+ * a run of letters, digits and non-ASCII bytes.  The "[image: NAME]" that
+ * HTML-to-text writes for an inline image is no word of the text. */
 static char **words_of(const char *s, size_t max, size_t *n_r)
 {
+	static const char image[] = "[image: ";
 	char **v = NULL;
 	size_t n = 0;
 
 	for (const char *p = s; *p && n < max;) {
-		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) {
+			const char *close;
+			if (strncmp(p, image, sizeof(image) - 1) == 0 &&
+			    (close = strchr(p, ']')) != NULL)
+				p = close;
 			p++;
+		}
 		const char *b = p;
 		while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
 			p++;
@@ -2285,8 +2292,13 @@ static void body_and_attachments(struct pctx *c)
 			break;
 		}
 	}
-	if (body_pt != NULL && is_html(body_pt))
+	if (body_pt != NULL && is_html(body_pt)) {
 		m->body_from_html = true;
+		html_pt = body_pt; /* the HTML kept beside the text is the one shown */
+	}
+	for (size_t i = 0; i < c->n_leaf && html_pt == NULL; i++)
+		if (is_html(&c->leaf[i]) && body_candidate(&c->leaf[i]))
+			html_pt = &c->leaf[i];
 	if (body_pt == NULL && html_pt != NULL) {
 		text = text_of_html(c, html_pt, true, &m->body_html);
 		body_pt = html_pt;
