@@ -1,19 +1,24 @@
 /*
  * fuzz_commands.c - an agent's mail body: the command block at its top
  * (#close, #priority high, #assign ..., #note) and the quoted history cut
- * from the reply (pd_commands_trim_quote).
+ * from the reply by pd_answer_split (the agent's own text, above, below or
+ * between quotes), whose result store.c parses for commands.
  *
  * The body reaches commands.c as the MIME parser hands it over: UTF-8
  * without NUL bytes, so the input goes through pd_mime_to_utf8 first.
  * Checked besides memory and UB: what commands.h promises about the result
  * (after an error no command and the body unchanged; arguments normalised;
- * the error text, mailed back to the agent, valid UTF-8 on one line).
+ * the error text, mailed back to the agent, valid UTF-8 on one line);
+ * the agent's own text is valid UTF-8, no longer than the body, has no
+ * quoted line and no notice marker left, and splitting it again changes
+ * nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "commands.h"
 #include "fuzz.h"
 #include "mime.h"
@@ -88,6 +93,47 @@ static void check_result(const char *body, const struct pd_cmd_result *r)
 		REQUIRE(r->note);
 }
 
+/* The line [p, e) is a notice marker or quoted (answer.h's rules). */
+static bool quoted_or_marker(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v'))
+		p++;
+	if (p < e && *p == '>')
+		return true;
+	static const char *const marks[] = {"======== postdesk notice",
+					    "======== end of postdesk notice"};
+	for (size_t i = 0; i < 2; i++) {
+		size_t k = strlen(marks[i]);
+		if ((size_t)(e - p) >= k && strncasecmp(p, marks[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* store.c: the agent's own text, then the commands on it */
+static void check_answer(const char *body)
+{
+	struct pd_answer a, again;
+
+	REQUIRE(pd_answer_split(body, &a) == 0);
+	REQUIRE(a.text != NULL && pd_utf8_valid(a.text, strlen(a.text)));
+	REQUIRE(strlen(a.text) <= strlen(body));
+	for (const char *p = a.text; *p;) {
+		const char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p);
+		REQUIRE(!quoted_or_marker(p, e));
+		p = nl ? nl + 1 : e;
+	}
+	REQUIRE(pd_answer_split(a.text, &again) == 0);
+	REQUIRE(strcmp(again.text, a.text) == 0 && !again.had_quote);
+	pd_answer_free(&again);
+
+	struct pd_cmd_result r;
+	pd_commands_parse(a.text, &r);
+	check_result(a.text, &r);
+	pd_commands_free(&r);
+	pd_answer_free(&a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *body = pd_mime_to_utf8("utf-8", (const char *)data, size);
@@ -97,17 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pd_cmd_result r;
 	pd_commands_parse(body, &r);
 	check_result(body, &r);
-
-	/* store.c: the relayed text is the command-free body without the quote */
-	char *text = pd_commands_trim_quote(r.body);
-	REQUIRE(text != NULL && strlen(text) <= strlen(r.body));
-	REQUIRE(pd_utf8_valid(text, strlen(text)));
-	free(text);
 	pd_commands_free(&r);
 
-	text = pd_commands_trim_quote(body);
-	REQUIRE(text != NULL && strlen(text) <= strlen(body));
-	free(text);
+	/* store.c: the agent's own text, then its commands */
+	check_answer(body);
 	free(body);
 	return 0;
 }

@@ -2,22 +2,28 @@
  * fuzz_mime.c - one raw mail through everything ingest does with it before
  * the database: the MIME parse (headers, RFC 2047/2231, charsets, the body
  * and the attachments), the loop guard (its header lookups, the DSN
- * reader and the verdict), the language guess and the classifier's words.
+ * reader and the verdict), the language guess, the classifier's words, and
+ * the topmost Authentication-Results through its parser and the decision
+ * whether the mail is an agent's (with any reply address it was sent to).
  *
  * Besides crashes, leaks and undefined behaviour, it checks what msg.h
  * promises: the strings that are never NULL are not, every string is valid
  * UTF-8, attachment sizes and hashes match their data; and that the
- * classifier's two word segmentations agree (classify.h).
+ * classifier's two word segmentations agree (classify.h).  And that a
+ * notice about the mail (render.c and mimeout.c) carries every file of it:
+ * parsed again, each attachment's bytes are there.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentid.h"
 #include "classify.h"
 #include "fuzz.h"
 #include "loopguard.h"
 #include "mime.h"
 #include "msg.h"
+#include "outparts.h"
 #include "render.h"
 #include "util.h"
 
@@ -112,6 +118,54 @@ static void check_words(const char *text)
 	free(slow);
 }
 
+/* The mail's files in an outbound mail, as compose.c puts them in a notice,
+ * and the outbound mail parsed again: every file that is an attachment by
+ * mime.c's rules (a name, or not a text type) is there with its bytes. */
+static void check_carried(const struct pd_msg *m)
+{
+	static const struct pd_addr to = {(char *)"", (char *)"team@example.com"};
+	size_t n;
+	struct pd_mimeout_part *parts = pd_outparts_of(m, m->body_html, &n);
+	struct pd_render_mail rm = {
+	    .kind = "notice",
+	    .from = {(char *)"", (char *)"support@example.com"},
+	    .to = &to,
+	    .n_to = 1,
+	    .subject = m->subject,
+	    .message_id = "pd.1.notice.0@example.com",
+	    .body = m->body_text,
+	    .html = m->body_html,
+	    .parts = parts,
+	    .n_parts = n,
+	};
+	struct pd_buf out;
+	struct pd_err err;
+
+	pd_buf_init(&out);
+	REQUIRE(pd_render_mail(&rm, &out, &err) == 0);
+	struct pd_msg *again = pd_mime_parse(out.data, out.len, NULL);
+	REQUIRE(!again->parse_failed);
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		const struct pd_attachment *a = &m->attachments[i];
+		bool text = strncmp(a->content_type, "text/", 5) == 0;
+		bool found = false;
+		if ((a->filename == NULL || a->filename[0] == '\0') && text)
+			continue;
+		for (size_t k = 0; k < again->n_attachments && !found; k++)
+			found = again->attachments[k].size == a->size &&
+				memcmp(again->attachments[k].sha256, a->sha256, 32) == 0;
+		if (!found) {
+			fprintf(stderr, "fuzz_mime: attachment %zu (%s, %s, %zu bytes) is not in the "
+					"notice\n",
+				i, a->filename ? a->filename : "-", a->content_type, a->size);
+			abort();
+		}
+	}
+	pd_msg_free(again);
+	pd_buf_free(&out);
+	free(parts);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *raw = (const char *)data;
@@ -124,6 +178,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		opts.max_size = size / 2;
 	struct pd_msg *m = pd_mime_parse(raw, size, &opts);
 	check_msg(m, raw, size);
+	if (!m->parse_failed && !m->oversized)
+		check_carried(m);
 
 	/* the loop guard, as store.c asks it */
 	const char *own[2] = {"support@example.com", "help@example.org"};
@@ -159,6 +215,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(dom);
 	check_words(m->subject);
 	check_words(m->body_text);
+
+	/* who wrote it, as store.c decides: the parser's result is all or nothing */
+	struct pd_authres ar;
+	if (pd_authres_parse(m->authentication_results, &ar) == 0) {
+		REQUIRE(ar.authserv_id != NULL);
+		REQUIRE(!ar.none || ar.n == 0);
+		for (size_t i = 0; i < ar.n; i++)
+			REQUIRE(ar.v[i].method != NULL && ar.v[i].result != NULL);
+		pd_authres_free(&ar);
+	} else {
+		REQUIRE(ar.authserv_id == NULL && ar.n == 0 && ar.v == NULL);
+	}
+	static const unsigned char secret[32] = {1, 2, 3};
+	int64_t tokens[4];
+	size_t n_tokens = 0;
+	const struct pd_addrlist *lists[3] = {&m->to, &m->cc, &m->delivered_to};
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l]->n && n_tokens < 4; i++) {
+			int64_t t = pd_token_ticket("support@example.com", lists[l]->v[i].address,
+						    secret, sizeof(secret));
+			REQUIRE(t == 0 || pd_token_shaped("support@example.com",
+							   lists[l]->v[i].address));
+			if (t > 0)
+				tokens[n_tokens++] = t;
+		}
+	static const char *const trusted[] = {"mx.example.com"};
+	struct pd_agent_facts af = {
+	    .from_agent = size > 0 && data[0] % 2 == 0,
+	    .from_address = m->from.address,
+	    .ticket = 1,
+	    .token_tickets = tokens,
+	    .n_tokens = n_tokens,
+	    .authres = m->authentication_results,
+	    .trusted = trusted,
+	    .n_trusted = 1,
+	};
+	struct pd_agent_decision ad;
+	pd_agent_decide(&af, &ad);
+	REQUIRE(af.from_agent ? ad.verdict == PD_AGENT_VERIFIED || ad.verdict == PD_AGENT_UNVERIFIED
+			      : ad.verdict == PD_AGENT_NONE || ad.verdict == PD_AGENT_UNKNOWN);
+	REQUIRE(pd_agent_why_text(ad.why) != NULL);
 
 	pd_msg_free(m);
 	return 0;

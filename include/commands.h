@@ -47,15 +47,4 @@ void pd_commands_free(struct pd_cmd_result *r);
 
 const char *pd_cmd_name(enum pd_cmd_kind kind);
 
-/*
- * The agent's own text of a reply, without the history their mail client
- * quoted below it (so our internal notice never reaches the customer):
- * a trailing block of "> " lines together with its attribution line ("On
- * ... wrote:", "... написал(а):", "... schrieb:", "... a écrit :"), or
- * everything from an Outlook separator ("-----Original Message-----", a
- * line of underscores followed by "From:").  Only where that is safe: a
- * quote with the agent's text interleaved is left as it is.  Newly allocated.
- */
-char *pd_commands_trim_quote(const char *body);
-
 #endif

@@ -80,4 +80,23 @@ struct pd_sla_notice_info {
 int pd_compose_sla_notices(struct pd_db *db, const struct pd_config *cfg,
 			   const struct pd_sla_notice_info *n, size_t count, struct pd_err *err);
 
+/* Why an agent's mail (or a mail to a reply address) was not relayed. */
+enum pd_compose_held {
+	PD_HELD_UNVERIFIED, /* an agent's From without proof that the agent wrote it */
+	PD_HELD_NOT_AGENT,  /* to a reply address from someone not in agents.addresses */
+	PD_HELD_EMPTY,      /* an agent's answer with no text of its own */
+};
+
+/*
+ * Tell the sender of msg (its From address: the caller makes sure it is an
+ * agent's, or that it wrote to the ticket's reply address) why nothing was
+ * relayed, and how to answer: an X-Postdesk-Kind: error mail outside the
+ * thread msg came in.  detail: the reason in English (PD_HELD_UNVERIFIED).
+ * Counted as automatic mail; never sent in answer to automatic mail or over
+ * the automatic-mail limits (event agent.error_suppressed then).
+ */
+int pd_compose_agent_held(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const struct pd_msg *msg, enum pd_compose_held why, const char *detail,
+			  struct pd_err *err);
+
 #endif

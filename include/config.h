@@ -82,6 +82,8 @@ struct pd_smtp_cfg {
 	char *from;             /* "Example Support <support@example.com>" */
 	char *ca_file;
 	int64_t timeout;
+	uint64_t max_message_size; /* bytes: the largest mail we send (agents' files beyond it
+				    * are left out, and the agent told) */
 	bool enabled;           /* false: no smtp section, outbound mail is off (all else NULL/0) */
 	char *host;             /* parsed from url */
 	uint16_t port;          /* parsed from url (default 25 / 465, as libcurl) */
@@ -212,6 +214,10 @@ struct pd_config {
 
 	struct pd_strlist agent_addresses; /* addresses or "@domain" / "domain" */
 	struct pd_strlist agent_notify;
+	uint64_t max_notice_attachments; /* bytes: a notice carries the customer's files up to
+					  * this total, above it lists them */
+	/* authserv-ids whose Authentication-Results vouch for an agent's mail */
+	struct pd_strlist trusted_authserv_ids;
 
 	size_t n_sla;
 	struct pd_sla_cfg *sla;

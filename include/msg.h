@@ -63,10 +63,14 @@ struct pd_msg {
 	char *x_priority;
 	char *importance;
 	char *priority_hdr;      /* RFC 2156 Priority: ("urgent", "normal", "non-urgent") */
+	char *authentication_results; /* the topmost Authentication-Results (the one the
+				       * receiving server added last), unfolded, NULL when none */
 
 	char *body_text;         /* UTF-8 text body as a reader sees it (mime.h), "" when none */
 	char *body_charset;      /* charset the body was declared in, lower case, "" when none */
 	bool body_from_html;     /* body_text was converted from text/html */
+	char *body_html;         /* the first text/html body part decoded to UTF-8 (also when
+				  * body_text came from a text/plain alternative), NULL when none */
 
 	size_t n_attachments;
 	struct pd_attachment *attachments;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "mimeout.h"
 #include "msg.h"
 #include "util.h"
 
@@ -38,6 +39,9 @@ struct pd_render_mail {
 	time_t date;
 	const char *language;        /* Content-Language, NULL = none */
 	const char *body;            /* UTF-8 text, LF line ends */
+	const char *html;            /* UTF-8 HTML beside the text (multipart/alternative), or NULL */
+	const struct pd_mimeout_part *parts; /* attachments and inline images (mimeout.h) */
+	size_t n_parts;
 };
 
 /* Append the complete message (CRLF line ends) to out.  Fails (PERM) only
@@ -46,8 +50,15 @@ struct pd_render_mail {
  * message_id, kind, auto_submitted or language is not a clean token (a
  * corrupt outbox row); out is untouched then.  Broken In-Reply-To/References
  * ids are left out; In-Reply-To is appended to References when missing there,
- * and References keeps the first id and the last 19. */
+ * and References keeps the first id and the last 19.  Without html and parts
+ * the body is one text/plain part; with them, mimeout.c writes the MIME
+ * structure below the same headers. */
 int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err);
+
+/* text (UTF-8, any line ends) as quoted-printable lines with CRLF ends,
+ * appended to out: what render writes for a text body (libetpan's own
+ * encoder keeps a line's trailing white space and then adds it encoded). */
+void pd_render_qp(const char *text, struct pd_buf *out);
 
 /* A new Message-ID, without <>: "pd.<ticket>.<kind>.<random hex>@<domain>".
  * Newly allocated. */

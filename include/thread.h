@@ -7,7 +7,8 @@
  *   3. the subject tag [TAG #N], accepted only from the ticket's requester,
  *      a participant (Cc) or an agent; from anyone else it starts a new
  *      ticket and the foreign tag is noted;
- *   4. otherwise a new ticket.
+ *   4. the ticket whose reply address (see agentid.h) the mail was sent to;
+ *   5. otherwise a new ticket.
  * Re:/Fwd:/AW:/WG:/Ответ: prefixes never decide anything alone.
  */
 #ifndef PD_THREAD_H
@@ -21,6 +22,7 @@ enum pd_thread_rule {
 	PD_THREAD_OWN_REF, /* rule 1 */
 	PD_THREAD_REF,     /* rule 2 */
 	PD_THREAD_TAG,     /* rule 3 */
+	PD_THREAD_TOKEN,   /* rule 4 */
 };
 
 struct pd_thread_facts {
@@ -28,6 +30,8 @@ struct pd_thread_facts {
 	int64_t ref_ticket;      /* ticket of any stored Message-ID in refs, 0 = none */
 	int64_t tag_ticket;      /* existing ticket named by the subject tag, 0 = none */
 	bool tag_sender_allowed; /* sender is requester, participant or agent of tag_ticket */
+	int64_t token_ticket;    /* existing ticket whose valid reply address the mail was sent
+				  * to, 0 = none */
 };
 
 struct pd_thread_decision {
@@ -38,7 +42,7 @@ struct pd_thread_decision {
 
 void pd_thread_decide(const struct pd_thread_facts *facts, struct pd_thread_decision *d);
 
-/* "new", "own-message-id", "message-id", "subject-tag". */
+/* "new", "own-message-id", "message-id", "subject-tag", "reply-address". */
 const char *pd_thread_rule_name(enum pd_thread_rule rule);
 
 /* Find "[TAG #N]" in subject: TAG compared case-insensitively, spaces around

@@ -1,7 +1,8 @@
 /*
  * cli.c - postdesk, the admin command line: migrate, check-config, tickets,
- * show, raw, set, report, kb, oauth2.  JSON output is built by PostgreSQL (json_build_object /
- * json_agg), never by hand; human output is a plain table.
+ * show, raw, attachment, set, report, kb, oauth2.  JSON output is built by
+ * PostgreSQL (json_build_object / json_agg), never by hand; human output is a
+ * plain table.
  *
  * Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad data (unknown ticket, bad
  * value), 69 database unavailable, 78 configuration or schema problem.
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 		"  tickets [--status S] [--queue Q] [--type T] [--json]\n"
 		"  show NUMBER [--json]               a ticket with its messages and events\n"
 		"  raw NUMBER [N]                     original bytes of the ticket's Nth message\n"
+		"  attachment NUMBER SHA256-PREFIX    the bytes of one of the ticket's attachments\n"
 		"  set NUMBER status|priority|queue|assignee|line|type VALUE\n"
 		"  outbox [--all] [--json]            mail waiting, being sent or failed\n"
 		"  outbox retry ID                    send a failed row again now\n"
@@ -406,6 +408,100 @@ static int cmd_raw(const struct pd_config *cfg, int argc, char **argv)
 		PQfreemem(raw);
 	}
 	PQclear(res);
+	pd_db_close(db);
+	return rc;
+}
+
+/* The exact bytes of the attachment of ticket NUMBER whose SHA-256 (as
+ * show --json gives it) starts with the hex PREFIX, to stdout. */
+static int cmd_attachment(const struct pd_config *cfg, int argc, char **argv)
+{
+	char number[32], prefix[65];
+	struct pd_db *db;
+	struct pd_err err;
+	int rc = 0;
+
+	if (argc != 3) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_number(argv[1], number, sizeof(number)) < 0)
+		return EX_DATAERR;
+	size_t pl = strlen(argv[2]);
+	if (pl < 4 || pl > 64 || strspn(argv[2], "0123456789abcdefABCDEF") != pl) {
+		fprintf(stderr,
+			"postdesk: \"%s\" is not a SHA-256 prefix: give 4 to 64 hex digits of the "
+			"sha256 that the notice or show --json lists\n",
+			argv[2]);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i <= pl; i++)
+		prefix[i] = (char)(argv[2][i] >= 'A' && argv[2][i] <= 'F' ? argv[2][i] + 32
+									   : argv[2][i]);
+	if ((rc = open_db(cfg, true, &db)) != 0)
+		return rc;
+	pd_err_clear(&err);
+	const char *params[2] = {number, prefix};
+	/* which files match: at most two are needed to tell */
+	PGresult *res = pd_db_query(
+	    db, NULL,
+	    "SELECT EXISTS (SELECT 1 FROM tickets WHERE id = $1::bigint),"
+	    " h.hex, h.names FROM (SELECT 1) one LEFT JOIN LATERAL ("
+	    "  SELECT encode(a.sha256, 'hex') AS hex,"
+	    "         string_agg(DISTINCT coalesce(a.filename, '(no name)'), ', ') AS names"
+	    "    FROM attachments a JOIN messages m ON m.id = a.message_id"
+	    "   WHERE m.ticket_id = $1::bigint AND encode(a.sha256, 'hex') LIKE $2 || '%'"
+	    "   GROUP BY a.sha256 ORDER BY 1 LIMIT 2) h ON true",
+	    2, params, &err);
+	if (res == NULL) {
+		rc = err_exit(&err);
+		goto out;
+	}
+	if (PQgetvalue(res, 0, 0)[0] != 't') {
+		fprintf(stderr, "postdesk: no ticket #%s\n", number);
+		rc = EX_DATAERR;
+	} else if (PQgetisnull(res, 0, 1)) {
+		fprintf(stderr,
+			"postdesk: ticket #%s has no attachment whose sha256 starts with %s (postdesk "
+			"show %s --json lists them)\n",
+			number, prefix, number);
+		rc = EX_DATAERR;
+	} else if (PQntuples(res) > 1) {
+		fprintf(stderr,
+			"postdesk: %s is ambiguous on ticket #%s: it starts the sha256 of %s (%s) and "
+			"of %s (%s); give more digits\n",
+			prefix, number, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+			PQgetvalue(res, 1, 1), PQgetvalue(res, 1, 2));
+		rc = EX_USAGE;
+	}
+	if (rc != 0) {
+		PQclear(res);
+		goto out;
+	}
+	const char *hp[1] = {PQgetvalue(res, 0, 1)};
+	PGresult *data = pd_db_query_bin(db, NULL,
+					 "SELECT data FROM blobs WHERE sha256 = decode($1, 'hex')", 1,
+					 hp, NULL, NULL, &err);
+	PQclear(res);
+	if (data == NULL) {
+		rc = err_exit(&err);
+		goto out;
+	}
+	size_t len = 0;
+	unsigned char *bytes =
+	    PQntuples(data) ? PQunescapeBytea((const unsigned char *)PQgetvalue(data, 0, 0), &len)
+			    : NULL;
+	if (bytes == NULL) {
+		fprintf(stderr, "postdesk: the content of the attachment is missing from the blobs "
+				"table (or out of memory)\n");
+		rc = EX_SOFTWARE;
+	} else if (fwrite(bytes, 1, len, stdout) != len || fflush(stdout) != 0) {
+		fprintf(stderr, "postdesk: writing the attachment to stdout: %s\n", strerror(errno));
+		rc = EX_IOERR;
+	}
+	PQfreemem(bytes);
+	PQclear(data);
+out:
 	pd_db_close(db);
 	return rc;
 }
@@ -1085,6 +1181,7 @@ int main(int argc, char **argv)
 		return cargc == 1 ? cmd_check_config(path) : EX_USAGE;
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "tickets") != 0 &&
 	    strcmp(cmd, "show") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "raw") != 0 &&
+	    strcmp(cmd, "attachment") != 0 &&
 	    strcmp(cmd, "outbox") != 0 && strcmp(cmd, "mailboxes") != 0 &&
 	    strcmp(cmd, "reprocess") != 0 && strcmp(cmd, "report") != 0 &&
 	    strcmp(cmd, "kb") != 0 && strcmp(cmd, "oauth2") != 0) {
@@ -1107,6 +1204,8 @@ int main(int argc, char **argv)
 		rc = cmd_show(cfg, cargc, cargv);
 	else if (strcmp(cmd, "raw") == 0)
 		rc = cmd_raw(cfg, cargc, cargv);
+	else if (strcmp(cmd, "attachment") == 0)
+		rc = cmd_attachment(cfg, cargc, cargv);
 	else if (strcmp(cmd, "outbox") == 0)
 		rc = cmd_outbox(cfg, cargc, cargv);
 	else if (strcmp(cmd, "mailboxes") == 0)

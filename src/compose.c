@@ -15,11 +15,14 @@
 
 #include "compose.h"
 #include "db_int.h"
+#include "html.h"
 #include "kbdb.h"
 #include "log.h"
 #include "loopguard.h"
 #include "outbox.h"
+#include "outparts.h"
 #include "render.h"
+#include "replyaddr.h"
 #include "sla.h"
 #include "util.h"
 
@@ -63,12 +66,40 @@ struct outgoing {
 	const char *const *rcpts;
 	size_t n_rcpts;
 	bool automatic;
+	const char *html_message;       /* sanitised HTML of the customer's message: the mail
+					 * gets a text/html part with it where {{message.body}}
+					 * stands; NULL = text only */
 };
+
+/* Stands for {{message.body}} while the HTML part is rendered. */
+#define HTML_PLACEHOLDER "\x01postdesk-html-message\x01"
+
+/* The HTML part of o: its template rendered with the placeholder for the
+ * message, then turned to HTML with the customer's HTML in its place. */
+static char *templated_html(const struct pd_config *cfg, const struct outgoing *o,
+			    struct pd_err *err)
+{
+	struct pd_render_var *vars = pd_xcalloc(o->n_vars, sizeof(*vars));
+	char *subject = NULL, *body = NULL, *html = NULL;
+
+	for (size_t i = 0; i < o->n_vars; i++) {
+		vars[i] = o->vars[i];
+		if (strcmp(vars[i].name, "message.body") == 0)
+			vars[i].value = HTML_PLACEHOLDER;
+	}
+	if (pd_template_render(cfg->templates_dir, o->lang, o->template, vars, o->n_vars, &subject,
+			       &body, err) == 0)
+		html = pd_outparts_text_html(body, HTML_PLACEHOLDER, o->html_message);
+	free(vars);
+	free(subject);
+	free(body);
+	return html;
+}
 
 static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  struct outgoing *o, struct pd_err *err)
 {
-	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL;
+	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL, *html = NULL;
 	struct pd_buf raw;
 	int rc = -1;
 
@@ -76,6 +107,11 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	if (pd_template_render(cfg->templates_dir, o->lang, o->template, o->vars, o->n_vars,
 			       &subject, &body, err) < 0)
 		goto out;
+	if (o->html_message != NULL) {
+		if ((html = templated_html(cfg, o, err)) == NULL)
+			goto out;
+		o->mail.html = html;
+	}
 	tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, subject);
 	mid = pd_render_message_id(cfg->message_id_domain, ticket, o->mail.kind);
 	o->mail.subject = tagged;
@@ -101,6 +137,8 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	};
 	rc = pd_outbox_enqueue(db, &m, err);
 out:
+	o->mail.html = NULL;
+	free(html);
 	free(subject);
 	free(body);
 	free(tagged);
@@ -109,19 +147,103 @@ out:
 	return rc;
 }
 
+/* The Message-IDs of the ticket's notices so far, oldest first: the first
+ * and the last 10 (References); the last is In-Reply-To. */
+static PGresult *notice_thread(struct pd_db *db, int64_t ticket, struct pd_err *err)
+{
+	char id[24];
+	const char *v[1] = {id};
+
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	return pd_db_query(db, "pd_compose_notice_thread",
+			   "SELECT message_id FROM ("
+			   "  SELECT message_id, id, row_number() OVER (ORDER BY id) AS rn,"
+			   "         count(*) OVER () AS n"
+			   "    FROM outbox WHERE ticket_id = $1::bigint AND kind = 'notice') t"
+			   " WHERE rn = 1 OR rn > n - 10 ORDER BY id",
+			   1, v, err);
+}
+
+/* What a notice carries of the customer's mail: the sanitised HTML (NULL
+ * when none or when it cannot be sanitised), the files as parts while their
+ * total is within agents.max_notice_attachments, else the listing text. */
+struct notice_carry {
+	char *html;
+	struct pd_mimeout_part *parts;
+	size_t n_parts;
+	char *listing;
+};
+
+static void notice_carry(const struct pd_config *cfg, int64_t ticket, const struct pd_msg *msg,
+			 const char *lang, struct notice_carry *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (msg->body_html != NULL &&
+	    pd_html_sanitize(msg->body_html, strlen(msg->body_html), 0, &c->html) < 0) {
+		pd_log_info("ticket=%" PRId64 ": the notice carries the customer's text only (the "
+			    "HTML could not be sanitised)",
+			    ticket);
+		c->html = NULL;
+	}
+	uint64_t total = pd_outparts_total(msg);
+	/* within the notice limit, and the mail within what the server takes */
+	if (total <= cfg->max_notice_attachments &&
+	    pd_outparts_encoded_size(total) + msg->n_attachments * 400 +
+		    (msg->body_html ? strlen(msg->body_html) : 0) * 3 + strlen(msg->body_text) * 3 +
+		    16384 <=
+		cfg->smtp.max_message_size) {
+		c->parts = pd_outparts_of(msg, c->html, &c->n_parts);
+		c->listing = pd_xstrdup("");
+	} else {
+		c->listing = pd_outparts_listing(msg, ticket, cfg->max_notice_attachments, lang);
+	}
+}
+
+static void notice_carry_free(struct notice_carry *c)
+{
+	free(c->html);
+	free(c->parts);
+	free(c->listing);
+}
+
 /* The notice to agents.notify about a customer's mail on ticket: From
- * "Customer via Support", Reply-To the support address, so that Reply in any
- * mail client answers into the ticket. */
+ * "Customer via Support", Reply-To the ticket's reply address, so that Reply
+ * in any mail client answers into the ticket as the agent.  It carries the
+ * customer's files and HTML (notice_carry) and threads under the ticket's
+ * earlier notices. */
 static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			 const struct pd_render_var *vars, size_t n_vars, const struct pd_msg *msg,
+			 const struct pd_render_var *vars_in, size_t n_in, const struct pd_msg *msg,
 			 char *name, struct pd_err *err)
 {
 	const char *customer = msg->from.address;
-	struct pd_addr support = {name, cfg->support_address};
+	char reply[PD_REPLY_ADDRESS_MAX];
+	struct pd_addr support = {name, reply};
+	const char *lang = cfg->default_language ? cfg->default_language : "en";
+	struct notice_carry carry;
+	PGresult *thread;
 	int r;
 
 	if (cfg->agent_notify.n == 0)
 		return 0;
+	/* Reply goes to the ticket's own address: an answer sent there is the agent's */
+	if (pd_reply_address(db, cfg, ticket, reply, err) < 0)
+		return -1;
+	if ((thread = notice_thread(db, ticket, err)) == NULL)
+		return -1;
+	notice_carry(cfg, ticket, msg, lang, &carry);
+	size_t n_vars = n_in + 1;
+	struct pd_render_var *vars = pd_xcalloc(n_vars, sizeof(*vars));
+	memcpy(vars, vars_in, n_in * sizeof(*vars));
+	vars[n_in] = (struct pd_render_var){"message.attachments", carry.listing};
+	/* the images' places: the HTML's text when the plain alternative lacks them */
+	char *image_text = pd_outparts_image_text(msg);
+	for (size_t i = 0; image_text != NULL && i < n_in; i++)
+		if (strcmp(vars[i].name, "message.body") == 0)
+			vars[i].value = image_text;
+	int n_refs = PQntuples(thread);
+	const char **refs = pd_xcalloc((size_t)n_refs + 1, sizeof(*refs));
+	for (int i = 0; i < n_refs; i++)
+		refs[i] = PQgetvalue(thread, i, 0);
 	struct pd_addr *to = pd_xcalloc(cfg->agent_notify.n, sizeof(*to));
 	char *via = pd_xasprintf("%s via %s", msg->from.name[0] ? msg->from.name : customer,
 				 name[0] ? name : cfg->support_address);
@@ -131,7 +253,7 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	}
 	struct outgoing o = {
 	    .template = "agent-notice",
-	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .lang = lang,
 	    .vars = vars,
 	    .n_vars = n_vars,
 	    .mail = {.kind = "notice",
@@ -140,14 +262,25 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 		     .reply_to = support,
 		     .to = to,
 		     .n_to = cfg->agent_notify.n,
-		     .language = NULL},
+		     .in_reply_to = n_refs > 0 ? refs[n_refs - 1] : NULL,
+		     .references = refs,
+		     .n_references = (size_t)n_refs,
+		     .language = NULL,
+		     .parts = carry.parts,
+		     .n_parts = carry.n_parts},
 	    .rcpts = (const char *const *)cfg->agent_notify.v,
 	    .n_rcpts = cfg->agent_notify.n,
 	    .automatic = false,
+	    .html_message = carry.html,
 	};
 	r = send_templated(db, cfg, ticket, &o, err);
 	free(via);
 	free(to);
+	free(vars);
+	free(image_text);
+	free(refs);
+	PQclear(thread);
+	notice_carry_free(&carry);
 	return r;
 }
 
@@ -246,7 +379,7 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 			goto out;
 	}
 
-	/* 2. the notice to the agents: Reply goes to the support address */
+	/* 2. the notice to the agents: Reply goes to the ticket's reply address */
 	if (notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err) < 0)
 		goto out;
 	rc = 0;
@@ -333,6 +466,95 @@ static bool addressed_to(const struct pd_msg *msg, const char *addr)
 	return false;
 }
 
+/* The HTML part of an agent's answer (outparts.h), logged when the
+ * sanitised HTML still showed the notice. */
+static char *answer_html(const struct pd_msg *msg, int64_t ticket, const char *text,
+			 const char *footer, bool *sanitised_r)
+{
+	enum pd_answer_html how;
+	char *html = pd_outparts_answer_html(msg->body_html, ticket, text, footer, &how);
+
+	if (how == PD_ANSWER_HTML_LEAKED)
+		pd_log_warning("ticket=%" PRId64 ": the HTML of the answer from %s still showed the "
+			       "notice after sanitising; its HTML part is made from the plain text",
+			       ticket, msg->from.address);
+	*sanitised_r = how == PD_ANSWER_HTML_SANITISED;
+	return html;
+}
+
+/* Leave out (from the end of parts) the files that would make the mail
+ * larger than smtp.max_message_size: the kept ones are moved to the front,
+ * *n_r is how many; returns the list of the dropped ones (for the agent's
+ * error mail), or NULL when none was dropped. */
+static char *fit_parts(const struct pd_config *cfg, struct pd_mimeout_part *parts, size_t *n_r,
+		       uint64_t base)
+{
+	uint64_t used = base;
+	size_t kept = 0;
+	struct pd_buf dropped;
+
+	pd_buf_init(&dropped);
+	for (size_t i = 0; i < *n_r; i++) {
+		uint64_t need = pd_outparts_encoded_size(parts[i].size);
+		if (used + need <= cfg->smtp.max_message_size) {
+			used += need;
+			parts[kept++] = parts[i];
+		} else {
+			char size[32];
+			pd_buf_printf(&dropped, "  %s (%s, %s)\n",
+				      parts[i].filename ? parts[i].filename : "(no name)",
+				      parts[i].content_type,
+				      pd_outparts_size(parts[i].size, size, sizeof(size)));
+		}
+	}
+	*n_r = kept;
+	return dropped.len ? pd_buf_steal(&dropped, NULL) : (pd_buf_free(&dropped), NULL);
+}
+
+/* The agent's error mail about files left out of an answer. */
+static int attachment_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			    const struct pd_msg *msg, const char *subject, const char *files,
+			    struct pd_err *err)
+{
+	char number[24], limit[32];
+	char *name = from_name(cfg);
+	int rc;
+
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	pd_outparts_size(cfg->smtp.max_message_size, limit, sizeof(limit));
+	const struct pd_render_var vars[] = {
+	    {"attachments", files},
+	    {"limit", limit},
+	    {"ticket.number", number},
+	    {"ticket.subject", subject},
+	    {"support.address", cfg->support_address},
+	};
+	const char *rcpts[1] = {msg->from.address};
+	struct pd_addr to = msg->from;
+	const char *refs[1] = {msg->message_id};
+	struct outgoing o = {
+	    .template = "attachment-error",
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = "error",
+		     .auto_submitted = "auto-replied",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1,
+		     .in_reply_to = msg->message_id,
+		     .references = msg->message_id ? refs : NULL,
+		     .n_references = msg->message_id ? 1 : 0},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = false,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	free(name);
+	return rc;
+}
+
 int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			   const struct pd_msg *msg, const char *body, bool *relayed_r,
 			   struct pd_err *err)
@@ -342,7 +564,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	const char *v[1] = {id};
 	PGresult *parts = NULL, *refs = NULL;
 	char *name = from_name(cfg), *via = NULL, *subject_re = NULL, *text = NULL;
-	char *footer_subject = NULL, *footer = NULL;
+	char *footer_subject = NULL, *footer = NULL, *html = NULL, *dropped = NULL;
+	struct pd_mimeout_part *files = NULL;
+	size_t n_files = 0;
 	struct pd_addr *to = NULL;
 	const char **rcpts = NULL;
 	const char **ref_ids = NULL;
@@ -410,6 +634,35 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 			       PD_ARRAY_LEN(vars), &footer_subject, &footer, err) < 0)
 		goto out;
 	text = pd_xasprintf("%s\n\n%s", body, footer);
+	bool sanitised;
+	html = answer_html(msg, ticket, text, footer, &sanitised);
+	files = pd_outparts_of(msg, html, &n_files);
+	if (sanitised) {
+		/* inline images the agent's HTML showed but the sanitised HTML no
+		 * longer does stood in the quote (the notice's own): they stay out */
+		size_t k = 0;
+		for (size_t i = 0; i < n_files; i++) {
+			char *ref = files[i].content_id ? pd_xasprintf("cid:%s", files[i].content_id)
+							: NULL;
+			bool quoted = ref != NULL && !files[i].related &&
+				      strstr(msg->body_html, ref) != NULL;
+			free(ref);
+			if (!quoted)
+				files[k++] = files[i];
+		}
+		n_files = k;
+	}
+	dropped = fit_parts(cfg, files, &n_files,
+			    (strlen(text) + (html ? strlen(html) : 0)) * 3 / 2 + 8192);
+	if (dropped != NULL) {
+		size_t n_dropped = 0;
+		for (const char *c = dropped; *c; c++)
+			n_dropped += *c == '\n';
+		pd_log_notice("ticket=%" PRId64 " action=attachments-left-out count=%zu: the answer "
+			      "of %s would be larger than smtp.max_message_size with them; the "
+			      "agent gets an error mail naming them",
+			      ticket, n_dropped, msg->from.address);
+	}
 	via = pd_xasprintf("%s via %s", agent_name, name[0] ? name : cfg->support_address);
 	char *tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, t.subject);
 	subject_re = pd_xasprintf("Re: %s", tagged);
@@ -434,6 +687,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	    .date = time(NULL),
 	    .language = lang,
 	    .body = text,
+	    .html = html,
+	    .parts = files,
+	    .n_parts = n_files,
 	};
 	pd_buf_init(&raw);
 	if (pd_render_mail(&m, &raw, err) == 0) {
@@ -451,7 +707,9 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 		    .raw = raw.data,
 		    .raw_len = raw.len,
 		};
-		if (pd_outbox_enqueue(db, &om, err) == 0) {
+		if (pd_outbox_enqueue(db, &om, err) == 0 &&
+		    (dropped == NULL ||
+		     attachment_error(db, cfg, ticket, msg, t.subject, dropped, err) == 0)) {
 			*relayed_r = true;
 			rc = 0;
 		}
@@ -470,6 +728,9 @@ out:
 	free(text);
 	free(footer_subject);
 	free(footer);
+	free(html);
+	free(files);
+	free(dropped);
 	ticket_info_free(&t);
 	return rc;
 }
@@ -654,6 +915,7 @@ static const char SQL_NOTICE_FACTS[] =
 /* One notice rendered: what its outbox row points into. */
 struct sla_mail {
 	char *subject, *body, *tagged, *mid, *reason, *name;
+	char reply[PD_REPLY_ADDRESS_MAX]; /* the ticket's reply address */
 	struct pd_addr *to;
 	struct pd_buf raw;
 };
@@ -748,7 +1010,7 @@ static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_no
 	    .kind = kind,
 	    .auto_submitted = "auto-generated",
 	    .from = {m->name, cfg->support_address},
-	    .reply_to = {m->name, cfg->support_address},
+	    .reply_to = {m->name, m->reply},
 	    .to = m->to,
 	    .n_to = notify->n,
 	    .subject = m->tagged,
@@ -824,6 +1086,9 @@ int pd_compose_sla_notices(struct pd_db *db, const struct pd_config *cfg,
 
 		pd_buf_init(&m[j].raw);
 		pd_err_clear(&ce);
+		/* answers to it go to the ticket's reply address, as a notice's do */
+		if (pd_reply_address(db, cfg, ni->ticket, m[j].reply, err) < 0)
+			goto out;
 		while (r < rows && strtoull(PQgetvalue(facts, r, 0), NULL, 10) < j + 1)
 			r++;
 		if (r >= rows || strtoull(PQgetvalue(facts, r, 0), NULL, 10) != j + 1)
@@ -846,5 +1111,119 @@ out:
 	pd_buf_free(&ids);
 	pd_buf_free(&dues);
 	free(which);
+	return rc;
+}
+
+/* ------------------------------------------------- held agents' mail */
+
+/* What went wrong and what to do, in the configured language. */
+static void held_texts(const struct pd_config *cfg, enum pd_compose_held why, const char *detail,
+		       char **reason_r, const char **advice_r)
+{
+	bool ru = cfg->default_language != NULL && strncmp(cfg->default_language, "ru", 2) == 0;
+
+	switch (why) {
+	case PD_HELD_UNVERIFIED:
+		*reason_r = ru ? pd_xasprintf("не удалось подтвердить, что письмо написали вы (%s)",
+					      detail)
+			       : pd_xasprintf("postdesk could not confirm that you wrote it: %s",
+					      detail);
+		*advice_r =
+		    ru ? "Чтобы ответить клиенту, ответьте (Reply) на уведомление об обращении:\n"
+			 "его адрес Reply-To принадлежит только этому обращению и подтверждает,\n"
+			 "что ответ ваш. Сообщение сохранено в обращении как внутренняя заметка."
+		       : "To answer the customer, reply to the notice about the ticket: its\n"
+			 "Reply-To is the ticket's own address, which shows that the answer is\n"
+			 "yours. The message is kept on the ticket as an internal note.";
+		break;
+	case PD_HELD_NOT_AGENT:
+		*reason_r = ru ? pd_xstrdup("ваш адрес не входит в список сотрудников поддержки"
+					    " (agents.addresses)")
+			       : pd_xstrdup("your address is not one of the agents'"
+					    " (agents.addresses)");
+		*advice_r =
+		    ru ? "Отвечать клиентам могут только адреса из agents.addresses в настройках\n"
+			 "postdesk: попросите администратора добавить ваш адрес. Сообщение\n"
+			 "сохранено в обращении как внутренняя заметка."
+		       : "Only the addresses in agents.addresses of postdesk's configuration may\n"
+			 "answer customers: ask the administrator to add yours. The message is\n"
+			 "kept on the ticket as an internal note.";
+		break;
+	case PD_HELD_EMPTY:
+	default:
+		*reason_r = ru ? pd_xstrdup("в ответе нет вашего текста, только цитата")
+			       : pd_xstrdup("the answer has no text of your own, only the quote");
+		*advice_r = ru ? "Напишите ответ над цитатой или под ней и отправьте его ещё раз."
+			       : "Write your answer above or below the quote and send it again.";
+		break;
+	}
+}
+
+int pd_compose_agent_held(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const struct pd_msg *msg, enum pd_compose_held why, const char *detail,
+			  struct pd_err *err)
+{
+	const char *own[1] = {cfg->support_address};
+	const char *addr = msg->from.address, *why_not = NULL, *advice = NULL;
+	struct pd_auto_counts ac = {0, 0, false};
+	struct ticket_info t;
+	char number[24];
+	char *name, *reason = NULL;
+	int rc;
+
+	if (addr[0] == '\0')
+		return 0;
+	/* never an answer to an automatic mail or a flood: one error each way */
+	if (pd_outbox_auto_counts(db, addr, &ac, err) < 0)
+		return -1;
+	struct pd_loop_input in = {
+	    .msg = msg,
+	    .own_addresses = own,
+	    .n_own = 1,
+	    .loop_header_value = cfg->message_id_domain,
+	    .auto_sent_recent = ac.recent,
+	    .auto_sent_day = ac.day,
+	    .limit_recent = cfg->auto_reply_limit_10m,
+	    .limit_day = cfg->auto_reply_limit_day,
+	    .sender_suppressed = ac.suppressed,
+	};
+	enum pd_loop_verdict verdict = pd_loopguard_check(&in, &why_not);
+	if (verdict != PD_LOOP_OK)
+		return record_event(db, ticket, "agent.error_suppressed", "reason",
+				    why_not ? why_not : pd_loop_verdict_name(verdict), err);
+	if (ticket_info(db, ticket, &t, err) < 0)
+		return -1;
+	held_texts(cfg, why, detail ? detail : "", &reason, &advice);
+	name = from_name(cfg);
+	snprintf(number, sizeof(number), "%" PRId64, ticket);
+	const struct pd_render_var vars[] = {
+	    {"reason", reason},
+	    {"advice", advice},
+	    {"ticket.number", number},
+	    {"ticket.subject", t.subject},
+	    {"support.address", cfg->support_address},
+	};
+	/* to the sender's own address only, outside the thread it wrote into */
+	const char *rcpts[1] = {addr};
+	struct pd_addr to = msg->from;
+	struct outgoing o = {
+	    .template = "agent-held",
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = PD_ARRAY_LEN(vars),
+	    .mail = {.kind = "error",
+		     .auto_submitted = "auto-replied",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = true,
+	};
+	rc = send_templated(db, cfg, ticket, &o, err);
+	ticket_info_free(&t);
+	free(name);
+	free(reason);
 	return rc;
 }

@@ -95,6 +95,7 @@ static cfg_opt_t smtp_opts[] = {
 	CFG_STR("auth", "password", CFGF_NONE),
 	CFG_STR("ca_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("from", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_message_size", "25M", CFGF_NONE),
 	CFG_SEC("oauth2", oauth2_opts, CFGF_NONE),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
@@ -113,7 +114,9 @@ static cfg_opt_t metrics_opts[] = {
 
 static cfg_opt_t agents_opts[] = {
 	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_notice_attachments", "10M", CFGF_NONE),
 	CFG_STR_LIST("notify", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("trusted_authserv_ids", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -2225,6 +2228,8 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 	s->ca_file = pd_xstrdup(opt_str(c, sec, "ca_file"));
 	if (s->ca_file != NULL)
 		check_readable(c, sec, "ca_file", s->ca_file);
+	s->max_message_size = 25 * 1024 * 1024;
+	get_size(c, sec, "max_message_size", &s->max_message_size);
 }
 
 static const char *const priorities[] = {"critical", "high", "normal", "low"};
@@ -2791,6 +2796,9 @@ static void build(struct ctx *c)
 	cfg_t *ag = cfg_getsec(r, "agents");
 	copy_list(ag, "addresses", &cfg->agent_addresses);
 	copy_list(ag, "notify", &cfg->agent_notify);
+	cfg->max_notice_attachments = 10 * 1024 * 1024;
+	get_size(c, ag, "max_notice_attachments", &cfg->max_notice_attachments);
+	copy_list(ag, "trusted_authserv_ids", &cfg->trusted_authserv_ids);
 	check_addr_list(c, ag, "addresses", true);
 	check_addr_list(c, ag, "notify", false);
 
@@ -2912,6 +2920,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->smtp.ca_file);
 	strlist_free(&cfg->agent_addresses);
 	strlist_free(&cfg->agent_notify);
+	strlist_free(&cfg->trusted_authserv_ids);
 	for (size_t i = 0; i < cfg->n_sla; i++) {
 		free(cfg->sla[i].priority);
 		free(cfg->sla[i].calendar);

@@ -48,6 +48,8 @@ struct out {
 	const char *prefix;  /* list marker owed at the start of the next line */
 	int list_depth;
 	int pre;             /* inside <pre>: keep whitespace */
+	pd_html_cid_name_fn cid_name; /* names an inline image by its Content-ID, or NULL */
+	void *cid_ctx;
 };
 
 /* True when the next character would start a line (also for empty output). */
@@ -196,7 +198,8 @@ static void link_end(struct out *o, size_t start, const char *href)
 
 /* ------------------------------------------------------------ gumbo walk */
 
-enum kind { K_NONE, K_SKIP, K_BR, K_PARA, K_BLOCK, K_LIST, K_LI, K_ROW, K_CELL, K_LINK, K_PRE };
+enum kind { K_NONE, K_SKIP, K_BR, K_PARA, K_BLOCK, K_LIST, K_LI, K_ROW, K_CELL, K_LINK, K_PRE,
+	    K_IMG };
 
 /*
  * How an element affects the text: dropped with its content, a break, a
@@ -233,6 +236,8 @@ static enum kind tag_kind(GumboTag t)
 		return K_CELL;
 	case GUMBO_TAG_A:
 		return K_LINK;
+	case GUMBO_TAG_IMG:
+		return K_IMG;
 	default:
 		return K_NONE;
 	}
@@ -246,6 +251,31 @@ struct frame {
 	size_t link_start;  /* output offset where the link text began */
 	const char *href;   /* shown after the link text, NULL when not */
 };
+
+/* An <img src="cid:ID"> the caller can name: "[image: NAME]" where it
+ * stood.  Other images leave no text (as before). */
+static void inline_image(struct out *o, const GumboNode *n)
+{
+	const GumboAttribute *src = gumbo_get_attribute(&n->v.element.attributes, "src");
+	char *cid, *name;
+
+	if (o->cid_name == NULL || src == NULL || strncasecmp(src->value, "cid:", 4) != 0)
+		return;
+	cid = pd_xstrdup(src->value + 4);
+	pd_str_trim(cid);
+	name = o->cid_name(o->cid_ctx, cid);
+	free(cid);
+	if (name == NULL)
+		return;
+	o->pending_space = true;
+	flush(o);
+	pd_buf_append_str(&o->b, "[image: ");
+	for (const char *p = name; *p; p++)
+		pd_buf_append_char(&o->b, (unsigned char)*p < 0x20 ? ' ' : *p);
+	pd_buf_append_char(&o->b, ']');
+	o->pending_space = true;
+	free(name);
+}
 
 /* Effects of an element's start tag. */
 static void enter(struct out *o, struct frame *f)
@@ -283,6 +313,9 @@ static void enter(struct out *o, struct frame *f)
 	case K_BR:
 		line_break(o);
 		break;
+	case K_IMG:
+		inline_image(o, f->node);
+		break;
 	case K_NONE: case K_SKIP:
 		break;
 	}
@@ -310,7 +343,7 @@ static void leave(struct out *o, struct frame *f)
 		if (f->href != NULL)
 			link_end(o, f->link_start, f->href);
 		break;
-	case K_CELL: case K_BR: case K_NONE: case K_SKIP:
+	case K_CELL: case K_BR: case K_IMG: case K_NONE: case K_SKIP:
 		break;
 	}
 }
@@ -553,13 +586,47 @@ static void strip_tags(struct out *o, const char *s, size_t n)
 
 /* ------------------------------------------------------------ public API */
 
+/* Hand b's data to the caller as valid UTF-8 without NUL bytes: what is
+ * not (the input was not clean) becomes U+FFFD.  b is reset. */
+static char *steal_utf8(struct pd_buf *b)
+{
+	struct pd_buf clean;
+
+	if (b->data != NULL && pd_utf8_valid(b->data, b->len) &&
+	    memchr(b->data, '\0', b->len) == NULL)
+		return pd_buf_steal(b, NULL);
+	pd_buf_init(&clean);
+	for (size_t i = 0; i < b->len;) {
+		size_t j = i + 1;
+		unsigned char ch = (unsigned char)b->data[i];
+		if (ch >= 0xc2 && ch <= 0xf4) {
+			size_t want = ch < 0xe0 ? 2 : ch < 0xf0 ? 3 : 4;
+			if (i + want <= b->len && pd_utf8_valid(b->data + i, want))
+				j = i + want;
+		}
+		if (ch == 0 || (ch >= 0x80 && j == i + 1))
+			pd_buf_append_str(&clean, "\xef\xbf\xbd");
+		else
+			pd_buf_append(&clean, b->data + i, j - i);
+		i = j;
+	}
+	pd_buf_free(b);
+	return pd_buf_steal(&clean, NULL);
+}
+
 char *pd_html_to_text(const char *html, size_t len)
 {
+	return pd_html_to_text_cid(html, len, NULL, NULL);
+}
+
+char *pd_html_to_text_cid(const char *html, size_t len, pd_html_cid_name_fn cid_name, void *ctx)
+{
 	struct out o;
-	struct pd_buf clean;
 
 	memset(&o, 0, sizeof(o));
 	pd_buf_init(&o.b);
+	o.cid_name = cid_name;
+	o.cid_ctx = ctx;
 	if (html == NULL)
 		html = "", len = 0;
 	/* gumbo for everything it can take in linear-ish time, the stripper for
@@ -578,25 +645,601 @@ char *pd_html_to_text(const char *html, size_t len)
 	/* no trailing blank lines or spaces */
 	while (o.b.len > 0 && isspace((unsigned char)o.b.data[o.b.len - 1]))
 		o.b.data[--o.b.len] = '\0';
-	if (o.b.data != NULL && pd_utf8_valid(o.b.data, o.b.len) &&
-	    memchr(o.b.data, '\0', o.b.len) == NULL)
-		return pd_buf_steal(&o.b, NULL);
-	/* input was not clean UTF-8: replace what is not */
-	pd_buf_init(&clean);
-	for (size_t i = 0; i < o.b.len;) {
-		size_t j = i + 1;
-		unsigned char ch = (unsigned char)o.b.data[i];
-		if (ch >= 0xc2 && ch <= 0xf4) {
-			size_t want = ch < 0xe0 ? 2 : ch < 0xf0 ? 3 : 4;
-			if (i + want <= o.b.len && pd_utf8_valid(o.b.data + i, want))
-				j = i + want;
-		}
-		if (ch == 0 || (ch >= 0x80 && j == i + 1))
-			pd_buf_append_str(&clean, "\xef\xbf\xbd");
-		else
-			pd_buf_append(&clean, o.b.data + i, j - i);
-		i = j;
+	return steal_utf8(&o.b);
+}
+
+/* ------------------------------------------------------------ sanitiser */
+
+/*
+ * pd_html_sanitize() works in two passes over gumbo's tree, both linear and
+ * iterative.  The first lists the nodes in document order (each with the
+ * index after its last descendant) and, with PD_HTML_SANITIZE_STRIP_QUOTES,
+ * marks the nodes of quoted history and of the notice as dropped: whole
+ * subtrees, or everything from a node to the end of the document (Outlook).
+ * The second serialises what is left through the whitelist: an element that
+ * is dropped, or not on the list, gives no tags but its children still
+ * count (it is unwrapped), so the output is always well formed.
+ */
+
+/* The notice's marker lines (answer.h's PD_ANSWER_MARK_*), as they start. */
+#define MARK_BEGIN "======== postdesk notice"
+#define MARK_END "======== end of postdesk notice"
+#define ATTRIBUTION_MAX 400 /* bytes of text an attribution line may have */
+
+/* One node in document order. */
+struct snode {
+	const GumboNode *n;
+	size_t end;    /* index after the last descendant */
+	size_t parent; /* SIZE_MAX for the document */
+	size_t prev;   /* the sibling before, SIZE_MAX for a first child */
+};
+
+struct san {
+	struct snode *v;
+	size_t n;
+	bool *drop;
+};
+
+static const GumboVector *attrs_of(const GumboNode *n)
+{
+	return n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE
+		       ? &n->v.element.attributes
+		       : NULL;
+}
+
+static const char *attr(const GumboNode *n, const char *name)
+{
+	const GumboVector *a = attrs_of(n);
+	const GumboAttribute *at = a ? gumbo_get_attribute(a, name) : NULL;
+
+	return at ? at->value : NULL;
+}
+
+static bool is_element(const GumboNode *n, GumboTag tag)
+{
+	return (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE) &&
+	       n->v.element.tag == tag;
+}
+
+/* The class attribute of n holds the token name. */
+static bool has_class(const GumboNode *n, const char *name)
+{
+	const char *c = attr(n, "class");
+	size_t k = strlen(name);
+
+	for (const char *p = c; p != NULL && *p;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		const char *e = p;
+		while (*e && !isspace((unsigned char)*e))
+			e++;
+		if ((size_t)(e - p) == k && strncasecmp(p, name, k) == 0)
+			return true;
+		p = e;
 	}
-	pd_buf_free(&o.b);
-	return pd_buf_steal(&clean, NULL);
+	return false;
+}
+
+/* Document order of the tree at root, iteratively (gumbo trees can be deep). */
+static void list_nodes(struct san *s, const GumboNode *root)
+{
+	struct {
+		size_t i;
+		unsigned next;
+		size_t last; /* the child listed last */
+	} *st = NULL;
+	size_t sp = 0;
+
+	s->n = 0;
+	s->v = pd_xgrow(NULL, 0, sizeof(*s->v));
+	s->v[s->n++] = (struct snode){root, 0, SIZE_MAX, SIZE_MAX};
+	st = pd_xgrow(st, 0, sizeof(*st));
+	st[sp].i = 0, st[sp].next = 0, st[sp].last = SIZE_MAX, sp++;
+	while (sp > 0) {
+		size_t i = st[sp - 1].i;
+		const GumboVector *ch = children_of(s->v[i].n);
+
+		if (ch == NULL || st[sp - 1].next >= ch->length) {
+			s->v[i].end = s->n;
+			sp--;
+			continue;
+		}
+		s->v = pd_xgrow(s->v, s->n, sizeof(*s->v));
+		s->v[s->n] = (struct snode){ch->data[st[sp - 1].next++], 0, i, st[sp - 1].last};
+		st[sp - 1].last = s->n;
+		st = pd_xgrow(st, sp, sizeof(*st));
+		st[sp].i = s->n++, st[sp].next = 0, st[sp].last = SIZE_MAX, sp++;
+	}
+	free(st);
+}
+
+/* Mark nodes [from, to) dropped. */
+static void drop_range(struct san *s, size_t from, size_t to)
+{
+	for (size_t i = from; i < to && i < s->n; i++)
+		s->drop[i] = true;
+}
+
+/* The text of node i's subtree, at most max bytes (more is cut; so are
+ * subtrees of more than max nodes, which are no attribution either). */
+static void subtree_text(const struct san *s, size_t i, struct pd_buf *b, size_t max)
+{
+	for (size_t k = i; k < s->v[i].end && k - i <= max && b->len < max; k++) {
+		const GumboNode *n = s->v[k].n;
+		if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
+		    n->type == GUMBO_NODE_CDATA)
+			pd_buf_append_str(b, n->v.text.text);
+	}
+}
+
+/*
+ * The text of [s, s+n) reads like an attribution line: short, ends with
+ * ':' and names an address or says "wrote" in one of the languages we
+ * meet.
+ */
+static bool attribution_text(const char *t, size_t n)
+{
+	static const char *const verbs[] = {"wrote", "writes", "schrieb", "écrit", "escribió",
+					    "написал", "пишет", "napisał", "scrisse", "skrev"};
+
+	while (n > 0 && (isspace((unsigned char)t[n - 1]) || (unsigned char)t[n - 1] == 0xa0 ||
+			 (unsigned char)t[n - 1] == 0xc2))
+		n--;
+	if (n == 0 || n > ATTRIBUTION_MAX || t[n - 1] != ':')
+		return false;
+	if (memchr(t, '@', n) != NULL)
+		return true;
+	for (size_t i = 0; i < PD_ARRAY_LEN(verbs); i++)
+		if (memmem(t, n, verbs[i], strlen(verbs[i])) != NULL)
+			return true;
+	return false;
+}
+
+/* The index of the sibling before node i, skipping white space, comments
+ * and <br>; SIZE_MAX when there is none. */
+static size_t prev_sibling(const struct san *s, size_t i)
+{
+	size_t j = s->v[i].prev;
+
+	while (j != SIZE_MAX && (s->v[j].n->type == GUMBO_NODE_WHITESPACE ||
+				 s->v[j].n->type == GUMBO_NODE_COMMENT ||
+				 is_element(s->v[j].n, GUMBO_TAG_BR)))
+		j = s->v[j].prev;
+	return j;
+}
+
+/* Drop the attribution just before node i ("On ..., Ann wrote:"), an
+ * element or a text. */
+static void drop_attribution_before(struct san *s, size_t i)
+{
+	size_t j = prev_sibling(s, i);
+	struct pd_buf b;
+
+	if (j == SIZE_MAX)
+		return;
+	pd_buf_init(&b);
+	subtree_text(s, j, &b, ATTRIBUTION_MAX + 1);
+	if (attribution_text(b.data ? b.data : "", b.len))
+		drop_range(s, j, s->v[j].end);
+	pd_buf_free(&b);
+}
+
+/* Outlook desktop's header block above the history:
+ * <div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm"> */
+static bool outlook_header_style(const GumboNode *n)
+{
+	const char *st = attr(n, "style");
+	char buf[160];
+	size_t k = 0;
+
+	if (st == NULL)
+		return false;
+	for (const char *p = st; *p && k + 1 < sizeof(buf); p++)
+		if (!isspace((unsigned char)*p))
+			buf[k++] = (char)tolower((unsigned char)*p);
+	buf[k] = '\0';
+	return strstr(buf, "border:none") != NULL && strstr(buf, "border-top:solid") != NULL;
+}
+
+/* The element that holds a marker text: the nearest ancestor of text node
+ * i that is not an inline element. */
+static size_t marker_holder(const struct san *s, size_t i)
+{
+	static const GumboTag inl[] = {
+		GUMBO_TAG_SPAN, GUMBO_TAG_B,     GUMBO_TAG_I,     GUMBO_TAG_U,    GUMBO_TAG_EM,
+		GUMBO_TAG_STRONG, GUMBO_TAG_FONT, GUMBO_TAG_A,    GUMBO_TAG_SMALL, GUMBO_TAG_BIG,
+		GUMBO_TAG_CODE, GUMBO_TAG_TT,    GUMBO_TAG_S,     GUMBO_TAG_STRIKE, GUMBO_TAG_SUB,
+		GUMBO_TAG_SUP,
+	};
+	size_t p = s->v[i].parent;
+
+	while (p != SIZE_MAX) {
+		const GumboNode *n = s->v[p].n;
+		if (n->type != GUMBO_NODE_ELEMENT || is_element(n, GUMBO_TAG_BODY) ||
+		    is_element(n, GUMBO_TAG_HTML))
+			return i; /* text right in the body: the text node itself */
+		bool inline_el = false;
+		for (size_t k = 0; k < PD_ARRAY_LEN(inl); k++)
+			inline_el = inline_el || is_element(n, inl[k]);
+		if (!inline_el)
+			return p;
+		p = s->v[p].parent;
+	}
+	return i;
+}
+
+/* Is node i a text holding the marker m? */
+static bool text_has(const struct san *s, size_t i, const char *m)
+{
+	const GumboNode *n = s->v[i].n;
+
+	return (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_CDATA) &&
+	       strstr(n->v.text.text, m) != NULL;
+}
+
+/*
+ * PD_HTML_SANITIZE_STRIP_QUOTES: mark quoted history and the notice.
+ * Thunderbird and Apple Mail quote in <blockquote type="cite"> (Thunderbird's
+ * attribution is div.moz-cite-prefix, Apple Mail's a <div> just before or
+ * inside); Gmail in div.gmail_quote with div.gmail_attr; Outlook on the web
+ * starts the history at div#divRplyFwdMsg (after an empty div#appendonsend
+ * and an <hr>), Outlook desktop at a div with a grey top border, new
+ * Outlook for Mac at #mail-editor-reference-message-container, old
+ * Outlook at .OutlookMessageHeader, Zimbra at hr#zwchr: all these end the
+ * document.  Yahoo quotes in .yahoo_quoted, Proton in .protonmail_quote.  The notice is everything from the element holding its
+ * BEGIN marker to the element holding its END marker (or, without an END,
+ * to the end of the BEGIN holder's parent).
+ */
+static void mark_quotes(struct san *s)
+{
+	size_t end_at = SIZE_MAX, scan = 0; /* the next END marker's text */
+
+	for (size_t i = 0; i < s->n; i++) {
+		const GumboNode *n = s->v[i].n;
+
+		if (s->drop[i])
+			continue;
+		if (text_has(s, i, MARK_BEGIN)) {
+			size_t h = marker_holder(s, i), to = SIZE_MAX;
+			/* the next END; the scan only moves forward (linear) */
+			if (end_at == SIZE_MAX || end_at < i) {
+				scan = scan > i ? scan : i;
+				while (scan < s->n && !text_has(s, scan, MARK_END))
+					scan++;
+				end_at = scan < s->n ? scan : SIZE_MAX;
+			}
+			if (end_at != SIZE_MAX)
+				to = s->v[marker_holder(s, end_at)].end;
+			if (to == SIZE_MAX)
+				to = s->v[h].parent != SIZE_MAX ? s->v[s->v[h].parent].end : s->n;
+			if (to < s->v[h].end)
+				to = s->v[h].end;
+			drop_attribution_before(s, h);
+			drop_range(s, h, to);
+			continue;
+		}
+		if (text_has(s, i, MARK_END)) {
+			size_t h = marker_holder(s, i);
+			drop_range(s, h, s->v[h].end);
+			continue;
+		}
+		if (n->type != GUMBO_NODE_ELEMENT)
+			continue;
+		const char *id = attr(n, "id");
+		const char *type = attr(n, "type");
+		if ((id != NULL && (strstr(id, "divRplyFwdMsg") != NULL ||
+				    strstr(id, "appendonsend") != NULL ||
+				    strstr(id, "mail-editor-reference-message-container") != NULL)) ||
+		    has_class(n, "OutlookMessageHeader") ||
+		    (is_element(n, GUMBO_TAG_HR) && id != NULL && strcmp(id, "zwchr") == 0) ||
+		    (is_element(n, GUMBO_TAG_DIV) && outlook_header_style(n))) {
+			size_t hr = prev_sibling(s, i);
+			if (hr != SIZE_MAX && is_element(s->v[hr].n, GUMBO_TAG_HR))
+				i = hr;
+			drop_range(s, i, s->n);
+			break;
+		}
+		if (is_element(n, GUMBO_TAG_BLOCKQUOTE) && type != NULL &&
+		    strcasecmp(type, "cite") == 0) {
+			drop_attribution_before(s, i);
+			drop_range(s, i, s->v[i].end);
+		} else if (has_class(n, "gmail_quote") || has_class(n, "gmail_attr") ||
+			   has_class(n, "moz-cite-prefix") || has_class(n, "yahoo_quoted") ||
+			   has_class(n, "protonmail_quote")) {
+			drop_range(s, i, s->v[i].end);
+		}
+	}
+}
+
+/* ------------------------------------------------------- serialisation */
+
+/* Elements kept (with the attributes start_tag allows); the others are
+ * unwrapped or, those of drop_with_content, dropped with all they hold. */
+static const char *const SAFE_ELEMENTS[] = {
+	"a",       "abbr",   "address", "article", "aside",  "b",       "bdi",     "bdo",
+	"big",     "blockquote", "br",  "caption", "center", "cite",    "code",    "col",
+	"colgroup", "dd",    "del",     "details", "dfn",    "div",     "dl",      "dt",
+	"em",      "figcaption", "figure", "font", "footer", "h1",      "h2",      "h3",
+	"h4",      "h5",     "h6",      "header",  "hr",     "i",       "img",     "ins",
+	"kbd",     "li",     "mark",    "ol",      "p",      "pre",     "q",       "s",
+	"samp",    "section", "small",  "span",    "strike", "strong",  "sub",     "summary",
+	"sup",     "table",  "tbody",   "td",      "tfoot",  "th",      "thead",   "tr",
+	"tt",      "u",      "ul",      "var",     "wbr",
+};
+
+static bool drop_with_content(GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_HEAD: case GUMBO_TAG_TITLE:
+	case GUMBO_TAG_IFRAME: case GUMBO_TAG_FRAME: case GUMBO_TAG_FRAMESET:
+	case GUMBO_TAG_NOFRAMES: case GUMBO_TAG_OBJECT: case GUMBO_TAG_EMBED:
+	case GUMBO_TAG_APPLET: case GUMBO_TAG_PARAM: case GUMBO_TAG_META: case GUMBO_TAG_LINK:
+	case GUMBO_TAG_BASE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_TEMPLATE:
+	case GUMBO_TAG_INPUT: case GUMBO_TAG_BUTTON: case GUMBO_TAG_SELECT:
+	case GUMBO_TAG_TEXTAREA: case GUMBO_TAG_OPTION: case GUMBO_TAG_OPTGROUP:
+	case GUMBO_TAG_AUDIO: case GUMBO_TAG_VIDEO: case GUMBO_TAG_SOURCE: case GUMBO_TAG_TRACK:
+	case GUMBO_TAG_CANVAS: case GUMBO_TAG_SVG: case GUMBO_TAG_MATH: case GUMBO_TAG_KEYGEN:
+	case GUMBO_TAG_DATALIST: case GUMBO_TAG_OUTPUT: case GUMBO_TAG_PROGRESS:
+	case GUMBO_TAG_METER: case GUMBO_TAG_MAP: case GUMBO_TAG_AREA:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool safe_element(GumboTag t)
+{
+	const char *name = gumbo_normalized_tagname(t);
+
+	return t != GUMBO_TAG_UNKNOWN && name_in(name, SAFE_ELEMENTS, PD_ARRAY_LEN(SAFE_ELEMENTS));
+}
+
+/* Presentational attributes, harmless anywhere (values are escaped). */
+static const char *const SAFE_ATTRS[] = {
+	"align",   "alt",  "bgcolor", "border", "cellpadding", "cellspacing", "color", "colspan",
+	"dir",     "face", "height",  "lang",   "reversed",    "rowspan",     "size",  "span",
+	"start",   "title", "type",   "valign", "width",
+};
+
+/* CSS with no way to load anything: no url(), image-set() or other
+ * function but colours and calc(), no escapes, comments or at-rules. */
+static bool safe_css(const char *v)
+{
+	static const char *const fns[] = {"rgb", "rgba", "hsl", "hsla", "calc"};
+
+	if (strpbrk(v, "\\@<>") != NULL || strstr(v, "/*") != NULL)
+		return false;
+	for (const char *p = strchr(v, '('); p != NULL; p = strchr(p + 1, '(')) {
+		const char *q = p;
+		while (q > v && (isalnum((unsigned char)q[-1]) || q[-1] == '-' || q[-1] == '_'))
+			q--;
+		size_t k = (size_t)(p - q);
+		bool ok = false;
+		for (size_t i = 0; i < PD_ARRAY_LEN(fns) && !ok; i++)
+			ok = k == strlen(fns[i]) && strncasecmp(q, fns[i], k) == 0;
+		if (!ok)
+			return false;
+	}
+	/* also without parentheses: old IE's expression and behavior */
+	return strcasestr(v, "expression") == NULL && strcasestr(v, "behavior") == NULL &&
+	       strcasestr(v, "binding") == NULL && strcasestr(v, "javascript") == NULL;
+}
+
+/* A link a reader may follow: http, https or mailto. */
+static bool safe_href(const char *v)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	return pd_str_istartswith(v, "http://") || pd_str_istartswith(v, "https://") ||
+	       pd_str_istartswith(v, "mailto:");
+}
+
+/* An image we carry ourselves: a MIME part of the same mail. */
+static bool safe_src(const char *v)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	return pd_str_istartswith(v, "cid:") && v[4] != '\0';
+}
+
+/* Text or an attribute value, escaped (quotes too, for attributes). */
+static void escape(struct pd_buf *b, const char *s)
+{
+	for (const char *p = s; *p;) {
+		size_t run = strcspn(p, "&<>\"");
+		pd_buf_append(b, p, run);
+		p += run;
+		switch (*p) {
+		case '&': pd_buf_append_str(b, "&amp;"); break;
+		case '<': pd_buf_append_str(b, "&lt;"); break;
+		case '>': pd_buf_append_str(b, "&gt;"); break;
+		case '"': pd_buf_append_str(b, "&quot;"); break;
+		default: return;
+		}
+		p++;
+	}
+}
+
+/* The start tag of a kept element with its whitelisted attributes. */
+static void start_tag(struct pd_buf *b, const GumboNode *n)
+{
+	const GumboVector *a = &n->v.element.attributes;
+
+	pd_buf_append_char(b, '<');
+	pd_buf_append_str(b, gumbo_normalized_tagname(n->v.element.tag));
+	for (unsigned i = 0; i < a->length; i++) {
+		const GumboAttribute *at = a->data[i];
+		bool ok;
+
+		if (at->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE)
+			continue;
+		if (strcmp(at->name, "href") == 0)
+			ok = n->v.element.tag == GUMBO_TAG_A && safe_href(at->value);
+		else if (strcmp(at->name, "src") == 0)
+			ok = n->v.element.tag == GUMBO_TAG_IMG && safe_src(at->value);
+		else if (strcmp(at->name, "style") == 0)
+			ok = safe_css(at->value);
+		else
+			ok = name_in(at->name, SAFE_ATTRS, PD_ARRAY_LEN(SAFE_ATTRS));
+		if (!ok)
+			continue;
+		const char *v = at->value;
+		if (strcmp(at->name, "href") == 0 || strcmp(at->name, "src") == 0)
+			while (isspace((unsigned char)*v))
+				v++;
+		pd_buf_printf(b, " %s=\"", at->name);
+		escape(b, v);
+		pd_buf_append_char(b, '"');
+	}
+	pd_buf_append_char(b, '>');
+}
+
+static bool void_element(GumboTag t)
+{
+	return t == GUMBO_TAG_BR || t == GUMBO_TAG_HR || t == GUMBO_TAG_IMG ||
+	       t == GUMBO_TAG_WBR || t == GUMBO_TAG_COL;
+}
+
+/* How the second pass treats an element. */
+enum san_action { S_KEEP, S_UNWRAP, S_SKIP, S_ALT };
+
+static enum san_action san_action(const GumboNode *n)
+{
+	GumboTag t = n->v.element.tag;
+
+	if (n->type == GUMBO_NODE_TEMPLATE || n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML ||
+	    drop_with_content(t))
+		return S_SKIP;
+	if (!safe_element(t))
+		return S_UNWRAP;
+	if (t == GUMBO_TAG_IMG) {
+		const char *src = attr(n, "src");
+		return src != NULL && safe_src(src) ? S_KEEP : S_ALT;
+	}
+	if (t == GUMBO_TAG_A) {
+		const char *href = attr(n, "href");
+		return href != NULL && safe_href(href) ? S_KEEP : S_UNWRAP;
+	}
+	return S_KEEP;
+}
+
+/* Serialise the listed nodes that are not dropped, through the whitelist. */
+static void serialise(const struct san *s, struct pd_buf *b)
+{
+	struct {
+		size_t i;
+		bool open; /* its start tag was written */
+	} *st = NULL;
+	size_t sp = 0;
+
+	for (size_t i = 0; i < s->n;) {
+		/* end tags of the elements whose subtree ends here */
+		while (sp > 0 && s->v[st[sp - 1].i].end <= i) {
+			sp--;
+			if (st[sp].open)
+				pd_buf_printf(b, "</%s>", gumbo_normalized_tagname(
+								  s->v[st[sp].i].n->v.element.tag));
+		}
+		const GumboNode *n = s->v[i].n;
+		switch (n->type) {
+		case GUMBO_NODE_TEXT: case GUMBO_NODE_WHITESPACE: case GUMBO_NODE_CDATA:
+			if (!s->drop[i])
+				escape(b, n->v.text.text);
+			i++;
+			continue;
+		case GUMBO_NODE_ELEMENT: case GUMBO_NODE_TEMPLATE:
+			break;
+		default: /* the document (its children follow), comments */
+			i++;
+			continue;
+		}
+		enum san_action a = san_action(n);
+		if (a == S_SKIP) {
+			i = s->v[i].end;
+			continue;
+		}
+		if (a == S_ALT) {
+			const char *alt = attr(n, "alt");
+			if (!s->drop[i] && alt != NULL)
+				escape(b, alt);
+			i = s->v[i].end;
+			continue;
+		}
+		bool open = a == S_KEEP && !s->drop[i];
+		if (open)
+			start_tag(b, n);
+		if (void_element(n->v.element.tag)) {
+			i = s->v[i].end;
+			continue;
+		}
+		st = pd_xgrow(st, sp, sizeof(*st));
+		st[sp].i = i, st[sp].open = open, sp++;
+		i++;
+	}
+	while (sp > 0) {
+		sp--;
+		if (st[sp].open)
+			pd_buf_printf(b, "</%s>",
+				      gumbo_normalized_tagname(s->v[st[sp].i].n->v.element.tag));
+	}
+	free(st);
+}
+
+/* Hostile input (too big or deep for gumbo): its text, escaped, one <br>
+ * per line; with STRIP_QUOTES cut at the notice's first marker. */
+static void sanitize_as_text(const char *html, size_t len, unsigned flags, struct pd_buf *b)
+{
+	struct out o;
+
+	memset(&o, 0, sizeof(o));
+	pd_buf_init(&o.b);
+	strip_tags(&o, html, len);
+	char *t = steal_utf8(&o.b);
+	if (flags & PD_HTML_SANITIZE_STRIP_QUOTES) {
+		char *m = strstr(t, MARK_BEGIN);
+		if (m != NULL)
+			*m = '\0';
+	}
+	pd_buf_append_str(b, "<div>");
+	for (char *p = t, *nl; p != NULL; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		escape(b, p);
+		if (nl != NULL)
+			pd_buf_append_str(b, "<br>");
+	}
+	pd_buf_append_str(b, "</div>");
+	free(t);
+}
+
+int pd_html_sanitize(const char *html, size_t len, unsigned flags, char **out)
+{
+	struct pd_buf b;
+
+	if (out == NULL)
+		return -1;
+	if (html == NULL)
+		html = "", len = 0;
+	pd_buf_init(&b);
+	if (len > GUMBO_MAX_INPUT || too_hostile(html, len)) {
+		sanitize_as_text(html, len, flags, &b);
+	} else {
+		GumboOptions opt = kGumboDefaultOptions;
+		GumboOutput *g;
+		struct san s;
+
+		opt.max_errors = 0;
+		g = gumbo_parse_with_options(&opt, html, len);
+		list_nodes(&s, g->document);
+		s.drop = pd_xcalloc(s.n, sizeof(*s.drop));
+		if (flags & PD_HTML_SANITIZE_STRIP_QUOTES)
+			mark_quotes(&s);
+		serialise(&s, &b);
+		free(s.drop);
+		free(s.v);
+		gumbo_destroy_output(&opt, g);
+	}
+	*out = steal_utf8(&b);
+	return 0;
 }

@@ -1927,8 +1927,23 @@ static const char *html_meta_charset(const char *s, size_t n, char *out, size_t 
 	return NULL;
 }
 
-/* Decoded UTF-8 text of a text/plain or text/html leaf, LF line ends. */
-static char *text_of(struct pctx *c, const struct part *pt, bool html)
+/* The file name of the leaf whose Content-ID is cid, for "[image: NAME]"
+ * in the text of an HTML body (its type when it has no name). */
+static char *leaf_name_by_cid(void *ctx, const char *cid)
+{
+	struct pctx *c = ctx;
+
+	for (size_t i = 0; i < c->n_leaf; i++) {
+		const struct part *pt = &c->leaf[i];
+		if (pt->content_id != NULL && strcmp(pt->content_id, cid) == 0 && !pt->embedded)
+			return pd_xstrdup(pt->filename ? pt->filename : pt->ctype);
+	}
+	return NULL;
+}
+
+/* Decoded UTF-8 text of a text/plain or text/html leaf, LF line ends; with
+ * html_r (text/html only), the decoded HTML itself too. */
+static char *text_of_html(struct pctx *c, const struct part *pt, bool html, char **html_r)
 {
 	struct pd_buf raw, u, out;
 	const char *cs = pt->charset;
@@ -1946,7 +1961,11 @@ static char *text_of(struct pctx *c, const struct part *pt, bool html)
 	}
 	pd_buf_free(&raw);
 	if (html) {
-		char *t = pd_html_to_text(u.data ? u.data : "", u.len);
+		char *t = pd_html_to_text_cid(u.data ? u.data : "", u.len, leaf_name_by_cid, c);
+		if (html_r != NULL) {
+			pd_buf_append(&u, "", 0);
+			*html_r = pd_buf_steal(&u, NULL);
+		}
 		pd_buf_free(&u);
 		return t;
 	}
@@ -1965,6 +1984,11 @@ static char *text_of(struct pctx *c, const struct part *pt, bool html)
 	pd_buf_append(&out, run, (size_t)(e - run));
 	pd_buf_free(&u);
 	return buf_take(&out);
+}
+
+static char *text_of(struct pctx *c, const struct part *pt, bool html)
+{
+	return text_of_html(c, pt, html, NULL);
 }
 
 /* True for a string of whitespace only (a body that shows nothing). */
@@ -2116,15 +2140,22 @@ static bool remnant(const char *t)
 }
 
 /* The words of s, ASCII letters lowered, at most max; *n_r set.  A word is
- * a run of letters, digits and non-ASCII bytes. */
+ * a run of letters, digits and non-ASCII bytes.  The "[image: NAME]" that
+ * HTML-to-text writes for an inline image is no word of the text. */
 static char **words_of(const char *s, size_t max, size_t *n_r)
 {
+	static const char image[] = "[image: ";
 	char **v = NULL;
 	size_t n = 0;
 
 	for (const char *p = s; *p && n < max;) {
-		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) {
+			const char *close;
+			if (strncmp(p, image, sizeof(image) - 1) == 0 &&
+			    (close = strchr(p, ']')) != NULL)
+				p = close;
 			p++;
+		}
 		const char *b = p;
 		while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
 			p++;
@@ -2261,12 +2292,19 @@ static void body_and_attachments(struct pctx *c)
 			break;
 		}
 	}
-	if (body_pt != NULL && is_html(body_pt))
+	if (body_pt != NULL && is_html(body_pt)) {
 		m->body_from_html = true;
+		html_pt = body_pt; /* the HTML kept beside the text is the one shown */
+	}
+	for (size_t i = 0; i < c->n_leaf && html_pt == NULL; i++)
+		if (is_html(&c->leaf[i]) && body_candidate(&c->leaf[i]))
+			html_pt = &c->leaf[i];
 	if (body_pt == NULL && html_pt != NULL) {
-		text = text_of(c, html_pt, true);
+		text = text_of_html(c, html_pt, true, &m->body_html);
 		body_pt = html_pt;
 		m->body_from_html = true;
+	} else if (html_pt != NULL) {
+		free(text_of_html(c, html_pt, true, &m->body_html));
 	}
 	if (body_pt == NULL && first_plain != NULL) {
 		text = text_of(c, first_plain, false);
@@ -2444,6 +2482,7 @@ static void headers_fill(struct pctx *c, const struct hblock *hb)
 	m->x_priority = opt_header(c, hb, "X-Priority");
 	m->importance = opt_header(c, hb, "Importance");
 	m->priority_hdr = opt_header(c, hb, "Priority");
+	m->authentication_results = opt_header(c, hb, "Authentication-Results");
 }
 
 /* ------------------------------------------------------------ content hash */
@@ -2665,8 +2704,9 @@ static void finalize(struct pd_msg *m)
 	char **all[] = {&m->message_id, &m->in_reply_to, &m->subject, &m->from.name,
 			&m->from.address, &m->reply_to.name, &m->reply_to.address,
 			&m->auto_submitted, &m->precedence, &m->list_id, &m->return_path,
-			&m->x_priority, &m->importance, &m->priority_hdr, &m->body_text,
-			&m->body_charset, &m->parse_error};
+			&m->x_priority, &m->importance, &m->priority_hdr,
+			&m->authentication_results, &m->body_text,
+			&m->body_charset, &m->parse_error, &m->body_html};
 	for (size_t i = 0; i < PD_ARRAY_LEN(all); i++)
 		fix_utf8(all[i]);
 	for (size_t i = 0; i < m->n_references; i++)

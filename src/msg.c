@@ -59,12 +59,14 @@ void pd_msg_free(struct pd_msg *msg)
 	addrlist_clear(&msg->delivered_to);
 	free(msg->auto_submitted);
 	free(msg->precedence);
+	free(msg->authentication_results);
 	free(msg->list_id);
 	free(msg->return_path);
 	free(msg->x_priority);
 	free(msg->importance);
 	free(msg->priority_hdr);
 	free(msg->body_text);
+	free(msg->body_html);
 	free(msg->body_charset);
 	for (size_t i = 0; i < msg->n_attachments; i++) {
 		struct pd_attachment *a = &msg->attachments[i];

@@ -627,6 +627,14 @@ static void append_body(struct pd_buf *b, const char *body, bool qp)
 	}
 }
 
+void pd_render_qp(const char *text, struct pd_buf *out)
+{
+	char *body = body_normalize(text);
+
+	append_body(out, body, true);
+	free(body);
+}
+
 int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err)
 {
 	struct pd_buf b;
@@ -674,6 +682,17 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
 		pd_buf_printf(&b, "Content-Language: %s\r\n", m->language);
 
 	char *body = body_normalize(m->body);
+	if (m->html != NULL || m->n_parts > 0) {
+		char *html = m->html ? body_normalize(m->html) : NULL;
+		int r = pd_mimeout_body(body, html, m->parts, m->n_parts, &b, err);
+		free(html);
+		free(body);
+		if (r < 0)
+			goto fail;
+		pd_buf_append(out, b.data, b.len);
+		pd_buf_free(&b);
+		return 0;
+	}
 	bool qp = body_needs_qp(body);
 	pd_buf_printf(&b,
 		      "MIME-Version: 1.0\r\n"

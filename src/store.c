@@ -19,6 +19,7 @@
  */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +27,15 @@
 
 #include "classify.h"
 #include "commands.h"
+#include "agentid.h"
+#include "answer.h"
 #include "compose.h"
 #include "db_int.h"
 #include "log.h"
 #include "loopguard.h"
 #include "mime.h"
 #include "render.h"
+#include "replyaddr.h"
 #include "slascan.h"
 #include "store.h"
 #include "thread.h"
@@ -191,12 +195,18 @@ static const char SQL_FACTS[] =
     "   ORDER BY r.pos DESC LIMIT 1),"
     " (SELECT id FROM tickets WHERE id = $4::bigint),"
     " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5)),"
+    /* the ticket of the reply address the mail was sent to, when it exists */
+    " (SELECT id FROM tickets WHERE id = $6::bigint),"
     /* what the loop guard needs if this becomes a new ticket */
     " counts.*"
     " FROM (" PD_OUTBOX_AUTO_COUNTS_SQL("$5") ") AS counts";
 
+#define MAX_REPLY_TICKETS 8
+
 struct facts {
 	int64_t duplicate_of; /* ticket of the identical stored mail, 0 = none */
+	int64_t reply_tickets[MAX_REPLY_TICKETS]; /* of the valid reply addresses it was sent to */
+	size_t n_reply_tickets;
 	struct pd_thread_facts t;
 	struct pd_auto_counts sender; /* automatic mails to the sender lately */
 };
@@ -215,12 +225,17 @@ static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
 
 	memset(f, 0, sizeof(*f));
 	pd_thread_find_tag(msg->subject, ctx->cfg->subject_tag, &tag);
+	int n = pd_reply_tickets(db, ctx->cfg, msg, f->reply_tickets, MAX_REPLY_TICKETS, err);
+	if (n < 0)
+		return -1;
+	f->n_reply_tickets = (size_t)n;
 	p_init(&p);
 	p_text(&p, msg->message_id ? msg->message_id : "");
 	p_bin(&p, msg->content_hash, sizeof(msg->content_hash));
 	p_own(&p, array_literal(msg->references, msg->n_references, NULL, NULL));
 	p_int(&p, tag);
 	p_text(&p, msg->from.address);
+	p_int(&p, n > 0 ? f->reply_tickets[0] : 0);
 	res = run(db, "pd_facts", SQL_FACTS, &p, err);
 	p_free(&p);
 	if (res == NULL)
@@ -232,7 +247,8 @@ static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
 	f->t.tag_sender_allowed = PQgetvalue(res, 0, 4)[0] == 't' ||
 				  (f->t.tag_ticket > 0 &&
 				   pd_config_is_agent(ctx->cfg, msg->from.address));
-	pd_outbox_auto_counts_read(res, 5, &f->sender);
+	f->t.token_ticket = get_i64(res, 5);
+	pd_outbox_auto_counts_read(res, 6, &f->sender);
 	PQclear(res);
 	return 0;
 }
@@ -426,14 +442,23 @@ static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct
 
 	for (size_t l = 0; l < 2; l++) {
 		struct params p;
+		/* our plus-addresses (a ticket's reply address in an agent's
+		 * direct mail, the note address) are never participants */
+		struct pd_addrlist keep = {0, pd_xcalloc(lists[l]->n + 1, sizeof(struct pd_addr))};
 
-		if (lists[l]->n == 0)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (!pd_support_plus(ctx->cfg->support_address, lists[l]->v[i].address))
+				keep.v[keep.n++] = lists[l]->v[i];
+		if (keep.n == 0) {
+			free(keep.v);
 			continue;
+		}
 		p_init(&p);
 		p_int(&p, ticket);
-		p_own(&p, array_literal(NULL, lists[l]->n, addr_address, lists[l]));
-		p_own(&p, array_literal(NULL, lists[l]->n, addr_name, lists[l]));
+		p_own(&p, array_literal(NULL, keep.n, addr_address, &keep));
+		p_own(&p, array_literal(NULL, keep.n, addr_name, &keep));
 		p_own(&p, array_literal(exclude, 2, NULL, NULL));
+		free(keep.v);
 		if (run_done(db, "pd_add_cc", SQL_ADD_CC, &p, err) < 0)
 			return -1;
 	}
@@ -725,6 +750,14 @@ static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg
 	return v != PD_LOOP_OK && v != PD_LOOP_NO_ADDRESS;
 }
 
+/* Nothing but white space. */
+static bool blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	return *s == '\0';
+}
+
 /* Apply an agent's commands, each recorded as an event by the agent. */
 static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t ticket, const struct pd_cmd_result *cr,
 			  const char *actor, bool *status_set_r, bool *resolved_r,
@@ -770,6 +803,94 @@ static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t
 	return 0;
 }
 
+/* The ticket becomes addr's when nobody has it yet (event assignee.changed
+ * by addr, as the #assign command records it). */
+static int assign_if_none(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			  const char *addr, struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+	bool none;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	res = run(db, "pd_assignee_none",
+		  "SELECT assignee IS NULL FROM tickets WHERE id = $1::bigint", &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	none = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!none)
+		return 0;
+	char *lower = pd_xstrdup(addr);
+	for (char *c = lower; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	int r = pd_store_set_field(db, cfg, ticket, "assignee", lower, addr, err);
+	free(lower);
+	return r < 0 ? -1 : 0;
+}
+
+/* Whether addr is the ticket's requester or one of its Cc'd participants. */
+static int is_participant(struct pd_db *db, int64_t ticket, const char *addr, bool *r,
+			  struct pd_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, addr);
+	res = run(db, "pd_is_participant",
+		  "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
+		  "               AND address = lower($2))",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	*r = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+/* A mail with an agent's From that could not be verified, or to a reply
+ * address from someone not an agent: kept as a note with an event saying
+ * why, and its sender told (never in answer to automatic mail). */
+static int held_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+		     const struct pd_msg *msg, const struct pd_agent_decision *ad, struct pd_err *err)
+{
+	const bool unknown = ad->verdict == PD_AGENT_UNKNOWN;
+	const char *why = pd_agent_why_text(ad->why);
+	struct params p;
+	struct pd_err ce;
+
+	pd_log_info("ticket=%lld action=held verdict=%s from=%s reason=%s", (long long)ticket,
+		    pd_agent_verdict_name(ad->verdict), msg->from.address, why);
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, unknown ? "agent.unknown" : "agent.unverified");
+	p_text(&p, msg->from.address);
+	p_text(&p, why);
+	p_text(&p, msg->message_id ? msg->message_id : "");
+	if (run_done(db, "pd_agent_held",
+		     "INSERT INTO events (ticket_id, actor, kind, detail)"
+		     " VALUES ($1::bigint, 'system', $2, jsonb_build_object('from', lower($3),"
+		     "   'reason', $4::text, 'message_id', nullif($5, '')))",
+		     &p, err) < 0)
+		return -1;
+	if (!ctx->cfg->smtp.enabled || automatic_mail(ctx->cfg, msg))
+		return 0;
+	pd_err_clear(&ce);
+	if (pd_compose_agent_held(db, ctx->cfg, ticket, msg,
+				  unknown ? PD_HELD_NOT_AGENT : PD_HELD_UNVERIFIED, why, &ce) < 0) {
+		if (strcmp(ce.src, "db") == 0)
+			return *err = ce, -1;
+		pd_log_err("ticket=%lld: could not tell %s why their mail was held: %s",
+			   (long long)ticket, msg->from.address, ce.msg);
+	}
+	return 0;
+}
+
 /* After an agent's mail is stored: commands, relay, first response. */
 static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
 		      const struct pd_msg *msg, const struct pd_cmd_result *cr, bool note,
@@ -799,21 +920,23 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	}
 	if (note)
 		return 0;
-	/* the agent's own words: without the history their client quoted (our
-	 * internal notice must never reach the customer) */
-	char *text = pd_commands_trim_quote(cr->body);
-	const char *b = text;
-	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-		b++;
-	if (*b == '\0') {
-		/* commands alone are no answer: nothing to relay, no response recorded */
-		free(text);
+	/* cr->body is the agent's own words, without the quoted history (our
+	 * internal notice must never reach the customer) and the commands */
+	if (blank(cr->body)) {
+		/* commands alone are no answer: nothing to relay, no response
+		 * recorded; no commands either: the agent sent nothing of their own */
+		if (cr->n == 0 && ctx->cfg->smtp.enabled &&
+		    pd_compose_agent_held(db, ctx->cfg, ticket, msg, PD_HELD_EMPTY, NULL, &ce) < 0) {
+			if (strcmp(ce.src, "db") == 0)
+				return *err = ce, -1;
+			pd_log_err("ticket=%lld: could not tell %s that the answer was empty: %s",
+				   (long long)ticket, msg->from.address, ce.msg);
+		}
 		return 0;
 	}
 	int r = ctx->cfg->smtp.enabled
-		    ? pd_compose_agent_reply(db, ctx->cfg, ticket, msg, text, &relayed, &ce)
+		    ? pd_compose_agent_reply(db, ctx->cfg, ticket, msg, cr->body, &relayed, &ce)
 		    : 0;
-	free(text);
 	if (r < 0) {
 		if (strcmp(ce.src, "db") == 0)
 			return *err = ce, -1;
@@ -833,6 +956,9 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 		return -1;
 	PQclear(res);
 	if (pd_slascan_sync(db, ctx->cfg, ticket, time(NULL), err) < 0)
+		return -1;
+	/* who answers an unassigned ticket takes it */
+	if (assign_if_none(db, ctx->cfg, ticket, msg->from.address, err) < 0)
 		return -1;
 	/* waiting for the customer now, unless the agent said otherwise */
 	if (!status_set && pd_store_set_field(db, ctx->cfg, ticket, "status", "pending", msg->from.address,
@@ -858,7 +984,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	const bool is_agent = pd_config_is_agent(ctx->cfg, msg->from.address);
 	const char *kind = is_agent ? "agent" : "customer";
 	struct pd_cmd_result cr;
-	bool note = false, have_cr = false;
+	struct pd_agent_decision ad = {PD_AGENT_NONE, PD_AGENT_WHY_NONE};
+	bool note = false, have_cr = false, auto_agent = false;
 	char status[16] = "";
 	int64_t linked = 0, bounced = 0;
 	int rating = 0;
@@ -896,12 +1023,49 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	} else {
 		ticket = d.ticket;
 		it->action = PD_INGEST_APPENDED;
-		if (is_agent) {
-			pd_commands_parse(msg->body_text, &cr);
+		bool participant = false;
+		if (!is_agent && f.n_reply_tickets > 0 &&
+		    is_participant(db, ticket, msg->from.address, &participant, err) < 0)
+			goto out;
+		const struct pd_agent_facts af = {
+		    .from_agent = is_agent,
+		    .from_participant = participant,
+		    .from_address = msg->from.address,
+		    .ticket = ticket,
+		    .token_tickets = f.reply_tickets,
+		    .n_tokens = f.n_reply_tickets,
+		    .authres = msg->authentication_results,
+		    .trusted = (const char *const *)ctx->cfg->trusted_authserv_ids.v,
+		    .n_trusted = ctx->cfg->trusted_authserv_ids.n,
+		};
+		pd_agent_decide(&af, &ad);
+		if (ad.verdict == PD_AGENT_VERIFIED && automatic_mail(ctx->cfg, msg)) {
+			/* the agent's autoresponder answering a notice (it quotes
+			 * the notice): kept, never relayed, nothing applied */
+			kind = "note";
+			auto_agent = true;
+		} else if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
+			kind = "note"; /* held: kept on the ticket, nothing relayed or applied */
+		} else if (is_agent) {
+			/* the agent's own text first (without the history their
+			 * client quoted and our notice, which must never reach the
+			 * customer), then its commands: they work above or below
+			 * the quote */
+			struct pd_answer own;
+			if (pd_answer_split(msg->body_text, &own) < 0) {
+				pd_err_set(err, PD_ERR_TEMP, "store", 0,
+					   "out of memory splitting the answer of %s",
+					   msg->from.address);
+				goto out;
+			}
+			pd_commands_parse(own.text, &cr);
+			pd_answer_free(&own);
 			have_cr = true;
 			note = cr.note || to_note_address(ctx->cfg, msg);
 			if (note || cr.error != NULL)
 				kind = "note"; /* kept on the ticket, never relayed */
+			else if (cr.n == 0 && blank(cr.body))
+				kind = "note"; /* no answer at all: kept, the agent is told */
 		} else {
 			bool stale, surveyed;
 			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, &surveyed,
@@ -960,7 +1124,18 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			"         jsonb_build_object('rating', $2::int))",
 			ticket, rating, err) < 0)
 		goto out;
-	if (it->action == PD_INGEST_APPENDED && have_cr) {
+	if (auto_agent) {
+		if (ticket_stmt(db, "pd_agent_automatic",
+				"INSERT INTO events (ticket_id, actor, kind, detail)"
+				" SELECT $1::bigint, 'system', 'agent.automatic',"
+				"   jsonb_build_object('message', $2::bigint)",
+				ticket, message, err) < 0)
+			goto out;
+	} else if (it->action == PD_INGEST_APPENDED &&
+		   (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN)) {
+		if (held_mail(db, ctx, ticket, msg, &ad, err) < 0)
+			goto out;
+	} else if (it->action == PD_INGEST_APPENDED && have_cr) {
 		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
 			goto out;
 	} else if (it->action == PD_INGEST_APPENDED && bounced == 0 && rating == 0 &&

@@ -25,6 +25,9 @@ void pd_thread_decide(const struct pd_thread_facts *f, struct pd_thread_decision
 	} else if (f->tag_ticket > 0 && f->tag_sender_allowed) {
 		d->rule = PD_THREAD_TAG;
 		d->ticket = f->tag_ticket;
+	} else if (f->token_ticket > 0) {
+		d->rule = PD_THREAD_TOKEN;
+		d->ticket = f->token_ticket;
 	} else {
 		d->rule = PD_THREAD_NEW;
 		if (f->tag_ticket > 0)
@@ -43,6 +46,8 @@ const char *pd_thread_rule_name(enum pd_thread_rule rule)
 		return "message-id";
 	case PD_THREAD_TAG:
 		return "subject-tag";
+	case PD_THREAD_TOKEN:
+		return "reply-address";
 	}
 	return "unknown";
 }

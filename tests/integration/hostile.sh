@@ -472,7 +472,7 @@ sc_crlf() {
 	nid=$(notice_id crlf@customer.example)
 	before=$(sink_count)
 	printf '%s\r\n' "From: =?utf-8?q?Alice=0D=0ABcc:_victim7@evil.example?= <alice@example.com>" \
-		"To: support@example.com" \
+		"To: $(pd_reply_address "$DB" "$(sql "SELECT ticket_id FROM messages WHERE message_id = 'crlf@customer.example'")")" \
 		"Subject: =?utf-8?q?Re:_Hi=0D=0ABcc:_victim8@evil.example?=" \
 		"Message-ID: <crlf-agent@example.com>" "In-Reply-To: $nid" "References: $nid" \
 		"Date: Mon, 01 Mar 2027 11:00:00 +0000" "MIME-Version: 1.0" \
@@ -536,7 +536,7 @@ sc_sql() {
 	local nid
 	nid=$(notice_id "$mid")
 	local answer=$'#priority high\n#assign o\'brien@example.com\nDear O\'Brien, try \'\'); DROP TABLE outbox;-- $1 \\ E\'\\x27\' $$x$$.'
-	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+	$MKMAIL --from 'Alice Agent <alice@example.com>' --to "$(pd_reply_address "$DB" "$t")" \
 		--subject "Re: [Support #$t] x'; DELETE FROM tickets;--" --message-id '<sql-agent@example.com>' \
 		--in-reply-to "$nid" --references "$nid" --body "$answer" >"$T/sql-agent.eml"
 	pd_deliver "$U" "$T/sql-agent.eml"

@@ -314,6 +314,20 @@ pd_psql() {
 	psql -X -At -U postdesk -d "$1" -c "$2"
 }
 
+# pd_reply_address DBNAME NUMBER [SUPPORT]: the reply address of ticket NUMBER
+# (the Reply-To of its notices), from the database's secret: an agent's answer
+# sent there counts as the agent's.  SUPPORT defaults to support@example.com.
+pd_reply_address() {
+	"$PD_PYTHON" - "$(pd_psql "$1" "SELECT encode(secret, 'hex') FROM postdesk_secret WHERE name = 'reply-token'")" \
+		"$2" "${3:-support@example.com}" <<-'PY'
+		import hashlib, hmac, sys
+		key, n, support = bytes.fromhex(sys.argv[1]), sys.argv[2], sys.argv[3]
+		local, domain = support.rsplit("@", 1)
+		code = hmac.new(key, ("ticket:" + n).encode(), hashlib.sha256).hexdigest()[:16]
+		print("%s+t%s-%s@%s" % (local, n, code, domain))
+	PY
+}
+
 pd_stop_postgres() {
 	[ -n "$PD_PG_STARTED" ] || return 0
 	pd_as_postgres "$PD_PG_BINDIR/pg_ctl" -D "$PD_PG_DATA" -m fast -w -t 30 stop \
@@ -592,7 +606,7 @@ pd_write_config() {
 	shift
 	local db=postdesk user=support password=secret tls=none ca_file= processed=Processed
 	local url="imap://127.0.0.1:${PD_IMAP_PORT:-10143}/INBOX"
-	local extra= mbextra= kv smtp=yes smtp_block sla_block=
+	local extra= mbextra= kv smtp=yes smtp_block sla_block= smtpextra= agextra=
 	for kv in "$@"; do
 		case $kv in
 		db=*) db=${kv#db=} ;;
@@ -606,6 +620,8 @@ pd_write_config() {
 		extra=*) extra="$extra${kv#extra=}"$'\n' ;;
 		sla=*) sla_block="$sla_block${kv#sla=}"$'\n' ;;
 		mailbox_extra=*) mbextra="$mbextra  ${kv#mailbox_extra=}"$'\n' ;;
+		smtp_extra=*) smtpextra="$smtpextra  ${kv#smtp_extra=}"$'\n' ;;
+		agents_extra=*) agextra="$agextra  ${kv#agents_extra=}" ;;
 		*) pd_die "pd_write_config: unknown option $kv" ;;
 		esac
 	done
@@ -616,7 +632,7 @@ pd_write_config() {
   url  = \"smtp://127.0.0.1:${PD_SMTP_PORT:-10025}\"
   tls  = \"none\"
   from = \"Example Support <support@example.com>\"
-}"
+${smtpextra}}"
 	[ "$smtp" = no ] && smtp_block="# no smtp section: nothing is sent"
 	# sla=TEXT (repeatable): these sla, calendar and line sections instead of DESIGN.md's
 	[ -n "$sla_block" ] || sla_block='sla "critical" { first_response = "30m"  resolution = "4h"  calendar = "24x7"   warn_at = 80 }
@@ -639,7 +655,7 @@ line 2 { notify = {"l2@example.com"} }'
 			  password         = "$password"
 			${mbextra}}
 			${smtp_block}
-			agents { addresses = {"alice@example.com"}  notify = {"team@example.com"} }
+			agents { addresses = {"alice@example.com"}  notify = {"team@example.com"}${agextra} }
 			${sla_block}
 		EOF
 	)

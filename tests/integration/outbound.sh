@@ -6,12 +6,12 @@
 # fail visibly.
 #
 #   top_srcdir=. top_builddir=build tests/integration/outbound.sh [SCENARIO...]
-# Scenarios: ack ru loop retry fail agent bounce backlog (default: all).
+# Scenarios: ack ru loop retry fail agent verify bounce backlog (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="ack ru loop retry fail agent bounce backlog"
+ALL_SCENARIOS="ack ru loop retry fail agent verify bounce backlog"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -103,8 +103,8 @@ sc_ack() {
 	pd_check "ack: the body names the ticket number" bash -c "grep -q '1' <<<\"\$(cat '$ack')\""
 	pd_check_eq "notice: to the agents" "team@example.com" \
 		"$(grep -i '^rcpt' "${notice%.eml}.env" | sed 's/^[^:]*: *//')"
-	pd_check_eq "notice: Reply-To is the support address" "support@example.com" \
-		"$(header "$notice" Reply-To | sed 's/.*<\(.*\)>.*/\1/')"
+	pd_check "notice: Reply-To is the ticket's reply address (support+t1-CODE@)" \
+		bash -c "grep -qE '^support\+t1-[0-9a-f]{16}@example\.com\$' <<<'$(header "$notice" Reply-To | sed 's/.*<\(.*\)>.*/\1/')'"
 	pd_check "notice: carries the customer's text" \
 		bash -c "$(declare -f body); PD_PYTHON=$PD_PYTHON; body '$notice' | grep -q 'error 502'"
 	pd_check_eq "notice: Auto-Submitted: auto-generated" "auto-generated" \
@@ -260,11 +260,12 @@ sc_fail() {
 
 # ------------------------------------------------------------------ agents answer by mail
 
-# agent_mail N BODY [extra mkmail options]: alice answers the notice of ticket 1.
+# agent_mail N BODY [extra mkmail options]: alice answers the notice of ticket 1
+# with Reply, as a mail client does: to the notice's Reply-To.
 agent_mail() {
 	local n=$1 body=$2
 	shift 2
-	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+	$MKMAIL --from 'Alice Agent <alice@example.com>' --to "$REPLY_TO" \
 		--subject 'Re: [Support #1] Printer broken' --message-id "<ag$n@example.com>" \
 		--in-reply-to "$NOTICE_ID" --references "$NOTICE_ID" --body "$body" "$@" >"$T/ag$n.eml"
 	pd_deliver "$U" "$T/ag$n.eml"
@@ -283,6 +284,7 @@ sc_agent() {
 	local notice
 	notice=$(sink_files '^X-Postdesk-Kind: notice')
 	NOTICE_ID=$(header "$notice" Message-ID)
+	REPLY_TO=$(header "$notice" Reply-To | sed 's/.*<\(.*\)>.*/\1/')
 
 	# 1. a plain answer is relayed to the customer, from the support address
 	agent_mail 1 $'Please restart the printer and try again.\n\nAlice'
@@ -315,6 +317,11 @@ sc_agent() {
 	pd_check_eq "agent: the ticket waits for the customer" pending "$(ticket_field status)"
 	pd_check_eq "agent: first response recorded" t \
 		"$(count "SELECT first_response_at IS NOT NULL FROM tickets WHERE id = 1")"
+	pd_check_eq "agent: answering an unassigned ticket assigns it to the agent" \
+		"alice@example.com 1" \
+		"$(ticket_field assignee) $(count "SELECT count(*) FROM events WHERE ticket_id = 1 AND kind = 'assignee.changed' AND actor = 'alice@example.com' AND detail->>'to' = 'alice@example.com'")"
+	pd_check_eq "agent: a verified answer is no held mail" 0 \
+		"$(count "SELECT count(*) FROM events WHERE kind IN ('agent.unverified', 'agent.unknown')")"
 
 	# 2. a note is stored, never relayed
 	local before
@@ -323,7 +330,7 @@ sc_agent() {
 	pd_check_eq "agent: a #note is not sent to anyone" "$before" "$(sink_count)"
 	pd_check_eq "agent: the note is on the ticket" 1 \
 		"$(count "SELECT count(*) FROM messages WHERE ticket_id = 1 AND kind = 'note'")"
-	agent_mail 3 'Via the note address.' --to 'support+note@example.com'
+	agent_mail 3 'Via the note address.' --cc 'support+note@example.com'
 	pd_check_eq "agent: mail to support+note@ is a note" 2 \
 		"$(count "SELECT count(*) FROM messages WHERE ticket_id = 1 AND kind = 'note'")"
 
@@ -332,7 +339,7 @@ sc_agent() {
 	pd_check_eq "agent: #priority applied" high "$(ticket_field priority)"
 	pd_check_eq "agent: #assign applied" bob@example.com "$(ticket_field assignee)"
 	pd_check_eq "agent: each command is an event by the agent" 2 \
-		"$(count "SELECT count(*) FROM events WHERE ticket_id = 1 AND actor = 'alice@example.com' AND kind IN ('priority.changed', 'assignee.changed')")"
+		"$(count "SELECT count(*) FROM events WHERE ticket_id = 1 AND actor = 'alice@example.com' AND kind IN ('priority.changed', 'assignee.changed') AND detail->>'to' IN ('high', 'bob@example.com')")"
 	local last
 	last=$(ls -t "$PD_SINK_DIR"/*.eml | head -1)
 	case $(body "$last") in
@@ -398,7 +405,7 @@ sc_agent() {
 	pd_check_eq "agent: #close" closed "$(ticket_field status)"
 	before=$(sink_count)
 	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'Sarah Connor <sarah@customer.example>' \
-		--cc 'support@example.com' --subject 'Re: [Support #1] Printer broken' \
+		--cc "$REPLY_TO" --subject 'Re: [Support #1] Printer broken' \
 		--message-id '<ag10@example.com>' --in-reply-to "$NOTICE_ID" \
 		--body 'I called you; here is the summary.' >"$T/ag10.eml"
 	pd_deliver "$U" "$T/ag10.eml"
@@ -406,6 +413,209 @@ sc_agent() {
 	pd_check_eq "agent: written to the customer directly: recorded" 1 \
 		"$(count "SELECT count(*) FROM messages WHERE message_id = 'ag10@example.com' AND ticket_id = 1 AND kind = 'agent'")"
 	pd_check_eq "agent: and not sent a second time" "$before" "$(sink_count)"
+}
+
+# ------------------------------------------------------------------ whose mail counts as an agent's
+
+# notice_of N: the newest notice about ticket N in the sink.
+notice_of() {
+	local f
+	f=$(grep -lE '^X-Postdesk-Kind: notice' "$PD_SINK_DIR"/*.eml 2>/dev/null |
+		xargs -r grep -lE "^Subject: .*\[Support #$1\]" | xargs -r ls -t | head -1)
+	echo "$f"
+}
+reply_to_of() { header "$1" Reply-To | sed 's/.*<\(.*\)>.*/\1/'; }
+# rcpts FILE: the envelope recipients of a sunk mail, space-separated.
+rcpts() { grep -i '^rcpt' "${1%.eml}.env" | sed 's/^[^:]*: *//' | tr '\n' ' ' | sed 's/ $//'; }
+# newest_to ADDR KIND: the newest sunk mail of X-Postdesk-Kind KIND to ADDR.
+newest_to() {
+	local f
+	for f in $(ls -t "$PD_SINK_DIR"/*.eml 2>/dev/null); do
+		grep -q "^X-Postdesk-Kind: $2" "$f" && grep -qi "^rcpt.*$1" "${f%.eml}.env" && {
+			echo "$f"
+			return
+		}
+	done
+}
+# vmail N [mkmail options]: one mail into the mailbox, then one daemon run.
+vmail() {
+	local n=$1
+	shift
+	$MKMAIL --message-id "<v$n@example.com>" "$@" >"$T/v$n.eml"
+	pd_deliver "$U" "$T/v$n.eml"
+	once
+}
+# held_ok NAME MID EVENT TICKET: the mail MID is a note on TICKET with one EVENT.
+held_ok() {
+	pd_check_eq "verify: $1: kept as a note on ticket $4 with $3" "$4 note 1" \
+		"$(count "SELECT m.ticket_id || ' ' || m.kind || ' ' || (SELECT count(*) FROM events e WHERE e.ticket_id = m.ticket_id AND e.kind = '$3' AND e.detail->>'message_id' = '$2') FROM messages m WHERE m.message_id = '$2'")"
+}
+
+sc_verify() {
+	setup verify
+	sed -i 's/^agents { addresses/agents { trusted_authserv_ids = {"mx.example.com"}  addresses/' "$CONF"
+	local before n1 n2 r1 r2 m
+	# two tickets, each with its notice and reply address
+	vmail c1 --from 'Sarah Connor <sarah@customer.example>' --subject 'Printer broken' \
+		--body 'The label printer shows error 502.'
+	vmail c2 --from 'John Doe <john@customer.example>' --subject 'Invoice wrong' \
+		--body 'The invoice total is wrong.'
+	n1=$(notice_of 1)
+	n2=$(notice_of 2)
+	r1=$(reply_to_of "$n1")
+	r2=$(reply_to_of "$n2")
+	pd_check "verify: each ticket has its own reply address" \
+		bash -c "[[ '$r1' =~ ^support\+t1-[0-9a-f]{16}@example\.com$ && '$r2' =~ ^support\+t2-[0-9a-f]{16}@example\.com$ ]]"
+	pd_check_eq "verify: the address's code is the database secret's" 1 \
+		"$(count "SELECT count(*) FROM postdesk_secret WHERE length(secret) = 32")"
+
+	# 1. a forged agent's From with the subject tag: held, the agent told, the customer nothing
+	before=$(sink_count)
+	vmail f1 --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+		--subject 'Re: [Support #1] Printer broken' --body $'#close\nPlease send us your password.'
+	held_ok "forged From" vf1@example.com agent.unverified 1
+	pd_check_eq "verify: forged From: one mail, an error to alice only" \
+		"$((before + 1)) error alice@example.com" \
+		"$(sink_count) $(header "$(ls -t "$PD_SINK_DIR"/*.eml | head -1)" X-Postdesk-Kind) $(rcpts "$(ls -t "$PD_SINK_DIR"/*.eml | head -1)")"
+	m=$(newest_to alice@example.com error)
+	case $(body "$m") in
+	*"reply to the notice"*) pd_ok "verify: the error says how to answer" ;;
+	*) pd_fail "verify: the error says how to answer" "$(body "$m")" ;;
+	esac
+	pd_check_eq "verify: the error is not in the forged thread" "" "$(header "$m" In-Reply-To)"
+	pd_check_eq "verify: forged From: no command applied, status unchanged" "new" \
+		"$(ticket_field status 1)"
+	pd_check_eq "verify: forged From: nothing to the customer, no first response" "0 f" \
+		"$(count "SELECT count(*) FROM outbox WHERE kind = 'agent'") $(count "SELECT first_response_at IS NOT NULL FROM tickets WHERE id = 1")"
+
+	# 2. an automatic mail with an agent's From: held, and no error mail (no loop)
+	before=$(sink_count)
+	vmail f2 --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+		--subject 'Auto: [Support #1] out of office' --header 'Auto-Submitted: auto-replied' \
+		--body 'I am away.'
+	held_ok "autoresponder" vf2@example.com agent.unverified 1
+	pd_check_eq "verify: an automatic agent's mail gets no error back" "$before" "$(sink_count)"
+
+	# 3. Authentication-Results from an untrusted server: held
+	before=$(sink_count)
+	vmail f3 --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to "$(header "$n1" Message-ID)" \
+		--header 'Authentication-Results: evil.example; dmarc=pass header.from=example.com' \
+		--body 'Forged with a header.'
+	held_ok "untrusted authserv-id" vf3@example.com agent.unverified 1
+	pd_check_eq "verify: untrusted authserv-id: the reason is recorded" 1 \
+		"$(count "SELECT count(*) FROM events WHERE detail->>'message_id' = 'vf3@example.com' AND detail->>'reason' LIKE '%trusted_authserv_ids%'")"
+	pd_check_eq "verify: untrusted authserv-id: only the error to alice" "$((before + 1))" "$(sink_count)"
+
+	# 4. the reply address of ticket 2 on a mail that threads into ticket 1: held
+	vmail f4 --from 'Alice Agent <alice@example.com>' --to "$r2" \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to "$(header "$n1" Message-ID)" \
+		--body 'Wrong ticket.'
+	held_ok "another ticket's reply address" vf4@example.com agent.unverified 1
+	pd_check_eq "verify: another ticket's address: still nothing to any customer" 0 \
+		"$(count "SELECT count(*) FROM outbox WHERE kind = 'agent'")"
+
+	# 5. a trusted server's dmarc=pass: relayed
+	vmail a5 --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to "$(header "$n1" Message-ID)" \
+		--header 'Authentication-Results: MX.example.com; spf=pass smtp.mailfrom=example.com; dmarc=pass (p=reject) header.from=example.com' \
+		--header 'Authentication-Results: evil.example; dmarc=fail' \
+		--body 'Please restart the printer.'
+	m=$(newest_to sarah@customer.example agent)
+	pd_check "verify: trusted dmarc=pass: relayed to the customer" test -n "$m"
+	pd_check_eq "verify: trusted dmarc=pass: an agent's message, ticket pending, alice assigned" \
+		"agent pending alice@example.com" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va5@example.com'") $(ticket_field status 1) $(ticket_field assignee 1)"
+
+	# 6. Reply to the notice of ticket 2 (To its reply address, no other threading): relayed
+	vmail a6 --from 'Alice Agent <alice@example.com>' --to "$r2" --subject 'Your invoice' \
+		--body $'We corrected it.\n\nAlice'
+	m=$(newest_to john@customer.example agent)
+	pd_check "verify: to the reply address: relayed to the customer" test -n "$m"
+	case $(body "$m") in
+	*"We corrected it."*) pd_ok "verify: to the reply address: the text" ;;
+	*) pd_fail "verify: to the reply address: the text" "$(body "$m")" ;;
+	esac
+	pd_check_eq "verify: to the reply address: threaded into ticket 2, assigned, first response" \
+		"2 reply-address alice@example.com t" \
+		"$(count "SELECT ticket_id FROM messages WHERE message_id = 'va6@example.com'") $(grep -o 'rule=[a-z-]*' "$LOG" | tail -1 | cut -d= -f2) $(ticket_field assignee 2) $(count "SELECT first_response_at IS NOT NULL FROM tickets WHERE id = 2")"
+	pd_check_eq "verify: the assignment is an event like the others" 1 \
+		"$(count "SELECT count(*) FROM events WHERE ticket_id = 2 AND kind = 'assignee.changed' AND detail->>'to' = 'alice@example.com'")"
+
+	# 7. a teammate outside agents.addresses answers a notice: held, told, customer nothing
+	vmail c7 --from 'John Doe <john@customer.example>' --subject 'Re: [Support #2] Invoice wrong' \
+		--body 'Thanks, but it is still wrong.'
+	pd_check_eq "verify: the customer's answer opens ticket 2" open "$(ticket_field status 2)"
+	count "UPDATE tickets SET status = 'pending' WHERE id = 2" >/dev/null
+	before=$(count "SELECT count(*) FROM outbox WHERE to_address = 'john@customer.example'")
+	vmail t7 --from 'Team Mate <mate@example.com>' --to "$r2" \
+		--subject 'Re: [Support #2] Invoice wrong' --in-reply-to "$(header "$(notice_of 2)" Message-ID)" \
+		--body 'I think we should refund.'
+	held_ok "teammate" vt7@example.com agent.unknown 2
+	m=$(newest_to mate@example.com error)
+	pd_check "verify: teammate: told" test -n "$m"
+	case $(body "$m") in
+	*agents.addresses*) pd_ok "verify: teammate: told to be added to agents.addresses" ;;
+	*) pd_fail "verify: teammate: told to be added to agents.addresses" "$(body "$m")" ;;
+	esac
+	pd_check_eq "verify: teammate: the customer gets nothing, the ticket is not reopened" \
+		"$before pending" \
+		"$(count "SELECT count(*) FROM outbox WHERE to_address = 'john@customer.example'") $(ticket_field status 2)"
+
+	# 8. bottom-posted: the quote first, then #note: a note, nothing to the customer
+	before=$(count "SELECT count(*) FROM outbox WHERE to_address = 'sarah@customer.example'")
+	vmail a8 --from 'Alice Agent <alice@example.com>' --to "$r1" \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to "$(header "$n1" Message-ID)" \
+		--body $'On Mon, 2 Mar 2026, Sarah Connor via Example Support wrote:\n> The label printer shows error 502.\n> Reply to this email to answer the customer.\n\n#note\nShe has the old firmware.'
+	pd_check_eq "verify: bottom-posted #note: a note, nothing to the customer" \
+		"note $before" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va8@example.com'") $(count "SELECT count(*) FROM outbox WHERE to_address = 'sarah@customer.example'")"
+
+	# 9. an empty answer (only the quote): nothing sent, the agent told
+	before=$(count "SELECT count(*) FROM outbox WHERE to_address = 'sarah@customer.example'")
+	vmail a9 --from 'Alice Agent <alice@example.com>' --to "$r1" \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to "$(header "$n1" Message-ID)" \
+		--body $'On Mon, 2 Mar 2026, Sarah Connor via Example Support wrote:\n> The label printer shows error 502.\n> Reply to this email to answer the customer.'
+	m=$(newest_to alice@example.com error)
+	pd_check_eq "verify: empty answer: nothing to the customer" "$before" \
+		"$(count "SELECT count(*) FROM outbox WHERE to_address = 'sarah@customer.example'")"
+	case $(body "$m") in
+	*"no text of your own"*) pd_ok "verify: empty answer: the agent is told" ;;
+	*) pd_fail "verify: empty answer: the agent is told" "$(body "$m")" ;;
+	esac
+	pd_check_eq "verify: empty answer: kept as a note, no first response from it" "note" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va9@example.com'")"
+
+	# 10. the agent's own autoresponder answering a notice: kept, not relayed, no error back
+	before=$(sink_count)
+	vmail a10 --from 'Alice Agent <alice@example.com>' --to "$r1" \
+		--subject 'Out of office: [Support #1] Printer broken' --header 'Auto-Submitted: auto-replied' \
+		--in-reply-to "$(header "$n1" Message-ID)" --body $'I am away until Monday.\n\n> The label printer shows error 502.'
+	pd_check_eq "verify: the agent's autoresponder: a note, an event, nothing sent" \
+		"note 1 $before" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va10@example.com'") $(count "SELECT count(*) FROM events WHERE kind = 'agent.automatic'") $(sink_count)"
+
+	# 11. the reply address only in the envelope (Bcc): Delivered-To, as Dovecot's LMTP
+	#     and Postfix write the RCPT TO address with its +detail
+	vmail a11 --from 'Alice Agent <alice@example.com>' --to 'sarah@customer.example' \
+		--header "Delivered-To: $r1" --subject 'Re: [Support #1] Printer broken' \
+		--in-reply-to "$(header "$n1" Message-ID)" --body 'I wrote to you directly.'
+	pd_check_eq "verify: reply address in Delivered-To: the agent's message, not sent again" \
+		"agent 0" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va11@example.com'") $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'va11@example.com'")"
+
+	# 12. the customer answers all to that mail (the reply address in Cc): the customer's
+	#     mail as ever, no error to the customer
+	pd_check_eq "verify: ticket 1 waits for the customer" pending "$(ticket_field status 1)"
+	vmail c12 --from 'Sarah Connor <sarah@customer.example>' --to 'alice@example.com' --cc "$r1" \
+		--subject 'Re: [Support #1] Printer broken' --in-reply-to '<va11@example.com>' \
+		--body 'Thanks, that helped only a little.'
+	pd_check_eq "verify: the customer's answer-all: a customer message, the ticket open, nothing held" \
+		"customer open 0" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'vc12@example.com'") $(ticket_field status 1) $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'vc12@example.com'")"
+	pd_check_eq "verify: no error mail to the customer" "" "$(newest_to sarah@customer.example error)"
+	pd_check_eq "verify: the reply address in her Cc is no participant" 0 \
+		"$(count "SELECT count(*) FROM participants WHERE address LIKE 'support+%'")"
 }
 
 # ------------------------------------------------------------------ bounces of our own mail

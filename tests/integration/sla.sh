@@ -136,8 +136,8 @@ sc_breach() {
 	local f
 	f=$(kind_file breach)
 	if [ -n "$f" ]; then
-		pd_check_eq "breach: notice Reply-To the support address" "Example Support <support@example.com>" \
-			"$(header "$f" Reply-To)"
+		pd_check_eq "breach: notice Reply-To the ticket's reply address" \
+			"Example Support <$(pd_reply_address "$DB" 1)>" "$(header "$f" Reply-To)"
 		case $(header "$f" Subject) in
 		"[Support #1] SLA breached: Cannot log in") pd_ok "breach: subject with the ticket tag" ;;
 		*) pd_fail "breach: subject with the ticket tag" "$(header "$f" Subject)" ;;
@@ -174,7 +174,7 @@ sc_answered() {
 	pd_daemon_start "$CONF" "$T/answered.log"
 	local pid=$PD_DAEMON_PID
 	wait_until 30 kind_at_least notice 1 || pd_fail "answered: the agents' notice" "none"
-	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+	$MKMAIL --from 'Alice Agent <alice@example.com>' --to "$(pd_reply_address "$DB" 1)" \
 		--subject 'Re: [Support #1] Question about invoices' --message-id '<a1.answered@example.com>' \
 		--body $'They are under Account > Billing.\n\nAlice' >"$T/answered-a1.eml"
 	pd_deliver "$U" "$T/answered-a1.eml"
@@ -277,7 +277,7 @@ sc_pause() {
 	res_due1=$(q "SELECT extract(epoch FROM resolution_due)::bigint FROM tickets WHERE id = 1")
 
 	# the agent answers: first response met, pending, the clocks stop
-	$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+	$MKMAIL --from 'Alice Agent <alice@example.com>' --to "$(pd_reply_address "$DB" 1)" \
 		--subject 'Re: [Support #1] Export fails' --message-id '<a1.pause@example.com>' \
 		--body $'Could you send the file?\n\nAlice' >"$T/pause-a1.eml"
 	pd_deliver "$U" "$T/pause-a1.eml"

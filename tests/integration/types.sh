@@ -80,7 +80,7 @@ pd_cli "$CONF" tickets >"$T/types-tickets.txt"
 pd_check "types: the tickets table has a TYPE column" grep -q 'TYPE' "$T/types-tickets.txt"
 
 # an agent changes the type by mail
-$MKMAIL --from 'Alice Agent <alice@example.com>' --to 'support@example.com' \
+$MKMAIL --from 'Alice Agent <alice@example.com>' --to "$(pd_reply_address "$DB" "$n")" \
 	--subject "Re: [Support #$n] How do I export a report?" --message-id "<ag1.$X@example.com>" \
 	--body $'#type complaint\n\nSorry for the trouble, we are looking into it.' >"$T/$X-ag1.eml"
 pd_deliver "$U" "$T/$X-ag1.eml"

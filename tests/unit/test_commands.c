@@ -413,48 +413,6 @@ static void test_hostile(void **state)
 	pd_commands_free(&r);
 }
 
-/* Quoted history below an agent's answer is cut where that is safe. */
-static void test_trim_quote(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *in, *out;
-	} cases[] = {
-		/* nothing quoted: unchanged */
-		{"Please restart it.\n", "Please restart it.\n"},
-		/* top-posted answer above a quote with attribution (mutt, Thunderbird) */
-		{"Please restart it.\n\nAlice\n\nOn Sun, Nov 22, 2026 Sarah via Support wrote:\n"
-		 "> Ticket #1: a message\n> Status: new\n>\n> internal\n",
-		 "Please restart it.\n\nAlice\n"},
-		/* Russian attribution */
-		{"Перезагрузите принтер.\n\n22.11.2026, Сара написал(а):\n> Не печатает\n",
-		 "Перезагрузите принтер.\n"},
-		/* quote without attribution line */
-		{"Done.\n> old text\n> more\n", "Done.\n"},
-		/* inline answers between quotes: left alone */
-		{"> Does it print?\nNo, it does not.\n> Which model?\nX200.\n",
-		 "> Does it print?\nNo, it does not.\n> Which model?\nX200.\n"},
-		/* Outlook: separator and header block, no quoting */
-		{"Please restart it.\n\n-----Original Message-----\nFrom: Support\nSent: today\n\nTicket #1\n",
-		 "Please restart it.\n"},
-		{"Please restart it.\r\n\r\n________________________________\r\nFrom: Support\r\n"
-		 "Sent: today\r\nTicket #1\r\n",
-		 "Please restart it.\n"},
-		/* only a quote: nothing of the agent's to keep, so nothing is cut */
-		{"> only quoted\n", "> only quoted\n"},
-		{"", ""},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *t = pd_commands_trim_quote(cases[i].in);
-		if (strcmp(t, cases[i].out) != 0)
-			fail_msg("case %zu: got \"%s\"", i, t);
-		free(t);
-	}
-	char *t = pd_commands_trim_quote(NULL);
-	assert_string_equal(t, "");
-	free(t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,7 +424,6 @@ int main(void)
 		cmocka_unit_test(test_error_quoting),
 		cmocka_unit_test(test_api),
 		cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_trim_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

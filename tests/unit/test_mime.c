@@ -713,6 +713,9 @@ static void test_headers(void **state)
 	static const char raw[] =
 		"From MAILER-DAEMON Mon Mar  2 10:00:00 2026\n"
 		"Return-Path: <bounce@example.net>\n"
+		"Authentication-Results: mx.example.com;\n"
+		"\tdkim=pass header.d=example.com\n"
+		"Authentication-Results: forged.example; dmarc=pass\n"
 		"From: \"Doe, John\" (work) <john.doe@Example.COM>\n"
 		"Sender: list@example.net\n"
 		"Reply-To: Help Desk <help@example.com>\n"
@@ -760,6 +763,11 @@ static void test_headers(void **state)
 	assert_string_equal(m->return_path, "<bounce@example.net>");
 	assert_string_equal(m->x_priority, "1 (Highest)");
 	assert_string_equal(m->importance, "high");
+	/* the topmost one, unfolded: the receiving server's */
+	assert_non_null(m->authentication_results);
+	assert_non_null(strstr(m->authentication_results, "mx.example.com;"));
+	assert_non_null(strstr(m->authentication_results, "dkim=pass header.d=example.com"));
+	assert_null(strstr(m->authentication_results, "forged"));
 	assert_string_equal(m->body_text, "body\n");
 	pd_msg_free(m);
 }

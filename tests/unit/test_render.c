@@ -1240,7 +1240,8 @@ static void test_template_expand(void **state)
 
 static const char *const template_names[] = {
 	"ack",        "agent-notice", "agent-relay-footer", "sla-warning", "sla-breach",
-	"escalation", "survey",       "auto-close",         "command-error",
+	"escalation", "survey",       "auto-close",         "command-error", "agent-held",
+	"attachment-error",
 };
 
 static const struct pd_render_var full_vars[] = {
@@ -1263,7 +1264,11 @@ static const struct pd_render_var full_vars[] = {
 	{"sla.due", "2026-03-05 12:00 +0000"},
 	{"sla.late", "1h 30m"},
 	{"reason", "REASON-MARKER unknown command #clsoe"},
+	{"advice", "ADVICE-MARKER"},
 	{"kb.articles", "KB-ARTICLES-MARKER\n"},
+	{"message.attachments", "ATTACHMENTS-MARKER"},
+	{"attachments", "FILES-MARKER"},
+	{"limit", "25.0 MB"},
 };
 
 static void test_shipped_templates(void **state)
@@ -1341,13 +1346,14 @@ static void test_template_content(void **state)
 	(void)state;
 	static const struct {
 		const char *name;
-		const char *must[12];
+		const char *must[16];
 	} cases[] = {
 		{"ack", {"42", "Printer prints blank pages", "support@example.com", "KB-ARTICLES-MARKER",
 			 NULL}},
 		{"agent-notice",
 		 {"MESSAGE-BODY-MARKER\nsecond line", "#note", "#close", "#resolve", "#pending",
-		  "#priority", "#assign", "#line", "#type", "ivan@example.org", NULL}},
+		  "#priority", "#assign", "#line", "#type", "ivan@example.org", "ATTACHMENTS-MARKER",
+		  NULL}},
 		{"agent-relay-footer", {"Alice Agent", "42", NULL}},
 		{"sla-warning",
 		 {"42", "first response", "30m (24x7)", "2026-03-05 12:00 +0000", "REASONS-MARKER",
@@ -1361,15 +1367,18 @@ static void test_template_content(void **state)
 		{"command-error",
 		 {"REASON-MARKER", "#note", "#close", "#resolve", "#pending", "#priority",
 		  "#assign", "#line", "#type", NULL}},
+		{"agent-held", {"REASON-MARKER", "ADVICE-MARKER", "42", NULL}},
 	};
 	static const char *const en_words[] = {
 		"reply to this email", "reply to this email", "reply to", "reply to this email",
 		"reply to this email", "reply to this email",
-		"reply to this email with a single digit from 1 to 5", "reply to this email", ""};
+		"reply to this email with a single digit from 1 to 5", "reply to this email", "",
+		"not sent to the customer"};
 	static const char *const ru_words[] = {
 		"ответьте на это письмо", "ответ на это письмо", "ответьте", "ответьте на это письмо",
 		"ответьте на это письмо", "ответьте на это письмо",
-		"ответьте на это письмо одной цифрой от 1 до 5", "ответьте на это письмо", ""};
+		"ответьте на это письмо одной цифрой от 1 до 5", "ответьте на это письмо", "",
+		"не отправлено клиенту"};
 	char *dir = templates_dir();
 	struct pd_err err;
 
@@ -1390,6 +1399,31 @@ static void test_template_content(void **state)
 			free(subject);
 			free(body);
 		}
+	}
+	free(dir);
+}
+
+/* The notice's own text stands between the two marker lines, in every
+ * language: the first line of the body and the last. */
+static void test_notice_markers(void **state)
+{
+	(void)state;
+	static const char begin[] = "======== postdesk notice: answer above or below; nothing "
+				    "between these lines reaches the customer ========\n";
+	static const char end[] = "\n======== end of postdesk notice ========\n";
+	char *dir = templates_dir();
+	struct pd_err err;
+
+	for (int ru = 0; ru < 2; ru++) {
+		char *subject, *body;
+		assert_int_equal(pd_template_render(dir, ru ? "ru" : "en", "agent-notice", full_vars,
+						    PD_ARRAY_LEN(full_vars), &subject, &body, &err),
+				 0);
+		assert_memory_equal(body, begin, strlen(begin));
+		assert_true(strlen(body) > strlen(end));
+		assert_string_equal(body + strlen(body) - strlen(end), end);
+		free(subject);
+		free(body);
 	}
 	free(dir);
 }
@@ -1571,6 +1605,7 @@ int main(void)
 		cmocka_unit_test(test_tagged_subject),
 		cmocka_unit_test(test_template_expand),
 		cmocka_unit_test(test_shipped_templates),
+		cmocka_unit_test(test_notice_markers),
 		cmocka_unit_test(test_template_content),
 		cmocka_unit_test(test_template_load),
 		cmocka_unit_test(test_detect_language),

@@ -21,16 +21,22 @@ static void test_decide_order(void **state)
 		int64_t ticket, foreign;
 	} cases[] = {
 		/* nothing known: new ticket */
-		{{0, 0, 0, false}, PD_THREAD_NEW, 0, 0},
+		{{0, 0, 0, false, 0}, PD_THREAD_NEW, 0, 0},
 		/* our own Message-ID wins over everything */
-		{{7, 8, 9, true}, PD_THREAD_OWN_REF, 7, 0},
+		{{7, 8, 9, true, 0}, PD_THREAD_OWN_REF, 7, 0},
 		/* any stored Message-ID beats the tag */
-		{{0, 8, 9, true}, PD_THREAD_REF, 8, 0},
-		{{0, 8, 9, false}, PD_THREAD_REF, 8, 0},
+		{{0, 8, 9, true, 0}, PD_THREAD_REF, 8, 0},
+		{{0, 8, 9, false, 0}, PD_THREAD_REF, 8, 0},
 		/* tag from someone allowed */
-		{{0, 0, 9, true}, PD_THREAD_TAG, 9, 0},
+		{{0, 0, 9, true, 0}, PD_THREAD_TAG, 9, 0},
 		/* tag from a stranger: new ticket, foreign tag noted */
-		{{0, 0, 9, false}, PD_THREAD_NEW, 0, 9},
+		{{0, 0, 9, false, 0}, PD_THREAD_NEW, 0, 9},
+		/* the reply address decides only when nothing else does */
+		{{0, 0, 0, false, 5}, PD_THREAD_TOKEN, 5, 0},
+		{{0, 0, 9, false, 5}, PD_THREAD_TOKEN, 5, 0},
+		{{0, 0, 9, true, 5}, PD_THREAD_TAG, 9, 0},
+		{{0, 8, 0, false, 5}, PD_THREAD_REF, 8, 0},
+		{{7, 0, 0, false, 5}, PD_THREAD_OWN_REF, 7, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pd_thread_decision d;
