@@ -511,14 +511,50 @@ static char *fit_parts(const struct pd_config *cfg, struct pd_mimeout_part *part
 	return dropped.len ? pd_buf_steal(&dropped, NULL) : (pd_buf_free(&dropped), NULL);
 }
 
+/* An X-Postdesk-Kind: error mail (template with vars) to the sender of msg
+ * alone.  in_thread: it answers msg (In-Reply-To/References); else it stands
+ * outside the thread msg wrote into.  automatic: it counts against the
+ * sender's automatic-mail limits. */
+static int error_to_sender(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
+			   const struct pd_msg *msg, const char *template,
+			   const struct pd_render_var *vars, size_t n_vars, bool in_thread,
+			   bool automatic, struct pd_err *err)
+{
+	char *name = from_name(cfg);
+	const char *rcpts[1] = {msg->from.address};
+	struct pd_addr to = msg->from;
+	const char *refs[1] = {msg->message_id};
+	const bool refer = in_thread && msg->message_id != NULL;
+	struct outgoing o = {
+	    .template = template,
+	    .lang = cfg->default_language ? cfg->default_language : "en",
+	    .vars = vars,
+	    .n_vars = n_vars,
+	    .mail = {.kind = "error",
+		     .auto_submitted = "auto-replied",
+		     .from = {name, cfg->support_address},
+		     .reply_to = {(char *)"", (char *)""},
+		     .to = &to,
+		     .n_to = 1,
+		     .in_reply_to = in_thread ? msg->message_id : NULL,
+		     .references = refer ? refs : NULL,
+		     .n_references = refer ? 1 : 0},
+	    .rcpts = rcpts,
+	    .n_rcpts = 1,
+	    .automatic = automatic,
+	};
+	int rc = send_templated(db, cfg, ticket, &o, err);
+
+	free(name);
+	return rc;
+}
+
 /* The agent's error mail about files left out of an answer. */
 static int attachment_error(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			    const struct pd_msg *msg, const char *subject, const char *files,
 			    struct pd_err *err)
 {
 	char number[24], limit[32];
-	char *name = from_name(cfg);
-	int rc;
 
 	snprintf(number, sizeof(number), "%" PRId64, ticket);
 	pd_outparts_size(cfg->smtp.max_message_size, limit, sizeof(limit));
@@ -529,30 +565,8 @@ static int attachment_error(struct pd_db *db, const struct pd_config *cfg, int64
 	    {"ticket.subject", subject},
 	    {"support.address", cfg->support_address},
 	};
-	const char *rcpts[1] = {msg->from.address};
-	struct pd_addr to = msg->from;
-	const char *refs[1] = {msg->message_id};
-	struct outgoing o = {
-	    .template = "attachment-error",
-	    .lang = cfg->default_language ? cfg->default_language : "en",
-	    .vars = vars,
-	    .n_vars = PD_ARRAY_LEN(vars),
-	    .mail = {.kind = "error",
-		     .auto_submitted = "auto-replied",
-		     .from = {name, cfg->support_address},
-		     .reply_to = {(char *)"", (char *)""},
-		     .to = &to,
-		     .n_to = 1,
-		     .in_reply_to = msg->message_id,
-		     .references = msg->message_id ? refs : NULL,
-		     .n_references = msg->message_id ? 1 : 0},
-	    .rcpts = rcpts,
-	    .n_rcpts = 1,
-	    .automatic = false,
-	};
-	rc = send_templated(db, cfg, ticket, &o, err);
-	free(name);
-	return rc;
+	return error_to_sender(db, cfg, ticket, msg, "attachment-error", vars, PD_ARRAY_LEN(vars),
+			       true, false, err);
 }
 
 int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
@@ -740,13 +754,9 @@ int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int6
 {
 	struct ticket_info t;
 	char number[24];
-	char *name = from_name(cfg);
-	int rc;
 
-	if (ticket_info(db, ticket, &t, err) < 0) {
-		free(name);
+	if (ticket_info(db, ticket, &t, err) < 0)
 		return -1;
-	}
 	snprintf(number, sizeof(number), "%" PRId64, ticket);
 	const struct pd_render_var vars[] = {
 	    {"reason", reason},
@@ -754,30 +764,9 @@ int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int6
 	    {"ticket.subject", t.subject},
 	    {"support.address", cfg->support_address},
 	};
-	const char *rcpts[1] = {msg->from.address};
-	struct pd_addr to = msg->from;
-	const char *refs[1] = {msg->message_id};
-	struct outgoing o = {
-	    .template = "command-error",
-	    .lang = cfg->default_language ? cfg->default_language : "en",
-	    .vars = vars,
-	    .n_vars = PD_ARRAY_LEN(vars),
-	    .mail = {.kind = "error",
-		     .auto_submitted = "auto-replied",
-		     .from = {name, cfg->support_address},
-		     .reply_to = {(char *)"", (char *)""},
-		     .to = &to,
-		     .n_to = 1,
-		     .in_reply_to = msg->message_id,
-		     .references = msg->message_id ? refs : NULL,
-		     .n_references = msg->message_id ? 1 : 0},
-	    .rcpts = rcpts,
-	    .n_rcpts = 1,
-	    .automatic = false,
-	};
-	rc = send_templated(db, cfg, ticket, &o, err);
+	int rc = error_to_sender(db, cfg, ticket, msg, "command-error", vars, PD_ARRAY_LEN(vars),
+				 true, false, err);
 	ticket_info_free(&t);
-	free(name);
 	return rc;
 }
 
@@ -1168,7 +1157,7 @@ int pd_compose_agent_held(struct pd_db *db, const struct pd_config *cfg, int64_t
 	struct pd_auto_counts ac = {0, 0, false};
 	struct ticket_info t;
 	char number[24];
-	char *name, *reason = NULL;
+	char *reason = NULL;
 	int rc;
 
 	if (addr[0] == '\0')
@@ -1194,7 +1183,6 @@ int pd_compose_agent_held(struct pd_db *db, const struct pd_config *cfg, int64_t
 	if (ticket_info(db, ticket, &t, err) < 0)
 		return -1;
 	held_texts(cfg, why, detail ? detail : "", &reason, &advice);
-	name = from_name(cfg);
 	snprintf(number, sizeof(number), "%" PRId64, ticket);
 	const struct pd_render_var vars[] = {
 	    {"reason", reason},
@@ -1204,26 +1192,9 @@ int pd_compose_agent_held(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    {"support.address", cfg->support_address},
 	};
 	/* to the sender's own address only, outside the thread it wrote into */
-	const char *rcpts[1] = {addr};
-	struct pd_addr to = msg->from;
-	struct outgoing o = {
-	    .template = "agent-held",
-	    .lang = cfg->default_language ? cfg->default_language : "en",
-	    .vars = vars,
-	    .n_vars = PD_ARRAY_LEN(vars),
-	    .mail = {.kind = "error",
-		     .auto_submitted = "auto-replied",
-		     .from = {name, cfg->support_address},
-		     .reply_to = {(char *)"", (char *)""},
-		     .to = &to,
-		     .n_to = 1},
-	    .rcpts = rcpts,
-	    .n_rcpts = 1,
-	    .automatic = true,
-	};
-	rc = send_templated(db, cfg, ticket, &o, err);
+	rc = error_to_sender(db, cfg, ticket, msg, "agent-held", vars, PD_ARRAY_LEN(vars), false,
+			     true, err);
 	ticket_info_free(&t);
-	free(name);
 	free(reason);
 	return rc;
 }
