@@ -25,7 +25,11 @@
 #   - memory: peak RSS of postdeskd --once (no SMTP) over --small (1,000)
 #     and --big (100,000; --big 0 skips it) mails;
 #   - SLA scan: one scan over S open tickets (100,000) of which D (100) are
-#     due, and a second one with nothing due.
+#     due, and a second one with nothing due;
+#   - hostile mail: postdeskd --once over each of hostile.sh's mails alone
+#     (10,000 parts, 1 MB header line, 1 MB Subject, 100-deep nesting, ...);
+#   - takeover: two daemons on one database, the fetcher killed with SIGKILL:
+#     the kill -> a new mail stored by the other one.
 # Prints one table (targets met or not) and writes FILE (default
 # bench/results.json).  Not part of make check.  The machine is shared:
 # other processes' load shows up in the figures (the load average is
@@ -306,6 +310,65 @@ done
 kill -TERM "$PD_DAEMON_PID"
 pd_wait_exit "$PD_DAEMON_PID" 20 || true
 
+# ------------------------------------------------------------------ takeover
+
+# Two daemons on one database (default poll_interval, IDLE); the fetcher is
+# killed with SIGKILL and a mail delivered: kill -> that mail committed by
+# the other one (tests/integration/instances.sh does the same with checks).
+echo "# takeover: kill -9 of the fetcher -> a new mail stored by the standby"
+fresh_db bench_takeover smtp=no
+pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+"$top_builddir/postdeskd" -c "$T/bench_takeover.conf" >"$T/takeover1.log" 2>&1 &
+TK1=$!
+PD_BG_PIDS="$PD_BG_PIDS $TK1"
+for _ in $(seq 1 100); do grep -q "connected to" "$T/takeover1.log" && break; sleep 0.1; done
+pd_daemon_start "$T/bench_takeover.conf" "$T/takeover2.log"
+for _ in $(seq 1 100); do grep -q "standing by" "$T/takeover2.log" && break; sleep 0.1; done
+"$PY" "$top_srcdir/tests/integration/mkmail.py" --from "Kay <kay@customer.example>" \
+	--subject "Takeover" --message-id "<takeover@bench.example>" --body "After the kill." \
+	>"$T/takeover.eml"
+TK_T0=$(date +%s%N)
+kill -9 "$TK1"
+wait "$TK1" 2>/dev/null
+pd_deliver support "$T/takeover.eml"
+TAKEOVER_MS=-1
+for _ in $(seq 1 1200); do
+	if [ "$(pd_psql bench_takeover "SELECT count(*) FROM messages WHERE message_id = 'takeover@bench.example'")" = 1 ]; then
+		TAKEOVER_MS=$((($(date +%s%N) - TK_T0) / 1000000))
+		break
+	fi
+	sleep 0.05
+done
+kill -TERM "$PD_DAEMON_PID"
+pd_wait_exit "$PD_DAEMON_PID" 20 || true
+echo "#   ${TAKEOVER_MS} ms"
+
+# ------------------------------------------------------------------ hostile mail
+
+# Each of hostile.sh's mails (tests/integration/hostile_mail.py) alone in the
+# INBOX, postdeskd --once with SMTP (acknowledgement and notice composed):
+# start -> "done", so that what a sender can make one mail cost shows.
+echo "# hostile mail: postdeskd --once over each of hostile.sh's mails"
+HOSTILE_TIMES=
+for kind in "parts --count 10000" "longhdr --size 1048576" "longsubj --size 1048576" \
+	"deep --depth 100" "deeprfc --depth 100" "badb64" "badqp" "nul" "crlf" "sql" \
+	"big --size 52428800"; do
+	name=${kind%% *}
+	args=()
+	[ "$name" = big ] && args=(--attach-out "$T/hostile.bin")
+	fresh_db "bench_h_$name" 'extra=max_message_size = "120M"'
+	pd_doveadm expunge -u support mailbox INBOX all >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	"$PY" "$top_srcdir/tests/integration/hostile_mail.py" $kind "${args[@]}" \
+		>"$T/hostile.eml" || pd_die "hostile_mail.py $kind"
+	pd_deliver support "$T/hostile.eml" || pd_die "deliver hostile $name"
+	once_run "bench_h_$name"
+	ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)")
+	echo "#   $name: $(wc -c <"$T/hostile.eml") bytes, stored $RUN_STORED in $ms ms, peak RSS $RUN_RSS KB"
+	HOSTILE_TIMES="$HOSTILE_TIMES $name=$ms"
+	rm -f "$T/hostile.eml" "$T/hostile.bin"
+done
+
 # ------------------------------------------------------------------ memory
 
 echo "# memory: postdeskd --once over $SMALL mails (no SMTP)"
@@ -334,7 +397,7 @@ export MAILS INBOX_COUNT SMALL BIG IDLE_MAILS RATE SMTP_MAILS SLA_TICKETS SLA_DU
 	INGEST_SECS INGEST_RSS INGEST_STORED OUTBOX_SECS OUTBOX_SENT OUTBOX_ACKS OUTBOX_QUEUED \
 	OUTBOX_SINK SMALL_SECS SMALL_RSS SMALL_STORED BIG_SECS BIG_RSS BIG_STORED \
 	INGEST_START OUTBOX_START BIG_START BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
-export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES
+export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES TAKEOVER_MS HOSTILE_TIMES
 "$PY" - "$T/idle.sent" "$T/idle.log" "$T/bench_ingest.log" "$T/bench_bigrss.log" <<'PYEOF'
 import datetime, json, os, platform, re, subprocess, sys
 
@@ -460,6 +523,8 @@ targets = {
     "peak_rss_big_kb": {"target": "< 32768", "value": big_rss if big else None,
                         "met": (big_rss < 32768) if big else None},
     "sla_scan_ms": {"target": "< 100", "value": sla_ms, "met": 0 <= sla_ms < 100},
+    "takeover_ms": {"target": "< 5000", "value": int(E["TAKEOVER_MS"]),
+                    "met": 0 <= int(E["TAKEOVER_MS"]) < 5000},
 }
 
 
@@ -510,6 +575,9 @@ res = {
     "sla_scan": {"open_tickets": int(E["SLA_TICKETS"]), "due": int(E["SLA_DUE"]),
                  "notices": int(E["SLA_NOTICES"]), "ms": sla_ms,
                  "ms_nothing_due": int(E["SLA_IDLE_MS"]), "plan": E["SLA_PLAN"]},
+    "hostile_ingest_ms": {k: int(v) for k, v in kv(E["HOSTILE_TIMES"]).items()},
+    "takeover_ms": {"what": "kill -9 of the fetcher -> a new mail stored by the standby "
+                            "(default poll_interval, IDLE)", "ms": int(E["TAKEOVER_MS"])},
     "targets": targets,
 }
 
@@ -569,6 +637,11 @@ row("peak RSS KB, %d + outbox" % n, "%d" % int(E["INGEST_RSS"]))
 row("SLA scan ms (%d open, %d due)" % (int(E["SLA_TICKETS"]), int(E["SLA_DUE"])), "%d" % sla_ms,
     "< 100", mark(targets["sla_scan_ms"]))
 row("SLA scan ms (nothing due)", "%d" % int(E["SLA_IDLE_MS"]))
+row("hostile mail alone, --once, ms", "")
+for k, v in res["hostile_ingest_ms"].items():
+    row("  " + k, "%d" % v)
+row("takeover ms (kill -9 -> mail stored)", "%d" % int(E["TAKEOVER_MS"]), "< 5000",
+    mark(targets["takeover_ms"]))
 
 m = res["machine"]
 print()

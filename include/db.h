@@ -11,6 +11,10 @@
 
 struct pd_db;
 
+/* err->code of a statement cancelled by statement_timeout (SQLSTATE 57014,
+ * class TEMP): the statement, or the data it was given, may be the cause. */
+#define PD_DB_TIMEOUT 57014
+
 /* Connect with conninfo; sets connect_timeout (10 s unless given),
  * statement_timeout (seconds, 0 = server default), application_name,
  * client_encoding UTF8 and time zone UTC.  Errors are TEMP (server down) or

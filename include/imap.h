@@ -69,6 +69,11 @@ int pd_imap_fetch_sizes(struct pd_imap *im, const uint32_t *uids, size_t n, uint
  * an expunged UID is simply missing. */
 int pd_imap_fetch(struct pd_imap *im, const uint32_t *uids, size_t n,
 		  struct pd_imap_mail **mails_r, size_t *n_r, struct pd_err *err);
+/* The same with BODY.PEEK[]<0.prefix>: at most the first prefix bytes of
+ * each mail (header and the start of the body) cross the wire and memory,
+ * however large the mail is. */
+int pd_imap_fetch_prefix(struct pd_imap *im, const uint32_t *uids, size_t n, uint32_t prefix,
+			 struct pd_imap_mail **mails_r, size_t *n_r, struct pd_err *err);
 void pd_imap_mails_free(struct pd_imap_mail *mails, size_t n);
 
 /* Mark uids processed in one command: UID MOVE to processed_folder when

@@ -81,6 +81,7 @@ struct pd_msg {
 	/* problems: the mail is still stored, raw, and the ticket flagged for a human */
 	bool parse_failed;       /* MIME structure could not be parsed at all */
 	bool oversized;          /* above max_message_size: not parsed */
+	uint64_t server_size;    /* > raw_len: only the first raw_len bytes were fetched */
 	char *parse_error;       /* reason, NULL when none */
 	size_t n_warnings;       /* recoverable oddities (bad charset, broken encoded word...) */
 	char **warnings;

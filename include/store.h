@@ -7,6 +7,7 @@
 #ifndef PD_STORE_H
 #define PD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct pd_ingest_item {
 	int64_t ticket;          /* ticket number, 0 when none */
 	const char *rule;        /* threading rule name (static string) */
 	int flagged;             /* stored raw, ticket flagged for a human */
+	bool timed_out;          /* the batch failed on statement_timeout in this mail */
 };
 
 struct pd_store_ctx {
@@ -39,6 +41,10 @@ struct pd_store_ctx {
 	const char *mailbox;     /* mailbox section name */
 	const char *queue;       /* queue for new tickets */
 	uint32_t uidvalidity;
+	/* NULL: store each mail parsed; else keep each one raw on a flagged
+	 * ticket, for this reason (a mail whose parsed form cannot be stored
+	 * within statement_timeout) */
+	const char *raw_reason;
 };
 
 /*
@@ -49,7 +55,10 @@ struct pd_store_ctx {
  * pending search (unmarked mail below the checkpoint) finds it again.
  * Returns -1 (nothing
  * committed, every item FAILED) when the transaction as a whole fails:
- * database down, serialisation failure - err says which (TEMP).
+ * database down, serialisation failure - err says which (TEMP).  When the
+ * cause was a statement cancelled by statement_timeout (err->code
+ * PD_DB_TIMEOUT), the mail whose statement it was has timed_out set, so the
+ * caller can store the batch again in pieces around it.
  */
 int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *items,
 		   size_t n, struct pd_err *err);

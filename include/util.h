@@ -32,6 +32,19 @@ char *pd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Overwrite then free a secret (passwords). NULL is a no-op. */
 void pd_free_secret(char *s);
 
+/*
+ * A libpq conninfo fit for a log line: the value of every secret key
+ * (password, sslpassword, any key ending in "password" or holding "secret")
+ * in key=value form, and in URI form (postgresql://user:SECRET@host/db?
+ * password=SECRET) the userinfo's password and those query parameters, are
+ * replaced by "***"; everything else is kept as written.  Returns an owned
+ * string.  Pure: no parsing beyond finding those values.
+ */
+char *pd_conninfo_redact(const char *conninfo);
+/* text (a library's message about conninfo) with every secret value of
+ * conninfo, as written there, replaced by "***".  Returns an owned string. */
+char *pd_conninfo_scrub(const char *text, const char *conninfo);
+
 /* Growable byte buffer; data is always NUL-terminated (len excludes the NUL). */
 struct pd_buf {
 	char *data;

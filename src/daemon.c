@@ -44,6 +44,7 @@
 #define IDLE_MAX_MS (25 * 60 * 1000) /* RFC 2177: re-issue before 29 minutes */
 #define OUTBOX_EVERY_MS 5000         /* retries and rows other instances queued */
 #define OUTBOX_BATCH 500             /* rows per flush before the loop looks around */
+#define STANDBY_RETRY_MS 1000        /* a standby asks for a mailbox's lock this often */
 
 enum mb_state { MB_DOWN, MB_READY, MB_IDLE };
 
@@ -304,7 +305,11 @@ static int mb_service(struct daemon *d, struct mbox *m, bool once)
 					      m->cfg->name);
 			m->standby_logged = true;
 			m->locked = false;
-			m->next_ms = pd_now_ms() + m->cfg->poll_interval * 1000;
+			/* pg_try_advisory_lock never waits, so asking every second
+			 * costs one short query and holds up nothing else: the
+			 * mailbox is taken over within a second of the fetcher's
+			 * database session ending, whatever poll_interval says */
+			m->next_ms = pd_now_ms() + STANDBY_RETRY_MS;
 			return 0;
 		}
 		if (m->standby_logged)

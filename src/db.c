@@ -18,6 +18,7 @@
 
 #define PD_DB_MAX_PREPARED 64
 #define PD_DB_MAX_PENDING 256
+#define PD_DB_FLUSH_AT 4096 /* half of the 8 KB at which libpq starts writing */
 
 /* A statement sent in pipeline mode whose result has not been read yet. */
 struct pending {
@@ -35,6 +36,8 @@ struct pd_db {
 	char *prepared[PD_DB_MAX_PREPARED]; /* names prepared on the current connection */
 	bool in_tx;                         /* between pd_db_begin and commit/rollback */
 	bool pipeline;                      /* libpq pipeline mode, statements pending */
+	size_t n_syncs;                     /* Syncs sent whose result is not read yet */
+	size_t unsent;                      /* bytes (at most) in libpq's buffer, not written */
 	size_t n_pending;
 	struct pending pending[PD_DB_MAX_PENDING];
 	int tag;        /* given to statements sent from now on */
@@ -85,8 +88,12 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	/* Only set connect_timeout when the operator did not. */
 	parsed = PQconninfoParse(db->conninfo, &perr);
 	if (parsed == NULL) {
+		/* libpq may quote the part it could not read: a password, say */
+		char *why = pd_conninfo_scrub(perr ? perr : "out of memory", db->conninfo);
+		char mb[400];
 		pd_err_set(err, PD_ERR_FATAL, "db", 0, "database conninfo is invalid: %s",
-			   perr ? perr : "out of memory");
+			   pq_msg(why, mb, sizeof(mb)));
+		pd_free_secret(why);
 		PQfreemem(perr);
 		return -1;
 	}
@@ -122,10 +129,15 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 		enum pd_err_class cls = (strstr(m, "authentication") || strstr(m, "does not exist"))
 						? PD_ERR_FATAL
 						: PD_ERR_TEMP;
+		/* never the password: the conninfo as written, its secrets starred */
+		char *shown = pd_conninfo_redact(db->conninfo);
+		char *why = pd_conninfo_scrub(m, db->conninfo);
 		pd_err_set(err, cls, "db", 0,
 			   "cannot connect to PostgreSQL (%s): %s; check database.conninfo and that "
 			   "the server is running",
-			   db->conninfo, m);
+			   shown, why);
+		free(shown);
+		pd_free_secret(why);
 		PQfinish(db->conn);
 		db->conn = NULL;
 		return -1;
@@ -134,6 +146,8 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 	forget_prepared(db);
 	db->in_tx = false;
 	db->pipeline = false;
+	db->n_syncs = 0;
+	db->unsent = 0;
 	db->n_pending = 0;
 	db->failed_tag = -1;
 	db->generation++;
@@ -205,7 +219,8 @@ int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct p
 		return pd_err_set(err, cls, "db", 0,
 				  "lost the connection to PostgreSQL during %s: %s; will reconnect",
 				  what, msg);
-	return pd_err_set(err, cls, "db", 0, "%s failed (SQLSTATE %s): %s", what, state, msg);
+	return pd_err_set(err, cls, "db", strcmp(state, "57014") == 0 ? PD_DB_TIMEOUT : 0,
+			  "%s failed (SQLSTATE %s): %s", what, state, msg);
 }
 
 static bool is_prepared(struct pd_db *db, const char *name)
@@ -247,6 +262,8 @@ static void broken(struct pd_db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db->pipeline = false;
+	db->n_syncs = 0;
+	db->unsent = 0;
 	db->n_pending = 0;
 	db->in_tx = false;
 }
@@ -265,6 +282,14 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 			return pd_db_result_err(db, NULL, "entering pipeline mode", err);
 		db->pipeline = true;
 	}
+	/* what this statement adds to libpq's output buffer, at most: its
+	 * messages' headers, names, parameters and, when parsed now, its text */
+	size_t bytes = 64 + 8 * (size_t)nparams + (name ? 2 * strlen(name) : 0);
+	for (int i = 0; i < nparams; i++)
+		if (values[i] != NULL)
+			bytes += formats && formats[i] && lengths ? (size_t)lengths[i] : strlen(values[i]);
+	if (name == NULL || to_prepare(db, name))
+		bytes += strlen(sql);
 	if (to_prepare(db, name)) {
 		if (PQsendPrepare(db->conn, name, sql, nparams, NULL) != 1)
 			return pd_db_result_err(db, NULL, name, err);
@@ -277,6 +302,23 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 	if (ok != 1)
 		return pd_db_result_err(db, NULL, name ? name : "query", err);
 	db->pending[db->n_pending++] = (struct pending){name ? name : "statement", false, db->tag};
+	/*
+	 * Never leave a statement half sent.  libpq writes its buffer out in
+	 * 8 KB blocks once it holds 8 KB, so a statement that crosses that mark
+	 * goes out in part and the rest waits for the next Sync.  The server
+	 * starts a statement's clock at its first message (Parse/Bind) and stops
+	 * it only when its Execute completes, so all the client's work meanwhile
+	 * - the rest of the batch - would count against statement_timeout (a
+	 * 1 MB Subject in an acknowledgement did that).  Whenever what was added
+	 * since the last write may have reached half of 8 KB, write it all now:
+	 * one write, no round trip; small statements still travel together.
+	 */
+	db->unsent += bytes;
+	if (db->unsent >= PD_DB_FLUSH_AT) {
+		if (PQflush(db->conn) != 0)
+			return pd_db_result_err(db, NULL, name ? name : "query", err);
+		db->unsent = 0;
+	}
 	return 0;
 }
 
@@ -289,7 +331,7 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 {
 	struct pd_err first;
 	bool failed = false, synced = false;
-	size_t idx = 0, n = db->n_pending;
+	size_t idx = 0, n = db->n_pending, syncs = 0;
 	int nulls = 0;
 	PGresult *last = NULL;
 
@@ -303,6 +345,7 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 		broken(db);
 		return -1;
 	}
+	db->unsent = 0;
 	while (!synced) {
 		PGresult *r = PQgetResult(db->conn);
 		if (r == NULL) {
@@ -314,7 +357,8 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 		ExecStatusType st = PQresultStatus(r);
 		const struct pending *pe = idx < n ? &db->pending[idx] : NULL;
 		if (st == PGRES_PIPELINE_SYNC) {
-			synced = true;
+			/* the sync points sent before (pd_db_sync_point), then ours */
+			synced = ++syncs > db->n_syncs;
 		} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 			idx++;
 			if (idx == n && !failed) {
@@ -348,6 +392,7 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 		return -1;
 	}
 	db->pipeline = false;
+	db->n_syncs = 0;
 	db->n_pending = 0;
 	if (failed) {
 		PQclear(last);
@@ -450,6 +495,20 @@ int pd_db_failed_tag(const struct pd_db *db)
 int pd_db_sync(struct pd_db *db, struct pd_err *err)
 {
 	return pipe_drain(db, NULL, false, err);
+}
+
+int pd_db_sync_point(struct pd_db *db, struct pd_err *err)
+{
+	if (db->conn == NULL || !db->pipeline || db->n_pending == 0)
+		return 0;
+	if (PQpipelineSync(db->conn) != 1) {
+		pd_db_result_err(db, NULL, "pipeline sync", err);
+		broken(db);
+		return -1;
+	}
+	db->n_syncs++;
+	db->unsent = 0; /* PQpipelineSync writes the buffer */
+	return 0;
 }
 
 void pd_db_discard(struct pd_db *db)

@@ -42,6 +42,15 @@ int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int npa
 		    struct pd_err *err);
 /* Wait for every deferred statement; the first failure is returned. */
 int pd_db_sync(struct pd_db *db, struct pd_err *err);
+/*
+ * End the server's unit of work here without waiting for it (a protocol
+ * Sync): what was sent so far runs and its results are read with the next
+ * statement that waits, as before.  Called once per mail, so that however
+ * long a batch is, the server never holds more than one mail's statements
+ * open; a failure before the sync point still fails whatever was sent after
+ * it (the transaction is aborted), and the first failure is the one reported.
+ */
+int pd_db_sync_point(struct pd_db *db, struct pd_err *err);
 /* Wait for them and forget any failure (before rolling back to a savepoint). */
 void pd_db_discard(struct pd_db *db);
 /*

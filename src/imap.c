@@ -1077,8 +1077,8 @@ static void att_read(const struct mailimap_msg_att *att, struct att_info *out)
  * [EXPUNGEISSUED] (some UIDs vanished meanwhile) still delivers the rest and
  * counts as success: the missing UIDs are simply absent.
  */
-static int uid_fetch(struct pd_imap *im, const uint32_t *sorted, size_t n, bool body, clist **res_r,
-		     struct pd_err *err)
+static int uid_fetch(struct pd_imap *im, const uint32_t *sorted, size_t n, bool body,
+		     uint32_t prefix, clist **res_r, struct pd_err *err)
 {
 	struct pd_buf text;
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
@@ -1093,17 +1093,21 @@ static int uid_fetch(struct pd_imap *im, const uint32_t *sorted, size_t n, bool 
 				  ft, mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR)
 		abort();
 	if (body) {
+		/* prefix > 0: BODY.PEEK[]<0.prefix>, the server sends no more */
 		struct mailimap_section *sec = mailimap_section_new(NULL);
 		if (sec == NULL ||
 		    mailimap_fetch_type_new_fetch_att_list_add(
-			    ft, mailimap_fetch_att_new_body_peek_section(sec)) != MAILIMAP_NO_ERROR)
+			    ft, prefix > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, 0,
+											       prefix)
+					   : mailimap_fetch_att_new_body_peek_section(sec)) !=
+			    MAILIMAP_NO_ERROR)
 			abort();
 	} else if (mailimap_fetch_type_new_fetch_att_list_add(
 			   ft, mailimap_fetch_att_new_rfc822_size()) != MAILIMAP_NO_ERROR) {
 		abort();
 	}
-	cmd_begin(im, "UID FETCH %s (UID %s) [%zu uids]", text.data ? text.data : "",
-		  body ? "BODY.PEEK[]" : "RFC822.SIZE", n);
+	cmd_begin(im, "UID FETCH %s (UID %s%s) [%zu uids]", text.data ? text.data : "",
+		  body ? "BODY.PEEK[]" : "RFC822.SIZE", body && prefix ? "<0.N>" : "", n);
 	pd_buf_free(&text);
 	r = mailimap_uid_fetch(im->imap, set, ft, &res);
 	mailimap_fetch_type_free(ft);
@@ -1148,7 +1152,7 @@ int pd_imap_fetch_sizes(struct pd_imap *im, const uint32_t *uids, size_t n, uint
 	if (n == 0)
 		return 0;
 	sorted = sorted_copy(uids, n, &ns);
-	if (uid_fetch(im, sorted, ns, false, &res, err) < 0) {
+	if (uid_fetch(im, sorted, ns, false, 0, &res, err) < 0) {
 		free(sorted);
 		return -1;
 	}
@@ -1179,8 +1183,8 @@ int pd_imap_fetch_sizes(struct pd_imap *im, const uint32_t *uids, size_t n, uint
  * Bodies are copied out of libetpan's response (which is then freed) into
  * malloc'd, NUL-terminated buffers; the length is the literal's length, so
  * NUL bytes inside a message survive. */
-int pd_imap_fetch(struct pd_imap *im, const uint32_t *uids, size_t n, struct pd_imap_mail **mails_r,
-		  size_t *n_r, struct pd_err *err)
+static int fetch_bodies(struct pd_imap *im, const uint32_t *uids, size_t n, uint32_t prefix,
+			struct pd_imap_mail **mails_r, size_t *n_r, struct pd_err *err)
 {
 	struct pd_imap_mail *mails;
 	uint32_t *sorted;
@@ -1195,7 +1199,7 @@ int pd_imap_fetch(struct pd_imap *im, const uint32_t *uids, size_t n, struct pd_
 	if (n == 0)
 		return 0;
 	sorted = sorted_copy(uids, n, &ns);
-	if (uid_fetch(im, sorted, ns, true, &res, err) < 0) {
+	if (uid_fetch(im, sorted, ns, true, prefix, &res, err) < 0) {
 		free(sorted);
 		return -1;
 	}
@@ -1238,6 +1242,18 @@ int pd_imap_fetch(struct pd_imap *im, const uint32_t *uids, size_t n, struct pd_
 	*mails_r = mails;
 	*n_r = count;
 	return 0;
+}
+
+int pd_imap_fetch(struct pd_imap *im, const uint32_t *uids, size_t n, struct pd_imap_mail **mails_r,
+		  size_t *n_r, struct pd_err *err)
+{
+	return fetch_bodies(im, uids, n, 0, mails_r, n_r, err);
+}
+
+int pd_imap_fetch_prefix(struct pd_imap *im, const uint32_t *uids, size_t n, uint32_t prefix,
+			 struct pd_imap_mail **mails_r, size_t *n_r, struct pd_err *err)
+{
+	return fetch_bodies(im, uids, n, prefix > 0 ? prefix : 1, mails_r, n_r, err);
 }
 
 /* ------------------------------------------------------------------ mark */

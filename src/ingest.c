@@ -60,8 +60,9 @@ static void log_outcome(const struct pd_mailbox_cfg *mb, const struct pd_ingest_
 
 	if (it->action == PD_INGEST_FAILED)
 		return; /* store.c logged why */
-	pd_log_info("mailbox=%s uid=%u msgid=<%s> size=%zu ticket=%lld action=%s rule=%s%s",
-		    mb->name, it->uid, m->message_id ? m->message_id : "", m->raw_len,
+	pd_log_info("mailbox=%s uid=%u msgid=<%s> size=%llu ticket=%lld action=%s rule=%s%s",
+		    mb->name, it->uid, m->message_id ? m->message_id : "",
+		    (unsigned long long)(m->server_size > m->raw_len ? m->server_size : m->raw_len),
 		    (long long)it->ticket, pd_ingest_action_name(it->action),
 		    it->rule ? it->rule : "-", it->flagged ? " flagged=yes" : "");
 }
@@ -98,28 +99,119 @@ static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct 
 	return 0;
 }
 
+/*
+ * Store items[0..n).  When PostgreSQL cancels a statement for running past
+ * statement_timeout, the same batch would time out again on every round and
+ * the mailbox would stall behind it: store it again in smaller pieces - the
+ * mails before the one whose statement timed out, that mail alone, the mails
+ * after it (halves when no mail is named) - down to one mail, which is then
+ * kept raw on a flagged ticket like other mail that cannot be stored parsed.
+ * When even the raw mail times out the cause is not the mail (a lock, an
+ * overloaded server): the error is returned and the rest waits for the next
+ * round, as for any other temporary failure.  Pieces committed before that
+ * keep their actions; the others are FAILED.
+ */
+static int store_pieces(struct pd_db *db, const struct pd_store_ctx *ctx,
+			const struct pd_mailbox_cfg *mb, struct pd_ingest_item *items, size_t n,
+			struct pd_err *err)
+{
+	size_t k = n;
+
+	if (n == 0)
+		return 0;
+	if (pd_store_batch(db, ctx, items, n, err) == 0)
+		return 0;
+	if (err->code != PD_DB_TIMEOUT || (n == 1 && ctx->raw_reason != NULL))
+		return -1;
+	if (n == 1) {
+		struct pd_store_ctx raw = *ctx;
+		raw.raw_reason = "storing it took longer than database.statement_timeout";
+		pd_log_warning("mailbox=%s uid=%u: %s; trying to keep it raw on a flagged ticket",
+			       mb->name, items[0].uid, err->msg);
+		pd_err_clear(err);
+		return store_pieces(db, &raw, mb, items, 1, err);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].timed_out)
+			k = i;
+	pd_log_warning("mailbox=%s: a batch of %zu mails ran past the statement timeout (%s); "
+		       "storing it in smaller pieces",
+		       mb->name, n, k < n ? "in one mail" : "no mail named");
+	pd_err_clear(err);
+	if (k < n)
+		return store_pieces(db, ctx, mb, items, k, err) < 0 ||
+				       store_pieces(db, ctx, mb, items + k, 1, err) < 0 ||
+				       store_pieces(db, ctx, mb, items + k + 1, n - k - 1, err) < 0
+			   ? -1
+			   : 0;
+	return store_pieces(db, ctx, mb, items, n / 2, err) < 0 ||
+			       store_pieces(db, ctx, mb, items + n / 2, n - n / 2, err) < 0
+		   ? -1
+		   : 0;
+}
+
+/*
+ * A mail above max_message_size is never fetched whole: only its first
+ * max(max_message_size, KEEP_MIN) bytes (header and the start of the body)
+ * are fetched and stored raw, its ticket flagged and its size on the server
+ * recorded; then it is marked like any other, so it cannot come back.  The
+ * whole mail stays on the server (in processed_folder, or flagged \Seen).
+ * KEEP_MIN keeps the header and the first text also under a tiny limit.
+ */
+#define KEEP_MIN (64 * 1024)
+
+static uint64_t keep_bytes(const struct pd_config *cfg)
+{
+	if (cfg->max_message_size == 0)
+		return 0; /* no limit */
+	return cfg->max_message_size > KEEP_MIN ? cfg->max_message_size : KEEP_MIN;
+}
+
+/* The mail is the first prefix bytes of one of server_size: headers only. */
+static void truncated(struct pd_msg *m, uint64_t server_size, const struct pd_config *cfg)
+{
+	m->oversized = true;
+	m->server_size = server_size;
+	free(m->parse_error);
+	m->parse_error = pd_xasprintf(
+	    "message of %llu bytes is above max_message_size (%llu): not parsed, only its first "
+	    "%zu bytes were fetched and stored; the whole mail stays on the mail server",
+	    (unsigned long long)server_size, (unsigned long long)cfg->max_message_size,
+	    m->raw_len);
+}
+
 /* Fetch, parse and store one batch of UIDs; what was stored joins tm, to be
- * marked by the caller. */
+ * marked by the caller (also when a later piece of the batch failed).
+ * prefix > 0: the batch is one mail of server_size bytes, above
+ * max_message_size, of which only the first prefix bytes are fetched. */
 static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
 			const struct pd_mailbox_cfg *mb, uint32_t uidvalidity, const uint32_t *uids,
-			size_t n, struct to_mark *tm, struct pd_ingest_stats *st,
-			struct pd_err *err)
+			size_t n, uint32_t prefix, uint32_t server_size, struct to_mark *tm,
+			struct pd_ingest_stats *st, struct pd_err *err)
 {
 	struct pd_imap_mail *mails = NULL;
 	struct pd_ingest_item *items = NULL;
 	size_t n_mails = 0;
 	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
-	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity};
-	int rc = -1;
+	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity, NULL};
+	int stored;
 	int64_t t0 = pd_now_ms(), t_fetch, t_parse, t_store;
 
-	if (pd_imap_fetch(im, uids, n, &mails, &n_mails, err) < 0)
+	if ((prefix > 0 ? pd_imap_fetch_prefix(im, uids, n, prefix, &mails, &n_mails, err)
+			: pd_imap_fetch(im, uids, n, &mails, &n_mails, err)) < 0)
 		return -1;
 	t_fetch = pd_now_ms();
 	items = pd_xcalloc(n_mails, sizeof(*items));
 	for (size_t i = 0; i < n_mails; i++) {
 		items[i].uid = mails[i].uid;
-		items[i].msg = pd_mime_parse(mails[i].data, mails[i].len, &mopts);
+		if (prefix > 0 && mails[i].len < server_size) {
+			/* a prefix is not a mail: its header only, never its parts */
+			struct pd_mime_opts hdr = {1, 0, 0};
+			items[i].msg = pd_mime_parse(mails[i].data, mails[i].len, &hdr);
+			truncated(items[i].msg, server_size, cfg);
+		} else {
+			items[i].msg = pd_mime_parse(mails[i].data, mails[i].len, &mopts);
+		}
 		const struct pd_msg *m = items[i].msg;
 		if (m->parse_error != NULL)
 			pd_log_warning("mailbox=%s uid=%u: %s; storing it raw and flagging the ticket",
@@ -133,9 +225,9 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 				      mails[i].uid, m->n_warnings - 5);
 	}
 	t_parse = pd_now_ms();
-	if (pd_store_batch(db, &ctx, items, n_mails, err) < 0)
-		goto out;
-	crash_point();
+	stored = store_pieces(db, &ctx, mb, items, n_mails, err);
+	if (stored == 0)
+		crash_point();
 	t_store = pd_now_ms();
 
 	if (tm->n + n_mails > tm->cap) {
@@ -158,8 +250,9 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 			st->duplicates++;
 			break;
 		default:
-			st->failed++;
-			continue; /* stays unmarked: retried next round */
+			if (stored == 0)
+				st->failed++; /* else the error is the batch's */
+			continue;             /* stays unmarked: retried next round */
 		}
 		if (it->flagged)
 			st->flagged++;
@@ -168,13 +261,11 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 	pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld", mb->name,
 		     n_mails, (long long)(t_fetch - t0), (long long)(t_parse - t_fetch),
 		     (long long)(t_store - t_parse));
-	rc = 0;
-out:
 	for (size_t i = 0; i < n_mails; i++)
 		pd_msg_free(items[i].msg);
 	free(items);
 	pd_imap_mails_free(mails, n_mails);
-	return rc;
+	return stored;
 }
 
 int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
@@ -203,14 +294,22 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 		if (pd_imap_fetch_sizes(im, uids, n, sizes, err) < 0)
 			goto out;
 		/* Cut the batch so one fetch stays under batch_bytes; a single mail
-		 * larger than that is fetched on its own. */
-		uint64_t bytes = 0;
+		 * larger than that is fetched on its own, and one above what is
+		 * ever fetched whole (keep) on its own and only in part. */
+		uint64_t bytes = 0, keep = keep_bytes(cfg);
 		size_t take = 0;
-		while (take < n && (take == 0 || bytes + sizes[take] <= cfg->batch_bytes)) {
+		uint32_t prefix = keep > 0 && sizes[0] > keep ? (uint32_t)keep : 0;
+		while (take < n && (take == 0 || bytes + sizes[take] <= cfg->batch_bytes) &&
+		       (prefix > 0 ? take == 0 : keep == 0 || sizes[take] <= keep)) {
 			bytes += sizes[take];
 			take++;
 		}
-		if (ingest_batch(im, db, cfg, mb, uidvalidity, uids, take, &tm, st, err) < 0)
+		if (prefix > 0)
+			pd_log_notice("mailbox=%s uid=%u: %u bytes, above max_message_size: fetching "
+				      "only its first %u bytes",
+				      mb->name, uids[0], sizes[0], prefix);
+		if (ingest_batch(im, db, cfg, mb, uidvalidity, uids, take, prefix, sizes[0], &tm, st,
+				 err) < 0)
 			goto out;
 		off += take;
 		if ((tm.n >= MARK_EVERY || off >= pending.n) && mark_now(im, mb, &tm, err) < 0)

@@ -253,6 +253,55 @@ static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
 	return 0;
 }
 
+/* ------------------------------------------------------------ scan view */
+
+/*
+ * What one mail feeds into the decisions that read its text - the
+ * classifier, the language guess, the knowledge-base search - and into the
+ * new ticket's subject (and so every answer's subject): the first
+ * SCAN_SUBJECT bytes of the subject and SCAN_BODY of the body, cut at a
+ * character.  Their cost then no longer grows with what a sender chose to
+ * put in a mail (a 1 MB Subject: line).  The message row keeps the whole
+ * subject and body, the raw mail all of it, and agents' notices and answers
+ * carry the whole text.
+ */
+#define SCAN_SUBJECT 1024
+#define SCAN_BODY (8 * 1024)
+
+struct scan_view {
+	struct pd_msg m;
+	char *subject, *body; /* owned cut-down copies, NULL when not cut */
+};
+
+static char *cut_copy(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n <= max)
+		return NULL;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--; /* not inside a UTF-8 sequence */
+	return pd_xstrndup(s, max);
+}
+
+static const struct pd_msg *scan_view(const struct pd_msg *msg, struct scan_view *v)
+{
+	v->m = *msg;
+	v->subject = cut_copy(msg->subject, SCAN_SUBJECT);
+	v->body = cut_copy(msg->body_text, SCAN_BODY);
+	if (v->subject)
+		v->m.subject = v->subject;
+	if (v->body)
+		v->m.body_text = v->body;
+	return &v->m;
+}
+
+static void scan_view_free(struct scan_view *v)
+{
+	free(v->subject);
+	free(v->body);
+}
+
 /* ------------------------------------------------------------ new ticket */
 
 #define TS(n) "to_timestamp(nullif($" #n ", '')::double precision)"
@@ -334,9 +383,10 @@ static void p_opt_int(struct params *p, int64_t v)
 		p_int(p, v);
 }
 
-/* Open a ticket for msg, classified and with its SLA clocks started;
- * *subject_r (owned by the caller) and *lang_r (static or config-owned) say
- * what it was opened with, *cls the classification (caller frees). */
+/* Open a ticket for msg (its scan view), classified and with its SLA clocks
+ * started; *subject_r (owned by the caller) and *lang_r (static or
+ * config-owned) say what it was opened with, *cls the classification
+ * (caller frees). */
 static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
 		      int64_t *ticket_r, char **subject_r, const char **lang_r,
 		      struct pd_classification *cls, struct pd_err *err)
@@ -482,7 +532,9 @@ static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 	p_int(&p, (int64_t)msg->date);                                 /* 14 */
 	p_text(&p, msg->body_text);                                    /* 15 */
 	p_text(&p, msg->body_charset ? msg->body_charset : "");        /* 16 */
-	p_int(&p, (int64_t)msg->raw_len);                              /* 17 */
+	/* the size on the server, also when only a prefix was fetched */
+	p_int(&p, (int64_t)(msg->server_size > msg->raw_len ? msg->server_size
+							    : msg->raw_len)); /* 17 */
 	if (flag)
 		p_own(&p, flag);                                       /* 18 */
 	else
@@ -926,16 +978,19 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 	char *bounce_rcpt = NULL;
 	bool bounce_permanent = false;
 	struct pd_classification cls;
+	struct scan_view sv;
+	const struct pd_msg *scan = scan_view(msg, &sv);
 
 	memset(&cls, 0, sizeof(cls));
 
 	if (lookup_facts(db, ctx, msg, &f, err) < 0)
-		return -1;
+		goto out;
 	if (f.duplicate_of > 0) {
 		it->action = PD_INGEST_DUPLICATE;
 		it->ticket = f.duplicate_of;
 		it->rule = "duplicate";
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (bounce_of_ours(db, msg, &bounced, &bounce_rcpt, &bounce_permanent, err) < 0)
 		goto out;
@@ -948,12 +1003,8 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		it->rule = "bounce";
 		kind = "system";
 	} else if (d.rule == PD_THREAD_NEW) {
-		int r = new_ticket(db, ctx, msg, &ticket, &subject, &lang, &cls, err);
-		if (r < 0) {
-			free(subject);
-			pd_classification_free(&cls);
-			return -1;
-		}
+		if (new_ticket(db, ctx, scan, &ticket, &subject, &lang, &cls, err) < 0)
+			goto out;
 		it->action = PD_INGEST_NEW_TICKET;
 	} else {
 		ticket = d.ticket;
@@ -1011,7 +1062,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 			} else if (stale) {
 				/* too late to reopen: a new ticket that points to the old one */
 				linked = ticket;
-				if (new_ticket(db, ctx, msg, &ticket, &subject, &lang, &cls,
+				if (new_ticket(db, ctx, scan, &ticket, &subject, &lang, &cls,
 					       err) < 0)
 					goto out;
 				it->action = PD_INGEST_NEW_TICKET;
@@ -1112,6 +1163,7 @@ out:
 	pd_classification_free(&cls);
 	free(bounce_rcpt);
 	free(subject);
+	scan_view_free(&sv);
 	return rc;
 }
 
@@ -1120,11 +1172,11 @@ out:
  * value), keep the mail anyway: raw bytes on a ticket flagged for a human.
  */
 static int store_raw_only(struct pd_db *db, const struct pd_store_ctx *ctx,
-			  struct pd_ingest_item *it, const struct pd_err *why, struct pd_err *err)
+			  struct pd_ingest_item *it, const char *why, struct pd_err *err)
 {
 	struct pd_msg bare;
 	struct pd_ingest_item copy = *it;
-	char *reason = pd_xasprintf("could not store the parsed mail: %s", why->msg);
+	char *reason = pd_xasprintf("could not store the parsed mail: %s", why);
 	int r;
 
 	memset(&bare, 0, sizeof(bare));
@@ -1181,7 +1233,7 @@ static int mail_failed(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
 	item_reset(it);
 	pd_db_set_tag(db, tag);
 	pd_err_clear(&e2);
-	r = store_raw_only(db, ctx, it, e, &e2);
+	r = store_raw_only(db, ctx, it, e->msg, &e2);
 	/* checked here, not behind the next mail: this path must stay simple */
 	if (r == 0 && (pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e2) < 0 ||
 		       pd_db_sync(db, &e2) < 0))
@@ -1210,6 +1262,8 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 	uint32_t checkpoint = 0;
 	struct params p;
 
+	for (size_t i = 0; i < n; i++)
+		items[i].timed_out = false;
 	if (pd_db_begin(db, err) < 0)
 		return -1;
 	/*
@@ -1227,10 +1281,13 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		item_reset(it);
 		pd_db_set_tag(db, (int)i);
 		pd_err_clear(&e1);
-		r = pd_db_defer(db, NULL, "SAVEPOINT pd_mail", 0, NULL, &e1) < 0
-			? -1
-			: store_one(db, ctx, it, &e1);
+		r = pd_db_defer(db, NULL, "SAVEPOINT pd_mail", 0, NULL, &e1) < 0 ? -1
+		    : ctx->raw_reason != NULL ? store_raw_only(db, ctx, it, ctx->raw_reason, &e1)
+					      : store_one(db, ctx, it, &e1);
 		if (r == 0 && pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e1) < 0)
+			r = -1;
+		/* the server's unit of work ends with each mail (not waited for) */
+		if (r == 0 && i + 1 < n && pd_db_sync_point(db, &e1) < 0)
 			r = -1;
 		if (r == 0 && i + 1 == n && pd_db_sync(db, &e1) < 0)
 			r = -1; /* the last mail's tail is checked before the checkpoint */
@@ -1242,8 +1299,11 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 				i = (size_t)t;
 				it = &items[i];
 			}
-			if (mail_failed(db, ctx, it, (int)i, &e1, err) < 0)
+			if (mail_failed(db, ctx, it, (int)i, &e1, err) < 0) {
+				/* the caller may store the batch again around this mail */
+				it->timed_out = err->code == PD_DB_TIMEOUT;
 				goto fail;
+			}
 			i++;
 			continue;
 		}
@@ -1253,7 +1313,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
 			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
 				goto fail;
-			if (i + 1 == n && pd_db_sync(db, err) < 0)
+			if (i + 1 == n ? pd_db_sync(db, err) < 0 : pd_db_sync_point(db, err) < 0)
 				goto fail;
 		}
 		i++;
@@ -1446,7 +1506,8 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	p_int(&p, ticket);
 	p_int(&p, index);
 	res = run(db, "pd_reprocess_find",
-		  "SELECT m.id, r.raw FROM messages m JOIN message_raw r ON r.message_id = m.id"
+		  "SELECT m.id, r.raw, m.raw_size FROM messages m"
+		  " JOIN message_raw r ON r.message_id = m.id"
 		  " WHERE m.ticket_id = $1::bigint ORDER BY m.id OFFSET $2::bigint - 1 LIMIT 1"
 		  " FOR UPDATE OF m",
 		  &p, err);
@@ -1460,6 +1521,7 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	}
 	message = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &raw_len);
+	int64_t server_size = get_i64(res, 2);
 	PQclear(res);
 	if (raw == NULL) {
 		pd_err_set(err, PD_ERR_PERM, "store", 0, "stored original of message %lld unreadable",
@@ -1467,7 +1529,18 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 		goto fail;
 	}
 	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
+	bool partial = server_size > 0 && (uint64_t)server_size > raw_len;
+	if (partial)
+		mopts.max_size = 1; /* only a prefix was stored: its header, never its parts */
 	msg = pd_mime_parse((const char *)raw, raw_len, &mopts);
+	if (partial) {
+		/* the ticket stays flagged: the mail itself is on the mail server */
+		free(msg->parse_error);
+		msg->parse_error = pd_xasprintf(
+		    "only the first %zu of its %lld bytes were stored (it was above "
+		    "max_message_size); the whole mail is on the mail server",
+		    raw_len, (long long)server_size);
+	}
 	if (msg->parse_error != NULL)
 		*parse_error_r = pd_xstrdup(msg->parse_error);
 

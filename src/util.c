@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,148 @@ void pd_free_secret(char *s)
 		return;
 	explicit_bzero(s, strlen(s));
 	free(s);
+}
+
+/* ------------------------------------------------------- conninfo secrets */
+
+static bool secret_key(const char *k, size_t n)
+{
+	static const char pw[] = "password";
+	const size_t pl = sizeof(pw) - 1;
+
+	if (n >= pl && strncasecmp(k + n - pl, pw, pl) == 0)
+		return true;
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (strncasecmp(k + i, "secret", 6) == 0)
+			return true;
+	return false;
+}
+
+/* The spans [off, off+len) of conninfo that hold secret values. */
+struct spans {
+	size_t n;
+	size_t off[16], len[16];
+};
+
+static void span_add(struct spans *sp, size_t off, size_t len)
+{
+	if (sp->n < PD_ARRAY_LEN(sp->off) && len > 0) {
+		sp->off[sp->n] = off;
+		sp->len[sp->n] = len;
+		sp->n++;
+	}
+}
+
+static void secret_spans(const char *s, struct spans *sp)
+{
+	size_t i = 0, n = strlen(s);
+
+	sp->n = 0;
+	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0) {
+		size_t a = (size_t)(strstr(s, "://") - s) + 3;
+		size_t alen = strcspn(s + a, "/?");
+		const char *at = NULL;
+		for (size_t k = a; k < a + alen; k++) /* the last '@' ends the userinfo */
+			if (s[k] == '@')
+				at = s + k;
+		if (at != NULL) {
+			const char *colon = memchr(s + a, ':', (size_t)(at - (s + a)));
+			if (colon != NULL)
+				span_add(sp, (size_t)(colon + 1 - s), (size_t)(at - colon - 1));
+		}
+		const char *q = strchr(s + a, '?');
+		while (q != NULL) {
+			const char *k = q + 1, *amp = strchr(k, '&');
+			size_t plen = amp ? (size_t)(amp - k) : strlen(k);
+			const char *eq = memchr(k, '=', plen);
+			if (eq != NULL && secret_key(k, (size_t)(eq - k)))
+				span_add(sp, (size_t)(eq + 1 - s), plen - (size_t)(eq + 1 - k));
+			q = amp;
+		}
+		return;
+	}
+	/* key = value pairs; a value is 'quoted' (backslash escapes) or runs to
+	 * white space (backslash escapes too), as libpq reads them */
+	while (i < n) {
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+		size_t k = i;
+		while (i < n && s[i] != '=' && !isspace((unsigned char)s[i]))
+			i++;
+		size_t klen = i - k;
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+		if (i >= n || s[i] != '=')
+			continue; /* not a pair: skip the word */
+		i++;
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+		size_t v = i;
+		if (i < n && s[i] == '\'') {
+			for (i++; i < n && s[i] != '\''; i++)
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+			if (i < n)
+				i++; /* the closing quote */
+		} else {
+			for (; i < n && !isspace((unsigned char)s[i]); i++)
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+		}
+		if (secret_key(s + k, klen))
+			span_add(sp, v, i - v);
+	}
+}
+
+char *pd_conninfo_redact(const char *conninfo)
+{
+	struct spans sp;
+	struct pd_buf b;
+	size_t at = 0;
+
+	if (conninfo == NULL)
+		return pd_xstrdup("");
+	secret_spans(conninfo, &sp);
+	pd_buf_init(&b);
+	for (size_t k = 0; k < sp.n; k++) {
+		pd_buf_append(&b, conninfo + at, sp.off[k] - at);
+		pd_buf_append_str(&b, "***");
+		at = sp.off[k] + sp.len[k];
+	}
+	pd_buf_append_str(&b, conninfo + at);
+	return pd_buf_steal(&b, NULL);
+}
+
+char *pd_conninfo_scrub(const char *text, const char *conninfo)
+{
+	struct spans sp;
+	char *out = pd_xstrdup(text ? text : "");
+
+	if (conninfo == NULL)
+		return out;
+	secret_spans(conninfo, &sp);
+	for (size_t k = 0; k < sp.n; k++) {
+		/* the value as written, and without the quotes around it */
+		const char *v = conninfo + sp.off[k];
+		size_t l = sp.len[k];
+		if (l >= 2 && v[0] == '\'' && v[l - 1] == '\'') {
+			v++;
+			l -= 2;
+		}
+		if (l == 0)
+			continue;
+		char *needle = pd_xstrndup(v, l), *hit;
+		size_t from = 0;
+		while ((hit = strstr(out + from, needle)) != NULL) {
+			size_t pos = (size_t)(hit - out);
+			char *next = pd_xasprintf("%.*s***%s", (int)pos, out, hit + l);
+			pd_free_secret(out);
+			out = next;
+			from = pos + 3;
+		}
+		pd_free_secret(needle);
+	}
+	return out;
 }
 
 void pd_buf_init(struct pd_buf *b)

@@ -10,20 +10,24 @@
 # usual.  Mails come from tests/integration/hostile_mail.py.
 #
 #   top_srcdir=. top_builddir=build tests/integration/hostile.sh [SCENARIO...]
-# Scenarios: parts long deep enc nul big crlf sql (default: all).
+# Scenarios: parts long deep enc nul big huge crlf sql (default: all).
 #
 # big also measures the daemon's peak RSS (GNU time) while it stores the
 # 50 MB attachment and requires it below 3x the mail's size.  Under ASan the
 # allocator's quarantine would keep freed buffers around, so that run has
 # quarantine_size_mb=0 (and the bound allows for ASan's shadow memory); with
 # PD_VALGRIND=1 that one daemon still runs natively.
+# huge sends the same mail above max_message_size ("1M"): only its first
+# megabyte is fetched and stored, and the daemon's peak RSS stays far below
+# the mail's size (under half of it, ASan's own memory included; the big
+# scenario, which fetches the same mail whole, needs over 3x).
 # PD_HOSTILE_BIG_MB changes the attachment's size (default 50).
 
 . "$(dirname "$0")/lib.sh"
 
 HOSTILE="$PD_PYTHON $PD_LIB_DIR/hostile_mail.py"
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="parts long deep enc nul big crlf sql"
+ALL_SCENARIOS="parts long deep enc nul big huge crlf sql"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 BIG_MB=${PD_HOSTILE_BIG_MB:-50}
 
@@ -168,6 +172,9 @@ sc_long() {
 		"$(field longsubj@customer.example 'length(subject)')"
 	pd_check_eq "long: ...and starts as written" "w0000000000 w0000000001" \
 		"$(field longsubj@customer.example 'left(subject, 23)')"
+	pd_check_eq "long: its ticket's subject (what the classifier, the KB search and the answers see) is cut to 1 KB" \
+		"1024" "$(sql "SELECT octet_length(t.subject) FROM tickets t JOIN messages m ON m.ticket_id = t.id
+			WHERE m.message_id = 'longsubj@customer.example'")"
 	# the acknowledgement and notice of the long subject went out, each
 	# header line within SMTP's 998-octet limit
 	local f bad=0 n=0
@@ -330,6 +337,65 @@ sc_big() {
 		pd_fail "big: peak RSS ${kb:-?} kB is under $what ($limit kB)"
 	fi
 	rm -f "$T/big.eml" "$T/big.bin"
+}
+
+# ------------------------------------------------------------------ above max_message_size
+
+sc_huge() {
+	# the limit is far below the mail: it is never fetched whole
+	setup huge extra='max_message_size = "1M"'
+	$HOSTILE big --size $((BIG_MB * 1024 * 1024)) --id huge@customer.example \
+		--subject "Huge mail" >"$T/huge.eml" || pd_die "hostile_mail big"
+	local size
+	size=$(wc -c <"$T/huge.eml")
+	pd_log "huge: mail of $size bytes, max_message_size 1M"
+	$MKMAIL --from "Ann Before <ann@customer.example>" --subject "Before $X" \
+		--message-id "<$X.before@customer.example>" --body "Ordinary mail before $X." \
+		>"$T/$X.before.eml"
+	$MKMAIL --from "Bob After <bob@customer.example>" --subject "After $X" \
+		--message-id "<$X.after@customer.example>" --body "Ordinary mail after $X." \
+		>"$T/$X.after.eml"
+	pd_deliver "$U" "$T/$X.before.eml"
+	pd_deliver "$U" "$T/huge.eml" || pd_die "doveadm save huge.eml"
+	pd_deliver "$U" "$T/$X.after.eml"
+	rm -f "$T/huge.eml"
+	NMAILS=3
+	LOG=$T/huge.daemon.log
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:malloc_context_size=0" \
+		timeout -k 5 600 /usr/bin/time -f '%M' -o "$T/huge.rss" \
+		"$top_builddir/postdeskd" -c "$CONF" --once >"$LOG" 2>&1
+	RC=$?
+	common
+	pd_check_eq "huge: stored once, its size on the server recorded, its first MB kept" \
+		"1 $size 1048576" \
+		"$(sql "SELECT count(*) || ' ' || max(m.raw_size) || ' ' || max(length(r.raw)) FROM messages m
+			JOIN message_raw r ON r.message_id = m.id WHERE m.message_id = 'huge@customer.example'")"
+	pd_check_eq "huge: its ticket is flagged, saying only a part was stored" "t|t|Huge mail" \
+		"$(sql "SELECT left(t.flagged::text, 1) || '|' ||
+			(t.flag_reason LIKE '%only its first 1048576 bytes%')::text::char || '|' || m.subject
+			FROM tickets t JOIN messages m ON m.ticket_id = t.id
+			WHERE m.message_id = 'huge@customer.example'")"
+	pd_check "huge: the log says it was fetched only in part" \
+		grep -q "above max_message_size: fetching only its first 1048576 bytes" "$LOG"
+	local kb limit=$((size / 2 / 1024))
+	kb=$(tail -n 1 "$T/huge.rss" 2>/dev/null)
+	pd_log "huge: peak RSS of postdeskd ${kb:-?} kB for a mail of $((size / 1024)) kB"
+	if [ -n "$kb" ] && [ "$kb" -lt "$limit" ]; then
+		pd_ok "huge: peak RSS ${kb} kB is under half the mail ($limit kB; fetched whole it was over 3x)"
+	else
+		pd_fail "huge: peak RSS ${kb:-?} kB is under half the mail ($limit kB)"
+	fi
+	# marked: the next run finds nothing to do
+	once
+	pd_check_eq "huge: a second run exits 0" 0 "$RC"
+	pd_check_eq "huge: ...and fetches nothing again" 1 \
+		"$(grep -c 'done: 0 fetched' "$LOG")"
+	# parsing it again cannot lift the flag: only a part is stored
+	local t
+	t=$(sql "SELECT ticket_id FROM messages WHERE message_id = 'huge@customer.example'")
+	pd_cli "$CONF" reprocess "$t" 1 >/dev/null
+	pd_check_eq "huge: reprocessing the stored part keeps the ticket flagged" t \
+		"$(sql "SELECT left(flagged::text, 1) FROM tickets WHERE id = :'t'" t="$t")"
 }
 
 # ------------------------------------------------------------------ CR/LF smuggling

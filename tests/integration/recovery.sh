@@ -6,12 +6,13 @@
 #
 #   top_srcdir=. top_builddir=build tests/integration/recovery.sh [SCENARIO...]
 # Scenarios: uidvalidity newer dbdown stop auth poison deferred window notify reload metrics
+# secret
 # (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison deferred window notify reload metrics"
+ALL_SCENARIOS="uidvalidity newer dbdown stop auth poison deferred window notify reload metrics secret"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -425,6 +426,37 @@ sc_metrics() {
 	kill -TERM "$PD_DAEMON_PID"
 	pd_wait_exit "$PD_DAEMON_PID" 20
 	pd_check_eq "metrics: SIGTERM exits 0" 0 $?
+}
+
+# ------------------------------------------------------------------ no password in a log
+
+# A database that cannot be reached, with the password in the conninfo in
+# each of libpq's forms (and one conninfo libpq cannot read): the daemon's
+# log and the admin command's stderr say what failed, never the password.
+sc_secret() {
+	setup secret
+	local form ci n=0
+	for form in kv uri badpct; do
+		case $form in
+		kv) ci="host=127.0.0.1 port=1 dbname=$DB user=postdesk password=S3cretKV sslpassword=S3cretSSL" ;;
+		uri) ci="postgresql://postdesk:S3cretURI@127.0.0.1:1/$DB?sslpassword=S3cretQ" ;;
+		badpct) ci="postgresql://postdesk:S3cret%zz@127.0.0.1:1/$DB" ;;
+		esac
+		sed -i "s|^database { conninfo = \"[^\"]*\" }|database { conninfo = \"$ci\" }|" "$CONF"
+		grep -qF "$ci" "$CONF" || pd_die "secret: could not set the conninfo"
+		pd_daemon_once "$CONF" "$T/secret.$form.log"
+		local rc=$?
+		pd_check "secret ($form): postdeskd --once fails (exit $rc)" test "$rc" != 0
+		pd_cli "$CONF" tickets >"$T/secret.$form.cli" 2>&1
+		pd_check "secret ($form): the log says the database failed" \
+			grep -q "conninfo" "$T/secret.$form.log"
+		pd_check "secret ($form): no password in the daemon's log" \
+			bash -c "! grep -q S3cret '$T/secret.$form.log'"
+		pd_check "secret ($form): no password on the admin command's stderr" \
+			bash -c "! grep -q S3cret '$T/secret.$form.cli'"
+		grep -q '\*\*\*' "$T/secret.$form.log" && n=$((n + 1))
+	done
+	pd_check_eq "secret: the password's place is shown starred (key=value, URI, unreadable URI)" 3 "$n"
 }
 
 for s in $SCENARIOS; do

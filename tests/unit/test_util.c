@@ -144,13 +144,70 @@ static void test_err(void **state)
 	assert_int_equal(pd_err_set(NULL, PD_ERR_PERM, "x", 0, "ignored"), -1);
 }
 
+/* No secret of a conninfo reaches a log line, in either of libpq's forms. */
+static void test_conninfo_redact(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"host=127.0.0.1 dbname=postdesk user=postdesk",
+	     "host=127.0.0.1 dbname=postdesk user=postdesk"},
+	    {"host=db password=S3cret user=pd", "host=db password=*** user=pd"},
+	    {"password=S3cret", "password=***"},
+	    {"host=db password = S3cret", "host=db password = ***"},
+	    {"host=db password='S3 cret\\' x' user=pd", "host=db password=*** user=pd"},
+	    {"host=db password=S3\\ cret user=pd", "host=db password=*** user=pd"},
+	    {"host=db sslpassword=K3y sslkey=/k.pem", "host=db sslpassword=*** sslkey=/k.pem"},
+	    {"host=db PASSWORD=S3cret", "host=db PASSWORD=***"},
+	    {"host=db client_secret=abc", "host=db client_secret=***"},
+	    {"host=db passfile=/etc/pgpass", "host=db passfile=/etc/pgpass"},
+	    {"host=db password=", "host=db password="},
+	    {"host=db password", "host=db password"},
+	    {"postgresql://pd:S3cret@db:5432/postdesk", "postgresql://pd:***@db:5432/postdesk"},
+	    {"postgres://pd:S3c%40ret@db/postdesk", "postgres://pd:***@db/postdesk"},
+	    {"postgresql://pd:p@ss@db/x", "postgresql://pd:***@db/x"},
+	    {"postgresql://pd@db/postdesk", "postgresql://pd@db/postdesk"},
+	    {"postgresql://db/postdesk?user=pd&password=S3cret&sslmode=require",
+	     "postgresql://db/postdesk?user=pd&password=***&sslmode=require"},
+	    {"postgresql://db?sslpassword=K3y", "postgresql://db?sslpassword=***"},
+	    {"postgresql://pd:S3cret@db?password=Other", "postgresql://pd:***@db?password=***"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		char *r = pd_conninfo_redact(cases[i].in);
+		assert_string_equal(r, cases[i].out);
+		free(r);
+	}
+	char *r = pd_conninfo_redact(NULL);
+	assert_string_equal(r, "");
+	free(r);
+
+	static const struct {
+		const char *text, *conninfo, *out;
+	} scrub[] = {
+	    {"invalid percent-encoded token: \"S3c%zzret\"", "postgresql://pd:S3c%zzret@db/x",
+	     "invalid percent-encoded token: \"***\""},
+	    {"missing value after S3cret and S3cret", "password=S3cret",
+	     "missing value after *** and ***"},
+	    {"quoted 'S3 cret' and S3 cret", "password='S3 cret'", "quoted '***' and ***"},
+	    {"a * b", "password=*", "a *** b"},
+	    {"nothing secret", "host=db", "nothing secret"},
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(scrub); i++) {
+		r = pd_conninfo_scrub(scrub[i].text, scrub[i].conninfo);
+		assert_string_equal(r, scrub[i].out);
+		free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration), cmocka_unit_test(test_size),
 		cmocka_unit_test(test_buf),      cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_sha256),   cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_err),      cmocka_unit_test(test_conninfo_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
