@@ -2,7 +2,9 @@
  * fuzz_mime.c - one raw mail through everything ingest does with it before
  * the database: the MIME parse (headers, RFC 2047/2231, charsets, the body
  * and the attachments), the loop guard (its header lookups, the DSN
- * reader and the verdict), the language guess and the classifier's words.
+ * reader and the verdict), the language guess, the classifier's words, and
+ * the topmost Authentication-Results through its parser and the decision
+ * whether the mail is an agent's (with any reply address it was sent to).
  *
  * Besides crashes, leaks and undefined behaviour, it checks what msg.h
  * promises: the strings that are never NULL are not, every string is valid
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentid.h"
 #include "classify.h"
 #include "fuzz.h"
 #include "loopguard.h"
@@ -212,6 +215,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(dom);
 	check_words(m->subject);
 	check_words(m->body_text);
+
+	/* who wrote it, as store.c decides: the parser's result is all or nothing */
+	struct pd_authres ar;
+	if (pd_authres_parse(m->authentication_results, &ar) == 0) {
+		REQUIRE(ar.authserv_id != NULL);
+		REQUIRE(!ar.none || ar.n == 0);
+		for (size_t i = 0; i < ar.n; i++)
+			REQUIRE(ar.v[i].method != NULL && ar.v[i].result != NULL);
+		pd_authres_free(&ar);
+	} else {
+		REQUIRE(ar.authserv_id == NULL && ar.n == 0 && ar.v == NULL);
+	}
+	static const unsigned char secret[32] = {1, 2, 3};
+	int64_t tokens[4];
+	size_t n_tokens = 0;
+	const struct pd_addrlist *lists[3] = {&m->to, &m->cc, &m->delivered_to};
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l]->n && n_tokens < 4; i++) {
+			int64_t t = pd_token_ticket("support@example.com", lists[l]->v[i].address,
+						    secret, sizeof(secret));
+			REQUIRE(t == 0 || pd_token_shaped("support@example.com",
+							   lists[l]->v[i].address));
+			if (t > 0)
+				tokens[n_tokens++] = t;
+		}
+	static const char *const trusted[] = {"mx.example.com"};
+	struct pd_agent_facts af = {
+	    .from_agent = size > 0 && data[0] % 2 == 0,
+	    .from_address = m->from.address,
+	    .ticket = 1,
+	    .token_tickets = tokens,
+	    .n_tokens = n_tokens,
+	    .authres = m->authentication_results,
+	    .trusted = trusted,
+	    .n_trusted = 1,
+	};
+	struct pd_agent_decision ad;
+	pd_agent_decide(&af, &ad);
+	REQUIRE(af.from_agent ? ad.verdict == PD_AGENT_VERIFIED || ad.verdict == PD_AGENT_UNVERIFIED
+			      : ad.verdict == PD_AGENT_NONE || ad.verdict == PD_AGENT_UNKNOWN);
+	REQUIRE(pd_agent_why_text(ad.why) != NULL);
 
 	pd_msg_free(m);
 	return 0;

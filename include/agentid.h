@@ -45,6 +45,10 @@ int64_t pd_token_ticket(const char *support_address, const char *addr,
  * store asks the database for the secret only then. */
 bool pd_token_shaped(const char *support_address, const char *addr);
 
+/* True when addr is a plus-address of support_address (LOCAL+anything@DOMAIN,
+ * any case): a reply address, the note address, never a participant. */
+bool pd_support_plus(const char *support_address, const char *addr);
+
 /* ---------------------------------------------- Authentication-Results */
 
 struct pd_authres_result {

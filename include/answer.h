@@ -19,7 +19,8 @@
  *     it: "-----Original Message-----" (and its translations), or a header
  *     block "From: / Sent: / To: / Subject:" ("От: / Отправлено: / Кому: /
  *     Тема:", "Von: / Gesendet: / An: / Betreff:", "De : / Envoyé : / À :
- *     / Objet :"), with or without a line of underscores above it.
+ *     / Objet :"), with or without a line of underscores above it, or
+ *     Thunderbird's "-------- Original Message --------".
  * The agent's blocks that remain keep their order and are separated by one
  * blank line; the signature stays.  Commands and "#note" are then parsed by
  * pd_commands_parse() on the text, so they work above or below the quote.
@@ -37,7 +38,8 @@
 #define PD_ANSWER_MARK_END "======== end of postdesk notice ========"
 
 struct pd_answer {
-	char *text;     /* the agent's own text, UTF-8, quote and notice removed, trimmed; "" if none */
+	char *text;     /* the agent's own text, UTF-8, quote and notice removed,
+			 * trimmed; "" if none */
 	bool had_quote; /* some quoted history or notice text was removed */
 };
 

@@ -40,10 +40,12 @@ char *pd_html_to_text_cid(const char *html, size_t len, pd_html_cid_name_fn cid_
  * With PD_HTML_SANITIZE_STRIP_QUOTES also the quoted history and the
  * notice: <blockquote type="cite"> (Thunderbird, Apple Mail) with the
  * attribution just before it, .moz-cite-prefix, Gmail's .gmail_quote and
- * .gmail_attr, Yahoo's .yahoo_quoted, Outlook's div#divRplyFwdMsg or
- * #appendonsend or header block with a top border and everything after
- * them, and what lies between the elements holding the notice's marker
- * lines (answer.h), those elements included.
+ * .gmail_attr, Yahoo's .yahoo_quoted, Proton's .protonmail_quote, and
+ * everything from Outlook's div#divRplyFwdMsg, #appendonsend, header block
+ * with a top border, #mail-editor-reference-message-container or
+ * .OutlookMessageHeader (or Zimbra's hr#zwchr) to the end; and what lies
+ * between the elements holding the notice's marker lines (answer.h), those
+ * elements included, with an attribution just before.
  *
  * Input too big or too deeply nested for gumbo becomes its text, escaped,
  * in a <div> (cut at the notice's first marker with STRIP_QUOTES).

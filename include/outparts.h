@@ -47,6 +47,17 @@ const char *pd_outparts_size(uint64_t bytes, char *out, size_t outlen);
  * is replaced by html_in (trusted: already sanitised).  Newly allocated. */
 char *pd_outparts_text_html(const char *text, const char *placeholder, const char *html_in);
 
+/* The HTML part of an agent's answer: agent_html sanitised without the
+ * quoted notice (PD_HTML_SANITIZE_STRIP_QUOTES), with the footer below it
+ * (how: SANITISED).  When the sanitised HTML turned to text still shows the
+ * notice (a marker line, its heading "#TICKET: " or its command list), it is
+ * not trusted and the HTML is made from text, the plain answer with its
+ * footer (how: LEAKED; also when the sanitiser fails).  NULL when agent_html
+ * is NULL (how: NONE).  Newly allocated. */
+enum pd_answer_html { PD_ANSWER_HTML_NONE, PD_ANSWER_HTML_SANITISED, PD_ANSWER_HTML_LEAKED };
+char *pd_outparts_answer_html(const char *agent_html, int64_t ticket, const char *text,
+			      const char *footer, enum pd_answer_html *how);
+
 /* True when text (an HTML answer turned to text) still holds a marker line
  * of the notice (answer.h's rule: after quote prefixes and blanks, a line
  * starting with "======== postdesk notice" or "======== end of postdesk

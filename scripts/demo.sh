@@ -184,9 +184,9 @@ print(next((t["number"] for t in d if t["priority"] == "critical"), ""))' 2>/dev
 if [ -n "$urgent" ]; then
 	say "postdesk show $urgent (the urgent one: priority, reasons, SLA clocks)"
 	"$build/postdesk" -c "$CONF" show "$urgent" | head -n 6
-	say "alice@example.com answers ticket $urgent with Reply; ticket 1 is resolved"
+	say "alice@example.com answers ticket $urgent with Reply (to the notice's Reply-To); ticket 1 is resolved"
 	"$PD_PYTHON" "$top/tests/integration/mkmail.py" --from 'Alice Agent <alice@example.com>' \
-		--to support@example.com --subject "Re: [Support #$urgent] checkout" \
+		--to "$(pd_reply_address postdesk "$urgent")" --subject "Re: [Support #$urgent] checkout" \
 		--message-id "<demo-answer-$urgent@example.com>" \
 		--body $'We have rolled back the payment release; checkout works again.\n\nAlice' \
 		>"$STATE/answer.eml"

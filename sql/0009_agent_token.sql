@@ -6,7 +6,8 @@
 -- answer sent there is relayed to the customer.  The secret is 32 bytes made
 -- here once: SHA-256 over two random UUIDs (244 random bits; pgcrypto's
 -- gen_random_bytes is not always installed, gen_random_uuid is built in).
--- Replacing the row invalidates every reply address handed out so far.
+-- Replacing the row invalidates every reply address handed out so far (and
+-- the daemons, which read it once, must be restarted).
 CREATE TABLE postdesk_secret (
 	name       text PRIMARY KEY,
 	secret     bytea NOT NULL CHECK (length(secret) = 32),

@@ -75,9 +75,10 @@ static bool token_split(const char *support_address, const char *addr, int64_t *
 	int64_t n = 0;
 	const char *digits = p;
 	while (p < aat && isdigit((unsigned char)*p)) {
-		if (n > (INT64_MAX - 9) / 10)
+		int d = *p - '0';
+		if (n > (INT64_MAX - d) / 10)
 			return false;
-		n = n * 10 + (*p - '0');
+		n = n * 10 + d;
 		p++;
 	}
 	if (p == digits || *digits == '0' || n <= 0 || *p != '-')
@@ -91,6 +92,17 @@ static bool token_split(const char *support_address, const char *addr, int64_t *
 	*number_r = n;
 	*hex_r = p;
 	return true;
+}
+
+bool pd_support_plus(const char *support_address, const char *addr)
+{
+	const char *sat = support_address ? strrchr(support_address, '@') : NULL;
+	const char *aat = addr ? strrchr(addr, '@') : NULL;
+	size_t local = sat ? (size_t)(sat - support_address) : 0;
+
+	return sat != NULL && aat != NULL && local > 0 && pd_str_iequal(sat, aat) &&
+	       (size_t)(aat - addr) > local && addr[local] == '+' &&
+	       strncasecmp(addr, support_address, local) == 0;
 }
 
 bool pd_token_shaped(const char *support_address, const char *addr)

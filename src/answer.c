@@ -25,7 +25,7 @@ struct line {
 	bool quoted;    /* starts, after white space, with '>' */
 	bool blank;     /* nothing but white space */
 	enum mark mark; /* a notice marker line, quoted or not */
-	bool drop;
+	bool drop;      /* not the agent's own text */
 };
 
 /* ------------------------------------------------------------ characters */
@@ -157,6 +157,8 @@ static struct line *split_lines(const char *body, size_t *n_r)
  */
 static void drop_notices(struct line *v, size_t n)
 {
+	bool no_end = false; /* no END after the last BEGIN seen: none for later ones either */
+
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].mark == M_END) {
 			v[i].drop = true;
@@ -164,10 +166,11 @@ static void drop_notices(struct line *v, size_t n)
 		}
 		if (v[i].mark != M_BEGIN)
 			continue;
-		size_t j = i + 1;
+		size_t j = no_end ? n : i + 1;
 		while (j < n && v[j].mark != M_END)
 			j++;
 		if (j == n) {
+			no_end = true;
 			/* no END: the rest of this block */
 			j = i + 1;
 			while (j < n && v[j].quoted == v[i].quoted && v[j].mark != M_BEGIN)
@@ -195,15 +198,22 @@ static bool labelled(const struct line *l, const char *const *labels, size_t nla
 
 /* The labels of Outlook's header block, in the languages we meet. */
 #define NBSP "\xc2\xa0"
-static const char *const FROM[] = {"From:", "От:", "Von:", "De :", "De" NBSP ":", "De:",
-				   "Da:",   "Van:"};
-static const char *const SENT[] = {"Sent:",     "Date:",    "Отправлено:",        "Дата:",
-				   "Gesendet:", "Datum:",   "Envoyé :",           "Envoyé" NBSP ":",
-				   "Envoyé:",   "Inviato:", "Verzonden:"};
-static const char *const TO[] = {"To:",      "Subject:",     "Кому:",  "Тема:",      "An:",
-				 "Betreff:", "À :",          "À" NBSP ":", "À:",      "Objet :",
-				 "Objet" NBSP ":", "Objet:", "A:",     "Oggetto:",   "Aan:",
-				 "Onderwerp:", "Cc:",        "Копия:"};
+static const char *const FROM[] = {
+	"From:", "От:", "Von:", "De :", "De" NBSP ":", "De:", "Da:", "Van:",
+};
+/* Outlook's own word for the date: with "From:" enough to be sure */
+static const char *const SENT[] = {
+	"Sent:",   "Отправлено:", "Gesendet:", "Envoyé :", "Envoyé" NBSP ":",
+	"Envoyé:", "Inviato:",    "Verzonden:",
+};
+/* others write "Date:": then a "To:" or "Subject:" must follow too */
+static const char *const DATE[] = {"Date:", "Дата:", "Datum:"};
+static const char *const TO[] = {
+	"To:",      "Subject:",   "Кому:",   "Тема:",   "An:",      "Betreff:",
+	"À :",      "À" NBSP ":", "À:",      "Objet :", "Objet" NBSP ":",
+	"Objet:",   "A:",         "Oggetto:", "Aan:",   "Onderwerp:", "Cc:",
+	"Копия:",
+};
 
 /* One of labels appears inside [s, e), after white space. */
 static bool has_inner_label(const char *s, const char *e, const char *const *labels, size_t nl)
@@ -218,34 +228,70 @@ static bool has_inner_label(const char *s, const char *e, const char *const *lab
 }
 
 /*
- * An Outlook history starts at line i: its separator line, or a header
- * block "From:" + "Sent:"/"Date:" + "To:"/"Subject:" on consecutive lines
- * (or on one line, as some HTML turns into text).
+ * "-----Original Message-----" (Outlook), "-------- Original Message
+ * --------" (Thunderbird's header-style reply) and their translations: a
+ * title between runs of at least three dashes.
+ */
+static bool separator(const char *p, const char *e)
+{
+	static const char *const titles[] = {
+		"Original Message",        "Исходное сообщение",    "Ursprüngliche Nachricht",
+		"Message d'origine",       "Messaggio originale",   "Oorspronkelijk bericht",
+		"Mensaje original",        "Mensagem original",
+	};
+	const char *s = p, *t;
+
+	e = rtrim(p, e);
+	while (s < e && *s == '-')
+		s++;
+	if (s - p < 3)
+		return false;
+	s = skip_ws(s, e);
+	t = e;
+	while (t > s && t[-1] == '-')
+		t--;
+	if (e - t < 3)
+		return false;
+	t = rtrim(s, t);
+	for (size_t k = 0; k < PD_ARRAY_LEN(titles); k++)
+		if ((size_t)(t - s) == strlen(titles[k]) &&
+		    strncasecmp(s, titles[k], (size_t)(t - s)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An Outlook history starts at line i: its separator line, a line of
+ * underscores above "From:", or a header block on consecutive lines,
+ * "From:" + "Sent:" or "From:" + "Date:" + "To:"/"Subject:" (or on one
+ * line, as some HTML turns into text).
  */
 static bool outlook_start(const struct line *v, size_t n, size_t i)
 {
 	const char *p = skip_ws(v[i].p, v[i].p + v[i].len), *e = v[i].p + v[i].len;
-	static const char *const seps[] = {
-		"-----Original Message-----",   "----- Original Message -----",
-		"-----Исходное сообщение-----", "-----Ursprüngliche Nachricht-----",
-		"-----Message d'origine-----",  "-----Messaggio originale-----",
-		"-----Oorspronkelijk bericht-----",
-	};
 
-	for (size_t k = 0; k < PD_ARRAY_LEN(seps); k++)
-		if (starts(p, e, seps[k]))
-			return true;
+	if (separator(p, e))
+		return true;
+	/* Outlook's line of underscores right above "From:" */
+	const char *u = p;
+	while (u < e && *u == '_')
+		u++;
+	if (u - p >= 20 && rtrim(u, e) == u && i + 1 < n &&
+	    labelled(&v[i + 1], FROM, PD_ARRAY_LEN(FROM)))
+		return true;
 	if (!labelled(&v[i], FROM, PD_ARRAY_LEN(FROM)))
 		return false;
-	if (has_inner_label(p, e, SENT, PD_ARRAY_LEN(SENT)) &&
+	if ((has_inner_label(p, e, SENT, PD_ARRAY_LEN(SENT)) ||
+	     has_inner_label(p, e, DATE, PD_ARRAY_LEN(DATE))) &&
 	    has_inner_label(p, e, TO, PD_ARRAY_LEN(TO)))
 		return true;
-	bool sent = false, to = false;
+	bool sent = false, date = false, to = false;
 	for (size_t j = i + 1; j < n && j <= i + 6 && !v[j].blank && !v[j].quoted; j++) {
 		sent = sent || labelled(&v[j], SENT, PD_ARRAY_LEN(SENT));
+		date = date || labelled(&v[j], DATE, PD_ARRAY_LEN(DATE));
 		to = to || labelled(&v[j], TO, PD_ARRAY_LEN(TO));
 	}
-	return sent && to;
+	return sent || (date && to);
 }
 
 /* A line of 10 or more '_' (or '-') and nothing else. */
@@ -289,9 +335,9 @@ static void drop_outlook(struct line *v, size_t n)
 static bool attribution_end(const struct line *l)
 {
 	static const char *const verbs[] = {
-		"wrote",   "writes",  "schrieb",    "a écrit", "escribió",  "scrisse",
-		"skrev",   "schreef", "napisał",    "napisał(a)", "kirjoitti", "escreveu",
-		"написал", "написала", "написал(а)", "пишет",   "написав",   "написала(а)",
+		"wrote",    "writes",  "schrieb", "a écrit",    "escribió", "scrisse",
+		"skrev",    "schreef", "napisał", "napisał(a)", "kirjoitti", "escreveu",
+		"написал",  "написала", "написал(а)", "пишет",   "написав",
 	};
 	const char *s = l->p, *e = rtrim(l->p, l->p + l->len);
 
@@ -312,9 +358,9 @@ static bool attribution_end(const struct line *l)
 static bool attribution_open(const struct line *l)
 {
 	static const char *const open[] = {
-		"On ",  "Le ",  "Am ",  "El ",  "Il ",  "Em ",  "Op ", "W dniu ", "Den ", "* ",
-		"пн,",  "вт,",  "ср,",  "чт,",  "пт,",  "сб,",  "вс,", "Пн,",     "Вт,", "Ср,",
-		"Чт,",  "Пт,",  "Сб,",  "Вс,",
+		"On ", "Le ", "Am ", "El ", "Il ", "Em ", "Op ", "W dniu ", "Den ", "* ",
+		"пн,", "вт,", "ср,", "чт,", "пт,", "сб,", "вс,", "Пн,", "Вт,", "Ср,",
+		"Чт,", "Пт,", "Сб,", "Вс,",
 	};
 	const char *p = skip_ws(l->p, l->p + l->len), *e = l->p + l->len;
 
@@ -403,8 +449,9 @@ int pd_answer_split(const char *body, struct pd_answer *out)
 		for (size_t k = s; k < e; k++) {
 			if (k > s)
 				pd_buf_append_char(&b, '\n');
-			const char *end = k + 1 == e ? rtrim(v[k].p, v[k].p + v[k].len)
-						     : v[k].p + v[k].len;
+			const char *end = v[k].p + v[k].len;
+			if (k + 1 == e)
+				end = rtrim(v[k].p, end);
 			pd_buf_append(&b, v[k].p, (size_t)(end - v[k].p));
 		}
 	}

@@ -465,41 +465,19 @@ static bool addressed_to(const struct pd_msg *msg, const char *addr)
 	return false;
 }
 
-/* The HTML part of an agent's answer: the agent's HTML sanitised without
- * the quoted notice, with the footer below it.  When the sanitised HTML
- * still shows the notice (a marker line, the notice's heading or its list
- * of commands), it is not trusted: the HTML is made from the plain answer
- * (text, footer included) instead.  NULL when the agent wrote no HTML. */
+/* The HTML part of an agent's answer (outparts.h), logged when the
+ * sanitised HTML still showed the notice. */
 static char *answer_html(const struct pd_msg *msg, int64_t ticket, const char *text,
 			 const char *footer, bool *sanitised_r)
 {
-	char *san = NULL, *t, *heading, *html;
-	bool leaks;
+	enum pd_answer_html how;
+	char *html = pd_outparts_answer_html(msg->body_html, ticket, text, footer, &how);
 
-	*sanitised_r = false;
-	if (msg->body_html == NULL)
-		return NULL;
-	if (pd_html_sanitize(msg->body_html, strlen(msg->body_html), PD_HTML_SANITIZE_STRIP_QUOTES,
-			     &san) < 0)
-		return pd_outparts_text_html(text, NULL, NULL);
-	t = pd_html_to_text(san, strlen(san));
-	heading = pd_xasprintf("#%" PRId64 ": ", ticket);
-	leaks = pd_outparts_has_marker(t) || strstr(t, heading) != NULL ||
-		strstr(t, "#priority X") != NULL;
-	if (leaks) {
+	if (how == PD_ANSWER_HTML_LEAKED)
 		pd_log_warning("ticket=%" PRId64 ": the HTML of the answer from %s still showed the "
 			       "notice after sanitising; its HTML part is made from the plain text",
 			       ticket, msg->from.address);
-		html = pd_outparts_text_html(text, NULL, NULL);
-	} else {
-		char *with_footer = pd_xasprintf(HTML_PLACEHOLDER "\n\n%s", footer);
-		html = pd_outparts_text_html(with_footer, HTML_PLACEHOLDER, san);
-		free(with_footer);
-		*sanitised_r = true;
-	}
-	free(heading);
-	free(t);
-	free(san);
+	*sanitised_r = how == PD_ANSWER_HTML_SANITISED;
 	return html;
 }
 
@@ -1056,10 +1034,10 @@ static void held_texts(const struct pd_config *cfg, enum pd_compose_held why, co
 		*advice_r =
 		    ru ? "Чтобы ответить клиенту, ответьте (Reply) на уведомление об обращении:\n"
 			 "его адрес Reply-To принадлежит только этому обращению и подтверждает,\n"
-			 "что ответ ваш."
+			 "что ответ ваш. Сообщение сохранено в обращении как внутренняя заметка."
 		       : "To answer the customer, reply to the notice about the ticket: its\n"
 			 "Reply-To is the ticket's own address, which shows that the answer is\n"
-			 "yours.";
+			 "yours. The message is kept on the ticket as an internal note.";
 		break;
 	case PD_HELD_NOT_AGENT:
 		*reason_r = ru ? pd_xstrdup("ваш адрес не входит в список сотрудников поддержки"
@@ -1068,9 +1046,11 @@ static void held_texts(const struct pd_config *cfg, enum pd_compose_held why, co
 					    " (agents.addresses)");
 		*advice_r =
 		    ru ? "Отвечать клиентам могут только адреса из agents.addresses в настройках\n"
-			 "postdesk: попросите администратора добавить ваш адрес."
+			 "postdesk: попросите администратора добавить ваш адрес. Сообщение\n"
+			 "сохранено в обращении как внутренняя заметка."
 		       : "Only the addresses in agents.addresses of postdesk's configuration may\n"
-			 "answer customers: ask the administrator to add yours.";
+			 "answer customers: ask the administrator to add yours. The message is\n"
+			 "kept on the ticket as an internal note.";
 		break;
 	case PD_HELD_EMPTY:
 	default:

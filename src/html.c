@@ -883,8 +883,10 @@ static bool text_has(const struct san *s, size_t i, const char *m)
  * attribution is div.moz-cite-prefix, Apple Mail's a <div> just before or
  * inside); Gmail in div.gmail_quote with div.gmail_attr; Outlook on the web
  * starts the history at div#divRplyFwdMsg (after an empty div#appendonsend
- * and an <hr>), Outlook desktop at a div with a grey top border; both end
- * the document.  The notice is everything from the element holding its
+ * and an <hr>), Outlook desktop at a div with a grey top border, new
+ * Outlook for Mac at #mail-editor-reference-message-container, old
+ * Outlook at .OutlookMessageHeader, Zimbra at hr#zwchr: all these end the
+ * document.  Yahoo quotes in .yahoo_quoted, Proton in .protonmail_quote.  The notice is everything from the element holding its
  * BEGIN marker to the element holding its END marker (or, without an END,
  * to the end of the BEGIN holder's parent).
  */
@@ -926,7 +928,10 @@ static void mark_quotes(struct san *s)
 		const char *id = attr(n, "id");
 		const char *type = attr(n, "type");
 		if ((id != NULL && (strstr(id, "divRplyFwdMsg") != NULL ||
-				    strstr(id, "appendonsend") != NULL)) ||
+				    strstr(id, "appendonsend") != NULL ||
+				    strstr(id, "mail-editor-reference-message-container") != NULL)) ||
+		    has_class(n, "OutlookMessageHeader") ||
+		    (is_element(n, GUMBO_TAG_HR) && id != NULL && strcmp(id, "zwchr") == 0) ||
 		    (is_element(n, GUMBO_TAG_DIV) && outlook_header_style(n))) {
 			size_t hr = prev_sibling(s, i);
 			if (hr != SIZE_MAX && is_element(s->v[hr].n, GUMBO_TAG_HR))
@@ -939,7 +944,8 @@ static void mark_quotes(struct san *s)
 			drop_attribution_before(s, i);
 			drop_range(s, i, s->v[i].end);
 		} else if (has_class(n, "gmail_quote") || has_class(n, "gmail_attr") ||
-			   has_class(n, "moz-cite-prefix") || has_class(n, "yahoo_quoted")) {
+			   has_class(n, "moz-cite-prefix") || has_class(n, "yahoo_quoted") ||
+			   has_class(n, "protonmail_quote")) {
 			drop_range(s, i, s->v[i].end);
 		}
 	}
@@ -947,8 +953,8 @@ static void mark_quotes(struct san *s)
 
 /* ------------------------------------------------------- serialisation */
 
-/* Elements kept (with the attributes of keep_attr); others are unwrapped
- * or, in drop_with_content, dropped with all they hold. */
+/* Elements kept (with the attributes start_tag allows); the others are
+ * unwrapped or, those of drop_with_content, dropped with all they hold. */
 static const char *const SAFE_ELEMENTS[] = {
 	"a",       "abbr",   "address", "article", "aside",  "b",       "bdi",     "bdo",
 	"big",     "blockquote", "br",  "caption", "center", "cite",    "code",    "col",
@@ -1007,9 +1013,10 @@ static bool safe_css(const char *v)
 		const char *q = p;
 		while (q > v && (isalnum((unsigned char)q[-1]) || q[-1] == '-' || q[-1] == '_'))
 			q--;
+		size_t k = (size_t)(p - q);
 		bool ok = false;
 		for (size_t i = 0; i < PD_ARRAY_LEN(fns) && !ok; i++)
-			ok = (size_t)(p - q) == strlen(fns[i]) && strncasecmp(q, fns[i], (size_t)(p - q)) == 0;
+			ok = k == strlen(fns[i]) && strncasecmp(q, fns[i], k) == 0;
 		if (!ok)
 			return false;
 	}

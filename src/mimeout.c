@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include <libetpan/libetpan.h>
 
@@ -233,6 +234,34 @@ fail:
 	return NULL;
 }
 
+/* A multipart of type with a boundary that no part's content can hold:
+ * "=_" never occurs in quoted-printable ("=" is written "=3D") nor in base64,
+ * and the random rest makes it unguessable to whoever writes the text. */
+static struct mailmime *multipart(const char *type)
+{
+	struct mailmime *m = mailmime_multiple_new(type);
+	unsigned char rnd[16];
+	char hex[33];
+
+	if (m == NULL || m->mm_content_type == NULL ||
+	    getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return m; /* libetpan's own boundary then */
+	pd_hex(rnd, sizeof(rnd), hex);
+	for (clistiter *it = clist_begin(m->mm_content_type->ct_parameters); it != NULL;
+	     it = clist_next(it)) {
+		struct mailmime_parameter *p = clist_content(it);
+		if (strcasecmp(p->pa_name, "boundary") == 0) {
+			char *b = malloc(40);
+			if (b == NULL)
+				break;
+			snprintf(b, 40, "=_pd_%s", hex);
+			free(p->pa_value);
+			p->pa_value = b;
+		}
+	}
+	return m;
+}
+
 /* Add child to parent (a multipart); child is freed on failure. */
 static int add(struct mailmime *parent, struct mailmime *child)
 {
@@ -267,11 +296,11 @@ static struct mailmime *build(const char *text, const char *html,
 		body = text_part("text/plain", text, enc);
 	} else {
 		struct mailmime *h;
-		body = mailmime_multiple_new("multipart/alternative");
+		body = multipart("multipart/alternative");
 		if (body == NULL || add(body, text_part("text/plain", text, enc)) < 0)
 			goto fail;
 		if (n_related > 0) {
-			h = mailmime_multiple_new("multipart/related");
+			h = multipart("multipart/related");
 			if (h == NULL)
 				goto fail;
 			if (add(h, text_part("text/html", html, enc)) < 0) {
@@ -294,7 +323,7 @@ static struct mailmime *build(const char *text, const char *html,
 		return NULL;
 	if (n_files == 0)
 		return body;
-	top = mailmime_multiple_new("multipart/mixed");
+	top = multipart("multipart/mixed");
 	if (top == NULL)
 		goto fail;
 	if (add(top, body) < 0) {

@@ -240,3 +240,34 @@ char *pd_outparts_image_text(const struct pd_msg *msg)
 	return pd_html_to_text_cid(msg->body_html, strlen(msg->body_html), attachment_name_by_cid,
 				   (void *)(uintptr_t)msg);
 }
+
+#define FOOTER_PLACEHOLDER "\x01postdesk-answer\x01"
+
+char *pd_outparts_answer_html(const char *agent_html, int64_t ticket, const char *text,
+			      const char *footer, enum pd_answer_html *how)
+{
+	char *san = NULL, *t, *heading, *html;
+
+	*how = PD_ANSWER_HTML_NONE;
+	if (agent_html == NULL)
+		return NULL;
+	*how = PD_ANSWER_HTML_LEAKED;
+	if (pd_html_sanitize(agent_html, strlen(agent_html), PD_HTML_SANITIZE_STRIP_QUOTES,
+			     &san) < 0)
+		return pd_outparts_text_html(text, NULL, NULL);
+	t = pd_html_to_text(san, strlen(san));
+	heading = pd_xasprintf("#%" PRId64 ": ", ticket);
+	if (pd_outparts_has_marker(t) || strstr(t, heading) != NULL ||
+	    strstr(t, "#priority X") != NULL) {
+		html = pd_outparts_text_html(text, NULL, NULL);
+	} else {
+		char *with_footer = pd_xasprintf(FOOTER_PLACEHOLDER "\n\n%s", footer ? footer : "");
+		html = pd_outparts_text_html(with_footer, FOOTER_PLACEHOLDER, san);
+		free(with_footer);
+		*how = PD_ANSWER_HTML_SANITISED;
+	}
+	free(heading);
+	free(t);
+	free(san);
+	return html;
+}

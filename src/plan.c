@@ -164,6 +164,16 @@ static int survey_rating(const char *body)
 	return *p - '0';
 }
 
+/* Nothing but white space. */
+static bool blank(const char *s)
+{
+	if (s == NULL)
+		return true;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	return *s == '\0';
+}
+
 /* A copy of s cut to at most max bytes at a character, or NULL when s fits. */
 static char *cut_copy(const char *s, size_t max)
 {
@@ -261,10 +271,7 @@ static void agent_steps(const struct pd_plan_input *in, struct pd_plan *p, bool 
 		return;
 	/* cr->body is the agent's own words, without the quoted history (our
 	 * internal notice must never reach the customer) and the commands */
-	const char *b = cr->body ? cr->body : "";
-	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-		b++;
-	if (*b == '\0') {
+	if (blank(cr->body)) {
 		/* commands alone are no answer: nothing to relay, no response
 		 * recorded; no commands either: the agent sent nothing of their own */
 		if (cr->n == 0 && cfg->smtp.enabled)
@@ -399,6 +406,8 @@ enum pd_plan_kind pd_plan_mail(const struct pd_plan_input *in, struct pd_plan *p
 		note = p->cmds.note || to_note_address(cfg, msg);
 		if (note || p->cmds.error != NULL)
 			p->msg_kind = "note"; /* kept on the ticket, never relayed */
+		else if (p->cmds.n == 0 && blank(p->cmds.body))
+			p->msg_kind = "note"; /* no answer at all: kept, the agent is told */
 		agent_steps(in, p, note);
 	} else {
 		const struct pd_plan_ticket_facts *t = &f->ticket;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentid.h"
 #include "compose.h"
 #include "db_int.h"
 #include "log.h"
@@ -416,14 +417,23 @@ static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct
 
 	for (size_t l = 0; l < 2; l++) {
 		struct params p;
+		/* our plus-addresses (a ticket's reply address in an agent's
+		 * direct mail, the note address) are never participants */
+		struct pd_addrlist keep = {0, pd_xcalloc(lists[l]->n + 1, sizeof(struct pd_addr))};
 
-		if (lists[l]->n == 0)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (!pd_support_plus(ctx->cfg->support_address, lists[l]->v[i].address))
+				keep.v[keep.n++] = lists[l]->v[i];
+		if (keep.n == 0) {
+			free(keep.v);
 			continue;
+		}
 		p_init(&p);
 		p_int(&p, ticket);
-		p_own(&p, array_literal(NULL, lists[l]->n, addr_address, lists[l]));
-		p_own(&p, array_literal(NULL, lists[l]->n, addr_name, lists[l]));
+		p_own(&p, array_literal(NULL, keep.n, addr_address, &keep));
+		p_own(&p, array_literal(NULL, keep.n, addr_name, &keep));
 		p_own(&p, array_literal(exclude, 2, NULL, NULL));
+		free(keep.v);
 		if (run_done(db, "pd_add_cc", SQL_ADD_CC, &p, err) < 0)
 			return -1;
 	}

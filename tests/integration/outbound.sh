@@ -583,6 +583,8 @@ sc_verify() {
 	*"no text of your own"*) pd_ok "verify: empty answer: the agent is told" ;;
 	*) pd_fail "verify: empty answer: the agent is told" "$(body "$m")" ;;
 	esac
+	pd_check_eq "verify: empty answer: kept as a note, no first response from it" "note" \
+		"$(count "SELECT kind FROM messages WHERE message_id = 'va9@example.com'")"
 
 	# 10. the agent's own autoresponder answering a notice: kept, not relayed, no error back
 	before=$(sink_count)
@@ -612,6 +614,8 @@ sc_verify() {
 		"customer open 0" \
 		"$(count "SELECT kind FROM messages WHERE message_id = 'vc12@example.com'") $(ticket_field status 1) $(count "SELECT count(*) FROM events WHERE kind LIKE 'agent.%' AND detail->>'message_id' = 'vc12@example.com'")"
 	pd_check_eq "verify: no error mail to the customer" "" "$(newest_to sarah@customer.example error)"
+	pd_check_eq "verify: the reply address in her Cc is no participant" 0 \
+		"$(count "SELECT count(*) FROM participants WHERE address LIKE 'support+%'")"
 }
 
 # ------------------------------------------------------------------ bounces of our own mail

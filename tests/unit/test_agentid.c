@@ -81,6 +81,8 @@ static void test_token_ticket(void **state)
 		/* case does not matter in either part or in the digits */
 		{"SUPPORT+T123-8C266DCEE604210E@EXAMPLE.COM", 123, true},
 		{"support+t1-76a9d650b629fede@example.com", 1, true},
+		{"support+t9223372036854775807-27f15150aab7b684@example.com", INT64_MAX, true},
+		{"support+t9223372036854775808-27f15150aab7b684@example.com", 0, false},
 		/* a token of another ticket, a wrong digit */
 		{"support+t124-8c266dcee604210e@example.com", 0, true},
 		{"support+t123-8c266dcee604210f@example.com", 0, true},
@@ -107,6 +109,25 @@ static void test_token_ticket(void **state)
 		assert_int_equal(pd_token_shaped("support@example.com", cases[i].addr),
 				 cases[i].shaped);
 	}
+	/* any plus-address of the support address */
+	static const struct {
+		const char *addr;
+		bool plus;
+	} plus[] = {
+		{"support+t123-8c266dcee604210e@example.com", true},
+		{"Support+note@Example.COM", true},
+		{"support+@example.com", true},
+		{"support@example.com", false},
+		{"support+note@example.org", false},
+		{"supportx+note@example.com", false},
+		{"suppor+note@example.com", false},
+		{"", false},
+		{NULL, false},
+	};
+	for (size_t i = 0; i < sizeof(plus) / sizeof(plus[0]); i++)
+		assert_int_equal(pd_support_plus("support@example.com", plus[i].addr), plus[i].plus);
+	assert_false(pd_support_plus("@example.com", "+x@example.com"));
+
 	/* round trip */
 	for (int64_t n = 1; n < 2000; n += 37) {
 		char out[128];

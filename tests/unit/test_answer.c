@@ -112,10 +112,20 @@ static void test_top_posted(void **state)
 		 "To: Ann Agent <ann@example.com>\nCc: Bob <bob@example.com>\n"
 		 "Subject: [Support #42] Printer\n\n" NOTICE_PLAIN,
 		 "Please restart it.\n\nAnn Agent | Example Ltd", true},
+		{"Outlook header block, From and Sent only", "Done.\n\nFrom: Support\n"
+		 "Sent: Monday\n\n" NOTICE_PLAIN,
+		 "Done.", true},
+		{"From and Date alone are not enough", "From: me\nDate: today\n\nthe plan\n",
+		 "From: me\nDate: today\n\nthe plan", false},
 		{"Outlook header block without the notice (history only)",
 		 "Fixed.\n\nFrom: Carl <carl@example.org>\nDate: Mon, 7 Dec 2026\n"
 		 "Subject: Printer\n\nold text\n",
 		 "Fixed.", true},
+		{"Outlook for iOS", "Please restart it.\n\nGet Outlook for iOS\n"
+		 "________________________________\nFrom: Support <support@example.com>\n"
+		 "Sent: Monday, December 7, 2026 10:00:00 AM\nTo: Ann <ann@example.com>\n"
+		 "Subject: [Support #42] Printer\n\n" NOTICE_PLAIN,
+		 "Please restart it.\n\nGet Outlook for iOS", true},
 		{"German", "Bitte neu starten.\n\nAm 07.12.2026 um 10:00 schrieb Support:\n" NOTICE_Q,
 		 "Bitte neu starten.", true},
 		{"German Outlook", "Bitte neu starten.\n\n-----Ursprüngliche Nachricht-----\n"
@@ -129,6 +139,14 @@ static void test_top_posted(void **state)
 		 "Le lun. 7 déc. 2026 à 10:00, Support <support@example.com> a écrit\xc2\xa0:\n"
 		 NOTICE_Q,
 		 "Merci de redémarrer.", true},
+		{"Thunderbird, header-style reply", "Please restart it.\n\n"
+		 "-------- Original Message --------\nSubject: [Support #42] Printer\n"
+		 "Date: Mon, 7 Dec 2026 10:00:00 +0300\nFrom: Support <support@example.com>\n\n"
+		 NOTICE_PLAIN,
+		 "Please restart it.", true},
+		{"Outlook, spaced separator, Spanish", "Reinícielo.\n\n----- Mensaje original -----\n"
+		 "De: Support\n\n" NOTICE_PLAIN,
+		 "Reinícielo.", true},
 		{"French Outlook", "Merci.\n\nDe\xc2\xa0: Support <support@example.com>\n"
 		 "Envoyé\xc2\xa0: lundi 7 décembre 2026 10:00\nÀ\xc2\xa0: Ann\n"
 		 "Objet\xc2\xa0: Imprimante\n\n" NOTICE_PLAIN,
@@ -153,6 +171,15 @@ static void test_russian(void **state)
 		 "support@example.com>:\n\n" NOTICE_Q,
 		 "Перезагрузите принтер.", true},
 		{"Thunderbird", "Перезагрузите принтер.\n\n07.12.2026 10:00, Поддержка пишет:\n" NOTICE_Q,
+		 "Перезагрузите принтер.", true},
+		{"Yandex", "Перезагрузите принтер.\n\n07.12.2026, 10:00, \"Поддержка\" "
+		 "<support@example.com>:\n" NOTICE_Q,
+		 "Перезагрузите принтер.", true},
+		{"Mail.ru", "Перезагрузите принтер.\n\n\n>Понедельник, 7 декабря 2026, 10:00 +03:00 от "
+		 "Поддержка <support@example.com>:\n>\n" NOTICE("> "),
+		 "Перезагрузите принтер.", true},
+		{"Mail.ru, attribution unquoted", "Перезагрузите принтер.\n\nПонедельник, 7 декабря "
+		 "2026, 10:00 +03:00 от Поддержка <support@example.com>:\n\n" NOTICE_Q,
 		 "Перезагрузите принтер.", true},
 		{"Outlook plain", "Перезагрузите принтер.\r\n\r\n-----Исходное сообщение-----\r\n"
 		 "От: Поддержка <support@example.com>\r\nОтправлено: 7 декабря 2026 г. 10:00\r\n"
@@ -269,6 +296,9 @@ static void test_edges(void **state)
 		{"Outlook-like header lines that are not a header block are kept",
 		 "From: the customer's point of view it works.\nTo: do: nothing.\n",
 		 "From: the customer's point of view it works.\nTo: do: nothing.", false},
+		{"dashes around other words are no separator",
+		 "Steps\n----- Original plan -----\n1. restart\n",
+		 "Steps\n----- Original plan -----\n1. restart", false},
 		{"a Markdown heading rule is not an Outlook separator",
 		 "Steps\n__________\n1. restart\n", "Steps\n__________\n1. restart", false},
 		{"trailing spaces of the last line go", "Done.   \n> q\n", "Done.", true},
@@ -284,7 +314,7 @@ static void test_edges(void **state)
 		 "Support\nSent: today\n\nTicket #1\n",
 		 "Please restart it.", true},
 		{"trim_quote: Outlook underscores", "Please restart it.\r\n\r\n"
-		 "________________________________\r\nFrom: Support\r\nSent: today\r\nTo: x\r\n"
+		 "________________________________\r\nFrom: Support\r\nSent: today\r\n"
 		 "Ticket #1\r\n",
 		 "Please restart it.", true},
 	};

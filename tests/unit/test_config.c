@@ -278,6 +278,8 @@ static void test_minimal_file(void **state)
 	assert_string_equal(cfg->agent_addresses.v[0], "alice@example.com");
 	assert_int_equal(cfg->agent_notify.n, 1);
 	assert_string_equal(cfg->agent_notify.v[0], "team@example.com");
+	/* not in the minimal file: no Authentication-Results is trusted */
+	assert_int_equal(cfg->trusted_authserv_ids.n, 0);
 
 	assert_int_equal(cfg->n_sla, 2);
 	const struct pd_sla_cfg *crit = pd_config_sla(cfg, "critical");
@@ -1136,7 +1138,8 @@ static void test_env_and_comments(void **state)
 		"database { conninfo = # between\n \"dbname=x\" }\n"
 		"agents {\n  addresses = { # first\n    \"a@example.com\", # a\n"
 		"    \"b@example.com\" # b\n  }\n  notify += \"n1@example.com\"\n"
-		"  notify += {\"n2@example.com\"}\n}\n"
+		"  notify += {\"n2@example.com\"}\n"
+		"  trusted_authserv_ids = {\"mx.example.com\", \"MX2.example.com\"}\n}\n"
 		"mailbox \"m\" # title comment\n{ url = \"imap://localhost/\" tls = none\n"
 		"  user = \"${PD_TEST_USER}\" password = 'it\\'s' }\n");
 	unsetenv("PD_TEST_USER");
@@ -1144,6 +1147,8 @@ static void test_env_and_comments(void **state)
 	assert_string_equal(cfg->agent_addresses.v[1], "b@example.com");
 	assert_int_equal(cfg->agent_notify.n, 2);
 	assert_string_equal(cfg->agent_notify.v[1], "n2@example.com");
+	assert_int_equal(cfg->trusted_authserv_ids.n, 2);
+	assert_string_equal(cfg->trusted_authserv_ids.v[1], "MX2.example.com");
 	assert_string_equal(cfg->mailboxes[0].user, "from-env");
 	assert_string_equal(cfg->mailboxes[0].host, "localhost");
 	assert_string_equal(cfg->mailboxes[0].folder, "INBOX");

@@ -312,6 +312,15 @@ static void test_sanitize_quotes(void **state)
 		 "</div><br class=\"Apple-interchange-newline\"><blockquote type=\"cite\">" NOTICE_HTML
 		 "</blockquote></div>",
 		 "<div>Please restart it.</div><div><br><br></div>"},
+		{"new Outlook for Mac", "<div>Done.</div><div id=\"mail-editor-reference-message-"
+		 "container\"><div><b>From: </b>Support</div>" NOTICE_HTML "</div>",
+		 "<div>Done.</div>"},
+		{"Zimbra", "<div>Done.</div><hr id=\"zwchr\"><div><b>From: </b>Support</div>"
+		 NOTICE_HTML,
+		 "<div>Done.</div>"},
+		{"Yahoo and Proton", "<div>Done.</div><div class=\"yahoo_quoted\">INTERNAL</div>"
+		 "<div class=\"protonmail_quote\">INTERNAL</div><div>Ann</div>",
+		 "<div>Done.</div><div>Ann</div>"},
 		{"nested quotes", "<p>Answer.</p><blockquote type=\"cite\">INTERNAL<blockquote "
 		 "type=\"cite\">INTERNAL deeper</blockquote></blockquote>",
 		 "<p>Answer.</p>"},

@@ -133,6 +133,11 @@ static void test_attachments_round_trip(void **state)
 	assert_non_null(alt);
 	assert_non_null(rel);
 	assert_true(mixed < alt && alt < rel);
+	/* boundaries no quoted-printable or base64 content can hold: "=_" and random */
+	char *bd = strstr(raw, "boundary=\"=_pd_");
+	assert_non_null(bd);
+	assert_int_equal(strspn(bd + 15, "0123456789abcdef"), 32);
+	assert_int_equal(bd[47], '"');
 	/* the headers stay render.c's, once */
 	assert_non_null(strstr(raw, "X-Postdesk-Kind: notice\r\n"));
 	assert_int_equal(strstr(raw, "MIME-Version") == strstr(strstr(raw, "MIME-Version") + 1,
@@ -319,6 +324,40 @@ static void test_outparts_image_text(void **state)
 	pd_msg_free(m);
 }
 
+/* The agent's HTML answer: sanitised without the quoted notice and with
+ * the footer; made from the plain text when the notice still shows. */
+static void test_outparts_answer_html(void **state)
+{
+	(void)state;
+	enum pd_answer_html how;
+	char *h;
+
+	assert_null(pd_outparts_answer_html(NULL, 7, "text", "footer", &how));
+	assert_int_equal(how, PD_ANSWER_HTML_NONE);
+
+	h = pd_outparts_answer_html(
+	    "<p>Restart it.</p><script>x()</script><blockquote type=\"cite\"><p>======== postdesk "
+	    "notice: answer above or below; nothing between these lines reaches the customer "
+	    "========</p><p>Ticket #7: a message from Sarah</p><p>======== end of postdesk notice "
+	    "========</p></blockquote>",
+	    7, "Restart it.\n\n-- \nAlice", "-- \nAlice", &how);
+	assert_int_equal(how, PD_ANSWER_HTML_SANITISED);
+	assert_non_null(strstr(h, "Restart it."));
+	assert_non_null(strstr(h, "Alice"));
+	assert_null(strstr(h, "script"));
+	assert_null(strstr(h, "postdesk notice"));
+	assert_null(strstr(h, "Ticket #7"));
+	free(h);
+
+	/* the notice quoted in a way the sanitiser does not know as a quote */
+	h = pd_outparts_answer_html("<p>Restart it.</p><div>Ticket #7: a message from Sarah</div>",
+				    7, "Restart it.\n\n-- \nAlice", "-- \nAlice", &how);
+	assert_int_equal(how, PD_ANSWER_HTML_LEAKED);
+	assert_non_null(strstr(h, "<p>Restart it.</p>"));
+	assert_null(strstr(h, "Ticket #7"));
+	free(h);
+}
+
 static void test_outparts_text_html(void **state)
 {
 	(void)state;
@@ -352,6 +391,7 @@ int main(void)
 	    cmocka_unit_test(test_image_placeholder),
 	    cmocka_unit_test(test_outparts_of),
 	    cmocka_unit_test(test_outparts_image_text),
+	    cmocka_unit_test(test_outparts_answer_html),
 	    cmocka_unit_test(test_outparts_text_html),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,7 +344,7 @@ static const struct row rows[] = {
      PD_PLAN_APPEND, 5, "own-message-id", "note", "mail:command-error", 0},
     {"an empty answer", true, AGENT, SUPPORT, "Re: Printer", "", "  \n",
      0, 5, 0, 0, false, 5, 0, "open", 0, false, false, true,
-     PD_PLAN_APPEND, 5, "own-message-id", "agent", "mail:held-empty", 0},
+     PD_PLAN_APPEND, 5, "own-message-id", "note", "mail:held-empty", 0},
     {"commands below the quote", true, AGENT, SUPPORT, "Re: Printer", "",
      "Fixed.\n\nOn Monday Ivan wrote:\n> it is broken\n", 0, 5, 0, 0, false, 5, 0, "open", 0,
      false, false, true, PD_PLAN_APPEND, 5, "own-message-id", "agent",
