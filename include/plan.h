@@ -106,7 +106,8 @@ enum pd_plan_step_kind {
 				 * (suppression for suppress_days) */
 	PD_STEP_RATING,         /* rating `number` from the survey's answer */
 	PD_STEP_AGENT_AUTOMATIC,/* event agent.automatic about the stored message */
-	PD_STEP_HELD,           /* event `field` (agent.unverified/agent.unknown), reason value */
+	PD_STEP_HELD,           /* event `field` (agent.unverified/agent.unknown), reason value,
+				 * actor the verdict's name (for the log) */
 	PD_STEP_SET_FIELD,      /* field := value, recorded as by actor */
 	PD_STEP_FIRST_RESPONSE, /* first_response_at, and the SLA clocks after it */
 	PD_STEP_MAIL,           /* queue mail `mail` */
