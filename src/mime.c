@@ -2190,7 +2190,8 @@ static bool html_richer(const char *plain, const char *html_text)
 	size_t np, nh, hit = 0;
 	char **pw = words_of(plain, 200000, &np), **hw = words_of(html_text, 5000, &nh);
 
-	qsort(pw, np, sizeof(char *), cmp_str);
+	if (np > 1) /* no words: no array at all */
+		qsort(pw, np, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < nh; i++)
 		if (np > 0 && bsearch(&hw[i], pw, np, sizeof(char *), cmp_str) != NULL)
 			hit++;

@@ -2,43 +2,43 @@
  * store.c - the ingest transaction.
  *
  * One batch of fetched mails = one transaction, with a savepoint per mail so
- * one bad mail cannot spoil the others.  Per mail, in this order:
+ * one bad mail cannot spoil the others.  The store gathers facts and
+ * executes plans; every decision is plan.c's.  Per mail, in this order:
  *   1. one lookup statement gathers the facts: is this exact mail already
  *      stored (dedupe key: Message-ID + hash without trace headers), which
  *      ticket its In-Reply-To/References point at (ours first), whether its
- *      subject tag names a ticket the sender belongs to;
- *   2. thread.c decides;
- *   3. a new ticket (with its requester and Cc participants) when needed;
+ *      subject tag names a ticket the sender belongs to, which ticket a
+ *      bounce is about;
+ *   2. the planner decides; when the mail threads to a ticket it asks about
+ *      that ticket (status, survey, participant, assignee: one statement that
+ *      locks it) and decides again;
+ *   3. a new ticket (with its requester and Cc participants) when planned;
  *   4. one statement inserts the message, its raw bytes, the audit event and
  *      touches the ticket (flagging it for a human when the mail was not
  *      parsed); a conflict on the dedupe index means another process stored
  *      it first: rolled back to the savepoint and reported as a duplicate;
- *   5. attachments, content stored once per SHA-256.
+ *   5. attachments, content stored once per SHA-256;
+ *   6. the plan's steps: links, bounces, ratings, held mail, commands, status
+ *      changes, the first response and the mails to queue (compose.c).
  * Finally the mailbox checkpoint moves, and the caller may mark the mails in
  * IMAP only after COMMIT returned.
  */
 #include "autoconfig.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "classify.h"
-#include "commands.h"
 #include "agentid.h"
-#include "answer.h"
 #include "compose.h"
 #include "db_int.h"
 #include "log.h"
-#include "loopguard.h"
 #include "mime.h"
-#include "render.h"
+#include "plan.h"
 #include "replyaddr.h"
 #include "slascan.h"
 #include "store.h"
-#include "thread.h"
 #include "util.h"
 
 #define MAX_PARAMS 32
@@ -197,17 +197,20 @@ static const char SQL_FACTS[] =
     " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5)),"
     /* the ticket of the reply address the mail was sent to, when it exists */
     " (SELECT id FROM tickets WHERE id = $6::bigint),"
+    /* the ticket of our own mail a delivery status notification reports on */
+    " coalesce((SELECT ticket_id FROM outbox WHERE message_id = nullif($7, '') LIMIT 1),"
+    "          (SELECT ticket_id FROM messages WHERE message_id = nullif($7, '')"
+    "             AND direction = 'out' LIMIT 1), 0),"
     /* what the loop guard needs if this becomes a new ticket */
     " counts.*"
     " FROM (" PD_OUTBOX_AUTO_COUNTS_SQL("$5") ") AS counts";
 
 #define MAX_REPLY_TICKETS 8
 
+/* What the database says about one mail, for the planner. */
 struct facts {
-	int64_t duplicate_of; /* ticket of the identical stored mail, 0 = none */
+	struct pd_plan_facts p;
 	int64_t reply_tickets[MAX_REPLY_TICKETS]; /* of the valid reply addresses it was sent to */
-	size_t n_reply_tickets;
-	struct pd_thread_facts t;
 	struct pd_auto_counts sender; /* automatic mails to the sender lately */
 };
 
@@ -217,90 +220,79 @@ static int64_t get_i64(PGresult *res, int col)
 }
 
 static int lookup_facts(struct pd_db *db, const struct pd_store_ctx *ctx,
-			const struct pd_msg *msg, struct facts *f, struct pd_err *err)
+			const struct pd_msg *msg, const struct pd_plan_probe *probe,
+			struct facts *f, struct pd_err *err)
 {
 	struct params p;
-	int64_t tag = 0;
 	PGresult *res;
 
 	memset(f, 0, sizeof(*f));
-	pd_thread_find_tag(msg->subject, ctx->cfg->subject_tag, &tag);
 	int n = pd_reply_tickets(db, ctx->cfg, msg, f->reply_tickets, MAX_REPLY_TICKETS, err);
 	if (n < 0)
 		return -1;
-	f->n_reply_tickets = (size_t)n;
+	f->p.reply_tickets = f->reply_tickets;
+	f->p.n_reply_tickets = (size_t)n;
 	p_init(&p);
 	p_text(&p, msg->message_id ? msg->message_id : "");
 	p_bin(&p, msg->content_hash, sizeof(msg->content_hash));
 	p_own(&p, array_literal(msg->references, msg->n_references, NULL, NULL));
-	p_int(&p, tag);
+	p_int(&p, probe->tag);
 	p_text(&p, msg->from.address);
 	p_int(&p, n > 0 ? f->reply_tickets[0] : 0);
+	p_text(&p, probe->bounce_of ? probe->bounce_of : "");
 	res = run(db, "pd_facts", SQL_FACTS, &p, err);
 	p_free(&p);
 	if (res == NULL)
 		return -1;
-	f->duplicate_of = get_i64(res, 0);
-	f->t.own_ref_ticket = get_i64(res, 1);
-	f->t.ref_ticket = get_i64(res, 2);
-	f->t.tag_ticket = get_i64(res, 3);
-	f->t.tag_sender_allowed = PQgetvalue(res, 0, 4)[0] == 't' ||
-				  (f->t.tag_ticket > 0 &&
-				   pd_config_is_agent(ctx->cfg, msg->from.address));
-	f->t.token_ticket = get_i64(res, 5);
-	pd_outbox_auto_counts_read(res, 6, &f->sender);
+	f->p.duplicate_of = get_i64(res, 0);
+	f->p.own_ref_ticket = get_i64(res, 1);
+	f->p.ref_ticket = get_i64(res, 2);
+	f->p.tag_ticket = get_i64(res, 3);
+	f->p.tag_from_participant = PQgetvalue(res, 0, 4)[0] == 't';
+	f->p.token_ticket = get_i64(res, 5);
+	f->p.bounce_ticket = get_i64(res, 6);
+	pd_outbox_auto_counts_read(res, 7, &f->sender);
 	PQclear(res);
 	return 0;
 }
 
-/* ------------------------------------------------------------ scan view */
-
-/*
- * What one mail feeds into the decisions that read its text - the
- * classifier, the language guess, the knowledge-base search - and into the
- * new ticket's subject (and so every answer's subject): the first
- * SCAN_SUBJECT bytes of the subject and SCAN_BODY of the body, cut at a
- * character.  Their cost then no longer grows with what a sender chose to
- * put in a mail (a 1 MB Subject: line).  The message row keeps the whole
- * subject and body, the raw mail all of it, and agents' notices and answers
- * carry the whole text.
- */
-#define SCAN_SUBJECT 1024
-#define SCAN_BODY (8 * 1024)
-
-struct scan_view {
-	struct pd_msg m;
-	char *subject, *body; /* owned cut-down copies, NULL when not cut */
-};
-
-static char *cut_copy(const char *s, size_t max)
+/* What the planner needs to know about the ticket a mail threads to, which
+ * is locked for this transaction. */
+static int ticket_facts(struct pd_db *db, int64_t ticket, const char *from,
+			struct pd_plan_ticket_facts *t, struct pd_err *err)
 {
-	size_t n = s ? strlen(s) : 0;
+	struct params p;
+	PGresult *res;
 
-	if (n <= max)
-		return NULL;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--; /* not inside a UTF-8 sequence */
-	return pd_xstrndup(s, max);
+	memset(t, 0, sizeof(*t));
+	p_init(&p);
+	p_int(&p, ticket);
+	p_text(&p, from);
+	res = run(db, "pd_ticket_facts",
+		  "SELECT status,"
+		  "  extract(epoch FROM now() - coalesce(resolved_at, updated_at))::bigint,"
+		  "  EXISTS (SELECT 1 FROM outbox WHERE ticket_id = $1::bigint AND kind = 'survey'),"
+		  "  EXISTS (SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
+		  "          AND address = lower($2)),"
+		  "  assignee IS NULL"
+		  " FROM tickets WHERE id = $1::bigint FOR UPDATE",
+		  &p, err);
+	p_free(&p);
+	if (res == NULL)
+		return -1;
+	t->known = true;
+	if (PQntuples(res) == 1) {
+		t->exists = true;
+		snprintf(t->status, sizeof(t->status), "%s", PQgetvalue(res, 0, 0));
+		t->resolved_age = get_i64(res, 1);
+		t->surveyed = PQgetvalue(res, 0, 2)[0] == 't';
+		t->from_participant = PQgetvalue(res, 0, 3)[0] == 't';
+		t->unassigned = PQgetvalue(res, 0, 4)[0] == 't';
+	}
+	PQclear(res);
+	return 0;
 }
 
-static const struct pd_msg *scan_view(const struct pd_msg *msg, struct scan_view *v)
-{
-	v->m = *msg;
-	v->subject = cut_copy(msg->subject, SCAN_SUBJECT);
-	v->body = cut_copy(msg->body_text, SCAN_BODY);
-	if (v->subject)
-		v->m.subject = v->subject;
-	if (v->body)
-		v->m.body_text = v->body;
-	return &v->m;
-}
-
-static void scan_view_free(struct scan_view *v)
-{
-	free(v->subject);
-	free(v->body);
-}
 
 /* ------------------------------------------------------------ new ticket */
 
@@ -340,14 +332,6 @@ static const char SQL_ADD_CC[] =
     "  WHERE a LIKE '%_@_%' AND lower(a) <> ALL ($4::text[])"
     " ON CONFLICT DO NOTHING";
 
-/* The customer's language: from the text, else the configured default. */
-static const char *detect_language(const struct pd_config *cfg, const struct pd_msg *msg)
-{
-	const char *l = pd_render_detect_language(msg->subject, msg->body_text);
-
-	return l ? l : cfg->default_language ? cfg->default_language : "en";
-}
-
 /* Getters over the classification's reasons for array_literal. */
 #define REASON_GETTER(field)                                                                 \
 	static const char *reason_##field(const void *ctx, size_t i)                        \
@@ -383,34 +367,27 @@ static void p_opt_int(struct params *p, int64_t v)
 		p_int(p, v);
 }
 
-/* Open a ticket for msg (its scan view), classified and with its SLA clocks
- * started; *subject_r (owned by the caller) and *lang_r (static or
- * config-owned) say what it was opened with, *cls the classification
- * (caller frees). */
+/* Open the ticket the plan describes, with its SLA clocks started now.  Sent
+ * without waiting: the message's INSERT follows it in the same round trip and
+ * names the new ticket (0 = the one just inserted). */
 static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
-		      int64_t *ticket_r, char **subject_r, const char **lang_r,
-		      struct pd_classification *cls, struct pd_err *err)
+		      const struct pd_plan_fresh *fr, struct pd_err *err)
 {
 	struct params p;
-	char *subject = pd_thread_clean_subject(msg->subject, ctx->cfg->subject_tag);
 	struct pd_sla_initial sla;
-	const struct pd_classification *c = cls;
+	const struct pd_classification *c = &fr->cls;
 
-	*subject_r = subject;
-	*lang_r = detect_language(ctx->cfg, msg);
-	pd_classify(ctx->cfg, ctx->mailbox, msg, cls);
-	const struct pd_plan_cfg *plan = pd_config_plan_for(ctx->cfg, msg->from.address);
-	pd_slascan_initial(ctx->cfg, plan ? plan->name : NULL, pd_priority_name(cls->priority),
-			   cls->line, time(NULL), &sla);
+	pd_slascan_initial(ctx->cfg, fr->plan, pd_priority_name(c->priority), c->line, time(NULL),
+			   &sla);
 	p_init(&p);
-	p_text(&p, subject);
+	p_text(&p, fr->subject);
 	p_text(&p, msg->from.address);
 	p_text(&p, msg->from.name);
-	p_text(&p, cls->queue);
+	p_text(&p, c->queue);
 	p_text(&p, ctx->mailbox);
-	p_text(&p, *lang_r);
-	p_text(&p, pd_priority_name(cls->priority));
-	p_int(&p, cls->line);
+	p_text(&p, fr->language);
+	p_text(&p, pd_priority_name(c->priority));
+	p_int(&p, c->line);
 	p_text(&p, sla.calendar ? sla.calendar : "");
 	p_time(&p, sla.calendar ? sla.st.since : 0);
 	p_opt_int(&p, sla.first_response_target);
@@ -426,13 +403,11 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_field, c));
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_value, c));
 	p_own(&p, array_literal(NULL, c->n_reasons, reason_decided, c));
-	p_text(&p, plan ? plan->name : NULL);
-	p_text(&p, pd_type_name(cls->type));
-	/* sent without waiting: the message's INSERT follows it in the same round
-	 * trip and names the new ticket (0 = the one just inserted) */
-	*ticket_r = 0;
+	p_text(&p, fr->plan);
+	p_text(&p, pd_type_name(c->type));
 	return run_done(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);
 }
+
 
 static int add_cc(struct pd_db *db, const struct pd_store_ctx *ctx, const struct pd_msg *msg,
 		  int64_t ticket, struct pd_err *err)
@@ -514,16 +489,12 @@ static const char SQL_MESSAGE[] =
 static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 			  const struct pd_ingest_item *it, int64_t *ticket_io, const char *kind,
 			  const char *event, const char *rule, int64_t foreign_tag,
-			  int64_t *message_r, struct pd_err *err)
+			  const char *flag, int64_t *message_r, struct pd_err *err)
 {
 	const struct pd_msg *msg = it->msg;
 	struct params p;
 	PGresult *res;
-	char *flag = NULL;
 
-	if (msg->oversized || msg->parse_failed)
-		flag = pd_xasprintf("%s: %s", msg->oversized ? "too large to parse" : "not parsed",
-				    msg->parse_error ? msg->parse_error : "unknown reason");
 	p_init(&p);
 	p_int(&p, *ticket_io);                                         /* 1 */
 	p_text(&p, kind);                                              /* 2 */
@@ -544,10 +515,7 @@ static int insert_message(struct pd_db *db, const struct pd_store_ctx *ctx,
 	/* the size on the server, also when only a prefix was fetched */
 	p_int(&p, (int64_t)(msg->server_size > msg->raw_len ? msg->server_size
 							    : msg->raw_len)); /* 17 */
-	if (flag)
-		p_own(&p, flag);                                       /* 18 */
-	else
-		p_text(&p, NULL);
+	p_text(&p, flag);                                              /* 18 */
 	p_text(&p, ctx->mailbox);                                      /* 19 */
 	p_int(&p, ctx->uidvalidity);                                   /* 20 */
 	p_int(&p, it->uid);                                            /* 21 */
@@ -599,89 +567,6 @@ static int insert_attachments(struct pd_db *db, const struct pd_msg *msg, int64_
 
 /* ---------------------------------------------------------- conversation */
 
-/* Mail to the support address's "+note" plus-address is an internal note. */
-static bool to_note_address(const struct pd_config *cfg, const struct pd_msg *msg)
-{
-	const char *at = strrchr(cfg->support_address, '@');
-	const struct pd_addrlist *lists[2] = {&msg->to, &msg->cc};
-	char *want;
-	bool found = false;
-
-	if (at == NULL)
-		return false;
-	want = pd_xasprintf("%.*s+note%s", (int)(at - cfg->support_address), cfg->support_address,
-			    at);
-	for (size_t l = 0; l < 2 && !found; l++)
-		for (size_t i = 0; i < lists[l]->n && !found; i++)
-			found = pd_str_iequal(lists[l]->v[i].address, want);
-	free(want);
-	return found;
-}
-
-/* Status of a ticket a customer writes into, locked for this transaction:
- * 1 and *stale_r when it is closed, or resolved longer ago than reopen_days. */
-static int ticket_status(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
-			 char *status, size_t len, bool *stale_r, bool *surveyed_r,
-			 struct pd_err *err)
-{
-	struct params p;
-	PGresult *res;
-
-	p_init(&p);
-	p_int(&p, ticket);
-	p_int(&p, ctx->cfg->reopen_days);
-	res = run(db, "pd_ticket_status",
-		  "SELECT status, status = 'closed' OR (status = 'resolved' AND"
-		  "  coalesce(resolved_at, updated_at) < now() - make_interval(days => $2::int)),"
-		  "  EXISTS (SELECT 1 FROM outbox WHERE ticket_id = $1::bigint AND kind = 'survey')"
-		  " FROM tickets WHERE id = $1::bigint FOR UPDATE",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	snprintf(status, len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
-	*stale_r = PQntuples(res) && PQgetvalue(res, 0, 1)[0] == 't';
-	*surveyed_r = PQntuples(res) && PQgetvalue(res, 0, 2)[0] == 't';
-	PQclear(res);
-	return 0;
-}
-
-/*
- * A delivery status notification about one of our own mails: the ticket
- * that mail belongs to (0 when it is not ours), the failed recipient and
- * whether the failure is permanent.
- */
-static int bounce_of_ours(struct pd_db *db, const struct pd_msg *msg, int64_t *ticket_r,
-			  char **rcpt_r, bool *permanent_r, struct pd_err *err)
-{
-	char *orig = NULL;
-	struct params p;
-	PGresult *res;
-
-	*ticket_r = 0;
-	*rcpt_r = NULL;
-	*permanent_r = false;
-	if (!pd_loopguard_is_dsn(msg->raw, msg->raw_len) ||
-	    pd_loopguard_dsn(msg->raw, msg->raw_len, &orig, rcpt_r, permanent_r) != 1 ||
-	    orig == NULL) {
-		free(orig);
-		return 0;
-	}
-	p_init(&p);
-	p_own(&p, orig);
-	res = run(db, "pd_bounce_lookup",
-		  "SELECT coalesce((SELECT ticket_id FROM outbox WHERE message_id = $1),"
-		  "                (SELECT ticket_id FROM messages WHERE message_id = $1"
-		  "                   AND direction = 'out' LIMIT 1), 0)",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	*ticket_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
-}
-
 /* Record a bounce on its ticket; a permanent failure suppresses automatic
  * mail to the address for suppress_days. */
 static int record_bounce(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
@@ -719,232 +604,35 @@ static int ticket_stmt(struct pd_db *db, const char *name, const char *sql, int6
 	return run_done(db, name, sql, &p, err);
 }
 
-/* The answer to our survey: a lone digit 1-5 opening the reply, else 0. */
-static int survey_rating(const char *body)
-{
-	const unsigned char *p = (const unsigned char *)body;
-
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p < '1' || *p > '5')
-		return 0;
-	/* "5", "5.", "5 - thanks"; not "50" or "5x" */
-	if (p[1] != '\0' && p[1] != '\n' && p[1] != '\r' && p[1] != ' ' && p[1] != '.' &&
-	    p[1] != '!' && p[1] != ')')
-		return 0;
-	return *p - '0';
-}
-
-/* Mail no person wrote: autoresponders, lists, bounces, our own. */
-static bool automatic_mail(const struct pd_config *cfg, const struct pd_msg *msg)
-{
-	const char *own[1] = {cfg->support_address};
-	struct pd_loop_input in = {
-	    .msg = msg,
-	    .own_addresses = own,
-	    .n_own = 1,
-	    .loop_header_value = cfg->message_id_domain,
-	};
-	enum pd_loop_verdict v = pd_loopguard_check(&in, NULL);
-
-	return v != PD_LOOP_OK && v != PD_LOOP_NO_ADDRESS;
-}
-
-/* Nothing but white space. */
-static bool blank(const char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	return *s == '\0';
-}
-
-/* Apply an agent's commands, each recorded as an event by the agent. */
-static int apply_commands(struct pd_db *db, const struct pd_config *cfg, int64_t ticket, const struct pd_cmd_result *cr,
-			  const char *actor, bool *status_set_r, bool *resolved_r,
-			  struct pd_err *err)
-{
-	*status_set_r = false;
-	*resolved_r = false;
-	for (size_t i = 0; i < cr->n; i++) {
-		const struct pd_cmd *c = &cr->v[i];
-		const char *field = NULL, *value = c->arg;
-
-		switch (c->kind) {
-		case PD_CMD_CLOSE:
-			field = "status", value = "closed";
-			break;
-		case PD_CMD_RESOLVE:
-			field = "status", value = "resolved";
-			*resolved_r = true;
-			break;
-		case PD_CMD_PENDING:
-			field = "status", value = "pending";
-			break;
-		case PD_CMD_PRIORITY:
-			field = "priority";
-			break;
-		case PD_CMD_ASSIGN:
-			field = "assignee";
-			break;
-		case PD_CMD_LINE:
-			field = "line";
-			break;
-		case PD_CMD_TYPE:
-			field = "type";
-			break;
-		case PD_CMD_NOTE:
-			continue;
-		}
-		if (strcmp(field, "status") == 0)
-			*status_set_r = true;
-		if (pd_store_set_field(db, cfg, ticket, field, value, actor, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The ticket becomes addr's when nobody has it yet (event assignee.changed
- * by addr, as the #assign command records it). */
-static int assign_if_none(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			  const char *addr, struct pd_err *err)
-{
-	struct params p;
-	PGresult *res;
-	bool none;
-
-	p_init(&p);
-	p_int(&p, ticket);
-	res = run(db, "pd_assignee_none",
-		  "SELECT assignee IS NULL FROM tickets WHERE id = $1::bigint", &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	none = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	if (!none)
-		return 0;
-	char *lower = pd_xstrdup(addr);
-	for (char *c = lower; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	int r = pd_store_set_field(db, cfg, ticket, "assignee", lower, addr, err);
-	free(lower);
-	return r < 0 ? -1 : 0;
-}
-
-/* Whether addr is the ticket's requester or one of its Cc'd participants. */
-static int is_participant(struct pd_db *db, int64_t ticket, const char *addr, bool *r,
-			  struct pd_err *err)
-{
-	struct params p;
-	PGresult *res;
-
-	p_init(&p);
-	p_int(&p, ticket);
-	p_text(&p, addr);
-	res = run(db, "pd_is_participant",
-		  "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
-		  "               AND address = lower($2))",
-		  &p, err);
-	p_free(&p);
-	if (res == NULL)
-		return -1;
-	*r = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return 0;
-}
-
 /* A mail with an agent's From that could not be verified, or to a reply
  * address from someone not an agent: kept as a note with an event saying
- * why, and its sender told (never in answer to automatic mail). */
-static int held_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
-		     const struct pd_msg *msg, const struct pd_agent_decision *ad, struct pd_err *err)
+ * why (the plan tells its sender). */
+static int held_event(struct pd_db *db, int64_t ticket, const struct pd_msg *msg,
+		      const struct pd_plan_step *s, struct pd_err *err)
 {
-	const bool unknown = ad->verdict == PD_AGENT_UNKNOWN;
-	const char *why = pd_agent_why_text(ad->why);
 	struct params p;
-	struct pd_err ce;
 
 	pd_log_info("ticket=%lld action=held verdict=%s from=%s reason=%s", (long long)ticket,
-		    pd_agent_verdict_name(ad->verdict), msg->from.address, why);
+		    s->actor, msg->from.address, s->value);
 	p_init(&p);
 	p_int(&p, ticket);
-	p_text(&p, unknown ? "agent.unknown" : "agent.unverified");
+	p_text(&p, s->field);
 	p_text(&p, msg->from.address);
-	p_text(&p, why);
+	p_text(&p, s->value);
 	p_text(&p, msg->message_id ? msg->message_id : "");
-	if (run_done(db, "pd_agent_held",
+	return run_done(db, "pd_agent_held",
 		     "INSERT INTO events (ticket_id, actor, kind, detail)"
 		     " VALUES ($1::bigint, 'system', $2, jsonb_build_object('from', lower($3),"
 		     "   'reason', $4::text, 'message_id', nullif($5, '')))",
-		     &p, err) < 0)
-		return -1;
-	if (!ctx->cfg->smtp.enabled || automatic_mail(ctx->cfg, msg))
-		return 0;
-	pd_err_clear(&ce);
-	if (pd_compose_agent_held(db, ctx->cfg, ticket, msg,
-				  unknown ? PD_HELD_NOT_AGENT : PD_HELD_UNVERIFIED, why, &ce) < 0) {
-		if (strcmp(ce.src, "db") == 0)
-			return *err = ce, -1;
-		pd_log_err("ticket=%lld: could not tell %s why their mail was held: %s",
-			   (long long)ticket, msg->from.address, ce.msg);
-	}
-	return 0;
+		     &p, err);
 }
 
-/* After an agent's mail is stored: commands, relay, first response. */
-static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
-		      const struct pd_msg *msg, const struct pd_cmd_result *cr, bool note,
-		      struct pd_err *err)
+/* The first answer to the customer, relayed or written directly. */
+static int first_response(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+			  struct pd_err *err)
 {
-	bool status_set = false, relayed = false, resolved = false;
-	struct pd_err ce;
-
-	pd_err_clear(&ce);
-	if (cr->error != NULL) {
-		if (ctx->cfg->smtp.enabled &&
-		    pd_compose_command_error(db, ctx->cfg, ticket, msg, cr->error, &ce) < 0) {
-			if (strcmp(ce.src, "db") == 0)
-				return *err = ce, -1;
-			pd_log_err("ticket=%lld: could not tell %s about the bad command: %s",
-				   (long long)ticket, msg->from.address, ce.msg);
-		}
-		return 0;
-	}
-	if (apply_commands(db, ctx->cfg, ticket, cr, msg->from.address, &status_set, &resolved, err) < 0)
-		return -1;
-	if (resolved && ctx->cfg->smtp.enabled &&
-	    pd_compose_survey(db, ctx->cfg, ticket, &ce) < 0) {
-		if (strcmp(ce.src, "db") == 0)
-			return *err = ce, -1;
-		pd_log_err("ticket=%lld: no satisfaction survey sent: %s", (long long)ticket, ce.msg);
-	}
-	if (note)
-		return 0;
-	/* cr->body is the agent's own words, without the quoted history (our
-	 * internal notice must never reach the customer) and the commands */
-	if (blank(cr->body)) {
-		/* commands alone are no answer: nothing to relay, no response
-		 * recorded; no commands either: the agent sent nothing of their own */
-		if (cr->n == 0 && ctx->cfg->smtp.enabled &&
-		    pd_compose_agent_held(db, ctx->cfg, ticket, msg, PD_HELD_EMPTY, NULL, &ce) < 0) {
-			if (strcmp(ce.src, "db") == 0)
-				return *err = ce, -1;
-			pd_log_err("ticket=%lld: could not tell %s that the answer was empty: %s",
-				   (long long)ticket, msg->from.address, ce.msg);
-		}
-		return 0;
-	}
-	int r = ctx->cfg->smtp.enabled
-		    ? pd_compose_agent_reply(db, ctx->cfg, ticket, msg, cr->body, &relayed, &ce)
-		    : 0;
-	if (r < 0) {
-		if (strcmp(ce.src, "db") == 0)
-			return *err = ce, -1;
-		pd_log_err("ticket=%lld: could not relay the answer of %s: %s", (long long)ticket,
-			   msg->from.address, ce.msg);
-	}
-	/* the first answer to the customer, relayed or written directly */
 	struct params p;
+
 	p_init(&p);
 	p_int(&p, ticket);
 	PGresult *res = run(db, "pd_first_response",
@@ -955,140 +643,170 @@ static int agent_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	if (pd_slascan_sync(db, ctx->cfg, ticket, time(NULL), err) < 0)
+	return pd_slascan_sync(db, ctx->cfg, ticket, time(NULL), err);
+}
+
+/* Queue one mail of the plan.  A template or address problem must not cost
+ * the mail that caused it: it is logged; only a database error fails. */
+static int queue_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+		      const struct pd_msg *msg, const struct pd_plan *plan,
+		      const struct pd_plan_step *s, const struct facts *f, struct pd_err *err)
+{
+	const struct pd_config *cfg = ctx->cfg;
+	struct pd_err ce;
+	bool relayed = false;
+	int r = 0;
+	const char *what = "";
+
+	pd_err_clear(&ce);
+	switch (s->mail) {
+	case PD_MAIL_NEW_TICKET:
+		r = pd_compose_new_ticket(db, cfg, ticket, plan->fresh.subject, plan->fresh.language,
+					  &plan->fresh.cls, msg,
+					  plan->sender_counts ? &f->sender : NULL, &ce);
+		what = "no acknowledgement or notice sent";
+		break;
+	case PD_MAIL_FOLLOW_UP:
+		r = pd_compose_follow_up(db, cfg, ticket, msg, &ce);
+		what = "no notice to the agents";
+		break;
+	case PD_MAIL_SURVEY:
+		r = pd_compose_survey(db, cfg, ticket, &ce);
+		what = "no satisfaction survey sent";
+		break;
+	case PD_MAIL_AGENT_REPLY:
+		r = pd_compose_agent_reply(db, cfg, ticket, msg, plan->answer, &relayed, &ce);
+		what = "could not relay the answer of the agent";
+		break;
+	case PD_MAIL_COMMAND_ERROR:
+		r = pd_compose_command_error(db, cfg, ticket, msg, s->value, &ce);
+		what = "could not tell the agent about the bad command";
+		break;
+	case PD_MAIL_HELD_UNVERIFIED:
+		r = pd_compose_agent_held(db, cfg, ticket, msg, PD_HELD_UNVERIFIED, s->value, &ce);
+		what = "could not tell the sender why their mail was held";
+		break;
+	case PD_MAIL_HELD_NOT_AGENT:
+		r = pd_compose_agent_held(db, cfg, ticket, msg, PD_HELD_NOT_AGENT, s->value, &ce);
+		what = "could not tell the sender why their mail was held";
+		break;
+	case PD_MAIL_HELD_EMPTY:
+		r = pd_compose_agent_held(db, cfg, ticket, msg, PD_HELD_EMPTY, NULL, &ce);
+		what = "could not tell the agent that the answer was empty";
+		break;
+	}
+	if (r >= 0)
+		return 0;
+	if (strcmp(ce.src, "db") == 0) {
+		*err = ce;
 		return -1;
-	/* who answers an unassigned ticket takes it */
-	if (assign_if_none(db, ctx->cfg, ticket, msg->from.address, err) < 0)
-		return -1;
-	/* waiting for the customer now, unless the agent said otherwise */
-	if (!status_set && pd_store_set_field(db, ctx->cfg, ticket, "status", "pending", msg->from.address,
-					      err) < 0)
-		return -1;
+	}
+	pd_log_err("ticket=%lld from=%s: %s: %s", (long long)ticket, msg->from.address, what,
+		   ce.msg);
+	return 0;
+}
+
+/* Execute one step of a plan on ticket (message: the stored message). */
+static int run_step(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
+		    int64_t message, const struct pd_msg *msg, const struct pd_plan *plan,
+		    const struct pd_plan_step *s, const struct facts *f, struct pd_err *err)
+{
+	switch (s->kind) {
+	case PD_STEP_LINK:
+		return ticket_stmt(db, "pd_link_ticket",
+				   "WITH u AS (UPDATE tickets SET linked_ticket = $2::bigint"
+				   "           WHERE id = $1::bigint)"
+				   "INSERT INTO events (ticket_id, actor, kind, detail)"
+				   " VALUES ($1::bigint, 'system', 'ticket.follow_up',"
+				   "         jsonb_build_object('of', $2::bigint))",
+				   ticket, s->number, err);
+	case PD_STEP_BOUNCE:
+		return record_bounce(db, ctx, ticket, s->value, s->number != 0, err);
+	case PD_STEP_RATING:
+		return ticket_stmt(db, "pd_rating",
+				   "WITH u AS (UPDATE tickets SET rating = $2::int, rated_at = now()"
+				   "           WHERE id = $1::bigint)"
+				   "INSERT INTO events (ticket_id, actor, kind, detail)"
+				   " VALUES ($1::bigint, 'system', 'ticket.rated',"
+				   "         jsonb_build_object('rating', $2::int))",
+				   ticket, s->number, err);
+	case PD_STEP_AGENT_AUTOMATIC:
+		return ticket_stmt(db, "pd_agent_automatic",
+				   "INSERT INTO events (ticket_id, actor, kind, detail)"
+				   " SELECT $1::bigint, 'system', 'agent.automatic',"
+				   "   jsonb_build_object('message', $2::bigint)",
+				   ticket, message, err);
+	case PD_STEP_HELD:
+		return held_event(db, ticket, msg, s, err);
+	case PD_STEP_SET_FIELD:
+		return pd_store_set_field(db, ctx->cfg, ticket, s->field, s->value, s->actor, err) < 0
+			   ? -1
+			   : 0;
+	case PD_STEP_FIRST_RESPONSE:
+		return first_response(db, ctx, ticket, err);
+	case PD_STEP_MAIL:
+		return queue_mail(db, ctx, ticket, msg, plan, s, f, err);
+	}
 	return 0;
 }
 
 /* ------------------------------------------------------------ one mail */
 
-/* Store one mail inside the current savepoint.  Returns 0 with the action
- * set, or -1 (the caller rolls back to the savepoint). */
+/* Store one mail inside the current savepoint: gather the facts, let the
+ * planner decide (plan.c), execute its plan.  Returns 0 with the action set,
+ * 1 when another process stored the same mail meanwhile (the caller rolls
+ * back to the savepoint), or -1. */
 static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *it,
 		     struct pd_err *err)
 {
 	const struct pd_msg *msg = it->msg;
+	struct pd_plan_probe probe;
 	struct facts f;
-	struct pd_thread_decision d;
+	struct pd_plan plan;
 	int64_t ticket, message = 0;
-	char *subject = NULL;
-	const char *lang = NULL;
 	int rc = -1;
-	const bool is_agent = pd_config_is_agent(ctx->cfg, msg->from.address);
-	const char *kind = is_agent ? "agent" : "customer";
-	struct pd_cmd_result cr;
-	struct pd_agent_decision ad = {PD_AGENT_NONE, PD_AGENT_WHY_NONE};
-	bool note = false, have_cr = false, auto_agent = false;
-	char status[16] = "";
-	int64_t linked = 0, bounced = 0;
-	int rating = 0;
-	char *bounce_rcpt = NULL;
-	bool bounce_permanent = false;
-	struct pd_classification cls;
-	struct scan_view sv;
-	const struct pd_msg *scan = scan_view(msg, &sv);
 
-	memset(&cls, 0, sizeof(cls));
-
-	if (lookup_facts(db, ctx, msg, &f, err) < 0)
+	memset(&plan, 0, sizeof(plan));
+	pd_plan_probe(ctx->cfg, msg, &probe);
+	if (lookup_facts(db, ctx, msg, &probe, &f, err) < 0)
 		goto out;
-	if (f.duplicate_of > 0) {
+	const struct pd_plan_input in = {
+	    .cfg = ctx->cfg,
+	    .mailbox = ctx->mailbox,
+	    .msg = msg,
+	    .probe = &probe,
+	    .facts = &f.p,
+	};
+	if (pd_plan_mail(&in, &plan) == PD_PLAN_NEED_TICKET) {
+		int64_t want = plan.ticket;
+		pd_plan_free(&plan);
+		if (ticket_facts(db, want, msg->from.address, &f.p.ticket, err) < 0)
+			goto out;
+		if (pd_plan_mail(&in, &plan) == PD_PLAN_NEED_TICKET) {
+			pd_err_set(err, PD_ERR_PERM, "store", 0,
+				   "the ingest planner asked twice about ticket %lld",
+				   (long long)want);
+			goto out;
+		}
+	}
+	it->rule = plan.rule;
+	if (plan.kind == PD_PLAN_DUPLICATE) {
 		it->action = PD_INGEST_DUPLICATE;
-		it->ticket = f.duplicate_of;
-		it->rule = "duplicate";
+		it->ticket = plan.ticket;
 		rc = 0;
 		goto out;
 	}
-	if (bounce_of_ours(db, msg, &bounced, &bounce_rcpt, &bounce_permanent, err) < 0)
-		goto out;
-	pd_thread_decide(&f.t, &d);
-	it->rule = pd_thread_rule_name(d.rule);
-	if (bounced > 0) {
-		/* a bounce of our own mail: on its ticket, never a new one, no reopening */
-		ticket = bounced;
-		it->action = PD_INGEST_APPENDED;
-		it->rule = "bounce";
-		kind = "system";
-	} else if (d.rule == PD_THREAD_NEW) {
-		if (new_ticket(db, ctx, scan, &ticket, &subject, &lang, &cls, err) < 0)
+	ticket = plan.ticket;
+	if (plan.kind == PD_PLAN_NEW_TICKET) {
+		if (new_ticket(db, ctx, msg, &plan.fresh, err) < 0)
 			goto out;
+		ticket = 0;
 		it->action = PD_INGEST_NEW_TICKET;
 	} else {
-		ticket = d.ticket;
 		it->action = PD_INGEST_APPENDED;
-		bool participant = false;
-		if (!is_agent && f.n_reply_tickets > 0 &&
-		    is_participant(db, ticket, msg->from.address, &participant, err) < 0)
-			goto out;
-		const struct pd_agent_facts af = {
-		    .from_agent = is_agent,
-		    .from_participant = participant,
-		    .from_address = msg->from.address,
-		    .ticket = ticket,
-		    .token_tickets = f.reply_tickets,
-		    .n_tokens = f.n_reply_tickets,
-		    .authres = msg->authentication_results,
-		    .trusted = (const char *const *)ctx->cfg->trusted_authserv_ids.v,
-		    .n_trusted = ctx->cfg->trusted_authserv_ids.n,
-		};
-		pd_agent_decide(&af, &ad);
-		if (ad.verdict == PD_AGENT_VERIFIED && automatic_mail(ctx->cfg, msg)) {
-			/* the agent's autoresponder answering a notice (it quotes
-			 * the notice): kept, never relayed, nothing applied */
-			kind = "note";
-			auto_agent = true;
-		} else if (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN) {
-			kind = "note"; /* held: kept on the ticket, nothing relayed or applied */
-		} else if (is_agent) {
-			/* the agent's own text first (without the history their
-			 * client quoted and our notice, which must never reach the
-			 * customer), then its commands: they work above or below
-			 * the quote */
-			struct pd_answer own;
-			if (pd_answer_split(msg->body_text, &own) < 0) {
-				pd_err_set(err, PD_ERR_TEMP, "store", 0,
-					   "out of memory splitting the answer of %s",
-					   msg->from.address);
-				goto out;
-			}
-			pd_commands_parse(own.text, &cr);
-			pd_answer_free(&own);
-			have_cr = true;
-			note = cr.note || to_note_address(ctx->cfg, msg);
-			if (note || cr.error != NULL)
-				kind = "note"; /* kept on the ticket, never relayed */
-			else if (cr.n == 0 && blank(cr.body))
-				kind = "note"; /* no answer at all: kept, the agent is told */
-		} else {
-			bool stale, surveyed;
-			if (ticket_status(db, ctx, ticket, status, sizeof(status), &stale, &surveyed,
-					  err) < 0)
-				goto out;
-			if (surveyed && strcmp(status, "resolved") == 0 &&
-			    (rating = survey_rating(msg->body_text)) > 0) {
-				/* the survey's answer: a rating, not a reason to reopen */
-				status[0] = '\0';
-			} else if (stale) {
-				/* too late to reopen: a new ticket that points to the old one */
-				linked = ticket;
-				if (new_ticket(db, ctx, scan, &ticket, &subject, &lang, &cls,
-					       err) < 0)
-					goto out;
-				it->action = PD_INGEST_NEW_TICKET;
-				it->rule = "follow-up";
-			}
-		}
 	}
-	if (insert_message(db, ctx, it, &ticket, kind,
-			   it->action == PD_INGEST_NEW_TICKET ? "ticket.created" : "message.threaded",
-			   it->rule, d.foreign_tag, &message, err) < 0)
+	if (insert_message(db, ctx, it, &ticket, plan.msg_kind, plan.event, plan.rule,
+			   plan.foreign_tag, plan.flag, &message, err) < 0)
 		goto out;
 	if (message == 0) {
 		/* another process stored the same mail since our lookup */
@@ -1099,89 +817,22 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		goto out;
 	}
 	/* customers' Cc's become participants who may write into the ticket */
-	if (strcmp(kind, "customer") == 0 && add_cc(db, ctx, msg, ticket, err) < 0)
+	if (plan.add_cc && add_cc(db, ctx, msg, ticket, err) < 0)
 		goto out;
 	if (insert_attachments(db, msg, message, err) < 0)
 		goto out;
-	if (linked != 0 &&
-	    ticket_stmt(db, "pd_link_ticket",
-			"WITH u AS (UPDATE tickets SET linked_ticket = $2::bigint"
-			"           WHERE id = $1::bigint)"
-			"INSERT INTO events (ticket_id, actor, kind, detail)"
-			" VALUES ($1::bigint, 'system', 'ticket.follow_up',"
-			"         jsonb_build_object('of', $2::bigint))",
-			ticket, linked, err) < 0)
-		goto out;
-	if (bounced > 0 &&
-	    record_bounce(db, ctx, ticket, bounce_rcpt, bounce_permanent, err) < 0)
-		goto out;
-	if (rating > 0 &&
-	    ticket_stmt(db, "pd_rating",
-			"WITH u AS (UPDATE tickets SET rating = $2::int, rated_at = now()"
-			"           WHERE id = $1::bigint)"
-			"INSERT INTO events (ticket_id, actor, kind, detail)"
-			" VALUES ($1::bigint, 'system', 'ticket.rated',"
-			"         jsonb_build_object('rating', $2::int))",
-			ticket, rating, err) < 0)
-		goto out;
-	if (auto_agent) {
-		if (ticket_stmt(db, "pd_agent_automatic",
-				"INSERT INTO events (ticket_id, actor, kind, detail)"
-				" SELECT $1::bigint, 'system', 'agent.automatic',"
-				"   jsonb_build_object('message', $2::bigint)",
-				ticket, message, err) < 0)
+	for (size_t i = 0; i < plan.n_steps; i++)
+		if (run_step(db, ctx, ticket, message, msg, &plan, &plan.steps[i], &f, err) < 0)
 			goto out;
-	} else if (it->action == PD_INGEST_APPENDED &&
-		   (ad.verdict == PD_AGENT_UNVERIFIED || ad.verdict == PD_AGENT_UNKNOWN)) {
-		if (held_mail(db, ctx, ticket, msg, &ad, err) < 0)
-			goto out;
-	} else if (it->action == PD_INGEST_APPENDED && have_cr) {
-		if (agent_mail(db, ctx, ticket, msg, &cr, note, err) < 0)
-			goto out;
-	} else if (it->action == PD_INGEST_APPENDED && bounced == 0 && rating == 0 &&
-		   !automatic_mail(ctx->cfg, msg)) {
-		/* the customer wrote back: the ticket needs us again (an
-		 * autoresponder's answer is kept on the ticket, nothing more) */
-		if ((strcmp(status, "pending") == 0 || strcmp(status, "resolved") == 0) &&
-		    pd_store_set_field(db, ctx->cfg, ticket, "status", "open", msg->from.address, err) < 0)
-			goto out;
-		struct pd_err ce;
-		pd_err_clear(&ce);
-		if (ctx->cfg->smtp.enabled && pd_compose_follow_up(db, ctx->cfg, ticket, msg, &ce) < 0) {
-			if (strcmp(ce.src, "db") == 0) {
-				*err = ce;
-				goto out;
-			}
-			pd_log_err("ticket=%lld: no notice to the agents: %s", (long long)ticket, ce.msg);
-		}
-	}
-	if (it->action == PD_INGEST_NEW_TICKET && strcmp(kind, "customer") == 0 &&
-	    ctx->cfg->smtp.enabled) {
-		struct pd_err ce;
-		pd_err_clear(&ce);
-		if (pd_compose_new_ticket(db, ctx->cfg, ticket, subject, lang, &cls, msg,
-					  msg->from.address[0] ? &f.sender : NULL, &ce) < 0) {
-			if (strcmp(ce.src, "db") == 0) {
-				*err = ce;
-				goto out;
-			}
-			/* a template problem must not cost the customer's mail */
-			pd_log_err("ticket=%lld: no acknowledgement or notice sent: %s",
-				   (long long)ticket, ce.msg);
-		}
-	}
 	it->ticket = ticket;
 	it->flagged = msg->parse_failed || msg->oversized;
 	rc = 0;
 out:
-	if (have_cr)
-		pd_commands_free(&cr);
-	pd_classification_free(&cls);
-	free(bounce_rcpt);
-	free(subject);
-	scan_view_free(&sv);
+	pd_plan_free(&plan);
+	pd_plan_probe_free(&probe);
 	return rc;
 }
+
 
 /*
  * When the parsed form cannot be stored (a database data error on some odd
