@@ -181,7 +181,7 @@ static void url_core(const char **s, size_t *n)
 static void link_end(struct out *o, size_t start, const char *href)
 {
 	const char *t = o->b.data ? o->b.data + start : "", *u = href;
-	size_t tn = o->b.len - start, un = strlen(href);
+	size_t tn = o->b.len > start ? o->b.len - start : 0, un = strlen(href);
 
 	url_core(&t, &tn);
 	url_core(&u, &un);

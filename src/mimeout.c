@@ -162,6 +162,12 @@ static struct mailmime *file_part(const struct pd_mimeout_part *p, bool related)
 	if (container)
 		ctype = "application/octet-stream";
 	ct = mailmime_content_new_with_str(ctype);
+	/* whatever libetpan reads as a container ("multiparttext/html" included)
+	 * travels as plain bytes too */
+	if (ct != NULL && (ct->ct_type == NULL || ct->ct_type->tp_type != MAILMIME_TYPE_DISCRETE_TYPE)) {
+		mailmime_content_free(ct);
+		ct = mailmime_content_new_with_str("application/octet-stream");
+	}
 	if (ct == NULL)
 		goto fail;
 	dsp = mailmime_disposition_new_with_data(related ? MAILMIME_DISPOSITION_TYPE_INLINE
