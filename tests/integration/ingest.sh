@@ -431,7 +431,12 @@ sc_corpus() {
 	setup corpus
 	migrate_ok
 	if [ ! -d "$CORPUS/mailgem/messages" ]; then
-		pd_fail "corpus: $CORPUS present"
+		# a clone without ../shared skips these cases; CI, which has it, must run them
+		if [ "${CI:-}" = true ]; then
+			pd_fail "corpus: $CORPUS present"
+		else
+			pd_log "corpus not found at $CORPUS (set PD_CORPUS): its cases skipped"
+		fi
 		return
 	fi
 	local f n=0 list=$T/corpus.files
