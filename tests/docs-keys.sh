@@ -16,9 +16,9 @@ set -u
 export LC_ALL=C
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-CONFIG_C=$top_srcdir/src/config.c
-CLI_C=$top_srcdir/src/cli.c
-MAIN_C=$top_srcdir/src/main.c
+CONFIG_C=$top_srcdir/src/config/config.c
+CLI_C=$top_srcdir/src/admin/cli.c
+MAIN_C=$top_srcdir/src/core/main.c
 CONF=$top_srcdir/conf/postdesk.conf
 MAN_CONF=$top_srcdir/man/postdesk.conf.5
 MAN_CLI=$top_srcdir/man/postdesk.1

@@ -11,7 +11,7 @@ set -u
 export LC_ALL=C
 
 top_builddir=${top_builddir:-$PWD}
-OBJ=$top_builddir/src/plan.o
+OBJ=$top_builddir/src/decide/plan.o
 pass=0 fail=0 n=0
 
 ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n - $1"; }
