@@ -23,6 +23,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "confload.h"
 #include "fuzz.h"
 #include "sla.h"
 #include "util.h"

@@ -19,6 +19,7 @@
 
 #include "classify.h"
 #include "config.h"
+#include "confload.h"
 #include "fuzz.h"
 #include "log.h"
 #include "mime.h"

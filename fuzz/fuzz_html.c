@@ -22,6 +22,7 @@
 #include "err.h"
 #include "fuzz.h"
 #include "html.h"
+#include "language.h"
 #include "mime.h"
 #include "render.h"
 #include "util.h"
@@ -131,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE((unsigned char)*p >= 0x20 && *p != 0x7f);
 	REQUIRE(pd_utf8_valid(tagged, strlen(tagged)));
 	free(tagged);
-	(void)pd_render_detect_language(u, u);
+	(void)pd_language_detect(u, u);
 
 	/* a template written by the operator, with the customer's text as values */
 	const struct pd_render_var vars[] = {

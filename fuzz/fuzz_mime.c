@@ -20,6 +20,7 @@
 #include "agentid.h"
 #include "classify.h"
 #include "fuzz.h"
+#include "language.h"
 #include "loopguard.h"
 #include "mime.h"
 #include "msg.h"
@@ -210,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(h == NULL || strlen(h) <= PD_LOOPGUARD_HEADER_MAX);
 	free(h);
 
-	(void)pd_render_detect_language(m->subject, m->body_text);
+	(void)pd_language_detect(m->subject, m->body_text);
 	char *dom = pd_addr_domain(m->from.address);
 	free(dom);
 	check_words(m->subject);

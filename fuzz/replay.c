@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "ioutil.h"
 #include "util.h"
 
 struct list {

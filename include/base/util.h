@@ -1,5 +1,6 @@
 /*
- * util.h - allocation, growable byte buffers, string and time helpers.
+ * util.h - allocation, growable byte buffers, string, hex and hash helpers
+ * (pure; the file and clock helpers are in ioutil.h).
  *
  * Allocation failure aborts the process (as every daemon we learn from does):
  * the x-allocators never return NULL.
@@ -68,9 +69,6 @@ int pd_hexval(char ch);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void pd_hex(const unsigned char *in, size_t n, char *out);
 
-/* Monotonic milliseconds, for deadlines. */
-int64_t pd_now_ms(void);
-
 /* Case-insensitive ASCII helpers. */
 bool pd_str_iequal(const char *a, const char *b);
 bool pd_str_istartswith(const char *s, const char *prefix);
@@ -90,8 +88,5 @@ bool pd_utf8_valid(const char *s, size_t len);
 int pd_parse_duration(const char *s, int64_t *secs_r);
 /* Parse "25M", "512K", "1G" or bytes into bytes. Returns 0 / -1. */
 int pd_parse_size(const char *s, uint64_t *bytes_r);
-
-/* Read a whole file into memory (NUL-terminated). Returns 0 / -1 with errno set. */
-int pd_read_file(const char *path, char **data_r, size_t *len_r);
 
 #endif

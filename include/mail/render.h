@@ -102,8 +102,4 @@ int pd_template_render(const char *dir, const char *lang, const char *name,
 		       const struct pd_render_var *vars, size_t n, char **subject_r, char **body_r,
 		       struct pd_err *err);
 
-/* "ru" when text (UTF-8) is mostly Cyrillic letters among its letters, else
- * NULL (the caller's default applies). */
-const char *pd_render_detect_language(const char *subject, const char *body);
-
 #endif

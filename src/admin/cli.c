@@ -20,13 +20,14 @@
 
 #include "compose.h"
 #include "config.h"
+#include "confload.h"
 #include "db_int.h"
 #include "kb.h"
 #include "kbdb.h"
+#include "language.h"
 #include "log.h"
 #include "migrate.h"
 #include "oauth2.h"
-#include "render.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
@@ -986,7 +987,7 @@ static int cmd_kb_search(const struct pd_config *cfg, const char *lang, const ch
 	int rc;
 
 	if (lang == NULL)
-		lang = pd_render_detect_language(text, "");
+		lang = pd_language_detect(text, "");
 	if (lang == NULL)
 		lang = cfg->default_language ? cfg->default_language : "en";
 	if ((rc = open_db(cfg, true, &db)) != 0)

@@ -1,18 +1,19 @@
 /*
- * util.c - allocation, byte buffers, hashing, time and string helpers.
- * See util.h.  Allocation failure aborts.
+ * util.c - the helpers every layer shares, all pure (no file, socket,
+ * clock, random or environment): the x-allocators (failure aborts),
+ * growable byte buffers, case-insensitive string tests, dot-atom, host name
+ * and UTF-8 checks, duration and size parsing, hex, SHA-256 (GnuTLS), and
+ * redacting the secrets of a libpq conninfo before it is logged.  See
+ * util.h.  Reading files and the clock are io/ioutil.c's.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <gnutls/crypto.h>
 
@@ -361,14 +362,6 @@ int pd_hexval(char ch)
 	return -1;
 }
 
-int64_t pd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool pd_str_iequal(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
@@ -522,34 +515,5 @@ int pd_parse_size(const char *s, uint64_t *bytes_r)
 	if (parse_scaled(s, "bkmg", mult, &v) < 0)
 		return -1;
 	*bytes_r = (uint64_t)v;
-	return 0;
-}
-
-int pd_read_file(const char *path, char **data_r, size_t *len_r)
-{
-	struct pd_buf b;
-	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	pd_buf_init(&b);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int saved = errno;
-			close(fd);
-			pd_buf_free(&b);
-			errno = saved;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		pd_buf_append(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	*data_r = pd_buf_steal(&b, len_r);
 	return 0;
 }

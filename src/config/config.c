@@ -44,6 +44,8 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "confload.h"
+#include "ioutil.h"
 #include "log.h"
 #include "util.h"
 
@@ -3099,127 +3101,4 @@ out:
 	free(c.probs.v);
 	*cfg_r = c.cfg;
 	return 0;
-}
-
-const struct pd_mailbox_cfg *pd_config_mailbox(const struct pd_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_mailboxes; i++)
-		if (strcmp(cfg->mailboxes[i].name, name) == 0)
-			return &cfg->mailboxes[i];
-	return NULL;
-}
-
-const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *priority)
-{
-	for (size_t i = 0; i < cfg->n_sla; i++)
-		if (strcmp(cfg->sla[i].priority, priority) == 0)
-			return &cfg->sla[i];
-	return NULL;
-}
-
-const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_calendars; i++)
-		if (strcmp(cfg->calendars[i].name, name) == 0)
-			return &cfg->calendars[i];
-	return NULL;
-}
-
-const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number)
-{
-	for (size_t i = 0; i < cfg->n_lines; i++)
-		if (cfg->lines[i].number == number)
-			return &cfg->lines[i];
-	return NULL;
-}
-
-const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name)
-{
-	if (cfg == NULL || name == NULL)
-		return NULL;
-	for (size_t i = 0; i < cfg->n_queues; i++)
-		if (strcmp(cfg->queues[i].name, name) == 0)
-			return &cfg->queues[i];
-	return NULL;
-}
-
-const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char *name)
-{
-	for (size_t i = 0; name != NULL && i < cfg->n_plans; i++)
-		if (strcmp(cfg->plans[i].name, name) == 0)
-			return &cfg->plans[i];
-	return NULL;
-}
-
-bool pd_config_addr_listed(const struct pd_strlist *l, const char *addr)
-{
-	const char *at;
-
-	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
-		return false;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *e = l->v[i];
-		if (e[0] == '@') {
-			if (pd_str_iequal(at + 1, e + 1))
-				return true;
-		} else if (strchr(e, '@') == NULL) {
-			if (pd_str_iequal(at + 1, e))
-				return true;
-		} else if (pd_str_iequal(addr, e)) {
-			return true;
-		}
-	}
-	return false;
-}
-
-const struct pd_plan_cfg *pd_config_plan_for(const struct pd_config *cfg, const char *addr)
-{
-	for (size_t i = 0; i < cfg->n_plans; i++)
-		if (pd_config_addr_listed(&cfg->plans[i].customers, addr))
-			return &cfg->plans[i];
-	return NULL;
-}
-
-bool pd_config_sla_for(const struct pd_config *cfg, const char *plan, const char *priority,
-		       struct pd_sla_cfg *out)
-{
-	const struct pd_sla_cfg *base = pd_config_sla(cfg, priority);
-	const struct pd_plan_cfg *p = pd_config_plan(cfg, plan);
-	int idx = -1;
-
-	for (size_t i = 0; i < PD_ARRAY_LEN(priorities); i++)
-		if (priority != NULL && strcmp(priority, priorities[i]) == 0)
-			idx = (int)i;
-	if (p != NULL && idx >= 0 && p->prio[idx].set) {
-		memset(out, 0, sizeof(*out));
-		out->priority = (char *)(uintptr_t)priorities[idx];
-		out->first_response = p->prio[idx].first_response;
-		out->resolution = p->prio[idx].resolution;
-		out->calendar = base != NULL ? base->calendar : (char *)(uintptr_t) "24x7";
-		out->warn_at = base != NULL ? base->warn_at : 80;
-	} else if (base != NULL) {
-		*out = *base;
-	} else {
-		return false;
-	}
-	if (p != NULL && p->calendar != NULL)
-		out->calendar = p->calendar;
-	if (p != NULL && p->warn_at > 0)
-		out->warn_at = p->warn_at;
-	return true;
-}
-
-const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char *name)
-{
-	if (cfg == NULL || name == NULL)
-		return NULL;
-	for (size_t i = 0; i < cfg->n_types; i++)
-		if (strcmp(cfg->types[i].name, name) == 0)
-			return &cfg->types[i];
-	return NULL;
-}
-
-bool pd_config_is_agent(const struct pd_config *cfg, const char *addr)
-{
-	return cfg != NULL && pd_config_addr_listed(&cfg->agent_addresses, addr);
 }

@@ -13,8 +13,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "ioutil.h"
 #include "kb.h"
-#include "render.h"
+#include "language.h"
 #include "util.h"
 
 /* Folders nested deeper than this are not followed (symlink loops). */
@@ -358,7 +359,7 @@ int pd_kb_parse(const char *file, const char *rel, const char *text, size_t len,
 	if (a->language == NULL) {
 		const char *l = pd_kb_path_language(rel);
 		if (l == NULL)
-			l = pd_render_detect_language(a->title, a->body);
+			l = pd_language_detect(a->title, a->body);
 		a->language = pd_xstrdup(l != NULL && strcmp(l, "ru") == 0 ? "ru" : "en");
 	}
 	free(lines);

@@ -26,10 +26,12 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "confload.h"
 #include "daemon.h"
 #include "db.h"
 #include "imap.h"
 #include "ingest.h"
+#include "ioutil.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth2.h"

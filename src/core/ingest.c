@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "ioutil.h"
 #include "log.h"
 #include "mime.h"
 #include "store.h"

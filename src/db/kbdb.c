@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "db_int.h"
+#include "ioutil.h"
 #include "kbdb.h"
 #include "log.h"
 #include "thread.h"

@@ -9,9 +9,9 @@
 
 #include "agentid.h"
 #include "answer.h"
+#include "language.h"
 #include "loopguard.h"
 #include "plan.h"
-#include "render.h"
 #include "thread.h"
 #include "util.h"
 
@@ -203,7 +203,7 @@ static void fresh_ticket(const struct pd_plan_input *in, struct pd_plan *p)
 		scan.body_text = body;
 	p->has_fresh = true;
 	p->fresh.subject = pd_thread_clean_subject(scan.subject, cfg->subject_tag);
-	lang = pd_render_detect_language(scan.subject, scan.body_text);
+	lang = pd_language_detect(scan.subject, scan.body_text);
 	p->fresh.language = lang ? lang : cfg->default_language ? cfg->default_language : "en";
 	pd_classify(cfg, in->mailbox, &scan, &p->fresh.cls);
 	plan = pd_config_plan_for(cfg, in->msg->from.address);

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "ioutil.h"
 #include "render.h"
 
 #define LINE_MAX_COLS 78    /* RFC 5322 "SHOULD" limit for header lines */
@@ -1002,32 +1003,4 @@ int pd_template_render(const char *dir, const char *lang, const char *name,
 	*subject_r = subject;
 	*body_r = body;
 	return 0;
-}
-
-/* ------------------------------------------------------------- language */
-
-const char *pd_render_detect_language(const char *subject, const char *body)
-{
-	const char *parts[2] = {subject, body};
-	size_t cyr = 0, lat = 0;
-
-	for (size_t k = 0; k < 2; k++) {
-		const unsigned char *p = (const unsigned char *)(parts[k] ? parts[k] : "");
-		size_t len = strlen((const char *)p);
-		for (size_t i = 0; i < len;) {
-			uint32_t cp;
-			size_t n = utf8_next(p + i, len - i, &cp);
-			if (n == 0) {
-				i++;
-				continue;
-			}
-			i += n;
-			if ((cp >= 0x400 && cp <= 0x481) || (cp >= 0x48a && cp <= 0x4ff))
-				cyr++; /* Cyrillic letters (0x482-0x489: signs, combining marks) */
-			else if ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
-				 (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7))
-				lat++;
-		}
-	}
-	return cyr > 0 && cyr > lat ? "ru" : NULL;
 }

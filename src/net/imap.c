@@ -37,6 +37,7 @@
 #include <libetpan/libetpan.h>
 
 #include "imap.h"
+#include "ioutil.h"
 #include "log.h"
 #include "oauth2.h"
 #include "tls.h"

@@ -34,6 +34,7 @@
 #include <json-c/json.h>
 #include <gnutls/gnutls.h>
 
+#include "ioutil.h"
 #include "log.h"
 #include "oauth2.h"
 #include "util.h"

@@ -47,6 +47,7 @@
 
 #include <curl/curl.h>
 
+#include "ioutil.h"
 #include "log.h"
 #include "oauth2.h"
 #include "smtp.h"

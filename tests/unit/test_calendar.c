@@ -17,6 +17,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "confload.h"
 #include "util.h"
 
 #define H 3600

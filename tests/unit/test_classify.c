@@ -26,6 +26,8 @@
 
 #include "classify.h"
 #include "config.h"
+#include "confload.h"
+#include "ioutil.h"
 #include "mime.h"
 #include "msg.h"
 #include "util.h"

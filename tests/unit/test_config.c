@@ -23,6 +23,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "confload.h"
+#include "ioutil.h"
 #include "log.h"
 #include "util.h"
 

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "ioutil.h"
 #include "loopguard.h"
 #include "mime.h"
 #include "msg.h"

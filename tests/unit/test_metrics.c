@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "err.h"
+#include "ioutil.h"
 #include "metrics.h"
 #include "util.h"
 

@@ -35,6 +35,7 @@
 #include <json-c/json.h>
 
 #include "charset.h"
+#include "ioutil.h"
 #include "mime.h"
 #include "msg.h"
 #include "util.h"

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <gnutls/gnutls.h>
 
+#include "ioutil.h"
 #include "oauth2.h"
 #include "util.h"
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "confload.h"
 #include "mime.h"
 #include "msg.h"
 #include "plan.h"

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "language.h"
 #include "render.h"
 
 /* ----------------------------------------------------------- helpers */
@@ -1301,7 +1302,7 @@ static void test_shipped_templates(void **state)
 			assert_true(pd_utf8_valid(body, strlen(body)));
 			assert_true(body[strlen(body) - 1] == '\n');
 			/* the language of the text is the language of the directory */
-			const char *lang = pd_render_detect_language(subject, body);
+			const char *lang = pd_language_detect(subject, body);
 			if (strcmp(langs[l], "ru") == 0)
 				assert_string_equal(lang, "ru");
 			else
@@ -1576,7 +1577,7 @@ static void test_detect_language(void **state)
 		{"Заявка", "https://example.com/very/long/url/with/latin/letters", NULL},
 	};
 	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
-		const char *got = pd_render_detect_language(cases[i].subject, cases[i].body);
+		const char *got = pd_language_detect(cases[i].subject, cases[i].body);
 		if (cases[i].want == NULL)
 			assert_null(got);
 		else

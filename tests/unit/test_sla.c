@@ -18,6 +18,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "confload.h"
 #include "sla.h"
 #include "util.h"
 

@@ -35,6 +35,7 @@
 
 #include <cmocka.h>
 
+#include "ioutil.h"
 #include "log.h"
 #include "smtp.h"
 #include "util.h"
