@@ -2,10 +2,10 @@
 # docs-keys.sh - the documentation keeps up with the code.
 #
 #   - every key of the libconfuse schema (the cfg_opt_t tables of
-#     src/config.c) has an entry in man/postdesk.conf.5, under the .SS of its
+#     src/config/config.c) has an entry in man/postdesk.conf.5, under the .SS of its
 #     section, and is listed (set or commented out) in its section of
 #     conf/postdesk.conf; and neither documents a key the schema does not have;
-#   - every command that postdesk's usage() lists (src/cli.c) has an entry in
+#   - every command that postdesk's usage() lists (src/admin/cli.c) has an entry in
 #     man/postdesk.1, and every long option of postdesk and postdeskd appears
 #     in its man page;
 #   - the man pages format without groff warnings (when groff is installed).
@@ -98,9 +98,9 @@ n_secs=$(printf '%s\n' "$schema_secs" | grep -c .)
 # A parser that finds nothing would make every check below pass.
 if [ "$n_keys" -ge 30 ] && [ "$n_secs" -ge 5 ] &&
 	! printf '%s\n' "$schema_keys" | grep -q '^?'; then
-	ok "src/config.c: $n_keys keys in $n_secs sections plus the top level"
+	ok "src/config/config.c: $n_keys keys in $n_secs sections plus the top level"
 else
-	not_ok "src/config.c: the schema tables can be read" \
+	not_ok "src/config/config.c: the schema tables can be read" \
 		"found $n_keys keys and $n_secs sections"
 fi
 
@@ -220,7 +220,7 @@ check_stale() { # NAME FOUND-KEYS
 	if [ -z "$stale" ]; then
 		ok "$1 has no key the schema lacks"
 	else
-		not_ok "$1 has no key the schema lacks" "not in src/config.c: $stale"
+		not_ok "$1 has no key the schema lacks" "not in src/config/config.c: $stale"
 	fi
 }
 check_stale postdesk.conf.5 "$man_keys"
@@ -249,9 +249,9 @@ cli_options=$(awk '/^static void usage\(/,/^}/' "$CLI_C" | grep -o -- '--[a-z][a
 
 n_cmds=$(printf '%s\n' "$commands" | grep -c .)
 if [ "$n_cmds" -ge 5 ]; then
-	ok "src/cli.c: usage() lists $n_cmds commands"
+	ok "src/admin/cli.c: usage() lists $n_cmds commands"
 else
-	not_ok "src/cli.c: usage() lists its commands" "found: $commands"
+	not_ok "src/admin/cli.c: usage() lists its commands" "found: $commands"
 fi
 
 # Tag lines of .TP entries in postdesk.1, normalised.
@@ -290,7 +290,7 @@ if [ -n "$daemon_options" ]; then
 	# shellcheck disable=SC2086
 	check_options "$MAN_DAEMON" "$MAIN_C" $daemon_options
 else
-	not_ok "src/main.c: the long options can be read"
+	not_ok "src/core/main.c: the long options can be read"
 fi
 
 # ---------------------------------------------------------------- groff

@@ -1,6 +1,6 @@
 /*
  * db.h - the PostgreSQL connection: connect with timeouts, reconnect,
- * transactions, SQLSTATE -> error class.  libpq types stay in src/db_int.h.
+ * transactions, SQLSTATE -> error class.  libpq types stay in src/db/db_int.h.
  */
 #ifndef PD_DB_H
 #define PD_DB_H

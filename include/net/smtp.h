@@ -29,7 +29,7 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 		 const char *data, size_t len, struct pd_err *err);
 
 /*
- * More on pd_smtp_send (src/smtp.c has the details):
+ * More on pd_smtp_send (src/net/smtp.c has the details):
  *  - mail_from is an addr-spec without <>; "" sends the null reverse-path
  *    MAIL FROM:<> (RFC 3834 auto-replies), NULL means cfg->from_address.
  *    Addresses with controls, spaces or <> are refused (PERM) before anything

@@ -1,8 +1,12 @@
 /*
- * cli.c - postdesk, the admin command line: migrate, check-config, tickets,
- * show, raw, attachment, set, report, kb, oauth2.  JSON output is built by
- * PostgreSQL (json_build_object / json_agg), never by hand; human output is a
- * plain table.
+ * cli.c - postdesk, the admin command line (its main()).  Owns the command
+ * words and their options, usage(), the exit codes, and each command's SQL
+ * and output: migrate, check-config, tickets, show, raw, attachment, set,
+ * outbox, reprocess, mailboxes, report (report.c lays it out), kb import,
+ * list and search (kb.c reads the files, kbdb.c stores them) and oauth2
+ * (oauth2.c signs in).  It links the admin layer and below, never the
+ * daemon (core).  JSON output is built by PostgreSQL (json_build_object /
+ * json_agg), never by hand; human output is a plain table.
  *
  * Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad data (unknown ticket, bad
  * value), 69 database unavailable, 78 configuration or schema problem.

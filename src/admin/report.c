@@ -1,13 +1,19 @@
 /*
- * report.c - `postdesk report` (see report.h).
+ * report.c - `postdesk report` (see report.h): for one period, tickets
+ * created and resolved, first response and resolution times, SLA compliance
+ * by priority, line, plan and type, breaches, warnings and escalations, the
+ * backlog, satisfaction, tickets per day, the time distribution and the
+ * common problems; as text, as JSON, or as one HTML page with SVG charts
+ * (svg.c).
  *
- * Owns the report's SQL and its text layout.  The SQL is a set of sections,
- * each a SELECT over the period CTE `p` (since, until = now()); the JSON
- * statement joins them all as CTEs of one statement, pd_report_fetch() runs
- * them one by one in a single read-only snapshot.  So the text and the JSON
- * show the same numbers by construction, and the C side only copies and
- * lays out: every count, percentile, percentage and average is PostgreSQL's.
- * The only parameter, $1, is the period in seconds.
+ * Owns the report's SQL and its text and HTML layout.  The SQL is a set of
+ * sections, each a SELECT over the period CTE `p` (since, until = now());
+ * the JSON statement joins them all as CTEs of one statement,
+ * pd_report_fetch() runs them one by one in a single read-only snapshot.
+ * So the text and the JSON show the same numbers by construction, and the
+ * C side only copies and lays out: every count, percentile, percentage and
+ * average is PostgreSQL's.  The only parameter, $1, is the period in
+ * seconds.
  */
 #include "autoconfig.h"
 

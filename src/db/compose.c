@@ -1,6 +1,17 @@
 /*
  * compose.c - outbound mail for ticket events.  See compose.h.
  *
+ * Owns which mail each ticket event sends, to whom and with what: the
+ * acknowledgement of a new ticket (with knowledge-base articles) and the
+ * notice to agents, an agent's answer relayed to the requester and the
+ * participants, the notice of a customer's follow-up, the survey on
+ * resolve, the SLA warnings, breaches and escalations, and the error mails
+ * to a sender (one error_to_sender() for a command error, files left out
+ * and an agent's mail held).  It fills the templates' fields, asks the loop
+ * guard and the automatic-mail limits whether a mail may go, builds the
+ * parts (outparts.c) and the bytes (render.c) and queues them in the outbox
+ * (outbox.c).
+ *
  * Rendering happens here, in the transaction that records the event, so the
  * outbox holds the exact bytes and Message-ID that will be sent; the sender
  * only moves bytes.  Envelope sender is the support address, so bounces of

@@ -1,7 +1,7 @@
 /*
  * migrate.c - forward-only schema migrations and the version check.
  *
- * The SQL of every migration is compiled in (src/sql_migrations.c, made from
+ * The SQL of every migration is compiled in (src/db/sql_migrations.c, made from
  * sql/ by scripts/embed-sql.sh), so a binary always knows exactly which
  * schema it speaks.  Applying takes a transaction-level advisory lock so two
  * instances upgrading at once do not race; all missing migrations go in one

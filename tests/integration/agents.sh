@@ -21,7 +21,7 @@ DATA=$PD_LIB_DIR/../data/agents
 ALL_SCENARIOS="attach forward inline agentattach top bottom replyall interleaved inside note command ru forged untrusted trusted teammate thread clients"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 CUSTOMER=sarah@customer.example
-# the notice's marker lines (include/answer.h)
+# the notice's marker lines (include/decide/answer.h)
 MARK_BEGIN='======== postdesk notice: answer above or below; nothing between these lines reaches the customer ========'
 MARK_END='======== end of postdesk notice ========'
 
