@@ -52,6 +52,9 @@ pd=$( (nm --defined-only -g "$top_builddir/libbase.a"; nm --defined-only -g "$to
 # named outright: what would make a module impure
 impure='^(PQ|mail|clist_|mmap_string_|curl_|cfg_|json_|MHD_|gumbo_|uchardet_|iconv|gnutls_(init|record|handshake|certificate|x509|credentials|global)|pd_log|pd_read_file$|pd_now_ms$|pd_db_|pd_store_|pd_compose_|pd_outbox_|pd_slascan_|pd_imap_|pd_smtp_|pd_oauth2_|pd_metrics_|pd_config_load$|pd_kb_load_dir$|pd_template_load$|pd_template_render$|time$|clock_gettime$|gettimeofday$|localtime_r$|mktime$|tzset$|random$|srandom$|rand$|getrandom$|arc4random|getenv$|secure_getenv$|setenv$|unsetenv$|putenv$|environ$|open$|openat$|fopen$|fdopen$|read$|write$|close$|stat$|fstat$|lstat$|scandir$|opendir$|readdir$|access$|unlink$|socket$|connect$|bind$|listen$|accept|send$|recv$|poll$|select$|getaddrinfo$|fputs$|fwrite$|fprintf$|printf$|puts$|fputc$|stderr$|stdout$|syslog$|sleep$|usleep$|nanosleep$)'
 
+# the sanitizers' and the fuzzing build's coverage hooks
+hooks='(__asan|__ubsan|__sanitizer|__sancov|__start___sancov|__stop___sancov)'
+
 # per object: OBJECT SYMBOL... that it may need although impure (see above)
 exception() {
 	case $1 in
@@ -63,7 +66,7 @@ exception() {
 # the undefined symbols of every member of an archive, as "member symbol"
 undefined() {
 	nm -u "$1" | awk '/:$/ { obj = substr($1, 1, length($1) - 1); next }
-		NF >= 2 { print obj, $NF }' | grep -v ' __\(asan\|ubsan\|sanitizer\|sancov\)'
+		NF >= 2 { print obj, $NF }' | grep -Ev " $hooks"
 }
 
 check() {
@@ -100,7 +103,7 @@ done
 
 for m in $(ar t "$top_builddir/libmail.a" | grep -- 'render\.o$'); do
 	syms=$(nm -u "$top_builddir/libmail.a" 2>/dev/null | awk -v o="$m:" '/:$/ { on = ($1 == o); next }
-		on && NF >= 2 { print $NF }' | grep -v '^__\(asan\|ubsan\|sanitizer\|sancov\)')
+		on && NF >= 2 { print $NF }' | grep -Ev "^$hooks")
 	# render writes MIME with mimeout.c, in its own layer (mail)
 	syms=$(echo "$syms" | grep -v '^pd_mimeout_')
 	check "$m" "$syms" "src/mail/${m#libmail_a-}"
