@@ -1,8 +1,8 @@
 #!/bin/bash
 # layers-pure.sh - the deciding modules stay pure: every object of
 # libdecide.a (src/decide/: plan, thread, classify, loopguard, commands,
-# answer, agentid, sla, calendar, language) needs from elsewhere only libc's
-# string, memory and character functions, libunistring, GnuTLS's keyed hash
+# answer, agentid, sla, calendar, language, kb) needs from elsewhere only
+# libc's string, memory and character functions, libunistring, GnuTLS's keyed hash
 # (agentid's reply-address tokens: a computation, no I/O), the sanitizers'
 # hooks and postdesk's own pure functions (src/base/, src/decide/); never the
 # database, the mail library, HTTP, the configuration parser, the clock, a

@@ -28,6 +28,7 @@
 #include "db_int.h"
 #include "kb.h"
 #include "kbdb.h"
+#include "kbfiles.h"
 #include "language.h"
 #include "log.h"
 #include "migrate.h"

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "kb.h"
+#include "kbfiles.h"
 #include "util.h"
 
 /* ----------------------------------------------------------- helpers */

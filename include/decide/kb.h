@@ -1,7 +1,7 @@
 /*
- * kb.h - knowledge-base articles: reading a folder of article files, and
- * the "these articles may help" section of an acknowledgement (pure but for
- * reading the files; the database side is kbdb.h).
+ * kb.h - knowledge-base articles: parsing an article file's text, and the
+ * "these articles may help" section of an acknowledgement (pure; reading a
+ * folder of article files is kbfiles.h, the database side kbdb.h).
  *
  * An article is a file NAME.md or NAME.txt.  It may open with header lines
  *
@@ -69,14 +69,6 @@ void pd_kb_article_free(struct pd_kb_article *a);
  * "ru" / "en" folder on the path; NULL when neither says. */
 const char *pd_kb_path_language(const char *rel);
 
-/*
- * Read every *.md and *.txt file under dir (recursively, in name order,
- * skipping names that start with a dot) into set.  Returns 0, or -1 when
- * any file is bad or unreadable: errs then lists every problem (set holds
- * the good ones; the caller should not use it).  Two files with one slug
- * (a.md and a.txt) are an error.
- */
-int pd_kb_load_dir(const char *dir, struct pd_kb_set *set, struct pd_kb_errors *errs);
 void pd_kb_set_free(struct pd_kb_set *set);
 void pd_kb_errors_free(struct pd_kb_errors *errs);
 
