@@ -55,10 +55,24 @@
  * without a default (required ones are checked in step 4, so that a missing
  * key is reported with the section's line).  Every value is a string; see
  * the top of the file.
+ *
+ * Each default and each range is written here and nowhere else: the checks
+ * of step 4 read them from the option.  A whole number's range and a
+ * duration's minimum ride in the option's numeric default fields, which
+ * libconfuse does not use for a string option (and copies with it into
+ * every section it makes from this table).
  */
+
+/* A whole number from lo to hi, def as written in a file (NULL: none). */
+#define PD_CFG_INT(name, def, flags, lo, hi)                                                   \
+	{name, 0, CFGT_STR, 0, 0, flags, 0, {lo, hi, cfg_false, def, 0}, 0, {.string = 0}, 0, 0, 0, 0, 0}
+/* A duration ("30s", "15m", "8h", "3d") of at least min seconds. */
+#define PD_CFG_DURATION(name, def, flags, min)                                                 \
+	{name, 0, CFGT_STR, 0, 0, flags, 0, {min, 0, cfg_false, def, 0}, 0, {.string = 0}, 0, 0, 0, 0, 0}
+
 static cfg_opt_t database_opts[] = {
 	CFG_STR("conninfo", NULL, CFGF_NODEFAULT),
-	CFG_STR("statement_timeout", "25s", CFGF_NONE),
+	PD_CFG_DURATION("statement_timeout", "25s", CFGF_NONE, 1),
 	CFG_END(),
 };
 
@@ -81,10 +95,10 @@ static cfg_opt_t mailbox_opts[] = {
 	CFG_SEC("oauth2", oauth2_opts, CFGF_NONE),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
-	CFG_STR("poll_interval", "60s", CFGF_NONE),
+	PD_CFG_DURATION("poll_interval", "60s", CFGF_NONE, 1),
 	CFG_STR("processed_folder", NULL, CFGF_NODEFAULT),
 	CFG_STR("queue", "default", CFGF_NONE),
-	CFG_STR("timeout", "25s", CFGF_NONE),
+	PD_CFG_DURATION("timeout", "25s", CFGF_NONE, 1),
 	CFG_STR("tls", NULL, CFGF_NODEFAULT),
 	CFG_STR("token_command", NULL, CFGF_NODEFAULT),
 	CFG_STR("url", NULL, CFGF_NODEFAULT),
@@ -100,7 +114,7 @@ static cfg_opt_t smtp_opts[] = {
 	CFG_SEC("oauth2", oauth2_opts, CFGF_NONE),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_file", NULL, CFGF_NODEFAULT),
-	CFG_STR("timeout", "25s", CFGF_NONE),
+	PD_CFG_DURATION("timeout", "25s", CFGF_NONE, 1),
 	CFG_STR("token_command", NULL, CFGF_NODEFAULT),
 	CFG_STR("tls", NULL, CFGF_NODEFAULT),
 	CFG_STR("url", NULL, CFGF_NODEFAULT),
@@ -123,9 +137,9 @@ static cfg_opt_t agents_opts[] = {
 
 static cfg_opt_t sla_opts[] = {
 	CFG_STR("calendar", "24x7", CFGF_NONE),
-	CFG_STR("first_response", NULL, CFGF_NODEFAULT),
-	CFG_STR("resolution", NULL, CFGF_NODEFAULT),
-	CFG_STR("warn_at", "80", CFGF_NONE),
+	PD_CFG_DURATION("first_response", NULL, CFGF_NODEFAULT, 1),
+	PD_CFG_DURATION("resolution", NULL, CFGF_NODEFAULT, 1),
+	PD_CFG_INT("warn_at", "80", CFGF_NONE, 1, 100),
 	CFG_END(),
 };
 
@@ -143,7 +157,7 @@ static cfg_opt_t plan_opts[] = {
 	CFG_STR("high", NULL, CFGF_NODEFAULT),
 	CFG_STR("low", NULL, CFGF_NODEFAULT),
 	CFG_STR("normal", NULL, CFGF_NODEFAULT),
-	CFG_STR("warn_at", NULL, CFGF_NODEFAULT),
+	PD_CFG_INT("warn_at", NULL, CFGF_NODEFAULT, 1, 100),
 	CFG_END(),
 };
 
@@ -155,7 +169,7 @@ static cfg_opt_t line_opts[] = {
 
 static cfg_opt_t queue_opts[] = {
 	CFG_STR_LIST("addresses", NULL, CFGF_NODEFAULT),
-	CFG_STR("line", "1", CFGF_NONE),
+	PD_CFG_INT("line", "1", CFGF_NONE, 1, 1000),
 	CFG_END(),
 };
 
@@ -172,7 +186,7 @@ static cfg_opt_t rule_opts[] = {
 };
 
 static cfg_opt_t type_opts[] = {
-	CFG_STR("line", NULL, CFGF_NODEFAULT),
+	PD_CFG_INT("line", NULL, CFGF_NODEFAULT, 1, 1000),
 	CFG_STR("queue", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
@@ -180,7 +194,7 @@ static cfg_opt_t type_opts[] = {
 static cfg_opt_t root_opts[] = {
 	CFG_SEC("agents", agents_opts, CFGF_NONE),
 	CFG_STR("batch_bytes", "32M", CFGF_NONE),
-	CFG_STR("batch_size", "100", CFGF_NONE),
+	PD_CFG_INT("batch_size", "100", CFGF_NONE, 1, 10000),
 	CFG_SEC("calendar", calendar_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("database", database_opts, CFGF_NONE),
 	CFG_SEC("metrics", metrics_opts, CFGF_NONE),
@@ -192,16 +206,16 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("message_id_domain", NULL, CFGF_NODEFAULT),
 	CFG_SEC("plan", plan_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("queue", queue_opts, CFGF_TITLE | CFGF_MULTI),
-	CFG_STR("reopen_days", "14", CFGF_NONE),
+	PD_CFG_INT("reopen_days", "14", CFGF_NONE, 0, 3650),
 	CFG_SEC("rule", rule_opts, CFGF_TITLE | CFGF_MULTI),
-	CFG_STR("sla_scan_interval", "10s", CFGF_NONE),
+	PD_CFG_DURATION("sla_scan_interval", "10s", CFGF_NONE, 1),
 	CFG_SEC("sla", sla_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_SEC("smtp", smtp_opts, CFGF_NONE),
 	CFG_STR("subject_tag", "Support", CFGF_NONE),
 	CFG_STR("support_address", NULL, CFGF_NODEFAULT),
-	CFG_STR("auto_reply_limit_10m", "10", CFGF_NONE),
-	CFG_STR("auto_reply_limit_day", "40", CFGF_NONE),
-	CFG_STR("suppress_days", "7", CFGF_NONE),
+	PD_CFG_INT("auto_reply_limit_10m", "10", CFGF_NONE, 0, 100000),
+	PD_CFG_INT("auto_reply_limit_day", "40", CFGF_NONE, 0, 1000000),
+	PD_CFG_INT("suppress_days", "7", CFGF_NONE, 0, 3650),
 	CFG_STR("templates_dir", PD_DATADIR "/templates", CFGF_NONE),
 	CFG_STR("trust_priority_headers", "false", CFGF_NONE),
 	CFG_SEC("type", type_opts, CFGF_TITLE | CFGF_MULTI),
@@ -333,8 +347,7 @@ static void load_mailbox(struct ctx *c, cfg_t *sec, struct pd_mailbox_cfg *mb)
 		       auth);
 
 	mb->user = pd_xstrdup(need_str(c, sec, "user"));
-	mb->timeout = 25;
-	get_duration(c, sec, "timeout", 1, &mb->timeout);
+	get_duration(c, sec, "timeout", &mb->timeout);
 	char *what = pd_xasprintf("mailbox \"%s\"", name);
 	mb->oauth2 = load_oauth2(c, sec, what, name, mb->auth, mb->timeout);
 	free(what);
@@ -354,9 +367,7 @@ static void load_mailbox(struct ctx *c, cfg_t *sec, struct pd_mailbox_cfg *mb)
 	if (mb->ca_file != NULL)
 		check_readable(c, sec, "ca_file", mb->ca_file);
 	mb->queue = pd_xstrdup(need_str(c, sec, "queue"));
-	mb->poll_interval = 60;
-	get_duration(c, sec, "poll_interval", 1, &mb->poll_interval);
-	mb->idle = true;
+	get_duration(c, sec, "poll_interval", &mb->poll_interval);
 	get_bool(c, sec, "idle", &mb->idle);
 }
 
@@ -415,8 +426,7 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 			       "addr@example.com)",
 			       from);
 	}
-	s->timeout = 25;
-	get_duration(c, sec, "timeout", 1, &s->timeout);
+	get_duration(c, sec, "timeout", &s->timeout);
 	const char *auth = get_str(sec, "auth");
 	if (strcmp(auth, "password") == 0)
 		s->auth = PD_IMAP_AUTH_AUTO;
@@ -442,7 +452,6 @@ static void load_smtp(struct ctx *c, cfg_t *sec, struct pd_smtp_cfg *s)
 	s->ca_file = pd_xstrdup(opt_str(c, sec, "ca_file"));
 	if (s->ca_file != NULL)
 		check_readable(c, sec, "ca_file", s->ca_file);
-	s->max_message_size = 25 * 1024 * 1024;
 	get_size(c, sec, "max_message_size", &s->max_message_size);
 }
 
@@ -460,12 +469,11 @@ static void load_sla(struct ctx *c, cfg_t *sec, struct pd_sla_cfg *sla)
 		       "sla \"%s\": unknown priority; use critical, high, normal or low", prio);
 	sla->priority = pd_xstrdup(prio);
 	if (need_str(c, sec, "first_response") != NULL)
-		get_duration(c, sec, "first_response", 1, &sla->first_response);
+		get_duration(c, sec, "first_response", &sla->first_response);
 	if (need_str(c, sec, "resolution") != NULL)
-		get_duration(c, sec, "resolution", 1, &sla->resolution);
+		get_duration(c, sec, "resolution", &sla->resolution);
 	sla->calendar = pd_xstrdup(need_str(c, sec, "calendar"));
-	sla->warn_at = 80;
-	get_int(c, sec, "warn_at", 1, 100, &sla->warn_at);
+	get_int(c, sec, "warn_at", &sla->warn_at);
 }
 
 /* plan "NAME" { customers = {...}  calendar = "..."  high = "1h 8h" ... } */
@@ -494,7 +502,7 @@ static void load_plan(struct ctx *c, const struct pd_config *cfg, cfg_t *sec,
 			       cal, cal);
 	}
 	if (get_str(sec, "warn_at") != NULL)
-		get_int(c, sec, "warn_at", 1, 100, &p->warn_at);
+		get_int(c, sec, "warn_at", &p->warn_at);
 	for (size_t i = 0; i < PD_ARRAY_LEN(priorities); i++) {
 		const char *v = get_str(sec, priorities[i]);
 		char a[64], b[64], extra[2];
@@ -655,8 +663,7 @@ static void load_queue(struct ctx *c, cfg_t *sec, struct pd_queue_cfg *q)
 		       name);
 	copy_list(sec, "addresses", &q->addresses);
 	check_addr_list(c, sec, "addresses", false);
-	q->line = 1;
-	get_int(c, sec, "line", 1, 1000, &q->line);
+	get_int(c, sec, "line", &q->line);
 }
 
 /* The request types (tickets.type); question is the default. */
@@ -692,7 +699,7 @@ static void load_type(struct ctx *c, cfg_t *sec, struct pd_type_cfg *t)
 	}
 	t->line = 0;
 	if (get_str(sec, "line") != NULL)
-		get_int(c, sec, "line", 1, 1000, &t->line);
+		get_int(c, sec, "line", &t->line);
 }
 
 /*
@@ -791,7 +798,6 @@ static void load_rule(struct ctx *c, cfg_t *sec, struct pd_rule_cfg *r)
 	    get_str(sec, "type") == NULL)
 		report(c, sec_line(c, sec), "rule \"%s\": needs priority, queue or type", name);
 
-	r->final = false;
 	get_bool(c, sec, "final", &r->final);
 	if (r->final && r->senders.n == 0)
 		report(c, key_line(c, sec, "final"),
@@ -931,30 +937,22 @@ static void build(struct ctx *c)
 			       lang);
 	}
 	cfg->templates_dir = pd_xstrdup(get_str(r, "templates_dir"));
-	cfg->auto_reply_limit_10m = 10;
-	get_int(c, r, "auto_reply_limit_10m", 0, 100000, &cfg->auto_reply_limit_10m);
-	cfg->auto_reply_limit_day = 40;
-	get_int(c, r, "auto_reply_limit_day", 0, 1000000, &cfg->auto_reply_limit_day);
-	cfg->suppress_days = 7;
-	get_int(c, r, "suppress_days", 0, 3650, &cfg->suppress_days);
+	get_int(c, r, "auto_reply_limit_10m", &cfg->auto_reply_limit_10m);
+	get_int(c, r, "auto_reply_limit_day", &cfg->auto_reply_limit_day);
+	get_int(c, r, "suppress_days", &cfg->suppress_days);
 	const char *ll = get_str(r, "log_level");
 	enum pd_log_level lvl;
 	cfg->log_level = pd_xstrdup(ll);
 	if (pd_log_level_parse(ll, &lvl) < 0)
 		report(c, key_line(c, r, "log_level"),
 		       "log_level: must be one of err, warning, notice, info, debug, not \"%s\"", ll);
-	cfg->max_message_size = 25 * 1024 * 1024;
 	get_size(c, r, "max_message_size", &cfg->max_message_size);
-	cfg->batch_size = 100;
-	get_int(c, r, "batch_size", 1, 10000, &cfg->batch_size);
-	cfg->batch_bytes = 32 * 1024 * 1024;
+	get_int(c, r, "batch_size", &cfg->batch_size);
 	get_size(c, r, "batch_bytes", &cfg->batch_bytes);
-	cfg->reopen_days = 14;
-	get_int(c, r, "reopen_days", 0, 3650, &cfg->reopen_days);
-	get_duration(c, r, "sla_scan_interval", 1, &cfg->sla_scan_interval);
+	get_int(c, r, "reopen_days", &cfg->reopen_days);
+	get_duration(c, r, "sla_scan_interval", &cfg->sla_scan_interval);
 
 	/* database */
-	cfg->db_statement_timeout = 25;
 	if (first_scan_sec(c, "database") == NULL) {
 		report(c, 0, "missing required section 'database' (database { conninfo = \"...\" "
 			     "})");
@@ -969,7 +967,7 @@ static void build(struct ctx *c)
 				       "%s or use a passfile (PGPASSFILE)",
 				       c->path);
 		}
-		get_duration(c, db, "statement_timeout", 1, &cfg->db_statement_timeout);
+		get_duration(c, db, "statement_timeout", &cfg->db_statement_timeout);
 	}
 
 	/* mailboxes */
@@ -1010,7 +1008,6 @@ static void build(struct ctx *c)
 	cfg_t *ag = cfg_getsec(r, "agents");
 	copy_list(ag, "addresses", &cfg->agent_addresses);
 	copy_list(ag, "notify", &cfg->agent_notify);
-	cfg->max_notice_attachments = 10 * 1024 * 1024;
 	get_size(c, ag, "max_notice_attachments", &cfg->max_notice_attachments);
 	copy_list(ag, "trusted_authserv_ids", &cfg->trusted_authserv_ids);
 	check_addr_list(c, ag, "addresses", true);
@@ -1069,7 +1066,6 @@ static void build(struct ctx *c)
 		load_plan(c, cfg, cfg_getnsec(r, "plan", (unsigned)i), &cfg->plans[i]);
 
 	/* classification: queues, then rules (file order is their order) */
-	cfg->trust_priority_headers = false;
 	get_bool(c, r, "trust_priority_headers", &cfg->trust_priority_headers);
 	cfg->n_queues = cfg_size(r, "queue");
 	cfg->queues = pd_xcalloc(cfg->n_queues, sizeof(*cfg->queues));

@@ -120,9 +120,11 @@ bool addr_spec_valid(const char *s);
 const char *get_str(cfg_t *sec, const char *key);
 const char *need_str(struct ctx *c, cfg_t *sec, const char *key);
 const char *opt_str(struct ctx *c, cfg_t *sec, const char *key);
-void get_duration(struct ctx *c, cfg_t *sec, const char *key, int64_t min, int64_t *out);
+/* The getters leave *out untouched when the value is unset or wrong (then reported);
+ * a number's range and a duration's minimum come from the schema (config.c). */
+void get_duration(struct ctx *c, cfg_t *sec, const char *key, int64_t *out);
 void get_size(struct ctx *c, cfg_t *sec, const char *key, uint64_t *out);
-void get_int(struct ctx *c, cfg_t *sec, const char *key, long lo, long hi, int *out);
+void get_int(struct ctx *c, cfg_t *sec, const char *key, int *out);
 void get_bool(struct ctx *c, cfg_t *sec, const char *key, bool *out);
 void copy_list(cfg_t *sec, const char *key, struct pd_strlist *l);
 void check_addr_list(struct ctx *c, cfg_t *sec, const char *key, bool domains_ok);

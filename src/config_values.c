@@ -7,6 +7,7 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -443,11 +444,10 @@ const char *opt_str(struct ctx *c, cfg_t *sec, const char *key)
 	return v;
 }
 
-void get_duration(struct ctx *c, cfg_t *sec, const char *key, int64_t min,
-			 int64_t *out)
+void get_duration(struct ctx *c, cfg_t *sec, const char *key, int64_t *out)
 {
 	const char *v = get_str(sec, key);
-	int64_t secs;
+	int64_t min = cfg_getopt(sec, key)->def.number, secs;
 
 	if (v == NULL)
 		return;
@@ -481,9 +481,15 @@ void get_size(struct ctx *c, cfg_t *sec, const char *key, uint64_t *out)
 	*out = bytes;
 }
 
-void get_int(struct ctx *c, cfg_t *sec, const char *key, long lo, long hi, int *out)
+void get_int(struct ctx *c, cfg_t *sec, const char *key, int *out)
 {
+	const cfg_opt_t *o = cfg_getopt(sec, key);
+	long lo = o->def.number, hi = (long)o->def.fpnumber;
 	const char *v = get_str(sec, key), *p = v;
+
+	assert(hi > 0); /* declared with PD_CFG_INT */
+	if (v == NULL)
+		return;
 	long n = 0;
 	bool ok = *p != '\0';
 
