@@ -216,7 +216,7 @@ static cfg_opt_t root_opts[] = {
 	PD_CFG_INT("auto_reply_limit_10m", "10", CFGF_NONE, 0, 100000),
 	PD_CFG_INT("auto_reply_limit_day", "40", CFGF_NONE, 0, 1000000),
 	PD_CFG_INT("suppress_days", "7", CFGF_NONE, 0, 3650),
-	CFG_STR("templates_dir", PD_DATADIR "/templates", CFGF_NONE),
+	CFG_STR("templates_dir", NULL, CFGF_NODEFAULT), /* config_templates.c */
 	CFG_STR("trust_priority_headers", "false", CFGF_NONE),
 	CFG_SEC("type", type_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_END(),
@@ -936,7 +936,7 @@ static void build(struct ctx *c)
 			       "default_language: \"%s\" is not a language code such as en or ru",
 			       lang);
 	}
-	cfg->templates_dir = pd_xstrdup(get_str(r, "templates_dir"));
+	load_templates(c);
 	get_int(c, r, "auto_reply_limit_10m", &cfg->auto_reply_limit_10m);
 	get_int(c, r, "auto_reply_limit_day", &cfg->auto_reply_limit_day);
 	get_int(c, r, "suppress_days", &cfg->suppress_days);
@@ -1103,6 +1103,7 @@ void pd_config_free(struct pd_config *cfg)
 	free(cfg->message_id_domain);
 	free(cfg->default_language);
 	free(cfg->templates_dir);
+	pd_templates_free(&cfg->templates);
 	free(cfg->metrics_host);
 	free(cfg->log_level);
 	pd_free_secret(cfg->db_conninfo); /* may hold a password */

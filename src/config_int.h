@@ -29,6 +29,9 @@ struct problems {
 	struct problem *v;
 };
 
+/* Add text (taken: a formatted "FILE:LINE: reason") as the problem sorted
+ * at line; the same text at the same line is kept once. */
+void problems_add(struct problems *p, int line, char *text);
 /* Order of the problems as reported: by line, then as found. */
 int problem_cmp(const void *a, const void *b);
 
@@ -138,5 +141,11 @@ void check_readable(struct ctx *c, cfg_t *sec, const char *key, const char *path
 struct pd_oauth2_cfg *load_oauth2(struct ctx *c, cfg_t *sec, const char *what, const char *login,
 				  enum pd_imap_auth auth, int64_t timeout);
 void oauth2_cfg_free(struct pd_oauth2_cfg *o);
+
+/* ----------------------------------------------- templates (templates) */
+
+/* Fill c->cfg->templates: the compiled-in defaults, then the files of
+ * templates_dir; every template checked, every problem reported. */
+void load_templates(struct ctx *c);
 
 #endif

@@ -28,7 +28,7 @@
 
 /* ------------------------------------------------------------ error list */
 
-static void problems_add(struct problems *p, int line, char *text)
+void problems_add(struct problems *p, int line, char *text)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->v[i].line == line && strcmp(p->v[i].text, text) == 0) {
