@@ -24,6 +24,12 @@
  * in step 4, so that a bad value is one more collected problem instead of a
  * parse error that hides all the others.
  *
+ * The loader's files (sharing src/config_int.h): this one holds the schema
+ * (every default and range), the section checks, build() and the public
+ * API; config_lex.c the scan of step 2 and the problem list; config_values.c
+ * the value syntax and typed getters; config_secrets.c passwords,
+ * credentials and OAuth 2.0; config_templates.c the mail templates.
+ *
  * Not reentrant (libconfuse's lexer is not either): load one file at a time.
  */
 #include "autoconfig.h"
