@@ -80,7 +80,9 @@ static char *new_message_id(const struct pd_config *cfg, int64_t ticket, const c
 	return pd_render_message_id(cfg->message_id_domain, ticket, kind, rnd, sizeof(rnd));
 }
 
-/* Render template NAME in lang with vars into a full mail and enqueue it. */
+/* Render template NAME in lang with vars into a full mail and enqueue it.
+ * vars hold at least the fields render.c's pd_template_kinds lists for NAME:
+ * the templates were checked against those when the configuration loaded. */
 struct outgoing {
 	const char *template;
 	const char *lang;

@@ -1000,10 +1000,18 @@ int pd_template_parse(const char *lang, const char *name, const char *origin, co
 	struct pd_buf b;
 
 	memset(t, 0, sizeof(*t));
-	if (pd_template_kind(name) == NULL)
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
-				  "%s: postdesk sends no template called \"%s\"", origin,
-				  name ? name : "");
+	if (pd_template_kind(name) == NULL) {
+		struct pd_buf kinds;
+		pd_buf_init(&kinds);
+		for (size_t i = 0; i < pd_n_template_kinds; i++)
+			pd_buf_printf(&kinds, "%s%s", i ? ", " : "", pd_template_kinds[i].name);
+		pd_buf_append(&kinds, "", 0);
+		pd_err_set(err, PD_ERR_PERM, "render", 0,
+			   "%s: postdesk sends no template called \"%s\" (it sends %s)", origin,
+			   name ? name : "", kinds.data);
+		pd_buf_free(&kinds);
+		return -1;
+	}
 	/* the first byte that is not UTF-8 text, for its line */
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;

@@ -1233,7 +1233,11 @@ static void test_templates(void **state)
 	char *e2 = pd_xasprintf("%%P:2: templates_dir: %s/bad/pt-BR is not a language folder (2 "
 				"to 8 lower-case letters, such as en or ru)",
 				tmpdir);
-	char *e3 = pd_xasprintf("%s: postdesk sends no template called \"acknowledgement\"", bad3);
+	char *e3 = pd_xasprintf("%s: postdesk sends no template called \"acknowledgement\" (it "
+				"sends ack, agent-notice, agent-relay-footer, sla-warning, "
+				"sla-breach, escalation, survey, auto-close, command-error, "
+				"agent-held, attachment-error)",
+				bad3);
 	char *e4 = pd_xasprintf("%s:1: a template must start with a \"Subject: ...\" line and a "
 				"blank line",
 				bad2);
