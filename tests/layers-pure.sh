@@ -8,16 +8,13 @@
 # database, the mail library, HTTP, the configuration parser, the clock, a
 # random source, the environment, files, sockets or postdesk's own I/O
 # helpers (log, ioutil).  render.o (src/mail/) is read the same way for
-# its headers and templates.
+# its headers and templates: they come in as text (config_templates.c reads
+# the files) and a Message-ID's random part as bytes from its caller.
 #
 # Known exceptions, each named below and removed when its module no longer
 # needs it:
 #   calendar.o  getenv setenv unsetenv tzset localtime_r mktime: the
 #               calendar switches TZ to convert local business hours
-#   render.o    pd_read_file strerror __errno_location: it reads template
-#               files (they are to be loaded with the configuration);
-#               getrandom (and fputs/fwrite, stderr, abort when it
-#               fails): the random part of a new Message-ID
 #
 # Reads $top_builddir/libdecide.a, libbase.a and libmail.a (built by make).
 # Prints "ok N - ..." / "not ok N - ..." and "N passed, N failed"; exits 0
@@ -59,7 +56,6 @@ hooks='(__asan|__ubsan|__sanitizer|__sancov|__start___sancov|__stop___sancov)'
 exception() {
 	case $1 in
 	calendar.o | libdecide_a-calendar.o) echo 'getenv setenv unsetenv tzset localtime_r mktime' ;;
-	render.o | libmail_a-render.o) echo 'pd_read_file strerror __errno_location getrandom fputs fwrite stderr abort' ;;
 	esac
 }
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "templates.h"
+
 enum pd_tls_mode {
 	PD_TLS_NONE = 0,
 	PD_TLS_IMPLICIT,
@@ -251,7 +253,9 @@ struct pd_config {
 	uint16_t metrics_port;
 
 	/* mail out */
-	char *templates_dir;         /* DIR/{en,ru}/NAME.txt; default PD_DATADIR/templates */
+	char *templates_dir;         /* the folder read for DIR/LANG/NAME.txt; NULL = none */
+	struct pd_templates templates; /* the compiled-in ones, those of templates_dir in
+				       * their place; each renders (config_templates.c) */
 	int auto_reply_limit_10m;    /* automatic mails to one address in 10 minutes (0 = no limit) */
 	int auto_reply_limit_day;    /* ... in 24 hours */
 	int suppress_days;           /* no automatic mail to an address after a permanent failure */

@@ -20,7 +20,9 @@
  * password, unreadable password_file, inline password in a file readable by
  * group/other, references to unknown calendars, rule, queue and type
  * sections (what a rule needs, keywords, queue names, type names, an
- * address in two queues).  A
+ * address in two queues), the mail templates (the compiled-in ones and
+ * templates_dir's, each rendered with sample values; a template's problem
+ * is "TEMPLATE-FILE:LINE: reason").  A
  * syntax error ends the reading, so it is reported alone.  Warnings (tls =
  * "none" to a host that is not loopback) go to pd_log_warning and do not
  * fail the load.

@@ -1,6 +1,6 @@
 /*
  * render.h - outbound mail as RFC 5322 bytes, and the plain-text templates
- * it is written from (pure: no I/O but reading template files).
+ * it is written from (pure: no I/O; templates come in as text).
  *
  * Every header value that can carry customer text (subject, display names)
  * is sanitised: control characters (CR, LF, NUL, TAB...) become spaces, so no
@@ -19,6 +19,7 @@
 #include "err.h"
 #include "mimeout.h"
 #include "msg.h"
+#include "templates.h"
 #include "util.h"
 
 struct pd_render_mail {
@@ -60,9 +61,12 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
  * encoder keeps a line's trailing white space and then adds it encoded). */
 void pd_render_qp(const char *text, struct pd_buf *out);
 
-/* A new Message-ID, without <>: "pd.<ticket>.<kind>.<random hex>@<domain>".
- * Newly allocated. */
-char *pd_render_message_id(const char *domain, int64_t ticket, const char *kind);
+/* A new Message-ID, without <>: "pd.<ticket>.<kind>.<hex of rnd>@<domain>";
+ * rnd is n_rnd random bytes from the caller (8 make it unguessable, see
+ * PD_RENDER_MSGID_RANDOM).  Newly allocated. */
+#define PD_RENDER_MSGID_RANDOM 8
+char *pd_render_message_id(const char *domain, int64_t ticket, const char *kind,
+			   const unsigned char *rnd, size_t n_rnd);
 
 /* RFC 2047 encoding of one header value (sanitised as above); newly allocated,
  * ASCII only, folded with CRLF SP when longer than fits after "Name: ". */
@@ -79,26 +83,55 @@ struct pd_render_var {
 	const char *value; /* UTF-8 */
 };
 
-struct pd_template {
-	char *subject;     /* from the first line "Subject: ..." */
-	char *body;        /* after the blank line that follows it */
-};
+/* struct pd_template and struct pd_templates: templates.h (base), since the
+ * configuration holds a set. */
 
-/* Load DIR/LANG/NAME.txt, falling back to DIR/en/NAME.txt.  A template is
- * "Subject: ...\n\nbody".  Returns 0, or -1 with err (PERM) naming the file. */
-int pd_template_load(const char *dir, const char *lang, const char *name, struct pd_template *t,
-		     struct pd_err *err);
+/* What postdesk sends from templates, and the fields it fills in for each:
+ * a template may use those and no others.  NULL-terminated lists. */
+struct pd_template_kind {
+	const char *name;
+	const char *const *fields;
+};
+extern const struct pd_template_kind pd_template_kinds[];
+extern const size_t pd_n_template_kinds;
+
+/* The kind called name; NULL when postdesk sends no such template. */
+const struct pd_template_kind *pd_template_kind(const char *name);
+
+/* A language code usable for a template folder: 2-8 lower-case letters. */
+bool pd_template_lang_ok(const char *lang);
+
+/* Parse text (len bytes, the contents of origin) as template lang/name:
+ * UTF-8, "Subject: ..." on the first line, a blank line, the body (CRs and
+ * a byte order mark dropped), then render it with sample values for every
+ * field of its kind.  Fills *t (free with pd_template_free) and returns 0,
+ * or returns -1 with err (PERM) "ORIGIN:LINE: what is wrong" (t empty):
+ * not UTF-8, no Subject line or blank line, an unterminated or empty
+ * {{field}}, a field its kind does not have (the message lists those it
+ * has), or a name that is no kind. */
+int pd_template_parse(const char *lang, const char *name, const char *origin, const char *text,
+		      size_t len, struct pd_template *t, struct pd_err *err);
 void pd_template_free(struct pd_template *t);
+
+/* Add t to set, taking ownership; it replaces a template of the same
+ * language and name. */
+void pd_templates_put(struct pd_templates *set, struct pd_template *t);
+/* Template name for lang, else for en (also when lang is no usable code);
+ * NULL when neither is in set.  Borrowed from set. */
+const struct pd_template *pd_templates_find(const struct pd_templates *set, const char *lang,
+					    const char *name);
+void pd_templates_free(struct pd_templates *set);
 
 /* Expand {{field}} (spaces inside the braces allowed) with vars; an unknown
  * field is an error (PERM) naming it, "{{{{" is a literal "{{". */
 char *pd_template_expand(const char *text, const struct pd_render_var *vars, size_t n,
 			 struct pd_err *err);
 
-/* Load template NAME (as pd_template_load) and expand its subject and body;
- * *subject_r and *body_r are newly allocated.  Returns 0, or -1 with err
- * (PERM) naming the template and, for an unknown field, the field. */
-int pd_template_render(const char *dir, const char *lang, const char *name,
+/* Expand the subject and body of template name (pd_templates_find) with
+ * vars; *subject_r and *body_r are newly allocated.  Returns 0, or -1 with
+ * err (PERM) naming the template's origin and line and, for an unknown
+ * field, the field (or saying that set has no such template). */
+int pd_template_render(const struct pd_templates *set, const char *lang, const char *name,
 		       const struct pd_render_var *vars, size_t n, char **subject_r, char **body_r,
 		       struct pd_err *err);
 

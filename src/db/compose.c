@@ -19,9 +19,12 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "compose.h"
@@ -67,7 +70,30 @@ static int record_event(struct pd_db *db, int64_t ticket, const char *kind, cons
 			   4, v, err);
 }
 
-/* Render template NAME in lang with vars into a full mail and enqueue it. */
+/* A new Message-ID for a mail of kind about ticket (render.c makes it from
+ * random bytes read here). */
+static char *new_message_id(const struct pd_config *cfg, int64_t ticket, const char *kind)
+{
+	unsigned char rnd[PD_RENDER_MSGID_RANDOM];
+	size_t got = 0;
+
+	while (got < sizeof(rnd)) {
+		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* only on kernels older than 3.17: nothing sane to do */
+			fputs("postdesk: getrandom failed\n", stderr);
+			abort();
+		}
+		got += (size_t)n;
+	}
+	return pd_render_message_id(cfg->message_id_domain, ticket, kind, rnd, sizeof(rnd));
+}
+
+/* Render template NAME in lang with vars into a full mail and enqueue it.
+ * vars hold at least the fields render.c's pd_template_kinds lists for NAME:
+ * the templates were checked against those when the configuration loaded. */
 struct outgoing {
 	const char *template;
 	const char *lang;
@@ -98,7 +124,7 @@ static char *templated_html(const struct pd_config *cfg, const struct outgoing *
 		if (strcmp(vars[i].name, "message.body") == 0)
 			vars[i].value = HTML_PLACEHOLDER;
 	}
-	if (pd_template_render(cfg->templates_dir, o->lang, o->template, vars, o->n_vars, &subject,
+	if (pd_template_render(&cfg->templates, o->lang, o->template, vars, o->n_vars, &subject,
 			       &body, err) == 0)
 		html = pd_outparts_text_html(body, HTML_PLACEHOLDER, o->html_message);
 	free(vars);
@@ -115,7 +141,7 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	int rc = -1;
 
 	pd_buf_init(&raw);
-	if (pd_template_render(cfg->templates_dir, o->lang, o->template, o->vars, o->n_vars,
+	if (pd_template_render(&cfg->templates, o->lang, o->template, o->vars, o->n_vars,
 			       &subject, &body, err) < 0)
 		goto out;
 	if (o->html_message != NULL) {
@@ -124,7 +150,7 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 		o->mail.html = html;
 	}
 	tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, subject);
-	mid = pd_render_message_id(cfg->message_id_domain, ticket, o->mail.kind);
+	mid = new_message_id(cfg, ticket, o->mail.kind);
 	o->mail.subject = tagged;
 	o->mail.message_id = mid;
 	o->mail.body = body;
@@ -655,7 +681,7 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	    {"support.address", cfg->support_address},
 	};
 	const char *lang = t.language[0] ? t.language : cfg->default_language;
-	if (pd_template_render(cfg->templates_dir, lang, "agent-relay-footer", vars,
+	if (pd_template_render(&cfg->templates, lang, "agent-relay-footer", vars,
 			       PD_ARRAY_LEN(vars), &footer_subject, &footer, err) < 0)
 		goto out;
 	text = pd_xasprintf("%s\n\n%s", body, footer);
@@ -694,7 +720,7 @@ int pd_compose_agent_reply(struct pd_db *db, const struct pd_config *cfg, int64_
 	free(tagged);
 
 	struct pd_buf raw;
-	char *mid = pd_render_message_id(cfg->message_id_domain, ticket, "agent");
+	char *mid = new_message_id(cfg, ticket, "agent");
 	struct pd_render_mail m = {
 	    .kind = "agent",
 	    .auto_submitted = NULL,
@@ -1001,11 +1027,11 @@ static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_no
 		m->to[i].name = (char *)"";
 		m->to[i].address = notify->v[i];
 	}
-	if (pd_template_render(cfg->templates_dir, lang, template, vars, PD_ARRAY_LEN(vars),
+	if (pd_template_render(&cfg->templates, lang, template, vars, PD_ARRAY_LEN(vars),
 			       &m->subject, &m->body, err) < 0)
 		return -1;
 	m->tagged = pd_render_tagged_subject(cfg->subject_tag, n->ticket, m->subject);
-	m->mid = pd_render_message_id(cfg->message_id_domain, n->ticket, kind);
+	m->mid = new_message_id(cfg, n->ticket, kind);
 	struct pd_render_mail rm = {
 	    .kind = kind,
 	    .auto_submitted = "auto-generated",

@@ -2,8 +2,10 @@
  * render.c - outbound mail as RFC 5322 bytes, and the plain-text templates
  * it is written from.  See render.h.
  *
- * Pure: no network and no state; the only I/O is reading template files and
- * getrandom(2) for Message-IDs.  What it owns:
+ * Pure: no I/O, no state, no clock, random source or environment: the
+ * templates come in as text (config_templates.c reads them, at load and on reload),
+ * the Date as a time_t and a Message-ID's randomness as bytes from the
+ * caller.  What it owns:
  *   - sanitising untrusted header text (customers' subjects and names): C0
  *     controls, DEL, C1 controls and U+2028/U+2029 become spaces, runs of
  *     spaces collapse to one, the ends are trimmed and invalid UTF-8 becomes
@@ -12,7 +14,10 @@
  *     that never split a UTF-8 character, and folding under 78 columns;
  *   - the header block in a fixed order, and the body as 7bit or
  *     quoted-printable with CRLF line ends;
- *   - {{field}} templates and the language guess for a customer's mail.
+ *   - {{field}} templates: their format, the fields each kind of mail fills
+ *     in, the check that a template renders with them and the set a
+ *     configuration holds (the language guess for a customer's mail is
+ *     decide/language.c's).
  *
  * SMTP dot-stuffing is not done here: libcurl escapes a "." at the start of a
  * line of an upload (CURLOPT_UPLOAD with an smtp:// URL) and sends the final
@@ -20,14 +25,11 @@
  */
 #include "autoconfig.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
-#include "ioutil.h"
 #include "render.h"
 
 #define LINE_MAX_COLS 78    /* RFC 5322 "SHOULD" limit for header lines */
@@ -726,28 +728,17 @@ static char *dotatom(const char *s)
 	return c;
 }
 
-char *pd_render_message_id(const char *domain, int64_t ticket, const char *kind)
+char *pd_render_message_id(const char *domain, int64_t ticket, const char *kind,
+			   const unsigned char *rnd, size_t n_rnd)
 {
-	unsigned char rnd[8];
-	char hex[sizeof(rnd) * 2 + 1];
-	size_t got = 0;
+	char *hex = pd_xcalloc(n_rnd * 2 + 1, 1);
 
-	while (got < sizeof(rnd)) {
-		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* only on kernels older than 3.17: nothing sane to do */
-			fputs("postdesk: getrandom failed\n", stderr);
-			abort();
-		}
-		got += (size_t)n;
-	}
-	pd_hex(rnd, sizeof(rnd), hex);
+	pd_hex(rnd, n_rnd, hex);
 	char *k = dotatom(kind), *d = dotatom(domain);
 	char *id = pd_xasprintf("pd.%lld.%s.%s@%s", (long long)ticket, k, hex, d);
 	free(k);
 	free(d);
+	free(hex);
 	return id;
 }
 
@@ -807,8 +798,57 @@ char *pd_render_tagged_subject(const char *tag, int64_t ticket, const char *subj
 
 /* -------------------------------------------------------------- templates */
 
-/* A language code we accept in a path: 2-8 lower-case letters. */
-static bool lang_ok(const char *lang)
+/* The fields compose.c fills in for each kind of mail (keep in step with
+ * it): a template may use these and no others, which pd_template_parse
+ * checks when the configuration is loaded rather than when a mail is due. */
+#define TICKET_FIELDS "ticket.number", "ticket.subject", "ticket.status", "ticket.priority", \
+		      "ticket.queue", "ticket.line"
+#define CUSTOMER_FIELDS "customer.name", "customer.address"
+
+static const char *const ack_fields[] = {
+	TICKET_FIELDS, CUSTOMER_FIELDS, "message.body", "kb.articles", "support.address", NULL};
+static const char *const notice_fields[] = {TICKET_FIELDS,	   CUSTOMER_FIELDS,
+					    "message.body",	   "message.attachments",
+					    "support.address", NULL};
+static const char *const footer_fields[] = {"agent.name",     "agent.address", "ticket.number",
+					    "ticket.subject", "support.address", NULL};
+static const char *const sla_fields[] = {
+	TICKET_FIELDS, "ticket.reasons", CUSTOMER_FIELDS, "message.body", "sla.clock",
+	"sla.target",  "sla.due",	 "sla.late",	  "line.from",	  "reason",
+	"support.address", NULL};
+static const char *const requester_fields[] = {"ticket.number", "ticket.subject", CUSTOMER_FIELDS,
+					       "support.address", NULL};
+static const char *const command_error_fields[] = {"reason", "ticket.number", "ticket.subject",
+						   "support.address", NULL};
+static const char *const held_fields[] = {"reason",	    "advice",	       "ticket.number",
+					  "ticket.subject", "support.address", NULL};
+static const char *const attachment_error_fields[] = {
+	"attachments", "limit", "ticket.number", "ticket.subject", "support.address", NULL};
+
+const struct pd_template_kind pd_template_kinds[] = {
+	{"ack", ack_fields},
+	{"agent-notice", notice_fields},
+	{"agent-relay-footer", footer_fields},
+	{"sla-warning", sla_fields},
+	{"sla-breach", sla_fields},
+	{"escalation", sla_fields},
+	{"survey", requester_fields},
+	{"auto-close", requester_fields},
+	{"command-error", command_error_fields},
+	{"agent-held", held_fields},
+	{"attachment-error", attachment_error_fields},
+};
+const size_t pd_n_template_kinds = sizeof(pd_template_kinds) / sizeof(pd_template_kinds[0]);
+
+const struct pd_template_kind *pd_template_kind(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < pd_n_template_kinds; i++)
+		if (strcmp(pd_template_kinds[i].name, name) == 0)
+			return &pd_template_kinds[i];
+	return NULL;
+}
+
+bool pd_template_lang_ok(const char *lang)
 {
 	size_t n = lang ? strlen(lang) : 0;
 
@@ -820,104 +860,14 @@ static bool lang_ok(const char *lang)
 	return true;
 }
 
-static bool name_ok(const char *name)
+/* Line (from 1) of position pos in text. */
+static int line_at(const char *text, size_t pos)
 {
-	if (name == NULL || *name == '\0' || name[0] == '.')
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '_'))
-			return false;
-	return true;
-}
+	int line = 1;
 
-/* Parse "Subject: ...\n\nbody" (CRLF tolerated) into t. */
-static int template_parse(const char *path, char *data, size_t len, struct pd_template *t,
-			  struct pd_err *err)
-{
-	struct pd_buf b;
-
-	if (!pd_utf8_valid(data, len) || strlen(data) != len)
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "template %s: not UTF-8 text",
-				  path);
-	/* drop CRs: the file may have been saved on Windows */
-	pd_buf_init(&b);
-	pd_buf_append(&b, "", 0);
-	for (size_t i = 0; i < len; i++)
-		if (data[i] != '\r')
-			pd_buf_append_char(&b, data[i]);
-	if (b.len >= 3 && memcmp(b.data, "\xef\xbb\xbf", 3) == 0) {
-		memmove(b.data, b.data + 3, b.len - 2);
-		b.len -= 3;
-	}
-
-	char *nl = strchr(b.data, '\n');
-	if (!pd_str_istartswith(b.data, "Subject:") || nl == NULL ||
-	    (nl[1] != '\n' && nl[1] != '\0')) {
-		pd_buf_free(&b);
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
-				  "template %s: must start with a \"Subject: ...\" line "
-				  "and a blank line",
-				  path);
-	}
-	*nl = '\0';
-	t->subject = pd_str_trim(pd_xstrdup(b.data + strlen("Subject:")));
-	t->body = pd_xstrdup(nl[1] == '\0' ? "" : nl + 2);
-	pd_buf_free(&b);
-	return 0;
-}
-
-/* pd_template_load, also giving the path of the file it read (or failed on),
- * newly allocated, in *path_r. */
-static int template_load(const char *dir, const char *lang, const char *name,
-			 struct pd_template *t, char **path_r, struct pd_err *err)
-{
-	char *path, *data;
-	size_t len;
-
-	t->subject = t->body = NULL;
-	*path_r = NULL;
-	if (!name_ok(name))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
-				  "template name \"%s\" is not valid", name ? name : "");
-	if (!lang_ok(lang))
-		lang = "en";
-	path = pd_xasprintf("%s/%s/%s.txt", dir, lang, name);
-	if (pd_read_file(path, &data, &len) < 0) {
-		if (errno != ENOENT || strcmp(lang, "en") == 0)
-			goto fail;
-		free(path);
-		path = pd_xasprintf("%s/en/%s.txt", dir, name);
-		if (pd_read_file(path, &data, &len) < 0)
-			goto fail;
-	}
-	*path_r = path;
-	int r = template_parse(path, data, len, t, err);
-	free(data);
-	return r;
-fail:;
-	int e = errno;
-	*path_r = path;
-	return pd_err_set(err, PD_ERR_PERM, "render", e, "template %s: %s", path, strerror(e));
-}
-
-int pd_template_load(const char *dir, const char *lang, const char *name, struct pd_template *t,
-		     struct pd_err *err)
-{
-	char *path;
-	int r = template_load(dir, lang, name, t, &path, err);
-
-	free(path);
-	return r;
-}
-
-void pd_template_free(struct pd_template *t)
-{
-	if (t == NULL)
-		return;
-	free(t->subject);
-	free(t->body);
-	t->subject = t->body = NULL;
+	for (size_t i = 0; i < pos; i++)
+		line += text[i] == '\n';
+	return line;
 }
 
 static bool field_char(char c)
@@ -926,12 +876,15 @@ static bool field_char(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
-char *pd_template_expand(const char *text, const struct pd_render_var *vars, size_t n,
-			 struct pd_err *err)
+/* pd_template_expand, also giving the offset in text of the field it
+ * failed on in *bad_r. */
+static char *expand(const char *text, const struct pd_render_var *vars, size_t n, size_t *bad_r,
+		    struct pd_err *err)
 {
 	struct pd_buf b;
 	const char *p = text ? text : "";
 
+	*bad_r = 0;
 	pd_buf_init(&b);
 	pd_buf_append(&b, "", 0);
 	while (*p) {
@@ -954,6 +907,7 @@ char *pd_template_expand(const char *text, const struct pd_render_var *vars, siz
 		size_t flen = (size_t)(e - s);
 		while (*e == ' ' || *e == '\t')
 			e++;
+		*bad_r = (size_t)(open - text);
 		if (flen == 0 || strncmp(e, "}}", 2) != 0) {
 			size_t shown = strcspn(open, "\n");
 			pd_err_set(err, PD_ERR_PERM, "render", 0,
@@ -978,29 +932,201 @@ char *pd_template_expand(const char *text, const struct pd_render_var *vars, siz
 	return pd_buf_steal(&b, NULL);
 }
 
-int pd_template_render(const char *dir, const char *lang, const char *name,
-		       const struct pd_render_var *vars, size_t n, char **subject_r, char **body_r,
-		       struct pd_err *err)
+char *pd_template_expand(const char *text, const struct pd_render_var *vars, size_t n,
+			 struct pd_err *err)
 {
-	struct pd_template t;
-	char *path;
+	size_t bad;
+
+	return expand(text, vars, n, &bad, err);
+}
+
+/* Expand t's subject and body; an error is prefixed "ORIGIN:LINE: ". */
+static int template_expand(const struct pd_template *t, const struct pd_render_var *vars,
+			   size_t n, char **subject_r, char **body_r, struct pd_err *err)
+{
+	size_t bad;
+	char *subject = expand(t->subject, vars, n, &bad, err), *body = NULL;
 
 	*subject_r = *body_r = NULL;
-	if (template_load(dir, lang, name, &t, &path, err) < 0) {
-		free(path);
+	if (subject == NULL) {
+		pd_err_prefix(err, "%s:1", t->origin);
 		return -1;
 	}
-	char *subject = pd_template_expand(t.subject, vars, n, err);
-	char *body = subject ? pd_template_expand(t.body, vars, n, err) : NULL;
-	if (body == NULL)
-		pd_err_prefix(err, "template %s, %s", path, subject ? "body" : "subject");
-	pd_template_free(&t);
-	free(path);
-	if (body == NULL) {
+	if ((body = expand(t->body, vars, n, &bad, err)) == NULL) {
+		/* the body starts on line 3, after the Subject line and a blank one */
+		pd_err_prefix(err, "%s:%d", t->origin, 2 + line_at(t->body, bad));
 		free(subject);
 		return -1;
 	}
 	*subject_r = subject;
 	*body_r = body;
+	return 0;
+}
+
+/* Render t with a sample value for every field its kind fills in. */
+static int template_check(const struct pd_template *t, struct pd_err *err)
+{
+	const struct pd_template_kind *k = pd_template_kind(t->name);
+	struct pd_render_var vars[32];
+	size_t n = 0;
+	char *subject, *body;
+
+	for (; k->fields[n] != NULL && n < PD_ARRAY_LEN(vars); n++) {
+		vars[n].name = k->fields[n];
+		vars[n].value = "sample";
+	}
+	if (template_expand(t, vars, n, &subject, &body, err) < 0) {
+		if (strstr(err->msg, "unknown field") != NULL) {
+			struct pd_buf b;
+			pd_buf_init(&b);
+			for (size_t i = 0; i < n; i++)
+				pd_buf_printf(&b, "%s%s", i ? ", " : "", vars[i].name);
+			pd_buf_append(&b, "", 0);
+			char *msg = pd_xasprintf("%s (%s may use %s)", err->msg, t->name, b.data);
+			pd_err_set(err, PD_ERR_PERM, "render", 0, "%s", msg);
+			free(msg);
+			pd_buf_free(&b);
+		}
+		return -1;
+	}
+	free(subject);
+	free(body);
+	return 0;
+}
+
+int pd_template_parse(const char *lang, const char *name, const char *origin, const char *text,
+		      size_t len, struct pd_template *t, struct pd_err *err)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	struct pd_buf b;
+
+	memset(t, 0, sizeof(*t));
+	if (pd_template_kind(name) == NULL) {
+		struct pd_buf kinds;
+		pd_buf_init(&kinds);
+		for (size_t i = 0; i < pd_n_template_kinds; i++)
+			pd_buf_printf(&kinds, "%s%s", i ? ", " : "", pd_template_kinds[i].name);
+		pd_buf_append(&kinds, "", 0);
+		pd_err_set(err, PD_ERR_PERM, "render", 0,
+			   "%s: postdesk sends no template called \"%s\" (it sends %s)", origin,
+			   name ? name : "", kinds.data);
+		pd_buf_free(&kinds);
+		return -1;
+	}
+	/* the first byte that is not UTF-8 text, for its line */
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t k = utf8_next(u + i, len - i, &cp);
+		if (k == 0 || cp == 0)
+			return pd_err_set(err, PD_ERR_PERM, "render", 0, "%s:%d: not UTF-8 text",
+					  origin, line_at(text, i));
+		i += k;
+	}
+	/* drop CRs (the file may have been saved on Windows) and a byte order mark */
+	pd_buf_init(&b);
+	pd_buf_append(&b, "", 0);
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != '\r')
+			pd_buf_append_char(&b, text[i]);
+	if (b.len >= 3 && memcmp(b.data, "\xef\xbb\xbf", 3) == 0) {
+		memmove(b.data, b.data + 3, b.len - 2);
+		b.len -= 3;
+	}
+	char *nl = strchr(b.data, '\n');
+	if (!pd_str_istartswith(b.data, "Subject:") || nl == NULL ||
+	    (nl[1] != '\n' && nl[1] != '\0')) {
+		int line = pd_str_istartswith(b.data, "Subject:") && nl != NULL ? 2 : 1;
+		pd_buf_free(&b);
+		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+				  "%s:%d: a template must start with a \"Subject: ...\" line "
+				  "and a blank line",
+				  origin, line);
+	}
+	*nl = '\0';
+	t->lang = pd_xstrdup(lang);
+	t->name = pd_xstrdup(name);
+	t->origin = pd_xstrdup(origin);
+	t->subject = pd_str_trim(pd_xstrdup(b.data + strlen("Subject:")));
+	t->body = pd_xstrdup(nl[1] == '\0' ? "" : nl + 2);
+	pd_buf_free(&b);
+	if (template_check(t, err) < 0) {
+		pd_template_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void pd_template_free(struct pd_template *t)
+{
+	if (t == NULL)
+		return;
+	free(t->lang);
+	free(t->name);
+	free(t->origin);
+	free(t->subject);
+	free(t->body);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct pd_template *templates_get(const struct pd_templates *set, const char *lang,
+					 const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].lang, lang) == 0 && strcmp(set->v[i].name, name) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+void pd_templates_put(struct pd_templates *set, struct pd_template *t)
+{
+	struct pd_template *old = templates_get(set, t->lang, t->name);
+
+	if (old != NULL) {
+		pd_template_free(old);
+	} else {
+		set->v = pd_xreallocarray(set->v, set->n + 1, sizeof(*set->v));
+		old = &set->v[set->n++];
+	}
+	*old = *t;
+	memset(t, 0, sizeof(*t));
+}
+
+const struct pd_template *pd_templates_find(const struct pd_templates *set, const char *lang,
+					    const char *name)
+{
+	const struct pd_template *t = NULL;
+
+	if (set == NULL || name == NULL)
+		return NULL;
+	if (pd_template_lang_ok(lang))
+		t = templates_get(set, lang, name);
+	return t != NULL ? t : templates_get(set, "en", name);
+}
+
+void pd_templates_free(struct pd_templates *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		pd_template_free(&set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+int pd_template_render(const struct pd_templates *set, const char *lang, const char *name,
+		       const struct pd_render_var *vars, size_t n, char **subject_r, char **body_r,
+		       struct pd_err *err)
+{
+	const struct pd_template *t = pd_templates_find(set, lang, name);
+
+	*subject_r = *body_r = NULL;
+	if (t == NULL)
+		return pd_err_set(err, PD_ERR_PERM, "render", 0, "no template \"%s\" (en/%s.txt)",
+				  name ? name : "", name ? name : "");
+	if (template_expand(t, vars, n, subject_r, body_r, err) < 0) {
+		pd_err_prefix(err, "template");
+		return -1;
+	}
 	return 0;
 }

@@ -600,6 +600,8 @@ pd_stop_tls_decoy() {
 #   url=... (default imap://127.0.0.1:$PD_IMAP_PORT/INBOX)  tls=none|implicit|starttls
 #   ca_file=PATH  processed=FOLDER ("" = flag \Seen)  password=...  smtp=no
 #   mailbox_extra='line'  extra='top-level line' (both may repeat)
+#   templates=DIR (templates_dir; default the source tree's conf/templates,
+#   "" = no templates_dir line: the templates compiled into the binary)
 # Writes DESIGN.md's minimal config with the harness's real ports; mode 600.
 pd_write_config() {
 	local file=$1
@@ -607,6 +609,7 @@ pd_write_config() {
 	local db=postdesk user=support password=secret tls=none ca_file= processed=Processed
 	local url="imap://127.0.0.1:${PD_IMAP_PORT:-10143}/INBOX"
 	local extra= mbextra= kv smtp=yes smtp_block sla_block= smtpextra= agextra=
+	local templates=$top_srcdir/conf/templates tline
 	for kv in "$@"; do
 		case $kv in
 		db=*) db=${kv#db=} ;;
@@ -617,6 +620,7 @@ pd_write_config() {
 		ca_file=*) ca_file=${kv#ca_file=} ;;
 		processed=*) processed=${kv#processed=} ;;
 		smtp=*) smtp=${kv#smtp=} ;;
+		templates=*) templates=${kv#templates=} ;;
 		extra=*) extra="$extra${kv#extra=}"$'\n' ;;
 		sla=*) sla_block="$sla_block${kv#sla=}"$'\n' ;;
 		mailbox_extra=*) mbextra="$mbextra  ${kv#mailbox_extra=}"$'\n' ;;
@@ -625,6 +629,8 @@ pd_write_config() {
 		*) pd_die "pd_write_config: unknown option $kv" ;;
 		esac
 	done
+	tline="templates_dir   = \"$templates\""
+	[ -n "$templates" ] || tline="# no templates_dir: the templates compiled into postdeskd"
 	[ -n "$ca_file" ] && mbextra="$mbextra  ca_file          = \"$ca_file\""$'\n'
 	[ -n "$processed" ] && mbextra="$mbextra  processed_folder = \"$processed\""$'\n'
 	# smtp=no: no smtp section, so nothing is composed or sent (ingest-only tests)
@@ -646,7 +652,7 @@ line 2 { notify = {"l2@example.com"} }'
 			# written by tests/integration/lib.sh (pd_write_config)
 			support_address = "support@example.com"
 			subject_tag     = "Support"
-			templates_dir   = "$top_srcdir/conf/templates"
+			${tline}
 			${extra}database { conninfo = "host=127.0.0.1 port=${PGPORT:-5432} dbname=$db user=postdesk" }
 			mailbox "support" {
 			  url              = "$url"

@@ -6,12 +6,13 @@
 # fail visibly.
 #
 #   top_srcdir=. top_builddir=build tests/integration/outbound.sh [SCENARIO...]
-# Scenarios: ack ru loop retry fail agent verify bounce backlog (default: all).
+# Scenarios: ack ru loop retry fail agent verify bounce backlog builtin retemplate
+# (default: all).
 
 . "$(dirname "$0")/lib.sh"
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
-ALL_SCENARIOS="ack ru loop retry fail agent verify bounce backlog"
+ALL_SCENARIOS="ack ru loop retry fail agent verify bounce backlog builtin retemplate"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 
 pd_require_servers
@@ -711,6 +712,113 @@ sc_backlog() {
 		"$(count "SELECT count(*) FROM tickets") $(count "SELECT count(*) FROM outbox WHERE status = 'sent'")"
 	pd_check_eq "backlog: the first answers went out before the last mail was stored" t \
 		"$(count "SELECT (SELECT min(sent_at) FROM outbox) < (SELECT max(created_at) FROM messages WHERE direction = 'in')")"
+}
+
+# ------------------------------------------------------------------ templates
+
+# A build that was never installed, with a config that names no
+# templates_dir, answers from the templates compiled into it.
+sc_builtin() {
+	setup builtin templates=
+	local installed
+	installed=$(sed -n 's/^pkgdatadir = //p' "$top_builddir/Makefile")
+	[ -d "${installed/\$(datadir)/}/templates" ] &&
+		pd_log "builtin: note: an installed templates folder exists; postdeskd reads it"
+	local out rc
+	out=$("$top_builddir/postdesk" -c "$CONF" check-config 2>&1)
+	pd_check_eq "builtin: check-config accepts a config without templates_dir" 0 "$?"
+	$MKMAIL --from 'Bob Builder <bob@customer.example>' --subject 'Uninstalled build' \
+		--message-id '<bi1@customer.example>' --body 'Does anyone answer?' >"$T/bi1.eml"
+	pd_deliver "$U" "$T/bi1.eml"
+	once
+	pd_check_eq "builtin: postdeskd --once exits 0" 0 "$RC"
+	local ack notice
+	ack=$(sink_files '^X-Postdesk-Kind: ack')
+	notice=$(sink_files '^X-Postdesk-Kind: notice')
+	pd_check "builtin: the acknowledgement reaches the SMTP sink" test -n "$ack"
+	pd_check "builtin: the notice to the agents reaches the SMTP sink" test -n "$notice"
+	[ -n "$ack" ] || { pd_log "$(tail -n 20 "$LOG")"; return; }
+	pd_check_eq "builtin: the ack's subject is the built-in template's" \
+		"[Support #1] We received your request: Uninstalled build" "$(header "$ack" Subject)"
+	pd_check "builtin: the ack's body is the built-in template's" \
+		bash -c "$(declare -f body); PD_PYTHON=$PD_PYTHON; body '$ack' | grep 'We have received your request' >/dev/null"
+	pd_check_eq "builtin: nothing failed in the outbox" \
+		"0" "$(count "SELECT count(*) FROM outbox WHERE status <> 'sent'")"
+
+	# what check-config says about a templates_dir that is not there ...
+	sed -i "s|^# no templates_dir.*|templates_dir = \"$T/no-such-folder\"|" "$CONF"
+	out=$("$top_builddir/postdesk" -c "$CONF" check-config 2>&1)
+	rc=$?
+	pd_check_eq "builtin: check-config refuses a missing templates_dir (exit 78)" 78 "$rc"
+	pd_check "builtin: ... at the setting's line" \
+		grep -qF "$CONF:4: templates_dir: cannot read the folder \"$T/no-such-folder\"" <<<"$out"
+	# ... and about a template that does not render
+	mkdir -p "$T/broken/en"
+	printf 'Subject: Hi\n\nDear {{customer.nmae}},\n' >"$T/broken/en/ack.txt"
+	sed -i "s|^templates_dir = .*|templates_dir = \"$T/broken\"|" "$CONF"
+	out=$("$top_builddir/postdesk" -c "$CONF" check-config 2>&1)
+	rc=$?
+	pd_check_eq "builtin: check-config refuses a template that does not render (exit 78)" 78 "$rc"
+	pd_check "builtin: ... at the template's line" \
+		grep -qF "$T/broken/en/ack.txt:3: unknown field \"customer.nmae\"" <<<"$out"
+	once
+	pd_check_eq "builtin: postdeskd refuses to start with it (exit 78)" 78 "$RC"
+}
+
+# Templates are read as the configuration loads: a template broken while the
+# daemon runs changes nothing until a reload, which then refuses it and
+# keeps the running configuration; a good one is used from the next reload.
+sc_retemplate() {
+	mkdir -p "$T/tpl"
+	cp -r "$top_srcdir/conf/templates/en" "$T/tpl/"
+	setup retemplate templates="$T/tpl"
+	LOG=$T/retemplate.daemon.log
+	pd_daemon_start "$CONF" "$LOG"
+	local i
+	for i in $(seq 1 100); do
+		grep -q 'connected to' "$LOG" && break
+		sleep 0.1
+	done
+	printf 'Subject: Broken {{ticket.nmber}}\n\nx\n' >"$T/tpl/en/ack.txt"
+	kill -HUP "$PD_DAEMON_PID"
+	for i in $(seq 1 100); do
+		grep -q 'keeping the running one' "$LOG" && break
+		sleep 0.1
+	done
+	pd_check "retemplate: a reload with a broken template names its file and line" \
+		grep -qF "$T/tpl/en/ack.txt:1: unknown field \"ticket.nmber\"" "$LOG"
+	pd_check "retemplate: ... and keeps the running configuration" \
+		grep -q 'new configuration in .* is invalid; keeping the running one' "$LOG"
+	$MKMAIL --from 'Rita <rita@customer.example>' --subject 'First' \
+		--message-id '<rt1@customer.example>' --body 'One.' >"$T/rt1.eml"
+	pd_deliver "$U" "$T/rt1.eml"
+	for i in $(seq 1 150); do
+		[ -n "$(sink_files '^X-Postdesk-Kind: ack')" ] && break
+		sleep 0.1
+	done
+	pd_check_eq "retemplate: the ack still comes from the templates read at start" \
+		"[Support #1] We received your request: First" \
+		"$(header "$(sink_files '^X-Postdesk-Kind: ack' | head -n 1)" Subject)"
+	rm -f "$PD_SINK_DIR"/*.eml "$PD_SINK_DIR"/*.env
+	printf 'Subject: Ticket {{ticket.number}} is open\n\nWe are on it.\n' >"$T/tpl/en/ack.txt"
+	kill -HUP "$PD_DAEMON_PID"
+	for i in $(seq 1 100); do
+		grep -q 'configuration reloaded' "$LOG" && break
+		sleep 0.1
+	done
+	$MKMAIL --from 'Rita <rita@customer.example>' --subject 'Second' \
+		--message-id '<rt2@customer.example>' --body 'Two.' >"$T/rt2.eml"
+	pd_deliver "$U" "$T/rt2.eml"
+	for i in $(seq 1 150); do
+		[ -n "$(sink_files '^X-Postdesk-Kind: ack')" ] && break
+		sleep 0.1
+	done
+	pd_check_eq "retemplate: after a good reload the ack uses the new template" \
+		"[Support #2] Ticket 2 is open" \
+		"$(header "$(sink_files '^X-Postdesk-Kind: ack' | head -n 1)" Subject)"
+	kill -TERM "$PD_DAEMON_PID"
+	pd_wait_exit "$PD_DAEMON_PID" 20
+	pd_check_eq "retemplate: SIGTERM exits 0" 0 $?
 }
 
 for s in $SCENARIOS; do

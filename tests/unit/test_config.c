@@ -26,6 +26,7 @@
 #include "confload.h"
 #include "ioutil.h"
 #include "log.h"
+#include "render.h"
 #include "util.h"
 
 /* DESIGN.md's minimal file, verbatim. */
@@ -1113,6 +1114,155 @@ static void test_defaults(void **state)
 	pd_config_free(cfg);
 }
 
+/* ------------------------------------------------------- templates */
+
+/* Make tmpdir/sub (one level at a time) and write tmpdir/sub/file. */
+static char *write_template(const char *sub, const char *file, const char *text)
+{
+	char *dir = pd_xasprintf("%s/%s", tmpdir, sub);
+
+	for (char *p = dir + strlen(tmpdir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		mkdir(dir, 0700);
+		*p = '/';
+	}
+	mkdir(dir, 0700);
+	free(dir);
+	char *name = pd_xasprintf("%s/%s", sub, file);
+	char *path = write_file(name, text, strlen(text), 0644);
+	free(name);
+	return path;
+}
+
+static void test_templates(void **state)
+{
+	(void)state;
+	static const char *const langs[] = {"en", "ru"};
+	struct pd_config *cfg;
+	struct stat st;
+
+	/* compiled in: every kind in every shipped language, read from no file
+	 * ("" = the built-in templates only, even where some are installed) */
+	cfg = load_ok(BASE "templates_dir = \"\"\n");
+	assert_null(cfg->templates_dir);
+	assert_int_equal(cfg->templates.n, pd_n_template_kinds * PD_ARRAY_LEN(langs));
+	for (size_t l = 0; l < PD_ARRAY_LEN(langs); l++) {
+		for (size_t i = 0; i < pd_n_template_kinds; i++) {
+			const char *name = pd_template_kinds[i].name;
+			const struct pd_template *t = pd_templates_find(&cfg->templates, langs[l], name);
+			char *origin = pd_xasprintf("(built in) %s/%s.txt", langs[l], name);
+			assert_non_null(t);
+			assert_string_equal(t->origin, origin);
+			assert_true(t->subject[0] != '\0' && t->body[0] != '\0');
+			free(origin);
+		}
+	}
+	/* the built-in text is the file's, byte for byte */
+	char *top = getenv("top_srcdir") ? pd_xstrdup(getenv("top_srcdir")) : pd_xstrdup("..");
+	char *shipped = pd_xasprintf("%s/conf/templates/ru/agent-notice.txt", top), *text;
+	size_t len;
+	if (pd_read_file(shipped, &text, &len) == 0) {
+		struct pd_template t;
+		struct pd_err err;
+		assert_int_equal(pd_template_parse("ru", "agent-notice", shipped, text, len, &t, &err),
+				 0);
+		const struct pd_template *b = pd_templates_find(&cfg->templates, "ru", "agent-notice");
+		assert_string_equal(b->subject, t.subject);
+		assert_string_equal(b->body, t.body);
+		pd_template_free(&t);
+		free(text);
+	}
+	free(shipped);
+	free(top);
+	pd_config_free(cfg);
+
+	/* unset: the installed folder when there is one, else the built-in ones
+	 * (a build that was never installed still sends its mail) */
+	cfg = load_ok(BASE);
+	if (stat(PD_DATADIR "/templates", &st) != 0) {
+		assert_null(cfg->templates_dir);
+		assert_string_equal(pd_templates_find(&cfg->templates, "en", "ack")->origin,
+				    "(built in) en/ack.txt");
+	} else {
+		assert_string_equal(cfg->templates_dir, PD_DATADIR "/templates");
+	}
+	pd_config_free(cfg);
+
+	/* templates_dir overrides file by file; a folder adds a language */
+	char *ack = write_template("tpl/en", "ack.txt", "Subject: Mine {{ticket.number}}\n\nHi\n");
+	char *de = write_template("tpl/de", "survey.txt", "Subject: Umfrage\n\nBitte\n");
+	free(write_template("tpl/.git", "x.txt", "not a template"));
+	free(write_template("tpl/en", "README", "not a template either"));
+	char *conf = pd_xasprintf(BASE "templates_dir = \"%s/tpl\"\n", tmpdir);
+	cfg = load_ok(conf);
+	free(conf);
+	const struct pd_templates *set = &cfg->templates;
+	assert_string_equal(pd_templates_find(set, "en", "ack")->origin, ack);
+	assert_string_equal(pd_templates_find(set, "en", "ack")->subject, "Mine {{ticket.number}}");
+	assert_string_equal(pd_templates_find(set, "en", "survey")->origin,
+			    "(built in) en/survey.txt");
+	assert_string_equal(pd_templates_find(set, "ru", "ack")->origin, "(built in) ru/ack.txt");
+	assert_string_equal(pd_templates_find(set, "de", "survey")->origin, de);
+	assert_string_equal(pd_templates_find(set, "de", "ack")->origin, ack); /* via en */
+	char *dir = pd_xasprintf("%s/tpl", tmpdir);
+	assert_string_equal(cfg->templates_dir, dir);
+	free(dir);
+	pd_config_free(cfg);
+
+	/* a templates_dir that is not there: the setting's line */
+	current_case = "templates_dir missing";
+	expect_errors(BASE "log_level = info\ntemplates_dir = \"/nonexistent/pd-templates\"\n",
+		      (const char *const[]){
+			      "%P:4: templates_dir: cannot read the folder "
+			      "\"/nonexistent/pd-templates\": No such file or directory (create it "
+			      "with a folder per language, e.g. en/ack.txt, or remove the setting "
+			      "to send the built-in templates)",
+			      NULL});
+
+	/* templates that do not render: each file and line, at the setting's
+	 * place among the configuration's own problems */
+	current_case = "broken templates";
+	char *bad1 = write_template("bad/en", "ack.txt",
+				    "Subject: {{ticket.number}}\n\nHello {{customer.name}},\n"
+				    "{{ agent.name }} is on it.\n");
+	char *bad2 = write_template("bad/ru", "survey.txt", "Тема: нет строки Subject\n\nx\n");
+	char *bad3 = write_template("bad/ru", "acknowledgement.txt", "Subject: x\n\ny\n");
+	free(write_template("bad/pt-BR", "ack.txt", "Subject: x\n\ny\n"));
+	char *e1 = pd_xasprintf("%s:4: unknown field \"agent.name\" (ack may use ticket.number, "
+				"ticket.subject, ticket.status, ticket.priority, ticket.queue, "
+				"ticket.line, customer.name, customer.address, message.body, "
+				"kb.articles, support.address)",
+				bad1);
+	char *e2 = pd_xasprintf("%%P:2: templates_dir: %s/bad/pt-BR is not a language folder (2 "
+				"to 8 lower-case letters, such as en or ru)",
+				tmpdir);
+	char *e3 = pd_xasprintf("%s: postdesk sends no template called \"acknowledgement\" (it "
+				"sends ack, agent-notice, agent-relay-footer, sla-warning, "
+				"sla-breach, escalation, survey, auto-close, command-error, "
+				"agent-held, attachment-error)",
+				bad3);
+	char *e4 = pd_xasprintf("%s:1: a template must start with a \"Subject: ...\" line and a "
+				"blank line",
+				bad2);
+	conf = pd_xasprintf("support_address = \"nope\"\ntemplates_dir = \"%s/bad\"\n"
+			    "database { conninfo = \"dbname=postdesk\" }\n",
+			    tmpdir);
+	expect_errors(conf, (const char *const[]){
+				    "%P:1: support_address: \"nope\" is not an e-mail address",
+				    e1, e2, e3, e4, NULL});
+	free(conf);
+	free(e1);
+	free(e2);
+	free(e3);
+	free(e4);
+	free(bad1);
+	free(bad2);
+	free(bad3);
+	free(ack);
+	free(de);
+	current_case = NULL;
+}
+
 static void test_cleartext_warning(void **state)
 {
 	(void)state;
@@ -1736,6 +1886,7 @@ int main(void)
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_plans),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_cleartext_warning),
 		cmocka_unit_test(test_env_and_comments),
 		cmocka_unit_test(test_password_file),

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "ioutil.h"
 #include "language.h"
 #include "render.h"
 
@@ -47,6 +48,35 @@ static char *templates_dir(void)
 
 	free(top);
 	return dir;
+}
+
+/* The shipped templates, conf/templates/{en,ru}/NAME.txt, read and checked
+ * as the configuration does; fails the test on any problem. */
+static void shipped(struct pd_templates *set)
+{
+	static const char *const langs[] = {"en", "ru"};
+	char *dir = templates_dir();
+
+	memset(set, 0, sizeof(*set));
+	for (size_t l = 0; l < PD_ARRAY_LEN(langs); l++) {
+		for (size_t i = 0; i < pd_n_template_kinds; i++) {
+			const char *name = pd_template_kinds[i].name;
+			char *path = pd_xasprintf("%s/%s/%s.txt", dir, langs[l], name), *data;
+			size_t len;
+			struct pd_template t;
+			struct pd_err err;
+
+			pd_err_clear(&err);
+			if (pd_read_file(path, &data, &len) < 0)
+				fail_msg("cannot read %s", path);
+			if (pd_template_parse(langs[l], name, path, data, len, &t, &err) < 0)
+				fail_msg("%s", err.msg);
+			pd_templates_put(set, &t);
+			free(data);
+			free(path);
+		}
+	}
+	free(dir);
 }
 
 /* A rendered mail taken apart: unfolded headers and the raw body. */
@@ -1128,20 +1158,19 @@ static void test_body_encoding_choice(void **state)
 static void test_message_id(void **state)
 {
 	(void)state;
-	char *a = pd_render_message_id("example.com", 42, "ack");
-	char *b = pd_render_message_id("example.com", 42, "ack");
+	static const unsigned char r1[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+	static const unsigned char r2[8] = {0xff, 0, 0, 0, 0, 0, 0, 0x10};
+	char *a = pd_render_message_id("example.com", 42, "ack", r1, sizeof(r1));
+	char *b = pd_render_message_id("example.com", 42, "ack", r2, sizeof(r2));
 
-	assert_int_equal(strlen(a), strlen("pd.42.ack.") + 16 + strlen("@example.com"));
-	assert_true(strncmp(a, "pd.42.ack.", 10) == 0);
-	for (size_t i = 10; i < 26; i++)
-		assert_true(pd_hexval(a[i]) >= 0 && !(a[i] >= 'A' && a[i] <= 'F'));
-	assert_string_equal(a + 26, "@example.com");
-	assert_string_not_equal(a, b);
+	/* the randomness is the caller's: the same bytes make the same id */
+	assert_string_equal(a, "pd.42.ack.0123456789abcdef@example.com");
+	assert_string_equal(b, "pd.42.ack.ff00000000000010@example.com");
 	free(a);
 	free(b);
 
 	/* whatever comes in, the id stays one token */
-	a = pd_render_message_id("bad domain>", 7, "x y\r\n");
+	a = pd_render_message_id("bad domain>", 7, "x y\r\n", r1, sizeof(r1));
 	assert_true(strncmp(a, "pd.7.x-y--.", 11) == 0);
 	assert_string_equal(a + 27, "@bad-domain-");
 	free(a);
@@ -1276,23 +1305,26 @@ static void test_shipped_templates(void **state)
 {
 	(void)state;
 	static const char *const langs[] = {"en", "ru"};
-	char *dir = templates_dir();
+	struct pd_templates set;
+
+	shipped(&set);
 	struct pd_err err;
 
+	assert_int_equal(pd_n_template_kinds, PD_ARRAY_LEN(template_names));
 	for (size_t l = 0; l < PD_ARRAY_LEN(langs); l++) {
 		for (size_t i = 0; i < PD_ARRAY_LEN(template_names); i++) {
 			const char *name = template_names[i];
 			char *subject, *body;
-			struct pd_template t;
+			const struct pd_template *t = pd_templates_find(&set, langs[l], name);
 
 			pd_err_clear(&err);
-			if (pd_template_load(dir, langs[l], name, &t, &err) != 0)
-				fail_msg("%s/%s: %s", langs[l], name, err.msg);
-			assert_true(t.subject[0] != '\0');
-			assert_true(t.body[0] != '\0');
-			pd_template_free(&t);
+			assert_non_null(t);
+			assert_string_equal(t->lang, langs[l]);
+			assert_non_null(pd_template_kind(name));
+			assert_true(t->subject[0] != '\0');
+			assert_true(t->body[0] != '\0');
 
-			if (pd_template_render(dir, langs[l], name, full_vars,
+			if (pd_template_render(&set, langs[l], name, full_vars,
 					       PD_ARRAY_LEN(full_vars), &subject, &body,
 					       &err) != 0)
 				fail_msg("%s/%s: %s", langs[l], name, err.msg);
@@ -1338,7 +1370,7 @@ static void test_shipped_templates(void **state)
 			free(body);
 		}
 	}
-	free(dir);
+	pd_templates_free(&set);
 }
 
 /* What each template must tell its reader. */
@@ -1380,13 +1412,15 @@ static void test_template_content(void **state)
 		"ответьте на это письмо", "ответьте на это письмо",
 		"ответьте на это письмо одной цифрой от 1 до 5", "ответьте на это письмо", "",
 		"не отправлено клиенту"};
-	char *dir = templates_dir();
+	struct pd_templates set;
+
+	shipped(&set);
 	struct pd_err err;
 
 	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
 		for (int ru = 0; ru < 2; ru++) {
 			char *subject, *body;
-			assert_int_equal(pd_template_render(dir, ru ? "ru" : "en", cases[i].name,
+			assert_int_equal(pd_template_render(&set, ru ? "ru" : "en", cases[i].name,
 							    full_vars, PD_ARRAY_LEN(full_vars),
 							    &subject, &body, &err),
 					 0);
@@ -1401,7 +1435,7 @@ static void test_template_content(void **state)
 			free(body);
 		}
 	}
-	free(dir);
+	pd_templates_free(&set);
 }
 
 /* The notice's own text stands between the two marker lines, in every
@@ -1412,12 +1446,14 @@ static void test_notice_markers(void **state)
 	static const char begin[] = "======== postdesk notice: answer above or below; nothing "
 				    "between these lines reaches the customer ========\n";
 	static const char end[] = "\n======== end of postdesk notice ========\n";
-	char *dir = templates_dir();
+	struct pd_templates set;
+
+	shipped(&set);
 	struct pd_err err;
 
 	for (int ru = 0; ru < 2; ru++) {
 		char *subject, *body;
-		assert_int_equal(pd_template_render(dir, ru ? "ru" : "en", "agent-notice", full_vars,
+		assert_int_equal(pd_template_render(&set, ru ? "ru" : "en", "agent-notice", full_vars,
 						    PD_ARRAY_LEN(full_vars), &subject, &body, &err),
 				 0);
 		assert_memory_equal(body, begin, strlen(begin));
@@ -1426,129 +1462,131 @@ static void test_notice_markers(void **state)
 		free(subject);
 		free(body);
 	}
-	free(dir);
+	pd_templates_free(&set);
 }
 
-/* A temporary template directory with one file, for the error paths. */
-static char *temp_templates(const char *lang, const char *name, const char *content)
-{
-	char tmpl[] = "/tmp/test_render.XXXXXX";
-	char *dir = pd_xstrdup(mkdtemp(tmpl));
-	char *sub = pd_xasprintf("%s/%s", dir, lang);
-	char *path = pd_xasprintf("%s/%s.txt", sub, name);
-
-	assert_int_equal(mkdir(sub, 0700), 0);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-	free(sub);
-	free(path);
-	return dir;
-}
-
-static void temp_remove(char *dir, const char *lang, const char *name)
-{
-	char *path = pd_xasprintf("%s/%s/%s.txt", dir, lang, name);
-	char *sub = pd_xasprintf("%s/%s", dir, lang);
-
-	unlink(path);
-	rmdir(sub);
-	rmdir(dir);
-	free(path);
-	free(sub);
-	free(dir);
-}
-
-static void test_template_load(void **state)
+static void test_template_parse(void **state)
 {
 	(void)state;
-	char *dir = templates_dir();
-	struct pd_template en, t;
+	struct pd_templates set;
+	struct pd_template t;
 	struct pd_err err;
 
 	/* a language without templates, or a strange one, falls back to en */
-	assert_int_equal(pd_template_load(dir, "en", "ack", &en, &err), 0);
+	shipped(&set);
+	const struct pd_template *en = pd_templates_find(&set, "en", "ack");
+	assert_non_null(en);
 	static const char *const other[] = {"de", NULL, "", "../en", "EN", "en/../ru"};
-	for (size_t i = 0; i < PD_ARRAY_LEN(other); i++) {
-		assert_int_equal(pd_template_load(dir, other[i], "ack", &t, &err), 0);
-		assert_string_equal(t.subject, en.subject);
-		assert_string_equal(t.body, en.body);
-		pd_template_free(&t);
-	}
-	assert_int_equal(pd_template_load(dir, "ru", "ack", &t, &err), 0);
-	assert_string_not_equal(t.subject, en.subject);
-	pd_template_free(&t);
-	pd_template_free(&en);
-	pd_template_free(&en); /* idempotent */
-	pd_template_free(NULL);
+	for (size_t i = 0; i < PD_ARRAY_LEN(other); i++)
+		assert_ptr_equal(pd_templates_find(&set, other[i], "ack"), en);
+	assert_ptr_not_equal(pd_templates_find(&set, "ru", "ack"), en);
+	assert_string_not_equal(pd_templates_find(&set, "ru", "ack")->subject, en->subject);
+	assert_null(pd_templates_find(&set, "ru", "nonexistent"));
+	assert_null(pd_templates_find(&set, "en", "../en/ack"));
+	assert_null(pd_templates_find(NULL, "en", "ack"));
 
-	/* a missing template or a name with a path in it */
+	/* a missing template is an error naming it */
+	char *subject, *body;
 	pd_err_clear(&err);
-	assert_int_equal(pd_template_load(dir, "ru", "nonexistent", &t, &err), -1);
+	assert_int_equal(pd_template_render(&set, "ru", "nonexistent", full_vars,
+					    PD_ARRAY_LEN(full_vars), &subject, &body, &err),
+			 -1);
 	assert_int_equal(err.cls, PD_ERR_PERM);
 	assert_non_null(strstr(err.msg, "en/nonexistent.txt"));
-	assert_int_equal(pd_template_load(dir, "en", "../en/ack", &t, &err), -1);
+	assert_null(subject);
+	assert_null(body);
+
+	/* a field the caller did not give (the check at load makes this a bug in
+	 * the caller): the template's file and line, and the field */
+	pd_err_clear(&err);
+	assert_int_equal(pd_template_render(&set, "ru", "ack", full_vars, 3, &subject, &body, &err),
+			 -1);
 	assert_int_equal(err.cls, PD_ERR_PERM);
-	free(dir);
+	assert_non_null(strstr(err.msg, "template: "));
+	assert_non_null(strstr(err.msg, "ru/ack.txt:"));
+	assert_non_null(strstr(err.msg, "unknown field"));
+	assert_null(subject);
+
+	/* a template put again replaces the one of its language and name */
+	size_t n = set.n;
+	static const char mine[] = "Subject: mine\n\nx\n";
+	assert_int_equal(pd_template_parse("ru", "ack", "mine/ru/ack.txt", mine, strlen(mine), &t,
+					   &err),
+			 0);
+	pd_templates_put(&set, &t);
+	assert_null(t.subject); /* taken */
+	assert_int_equal(set.n, n);
+	assert_string_equal(pd_templates_find(&set, "ru", "ack")->subject, "mine");
+	assert_string_equal(pd_templates_find(&set, "ru", "ack")->origin, "mine/ru/ack.txt");
+	pd_templates_free(&set);
+	pd_templates_free(&set); /* idempotent */
+	pd_templates_free(NULL);
+	pd_template_free(NULL);
 
 	/* file format */
 	static const struct {
 		const char *content;
-		int ok;
-		const char *subject, *body;
+		const char *subject, *body; /* NULL: refused, body = the message */
 	} files[] = {
-		{"Subject: Hi {{ticket.number}}\n\nBody\n", 1, "Hi {{ticket.number}}", "Body\n"},
-		{"Subject:   padded   \n\nBody", 1, "padded", "Body"},
-		{"subject: lower\n\n", 1, "lower", ""},
-		{"Subject: crlf\r\n\r\nline 1\r\nline 2\r\n", 1, "crlf", "line 1\nline 2\n"},
-		{"\xef\xbb\xbfSubject: bom\n\nx\n", 1, "bom", "x\n"},
-		{"Subject: only\n", 1, "only", ""},
-		{"Subject: no blank\nbody\n", 0, NULL, NULL},
-		{"Hello\n\nbody\n", 0, NULL, NULL},
-		{"", 0, NULL, NULL},
-		{"Subject: bad \xff utf8\n\nx\n", 0, NULL, NULL},
+		{"Subject: Hi {{ticket.number}}\n\nBody\n", "Hi {{ticket.number}}", "Body\n"},
+		{"Subject:   padded   \n\nBody", "padded", "Body"},
+		{"subject: lower\n\n", "lower", ""},
+		{"Subject: crlf\r\n\r\nline 1\r\nline 2\r\n", "crlf", "line 1\nline 2\n"},
+		{"\xef\xbb\xbfSubject: bom\n\nx\n", "bom", "x\n"},
+		{"Subject: only\n", "only", ""},
+		{"Subject: {{{{literal\n\nx\n", "{{{{literal", "x\n"},
+		{"Subject: no blank\nbody\n", NULL, "t.txt:2: a template must start with"},
+		{"Hello\n\nbody\n", NULL, "t.txt:1: a template must start with"},
+		{"", NULL, "t.txt:1: a template must start with"},
+		{"Subject: x\n\nok\nbad \xff utf8\n", NULL, "t.txt:4: not UTF-8 text"},
+		/* a field its kind has not, or a broken one: the line of the field */
+		{"Subject: x\n\nHello {{customer.name}},\n\n{{ customer.nmae }}\n", NULL,
+		 "t.txt:5: unknown field \"customer.nmae\" (ack may use ticket.number, "},
+		{"Subject: {{agent.name}}\n\nx\n", NULL, "t.txt:1: unknown field \"agent.name\""},
+		{"Subject: x\n\nline\n{{ticket.number\n", NULL,
+		 "t.txt:4: unterminated or empty field"},
+		{"Subject: x\n\n{{}}\n", NULL, "t.txt:3: unterminated or empty field"},
 	};
 	for (size_t i = 0; i < PD_ARRAY_LEN(files); i++) {
-		char *tdir = temp_templates("en", "t", files[i].content);
 		pd_err_clear(&err);
-		int r = pd_template_load(tdir, "en", "t", &t, &err);
-		if (files[i].ok) {
-			assert_int_equal(r, 0);
+		int r = pd_template_parse("en", "ack", "dir/en/t.txt", files[i].content,
+					  strlen(files[i].content), &t, &err);
+		if (files[i].subject != NULL) {
+			if (r != 0)
+				fail_msg("case %zu: %s", i, err.msg);
 			assert_string_equal(t.subject, files[i].subject);
 			assert_string_equal(t.body, files[i].body);
+			assert_string_equal(t.lang, "en");
+			assert_string_equal(t.name, "ack");
 			pd_template_free(&t);
 		} else {
 			assert_int_equal(r, -1);
 			assert_int_equal(err.cls, PD_ERR_PERM);
-			assert_non_null(strstr(err.msg, "en/t.txt"));
+			if (strncmp(err.msg, "dir/en/", 7) != 0 ||
+			    strncmp(err.msg + 7, files[i].body, strlen(files[i].body)) != 0)
+				fail_msg("case %zu: %s", i, err.msg);
+			assert_null(t.subject);
 		}
-		temp_remove(tdir, "en", "t");
 	}
-
-	/* an unknown field names the field and the template */
-	char *tdir = temp_templates("ru", "ack", "Subject: x\n\nHello {{customer.nmae}}\n");
-	char *subject, *body;
-	pd_err_clear(&err);
-	assert_int_equal(pd_template_render(tdir, "ru", "ack", full_vars, PD_ARRAY_LEN(full_vars),
-					    &subject, &body, &err),
+	/* a NUL byte is no text either; a name postdesk does not send is refused */
+	assert_int_equal(pd_template_parse("en", "ack", "a.txt", "Subject: x\n\n\0y\n", 15, &t, &err),
 			 -1);
-	assert_int_equal(err.cls, PD_ERR_PERM);
-	assert_non_null(strstr(err.msg, "ru/ack.txt, body"));
-	assert_non_null(strstr(err.msg, "customer.nmae"));
-	assert_null(subject);
-	assert_null(body);
-	temp_remove(tdir, "ru", "ack");
-
-	/* ... the file actually read, after a fallback to en */
-	tdir = temp_templates("en", "t", "Subject: {{nope}}\n\nx\n");
-	pd_err_clear(&err);
-	assert_int_equal(pd_template_render(tdir, "ru", "t", full_vars, PD_ARRAY_LEN(full_vars),
-					    &subject, &body, &err),
+	assert_string_equal(err.msg, "a.txt:3: not UTF-8 text");
+	assert_int_equal(pd_template_parse("en", "acknowledgement", "e/acknowledgement.txt",
+					   "Subject: x\n\ny\n", 14, &t, &err),
 			 -1);
-	assert_non_null(strstr(err.msg, "en/t.txt, subject"));
-	assert_non_null(strstr(err.msg, "\"nope\""));
-	temp_remove(tdir, "en", "t");
+	assert_non_null(strstr(err.msg, "no template called \"acknowledgement\""));
+
+	/* every kind renders with the fields the caller gives it: each field of
+	 * each kind is one of those the shipped-template test fills in */
+	for (size_t i = 0; i < pd_n_template_kinds; i++)
+		for (const char *const *f = pd_template_kinds[i].fields; *f != NULL; f++) {
+			bool known = false;
+			for (size_t k = 0; k < PD_ARRAY_LEN(full_vars); k++)
+				known |= strcmp(full_vars[k].name, *f) == 0;
+			if (!known)
+				fail_msg("%s: field %s", pd_template_kinds[i].name, *f);
+		}
 }
 
 /* --------------------------------------------------------- language */
@@ -1608,7 +1646,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_templates),
 		cmocka_unit_test(test_notice_markers),
 		cmocka_unit_test(test_template_content),
-		cmocka_unit_test(test_template_load),
+		cmocka_unit_test(test_template_parse),
 		cmocka_unit_test(test_detect_language),
 	};
 
