@@ -79,8 +79,17 @@ const char *pd_pgtest_start(void)
 	if (fgets(dir, sizeof(dir), p) == NULL || fgets(conninfo, sizeof(conninfo), p) == NULL)
 		dir[0] = conninfo[0] = '\0';
 	st = pclose(p);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		const char *ci = getenv("CI"), *req = getenv("PD_REQUIRE_INTEGRATION");
+
+		/* CI must run these: a missing server fails there, as in lib.sh */
+		if ((ci != NULL && strcmp(ci, "true") == 0) || (req != NULL && strcmp(req, "1") == 0)) {
+			fprintf(stderr, "pgtest: PostgreSQL is required (CI=true or "
+					"PD_REQUIRE_INTEGRATION=1)\n");
+			exit(1);
+		}
 		return NULL;
+	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || conninfo[0] == '\0') {
 		fprintf(stderr, "pgtest: tests/unit/pgtest.sh start failed (status %d)\n", st);
 		exit(1);

@@ -10,7 +10,8 @@
 /*
  * Start the server and migrate the database "postdesk" to the latest schema.
  * Returns its conninfo (owned by pgtest.c), or NULL when PostgreSQL is not
- * installed (the reason is printed: the caller exits 77, automake's SKIP).
+ * installed (the reason is printed: the caller exits 77, automake's SKIP;
+ * with CI=true or PD_REQUIRE_INTEGRATION=1 the program exits 1 instead).
  * A server that does not start, or a migration that fails, aborts the test
  * program.  Stopped and removed at exit.
  */
