@@ -7,7 +7,8 @@
 #
 # Packages: scripts/deps.sh --check first; when something is missing, root
 # installs it (scripts/deps.sh, as the demo does), anyone else is told what
-# is missing and the command that installs it.  PD_SKIP_DEPS=1 skips this.
+# is missing and the command that installs it, and the run goes on (tests
+# whose servers are missing are skipped).  PD_SKIP_DEPS=1 skips the check.
 # The builds are configured with --enable-test-hooks (the fault-injection
 # hooks the integration tests use; never in a production build).
 #
@@ -57,11 +58,12 @@ if [ "${PD_SKIP_DEPS:-0}" != 1 ]; then
 				exit 1
 			}
 		else
+			# go on: what needs a missing server is skipped (a failure with
+			# CI=true), a missing library stops configure with its name
 			echo "test.sh: some packages are missing (listed above): install them with" >&2
 			echo "test.sh:     sudo $top/scripts/deps.sh" >&2
-			echo "test.sh: or run this script as root, which installs them first" >&2
-			echo "0 passed, 1 failed"
-			exit 1
+			echo "test.sh: (or run this script as root, which installs them first);" >&2
+			echo "test.sh: going on without them" >&2
 		fi
 	fi
 fi
