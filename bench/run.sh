@@ -257,6 +257,11 @@ if want smtpclient; then
 	SMTPCLIENT_LINE=$("$build/bench/smtpclient" --port "$CSINK_PORT" --mails "$SMTP_MAILS")
 	echo "#   $SMTPCLIENT_LINE"
 fi
+if [ $servers = 0 ]; then
+	# only the single-part tools: nothing below runs without the servers
+	echo "# --only $ONLY: load $LOAD_START -> $(cut -d' ' -f1-3 /proc/loadavg); no table, $OUT not written"
+	exit 0
+fi
 if want ingest; then
 	echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, then the outbox"
 	fresh_db bench_ingest
