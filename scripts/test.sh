@@ -19,7 +19,8 @@
 # `make check-valgrind` in build-valgrind/ (a build without sanitizers;
 # PD_SKIP_VALGRIND=1 skips it).  Exit status 0 only when everything passed.
 # CI=true (or PD_REQUIRE_INTEGRATION=1) turns a skipped integration test
-# (missing server) into a failure.
+# (missing server) into a failure; CI=true also fails the cases that read the
+# shared mail corpus when it is missing (a clone without ../shared skips them).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
