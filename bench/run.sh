@@ -25,6 +25,10 @@
 #   - IDLE latency: M mails (default 500) delivered into the Maildir at R/s
 #     (default 20) while the daemon runs, delivery -> ticket committed (the
 #     daemon's log line for the mail, written after COMMIT): p50/p99/max;
+#   - classify: the shipped classification rules over one 4 KB ru/en mail
+#     (bench/classify, built from postdesk's objects), mails/s;
+#   - smtpclient: postdesk's own SMTP client (smtp.c, bench/smtpclient) over
+#     one session to bench/smtpsink, mails/s and CPU per mail;
 #   - memory: peak RSS of postdeskd --once (no SMTP) over --small (1,000)
 #     and --big (100,000; --big 0 skips it) mails;
 #   - SLA scan: one scan over S open tickets (100,000) of which D (100) are
@@ -35,7 +39,8 @@
 #     the kill -> a new mail stored by the other one.
 # Prints one table (targets met or not) and writes FILE (default
 # bench/results.json).  --only PARTS (comma-separated: imap, pgload, smtp,
-# ingest, breakdown, sla, idle, memory) runs just those measures and prints
+# ingest, breakdown, sla, idle, memory, classify, smtpclient) runs just those
+# measures (classify and smtpclient start no database or IMAP server) and prints
 # their lines, without the table or FILE (a partial run has no targets to
 # weigh); e.g. --only sla for the SLA scan figure alone.  Not part of make check.  The machine is shared:
 # other processes' load shows up in the figures (the load average is
@@ -55,7 +60,7 @@ ONLY=
 usage() {
 	echo "usage: $0 [--mails N] [--small N] [--big N (0: skip)] [--idle-mails M] [--rate R]" \
 		"[--smtp-mails K] [--sla-tickets S] [--sla-due D] [--out FILE]" \
-		"[--only imap,pgload,smtp,ingest,breakdown,sla,idle,memory]" >&2
+		"[--only imap,pgload,smtp,ingest,breakdown,sla,idle,memory,classify,smtpclient]" >&2
 	exit 64
 }
 while [ $# -gt 0 ]; do
@@ -78,7 +83,7 @@ done
 
 for part in ${ONLY//,/ }; do
 	case $part in
-	imap | pgload | smtp | ingest | breakdown | sla | idle | memory) ;;
+	imap | pgload | smtp | ingest | breakdown | sla | idle | memory | classify | smtpclient) ;;
 	*) usage ;;
 	esac
 done
@@ -114,16 +119,28 @@ build_tool imapfetch libetpan
 build_tool pgload libpq gnutls
 build_tool smtpsend libcurl
 build_tool smtpsink
+# the single-part tools built from postdesk's own objects (Makefile.am EXTRA_PROGRAMS)
+if want classify || want smtpclient; then
+	make -C "$build" -j2 bench/classify bench/smtpclient >/dev/null
+fi
 
 top_builddir=$build
 export top_srcdir top_builddir
 
+# servers: every part but classify and smtpclient needs PostgreSQL and Dovecot
+servers=0
+for part in imap pgload smtp ingest breakdown sla idle memory; do
+	want $part && servers=1
+done
+
 . "$top_srcdir/tests/integration/lib.sh"
 pd_init
-pd_start_postgres
-pd_start_dovecot
+if [ $servers = 1 ]; then
+	pd_start_postgres
+	pd_start_dovecot
+fi
 PY=/usr/bin/python3
-MAILDIR=$PD_MAIL_DIR/support/Maildir
+MAILDIR=${PD_MAIL_DIR:-$T/no-dovecot}/support/Maildir
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The fast sink, discarding; postdesk's configs point at it (PD_SMTP_PORT).
@@ -229,6 +246,21 @@ if want smtp; then
 	echo "#   tests/integration/smtp_sink.py: $PYSEND_LINE"
 	pd_stop_smtp_sink
 	PD_SMTP_PORT=$CSINK_PORT
+fi
+if want classify; then
+	echo "# classify: the shipped rules (conf/postdesk.conf) over one 4 KB ru/en mail"
+	CLASSIFY_LINE=$("$build/bench/classify" --conf "$top_srcdir/conf/postdesk.conf")
+	echo "#   $CLASSIFY_LINE"
+fi
+if want smtpclient; then
+	echo "# smtpclient: postdesk's smtp.c, $SMTP_MAILS mails over one session to bench/smtpsink"
+	SMTPCLIENT_LINE=$("$build/bench/smtpclient" --port "$CSINK_PORT" --mails "$SMTP_MAILS")
+	echo "#   $SMTPCLIENT_LINE"
+fi
+if [ $servers = 0 ]; then
+	# only the single-part tools: nothing below runs without the servers
+	echo "# --only $ONLY: load $LOAD_START -> $(cut -d' ' -f1-3 /proc/loadavg); no table, $OUT not written"
+	exit 0
 fi
 if want ingest; then
 	echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, then the outbox"

@@ -3,7 +3,14 @@
 # whole test suite: cmocka unit tests and the integration tests against real
 # PostgreSQL, Dovecot and an SMTP sink started on loopback.
 #
-#   ./scripts/test.sh              (run scripts/deps.sh first on a new machine)
+#   ./scripts/test.sh              (as root it first installs what is missing)
+#
+# Packages: scripts/deps.sh --check first; when something is missing, root
+# installs it (scripts/deps.sh, as the demo does), anyone else is told what
+# is missing and the command that installs it, and the run goes on (tests
+# whose servers are missing are skipped).  PD_SKIP_DEPS=1 skips the check.
+# The builds are configured with --enable-test-hooks (the fault-injection
+# hooks the integration tests use; never in a production build).
 #
 # The last line printed is "N passed, N failed" counting test cases: the
 # cmocka "[  PASSED  ]"/"[  FAILED  ]" totals plus each integration script's
@@ -12,7 +19,8 @@
 # `make check-valgrind` in build-valgrind/ (a build without sanitizers;
 # PD_SKIP_VALGRIND=1 skips it).  Exit status 0 only when everything passed.
 # CI=true (or PD_REQUIRE_INTEGRATION=1) turns a skipped integration test
-# (missing server) into a failure.
+# (missing server) into a failure; CI=true also fails the cases that read the
+# shared mail corpus when it is missing (a clone without ../shared skips them).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,12 +48,33 @@ fi
 
 phase() { printf '== %s (%ds)\n' "$1" "$SECONDS"; }
 
+# ------------------------------------------------------------------ packages
+if [ "${PD_SKIP_DEPS:-0}" != 1 ]; then
+	phase packages
+	if ! bash "$top/scripts/deps.sh" --check; then
+		if [ "$(id -u)" = 0 ]; then
+			bash "$top/scripts/deps.sh" || {
+				echo "test.sh: installing the packages failed (see above); fix apt and run again" >&2
+				echo "0 passed, 1 failed"
+				exit 1
+			}
+		else
+			# go on: what needs a missing server is skipped (a failure with
+			# CI=true), a missing library stops configure with its name
+			echo "test.sh: some packages are missing (listed above): install them with" >&2
+			echo "test.sh:     sudo $top/scripts/deps.sh" >&2
+			echo "test.sh: (or run this script as root, which installs them first);" >&2
+			echo "test.sh: going on without them" >&2
+		fi
+	fi
+fi
+
 phase autoreconf
 autoreconf -fi || fail_build autoreconf
 mkdir -p "$build"
 cd "$build" || exit 1
 phase "configure (build dir $build)"
-"$top/configure" --enable-sanitizers --enable-integration-tests >configure.out 2>&1 || {
+"$top/configure" --enable-sanitizers --enable-integration-tests --enable-test-hooks >configure.out 2>&1 || {
 	cat configure.out >&2
 	fail_build configure
 }
@@ -111,7 +140,7 @@ if [ "${PD_SKIP_VALGRIND:-0}" != 1 ]; then
 	phase "valgrind (build dir $vbuild)"
 	vrc=0
 	mkdir -p "$vbuild" && cd "$vbuild" &&
-		"$top/configure" --enable-integration-tests >configure.out 2>&1 &&
+		"$top/configure" --enable-integration-tests --enable-test-hooks >configure.out 2>&1 &&
 		make -j"$jobs" >make.out 2>&1 || vrc=1
 	if [ $vrc = 0 ]; then
 		make check-valgrind >check-valgrind.out 2>&1 || vrc=1

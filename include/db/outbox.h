@@ -23,6 +23,8 @@
 #include "err.h"
 #include "smtp.h"
 
+struct pg_result; /* libpq's PGresult */
+
 struct pd_outbox_mail {
 	int64_t ticket;             /* 0 = none */
 	const char *kind;           /* ack|notice|agent|warning|breach|escalation|survey|error */
@@ -71,7 +73,6 @@ struct pd_auto_counts {
 int pd_outbox_auto_counts(struct pd_db *db, const char *addr, struct pd_auto_counts *out,
 			  struct pd_err *err);
 /* The three columns from col on, in row 0 of res. */
-struct pg_result; /* libpq's PGresult */
 void pd_outbox_auto_counts_read(const struct pg_result *res, int col, struct pd_auto_counts *out);
 
 struct pd_outbox_stats {
@@ -87,6 +88,18 @@ struct pd_outbox_stats {
  */
 int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 		    struct pd_outbox_stats *st, struct pd_err *err);
+
+/*
+ * Claim up to max due rows (queued and due; sending, with the lease run out
+ * or claimed by a session that has ended): each becomes 'sending' under this
+ * session with a lease, its attempts counted up.  FOR UPDATE SKIP LOCKED: two
+ * sessions claiming at once never get the same row.  One autocommitted
+ * statement (call it outside a transaction).  Rows: id, mail_from, recipients
+ * (one a line), raw (bytea, text format), attempts, kind, to_address,
+ * message_id.  NULL with err when the database failed; PQclear the result.
+ * pd_outbox_flush claims through it.
+ */
+struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *err);
 
 /* Seconds before attempt number `attempt` (1 = first retry): 30 s doubling,
  * at most one hour, +-20 % jitter from `jitter` in [0, 1). */

@@ -230,6 +230,16 @@ static const char SQL_CLAIM[] =
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
     "           o.kind, coalesce(o.to_address, ''), o.message_id";
 
+struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *err)
+{
+	char limit[24];
+	const char *v[1] = {limit};
+
+	snprintf(limit, sizeof(limit), "%zu", max);
+	/* its own (autocommitted) statement: no SMTP inside a transaction */
+	return pd_db_query(db, "pd_outbox_claim", SQL_CLAIM, 1, v, err);
+}
+
 #define SQL_SENT \
 	"UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL," \
 	" last_error = NULL WHERE id = $1::bigint"
@@ -340,15 +350,11 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 	if (record_unrecorded(db, st, err) < 0)
 		return -1;
 	while (handled < max) {
-		char limit[16];
-		const char *v[1] = {limit};
 		size_t want = max - handled < CLAIM_ROWS ? max - handled : CLAIM_ROWS;
 		PGresult *res;
 		int n;
 
-		snprintf(limit, sizeof(limit), "%zu", want);
-		/* the claim is its own (autocommitted) statement: no SMTP inside a transaction */
-		res = pd_db_query(db, "pd_outbox_claim", SQL_CLAIM, 1, v, err);
+		res = pd_outbox_claim(db, want, err);
 		if (res == NULL)
 			return -1;
 		n = PQntuples(res);

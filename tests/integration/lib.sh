@@ -10,6 +10,7 @@
 #   pd_write_config FILE [key=value ...]
 #   pd_deliver USER FILE         # one mail into USER's INBOX (doveadm save)
 #   pd_ok NAME / pd_fail NAME / pd_check NAME CMD... / pd_finish
+#   pd_have_test_hooks           # built with --enable-test-hooks (PD_TEST_*)?
 #
 # Everything listens on 127.0.0.1 only, on free ports picked per run, with
 # all state in $T.  As root, PostgreSQL runs as the `postgres` system user and
@@ -172,6 +173,13 @@ pd_require_servers() {
 	if [ -n "$missing" ]; then
 		pd_skip_all "missing:$missing (run scripts/deps.sh)"
 	fi
+}
+
+# pd_have_test_hooks: the binaries under test read the PD_TEST_* variables
+# (configure --enable-test-hooks, as scripts/test.sh builds them); a
+# production build does not, and the cases that need them are skipped.
+pd_have_test_hooks() {
+	grep -q '^#define PD_TEST_HOOKS 1' "$top_builddir/autoconfig.h" 2>/dev/null
 }
 
 # pd_require_binaries: the programs under test.

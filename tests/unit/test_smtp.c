@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -797,67 +796,6 @@ static void test_bad_addresses(void **state)
 	cfg_free(&c);
 }
 
-/* CPU time this process used so far, in ms. */
-static double cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
-}
-
-/* Not asserted: mails/s for 1,000 mails of 3 KB over one session, and the
- * client's own CPU time per mail (the Python sink is the slower side). */
-static void bench_one(const char *label, int discard)
-{
-	struct pd_smtp_cfg c;
-	struct pd_err err;
-	struct pd_buf b;
-	const int n = 1000;
-
-	if (discard)
-		sink_start("--discard", NULL);
-	else
-		sink_start(NULL);
-	pd_buf_init(&b);
-	pd_buf_append_str(&b, "From: Example Support <support@example.com>\r\n"
-			      "To: alice@example.org\r\n"
-			      "Subject: [Support #42] bench\r\n"
-			      "Message-ID: <bench@example.com>\r\n"
-			      "\r\n");
-	while (b.len < 3072 - 80)
-		pd_buf_append_str(
-		    &b, "The quick brown fox jumps over the lazy dog, again and again.\r\n");
-	cfg_init(&c, "smtp", cur.port, PD_TLS_NONE);
-	struct pd_smtp *s = pd_smtp_new(&c);
-	int64_t t0 = pd_now_ms();
-	double cpu0 = cpu_ms();
-	for (int i = 0; i < n; i++)
-		if (pd_smtp_send(s, NULL, alice, 1, b.data, b.len, &err) != 0)
-			fail_msg("send %d: %s", i, err.msg);
-	int64_t ms = pd_now_ms() - t0;
-	double cpu = cpu_ms() - cpu0;
-	pd_smtp_free(s);
-	assert_int_equal(sink_count("accepted"), n);
-	assert_int_equal(sink_count("connections"), 1);
-	printf("# smtp rate (%s): %d mails of %zu bytes over one connection in %lld ms = %.0f "
-	       "mails/s; client CPU %.0f us/mail\n",
-	       label, n, b.len, (long long)ms, ms > 0 ? n * 1000.0 / (double)ms : 0.0,
-	       cpu * 1000.0 / n);
-	fflush(stdout);
-	pd_buf_free(&b);
-	cfg_free(&c);
-}
-
-static void test_rate(void **state)
-{
-	(void)state;
-	bench_one("sink stores each mail", 0);
-	sink_stop();
-	bench_one("sink discards", 1);
-}
-
 /* ------------------------------------------------------------ main */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -956,7 +894,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_auth, teardown_sink),
 		cmocka_unit_test_teardown(test_idle_close, teardown_sink),
 		cmocka_unit_test_teardown(test_bad_addresses, teardown_sink),
-		cmocka_unit_test_teardown(test_rate, teardown_sink),
 	};
 	/* clang-format on */
 
