@@ -393,7 +393,7 @@ static int hdr_mailbox(struct hdr *h, const char *field, size_t idx, const struc
 	if (!addr_spec_valid(addr)) {
 		char shown[200];
 		err_quote(shown, sizeof(shown), addr);
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "%s address %zu is not a usable addr-spec: \"%s\"", field,
 				  idx + 1, shown);
 	}
@@ -641,16 +641,16 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
 	struct hdr h;
 
 	if (m->n_to == 0)
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "To: no recipient");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "To: no recipient");
 	if (!msgid_valid(m->message_id))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "Message-ID is not a usable msg-id");
 	if (!token_valid(m->kind))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "X-Postdesk-Kind is not a token");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "X-Postdesk-Kind is not a token");
 	if (m->auto_submitted != NULL && !token_valid(m->auto_submitted))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "Auto-Submitted is not a token");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "Auto-Submitted is not a token");
 	if (m->language != NULL && !token_valid(m->language))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "Content-Language is not a language tag");
 
 	/* everything goes to a scratch buffer first so that a failure leaves
@@ -837,7 +837,7 @@ static int template_parse(const char *path, char *data, size_t len, struct pd_te
 	struct pd_buf b;
 
 	if (!pd_utf8_valid(data, len) || strlen(data) != len)
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "template %s: not UTF-8 text",
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "template %s: not UTF-8 text",
 				  path);
 	/* drop CRs: the file may have been saved on Windows */
 	pd_buf_init(&b);
@@ -854,7 +854,7 @@ static int template_parse(const char *path, char *data, size_t len, struct pd_te
 	if (!pd_str_istartswith(b.data, "Subject:") || nl == NULL ||
 	    (nl[1] != '\n' && nl[1] != '\0')) {
 		pd_buf_free(&b);
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "template %s: must start with a \"Subject: ...\" line "
 				  "and a blank line",
 				  path);
@@ -877,7 +877,7 @@ static int template_load(const char *dir, const char *lang, const char *name,
 	t->subject = t->body = NULL;
 	*path_r = NULL;
 	if (!name_ok(name))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "template name \"%s\" is not valid", name ? name : "");
 	if (!lang_ok(lang))
 		lang = "en";
@@ -897,7 +897,7 @@ static int template_load(const char *dir, const char *lang, const char *name,
 fail:;
 	int e = errno;
 	*path_r = path;
-	return pd_err_set(err, PD_ERR_PERM, "render", e, "template %s: %s", path, strerror(e));
+	return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, e, "template %s: %s", path, strerror(e));
 }
 
 int pd_template_load(const char *dir, const char *lang, const char *name, struct pd_template *t,
@@ -955,7 +955,7 @@ char *pd_template_expand(const char *text, const struct pd_render_var *vars, siz
 			e++;
 		if (flen == 0 || strncmp(e, "}}", 2) != 0) {
 			size_t shown = strcspn(open, "\n");
-			pd_err_set(err, PD_ERR_PERM, "render", 0,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				   "unterminated or empty field \"%.*s\"",
 				   (int)(shown > 40 ? 40 : shown), open);
 			pd_buf_free(&b);
@@ -966,7 +966,7 @@ char *pd_template_expand(const char *text, const struct pd_render_var *vars, siz
 			if (strlen(vars[i].name) == flen && strncmp(vars[i].name, s, flen) == 0)
 				value = vars[i].value ? vars[i].value : "";
 		if (value == NULL) {
-			pd_err_set(err, PD_ERR_PERM, "render", 0, "unknown field \"%.*s\"",
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "unknown field \"%.*s\"",
 				   (int)flen, s);
 			pd_buf_free(&b);
 			return NULL;
