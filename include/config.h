@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar.h"
+#include "util.h"
+
 enum pd_tls_mode {
 	PD_TLS_NONE = 0,
 	PD_TLS_IMPLICIT,
@@ -45,11 +48,6 @@ struct pd_oauth2_cfg {
 	char *scope;
 	char *token_command;      /* run with /bin/sh -c; prints an access token */
 	int64_t timeout;          /* seconds for one token request or command */
-};
-
-struct pd_strlist {
-	size_t n;
-	char **v;
 };
 
 struct pd_mailbox_cfg {
@@ -96,29 +94,6 @@ struct pd_sla_cfg {
 	int64_t resolution;
 	char *calendar;         /* "24x7" or a calendar section name */
 	int warn_at;            /* percent */
-};
-
-/* One parsed hours entry, e.g. "mon-fri 09:00-13:00,14:00-18:00". */
-#define PD_HOURS_MAX_RANGES 8
-struct pd_hours {
-	uint8_t days;                /* bit 0 = Monday ... bit 6 = Sunday */
-	size_t n;                    /* time ranges used in r */
-	struct {
-		uint16_t start, end; /* minutes since midnight, start < end <= 1440 */
-	} r[PD_HOURS_MAX_RANGES];    /* ascending, disjoint */
-};
-
-struct pd_date {
-	int year, month, day;
-};
-
-struct pd_calendar_cfg {
-	char *name;
-	char *timezone;              /* IANA name */
-	struct pd_strlist hours;     /* "mon-fri 09:00-18:00" ... as written (validated) */
-	struct pd_strlist holidays;  /* "YYYY-MM-DD" */
-	struct pd_hours *hours_parsed;  /* hours.n entries, hours.v parsed */
-	struct pd_date *holiday_dates;  /* holidays.n entries, holidays.v parsed */
 };
 
 struct pd_line_cfg {
@@ -302,6 +277,16 @@ void pd_config_errors_free(struct pd_config_errors *errs);
 const struct pd_mailbox_cfg *pd_config_mailbox(const struct pd_config *cfg, const char *name);
 const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *priority);
 const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name);
+
+/*
+ * A calendar from a calendar section (see pd_calendar_build), or the 24x7
+ * one when cfg is NULL.  A section of a loaded configuration has its zone
+ * loaded already and this reads nothing; for a section built by hand
+ * (zone NULL) the zone is read now (tzif.h; timezone NULL: the server's
+ * zone; a zone that cannot be read counts as UTC).  Free with
+ * pd_calendar_free.
+ */
+struct pd_calendar *pd_calendar_new(const struct pd_calendar_cfg *cfg);
 const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number);
 const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name);
 const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char *name);

@@ -45,6 +45,12 @@ char *pd_conninfo_redact(const char *conninfo);
  * conninfo, as written there, replaced by "***".  Returns an owned string. */
 char *pd_conninfo_scrub(const char *text, const char *conninfo);
 
+/* A list of strings (a configuration list). */
+struct pd_strlist {
+	size_t n;
+	char **v;
+};
+
 /* Growable byte buffer; data is always NUL-terminated (len excludes the NUL). */
 struct pd_buf {
 	char *data;

@@ -45,6 +45,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "tzif.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ schema */
@@ -2308,29 +2309,14 @@ static void load_plan(struct ctx *c, const struct pd_config *cfg, cfg_t *sec,
 		       title);
 }
 
-static void check_timezone(struct ctx *c, cfg_t *sec, const char *tz)
+/* Load the zone tz names into *zone (once, with the configuration: the
+ * calendars count business time from it without reading files). */
+static void load_timezone(struct ctx *c, cfg_t *sec, const char *tz, struct pd_zone **zone)
 {
-	const char *dir = getenv("TZDIR");
-	int line = key_line(c, sec, "timezone");
-	char magic[4];
+	char why[600];
 
-	if (dir == NULL || *dir == '\0')
-		dir = "/usr/share/zoneinfo";
-	if (tz[0] == '/' || strstr(tz, "..") != NULL || strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-								    "abcdefghijklmnopqrstuvwxyz"
-								    "0123456789/_+-.") != strlen(tz)) {
-		report(c, line, "timezone: \"%s\" is not a time zone name such as Europe/Moscow",
-		       tz);
-		return;
-	}
-	char *path = pd_xasprintf("%s/%s", dir, tz);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	bool ok = fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "TZif", 4) == 0;
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		report(c, line, "timezone: unknown time zone \"%s\" (not found in %s)", tz, dir);
-	free(path);
+	if (pd_tzif_load(tz, zone, why, sizeof(why)) < 0)
+		report(c, key_line(c, sec, "timezone"), "timezone: %s", why);
 }
 
 static void load_calendar(struct ctx *c, cfg_t *sec, struct pd_calendar_cfg *cal)
@@ -2345,7 +2331,7 @@ static void load_calendar(struct ctx *c, cfg_t *sec, struct pd_calendar_cfg *cal
 	const char *tz = need_str(c, sec, "timezone");
 	if (tz != NULL) {
 		cal->timezone = pd_xstrdup(tz);
-		check_timezone(c, sec, tz);
+		load_timezone(c, sec, tz, &cal->zone);
 	}
 	copy_list(sec, "hours", &cal->hours);
 	copy_list(sec, "holidays", &cal->holidays);
@@ -2934,6 +2920,7 @@ void pd_config_free(struct pd_config *cfg)
 		strlist_free(&cal->holidays);
 		free(cal->hours_parsed);
 		free(cal->holiday_dates);
+		pd_zone_free(cal->zone);
 	}
 	free(cfg->calendars);
 	for (size_t i = 0; i < cfg->n_plans; i++) {
