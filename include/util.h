@@ -51,6 +51,11 @@ struct pd_strlist {
 	char **v;
 };
 
+/* True when addr (an addr-spec, any case) matches an entry of l: the exact
+ * address, or its domain as "@example.com" or "example.com" (not
+ * subdomains). */
+bool pd_addr_listed(const struct pd_strlist *l, const char *addr);
+
 /* Growable byte buffer; data is always NUL-terminated (len excludes the NUL). */
 struct pd_buf {
 	char *data;

@@ -2578,13 +2578,13 @@ static void check_queue_addresses(struct ctx *c)
 {
 	struct pd_config *cfg = c->cfg;
 
-	for (size_t i = 0; i < cfg->n_queues; i++) {
-		const struct pd_queue_cfg *q = &cfg->queues[i];
+	for (size_t i = 0; i < cfg->classify.n_queues; i++) {
+		const struct pd_queue_cfg *q = &cfg->classify.queues[i];
 		for (size_t j = 0; j < q->addresses.n; j++) {
 			const char *a = q->addresses.v[j];
 			const char *other = NULL;
 			for (size_t k = 0; k <= i && other == NULL; k++) {
-				const struct pd_queue_cfg *p = &cfg->queues[k];
+				const struct pd_queue_cfg *p = &cfg->classify.queues[k];
 				size_t end = k == i ? j : p->addresses.n;
 				for (size_t m = 0; m < end && other == NULL; m++)
 					if (pd_str_iequal(a, p->addresses.v[m]))
@@ -2841,21 +2841,21 @@ static void build(struct ctx *c)
 		load_plan(c, cfg, cfg_getnsec(r, "plan", (unsigned)i), &cfg->plans[i]);
 
 	/* classification: queues, then rules (file order is their order) */
-	cfg->trust_priority_headers = false;
-	get_bool(c, r, "trust_priority_headers", &cfg->trust_priority_headers);
-	cfg->n_queues = cfg_size(r, "queue");
-	cfg->queues = pd_xcalloc(cfg->n_queues, sizeof(*cfg->queues));
-	for (size_t i = 0; i < cfg->n_queues; i++)
-		load_queue(c, cfg_getnsec(r, "queue", (unsigned)i), &cfg->queues[i]);
+	cfg->classify.trust_priority_headers = false;
+	get_bool(c, r, "trust_priority_headers", &cfg->classify.trust_priority_headers);
+	cfg->classify.n_queues = cfg_size(r, "queue");
+	cfg->classify.queues = pd_xcalloc(cfg->classify.n_queues, sizeof(*cfg->classify.queues));
+	for (size_t i = 0; i < cfg->classify.n_queues; i++)
+		load_queue(c, cfg_getnsec(r, "queue", (unsigned)i), &cfg->classify.queues[i]);
 	check_queue_addresses(c);
-	cfg->n_rules = cfg_size(r, "rule");
-	cfg->rules = pd_xcalloc(cfg->n_rules, sizeof(*cfg->rules));
-	for (size_t i = 0; i < cfg->n_rules; i++)
-		load_rule(c, cfg_getnsec(r, "rule", (unsigned)i), &cfg->rules[i]);
-	cfg->n_types = cfg_size(r, "type");
-	cfg->types = pd_xcalloc(cfg->n_types, sizeof(*cfg->types));
-	for (size_t i = 0; i < cfg->n_types; i++)
-		load_type(c, cfg_getnsec(r, "type", (unsigned)i), &cfg->types[i]);
+	cfg->classify.n_rules = cfg_size(r, "rule");
+	cfg->classify.rules = pd_xcalloc(cfg->classify.n_rules, sizeof(*cfg->classify.rules));
+	for (size_t i = 0; i < cfg->classify.n_rules; i++)
+		load_rule(c, cfg_getnsec(r, "rule", (unsigned)i), &cfg->classify.rules[i]);
+	cfg->classify.n_types = cfg_size(r, "type");
+	cfg->classify.types = pd_xcalloc(cfg->classify.n_types, sizeof(*cfg->classify.types));
+	for (size_t i = 0; i < cfg->classify.n_types; i++)
+		load_type(c, cfg_getnsec(r, "type", (unsigned)i), &cfg->classify.types[i]);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -2934,8 +2934,8 @@ void pd_config_free(struct pd_config *cfg)
 		free(cfg->lines[i].calendar);
 	}
 	free(cfg->lines);
-	for (size_t i = 0; i < cfg->n_rules; i++) {
-		struct pd_rule_cfg *r = &cfg->rules[i];
+	for (size_t i = 0; i < cfg->classify.n_rules; i++) {
+		struct pd_rule_cfg *r = &cfg->classify.rules[i];
 		free(r->name);
 		strlist_free(&r->senders);
 		strlist_free(&r->keywords);
@@ -2944,21 +2944,23 @@ void pd_config_free(struct pd_config *cfg)
 		free(r->queue);
 		free(r->type);
 	}
-	free(cfg->rules);
-	for (size_t i = 0; i < cfg->n_types; i++) {
-		free(cfg->types[i].name);
-		free(cfg->types[i].queue);
+	free(cfg->classify.rules);
+	for (size_t i = 0; i < cfg->classify.n_types; i++) {
+		free(cfg->classify.types[i].name);
+		free(cfg->classify.types[i].queue);
 	}
-	free(cfg->types);
-	for (size_t i = 0; i < cfg->n_queues; i++) {
-		free(cfg->queues[i].name);
-		strlist_free(&cfg->queues[i].addresses);
+	free(cfg->classify.types);
+	for (size_t i = 0; i < cfg->classify.n_queues; i++) {
+		free(cfg->classify.queues[i].name);
+		strlist_free(&cfg->classify.queues[i].addresses);
 	}
-	free(cfg->queues);
-	if (cfg->derived != NULL) {
-		if (cfg->derived->classify != NULL && cfg->derived->classify_free != NULL)
-			cfg->derived->classify_free(cfg->derived->classify);
-		free(cfg->derived);
+	free(cfg->classify.queues);
+	free(cfg->classify.mailboxes);
+	if (cfg->classify.cache != NULL) {
+		struct pd_classify_cache *cc = cfg->classify.cache;
+		if (cc->compiled != NULL && cc->compiled_free != NULL)
+			cc->compiled_free(cc->compiled);
+		free(cc);
 	}
 	free(cfg);
 }
@@ -2980,6 +2982,20 @@ static void wipe_confuse_secrets(cfg_t *root)
 		wipe_value(cfg_getnsec(root, "mailbox", i), "password");
 	wipe_value(cfg_getsec(root, "smtp"), "password");
 	wipe_value(cfg_getsec(root, "database"), "conninfo");
+}
+
+/* What classification reads besides its own sections: the support
+ * address and each mailbox's queue (borrowed from cfg). */
+static void classify_view(struct pd_config *cfg)
+{
+	cfg->classify.support_address = cfg->support_address;
+	cfg->classify.n_mailboxes = cfg->n_mailboxes;
+	cfg->classify.mailboxes =
+	    pd_xcalloc(cfg->n_mailboxes ? cfg->n_mailboxes : 1, sizeof(*cfg->classify.mailboxes));
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		cfg->classify.mailboxes[i].name = cfg->mailboxes[i].name;
+		cfg->classify.mailboxes[i].queue = cfg->mailboxes[i].queue;
+	}
 }
 
 /*
@@ -3053,8 +3069,9 @@ int pd_config_load(const char *path, struct pd_config **cfg_r, struct pd_config_
 	/* 4. values and cross checks */
 	c.cfg = pd_xcalloc(1, sizeof(*c.cfg));
 	c.cfg->path = pd_xstrdup(path);
-	c.cfg->derived = pd_xcalloc(1, sizeof(*c.cfg->derived));
+	c.cfg->classify.cache = pd_xcalloc(1, sizeof(*c.cfg->classify.cache));
 	build(&c);
+	classify_view(c.cfg);
 
 out:
 	if (c.root != NULL) {
@@ -3124,9 +3141,9 @@ const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const ch
 {
 	if (cfg == NULL || name == NULL)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_queues; i++)
-		if (strcmp(cfg->queues[i].name, name) == 0)
-			return &cfg->queues[i];
+	for (size_t i = 0; i < cfg->classify.n_queues; i++)
+		if (strcmp(cfg->classify.queues[i].name, name) == 0)
+			return &cfg->classify.queues[i];
 	return NULL;
 }
 
@@ -3140,23 +3157,7 @@ const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char
 
 bool pd_config_addr_listed(const struct pd_strlist *l, const char *addr)
 {
-	const char *at;
-
-	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
-		return false;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *e = l->v[i];
-		if (e[0] == '@') {
-			if (pd_str_iequal(at + 1, e + 1))
-				return true;
-		} else if (strchr(e, '@') == NULL) {
-			if (pd_str_iequal(at + 1, e))
-				return true;
-		} else if (pd_str_iequal(addr, e)) {
-			return true;
-		}
-	}
-	return false;
+	return pd_addr_listed(l, addr);
 }
 
 const struct pd_plan_cfg *pd_config_plan_for(const struct pd_config *cfg, const char *addr)
@@ -3200,9 +3201,9 @@ const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char
 {
 	if (cfg == NULL || name == NULL)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_types; i++)
-		if (strcmp(cfg->types[i].name, name) == 0)
-			return &cfg->types[i];
+	for (size_t i = 0; i < cfg->classify.n_types; i++)
+		if (strcmp(cfg->classify.types[i].name, name) == 0)
+			return &cfg->classify.types[i];
 	return NULL;
 }
 

@@ -553,3 +553,24 @@ int pd_read_file(const char *path, char **data_r, size_t *len_r)
 	*data_r = pd_buf_steal(&b, len_r);
 	return 0;
 }
+
+bool pd_addr_listed(const struct pd_strlist *l, const char *addr)
+{
+	const char *at;
+
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *e = l->v[i];
+		if (e[0] == '@') {
+			if (pd_str_iequal(at + 1, e + 1))
+				return true;
+		} else if (strchr(e, '@') == NULL) {
+			if (pd_str_iequal(at + 1, e))
+				return true;
+		} else if (pd_str_iequal(addr, e)) {
+			return true;
+		}
+	}
+	return false;
+}
