@@ -58,7 +58,7 @@ struct input {
 	} sla[MAX_SLA];
 };
 
-/* A zone name as config.c's check_timezone accepts it. */
+/* A zone name as config.c's load_timezone (tzif.c) accepts it. */
 static bool zone_ok(const char *tz)
 {
 	const char *dir = getenv("TZDIR");
