@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 
 	int64_t t0 = pd_now_ms();
 	for (long i = 0; i < n; i++) {
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		pd_classification_free(&c);
 	}
 	int64_t ms = pd_now_ms() - t0;

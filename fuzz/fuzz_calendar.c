@@ -26,6 +26,7 @@
 #include "confload.h"
 #include "fuzz.h"
 #include "sla.h"
+#include "tzif.h"
 #include "util.h"
 
 #define REQUIRE(cond)                                                                         \
@@ -59,7 +60,7 @@ struct input {
 	} sla[MAX_SLA];
 };
 
-/* A zone name as config.c's check_timezone accepts it. */
+/* A zone name as config.c's load_timezone (tzif.c) accepts it. */
 static bool zone_ok(const char *tz)
 {
 	const char *dir = getenv("TZDIR");

@@ -111,7 +111,8 @@ static void use_config(const struct pd_config *cfg)
 	struct pd_msg *m = pd_mime_parse(SAMPLE, sizeof(SAMPLE) - 1, NULL);
 	for (size_t i = 0; i <= cfg->n_mailboxes; i++) {
 		struct pd_classification cls;
-		pd_classify(cfg, i < cfg->n_mailboxes ? cfg->mailboxes[i].name : NULL, m, &cls);
+		pd_classify(&cfg->classify, i < cfg->n_mailboxes ? cfg->mailboxes[i].name : NULL, m,
+			    &cls);
 		REQUIRE(cls.queue != NULL && cls.line >= 1);
 		pd_classification_free(&cls);
 	}

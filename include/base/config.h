@@ -14,7 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar_cfg.h"
+#include "classify_cfg.h"
 #include "templates.h"
+#include "util.h"
 
 enum pd_tls_mode {
 	PD_TLS_NONE = 0,
@@ -49,11 +52,6 @@ struct pd_oauth2_cfg {
 	char *scope;
 	char *token_command;      /* run with /bin/sh -c; prints an access token */
 	int64_t timeout;          /* seconds for one token request or command */
-};
-
-struct pd_strlist {
-	size_t n;
-	char **v;
 };
 
 struct pd_mailbox_cfg {
@@ -102,56 +100,10 @@ struct pd_sla_cfg {
 	int warn_at;            /* percent */
 };
 
-/* One parsed hours entry, e.g. "mon-fri 09:00-13:00,14:00-18:00". */
-#define PD_HOURS_MAX_RANGES 8
-struct pd_hours {
-	uint8_t days;                /* bit 0 = Monday ... bit 6 = Sunday */
-	size_t n;                    /* time ranges used in r */
-	struct {
-		uint16_t start, end; /* minutes since midnight, start < end <= 1440 */
-	} r[PD_HOURS_MAX_RANGES];    /* ascending, disjoint */
-};
-
-struct pd_date {
-	int year, month, day;
-};
-
-struct pd_calendar_cfg {
-	char *name;
-	char *timezone;              /* IANA name */
-	struct pd_strlist hours;     /* "mon-fri 09:00-18:00" ... as written (validated) */
-	struct pd_strlist holidays;  /* "YYYY-MM-DD" */
-	struct pd_hours *hours_parsed;  /* hours.n entries, hours.v parsed */
-	struct pd_date *holiday_dates;  /* holidays.n entries, holidays.v parsed */
-};
-
 struct pd_line_cfg {
 	int number;                  /* 1, 2, 3 ... */
 	struct pd_strlist notify;
 	char *calendar;              /* warnings to this line only while it is open; NULL = any time */
-};
-
-/*
- * rule "NAME" { senders = {...} keywords = {...} fields = {...} priority = ...
- * queue = ... final = ... }: one classification rule (classify.h says how
- * they are applied).  A rule has senders or keywords or both (both: the
- * sender must match AND a keyword must); and a priority, a queue or a type
- * (any of them together).
- */
-struct pd_rule_cfg {
-	char *name;                  /* section title: letters, digits, '.', '_', '-' */
-	struct pd_strlist senders;   /* addresses, "@domain" or "domain"; n = 0: any sender */
-	struct pd_strlist keywords;  /* as written (UTF-8, <= 200 bytes, a trailing '*' =
-				      * prefix); n = 0: no keyword condition */
-	struct pd_strlist exclude;   /* words or phrases (as keywords) whose presence in the
-				      * rule's fields makes it not match; needs keywords */
-	bool match_subject;          /* fields: where keywords are searched (default both) */
-	bool match_body;
-	char *priority;              /* critical|high|normal|low, NULL = none */
-	char *queue;                 /* queue name, NULL = none */
-	char *type;                  /* request type (question|incident|complaint|suggestion|
-				      * refund|access), NULL = none */
-	bool final;                  /* a matching sender rule decides the priority alone */
 };
 
 /* plan "NAME" { customers = {...} calendar = "..." high = "1h 8h" ... }: the
@@ -167,32 +119,6 @@ struct pd_plan_cfg {
 		bool set;
 		int64_t first_response, resolution; /* seconds */
 	} prio[4];
-};
-
-/* queue "NAME" { addresses = {...} line = N }: a ticket queue. */
-struct pd_queue_cfg {
-	char *name;                  /* [a-z0-9._-]+, unique */
-	struct pd_strlist addresses; /* addr-specs: mail to one of them goes to this queue */
-	int line;                    /* support line of new tickets in it, 1..1000, default 1 */
-};
-
-/* type "TYPE" { queue = ... line = N }: where tickets of a request type go. */
-struct pd_type_cfg {
-	char *name;                  /* one of the six request types */
-	char *queue;                 /* queue name, NULL = none */
-	int line;                    /* support line of new tickets, 1..1000; 0 = none */
-};
-
-/*
- * Data other modules derive from a configuration on first use and keep
- * with it for its lifetime (classify.c's folded keywords).  config.c only
- * allocates the holder and, in pd_config_free, calls classify_free on
- * classify when both are set.  Building it mutates a const configuration:
- * not thread-safe on first use (postdesk is single-threaded).
- */
-struct pd_config_derived {
-	void *classify;
-	void (*classify_free)(void *);
 };
 
 struct pd_config {
@@ -230,16 +156,8 @@ struct pd_config {
 	size_t n_lines;
 	struct pd_line_cfg *lines;
 
-	/* classification (classify.h) */
-	bool trust_priority_headers; /* X-Priority/Importance/Priority count; default false */
-	size_t n_rules;              /* in file order */
-	struct pd_rule_cfg *rules;
-	size_t n_queues;             /* in file order */
-	struct pd_queue_cfg *queues;
-	size_t n_types;              /* in file order */
-	struct pd_type_cfg *types;
-	struct pd_config_derived *derived; /* never NULL in a loaded config; may be NULL in
-					    * one built by hand */
+	/* classification: rules, queues, types (classify.h; pd_classify(&cfg->classify...)) */
+	struct pd_classify_rules classify;
 
 	size_t n_plans;              /* in file order: the first plan naming a customer wins */
 	struct pd_plan_cfg *plans;
@@ -273,6 +191,7 @@ struct pd_config_errors {
 const struct pd_mailbox_cfg *pd_config_mailbox(const struct pd_config *cfg, const char *name);
 const struct pd_sla_cfg *pd_config_sla(const struct pd_config *cfg, const char *priority);
 const struct pd_calendar_cfg *pd_config_calendar(const struct pd_config *cfg, const char *name);
+
 const struct pd_line_cfg *pd_config_line(const struct pd_config *cfg, int number);
 const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const char *name);
 const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char *name);

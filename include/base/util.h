@@ -46,6 +46,17 @@ char *pd_conninfo_redact(const char *conninfo);
  * conninfo, as written there, replaced by "***".  Returns an owned string. */
 char *pd_conninfo_scrub(const char *text, const char *conninfo);
 
+/* A list of strings (a configuration list). */
+struct pd_strlist {
+	size_t n;
+	char **v;
+};
+
+/* True when addr (an addr-spec, any case) matches an entry of l: the exact
+ * address, or its domain as "@example.com" or "example.com" (not
+ * subdomains). */
+bool pd_addr_listed(const struct pd_strlist *l, const char *addr);
+
 /* Growable byte buffer; data is always NUL-terminated (len excludes the NUL). */
 struct pd_buf {
 	char *data;

@@ -13,9 +13,10 @@
  * instant at or after that wall time); a bound in a fall-back overlap maps
  * to the earlier instant for a range start and the later one for an end.
  *
- * NOT THREAD-SAFE: every call that needs the zone temporarily sets TZ
- * (setenv + tzset) and restores the previous value before returning.  The
- * daemon is single-threaded; do not call these from several threads.
+ * The zone is a table of UTC offsets (struct pd_zone), read from the
+ * system's time zone database once, when the configuration is loaded
+ * (tzif.h); nothing here reads the environment, a file or the clock, so
+ * any number of calendars in different zones can be used side by side.
  */
 #ifndef PD_CALENDAR_H
 #define PD_CALENDAR_H
@@ -24,7 +25,13 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "calendar_cfg.h"
+
+/* The UTC offset (seconds east) of z at t; z NULL is UTC. */
+int32_t pd_zone_offset(const struct pd_zone *z, int64_t t);
+/* A deep copy of z (NULL in, NULL out); never fails (allocation aborts). */
+struct pd_zone *pd_zone_copy(const struct pd_zone *z);
+void pd_zone_free(struct pd_zone *z);
 
 /* Returned by pd_calendar_add / pd_calendar_next_open when no open time is
  * found within PD_CALENDAR_MAX_DAYS local days (a calendar with no hours). */
@@ -33,10 +40,14 @@
 
 struct pd_calendar;
 
-/* Build a calendar from cfg (copied; cfg may be freed afterwards), or the
- * built-in 24x7 one when cfg is NULL.  cfg->timezone NULL means the
- * server's local zone.  Never returns NULL (allocation aborts). */
-struct pd_calendar *pd_calendar_new(const struct pd_calendar_cfg *cfg);
+/*
+ * Build a calendar from cfg and its loaded zone (both copied; cfg may be
+ * freed afterwards), or the built-in 24x7 one when cfg is NULL.  A cfg
+ * whose zone is NULL counts in UTC.  Never returns NULL (allocation
+ * aborts).  pd_calendar_new (tzif.h, config) also loads the zone of a section
+ * built by hand.
+ */
+struct pd_calendar *pd_calendar_build(const struct pd_calendar_cfg *cfg);
 void pd_calendar_free(struct pd_calendar *c);
 
 /* True when the calendar is 24x7. */

@@ -95,7 +95,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "classify_cfg.h"
 #include "msg.h"
 
 enum pd_priority {
@@ -148,17 +148,17 @@ struct pd_classification {
 };
 
 /*
- * Classify msg, arrived in mailbox (section name, may be NULL), under cfg
+ * Classify msg, arrived in mailbox (section name, may be NULL), under rules
  * (both non-NULL; NULL strings in msg read as "").  Fills *out (free with
  * pd_classification_free).  Never fails.  Only the first 64 KiB of the body
  * are searched.
  *
- * The keywords are folded once per configuration, on the first call, and
- * kept in cfg->derived (freed with cfg); a configuration built by hand
- * without cfg->derived has them folded on every call.
+ * The keywords are folded once per set of rules, on the first call, and
+ * kept in rules->cache (freed with the configuration); rules built by hand
+ * without a cache have them folded on every call.
  */
-void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct pd_msg *msg,
-		 struct pd_classification *out);
+void pd_classify(const struct pd_classify_rules *rules, const char *mailbox,
+		 const struct pd_msg *msg, struct pd_classification *out);
 void pd_classification_free(struct pd_classification *c);
 
 /*

@@ -350,7 +350,7 @@ static PGresult *section(struct pd_db *db, const char *sql, const char *since, i
 	PGresult *res = pd_db_query(db, NULL, sql, 1, params, err);
 
 	if (res != NULL && PQnfields(res) != ncols) {
-		pd_err_set(err, PD_ERR_FATAL, "report", 0,
+		pd_err_set(err, PD_ERR_FATAL, PD_SRC_REPORT, 0,
 			   "report query returned %d columns, not %d", PQnfields(res), ncols);
 		PQclear(res);
 		return NULL;
@@ -578,7 +578,7 @@ int pd_report_json(struct pd_db *db, int64_t since_secs, char **json_r, struct p
 		return -1;
 	if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
 		PQclear(res);
-		return pd_err_set(err, PD_ERR_FATAL, "report", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_REPORT, 0,
 				  "report query returned no object");
 	}
 	*json_r = pd_xstrdup(PQgetvalue(res, 0, 0));

@@ -53,9 +53,9 @@ const struct pd_queue_cfg *pd_config_queue(const struct pd_config *cfg, const ch
 {
 	if (cfg == NULL || name == NULL)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_queues; i++)
-		if (strcmp(cfg->queues[i].name, name) == 0)
-			return &cfg->queues[i];
+	for (size_t i = 0; i < cfg->classify.n_queues; i++)
+		if (strcmp(cfg->classify.queues[i].name, name) == 0)
+			return &cfg->classify.queues[i];
 	return NULL;
 }
 
@@ -69,23 +69,7 @@ const struct pd_plan_cfg *pd_config_plan(const struct pd_config *cfg, const char
 
 bool pd_config_addr_listed(const struct pd_strlist *l, const char *addr)
 {
-	const char *at;
-
-	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
-		return false;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *e = l->v[i];
-		if (e[0] == '@') {
-			if (pd_str_iequal(at + 1, e + 1))
-				return true;
-		} else if (strchr(e, '@') == NULL) {
-			if (pd_str_iequal(at + 1, e))
-				return true;
-		} else if (pd_str_iequal(addr, e)) {
-			return true;
-		}
-	}
-	return false;
+	return pd_addr_listed(l, addr);
 }
 
 const struct pd_plan_cfg *pd_config_plan_for(const struct pd_config *cfg, const char *addr)
@@ -129,9 +113,9 @@ const struct pd_type_cfg *pd_config_type(const struct pd_config *cfg, const char
 {
 	if (cfg == NULL || name == NULL)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_types; i++)
-		if (strcmp(cfg->types[i].name, name) == 0)
-			return &cfg->types[i];
+	for (size_t i = 0; i < cfg->classify.n_types; i++)
+		if (strcmp(cfg->classify.types[i].name, name) == 0)
+			return &cfg->classify.types[i];
 	return NULL;
 }
 

@@ -13,12 +13,12 @@ void pd_err_clear(struct pd_err *err)
 	if (err == NULL)
 		return;
 	err->cls = PD_ERR_NONE;
-	err->src[0] = '\0';
+	err->src = PD_SRC_NONE;
 	err->code = 0;
 	err->msg[0] = '\0';
 }
 
-int pd_err_set(struct pd_err *err, enum pd_err_class cls, const char *src, int code,
+int pd_err_set(struct pd_err *err, enum pd_err_class cls, enum pd_err_src src, int code,
 	       const char *fmt, ...)
 {
 	va_list ap;
@@ -26,7 +26,7 @@ int pd_err_set(struct pd_err *err, enum pd_err_class cls, const char *src, int c
 	if (err == NULL)
 		return -1;
 	err->cls = cls;
-	snprintf(err->src, sizeof(err->src), "%s", src ? src : "");
+	err->src = src;
 	err->code = code;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -80,4 +80,20 @@ const char *pd_err_class_name(enum pd_err_class cls)
 		return "fatal";
 	}
 	return "unknown";
+}
+
+const char *pd_err_src_name(enum pd_err_src src)
+{
+	static const char *const names[] = {
+		[PD_SRC_NONE] = "",         [PD_SRC_DB] = "db",           [PD_SRC_IMAP] = "imap",
+		[PD_SRC_SMTP] = "smtp",     [PD_SRC_TLS] = "tls",         [PD_SRC_OAUTH2] = "oauth2",
+		[PD_SRC_CONFIG] = "config", [PD_SRC_MIGRATE] = "migrate", [PD_SRC_STORE] = "store",
+		[PD_SRC_COMPOSE] = "compose", [PD_SRC_MIMEOUT] = "mimeout",
+		[PD_SRC_RENDER] = "render", [PD_SRC_OUTBOX] = "outbox",   [PD_SRC_REPORT] = "report",
+		[PD_SRC_METRICS] = "metrics", [PD_SRC_DATA] = "data",
+	};
+
+	return (unsigned)src < sizeof(names) / sizeof(names[0]) && names[src] != NULL
+		   ? names[src]
+		   : "unknown";
 }

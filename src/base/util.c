@@ -517,3 +517,24 @@ int pd_parse_size(const char *s, uint64_t *bytes_r)
 	*bytes_r = (uint64_t)v;
 	return 0;
 }
+
+bool pd_addr_listed(const struct pd_strlist *l, const char *addr)
+{
+	const char *at;
+
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *e = l->v[i];
+		if (e[0] == '@') {
+			if (pd_str_iequal(at + 1, e + 1))
+				return true;
+		} else if (strchr(e, '@') == NULL) {
+			if (pd_str_iequal(at + 1, e))
+				return true;
+		} else if (pd_str_iequal(addr, e)) {
+			return true;
+		}
+	}
+	return false;
+}

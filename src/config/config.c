@@ -55,6 +55,7 @@
 #include "ioutil.h"
 #include "log.h"
 #include "render.h"
+#include "tzif.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ schema */
@@ -539,29 +540,14 @@ static void load_plan(struct ctx *c, const struct pd_config *cfg, cfg_t *sec,
 		       title);
 }
 
-static void check_timezone(struct ctx *c, cfg_t *sec, const char *tz)
+/* Load the zone tz names into *zone (once, with the configuration: the
+ * calendars count business time from it without reading files). */
+static void load_timezone(struct ctx *c, cfg_t *sec, const char *tz, struct pd_zone **zone)
 {
-	const char *dir = getenv("TZDIR");
-	int line = key_line(c, sec, "timezone");
-	char magic[4];
+	char why[600];
 
-	if (dir == NULL || *dir == '\0')
-		dir = "/usr/share/zoneinfo";
-	if (tz[0] == '/' || strstr(tz, "..") != NULL || strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-								    "abcdefghijklmnopqrstuvwxyz"
-								    "0123456789/_+-.") != strlen(tz)) {
-		report(c, line, "timezone: \"%s\" is not a time zone name such as Europe/Moscow",
-		       tz);
-		return;
-	}
-	char *path = pd_xasprintf("%s/%s", dir, tz);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	bool ok = fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "TZif", 4) == 0;
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		report(c, line, "timezone: unknown time zone \"%s\" (not found in %s)", tz, dir);
-	free(path);
+	if (pd_tzif_load(tz, zone, why, sizeof(why)) < 0)
+		report(c, key_line(c, sec, "timezone"), "timezone: %s", why);
 }
 
 static void load_calendar(struct ctx *c, cfg_t *sec, struct pd_calendar_cfg *cal)
@@ -576,7 +562,7 @@ static void load_calendar(struct ctx *c, cfg_t *sec, struct pd_calendar_cfg *cal
 	const char *tz = need_str(c, sec, "timezone");
 	if (tz != NULL) {
 		cal->timezone = pd_xstrdup(tz);
-		check_timezone(c, sec, tz);
+		load_timezone(c, sec, tz, &cal->zone);
 	}
 	copy_list(sec, "hours", &cal->hours);
 	copy_list(sec, "holidays", &cal->holidays);
@@ -821,13 +807,13 @@ static void check_queue_addresses(struct ctx *c)
 {
 	struct pd_config *cfg = c->cfg;
 
-	for (size_t i = 0; i < cfg->n_queues; i++) {
-		const struct pd_queue_cfg *q = &cfg->queues[i];
+	for (size_t i = 0; i < cfg->classify.n_queues; i++) {
+		const struct pd_queue_cfg *q = &cfg->classify.queues[i];
 		for (size_t j = 0; j < q->addresses.n; j++) {
 			const char *a = q->addresses.v[j];
 			const char *other = NULL;
 			for (size_t k = 0; k <= i && other == NULL; k++) {
-				const struct pd_queue_cfg *p = &cfg->queues[k];
+				const struct pd_queue_cfg *p = &cfg->classify.queues[k];
 				size_t end = k == i ? j : p->addresses.n;
 				for (size_t m = 0; m < end && other == NULL; m++)
 					if (pd_str_iequal(a, p->addresses.v[m]))
@@ -1075,20 +1061,20 @@ static void build(struct ctx *c)
 		load_plan(c, cfg, cfg_getnsec(r, "plan", (unsigned)i), &cfg->plans[i]);
 
 	/* classification: queues, then rules (file order is their order) */
-	get_bool(c, r, "trust_priority_headers", &cfg->trust_priority_headers);
-	cfg->n_queues = cfg_size(r, "queue");
-	cfg->queues = pd_xcalloc(cfg->n_queues, sizeof(*cfg->queues));
-	for (size_t i = 0; i < cfg->n_queues; i++)
-		load_queue(c, cfg_getnsec(r, "queue", (unsigned)i), &cfg->queues[i]);
+	get_bool(c, r, "trust_priority_headers", &cfg->classify.trust_priority_headers);
+	cfg->classify.n_queues = cfg_size(r, "queue");
+	cfg->classify.queues = pd_xcalloc(cfg->classify.n_queues, sizeof(*cfg->classify.queues));
+	for (size_t i = 0; i < cfg->classify.n_queues; i++)
+		load_queue(c, cfg_getnsec(r, "queue", (unsigned)i), &cfg->classify.queues[i]);
 	check_queue_addresses(c);
-	cfg->n_rules = cfg_size(r, "rule");
-	cfg->rules = pd_xcalloc(cfg->n_rules, sizeof(*cfg->rules));
-	for (size_t i = 0; i < cfg->n_rules; i++)
-		load_rule(c, cfg_getnsec(r, "rule", (unsigned)i), &cfg->rules[i]);
-	cfg->n_types = cfg_size(r, "type");
-	cfg->types = pd_xcalloc(cfg->n_types, sizeof(*cfg->types));
-	for (size_t i = 0; i < cfg->n_types; i++)
-		load_type(c, cfg_getnsec(r, "type", (unsigned)i), &cfg->types[i]);
+	cfg->classify.n_rules = cfg_size(r, "rule");
+	cfg->classify.rules = pd_xcalloc(cfg->classify.n_rules, sizeof(*cfg->classify.rules));
+	for (size_t i = 0; i < cfg->classify.n_rules; i++)
+		load_rule(c, cfg_getnsec(r, "rule", (unsigned)i), &cfg->classify.rules[i]);
+	cfg->classify.n_types = cfg_size(r, "type");
+	cfg->classify.types = pd_xcalloc(cfg->classify.n_types, sizeof(*cfg->classify.types));
+	for (size_t i = 0; i < cfg->classify.n_types; i++)
+		load_type(c, cfg_getnsec(r, "type", (unsigned)i), &cfg->classify.types[i]);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1154,6 +1140,7 @@ void pd_config_free(struct pd_config *cfg)
 		strlist_free(&cal->holidays);
 		free(cal->hours_parsed);
 		free(cal->holiday_dates);
+		pd_zone_free(cal->zone);
 	}
 	free(cfg->calendars);
 	for (size_t i = 0; i < cfg->n_plans; i++) {
@@ -1167,8 +1154,8 @@ void pd_config_free(struct pd_config *cfg)
 		free(cfg->lines[i].calendar);
 	}
 	free(cfg->lines);
-	for (size_t i = 0; i < cfg->n_rules; i++) {
-		struct pd_rule_cfg *r = &cfg->rules[i];
+	for (size_t i = 0; i < cfg->classify.n_rules; i++) {
+		struct pd_rule_cfg *r = &cfg->classify.rules[i];
 		free(r->name);
 		strlist_free(&r->senders);
 		strlist_free(&r->keywords);
@@ -1177,21 +1164,23 @@ void pd_config_free(struct pd_config *cfg)
 		free(r->queue);
 		free(r->type);
 	}
-	free(cfg->rules);
-	for (size_t i = 0; i < cfg->n_types; i++) {
-		free(cfg->types[i].name);
-		free(cfg->types[i].queue);
+	free(cfg->classify.rules);
+	for (size_t i = 0; i < cfg->classify.n_types; i++) {
+		free(cfg->classify.types[i].name);
+		free(cfg->classify.types[i].queue);
 	}
-	free(cfg->types);
-	for (size_t i = 0; i < cfg->n_queues; i++) {
-		free(cfg->queues[i].name);
-		strlist_free(&cfg->queues[i].addresses);
+	free(cfg->classify.types);
+	for (size_t i = 0; i < cfg->classify.n_queues; i++) {
+		free(cfg->classify.queues[i].name);
+		strlist_free(&cfg->classify.queues[i].addresses);
 	}
-	free(cfg->queues);
-	if (cfg->derived != NULL) {
-		if (cfg->derived->classify != NULL && cfg->derived->classify_free != NULL)
-			cfg->derived->classify_free(cfg->derived->classify);
-		free(cfg->derived);
+	free(cfg->classify.queues);
+	free(cfg->classify.mailboxes);
+	if (cfg->classify.cache != NULL) {
+		struct pd_classify_cache *cc = cfg->classify.cache;
+		if (cc->compiled != NULL && cc->compiled_free != NULL)
+			cc->compiled_free(cc->compiled);
+		free(cc);
 	}
 	free(cfg);
 }
@@ -1213,6 +1202,20 @@ static void wipe_confuse_secrets(cfg_t *root)
 		wipe_value(cfg_getnsec(root, "mailbox", i), "password");
 	wipe_value(cfg_getsec(root, "smtp"), "password");
 	wipe_value(cfg_getsec(root, "database"), "conninfo");
+}
+
+/* What classification reads besides its own sections: the support
+ * address and each mailbox's queue (borrowed from cfg). */
+static void classify_view(struct pd_config *cfg)
+{
+	cfg->classify.support_address = cfg->support_address;
+	cfg->classify.n_mailboxes = cfg->n_mailboxes;
+	cfg->classify.mailboxes =
+	    pd_xcalloc(cfg->n_mailboxes ? cfg->n_mailboxes : 1, sizeof(*cfg->classify.mailboxes));
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		cfg->classify.mailboxes[i].name = cfg->mailboxes[i].name;
+		cfg->classify.mailboxes[i].queue = cfg->mailboxes[i].queue;
+	}
 }
 
 /*
@@ -1286,8 +1289,9 @@ int pd_config_load(const char *path, struct pd_config **cfg_r, struct pd_config_
 	/* 4. values and cross checks */
 	c.cfg = pd_xcalloc(1, sizeof(*c.cfg));
 	c.cfg->path = pd_xstrdup(path);
-	c.cfg->derived = pd_xcalloc(1, sizeof(*c.cfg->derived));
+	c.cfg->classify.cache = pd_xcalloc(1, sizeof(*c.cfg->classify.cache));
 	build(&c);
+	classify_view(c.cfg);
 
 out:
 	if (c.root != NULL) {

@@ -160,7 +160,7 @@ static void mb_fail(struct mbox *m, const struct pd_err *err, struct pd_db *db)
 	m->errors++;
 	snprintf(m->last_error, sizeof(m->last_error), "%s", err->msg);
 	/* for `postdesk mailboxes`; the database may be what failed */
-	if (db != NULL && strcmp(err->src, "db") != 0)
+	if (db != NULL && err->src != PD_SRC_DB)
 		pd_store_mailbox_status(db, m->cfg->name, err->msg, &e2);
 	mb_close(m, false);
 	m->last_failure = err->cls;
@@ -170,7 +170,7 @@ static void mb_fail(struct mbox *m, const struct pd_err *err, struct pd_db *db)
 	int64_t wait = jitter(m->backoff_ms);
 	pd_log(err->cls == PD_ERR_TEMP ? PD_LOG_WARNING : PD_LOG_ERR,
 	       "mailbox=%s: %s (%s error from %s); retrying in %llds", m->cfg->name, err->msg,
-	       pd_err_class_name(err->cls), err->src, (long long)(wait + 999) / 1000);
+	       pd_err_class_name(err->cls), pd_err_src_name(err->src), (long long)(wait + 999) / 1000);
 	m->next_ms = pd_now_ms() + wait;
 }
 

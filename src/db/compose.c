@@ -485,7 +485,7 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return pd_err_set(err, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ticket);
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_COMPOSE, 0, "no ticket #%" PRId64, ticket);
 	}
 	ticket_info_from(res, t);
 	PQclear(res);
@@ -1118,7 +1118,7 @@ int pd_compose_sla_notices(struct pd_db *db, const struct pd_config *cfg,
 		while (r < rows && strtoull(PQgetvalue(facts, r, 0), NULL, 10) < j + 1)
 			r++;
 		if (r >= rows || strtoull(PQgetvalue(facts, r, 0), NULL, 10) != j + 1)
-			pd_err_set(&ce, PD_ERR_PERM, "compose", 0, "no ticket #%" PRId64, ni->ticket);
+			pd_err_set(&ce, PD_ERR_PERM, PD_SRC_COMPOSE, 0, "no ticket #%" PRId64, ni->ticket);
 		else if (render_sla_notice(cfg, ni, sla_notify(cfg, ni->line), facts, r, &m[j],
 					   &om[sent], &ce) == 0) {
 			sent++;

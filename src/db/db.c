@@ -91,7 +91,7 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 		/* libpq may quote the part it could not read: a password, say */
 		char *why = pd_conninfo_scrub(perr ? perr : "out of memory", db->conninfo);
 		char mb[400];
-		pd_err_set(err, PD_ERR_FATAL, "db", 0, "database conninfo is invalid: %s",
+		pd_err_set(err, PD_ERR_FATAL, PD_SRC_DB, 0, "database conninfo is invalid: %s",
 			   pq_msg(why, mb, sizeof(mb)));
 		pd_free_secret(why);
 		PQfreemem(perr);
@@ -132,7 +132,7 @@ static int db_open(struct pd_db *db, struct pd_err *err)
 		/* never the password: the conninfo as written, its secrets starred */
 		char *shown = pd_conninfo_redact(db->conninfo);
 		char *why = pd_conninfo_scrub(m, db->conninfo);
-		pd_err_set(err, cls, "db", 0,
+		pd_err_set(err, cls, PD_SRC_DB, 0,
 			   "cannot connect to PostgreSQL (%s): %s; check database.conninfo and that "
 			   "the server is running",
 			   shown, why);
@@ -216,10 +216,10 @@ int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct p
 		cls = PD_ERR_FATAL; /* undefined table/column/function: schema mismatch */
 	}
 	if (state == NULL)
-		return pd_err_set(err, cls, "db", 0,
+		return pd_err_set(err, cls, PD_SRC_DB, 0,
 				  "lost the connection to PostgreSQL during %s: %s; will reconnect",
 				  what, msg);
-	return pd_err_set(err, cls, "db", strcmp(state, "57014") == 0 ? PD_DB_TIMEOUT : 0,
+	return pd_err_set(err, cls, PD_SRC_DB, strcmp(state, "57014") == 0 ? PD_DB_TIMEOUT : 0,
 			  "%s failed (SQLSTATE %s): %s", what, state, msg);
 }
 
@@ -415,7 +415,7 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 	PGresult *res;
 
 	if (db->conn == NULL) {
-		pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+		pd_err_set(err, PD_ERR_TEMP, PD_SRC_DB, 0, "not connected to PostgreSQL");
 		return NULL;
 	}
 	if (db->pipeline) {
@@ -424,7 +424,7 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 		    pipe_drain(db, &res, false, err) < 0)
 			return NULL;
 		if (res == NULL)
-			pd_err_set(err, PD_ERR_TEMP, "db", 0, "%s: no result from PostgreSQL",
+			pd_err_set(err, PD_ERR_TEMP, PD_SRC_DB, 0, "%s: no result from PostgreSQL",
 				   name ? name : "query");
 		return res;
 	}
@@ -462,7 +462,7 @@ int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int npa
 		    struct pd_err *err)
 {
 	if (db->conn == NULL)
-		return pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_DB, 0, "not connected to PostgreSQL");
 	if (!db->in_tx) {
 		/* outside a transaction nothing would send it later: run it now */
 		PGresult *res = pd_db_query_bin(db, name, sql, nparams, values, lengths, formats,
@@ -525,7 +525,7 @@ int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err)
 	PGresult *res;
 
 	if (db->conn == NULL)
-		return pd_err_set(err, PD_ERR_TEMP, "db", 0, "not connected to PostgreSQL");
+		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_DB, 0, "not connected to PostgreSQL");
 	if (db->pipeline) {
 		/* one statement, behind the deferred ones */
 		if (pipe_send(db, NULL, sql, 0, NULL, NULL, NULL, err) < 0 ||

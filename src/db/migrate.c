@@ -67,7 +67,7 @@ int pd_migrate_apply(struct pd_db *db, int *from_r, int *to_r, struct pd_err *er
 	*from_r = cur;
 	*to_r = cur;
 	if (cur > latest) {
-		pd_err_set(err, PD_ERR_FATAL, "migrate", 0,
+		pd_err_set(err, PD_ERR_FATAL, PD_SRC_MIGRATE, 0,
 			   "database schema is version %d, newer than this postdesk knows (%d): "
 			   "upgrade postdesk",
 			   cur, latest);
@@ -109,12 +109,12 @@ int pd_migrate_check(struct pd_db *db, struct pd_err *err)
 	if (pd_migrate_current(db, &cur, err) < 0)
 		return -1;
 	if (cur < latest)
-		return pd_err_set(err, PD_ERR_FATAL, "migrate", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_MIGRATE, 0,
 				  "database schema is version %d but this postdesk needs %d: run "
 				  "\"postdesk -c FILE migrate\" first",
 				  cur, latest);
 	if (cur > latest)
-		return pd_err_set(err, PD_ERR_FATAL, "migrate", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_MIGRATE, 0,
 				  "database schema is version %d, newer than this postdesk knows "
 				  "(%d): upgrade postdesk",
 				  cur, latest);

@@ -293,7 +293,7 @@ static int record_unrecorded(struct pd_db *db, struct pd_outbox_stats *st, struc
 static bool retryable(const struct pd_err *e)
 {
 	return e->cls == PD_ERR_TEMP ||
-	       (strcmp(e->src, "smtp") == 0 && e->code == 0 && e->cls != PD_ERR_NONE);
+	       (e->src == PD_SRC_SMTP && e->code == 0 && e->cls != PD_ERR_NONE);
 }
 
 /* Record the outcome of one row; its own transaction. */
@@ -376,7 +376,7 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &raw_len);
 			pd_err_clear(&serr);
 			if (raw == NULL || n_rcpts == 0)
-				r = pd_err_set(&serr, PD_ERR_PERM, "outbox", 0,
+				r = pd_err_set(&serr, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
 					       "outbox row %s has no message or no recipient", id);
 			else
 				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, (const char *)raw,

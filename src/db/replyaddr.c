@@ -33,7 +33,7 @@ static int secret_get(struct pd_db *db, unsigned char *buf, size_t cap, struct p
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return pd_err_set(err, PD_ERR_FATAL, "db", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_DB, 0,
 				  "table postdesk_secret has no reply-token row: run `postdesk migrate`"
 				  " (or insert 32 random bytes under that name)");
 	}
@@ -41,7 +41,7 @@ static int secret_get(struct pd_db *db, unsigned char *buf, size_t cap, struct p
 	size_t n = strlen(hex) / 2;
 	if (n == 0 || n > cap) {
 		PQclear(res);
-		return pd_err_set(err, PD_ERR_FATAL, "db", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_DB, 0,
 				  "postdesk_secret's reply-token is %zu bytes, want 1-%zu", n, cap);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -68,7 +68,7 @@ int pd_reply_address(struct pd_db *db, const struct pd_config *cfg, int64_t tick
 			     PD_REPLY_ADDRESS_MAX);
 	explicit_bzero(secret, sizeof(secret));
 	if (r < 0)
-		return pd_err_set(err, PD_ERR_PERM, "compose", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_COMPOSE, 0,
 				  "no reply address for ticket #%lld from support_address \"%s\"",
 				  (long long)ticket, cfg->support_address);
 	return 0;

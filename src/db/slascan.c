@@ -14,6 +14,7 @@
 #include "db_int.h"
 #include "log.h"
 #include "slascan.h"
+#include "tzif.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ targets */

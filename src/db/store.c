@@ -697,7 +697,7 @@ static int queue_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	}
 	if (r >= 0)
 		return 0;
-	if (strcmp(ce.src, "db") == 0) {
+	if (ce.src == PD_SRC_DB) {
 		*err = ce;
 		return -1;
 	}
@@ -783,7 +783,7 @@ static int store_one(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd
 		if (ticket_facts(db, want, msg->from.address, &f.p.ticket, err) < 0)
 			goto out;
 		if (pd_plan_mail(&in, &plan) == PD_PLAN_NEED_TICKET) {
-			pd_err_set(err, PD_ERR_PERM, "store", 0,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_STORE, 0,
 				   "the ingest planner asked twice about ticket %lld",
 				   (long long)want);
 			goto out;
@@ -1191,7 +1191,7 @@ int pd_store_reprocess(struct pd_db *db, const struct pd_config *cfg, int64_t ti
 	int64_t server_size = get_i64(res, 2);
 	PQclear(res);
 	if (raw == NULL) {
-		pd_err_set(err, PD_ERR_PERM, "store", 0, "stored original of message %lld unreadable",
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_STORE, 0, "stored original of message %lld unreadable",
 			   (long long)message);
 		goto fail;
 	}

@@ -1,10 +1,11 @@
 /*
  * calendar.c - business-time arithmetic (see calendar.h).
  *
- * Each weekday's hours are precomputed as merged runs of minutes.  For a
- * local date the runs become real instants via mktime in the calendar's
- * zone, with gaps and overlaps resolved explicitly (see local_instant), so
- * every sum is of real seconds between actual instants.
+ * Each weekday's hours are precomputed as merged runs of minutes and the
+ * holidays as day numbers.  For a local date the runs become real instants
+ * through the zone's offset table, with gaps and overlaps resolved
+ * explicitly (see local_instant), so every sum is of real seconds between
+ * actual instants.  Pure: no environment, file or clock.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,37 +19,74 @@ struct run {
 
 struct pd_calendar {
 	bool always;             /* 24x7 */
-	char *tz;                /* NULL: server's zone */
+	struct pd_zone *zone;    /* NULL: UTC */
 	size_t n_runs[7];        /* 0 = Monday ... 6 = Sunday */
 	struct run *runs[7];
 	size_t n_holidays;
-	struct pd_date *holidays;
+	int64_t *holidays;       /* local dates as days since 1970-01-01 */
 };
+
+/* ------------------------------------------------------------------ zone */
+
+int32_t pd_zone_offset(const struct pd_zone *z, int64_t t)
+{
+	if (z == NULL || z->n == 0 || t < z->at[0])
+		return z != NULL ? z->initial : 0;
+	/* the last change at or before t */
+	size_t lo = 0, hi = z->n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (z->at[mid] <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return z->utoff[lo];
+}
+
+struct pd_zone *pd_zone_copy(const struct pd_zone *z)
+{
+	if (z == NULL)
+		return NULL;
+	struct pd_zone *c = pd_xcalloc(1, sizeof(*c));
+	c->initial = z->initial;
+	c->n = z->n;
+	if (z->n > 0) {
+		c->at = pd_xreallocarray(NULL, z->n, sizeof(*c->at));
+		c->utoff = pd_xreallocarray(NULL, z->n, sizeof(*c->utoff));
+		memcpy(c->at, z->at, z->n * sizeof(*c->at));
+		memcpy(c->utoff, z->utoff, z->n * sizeof(*c->utoff));
+	}
+	return c;
+}
+
+void pd_zone_free(struct pd_zone *z)
+{
+	if (z == NULL)
+		return;
+	free(z->at);
+	free(z->utoff);
+	free(z);
+}
 
 /* ------------------------------------------------------------ civil dates */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+static int64_t floor_div(int64_t a, int64_t b)
 {
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
+/* Days since 1970-01-01 of a date (timegm does the calendar). */
+static int64_t day_number(const struct pd_date *d)
 {
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = d->year - 1900;
+	tm.tm_mon = d->month - 1;
+	tm.tm_mday = d->day;
+	tm.tm_hour = 12; /* any hour: the day is what counts */
+	return floor_div((int64_t)timegm(&tm), 86400);
 }
 
 /* 0 = Monday ... 6 = Sunday; 1970-01-01 was a Thursday. */
@@ -58,68 +96,16 @@ static int weekday(int64_t days)
 	return (int)(w < 0 ? w + 7 : w);
 }
 
-/* ------------------------------------------------------------- zone swap */
-
-struct tz_saved {
-	bool swapped;
-	char *old; /* NULL: TZ was unset */
-};
-
-static void tz_enter(const struct pd_calendar *c, struct tz_saved *s)
-{
-	s->swapped = false;
-	s->old = NULL;
-	if (c->tz == NULL)
-		return;
-	const char *old = getenv("TZ");
-	s->old = pd_xstrdup(old);
-	s->swapped = true;
-	setenv("TZ", c->tz, 1);
-	tzset();
-}
-
-static void tz_leave(struct tz_saved *s)
-{
-	if (!s->swapped)
-		return;
-	if (s->old != NULL)
-		setenv("TZ", s->old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(s->old);
-	s->old = NULL;
-}
-
 /* ------------------------------------------------------- local instants */
 
 /* Local wall time of t as seconds on a uniform civil scale. */
-static int64_t local_key(time_t t, int64_t *day)
+static int64_t local_key(const struct pd_calendar *c, time_t t, int64_t *day)
 {
-	struct tm tm;
+	int64_t k = (int64_t)t + pd_zone_offset(c->zone, (int64_t)t);
 
-	if (localtime_r(&t, &tm) == NULL)
-		return INT64_MIN;
-	int64_t dd = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	if (day != NULL)
-		*day = dd;
-	return dd * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-}
-
-static time_t mk(int64_t day, int minute, int isdst)
-{
-	struct tm tm;
-	int y, m, d;
-
-	civil_from_days(day, &y, &m, &d);
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = minute / 60;
-	tm.tm_min = minute % 60;
-	tm.tm_isdst = isdst;
-	return mktime(&tm);
+		*day = floor_div(k, 86400);
+	return k;
 }
 
 /*
@@ -128,20 +114,16 @@ static time_t mk(int64_t day, int minute, int isdst)
  * instant, or the later when `latest`; a wall time skipped by a forward
  * jump gives the first instant whose wall time is at or after it.
  */
-static time_t local_instant(int64_t day, int minute, bool latest)
+static time_t local_instant(const struct pd_calendar *c, int64_t day, int minute, bool latest)
 {
-	if (minute >= 1440) {
-		day += minute / 1440;
-		minute %= 1440;
-	}
 	int64_t want = day * 86400 + (int64_t)minute * 60;
-	time_t t0 = mk(day, minute, -1);
+	time_t t0 = (time_t)(want - pd_zone_offset(c->zone, want));
 	/* the UTC offsets in force around t0 give every reading of the wall
 	 * time: one normally, two in an overlap, none in a gap */
 	time_t cand[3] = {
-		(time_t)(want - (local_key(t0, NULL) - t0)),
-		(time_t)(want - (local_key(t0 - 86400, NULL) - (t0 - 86400))),
-		(time_t)(want - (local_key(t0 + 86400, NULL) - (t0 + 86400))),
+		(time_t)(want - pd_zone_offset(c->zone, t0)),
+		(time_t)(want - pd_zone_offset(c->zone, t0 - 86400)),
+		(time_t)(want - pd_zone_offset(c->zone, t0 + 86400)),
 	};
 	time_t best = (time_t)-1, lo = cand[0], hi = cand[0];
 	bool found = false;
@@ -151,7 +133,7 @@ static time_t local_instant(int64_t day, int minute, bool latest)
 			lo = cand[i];
 		if (cand[i] > hi)
 			hi = cand[i];
-		if (local_key(cand[i], NULL) != want)
+		if (local_key(c, cand[i], NULL) != want)
 			continue;
 		if (!found || (latest ? cand[i] > best : cand[i] < best))
 			best = cand[i];
@@ -160,11 +142,11 @@ static time_t local_instant(int64_t day, int minute, bool latest)
 	if (found)
 		return best;
 	/* in a gap: binary search the jump between the candidates */
-	if (local_key(lo, NULL) >= want || local_key(hi, NULL) < want)
+	if (local_key(c, lo, NULL) >= want || local_key(c, hi, NULL) < want)
 		return t0;
 	while (hi - lo > 1) {
 		time_t mid = lo + (hi - lo) / 2;
-		if (local_key(mid, NULL) >= want)
+		if (local_key(c, mid, NULL) >= want)
 			hi = mid;
 		else
 			lo = mid;
@@ -174,12 +156,8 @@ static time_t local_instant(int64_t day, int minute, bool latest)
 
 static bool is_holiday(const struct pd_calendar *c, int64_t day)
 {
-	int y, m, d;
-
-	civil_from_days(day, &y, &m, &d);
 	for (size_t i = 0; i < c->n_holidays; i++)
-		if (c->holidays[i].year == y && c->holidays[i].month == m &&
-		    c->holidays[i].day == d)
+		if (c->holidays[i] == day)
 			return true;
 	return false;
 }
@@ -198,8 +176,8 @@ static size_t day_spans(const struct pd_calendar *c, int64_t day, struct span *o
 	if (c->n_runs[wd] == 0 || is_holiday(c, day))
 		return 0;
 	for (size_t i = 0; i < c->n_runs[wd]; i++) {
-		time_t s = local_instant(day, c->runs[wd][i].start, false);
-		time_t e = local_instant(day, c->runs[wd][i].end, true);
+		time_t s = local_instant(c, day, c->runs[wd][i].start, false);
+		time_t e = local_instant(c, day, c->runs[wd][i].end, true);
 		if (e > s) {
 			out[n].s = s;
 			out[n].e = e;
@@ -219,7 +197,7 @@ static bool has_hours(const struct pd_calendar *c)
 
 /* ------------------------------------------------------------------ API */
 
-struct pd_calendar *pd_calendar_new(const struct pd_calendar_cfg *cfg)
+struct pd_calendar *pd_calendar_build(const struct pd_calendar_cfg *cfg)
 {
 	struct pd_calendar *c = pd_xcalloc(1, sizeof(*c));
 
@@ -227,7 +205,7 @@ struct pd_calendar *pd_calendar_new(const struct pd_calendar_cfg *cfg)
 		c->always = true;
 		return c;
 	}
-	c->tz = pd_xstrdup(cfg->timezone);
+	c->zone = pd_zone_copy(cfg->zone);
 	for (int wd = 0; wd < 7; wd++) {
 		bool open[1440];
 		memset(open, 0, sizeof(open));
@@ -255,7 +233,8 @@ struct pd_calendar *pd_calendar_new(const struct pd_calendar_cfg *cfg)
 	}
 	if (cfg->holidays.n > 0 && cfg->holiday_dates != NULL) {
 		c->holidays = pd_xcalloc(cfg->holidays.n, sizeof(*c->holidays));
-		memcpy(c->holidays, cfg->holiday_dates, cfg->holidays.n * sizeof(*c->holidays));
+		for (size_t i = 0; i < cfg->holidays.n; i++)
+			c->holidays[i] = day_number(&cfg->holiday_dates[i]);
 		c->n_holidays = cfg->holidays.n;
 	}
 	return c;
@@ -268,7 +247,7 @@ void pd_calendar_free(struct pd_calendar *c)
 	for (int i = 0; i < 7; i++)
 		free(c->runs[i]);
 	free(c->holidays);
-	free(c->tz);
+	pd_zone_free(c->zone);
 	free(c);
 }
 
@@ -289,29 +268,22 @@ time_t pd_calendar_add(const struct pd_calendar *c, time_t start, int64_t busine
 	if (!has_hours(c))
 		return PD_CALENDAR_NEVER;
 
-	struct tz_saved saved;
 	struct span sp[720];
-	time_t result = PD_CALENDAR_NEVER;
 	int64_t left = business_seconds, day;
 
-	tz_enter(c, &saved);
-	local_key(start, &day);
+	local_key(c, start, &day);
 	for (int64_t d = day - 1; d < day + PD_CALENDAR_MAX_DAYS; d++) {
 		size_t n = day_spans(c, d, sp);
 		for (size_t i = 0; i < n; i++) {
 			if (sp[i].e <= start)
 				continue;
 			time_t a = sp[i].s > start ? sp[i].s : start;
-			if (left <= (int64_t)(sp[i].e - a)) {
-				result = a + (time_t)left;
-				goto out;
-			}
+			if (left <= (int64_t)(sp[i].e - a))
+				return a + (time_t)left;
 			left -= (int64_t)(sp[i].e - a);
 		}
 	}
-out:
-	tz_leave(&saved);
-	return result;
+	return PD_CALENDAR_NEVER;
 }
 
 int64_t pd_calendar_elapsed(const struct pd_calendar *c, time_t from, time_t to)
@@ -323,13 +295,11 @@ int64_t pd_calendar_elapsed(const struct pd_calendar *c, time_t from, time_t to)
 	if (to == from || !has_hours(c))
 		return 0;
 
-	struct tz_saved saved;
 	struct span sp[720];
 	int64_t sum = 0, day, last;
 
-	tz_enter(c, &saved);
-	local_key(from, &day);
-	local_key(to, &last);
+	local_key(c, from, &day);
+	local_key(c, to, &last);
 	for (int64_t d = day - 1; d <= last + 1; d++) {
 		size_t n = day_spans(c, d, sp);
 		for (size_t i = 0; i < n; i++) {
@@ -339,7 +309,6 @@ int64_t pd_calendar_elapsed(const struct pd_calendar *c, time_t from, time_t to)
 				sum += (int64_t)(b - a);
 		}
 	}
-	tz_leave(&saved);
 	return sum;
 }
 
@@ -350,20 +319,17 @@ bool pd_calendar_is_open(const struct pd_calendar *c, time_t t)
 	if (!has_hours(c))
 		return false;
 
-	struct tz_saved saved;
 	struct span sp[720];
 	bool open = false;
 	int64_t day;
 
-	tz_enter(c, &saved);
-	local_key(t, &day);
+	local_key(c, t, &day);
 	for (int64_t d = day - 1; d <= day && !open; d++) {
 		size_t n = day_spans(c, d, sp);
 		for (size_t i = 0; i < n; i++)
 			if (sp[i].s <= t && t < sp[i].e)
 				open = true;
 	}
-	tz_leave(&saved);
 	return open;
 }
 
@@ -374,23 +340,17 @@ time_t pd_calendar_next_open(const struct pd_calendar *c, time_t t)
 	if (!has_hours(c))
 		return PD_CALENDAR_NEVER;
 
-	struct tz_saved saved;
 	struct span sp[720];
-	time_t result = PD_CALENDAR_NEVER;
 	int64_t day;
 
-	tz_enter(c, &saved);
-	local_key(t, &day);
+	local_key(c, t, &day);
 	for (int64_t d = day - 1; d < day + PD_CALENDAR_MAX_DAYS; d++) {
 		size_t n = day_spans(c, d, sp);
 		for (size_t i = 0; i < n; i++) {
 			if (sp[i].e <= t)
 				continue;
-			result = sp[i].s > t ? sp[i].s : t;
-			goto out;
+			return sp[i].s > t ? sp[i].s : t;
 		}
 	}
-out:
-	tz_leave(&saved);
-	return result;
+	return PD_CALENDAR_NEVER;
 }

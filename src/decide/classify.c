@@ -566,7 +566,7 @@ static void compiled_free(void *p)
 }
 
 /* Fold every keyword of every rule (struct compiled above). */
-static struct compiled *compile(const struct pd_config *cfg)
+static struct compiled *compile(const struct pd_classify_rules *cfg)
 {
 	struct compiled *cp = pd_xcalloc(1, sizeof(*cp));
 	struct words w;
@@ -619,18 +619,18 @@ static struct compiled *compile(const struct pd_config *cfg)
 }
 
 /* The configuration's compiled keywords; *temp when the caller must free them. */
-static struct compiled *compiled_get(const struct pd_config *cfg, bool *temp)
+static struct compiled *compiled_get(const struct pd_classify_rules *cfg, bool *temp)
 {
-	struct pd_config_derived *d = cfg->derived;
+	struct pd_classify_cache *d = cfg->cache;
 
 	*temp = d == NULL;
 	if (d == NULL)
 		return compile(cfg);
-	if (d->classify == NULL) {
-		d->classify = compile(cfg);
-		d->classify_free = compiled_free;
+	if (d->compiled == NULL) {
+		d->compiled = compile(cfg);
+		d->compiled_free = compiled_free;
 	}
-	return d->classify;
+	return d->compiled;
 }
 
 /* ------------------------------------------------------------ search */
@@ -671,7 +671,7 @@ static bool kw_at(const struct kw *k, const struct words *w, size_t i, size_t *l
  */
 static void hit(struct rstate *rs, const struct compiled *cp, size_t ki, const struct words *w,
 		size_t i, size_t last, const char *field, unsigned subject_or_body, uint8_t *seen,
-		const struct pd_config *cfg)
+		const struct pd_classify_rules *cfg)
 {
 	const struct kw *k = &cp->kw[ki];
 	struct rstate *s = &rs[k->rule];
@@ -701,9 +701,9 @@ static void hit(struct rstate *rs, const struct compiled *cp, size_t ki, const s
 }
 
 /* Search one field for the keywords and exclude words of the eligible rules. */
-static void search(const struct compiled *cp, const struct pd_config *cfg, struct rstate *rs,
-		   struct words *w, const char *text, const char *field, unsigned which,
-		   uint8_t *seen)
+static void search(const struct compiled *cp, const struct pd_classify_rules *cfg,
+		   struct rstate *rs, struct words *w, const char *text, const char *field,
+		   unsigned which, uint8_t *seen)
 {
 	if (text == NULL || *text == '\0')
 		return;
@@ -764,7 +764,7 @@ static void add_reason(struct pd_classification *out, const char *what, const ch
 /* Is from (an addr-spec) one of r's senders: address, "@domain" or "domain"? */
 static bool sender_match(const struct pd_rule_cfg *r, const char *from)
 {
-	return pd_config_addr_listed(&r->senders, from);
+	return pd_addr_listed(&r->senders, from);
 }
 
 /* ----------------------------------------------------------- headers */
@@ -825,8 +825,35 @@ static int priority_hdr(const char *v, enum pd_priority *p)
 
 /* ------------------------------------------------------------ queues */
 
+static const struct pd_queue_cfg *queue_named(const struct pd_classify_rules *cfg,
+					      const char *name)
+{
+	for (size_t i = 0; i < cfg->n_queues; i++)
+		if (strcmp(cfg->queues[i].name, name) == 0)
+			return &cfg->queues[i];
+	return NULL;
+}
+
+static const struct pd_type_cfg *type_named(const struct pd_classify_rules *cfg,
+					    const char *name)
+{
+	for (size_t i = 0; i < cfg->n_types; i++)
+		if (strcmp(cfg->types[i].name, name) == 0)
+			return &cfg->types[i];
+	return NULL;
+}
+
+static const struct pd_classify_mailbox *mailbox_named(const struct pd_classify_rules *cfg,
+						       const char *name)
+{
+	for (size_t i = 0; i < cfg->n_mailboxes; i++)
+		if (strcmp(cfg->mailboxes[i].name, name) == 0)
+			return &cfg->mailboxes[i];
+	return NULL;
+}
+
 /* The queue whose addresses list addr exactly (any case), NULL when none. */
-static const struct pd_queue_cfg *queue_of_address(const struct pd_config *cfg,
+static const struct pd_queue_cfg *queue_of_address(const struct pd_classify_rules *cfg,
 						   const char *addr)
 {
 	for (size_t i = 0; i < cfg->n_queues; i++)
@@ -842,7 +869,7 @@ static const struct pd_queue_cfg *queue_of_address(const struct pd_config *cfg,
  * address and TAG (any case) names a queue; or, when TAG names none and
  * LOCAL@DOMAIN is a queue address, that queue.  NULL when none.
  */
-static const struct pd_queue_cfg *queue_of_recipient(const struct pd_config *cfg,
+static const struct pd_queue_cfg *queue_of_recipient(const struct pd_classify_rules *cfg,
 						     const char *addr)
 {
 	const struct pd_queue_cfg *q = queue_of_address(cfg, addr);
@@ -857,7 +884,7 @@ static const struct pd_queue_cfg *queue_of_recipient(const struct pd_config *cfg
 	const struct pd_queue_cfg *base_q = queue_of_address(cfg, base);
 	if (base_q != NULL ||
 	    (cfg->support_address != NULL && pd_str_iequal(base, cfg->support_address))) {
-		q = pd_config_queue(cfg, tag);
+		q = queue_named(cfg, tag);
 		if (q == NULL)
 			q = base_q;
 	}
@@ -867,7 +894,7 @@ static const struct pd_queue_cfg *queue_of_recipient(const struct pd_config *cfg
 }
 
 /* Add a reason for each recipient of l that routes to a queue (once per address). */
-static void recipients(const struct pd_config *cfg, const struct pd_addrlist *l,
+static void recipients(const struct pd_classify_rules *cfg, const struct pd_addrlist *l,
 		       const char *field, struct pd_classification *out)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -920,8 +947,9 @@ static void consider(struct pick *pk, enum pd_priority p, size_t reason)
 }
 
 /* The priority reasons of the matching rules with senders (senders = true) or without. */
-static void priority_rules(const struct pd_config *cfg, const struct rstate *rs, bool senders,
-			   const char *from, struct pd_classification *out, struct pick *pk)
+static void priority_rules(const struct pd_classify_rules *cfg, const struct rstate *rs,
+			   bool senders, const char *from, struct pd_classification *out,
+			   struct pick *pk)
 {
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		const struct pd_rule_cfg *r = &cfg->rules[i];
@@ -936,8 +964,8 @@ static void priority_rules(const struct pd_config *cfg, const struct rstate *rs,
 	}
 }
 
-void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct pd_msg *msg,
-		 struct pd_classification *out)
+void pd_classify(const struct pd_classify_rules *cfg, const char *mailbox,
+		 const struct pd_msg *msg, struct pd_classification *out)
 {
 	assert(cfg != NULL && msg != NULL && out != NULL);
 
@@ -1035,7 +1063,7 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 	}
 	out->reasons[best].decided = 1;
 	pd_type_parse(out->reasons[best].value, &out->type);
-	const struct pd_type_cfg *ts = pd_config_type(cfg, pd_type_name(out->type));
+	const struct pd_type_cfg *ts = type_named(cfg, pd_type_name(out->type));
 
 	/* queue: 1. recipients, 2. rules, 3. the type, 4. the mailbox, 5. "default" */
 	first = out->n_reasons;
@@ -1049,14 +1077,14 @@ void pd_classify(const struct pd_config *cfg, const char *mailbox, const struct 
 	}
 	if (ts != NULL && ts->queue != NULL)
 		add_reason(out, "queue", "type", ts->name, "", "", ts->queue);
-	const struct pd_mailbox_cfg *mb = mailbox ? pd_config_mailbox(cfg, mailbox) : NULL;
+	const struct pd_classify_mailbox *mb = mailbox ? mailbox_named(cfg, mailbox) : NULL;
 	if (mb != NULL && mb->queue != NULL && strcmp(mb->queue, "default") != 0)
 		add_reason(out, "queue", "mailbox", mb->name, "", "", mb->queue);
 	if (out->n_reasons == first)
 		add_reason(out, "queue", "default", "", "", "", "default");
 	out->reasons[first].decided = 1;
 	out->queue = pd_xstrdup(out->reasons[first].value);
-	const struct pd_queue_cfg *q = pd_config_queue(cfg, out->queue);
+	const struct pd_queue_cfg *q = queue_named(cfg, out->queue);
 	if (ts != NULL && ts->line >= 1)
 		out->line = ts->line;
 	else

@@ -205,7 +205,7 @@ static void fresh_ticket(const struct pd_plan_input *in, struct pd_plan *p)
 	p->fresh.subject = pd_thread_clean_subject(scan.subject, cfg->subject_tag);
 	lang = pd_language_detect(scan.subject, scan.body_text);
 	p->fresh.language = lang ? lang : cfg->default_language ? cfg->default_language : "en";
-	pd_classify(cfg, in->mailbox, &scan, &p->fresh.cls);
+	pd_classify(&cfg->classify, in->mailbox, &scan, &p->fresh.cls);
 	plan = pd_config_plan_for(cfg, in->msg->from.address);
 	p->fresh.plan = plan ? plan->name : NULL;
 	free(subject);

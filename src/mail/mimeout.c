@@ -366,14 +366,14 @@ int pd_mimeout_body(const char *text, const char *html, const struct pd_mimeout_
 	int col = 0, r;
 
 	if (body == NULL)
-		return encoded_free(&enc), pd_err_set(err, PD_ERR_PERM, "mimeout", 0,
+		return encoded_free(&enc), pd_err_set(err, PD_ERR_PERM, PD_SRC_MIMEOUT, 0,
 				  "could not build the MIME structure of an outbound mail (out of "
 				  "memory?)");
 	msg = mailmime_new_message_data(body);
 	if (msg == NULL) {
 		mailmime_free(body);
 		encoded_free(&enc);
-		return pd_err_set(err, PD_ERR_PERM, "mimeout", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_MIMEOUT, 0,
 				  "could not build the MIME structure of an outbound mail (out of "
 				  "memory?)");
 	}
@@ -386,7 +386,7 @@ int pd_mimeout_body(const char *text, const char *html, const struct pd_mimeout_
 	mailmime_free(msg);
 	encoded_free(&enc);
 	if (r != MAILIMF_NO_ERROR)
-		return pd_err_set(err, PD_ERR_PERM, "mimeout", r,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_MIMEOUT, r,
 				  "libetpan could not write the MIME body of an outbound mail "
 				  "(error %d)",
 				  r);

@@ -396,7 +396,7 @@ static int hdr_mailbox(struct hdr *h, const char *field, size_t idx, const struc
 	if (!addr_spec_valid(addr)) {
 		char shown[200];
 		err_quote(shown, sizeof(shown), addr);
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "%s address %zu is not a usable addr-spec: \"%s\"", field,
 				  idx + 1, shown);
 	}
@@ -644,16 +644,16 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
 	struct hdr h;
 
 	if (m->n_to == 0)
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "To: no recipient");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "To: no recipient");
 	if (!msgid_valid(m->message_id))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "Message-ID is not a usable msg-id");
 	if (!token_valid(m->kind))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "X-Postdesk-Kind is not a token");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "X-Postdesk-Kind is not a token");
 	if (m->auto_submitted != NULL && !token_valid(m->auto_submitted))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "Auto-Submitted is not a token");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "Auto-Submitted is not a token");
 	if (m->language != NULL && !token_valid(m->language))
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "Content-Language is not a language tag");
 
 	/* everything goes to a scratch buffer first so that a failure leaves
@@ -910,7 +910,7 @@ static char *expand(const char *text, const struct pd_render_var *vars, size_t n
 		*bad_r = (size_t)(open - text);
 		if (flen == 0 || strncmp(e, "}}", 2) != 0) {
 			size_t shown = strcspn(open, "\n");
-			pd_err_set(err, PD_ERR_PERM, "render", 0,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				   "unterminated or empty field \"%.*s\"",
 				   (int)(shown > 40 ? 40 : shown), open);
 			pd_buf_free(&b);
@@ -921,7 +921,7 @@ static char *expand(const char *text, const struct pd_render_var *vars, size_t n
 			if (strlen(vars[i].name) == flen && strncmp(vars[i].name, s, flen) == 0)
 				value = vars[i].value ? vars[i].value : "";
 		if (value == NULL) {
-			pd_err_set(err, PD_ERR_PERM, "render", 0, "unknown field \"%.*s\"",
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "unknown field \"%.*s\"",
 				   (int)flen, s);
 			pd_buf_free(&b);
 			return NULL;
@@ -983,7 +983,7 @@ static int template_check(const struct pd_template *t, struct pd_err *err)
 				pd_buf_printf(&b, "%s%s", i ? ", " : "", vars[i].name);
 			pd_buf_append(&b, "", 0);
 			char *msg = pd_xasprintf("%s (%s may use %s)", err->msg, t->name, b.data);
-			pd_err_set(err, PD_ERR_PERM, "render", 0, "%s", msg);
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "%s", msg);
 			free(msg);
 			pd_buf_free(&b);
 		}
@@ -1007,7 +1007,7 @@ int pd_template_parse(const char *lang, const char *name, const char *origin, co
 		for (size_t i = 0; i < pd_n_template_kinds; i++)
 			pd_buf_printf(&kinds, "%s%s", i ? ", " : "", pd_template_kinds[i].name);
 		pd_buf_append(&kinds, "", 0);
-		pd_err_set(err, PD_ERR_PERM, "render", 0,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 			   "%s: postdesk sends no template called \"%s\" (it sends %s)", origin,
 			   name ? name : "", kinds.data);
 		pd_buf_free(&kinds);
@@ -1018,7 +1018,7 @@ int pd_template_parse(const char *lang, const char *name, const char *origin, co
 		uint32_t cp;
 		size_t k = utf8_next(u + i, len - i, &cp);
 		if (k == 0 || cp == 0)
-			return pd_err_set(err, PD_ERR_PERM, "render", 0, "%s:%d: not UTF-8 text",
+			return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "%s:%d: not UTF-8 text",
 					  origin, line_at(text, i));
 		i += k;
 	}
@@ -1037,7 +1037,7 @@ int pd_template_parse(const char *lang, const char *name, const char *origin, co
 	    (nl[1] != '\n' && nl[1] != '\0')) {
 		int line = pd_str_istartswith(b.data, "Subject:") && nl != NULL ? 2 : 1;
 		pd_buf_free(&b);
-		return pd_err_set(err, PD_ERR_PERM, "render", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "%s:%d: a template must start with a \"Subject: ...\" line "
 				  "and a blank line",
 				  origin, line);
@@ -1122,7 +1122,7 @@ int pd_template_render(const struct pd_templates *set, const char *lang, const c
 
 	*subject_r = *body_r = NULL;
 	if (t == NULL)
-		return pd_err_set(err, PD_ERR_PERM, "render", 0, "no template \"%s\" (en/%s.txt)",
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0, "no template \"%s\" (en/%s.txt)",
 				  name ? name : "", name ? name : "");
 	if (template_expand(t, vars, n, subject_r, body_r, err) < 0) {
 		pd_err_prefix(err, "template");

@@ -305,7 +305,7 @@ static int fail(struct pd_imap *im, int r, const char *cmd, struct pd_err *err)
 	im->broken = true;
 	describe(im, r, why, sizeof(why));
 	pd_log_debug("imap: < %s failed (libetpan %d): %s mailbox=%s", cmd, r, why, im->cfg->name);
-	return pd_err_set(err, r == MAILIMAP_ERROR_LOGIN ? PD_ERR_PERM : PD_ERR_TEMP, "imap", r,
+	return pd_err_set(err, r == MAILIMAP_ERROR_LOGIN ? PD_ERR_PERM : PD_ERR_TEMP, PD_SRC_IMAP, r,
 			  "%s failed on %s (mailbox %s, user %s, folder %s): %s", cmd, im->hostport,
 			  im->cfg->name, im->cfg->user ? im->cfg->user : "", folder_of(im), why);
 }
@@ -325,7 +325,7 @@ static int refuse(struct pd_imap *im, enum pd_err_class cls, struct pd_err *err,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	return pd_err_set(err, cls, "imap", 0, "mailbox %s on %s: %s", im->cfg->name, im->hostport,
+	return pd_err_set(err, cls, PD_SRC_IMAP, 0, "mailbox %s on %s: %s", im->cfg->name, im->hostport,
 			  text);
 }
 
@@ -333,21 +333,21 @@ static int refuse(struct pd_imap *im, enum pd_err_class cls, struct pd_err *err,
 static int usable(struct pd_imap *im, bool need_selected, struct pd_err *err)
 {
 	if (im->broken)
-		return pd_err_set(err, PD_ERR_TEMP, "imap", 0,
+		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_IMAP, 0,
 				  "mailbox %s on %s: session unusable after an earlier error "
 				  "(reconnect)",
 				  im->cfg->name, im->hostport);
 	if (im->imap == NULL || im->imap->imap_stream == NULL || !im->authenticated)
-		return pd_err_set(err, PD_ERR_TEMP, "imap", 0,
+		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_IMAP, 0,
 				  "mailbox %s on %s: not connected (connect first)", im->cfg->name,
 				  im->hostport);
 	if (im->idling)
-		return pd_err_set(err, PD_ERR_TEMP, "imap", 0,
+		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_IMAP, 0,
 				  "mailbox %s on %s: still in IDLE (call pd_imap_idle_done first)",
 				  im->cfg->name, im->hostport);
 	if (need_selected && !im->selected)
 		return pd_err_set(
-			err, PD_ERR_TEMP, "imap", 0,
+			err, PD_ERR_TEMP, PD_SRC_IMAP, 0,
 			"mailbox %s on %s: no folder selected (call pd_imap_select first)",
 			im->cfg->name, im->hostport);
 	return 0;
@@ -521,7 +521,7 @@ static int login_refused(struct pd_imap *im, const char *how, struct pd_err *err
 	const char *txt = server_text(im);
 
 	im->broken = true;
-	return pd_err_set(err, PD_ERR_PERM, "imap", MAILIMAP_ERROR_LOGIN,
+	return pd_err_set(err, PD_ERR_PERM, PD_SRC_IMAP, MAILIMAP_ERROR_LOGIN,
 			  "login as %s refused by %s: %s%s%s%s (%s; mailbox %s)", im->cfg->user,
 			  im->hostport, *server_code(im) ? "[" : "", server_code(im),
 			  *server_code(im) ? "] " : "", *txt ? txt : "no reason given", how,
@@ -669,7 +669,7 @@ static int sasl_oauth(struct pd_imap *im, const char *mech, const char *ir, char
 			return 1;
 		}
 		im->broken = true;
-		return pd_err_set(err, PD_ERR_PERM, "imap", MAILIMAP_ERROR_PROTOCOL,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_IMAP, MAILIMAP_ERROR_PROTOCOL,
 				  "AUTHENTICATE %s failed on %s (mailbox %s, user %s): server said "
 				  "%.*s",
 				  mech, im->hostport, im->cfg->name, im->cfg->user, (int)rlen, rest);
@@ -719,7 +719,7 @@ static int login_oauth(struct pd_imap *im, struct pd_err *err)
 				      im->hostport, *why ? why : "no reason given", im->cfg->name);
 	}
 	im->broken = true;
-	return pd_err_set(err, PD_ERR_PERM, "imap", MAILIMAP_ERROR_LOGIN,
+	return pd_err_set(err, PD_ERR_PERM, PD_SRC_IMAP, MAILIMAP_ERROR_LOGIN,
 			  "login as %s refused by %s: %s (AUTHENTICATE %s, also with a freshly "
 			  "fetched token; check the scope and that IMAP access is enabled for "
 			  "the account; mailbox %s)",
@@ -1571,7 +1571,7 @@ int pd_imap_idle_start(struct pd_imap *im, struct pd_err *err)
 	if (usable(im, true, err) < 0)
 		return -1;
 	if (!im->cap_idle)
-		return pd_err_set(err, PD_ERR_PERM, "imap", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_IMAP, 0,
 				  "mailbox %s on %s: server does not support IDLE (poll instead)",
 				  im->cfg->name, im->hostport);
 	cmd_begin(im, "IDLE");
@@ -1598,7 +1598,7 @@ int pd_imap_idle_start(struct pd_imap *im, struct pd_err *err)
 			/* tagged reply instead of "+": refused */
 			char *text = pd_str_trim(line + strlen(tag));
 			im->broken = true;
-			return pd_err_set(err, PD_ERR_TEMP, "imap", MAILIMAP_ERROR_EXTENSION,
+			return pd_err_set(err, PD_ERR_TEMP, PD_SRC_IMAP, MAILIMAP_ERROR_EXTENSION,
 					  "IDLE failed on %s (mailbox %s, user %s, folder %s): "
 					  "server said %s",
 					  im->hostport, im->cfg->name,

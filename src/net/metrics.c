@@ -327,7 +327,7 @@ struct pd_metrics *pd_metrics_start(const char *host, uint16_t port, struct pd_e
 		}
 	}
 	if (ss.ss_family == AF_UNSPEC) {
-		pd_err_set(err, PD_ERR_FATAL, "metrics", 0,
+		pd_err_set(err, PD_ERR_FATAL, PD_SRC_METRICS, 0,
 			   "metrics address \"%s\" is not a numeric IPv4 or IPv6 address",
 			   host ? host : "(null)");
 		return NULL;
@@ -346,7 +346,7 @@ struct pd_metrics *pd_metrics_start(const char *host, uint16_t port, struct pd_e
 	if (m->mhd == NULL) {
 		saved = errno;
 		free(m);
-		pd_err_set(err, PD_ERR_FATAL, "metrics", saved,
+		pd_err_set(err, PD_ERR_FATAL, PD_SRC_METRICS, saved,
 			   "cannot listen for metrics on %s port %u: %s", host, (unsigned int)port,
 			   saved ? strerror(saved) : "libmicrohttpd refused to start");
 		return NULL;

@@ -338,7 +338,7 @@ int pd_oauth2_write_secret_file(const char *path, const char *data, struct pd_er
 		e = errno;
 		if (dfd >= 0)
 			close(dfd);
-		pd_err_set(err, PD_ERR_PERM, "oauth2", e,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, e,
 			   "cannot sync the directory %s after writing %s: %s", dir, path,
 			   strerror(e));
 		free(tmp);
@@ -356,7 +356,7 @@ fail_fd:
 fail:
 	e = errno;
 	unlink(tmp);
-	pd_err_set(err, PD_ERR_PERM, "oauth2", e,
+	pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, e,
 		   "cannot write %s (through %s): %s; check that the directory is writable by "
 		   "postdesk",
 		   path, tmp, strerror(e));
@@ -373,7 +373,7 @@ static char *read_secret(const char *path, const char *what, const char *key, st
 
 	if (pd_read_file(path, &data, &len) < 0) {
 		int e = errno;
-		pd_err_set(err, PD_ERR_PERM, "oauth2", e,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, e,
 			   "%s: cannot read the %s %s: %s%s", key, what, path, strerror(e),
 			   e == ENOENT ? " (run `postdesk oauth2` for it first)" : "");
 		return NULL;
@@ -381,7 +381,7 @@ static char *read_secret(const char *path, const char *what, const char *key, st
 	data[strcspn(data, "\r\n")] = '\0';
 	if (data[0] == '\0') {
 		pd_free_secret(data);
-		pd_err_set(err, PD_ERR_PERM, "oauth2", 0, "%s: the %s %s is empty", key, what,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, 0, "%s: the %s %s is empty", key, what,
 			   path);
 		return NULL;
 	}
@@ -453,7 +453,7 @@ static long post_form(const char *key, const char *url, const struct pd_buf *for
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
-		pd_err_set(err, PD_ERR_TEMP, "oauth2", (int)rc, "%s: request to %s failed: %s",
+		pd_err_set(err, PD_ERR_TEMP, PD_SRC_OAUTH2, (int)rc, "%s: request to %s failed: %s",
 			   key, url, *ebuf ? ebuf : curl_easy_strerror(rc));
 		status = -1;
 		goto out;
@@ -462,7 +462,7 @@ static long post_form(const char *key, const char *url, const struct pd_buf *for
 	pd_log_debug("oauth2: < HTTP %ld (%zu bytes) login=%s", status, body.len, key);
 	if (pd_oauth2_parse_answer(body.data ? body.data : "", body.len, a, why, sizeof(why)) < 0) {
 		pd_err_set(err, status >= 500 || status == 429 ? PD_ERR_TEMP : PD_ERR_PERM,
-			   "oauth2", (int)status, "%s: %s answered HTTP %ld: %s", key,
+			   PD_SRC_OAUTH2, (int)status, "%s: %s answered HTTP %ld: %s", key,
 			   url, status, why);
 		status = -1;
 	}
@@ -502,7 +502,7 @@ static char *run_command(const char *key, const struct pd_oauth2_cfg *cfg, struc
 			close(out[0]);
 			close(out[1]);
 		}
-		pd_err_set(err, PD_ERR_TEMP, "oauth2", en, "%s: cannot run token_command: %s", key,
+		pd_err_set(err, PD_ERR_TEMP, PD_SRC_OAUTH2, en, "%s: cannot run token_command: %s", key,
 			   strerror(en));
 		return NULL;
 	}
@@ -528,7 +528,7 @@ static char *run_command(const char *key, const struct pd_oauth2_cfg *cfg, struc
 	if (rc != 0) {
 		close(out[0]);
 		close(errp[0]);
-		pd_err_set(err, PD_ERR_TEMP, "oauth2", rc, "%s: cannot run token_command: %s", key,
+		pd_err_set(err, PD_ERR_TEMP, PD_SRC_OAUTH2, rc, "%s: cannot run token_command: %s", key,
 			   strerror(rc));
 		return NULL;
 	}
@@ -586,17 +586,17 @@ static char *run_command(const char *key, const struct pd_oauth2_cfg *cfg, struc
 		}
 	}
 	if (timed_out) {
-		pd_err_set(err, PD_ERR_TEMP, "oauth2", ETIMEDOUT,
+		pd_err_set(err, PD_ERR_TEMP, PD_SRC_OAUTH2, ETIMEDOUT,
 			   "%s: token_command did not finish within %llds (killed)", key,
 			   (long long)(cfg->timeout > 0 ? cfg->timeout : 25));
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		pd_err_set(err, PD_ERR_PERM, "oauth2", 0,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, 0,
 			   "%s: token_command failed (%s %d); its messages are logged above; fix "
 			   "the command or run it by hand to see why",
 			   key, WIFEXITED(status) ? "exit status" : "signal",
 			   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	} else if (too_big || token == NULL) {
-		pd_err_set(err, PD_ERR_PERM, "oauth2", 0,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, 0,
 			   "%s: token_command printed %s on stdout (expected one access token)",
 			   key, too_big ? "more than 16 KB" : "nothing");
 	} else {
@@ -713,14 +713,14 @@ static int fetch_from_endpoint(struct entry *ent, const struct pd_oauth2_cfg *cf
 			: status >= 500 || status == 429 ? "the endpoint has trouble; retrying"
 							 : "check the oauth2 section";
 		pd_err_set(err, status >= 500 || status == 429 ? PD_ERR_TEMP : PD_ERR_PERM,
-			   "oauth2", (int)status,
+			   PD_SRC_OAUTH2, (int)status,
 			   "%s: token endpoint %s refused (HTTP %ld, %s%s%.200s): %s", ent->key,
 			   cfg->token_url, status, code, a.error_description ? ": " : "",
 			   a.error_description ? a.error_description : "", todo);
 		goto out;
 	}
 	if (a.token_type != NULL && !pd_str_iequal(a.token_type, "Bearer")) {
-		pd_err_set(err, PD_ERR_PERM, "oauth2", 0,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, 0,
 			   "%s: token endpoint %s issued a token of type \"%.40s\", not Bearer",
 			   ent->key, cfg->token_url, a.token_type);
 		goto out;
@@ -846,14 +846,14 @@ int pd_oauth2_device_consent(const char *key, const struct pd_oauth2_cfg *cfg,
 
 	if (cfg->token_url == NULL || cfg->grant != PD_OAUTH2_GRANT_REFRESH_TOKEN ||
 	    cfg->refresh_token_file == NULL)
-		return pd_err_set(err, PD_ERR_FATAL, "oauth2", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_OAUTH2, 0,
 				  "%s: consent needs an oauth2 section with grant = "
 				  "\"refresh_token\" and refresh_token_file",
 				  key);
 	url = cfg->device_url ? pd_xstrdup(cfg->device_url)
 			      : pd_oauth2_device_url_for(cfg->token_url);
 	if (url == NULL)
-		return pd_err_set(err, PD_ERR_FATAL, "oauth2", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_OAUTH2, 0,
 				  "%s: cannot tell the device authorization endpoint from "
 				  "token_url %s: set device_url in the oauth2 section",
 				  key, cfg->token_url);
@@ -873,7 +873,7 @@ int pd_oauth2_device_consent(const char *key, const struct pd_oauth2_cfg *cfg,
 		goto out_url;
 	if (status != 200 || dev.error != NULL || dev.device_code == NULL ||
 	    dev.user_code == NULL || dev.verification_uri == NULL) {
-		pd_err_set(err, PD_ERR_PERM, "oauth2", (int)status,
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, (int)status,
 			   "%s: device authorization endpoint %s refused (HTTP %ld, %s%s%.200s)",
 			   key, url, status, dev.error ? dev.error : "answer incomplete",
 			   dev.error_description ? ": " : "",
@@ -891,7 +891,7 @@ int pd_oauth2_device_consent(const char *key, const struct pd_oauth2_cfg *cfg,
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 		if (now_s() > deadline) {
-			pd_err_set(err, PD_ERR_PERM, "oauth2", 0,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, 0,
 				   "%s: the code expired before the sign-in was completed; run the "
 				   "command again",
 				   key);
@@ -922,7 +922,7 @@ int pd_oauth2_device_consent(const char *key, const struct pd_oauth2_cfg *cfg,
 			continue;
 		}
 		if (what == PD_OAUTH2_POLL_DONE && a.refresh_token == NULL) {
-			pd_err_set(err, PD_ERR_PERM, "oauth2", 0,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, 0,
 				   "%s: signed in, but the server issued no refresh token (add "
 				   "offline_access to scope for Microsoft)",
 				   key);
@@ -932,7 +932,7 @@ int pd_oauth2_device_consent(const char *key, const struct pd_oauth2_cfg *cfg,
 			if (r == 0)
 				pd_oauth2_invalidate(key);
 		} else {
-			pd_err_set(err, PD_ERR_PERM, "oauth2", (int)status,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_OAUTH2, (int)status,
 				   "%s: sign-in %s (%s%s%.200s)", key,
 				   what == PD_OAUTH2_POLL_DENIED    ? "was declined"
 				   : what == PD_OAUTH2_POLL_EXPIRED ? "expired; run the command again"

@@ -407,19 +407,19 @@ static int map_failure(struct pd_smtp *s, CURLcode rc, struct pd_err *err)
 	if (code >= 400 && code <= 599) {
 		enum pd_err_class cls = code < 500 ? PD_ERR_TEMP : PD_ERR_PERM;
 		bool auth = pd_str_istartswith(s->stage, "AUTH");
-		return pd_err_set(err, cls, "smtp", code, "%s answered %s%s%s%s with: %s",
+		return pd_err_set(err, cls, PD_SRC_SMTP, code, "%s answered %s%s%s%s with: %s",
 				  s->hostport, stage_name(s), auth ? " (user " : "",
 				  auth ? cfg->user : "", auth ? ")" : "", s->reply);
 	}
 	if (is_cert_error(rc)) {
 		if (cfg->ca_file != NULL)
 			return pd_err_set(
-			    err, PD_ERR_PERM, "smtp", 0,
+			    err, PD_ERR_PERM, PD_SRC_SMTP, 0,
 			    "certificate of %s not trusted (%s): it must be issued by "
 			    "a CA in smtp.ca_file %s, be within its validity dates and name "
 			    "host %s",
 			    s->hostport, why, cfg->ca_file, cfg->host ? cfg->host : "?");
-		return pd_err_set(err, PD_ERR_PERM, "smtp", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_SMTP, 0,
 				  "certificate of %s not trusted by the system CA store (%s): set "
 				  "smtp.ca_file to the CA that issued it, or give the server a "
 				  "certificate for host %s",
@@ -429,19 +429,19 @@ static int map_failure(struct pd_smtp *s, CURLcode rc, struct pd_err *err)
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CRL_BADFILE:
 		return pd_err_set(
-		    err, PD_ERR_PERM, "smtp", 0, "smtp.ca_file %s cannot be used for %s: %s",
+		    err, PD_ERR_PERM, PD_SRC_SMTP, 0, "smtp.ca_file %s cannot be used for %s: %s",
 		    cfg->ca_file ? cfg->ca_file : "(system CA store)", s->hostport, why);
 	case CURLE_USE_SSL_FAILED:
 		return pd_err_set(
-		    err, PD_ERR_PERM, "smtp", 0,
+		    err, PD_ERR_PERM, PD_SRC_SMTP, 0,
 		    "%s does not offer STARTTLS (smtp.tls = \"starttls\"), so no mail "
 		    "is sent in clear text: %s",
 		    s->hostport, why);
 	case CURLE_LOGIN_DENIED:
-		return pd_err_set(err, PD_ERR_PERM, "smtp", 0, "login as %s to %s failed: %s",
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_SMTP, 0, "login as %s to %s failed: %s",
 				  cfg->user ? cfg->user : "(none)", s->hostport, why);
 	case CURLE_OPERATION_TIMEDOUT:
-		return pd_err_set(err, PD_ERR_TEMP, "smtp", 0,
+		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_SMTP, 0,
 				  "%s: timed out after %llds waiting for %s (%s)", s->hostport,
 				  (long long)(cfg->timeout > 0 ? cfg->timeout : 60), stage_name(s),
 				  why);
@@ -449,9 +449,9 @@ static int map_failure(struct pd_smtp *s, CURLcode rc, struct pd_err *err)
 		break;
 	}
 	if (is_setup_error(rc))
-		return pd_err_set(err, PD_ERR_FATAL, "smtp", 0, "cannot send to %s (url %s): %s",
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_SMTP, 0, "cannot send to %s (url %s): %s",
 				  s->hostport, cfg->url ? cfg->url : "(none)", why);
-	return pd_err_set(err, PD_ERR_TEMP, "smtp", 0, "%s: %s failed: %s (curl %d)", s->hostport,
+	return pd_err_set(err, PD_ERR_TEMP, PD_SRC_SMTP, 0, "%s: %s failed: %s (curl %d)", s->hostport,
 			  stage_name(s), why, (int)rc);
 }
 
@@ -465,22 +465,22 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 	CURLcode rc;
 
 	if (s->setup_rc != CURLE_OK)
-		return pd_err_set(err, PD_ERR_FATAL, "smtp", 0,
+		return pd_err_set(err, PD_ERR_FATAL, PD_SRC_SMTP, 0,
 				  "libcurl refused %s for %s: %s (libcurl %s)", s->setup_what,
 				  s->hostport, curl_easy_strerror(s->setup_rc), curl_version());
 	if (mail_from == NULL)
 		mail_from = s->cfg->from_address ? s->cfg->from_address : "";
 	if (!address_ok(mail_from, true))
-		return pd_err_set(err, PD_ERR_PERM, "smtp", 0, "invalid sender address \"%.200s\"",
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_SMTP, 0, "invalid sender address \"%.200s\"",
 				  mail_from);
 	if (n == 0)
-		return pd_err_set(err, PD_ERR_PERM, "smtp", 0, "message without recipients");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_SMTP, 0, "message without recipients");
 	if (len == 0)
-		return pd_err_set(err, PD_ERR_PERM, "smtp", 0, "empty message");
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_SMTP, 0, "empty message");
 	for (size_t i = 0; i < n; i++) {
 		if (rcpts[i] == NULL || !address_ok(rcpts[i], false)) {
 			curl_slist_free_all(list);
-			return pd_err_set(err, PD_ERR_PERM, "smtp", 0,
+			return pd_err_set(err, PD_ERR_PERM, PD_SRC_SMTP, 0,
 					  "invalid recipient address \"%.200s\"",
 					  rcpts[i] ? rcpts[i] : "(null)");
 		}
@@ -513,7 +513,7 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 			 * (outbox.c), whatever the class */
 			if (err != NULL) {
 				err->code = 0;
-				snprintf(err->src, sizeof(err->src), "smtp");
+				err->src = PD_SRC_SMTP;
 			}
 			rc = CURLE_LOGIN_DENIED;
 			break;
@@ -525,7 +525,7 @@ int pd_smtp_send(struct pd_smtp *s, const char *mail_from, const char *const *rc
 			SETOPT(s, CURLOPT_XOAUTH2_BEARER, token); /* libcurl keeps a copy */
 		if (s->setup_rc != CURLE_OK) {
 			rc = s->setup_rc;
-			pd_err_set(err, PD_ERR_FATAL, "smtp", 0, "libcurl refused %s for %s: %s",
+			pd_err_set(err, PD_ERR_FATAL, PD_SRC_SMTP, 0, "libcurl refused %s for %s: %s",
 				   s->setup_what, s->hostport, curl_easy_strerror(rc));
 			reset_handle(s);
 			break;

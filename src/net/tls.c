@@ -46,27 +46,27 @@ static int load_trust(gnutls_x509_trust_list_t tl, const char *ca_file, struct p
 		 * generic "file error" and an empty file as zero certificates. */
 		int fd = open(ca_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return pd_err_set(err, PD_ERR_PERM, "tls", errno,
+			return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, errno,
 					  "cannot read ca_file %s: %s", ca_file, strerror(errno));
 		close(fd);
 		r = gnutls_x509_trust_list_add_trust_file(tl, ca_file, NULL, GNUTLS_X509_FMT_PEM, 0,
 							  0);
 		if (r == 0 || r == GNUTLS_E_NO_CERTIFICATE_FOUND)
-			return pd_err_set(err, PD_ERR_PERM, "tls", r,
+			return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r,
 					  "ca_file %s holds no PEM certificate", ca_file);
 		if (r < 0)
-			return pd_err_set(err, PD_ERR_PERM, "tls", r, "cannot load ca_file %s: %s",
+			return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r, "cannot load ca_file %s: %s",
 					  ca_file, gnutls_strerror(r));
 		return 0;
 	}
 	r = gnutls_x509_trust_list_add_system_trust(tl, 0, 0);
 	if (r < 0)
-		return pd_err_set(err, PD_ERR_PERM, "tls", r,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r,
 				  "cannot load the system CA store: %s (set ca_file)",
 				  gnutls_strerror(r));
 	if (r == 0)
 		return pd_err_set(
-			err, PD_ERR_PERM, "tls", 0,
+			err, PD_ERR_PERM, PD_SRC_TLS, 0,
 			"the system CA store is empty (install ca-certificates or set ca_file)");
 	return 0;
 }
@@ -106,17 +106,17 @@ int pd_tls_verify_chain(const struct pd_tls_cert *chain, size_t n, const char *h
 	int r, ret = -1;
 
 	if (chain == NULL || n == 0 || chain[0].der == NULL || chain[0].len == 0)
-		return pd_err_set(err, PD_ERR_PERM, "tls", 0, "server %s presented no certificate",
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, 0, "server %s presented no certificate",
 				  hostname ? hostname : "?");
 	if (hostname == NULL || *hostname == '\0')
-		return pd_err_set(err, PD_ERR_PERM, "tls", 0,
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, 0,
 				  "no host name to check the certificate against");
 	if (n > PD_TLS_MAX_CHAIN)
 		n = PD_TLS_MAX_CHAIN;
 
 	r = gnutls_x509_trust_list_init(&tl, 0);
 	if (r < 0)
-		return pd_err_set(err, PD_ERR_PERM, "tls", r, "gnutls: %s", gnutls_strerror(r));
+		return pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r, "gnutls: %s", gnutls_strerror(r));
 	if (load_trust(tl, ca_file, err) < 0)
 		goto out;
 
@@ -124,13 +124,13 @@ int pd_tls_verify_chain(const struct pd_tls_cert *chain, size_t n, const char *h
 		gnutls_datum_t d;
 
 		if (chain[i].der == NULL || chain[i].len == 0 || chain[i].len > UINT32_MAX) {
-			pd_err_set(err, PD_ERR_PERM, "tls", 0,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, 0,
 				   "certificate %zu of the chain from %s is empty", i, hostname);
 			goto out;
 		}
 		r = gnutls_x509_crt_init(&crts[ncrts]);
 		if (r < 0) {
-			pd_err_set(err, PD_ERR_PERM, "tls", r, "gnutls: %s", gnutls_strerror(r));
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r, "gnutls: %s", gnutls_strerror(r));
 			goto out;
 		}
 		ncrts++;
@@ -138,7 +138,7 @@ int pd_tls_verify_chain(const struct pd_tls_cert *chain, size_t n, const char *h
 		d.size = (unsigned int)chain[i].len;
 		r = gnutls_x509_crt_import(crts[ncrts - 1], &d, GNUTLS_X509_FMT_DER);
 		if (r < 0) {
-			pd_err_set(err, PD_ERR_PERM, "tls", r,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r,
 				   "certificate %zu of the chain from %s is not valid DER: %s", i,
 				   hostname, gnutls_strerror(r));
 			goto out;
@@ -156,7 +156,7 @@ int pd_tls_verify_chain(const struct pd_tls_cert *chain, size_t n, const char *h
 	r = gnutls_x509_trust_list_verify_crt2(tl, crts, (unsigned int)ncrts, vdata, 2, 0, &status,
 					       NULL);
 	if (r < 0) {
-		pd_err_set(err, PD_ERR_PERM, "tls", r, "cannot verify the certificate of %s: %s",
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, r, "cannot verify the certificate of %s: %s",
 			   hostname, gnutls_strerror(r));
 		goto out;
 	}
@@ -170,10 +170,10 @@ int pd_tls_verify_chain(const struct pd_tls_cert *chain, size_t n, const char *h
 				       : " (set ca_file to your private CA)";
 		if (status == (GNUTLS_CERT_INVALID | GNUTLS_CERT_UNEXPECTED_OWNER) ||
 		    status == GNUTLS_CERT_UNEXPECTED_OWNER)
-			pd_err_set(err, PD_ERR_PERM, "tls", (int)status,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, (int)status,
 				   "certificate does not match host name %s: %s", hostname, text);
 		else
-			pd_err_set(err, PD_ERR_PERM, "tls", (int)status,
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_TLS, (int)status,
 				   "certificate of %s not trusted: %s%s", hostname, text, hint);
 		goto out;
 	}

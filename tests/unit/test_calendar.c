@@ -18,6 +18,7 @@
 #include "calendar.h"
 #include "config.h"
 #include "confload.h"
+#include "tzif.h"
 #include "util.h"
 
 #define H 3600

@@ -352,7 +352,7 @@ static void test_keywords(void **state)
 		const struct kw_case *k = &kw_cases[i];
 		struct pd_msg *m = mk("someone@customer.example", k->subject, k->body);
 		struct pd_classification c;
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		const struct pd_reason *r = decided(&c, "priority");
 		bool ok = strcmp(pd_priority_name(c.priority), k->prio) == 0 &&
 			  strcmp(r->value, k->prio) == 0;
@@ -383,7 +383,7 @@ static void test_max_of_rules(void **state)
 	struct pd_msg *m = mk("a@customer.example", "Предложение: срочно", "сервер упал");
 	struct pd_classification c;
 
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_CRITICAL);
 	assert_int_equal(count(&c, "priority", "keyword"), 3);
 	const struct pd_reason *r = decided(&c, "priority");
@@ -455,7 +455,7 @@ static void test_senders(void **state)
 		const struct sender_case *k = &sender_cases[i];
 		struct pd_msg *m = mk(k->from, k->subject, "");
 		struct pd_classification c;
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		const struct pd_reason *r = decided(&c, "priority");
 		if (strcmp(pd_priority_name(c.priority), k->prio) != 0 ||
 		    strcmp(r->source, k->source) != 0 || strcmp(r->rule, k->rule) != 0 ||
@@ -473,7 +473,7 @@ static void test_senders(void **state)
 	/* the final rule decided, but the keyword's reason is kept, undecided */
 	struct pd_msg *m = mk("boss@bigcorp.com", "Outage", "");
 	struct pd_classification c;
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(count(&c, "priority", "keyword"), 1);
 	assert_int_equal(c.line, 1);
 	pd_classification_free(&c);
@@ -481,7 +481,7 @@ static void test_senders(void **state)
 
 	/* the billing queue's line */
 	m = mk("clerk@bigcorp.com", "invoice", "");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_string_equal(c.queue, "billing");
 	assert_int_equal(c.line, 2);
 	const struct pd_reason *q = decided(&c, "queue");
@@ -533,8 +533,8 @@ static void test_headers(void **state)
 		     "rule \"crit\" { keywords = {\"outage\"} priority = \"critical\" }\n"
 		     "rule \"low\" { keywords = {\"newsletter\"} priority = \"low\" }\n");
 
-	assert_true(trusting->trust_priority_headers);
-	assert_false(doubting->trust_priority_headers);
+	assert_true(trusting->classify.trust_priority_headers);
+	assert_false(doubting->classify.trust_priority_headers);
 	for (size_t i = 0; i < PD_ARRAY_LEN(hdr_cases); i++) {
 		const struct hdr_case *k = &hdr_cases[i];
 		struct pd_msg *m = mk("a@customer.example", "hello", "");
@@ -543,7 +543,7 @@ static void test_headers(void **state)
 		m->importance = pd_xstrdup(k->importance);
 		m->priority_hdr = pd_xstrdup(k->priority);
 
-		pd_classify(trusting, NULL, m, &c);
+		pd_classify(&trusting->classify, NULL, m, &c);
 		const struct pd_reason *r = decided(&c, "priority");
 		if (strcmp(pd_priority_name(c.priority), k->trusted) != 0 ||
 		    strcmp(r->source, k->header ? "header" : "default") != 0 ||
@@ -556,7 +556,7 @@ static void test_headers(void **state)
 		pd_classification_free(&c);
 
 		/* untrusted: nothing recorded */
-		pd_classify(doubting, NULL, m, &c);
+		pd_classify(&doubting->classify, NULL, m, &c);
 		assert_int_equal(c.priority, PD_PRIO_NORMAL);
 		assert_int_equal(count(&c, "priority", "header"), 0);
 		assert_string_equal(decided(&c, "priority")->source, "default");
@@ -568,7 +568,7 @@ static void test_headers(void **state)
 	struct pd_msg *m = mk("a@customer.example", "Outage", "");
 	struct pd_classification c;
 	m->x_priority = pd_xstrdup("1 (Highest)");
-	pd_classify(both, NULL, m, &c);
+	pd_classify(&both->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_CRITICAL);
 	assert_int_equal(count(&c, "priority", "header"), 1);
 	assert_string_equal(decided(&c, "priority")->source, "keyword");
@@ -578,7 +578,7 @@ static void test_headers(void **state)
 	/* "X-Priority: 3" does not lift a low rule to normal */
 	m = mk("a@customer.example", "Our newsletter", "");
 	m->x_priority = pd_xstrdup("3 (Normal)");
-	pd_classify(both, NULL, m, &c);
+	pd_classify(&both->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_LOW);
 	pd_classification_free(&c);
 	pd_msg_free(m);
@@ -586,7 +586,7 @@ static void test_headers(void **state)
 	/* a low header alone lowers */
 	m = mk("a@customer.example", "hello", "");
 	m->importance = pd_xstrdup("low");
-	pd_classify(both, NULL, m, &c);
+	pd_classify(&both->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_LOW);
 	assert_string_equal(decided(&c, "priority")->matched, "low");
 	pd_classification_free(&c);
@@ -666,8 +666,8 @@ static void test_queues(void **state)
 	(void)state;
 	struct pd_config *cfg = load(queue_conf);
 
-	assert_int_equal(cfg->n_queues, 3);
-	assert_ptr_equal(pd_config_queue(cfg, "vip"), &cfg->queues[1]);
+	assert_int_equal(cfg->classify.n_queues, 3);
+	assert_ptr_equal(pd_config_queue(cfg, "vip"), &cfg->classify.queues[1]);
 	assert_null(pd_config_queue(cfg, "VIP"));
 	assert_null(pd_config_queue(cfg, "default"));
 	for (size_t i = 0; i < PD_ARRAY_LEN(queue_cases); i++) {
@@ -685,7 +685,7 @@ static void test_queues(void **state)
 			addr_add(&m->cc, k->cc);
 		if (k->delivered)
 			addr_add(&m->delivered_to, k->delivered);
-		pd_classify(cfg, k->mailbox, m, &c);
+		pd_classify(&cfg->classify, k->mailbox, m, &c);
 		const struct pd_reason *r = decided(&c, "queue");
 		if (strcmp(c.queue, k->queue) != 0 || c.line != k->line ||
 		    strcmp(r->value, k->queue) != 0 || strcmp(r->source, k->source) != 0 ||
@@ -705,7 +705,7 @@ static void test_queues(void **state)
 	addr_add(&m->cc, "sales@example.com");
 	addr_add(&m->delivered_to, "SUPPORT@example.com");
 	addr_add(&m->delivered_to, "sales@example.com"); /* seen in Cc already */
-	pd_classify(cfg, "sales", m, &c);
+	pd_classify(&cfg->classify, "sales", m, &c);
 	assert_string_equal(c.queue, "sales");
 	assert_int_equal(count(&c, "queue", "address"), 1);
 	assert_int_equal(count(&c, "queue", "keyword"), 1);
@@ -730,7 +730,7 @@ static void test_reasons(void **state)
 	struct pd_classification c;
 
 	m->importance = pd_xstrdup("High");
-	pd_classify(cfg, "support", m, &c);
+	pd_classify(&cfg->classify, "support", m, &c);
 	if (c.n_reasons != 4)
 		dump(&c);
 	assert_int_equal(c.n_reasons, 4);
@@ -763,7 +763,7 @@ static void test_reasons(void **state)
 	/* nothing matches: one default reason each */
 	pd_msg_free(m);
 	m = mk("ivan@customer.example", "Спасибо", "");
-	pd_classify(cfg, "support", m, &c);
+	pd_classify(&cfg->classify, "support", m, &c);
 	assert_int_equal(c.n_reasons, 3);
 	assert_string_equal(c.reasons[0].what, "priority");
 	assert_string_equal(c.reasons[0].source, "default");
@@ -910,7 +910,7 @@ static void test_types(void **state)
 		const struct type_case *k = &type_cases[i];
 		struct pd_msg *m = mk(k->from, k->subject, k->body);
 		struct pd_classification c;
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		const struct pd_reason *r = decided(&c, "type");
 		bool ok = strcmp(pd_type_name(c.type), k->type) == 0 &&
 			  strcmp(r->value, k->type) == 0;
@@ -934,7 +934,7 @@ static void test_types(void **state)
 	/* every matching rule with a type leaves a reason; the first decides */
 	struct pd_msg *m = mk("a@c.example", "Жалоба: ошибка, хочу возврат", "");
 	struct pd_classification c;
-	pd_classify(cfg, "support", m, &c);
+	pd_classify(&cfg->classify, "support", m, &c);
 	assert_int_equal(c.type, PD_TYPE_REFUND);
 	assert_int_equal(count(&c, "type", "keyword"), 3);
 	assert_string_equal(decided(&c, "type")->rule, "refund");
@@ -982,7 +982,7 @@ static void test_type_weights(void **state)
 	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
 		struct pd_msg *m = mk(cases[i].from, cases[i].subject, cases[i].body);
 		struct pd_classification c;
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		const struct pd_reason *r = decided(&c, "type");
 		if (strcmp(pd_type_name(c.type), cases[i].type) != 0 ||
 		    strcmp(r->rule, cases[i].rule ? cases[i].rule : "") != 0) {
@@ -1051,7 +1051,7 @@ static void test_type_routing(void **state)
 			free(m->to.v[0].address);
 			m->to.v[0].address = pd_xstrdup(cases[i].to);
 		}
-		pd_classify(cfg, cases[i].mailbox, m, &c);
+		pd_classify(&cfg->classify, cases[i].mailbox, m, &c);
 		const struct pd_reason *r = decided(&c, "queue");
 		if (strcmp(pd_type_name(c.type), cases[i].type) != 0 ||
 		    strcmp(c.queue, cases[i].queue) != 0 || c.line != cases[i].line ||
@@ -1068,7 +1068,7 @@ static void test_type_routing(void **state)
 	/* the type reason of the queue: rule = the type, no match or field */
 	struct pd_msg *m = mk("a@c.example", "Сайт не работает", "");
 	struct pd_classification c;
-	pd_classify(cfg, "sales-box", m, &c);
+	pd_classify(&cfg->classify, "sales-box", m, &c);
 	const struct pd_reason *r = decided(&c, "queue");
 	assert_string_equal(r->source, "type");
 	assert_string_equal(r->rule, "incident");
@@ -1082,7 +1082,7 @@ static void test_type_routing(void **state)
 	/* outranked by an address, the type reason is still recorded */
 	free(m->to.v[0].address);
 	m->to.v[0].address = pd_xstrdup("billing@example.com");
-	pd_classify(cfg, "support", m, &c);
+	pd_classify(&cfg->classify, "support", m, &c);
 	assert_string_equal(c.queue, "billing");
 	assert_int_equal(c.line, 2);
 	assert_int_equal(count(&c, "queue", "type"), 1);
@@ -1103,7 +1103,7 @@ static void test_hostile(void **state)
 	/* invalid UTF-8 around a keyword: found, and matched is valid UTF-8 */
 	struct pd_msg *m =
 		mk("a@b.example", "\xff\xfe СРОЧНО \xc0\xaf", "\xed\xa0\x80 авария \xf8");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_CRITICAL);
 	assert_string_equal(decided(&c, "priority")->matched, "авария");
 	assert_int_equal(count(&c, "priority", "keyword"), 2);
@@ -1112,21 +1112,21 @@ static void test_hostile(void **state)
 
 	/* a keyword cut by invalid bytes is two words ("сроч" is no "срочн*") */
 	m = mk("a@b.example", "сроч\xffно", "ава\x80рия");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_NORMAL);
 	pd_classification_free(&c);
 	pd_msg_free(m);
 
 	/* NULL and empty fields, NULL addresses */
 	m = pd_xcalloc(1, sizeof(*m));
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_NORMAL);
 	assert_string_equal(c.queue, "default");
 	pd_classification_free(&c);
 	addr_add(&m->to, "");
 	m->to.v[0].address[0] = '\0';
 	m->subject = pd_xstrdup("");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_NORMAL);
 	pd_classification_free(&c);
 	pd_msg_free(m);
@@ -1140,11 +1140,11 @@ static void test_hostile(void **state)
 	memcpy(body + 70000, "outage", 6);
 	m = mk("a@b.example", "", body);
 	free(body);
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_NORMAL);
 	pd_classification_free(&c);
 	memcpy(m->body_text + 1000, "urgent", 6);
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_HIGH);
 	pd_classification_free(&c);
 	pd_msg_free(m);
@@ -1156,7 +1156,7 @@ static void test_hostile(void **state)
 	for (int i = 0; i < 300000; i++)
 		pd_buf_append_str(&b, "о");
 	m = mk("a@b.example", "", b.data);
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_HIGH);
 	const char *mt = decided(&c, "priority")->matched;
 	assert_true(strlen(mt) <= 256 && strlen(mt) >= 250);
@@ -1180,30 +1180,30 @@ static void test_hostile(void **state)
 	};
 	for (size_t i = 0; i < PD_ARRAY_LEN(weird); i++) {
 		m = mk("a@b.example", weird[i], weird[i]);
-		pd_classify(cfg, NULL, m, &c);
+		pd_classify(&cfg->classify, NULL, m, &c);
 		(void)decided(&c, "priority");
 		(void)decided(&c, "queue");
 		pd_classification_free(&c);
 		pd_msg_free(m);
 	}
 	m = mk("a@b.example", weird[2], "");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_CRITICAL); /* "down" between emoji */
 	pd_classification_free(&c);
 	pd_msg_free(m);
 	m = mk("a@b.example", weird[3], "");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_HIGH);
 	pd_classification_free(&c);
 	pd_msg_free(m);
 	pd_config_free(cfg);
 }
 
-/* A configuration built by hand (no cfg->derived) works, folding on each call. */
+/* Rules built by hand (no cache) work, folding on each call. */
 static void test_hand_built_config(void **state)
 {
 	(void)state;
-	struct pd_config cfg;
+	struct pd_classify_rules cfg;
 	struct pd_rule_cfg rule;
 	char *kw[] = {"Срочн*", "!!!"};
 	struct pd_classification c;
@@ -1232,17 +1232,17 @@ static void test_cache(void **state)
 	struct pd_config *cfg = load(keyword_conf);
 	struct pd_classification c;
 
-	assert_non_null(cfg->derived);
-	assert_null(cfg->derived->classify);
+	assert_non_null(cfg->classify.cache);
+	assert_null(cfg->classify.cache->compiled);
 	struct pd_msg *m = mk("a@b.example", "hello", "");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	pd_classification_free(&c);
-	void *first = cfg->derived->classify;
+	void *first = cfg->classify.cache->compiled;
 	assert_non_null(first);
 	pd_msg_free(m);
 	m = mk("a@b.example", "авария", "");
-	pd_classify(cfg, NULL, m, &c);
-	assert_ptr_equal(cfg->derived->classify, first);
+	pd_classify(&cfg->classify, NULL, m, &c);
+	assert_ptr_equal(cfg->classify.cache->compiled, first);
 	assert_int_equal(c.priority, PD_PRIO_CRITICAL);
 	pd_classification_free(&c);
 	pd_msg_free(m);
@@ -1289,7 +1289,7 @@ static void test_mime_mails(void **state)
 	char *path = pd_xasprintf("%s/tests/data/mime/koi8r.eml", top);
 	struct pd_msg *m = parse_file(path, &raw);
 	assert_non_null(m);
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_CRITICAL);
 	assert_string_equal(decided(&c, "priority")->matched, "Не работает");
 	assert_string_equal(decided(&c, "priority")->field, "subject");
@@ -1302,7 +1302,7 @@ static void test_mime_mails(void **state)
 	path = pd_xasprintf("%s/tests/data/mime/cp1251.eml", top);
 	m = parse_file(path, &raw);
 	assert_non_null(m);
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_string_equal(c.queue, "billing");
 	assert_int_equal(c.line, 2);
 	assert_string_equal(decided(&c, "queue")->matched, "Счёт");
@@ -1319,7 +1319,7 @@ static void test_mime_mails(void **state)
 	if (ukr != NULL && access(ukr, R_OK) == 0) {
 		m = parse_file(ukr, &raw);
 		assert_non_null(m);
-		pd_classify(cfg, NULL, m, &c);
+		pd_classify(&cfg->classify, NULL, m, &c);
 		assert_int_equal(c.priority, PD_PRIO_LOW);
 		assert_string_equal(decided(&c, "priority")->matched, "шостий");
 		pd_classification_free(&c);
@@ -1343,7 +1343,7 @@ static void test_mime_mails(void **state)
 		m = parse_file(bt, &raw);
 		assert_non_null(m);
 		assert_non_null(m->x_priority);
-		pd_classify(cfg, NULL, m, &c);
+		pd_classify(&cfg->classify, NULL, m, &c);
 		assert_int_equal(c.priority, PD_PRIO_NORMAL);
 		assert_int_equal(count(&c, "priority", "header"), 0);
 		pd_classification_free(&c);
@@ -1366,7 +1366,7 @@ static void test_mime_mails(void **state)
 	assert_int_equal(m->delivered_to.n, 2);
 	assert_string_equal(m->delivered_to.v[0].address, "billing@example.com");
 	assert_string_equal(m->delivered_to.v[1].address, "support+x@example.com");
-	pd_classify(cfg, NULL, m, &c);
+	pd_classify(&cfg->classify, NULL, m, &c);
 	assert_int_equal(c.priority, PD_PRIO_HIGH);
 	assert_string_equal(c.queue, "billing");
 	assert_string_equal(decided(&c, "queue")->field, "delivered-to");
@@ -1452,11 +1452,11 @@ static void test_example_rules(void **state)
 	struct pd_config *cfg = load_example();
 	struct pd_classification c;
 
-	assert_true(cfg->n_rules >= 3);
+	assert_true(cfg->classify.n_rules >= 3);
 	for (size_t i = 0; i < PD_ARRAY_LEN(example_cases); i++) {
 		const struct example_case *k = &example_cases[i];
 		struct pd_msg *m = mk("a@customer.example", k->subject, k->body);
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		if (strcmp(pd_priority_name(c.priority), k->prio) != 0) {
 			print_message("subject \"%s\" body \"%s\": want %s\n", k->subject, k->body,
 				      k->prio);
@@ -1494,7 +1494,7 @@ static void test_example_rules(void **state)
 	for (size_t i = 0; i < PD_ARRAY_LEN(type_examples); i++) {
 		struct pd_msg *tm = mk("a@customer.example", type_examples[i].subject,
 				       type_examples[i].body);
-		pd_classify(cfg, "support", tm, &c);
+		pd_classify(&cfg->classify, "support", tm, &c);
 		if (strcmp(pd_type_name(c.type), type_examples[i].type) != 0) {
 			print_message("subject \"%s\": want type %s\n", type_examples[i].subject,
 				      type_examples[i].type);
@@ -1508,7 +1508,7 @@ static void test_example_rules(void **state)
 	/* the benchmark prose itself is an ordinary mail */
 	char *body = mixed_body();
 	struct pd_msg *m = mk("ivan@customer.example", "Re: Экспорт отчётов / CSV export", body);
-	pd_classify(cfg, "support", m, &c);
+	pd_classify(&cfg->classify, "support", m, &c);
 	if (c.priority != PD_PRIO_NORMAL)
 		dump(&c);
 	assert_int_equal(c.priority, PD_PRIO_NORMAL);
@@ -1556,7 +1556,7 @@ static void test_dataset(void **state)
 		if (pd_read_file(path, &raw, &rlen) < 0)
 			fail_msg("cannot read %s", path);
 		struct pd_msg *m = pd_mime_parse(raw, rlen, NULL);
-		pd_classify(cfg, "support", m, &c);
+		pd_classify(&cfg->classify, "support", m, &c);
 		n++;
 		if (c.type == wt) {
 			right++;

@@ -402,20 +402,20 @@ static void test_example_file(void **state)
 	assert_int_equal(cfg->n_sla, 3);
 	/* the shipped rules, in file order: urgency, then request types; queues and
 	 * type sections are only shown, commented out */
-	assert_int_equal(cfg->n_rules, 8);
-	assert_string_equal(cfg->rules[0].name, "outage");
-	assert_string_equal(cfg->rules[0].priority, "critical");
-	assert_string_equal(cfg->rules[1].priority, "high");
-	assert_string_equal(cfg->rules[2].priority, "low");
+	assert_int_equal(cfg->classify.n_rules, 8);
+	assert_string_equal(cfg->classify.rules[0].name, "outage");
+	assert_string_equal(cfg->classify.rules[0].priority, "critical");
+	assert_string_equal(cfg->classify.rules[1].priority, "high");
+	assert_string_equal(cfg->classify.rules[2].priority, "low");
 	static const char *const shipped_types[] = {"refund", "access", "incident", "complaint",
 						    "suggestion"};
 	for (size_t i = 0; i < PD_ARRAY_LEN(shipped_types); i++) {
-		assert_null(cfg->rules[3 + i].priority);
-		assert_string_equal(cfg->rules[3 + i].type, shipped_types[i]);
+		assert_null(cfg->classify.rules[3 + i].priority);
+		assert_string_equal(cfg->classify.rules[3 + i].type, shipped_types[i]);
 	}
-	assert_int_equal(cfg->n_queues, 0);
-	assert_int_equal(cfg->n_types, 0);
-	assert_false(cfg->trust_priority_headers);
+	assert_int_equal(cfg->classify.n_queues, 0);
+	assert_int_equal(cfg->classify.n_types, 0);
+	assert_false(cfg->classify.trust_priority_headers);
 	assert_int_equal(pd_config_calendar(cfg, "office")->hours.n, 2);
 	assert_int_equal(pd_config_calendar(cfg, "office")->hours_parsed[0].n, 2);
 	assert_true(pd_config_is_agent(cfg, "anyone@support.example.com"));
@@ -903,11 +903,11 @@ static void test_rules_and_queues(void **state)
 		     "{\"body\", \"body\"}\n"
 		     "  priority = \"low\" queue = \"ops.night_1\" final = off }\n");
 
-	assert_true(cfg->trust_priority_headers);
-	assert_non_null(cfg->derived);
-	assert_int_equal(cfg->n_queues, 2);
+	assert_true(cfg->classify.trust_priority_headers);
+	assert_non_null(cfg->classify.cache);
+	assert_int_equal(cfg->classify.n_queues, 2);
 	const struct pd_queue_cfg *q = pd_config_queue(cfg, "billing");
-	assert_ptr_equal(q, &cfg->queues[0]);
+	assert_ptr_equal(q, &cfg->classify.queues[0]);
 	assert_int_equal(q->line, 2);
 	assert_int_equal(q->addresses.n, 2);
 	assert_string_equal(q->addresses.v[1], "Invoices@Example.com");
@@ -919,8 +919,8 @@ static void test_rules_and_queues(void **state)
 	assert_null(pd_config_queue(cfg, "default"));
 
 	/* file order, not alphabetical */
-	assert_int_equal(cfg->n_rules, 4);
-	const struct pd_rule_cfg *r = &cfg->rules[0];
+	assert_int_equal(cfg->classify.n_rules, 4);
+	const struct pd_rule_cfg *r = &cfg->classify.rules[0];
 	assert_string_equal(r->name, "b");
 	assert_int_equal(r->keywords.n, 3);
 	assert_string_equal(r->keywords.v[1], "срочн*");
@@ -930,20 +930,20 @@ static void test_rules_and_queues(void **state)
 	assert_string_equal(r->priority, "high");
 	assert_null(r->queue);
 	assert_false(r->final);
-	r = &cfg->rules[1];
+	r = &cfg->classify.rules[1];
 	assert_string_equal(r->name, "a");
 	assert_int_equal(r->senders.n, 3);
 	assert_string_equal(r->senders.v[0], "@vip.example");
 	assert_int_equal(r->keywords.n, 0);
 	assert_true(r->final);
 	assert_string_equal(r->priority, "critical");
-	r = &cfg->rules[2];
+	r = &cfg->classify.rules[2];
 	assert_string_equal(r->name, "c");
 	assert_true(r->match_subject);
 	assert_false(r->match_body);
 	assert_null(r->priority);
 	assert_string_equal(r->queue, "billing");
-	r = &cfg->rules[3];
+	r = &cfg->classify.rules[3];
 	assert_string_equal(r->name, "d");
 	assert_false(r->match_subject);
 	assert_true(r->match_body);
@@ -953,9 +953,9 @@ static void test_rules_and_queues(void **state)
 
 	/* none of them: no rules, no queues, headers not trusted */
 	cfg = load_ok(BASE);
-	assert_false(cfg->trust_priority_headers);
-	assert_int_equal(cfg->n_rules, 0);
-	assert_int_equal(cfg->n_queues, 0);
+	assert_false(cfg->classify.trust_priority_headers);
+	assert_int_equal(cfg->classify.n_rules, 0);
+	assert_int_equal(cfg->classify.n_queues, 0);
 	assert_null(pd_config_queue(cfg, "billing"));
 	pd_config_free(cfg);
 }
@@ -975,16 +975,16 @@ static void test_types(void **state)
 		     "type \"access\" { line = 3 }\n"
 		     "type \"question\" { }\n");
 
-	assert_int_equal(cfg->n_rules, 2);
-	assert_string_equal(cfg->rules[0].type, "incident");
-	assert_null(cfg->rules[0].priority);
-	assert_null(cfg->rules[0].queue);
-	assert_string_equal(cfg->rules[1].type, "complaint");
-	assert_string_equal(cfg->rules[1].priority, "high");
-	assert_string_equal(cfg->rules[1].queue, "vip");
-	assert_int_equal(cfg->n_types, 4);
+	assert_int_equal(cfg->classify.n_rules, 2);
+	assert_string_equal(cfg->classify.rules[0].type, "incident");
+	assert_null(cfg->classify.rules[0].priority);
+	assert_null(cfg->classify.rules[0].queue);
+	assert_string_equal(cfg->classify.rules[1].type, "complaint");
+	assert_string_equal(cfg->classify.rules[1].priority, "high");
+	assert_string_equal(cfg->classify.rules[1].queue, "vip");
+	assert_int_equal(cfg->classify.n_types, 4);
 	const struct pd_type_cfg *t = pd_config_type(cfg, "incident");
-	assert_ptr_equal(t, &cfg->types[0]);
+	assert_ptr_equal(t, &cfg->classify.types[0]);
 	assert_string_equal(t->queue, "engineering");
 	assert_int_equal(t->line, 2);
 	t = pd_config_type(cfg, "refund");
@@ -1004,8 +1004,8 @@ static void test_types(void **state)
 
 	/* none: no types; a rule without one has NULL */
 	cfg = load_ok(BASE "rule \"p\" { keywords = {\"x\"} priority = \"low\" }\n");
-	assert_int_equal(cfg->n_types, 0);
-	assert_null(cfg->rules[0].type);
+	assert_int_equal(cfg->classify.n_types, 0);
+	assert_null(cfg->classify.rules[0].type);
 	assert_null(pd_config_type(cfg, "incident"));
 	pd_config_free(cfg);
 }

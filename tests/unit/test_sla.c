@@ -20,6 +20,7 @@
 #include "config.h"
 #include "confload.h"
 #include "sla.h"
+#include "tzif.h"
 #include "util.h"
 
 #define H 3600

@@ -376,7 +376,7 @@ static void test_rcpt_refused_all_or_nothing(void **state)
 	show(&err);
 	assert_int_equal(err.cls, PD_ERR_PERM);
 	assert_int_equal(err.code, 550);
-	assert_string_equal(err.src, "smtp");
+	assert_int_equal(err.src, PD_SRC_SMTP);
 	assert_contains(err.msg, "RCPT TO:<bob@example.net>");
 	assert_contains(err.msg, "550 5.1.1 <bob@example.net>: sink: recipient rejected");
 	/* the next message goes through on a new session */
@@ -425,7 +425,7 @@ static void test_451_temp(void **state)
 	show(&err);
 	assert_int_equal(err.cls, PD_ERR_TEMP);
 	assert_int_equal(err.code, 451);
-	assert_string_equal(err.src, "smtp");
+	assert_int_equal(err.src, PD_SRC_SMTP);
 	assert_contains(err.msg, "451 4.3.0 sink: temporary failure, try again later");
 	assert_contains(err.msg, "end of DATA");
 	assert_contains(err.msg, "127.0.0.1:");

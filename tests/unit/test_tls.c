@@ -114,7 +114,7 @@ static void assert_refused(int r, const struct pd_err *err, const char *needle)
 {
 	assert_int_equal(r, -1);
 	assert_int_equal(err->cls, PD_ERR_PERM);
-	assert_string_equal(err->src, "tls");
+	assert_int_equal(err->src, PD_SRC_TLS);
 	if (strstr(err->msg, needle) == NULL)
 		fail_msg("\"%s\" not in \"%s\"", needle, err->msg);
 }

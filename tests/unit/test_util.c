@@ -128,20 +128,21 @@ static void test_err(void **state)
 
 	pd_err_clear(&e);
 	assert_int_equal(e.cls, PD_ERR_NONE);
-	assert_int_equal(pd_err_set(&e, PD_ERR_TEMP, "imap", 3, "line1\nline2 %d", 7), -1);
+	assert_int_equal(pd_err_set(&e, PD_ERR_TEMP, PD_SRC_IMAP, 3, "line1\nline2 %d", 7), -1);
 	assert_string_equal(e.msg, "line1 line2 7");
-	assert_string_equal(e.src, "imap");
+	assert_int_equal(e.src, PD_SRC_IMAP);
+	assert_string_equal(pd_err_src_name(e.src), "imap");
 	pd_err_prefix(&e, "mailbox %s", "support");
 	assert_string_equal(e.msg, "mailbox support: line1 line2 7");
 	assert_string_equal(pd_err_class_name(PD_ERR_FATAL), "fatal");
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	pd_err_set(&e, PD_ERR_PERM, "db", 0, "%s", big);
+	pd_err_set(&e, PD_ERR_PERM, PD_SRC_DB, 0, "%s", big);
 	assert_int_equal(strlen(e.msg), sizeof(e.msg) - 1);
 	pd_err_prefix(&e, "%s", "ctx");
 	assert_int_equal(strlen(e.msg), sizeof(e.msg) - 1);
 	assert_memory_equal(e.msg, "ctx: xxx", 8);
-	assert_int_equal(pd_err_set(NULL, PD_ERR_PERM, "x", 0, "ignored"), -1);
+	assert_int_equal(pd_err_set(NULL, PD_ERR_PERM, PD_SRC_DATA, 0, "ignored"), -1);
 }
 
 /* No secret of a conninfo reaches a log line, in either of libpq's forms. */
