@@ -7,7 +7,9 @@
  * quoted-printable, uuencode), which charset undeclared 8-bit text is read
  * in (charset.c owns the label table, iconv and uchardet), RFC 2047 encoded
  * words, RFC 2231 parameters, address lists, message ids, the choice of the
- * text body, the attachment list and the dedupe content hash.
+ * text body, the attachment list, the dedupe content hash, and what the loop
+ * guard decides on: the top header fields as written, the top-level type
+ * and report-type, and the fields of a delivery report (RFC 3464).
  *
  * Why the MIME tree is walked here and not with libetpan's mailmime_parse():
  * libetpan 1.9 recurses once per nesting level without a limit and rescans
@@ -62,6 +64,7 @@ struct part {
 	char *ctype;       /* lower case "type/subtype" */
 	char *charset;     /* label as written, NULL when none */
 	char *boundary;
+	char *report_type; /* lower case, multipart/report only, NULL when none */
 	char *filename;    /* decoded, NULL when none */
 	char *filename_raw; /* the name as written when it holds undeclared 8-bit bytes */
 	char *disposition; /* "attachment", "inline" or NULL */
@@ -336,11 +339,14 @@ static const char *skip_from_line(const char *p, const char *e)
 
 /* Split the header block at s into fields.  The block ends at the first
  * empty line, or at the first line that is neither a field nor a
- * continuation (then that line starts the body). */
-static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool skip_from)
+ * continuation (then that line starts the body) -- unless skip_junk, when
+ * such a line and its continuations are dropped and the block goes on (the
+ * groups of a delivery-status body, the headers a report returns). */
+static void hblock_parse_ex(struct hblock *hb, const char *s, const char *e, bool skip_from,
+			    bool skip_junk)
 {
 	const char *p = skip_from ? skip_from_line(s, e) : s;
-	bool skipping = false; /* over MAX_HEADERS: drop fields and their continuations */
+	bool skipping = false; /* over MAX_HEADERS or after junk: drop continuations */
 
 	hb->v = hb->inl;
 	hb->n = 0;
@@ -366,6 +372,11 @@ static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool s
 			continue;
 		}
 		colon = hdr_colon(p, le, &nlen);
+		if (colon == NULL && skip_junk) {
+			skipping = true;
+			p = next;
+			continue;
+		}
 		if (colon == NULL) {
 			hb->body = p;
 			return;
@@ -385,6 +396,11 @@ static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool s
 		}
 		p = next;
 	}
+}
+
+static void hblock_parse(struct hblock *hb, const char *s, const char *e, bool skip_from)
+{
+	hblock_parse_ex(hb, s, e, skip_from, false);
 }
 
 /*
@@ -1596,6 +1612,147 @@ static void body_decode(struct pctx *c, const struct part *pt, struct pd_buf *ou
 	bytes_decode(c, pt->cte, pt->body, pt->body_len, pt->ctype, out);
 }
 
+/* ------------------------------------------- raw fields, delivery reports */
+
+/*
+ * What the loop guard and the bounce reader decide on, recorded as written
+ * so that they need no parser of their own: the top header fields, the
+ * top-level type, and the fields of delivery reports (RFC 3464).
+ */
+
+/* A field value as pd_msg keeps it raw (msg.h, struct pd_field): unfolded,
+ * cut at the first NUL, trimmed, at most PD_MSG_FIELD_MAX bytes. */
+static char *raw_value(const char *v, size_t len)
+{
+	struct pd_buf b;
+	char *s, *t;
+
+	unfold(v, len, &b);
+	s = buf_take(&b);
+	t = pd_str_trim(s);
+	if (strlen(t) > PD_MSG_FIELD_MAX)
+		t[PD_MSG_FIELD_MAX] = '\0';
+	pd_str_trim(t);
+	return t;
+}
+
+/* Every field of the top header block into m->fields. */
+static void fields_record(struct pd_msg *m, const struct hblock *hb)
+{
+	if (hb->n == 0)
+		return;
+	m->fields = pd_xreallocarray(NULL, hb->n, sizeof(*m->fields));
+	for (size_t i = 0; i < hb->n; i++) {
+		struct pd_field *f = &m->fields[m->n_fields++];
+		f->name = pd_xstrndup(hb->v[i].name, hb->v[i].nlen);
+		f->value = raw_value(hb->v[i].val, hb->v[i].vlen);
+		fix_utf8(&f->name);
+		fix_utf8(&f->value);
+	}
+}
+
+/* report-type of a delivery report: delivery-status or (RFC 6533)
+ * global-delivery-status. */
+static bool dsn_report_type(const char *rt)
+{
+	return rt != NULL &&
+	       (strcmp(rt, "delivery-status") == 0 || strcmp(rt, "global-delivery-status") == 0);
+}
+
+/* The raw value of field f when it is valid UTF-8, else NULL. */
+static char *dsn_value(const struct hfield *f)
+{
+	char *v = raw_value(f->val, f->vlen);
+
+	if (!pd_utf8_valid(v, strlen(v))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Keep the first value of a field: *dst stays when already set. */
+static void dsn_set_once(char **dst, const struct hfield *f)
+{
+	if (*dst == NULL)
+		*dst = dsn_value(f);
+}
+
+/* The groups of a message/delivery-status body (decoded): separated by
+ * empty lines, lines that are not fields skipped. */
+static void dsn_status_read(struct pd_dsn *d, const char *p, const char *e)
+{
+	while (p < e) {
+		struct hblock hb;
+		struct pd_dsn_group g = {NULL, NULL, NULL, NULL};
+
+		hblock_parse_ex(&hb, p, e, false, true);
+		for (size_t i = 0; i < hb.n; i++) {
+			const struct hfield *f = &hb.v[i];
+			if (name_is(f->name, f->nlen, "Original-Message-ID") ||
+			    name_is(f->name, f->nlen, "X-Original-Message-ID"))
+				dsn_set_once(&d->original_message_id, f);
+			else if (name_is(f->name, f->nlen, "Final-Recipient"))
+				dsn_set_once(&g.final_recipient, f);
+			else if (name_is(f->name, f->nlen, "Original-Recipient"))
+				dsn_set_once(&g.original_recipient, f);
+			else if (name_is(f->name, f->nlen, "Action"))
+				dsn_set_once(&g.action, f);
+			else if (name_is(f->name, f->nlen, "Status"))
+				dsn_set_once(&g.status, f);
+		}
+		p = hb.body;
+		hblock_free(&hb);
+		if (g.final_recipient == NULL && g.original_recipient == NULL &&
+		    g.action == NULL && g.status == NULL)
+			continue;
+		if (d->n_groups >= PD_DSN_MAX_GROUPS) {
+			free(g.final_recipient);
+			free(g.original_recipient);
+			free(g.action);
+			free(g.status);
+			break;
+		}
+		d->groups = pd_xgrow(d->groups, d->n_groups, sizeof(*d->groups));
+		d->groups[d->n_groups++] = g;
+	}
+}
+
+/* A part inside a delivery report: the status fields, or the Message-ID of
+ * the first returned message. */
+static void report_part(struct pctx *c, const struct part *pt)
+{
+	struct pd_dsn *d;
+	struct pd_buf body;
+	bool status, returned;
+
+	if (c->msg == NULL)
+		return;
+	d = &c->msg->dsn;
+	status = strcmp(pt->ctype, "message/delivery-status") == 0 ||
+		 strcmp(pt->ctype, "message/global-delivery-status") == 0;
+	returned = d->returned_message_id == NULL &&
+		   (strcmp(pt->ctype, "message/rfc822") == 0 ||
+		    strcmp(pt->ctype, "text/rfc822-headers") == 0 ||
+		    strcmp(pt->ctype, "message/global") == 0 ||
+		    strcmp(pt->ctype, "message/global-headers") == 0);
+	if (!status && !returned)
+		return;
+	bytes_decode(c, pt->cte, pt->body, pt->body_len, pt->ctype, &body);
+	if (status) {
+		dsn_status_read(d, body.data, body.data + body.len);
+	} else {
+		struct hblock hb;
+		const struct hfield *f;
+
+		hblock_parse_ex(&hb, body.data, body.data + body.len, false, true);
+		if ((f = hblock_find(&hb, "Message-ID")) != NULL)
+			d->returned_message_id = dsn_value(f);
+		hblock_free(&hb);
+	}
+	pd_buf_free(&body);
+}
+
 /* ------------------------------------------------------------- MIME walk */
 
 /*
@@ -1613,6 +1770,7 @@ static void body_decode(struct pctx *c, const struct part *pt, struct pd_buf *ou
 #define W_ALT 2u      /* below multipart/alternative */
 #define W_EMBED 4u    /* inside an attached message */
 #define W_SKIPFROM 8u /* a message top: skip an mbox "From " line */
+#define W_REPORT 16u  /* inside a delivery report (never inside an attached message) */
 
 static void walk(struct pctx *c, const char *s, const char *e, size_t depth, unsigned flags);
 
@@ -1622,10 +1780,30 @@ static void part_free(struct part *pt)
 	free(pt->ctype);
 	free(pt->charset);
 	free(pt->boundary);
+	free(pt->report_type);
 	free(pt->filename);
 	free(pt->filename_raw);
 	free(pt->disposition);
 	free(pt->content_id);
+}
+
+/* The media type of a parsed Content-Type, newly allocated; NULL when it
+ * is not a usable "type/subtype" ("text" alone is read as text/plain). */
+static char *ctype_of(const struct ctparams *ps)
+{
+	const char *slash = strchr(ps->main, '/');
+	bool ok = slash != NULL && slash != ps->main && slash[1] != '\0' &&
+		  strchr(slash + 1, '/') == NULL;
+
+	for (const char *q = ps->main; ok && *q; q++)
+		if ((unsigned char)*q <= 32 || (unsigned char)*q >= 127 ||
+		    strchr("()<>@,;:\\\"[]?=", *q) != NULL)
+			ok = false;
+	if (ok)
+		return pd_xstrdup(ps->main);
+	if (strcmp(ps->main, "text") == 0)
+		return pd_xstrdup("text/plain");
+	return NULL;
 }
 
 /* Content-* fields of one entity into pt. */
@@ -1644,19 +1822,12 @@ static void part_from_headers(struct pctx *c, const struct hblock *hb, unsigned 
 	pt->embedded = (flags & W_EMBED) != 0;
 	if (ct != NULL) {
 		params_parse(ct->val, ct->vlen, &ps);
-		const char *slash = strchr(ps.main, '/');
-		bool ok = slash != NULL && slash != ps.main && slash[1] != '\0' &&
-			  strchr(slash + 1, '/') == NULL;
-		for (const char *q = ps.main; ok && *q; q++)
-			if ((unsigned char)*q <= 32 || (unsigned char)*q >= 127 ||
-			    strchr("()<>@,;:\\\"[]?=", *q) != NULL)
-				ok = false;
-		if (ok)
-			pt->ctype = pd_xstrdup(ps.main);
-		else if (strcmp(ps.main, "text") == 0)
-			pt->ctype = pd_xstrdup("text/plain");
+		pt->ctype = ctype_of(&ps);
 		pt->charset = param_raw(&ps, "charset");
 		pt->boundary = param_raw(&ps, "boundary");
+		if (pt->ctype != NULL && strcmp(pt->ctype, "multipart/report") == 0 &&
+		    (pt->report_type = param_raw(&ps, "report-type")) != NULL)
+			lower(pt->report_type);
 		pt->filename = param_text(c, &ps, "name", &pt->filename_raw);
 		params_free(&ps);
 	}
@@ -1769,7 +1940,7 @@ static void multipart_walk(struct pctx *c, struct part *pt, size_t depth, unsign
 	const char *s = pt->body, *e = s + pt->body_len, *b = pt->boundary, *next, *line;
 	size_t bl = strlen(b);
 	bool close = false;
-	unsigned cflags = flags & (W_ALT | W_EMBED);
+	unsigned cflags = flags & (W_ALT | W_EMBED | W_REPORT);
 
 	if (strcmp(pt->ctype, "multipart/alternative") == 0)
 		cflags |= W_ALT;
@@ -1820,6 +1991,13 @@ static void entity_walk(struct pctx *c, const struct hblock *hb, const char *e, 
 	part_from_headers(c, hb, flags, &pt);
 	pt.body = hb->body;
 	pt.body_len = (size_t)(e - hb->body);
+	if (!(flags & W_EMBED) && dsn_report_type(pt.report_type)) {
+		if (c->msg != NULL)
+			c->msg->dsn.found = true;
+		flags |= W_REPORT;
+	}
+	if (flags & W_REPORT)
+		report_part(c, &pt);
 	if (strncmp(pt.ctype, "multipart/", 10) == 0) {
 		if (pt.boundary == NULL) {
 			warn(c, "%s without boundary", pt.ctype);
@@ -2667,6 +2845,25 @@ static void top_charset(struct pctx *c, const struct hblock *hb)
 	params_free(&ps);
 }
 
+/* The top-level media type and report-type, also for a mail too large to
+ * be walked. */
+static void top_type(struct pd_msg *m, const struct hblock *hb)
+{
+	const struct hfield *ct = hblock_find(hb, "Content-Type");
+	struct ctparams ps;
+
+	if (ct != NULL) {
+		params_parse(ct->val, ct->vlen, &ps);
+		m->content_type = ctype_of(&ps);
+		if (m->content_type != NULL && strcmp(m->content_type, "multipart/report") == 0 &&
+		    (m->report_type = param_raw(&ps, "report-type")) != NULL)
+			lower(m->report_type);
+		params_free(&ps);
+	}
+	if (m->content_type == NULL)
+		m->content_type = pd_xstrdup("text/plain");
+}
+
 /* The undeclared 8-bit text of the top header fields (not valid UTF-8),
  * gathered for one charset guess over all of it (at most 64 KiB). */
 static void guess_text_collect(struct pctx *c, const struct hblock *hb)
@@ -2706,7 +2903,8 @@ static void finalize(struct pd_msg *m)
 			&m->from.address, &m->reply_to.name, &m->reply_to.address,
 			&m->auto_submitted, &m->precedence, &m->list_id, &m->return_path,
 			&m->x_priority, &m->importance, &m->priority_hdr,
-			&m->authentication_results, &m->body_text,
+			&m->authentication_results, &m->body_text, &m->content_type,
+			&m->report_type,
 			&m->body_charset, &m->parse_error, &m->body_html};
 	for (size_t i = 0; i < PD_ARRAY_LEN(all); i++)
 		fix_utf8(all[i]);
@@ -2767,6 +2965,8 @@ struct pd_msg *pd_mime_parse(const char *raw, size_t len, const struct pd_mime_o
 	}
 	top_charset(&c, &hb);
 	guess_text_collect(&c, &hb);
+	fields_record(m, &hb);
+	top_type(m, &hb);
 	if (len == 0) {
 		m->parse_failed = true;
 		m->parse_error = pd_xstrdup("empty message");
