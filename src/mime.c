@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gnutls/crypto.h>
 #include <libetpan/mailimf.h>
@@ -1373,20 +1374,6 @@ static void references_fill(struct pd_msg *m, struct idlist *refs, struct idlist
 
 /* ----------------------------------------------------------------- dates */
 
-/*
- * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * algorithm): timegm() without touching the process time zone.
- */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Date header -> UTC time and the written offset, with libetpan's mailimf
  * parser (folding, comments, obsolete zones).  False when unusable. */
 static bool date_parse(const char *v, size_t len, time_t *t_r, int *tz_r)
@@ -1409,10 +1396,18 @@ static bool date_parse(const char *v, size_t len, time_t *t_r, int *tz_r)
 		    dt->dt_sec >= 0 && dt->dt_sec <= 60 && zabs <= 2359 && zabs % 100 < 60 &&
 		    y <= 9999) {
 			int tz = (zabs / 100 * 60 + zabs % 100) * (zone < 0 ? -1 : 1);
-			int64_t secs = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
-				       dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec -
-				       (int64_t)tz * 60;
-			*t_r = (time_t)secs;
+			/* timegm reads the fields as UTC and never looks at the
+			 * process time zone; it normalises Feb 30 and :60 as the
+			 * arithmetic would */
+			struct tm tm = {.tm_year = y - 1900,
+					.tm_mon = dt->dt_month - 1,
+					.tm_mday = dt->dt_day,
+					.tm_hour = dt->dt_hour,
+					.tm_min = dt->dt_min,
+					.tm_sec = dt->dt_sec};
+
+			/* years up to 9999 always fit a 64-bit time_t: no error case */
+			*t_r = timegm(&tm) - (time_t)tz * 60;
 			*tz_r = tz;
 			ok = true;
 		}
