@@ -43,6 +43,7 @@
 #include <confuse.h>
 #include <curl/curl.h>
 
+#include "codec.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -1088,15 +1089,10 @@ static bool domain_valid(const char *s)
 	return domain_valid_n(s, strlen(s));
 }
 
-/* local@domain with a dot-atom local part (no quoted local parts). */
+/* local@domain: codec.h's check, UTF-8 allowed (RFC 6531). */
 static bool addr_spec_valid(const char *s)
 {
-	const char *at = strrchr(s, '@');
-
-	if (at == NULL || !pd_utf8_valid(s, strlen(s)))
-		return false;
-	size_t ln = (size_t)(at - s);
-	return ln <= 64 && pd_dot_atom_valid(s, ln) && domain_valid(at + 1);
+	return pd_addr_spec_valid(s, PD_ADDR_UTF8);
 }
 
 bool pd_config_host_is_loopback(const char *host)

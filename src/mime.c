@@ -40,6 +40,7 @@
 #include <libetpan/mailimf.h>
 
 #include "charset.h"
+#include "codec.h"
 #include "html.h"
 #include "mime.h"
 #include "util.h"
@@ -619,25 +620,6 @@ struct ew_state {
 	bool active;
 };
 
-/*
- * Value of a base64 letter, -1 otherwise.  The URL-safe letters '-' and '_'
- * are accepted here because some mailers write them in encoded words;
- * b64_decode rejects them for bodies, where they would be corruption.
- */
-static int b64val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+' || ch == '-')
-		return 62;
-	if (ch == '/' || ch == '_')
-		return 63;
-	return -1;
-}
 
 /* If an encoded word "=?cs?e?text?=" starts at p, fill the pieces and
  * return its length, else 0.  Tolerates lower-case encodings, a
@@ -660,7 +642,7 @@ static size_t ew_parse(const char *p, const char *e, const char **cs, size_t *cs
 		return 0;
 	tb = q += 3;
 	while (q < e && *q != '?') {
-		if (*enc == 'b' && b64val((unsigned char)*q) < 0 && *q != '=' && !is_wsp(*q))
+		if (*enc == 'b' && pd_b64_value((unsigned char)*q) < 0 && *q != '=' && !is_wsp(*q))
 			return 0;
 		q++;
 	}
@@ -695,7 +677,7 @@ static void ew_decode(struct ew_state *st, char enc, const char *t, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int v = b64val((unsigned char)t[i]);
+		int v = pd_b64_value((unsigned char)t[i]);
 
 		if (t[i] == '=') {
 			st->bits = st->nbits = 0; /* padding ends the quantum */
@@ -1449,79 +1431,6 @@ static enum cte cte_parse(const char *v, size_t len)
 	return CTE_IDENTITY; /* 7bit, 8bit, binary and everything unknown */
 }
 
-/* Base64, skipping anything outside the alphabet; returns false when the
- * input was damaged (stray characters or a broken final quantum). */
-static bool b64_decode(const char *s, size_t n, struct pd_buf *out)
-{
-	unsigned bits = 0, nbits = 0;
-	bool clean = true;
-	char chunk[4096];
-	size_t cn = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		int v = b64val(ch);
-
-		if (ch == '-' || ch == '_')
-			v = -1; /* URL-safe letters are not MIME base64 */
-		if (v < 0) {
-			if (ch == '=')
-				bits = nbits = 0;
-			else if (!is_space((char)ch))
-				clean = false;
-			continue;
-		}
-		bits = (bits << 6 | (unsigned)v) & 0xffffff;
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			chunk[cn++] = (char)(bits >> nbits & 0xff);
-			if (cn == sizeof(chunk)) {
-				pd_buf_append(out, chunk, cn);
-				cn = 0;
-			}
-		}
-	}
-	pd_buf_append(out, chunk, cn);
-	return clean && nbits < 6;
-}
-
-/* Quoted-printable; "=" not followed by two hex digits or a line end is
- * kept as it is (libetpan would write a NUL byte). */
-static void qp_decode(const char *s, size_t n, struct pd_buf *out)
-{
-	const char *p = s, *e = s + n, *run = s;
-
-	while (p < e) {
-		const char *eq = memchr(p, '=', (size_t)(e - p));
-		const char *q;
-		int hi, lo;
-
-		if (eq == NULL)
-			break;
-		pd_buf_append(out, run, (size_t)(eq - run));
-		if (e - eq >= 3 && (hi = pd_hexval(eq[1])) >= 0 && (lo = pd_hexval(eq[2])) >= 0) {
-			pd_buf_append_char(out, (char)(hi << 4 | lo));
-			p = run = eq + 3;
-			continue;
-		}
-		/* soft line break, with transport padding before the line end */
-		for (q = eq + 1; q < e && is_wsp(*q); q++)
-			;
-		if (q == e || *q == '\n' || (*q == '\r' && (q + 1 == e || q[1] == '\n'))) {
-			if (q < e && *q == '\r')
-				q++;
-			if (q < e)
-				q++;
-			p = run = q;
-			continue;
-		}
-		pd_buf_append_char(out, '=');
-		p = run = eq + 1;
-	}
-	pd_buf_append(out, run, (size_t)(e - run));
-}
-
 /* uuencode: the lines between "begin NNN name" and "end"; when there is no
  * begin line the body is kept as it is. */
 static void uu_decode(const char *s, size_t n, struct pd_buf *out)
@@ -1586,11 +1495,11 @@ static void bytes_decode(struct pctx *c, enum cte cte, const char *body, size_t 
 		buf_presize(out, cte == CTE_BASE64 ? len / 4 * 3 + 3 : len);
 	switch (cte) {
 	case CTE_BASE64:
-		if (!b64_decode(body, len, out))
+		if (!pd_b64_decode(body, len, out))
 			warn(c, "damaged base64 in a %s part", what);
 		break;
 	case CTE_QP:
-		qp_decode(body, len, out);
+		pd_qp_decode(body, len, out);
 		break;
 	case CTE_UUENCODE:
 		uu_decode(body, len, out);
