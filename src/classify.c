@@ -124,37 +124,9 @@ static void fold_reserve(struct words *w, size_t more)
 /* Decode one UTF-8 character strictly; returns its length, 0 when invalid. */
 static size_t utf8_dec(const uint8_t *s, size_t n, ucs4_t *c)
 {
-	uint8_t b = s[0];
+	int len = u8_mbtoucr(c, s, n);
 
-	if (b < 0x80) {
-		*c = b;
-		return 1;
-	}
-	if (b >= 0xc2 && b <= 0xdf) {
-		if (n < 2 || (s[1] & 0xc0) != 0x80)
-			return 0;
-		*c = ((ucs4_t)(b & 0x1f) << 6) | (s[1] & 0x3f);
-		return 2;
-	}
-	if (b >= 0xe0 && b <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		*c = ((ucs4_t)(b & 0x0f) << 12) | ((ucs4_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-		if (*c < 0x800 || (*c >= 0xd800 && *c <= 0xdfff))
-			return 0;
-		return 3;
-	}
-	if (b >= 0xf0 && b <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		*c = ((ucs4_t)(b & 0x07) << 18) | ((ucs4_t)(s[1] & 0x3f) << 12) |
-		     ((ucs4_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-		if (*c < 0x10000 || *c > 0x10ffff)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return len > 0 ? (size_t)len : 0;
 }
 
 /*

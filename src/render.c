@@ -27,6 +27,8 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include <unistr.h>
+
 #include "codec.h"
 #include "render.h"
 
@@ -46,59 +48,22 @@
  * surrogates, beyond U+10FFFF, truncated). */
 static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v;
+	ucs4_t uc;
+	int n = u8_mbtoucr(&uc, s, len);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2, v = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, v = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4, v = c & 0x07;
-	} else {
+	if (n <= 0)
 		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
-	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
-		return 0;
-	*cp = v;
-	return n;
+	*cp = uc;
+	return (size_t)n;
 }
 
 static void utf8_put(struct pd_buf *b, uint32_t cp)
 {
-	char u[4];
+	uint8_t u[6];
+	int n = u8_uctomb(u, cp, (int)sizeof(u));
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		pd_buf_append(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		pd_buf_append(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		pd_buf_append(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		pd_buf_append(b, u, 4);
-	}
+	if (n > 0)
+		pd_buf_append(b, u, (size_t)n);
 }
 
 /* Characters that must never reach a header: they could end it (CR, LF, and
