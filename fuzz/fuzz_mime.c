@@ -120,10 +120,7 @@ static void check_words(const char *text)
 {
 	size_t len = strlen(text);
 
-	if (len > 16384)
-		len = 16384;
-	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-		len--; /* do not cut a UTF-8 sequence */
+	len = pd_utf8_cut(text, len, 16384); /* do not cut a UTF-8 sequence */
 	char *fast = pd_classify_words(text, len, false);
 	char *slow = pd_classify_words(text, len, true);
 	if (strcmp(fast, slow) != 0) {

@@ -465,14 +465,8 @@ static void words_split(struct words *w, const uint8_t *s, size_t n, bool uax29_
 /* The length of the first at most TEXT_MAX bytes of s, cut at a character start. */
 static size_t text_len(const char *s)
 {
-	size_t n = strnlen(s, TEXT_MAX + 1);
-
-	if (n > TEXT_MAX) {
-		n = TEXT_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	return n;
+	/* a character is at most 4 bytes: enough to see whether the last one fits */
+	return pd_utf8_cut(s, strnlen(s, TEXT_MAX + 4), TEXT_MAX);
 }
 
 char *pd_classify_words(const char *text, size_t len, bool uax29_only)
@@ -664,11 +658,7 @@ static void hit(struct rstate *rs, const struct compiled *cp, size_t ki, const s
 	s->field = field;
 	/* copy now: the words' buffers are reused for the next field */
 	size_t start = w->v[i].start, n = w->v[last].end - start;
-	if (n > MATCH_MAX) {
-		n = MATCH_MAX;
-		while (n > 0 && (w->text[start + n] & 0xc0) == 0x80)
-			n--;
-	}
+	n = pd_utf8_cut((const char *)w->text + start, n, MATCH_MAX);
 	s->match_text = pd_xstrndup((const char *)w->text + start, n);
 }
 
@@ -715,13 +705,8 @@ static void add_reason(struct pd_classification *out, const char *what, const ch
 {
 	out->reasons = pd_xgrow(out->reasons, out->n_reasons, sizeof(*out->reasons));
 	struct pd_reason *r = &out->reasons[out->n_reasons++];
-	size_t n = strlen(matched);
+	size_t n = pd_utf8_cut(matched, strlen(matched), MATCH_MAX);
 
-	if (n > MATCH_MAX) {
-		n = MATCH_MAX;
-		while (n > 0 && ((unsigned char)matched[n] & 0xc0) == 0x80)
-			n--;
-	}
 	r->what = pd_xstrdup(what);
 	r->source = pd_xstrdup(source);
 	r->rule = pd_xstrdup(rule);

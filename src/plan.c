@@ -181,9 +181,7 @@ static char *cut_copy(const char *s, size_t max)
 
 	if (n <= max)
 		return NULL;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--; /* not inside a UTF-8 sequence */
-	return pd_xstrndup(s, max);
+	return pd_xstrndup(s, pd_utf8_cut(s, n, max)); /* not inside a character */
 }
 
 /* A new ticket's opening: subject, language and classification read the

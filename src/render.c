@@ -223,8 +223,7 @@ static void hdr_encoded(struct hdr *h, const char *s)
 		if (take >= len) {
 			take = len;
 		} else {
-			while (take > 0 && (p[take] & 0xc0) == 0x80)
-				take--; /* do not cut a character */
+			take = pd_utf8_cut((const char *)p, len, take); /* not inside a character */
 			/* prefer to cut after a space: decoders that wrongly keep
 			 * the blank between two words (Python's address parser
 			 * does) then double a space instead of splitting a word */

@@ -441,6 +441,43 @@ bool pd_utf8_valid(const char *s, size_t len)
 	return u8_check((const uint8_t *)s, len) == NULL;
 }
 
+/* Length of the character at s (len > 0 bytes left); 1 for an invalid byte. */
+static size_t utf8_char_len(const char *s, size_t len)
+{
+	int n = u8_mblen((const uint8_t *)s, len);
+
+	return n > 0 ? (size_t)n : 1;
+}
+
+size_t pd_utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t i = 0;
+
+	if (len <= max)
+		return len;
+	while (i < max) {
+		size_t n = utf8_char_len(s + i, len - i);
+		if (i + n > max)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+size_t pd_utf8_count(const char *s, size_t len)
+{
+	return u8_mbsnlen((const uint8_t *)s, len);
+}
+
+size_t pd_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	size_t i = 0;
+
+	for (size_t c = 0; c < max_chars && i < len; c++)
+		i += utf8_char_len(s + i, len - i);
+	return i;
+}
+
 /* Parse a non-negative decimal integer with an optional one-letter unit. */
 static int parse_scaled(const char *s, const char *units, const int64_t *mult, int64_t *out)
 {
