@@ -78,6 +78,22 @@ static void check_msg(const struct pd_msg *m, const char *raw, size_t len)
 	check_str(m->return_path, true);
 	check_str(m->body_text, false);
 	check_str(m->body_charset, false);
+	REQUIRE(m->n_fields == 0 || m->fields != NULL);
+	for (size_t i = 0; i < m->n_fields; i++) {
+		check_str(m->fields[i].name, false);
+		check_str(m->fields[i].value, false);
+	}
+	check_str(m->content_type, false);
+	check_str(m->report_type, true);
+	check_str(m->dsn.original_message_id, true);
+	check_str(m->dsn.returned_message_id, true);
+	REQUIRE(m->dsn.n_groups <= PD_DSN_MAX_GROUPS);
+	for (size_t i = 0; i < m->dsn.n_groups; i++) {
+		check_str(m->dsn.groups[i].final_recipient, true);
+		check_str(m->dsn.groups[i].original_recipient, true);
+		check_str(m->dsn.groups[i].action, true);
+		check_str(m->dsn.groups[i].status, true);
+	}
 	check_str(m->parse_error, true);
 	REQUIRE(!(m->parse_failed || m->oversized) || m->parse_error != NULL);
 	for (size_t i = 0; i < m->n_warnings; i++)
@@ -105,10 +121,7 @@ static void check_words(const char *text)
 {
 	size_t len = strlen(text);
 
-	if (len > 16384)
-		len = 16384;
-	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-		len--; /* do not cut a UTF-8 sequence */
+	len = pd_utf8_cut(text, len, 16384); /* do not cut a UTF-8 sequence */
 	char *fast = pd_classify_words(text, len, false);
 	char *slow = pd_classify_words(text, len, true);
 	if (strcmp(fast, slow) != 0) {
@@ -189,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .own_addresses = own,
 	    .n_own = 2,
 	    .loop_header_value = "example.com",
-	    .is_dsn = pd_loopguard_is_dsn(raw, size),
+	    .is_dsn = pd_loopguard_is_dsn(m),
 	    .limit_recent = 3,
 	    .limit_day = 10,
 	};
@@ -198,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(pd_loop_verdict_name(v) != NULL);
 	char *orig = NULL, *rcpt = NULL;
 	bool permanent = false;
-	if (pd_loopguard_dsn(raw, size, &orig, &rcpt, &permanent) == 1)
+	if (pd_loopguard_dsn(m, &orig, &rcpt, &permanent) == 1)
 		REQUIRE(orig != NULL || rcpt != NULL);
 	else
 		REQUIRE(orig == NULL && rcpt == NULL);
@@ -207,9 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_str(rcpt, true);
 	free(orig);
 	free(rcpt);
-	char *h = pd_loopguard_header(raw, size, "X-Postdesk-Loop");
-	REQUIRE(h == NULL || strlen(h) <= PD_LOOPGUARD_HEADER_MAX);
-	free(h);
+	const char *h = pd_msg_field(m, "X-Postdesk-Loop", 0);
+	REQUIRE(h == NULL || strlen(h) <= PD_MSG_FIELD_MAX * 3);
 
 	(void)pd_language_detect(m->subject, m->body_text);
 	char *dom = pd_addr_domain(m->from.address);

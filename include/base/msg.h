@@ -24,6 +24,48 @@ struct pd_addrlist {
 	struct pd_addr *v;
 };
 
+/* A field of the top header block as written: the value unfolded (line
+ * breaks removed), cut at the first NUL byte, leading and trailing white
+ * space trimmed, not RFC 2047 decoded, at most PD_MSG_FIELD_MAX bytes
+ * (then made valid UTF-8: invalid bytes become U+FFFD). */
+#define PD_MSG_FIELD_MAX 8192
+
+struct pd_field {
+	char *name;  /* as written ("X-Autoreply") */
+	char *value; /* "" for an empty field */
+};
+
+/* One group of a message/delivery-status part (RFC 3464), the values as
+ * written (unfolded, trimmed, comments kept); NULL when the group lacks the
+ * field or its value is not valid UTF-8. */
+struct pd_dsn_group {
+	char *final_recipient;    /* "rfc822; a@b.example" */
+	char *original_recipient;
+	char *action;             /* "failed" */
+	char *status;             /* "5.1.1" */
+};
+
+/*
+ * What a delivery report says, as mime.c reads it: a multipart/report with
+ * report-type delivery-status or global-delivery-status (RFC 3464, 6533),
+ * at the top or inside multipart containers, never inside an attached
+ * message (a forwarded bounce is not a bounce).  Only the parts inside
+ * such a report are read; bodies are transfer-decoded first.
+ */
+struct pd_dsn {
+	bool found;                /* such a report is in the mail */
+	char *original_message_id; /* value of the first Original-Message-ID (or Gmail's
+				    * X-Original-Message-ID) of a delivery-status part */
+	char *returned_message_id; /* Message-ID of the first returned message
+				    * (message/rfc822, text/rfc822-headers, message/global,
+				    * message/global-headers) */
+	size_t n_groups;           /* groups of the delivery-status parts in order (the
+				    * per-message one included), at most PD_DSN_MAX_GROUPS */
+	struct pd_dsn_group *groups;
+};
+
+#define PD_DSN_MAX_GROUPS 1000
+
 struct pd_attachment {
 	char *filename;      /* decoded (RFC 2047 / RFC 2231), NULL when none */
 	char *content_type;  /* lower case "type/subtype" */
@@ -54,6 +96,16 @@ struct pd_msg {
 					  * envelope recipients, which show a Bcc to us */
 	time_t date;             /* Date header, 0 when missing/unparseable */
 	int date_tz_minutes;     /* offset east of UTC as written */
+
+	/* the top header block, every field in order (at most the parser's field
+	 * limit); pd_msg_field looks one up */
+	size_t n_fields;
+	struct pd_field *fields;
+	char *content_type;      /* top-level "type/subtype", lower case, never NULL after
+				  * pd_mime_parse ("text/plain" when missing or unusable) */
+	char *report_type;       /* report-type parameter of a top-level multipart/report, lower
+				  * case, NULL otherwise */
+	struct pd_dsn dsn;       /* delivery report contents (see struct pd_dsn) */
 
 	/* headers the loop guard and classifier will want, raw-decoded, NULL when absent */
 	char *auto_submitted;
@@ -88,6 +140,10 @@ struct pd_msg {
 };
 
 void pd_msg_free(struct pd_msg *msg);
+
+/* Value of the nth (0-based) top header field called name (case-insensitive),
+ * borrowed from msg; NULL when there is no such field. */
+const char *pd_msg_field(const struct pd_msg *msg, const char *name, size_t nth);
 
 /* Lower-case copy of addr's domain part, or NULL. */
 char *pd_addr_domain(const char *addr);

@@ -93,6 +93,14 @@ bool pd_dot_atom_valid(const char *s, size_t n);
 bool pd_hostname_valid(const char *s, size_t n);
 /* True when s is valid UTF-8 of length len. */
 bool pd_utf8_valid(const char *s, size_t len);
+/* Characters are read with libunistring; a byte that does not start a
+ * valid character counts as one character of its own. */
+/* Length of s[0..len) cut to at most max bytes without splitting a character. */
+size_t pd_utf8_cut(const char *s, size_t len, size_t max);
+/* Characters (code points) in s[0..len). */
+size_t pd_utf8_count(const char *s, size_t len);
+/* Bytes of the first at most max_chars characters of s[0..len). */
+size_t pd_utf8_prefix(const char *s, size_t len, size_t max_chars);
 
 /* Parse "30s", "15m", "8h", "3d" (or a bare number of seconds) into seconds.
  * Returns 0 on success, -1 when the text is not a duration. */

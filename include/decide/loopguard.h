@@ -55,33 +55,22 @@ struct pd_loop_input {
  * Precedence: auto_reply, any other multipart/report such as a read
  * receipt), SUPPRESS (X-Auto-Response-Suppress with All, AutoReply or OOF),
  * BULK (Precedence bulk/junk/list, List-Id, List-Unsubscribe), SUPPRESSED,
- * RATE.  Header fields missing from in->msg are looked up in msg->raw. */
+ * RATE.  Header fields without a decoded pd_msg member are read from
+ * msg->fields (pd_msg_field); the message's raw bytes are never read. */
 enum pd_loop_verdict pd_loopguard_check(const struct pd_loop_input *in, const char **reason_r);
 
 /* "ok", "auto-submitted", "bulk", ... */
 const char *pd_loop_verdict_name(enum pd_loop_verdict v);
 
-/* Longest value pd_loopguard_header returns, and how much of a header block
- * it reads at most. */
-#define PD_LOOPGUARD_HEADER_MAX 8192
-#define PD_LOOPGUARD_HEADER_SCAN (1024 * 1024)
-
-/* Value of the first field called name (case-insensitive) in the header
- * block at the start of raw (len bytes, a leading mbox "From " line skipped;
- * LF or CRLF line ends), unfolded (line breaks removed), leading and trailing
- * white space trimmed, not RFC 2047 decoded, cut at PD_LOOPGUARD_HEADER_MAX
- * bytes.  Only the first PD_LOOPGUARD_HEADER_SCAN bytes are read.  Returns a
- * newly allocated string ("" for an empty field), or NULL when absent. */
-char *pd_loopguard_header(const char *raw, size_t len, const char *name);
-
-/* True when the top-level Content-Type of raw is multipart/report with
+/* True when the top-level type of msg is multipart/report with
  * report-type=delivery-status (or global-delivery-status, RFC 6533). */
-bool pd_loopguard_is_dsn(const char *raw, size_t len);
+bool pd_loopguard_is_dsn(const struct pd_msg *msg);
 
 /*
  * Read a delivery status notification (RFC 3464): a multipart/report with
  * report-type=delivery-status, at the top or inside multipart containers
- * (never inside an attached message: a forwarded bounce is not a bounce).
+ * (never inside an attached message: a forwarded bounce is not a bounce),
+ * from what mime.c recorded in msg->dsn.
  *
  * *original_message_id_r: the Original-Message-ID (or X-Original-Message-ID,
  *   Gmail) of the message/delivery-status part, else the Message-ID of the
@@ -95,14 +84,14 @@ bool pd_loopguard_is_dsn(const char *raw, size_t len);
  *   when none.
  * *permanent_r: that recipient's Action is "failed" with a 5.x.x Status.
  *
- * Parts in base64 or quoted-printable are decoded; nesting, part count and
- * decoded sizes are bounded.  Both strings are valid UTF-8: an id or
- * address that is not is left out.  Output pointers may be NULL (not wanted).
- * Returns 1 when raw is a DSN and a message id or a recipient was found (the
+ * Both strings are valid UTF-8: an id or address that is not is left out.
+ * Output pointers may be NULL (not wanted).  A mail too large to be parsed
+ * (msg->oversized) has no report contents.
+ * Returns 1 when msg is a DSN and a message id or a recipient was found (the
  * strings are newly allocated, the caller frees them), 0 otherwise (outputs
  * NULL and false).
  */
-int pd_loopguard_dsn(const char *raw, size_t len, char **original_message_id_r,
+int pd_loopguard_dsn(const struct pd_msg *msg, char **original_message_id_r,
 		     char **failed_recipient_r, bool *permanent_r);
 
 #endif

@@ -138,20 +138,18 @@ static const char SQL_TICKETS_TABLE[] =
  * with an ellipsis when cut; returns the columns used. */
 static int print_cut(const char *s, int width)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	int total = 0, cols = 0;
-
-	for (const unsigned char *q = p; *q; q++)
-		total += (*q & 0xc0) != 0x80;
+	size_t len = strlen(s);
+	const char *p = s, *end = s + len;
+	int total = (int)pd_utf8_count(s, len), cols = 0;
 	int keep = total <= width ? total : width - 1;
-	while (*p && cols < keep) {
-		const unsigned char *start = p++;
-		while ((*p & 0xc0) == 0x80)
-			p++;
-		if (*start < 0x20)
+
+	while (p < end && cols < keep) {
+		size_t n = pd_utf8_prefix(p, (size_t)(end - p), 1);
+		if ((unsigned char)*p < 0x20)
 			fputc(' ', stdout);
 		else
-			fwrite(start, 1, (size_t)(p - start), stdout);
+			fwrite(p, 1, n, stdout);
+		p += n;
 		cols++;
 	}
 	if (keep < total) {

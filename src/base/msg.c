@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "msg.h"
 #include "util.h"
@@ -57,6 +58,23 @@ void pd_msg_free(struct pd_msg *msg)
 	addrlist_clear(&msg->to);
 	addrlist_clear(&msg->cc);
 	addrlist_clear(&msg->delivered_to);
+	for (size_t i = 0; i < msg->n_fields; i++) {
+		free(msg->fields[i].name);
+		free(msg->fields[i].value);
+	}
+	free(msg->fields);
+	free(msg->content_type);
+	free(msg->report_type);
+	free(msg->dsn.original_message_id);
+	free(msg->dsn.returned_message_id);
+	for (size_t i = 0; i < msg->dsn.n_groups; i++) {
+		struct pd_dsn_group *g = &msg->dsn.groups[i];
+		free(g->final_recipient);
+		free(g->original_recipient);
+		free(g->action);
+		free(g->status);
+	}
+	free(msg->dsn.groups);
 	free(msg->auto_submitted);
 	free(msg->precedence);
 	free(msg->authentication_results);
@@ -80,6 +98,16 @@ void pd_msg_free(struct pd_msg *msg)
 	free(msg->parse_error);
 	strv_free(msg->warnings, msg->n_warnings);
 	free(msg);
+}
+
+const char *pd_msg_field(const struct pd_msg *msg, const char *name, size_t nth)
+{
+	if (msg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < msg->n_fields; i++)
+		if (strcasecmp(msg->fields[i].name, name) == 0 && nth-- == 0)
+			return msg->fields[i].value;
+	return NULL;
 }
 
 /*

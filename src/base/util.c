@@ -17,6 +17,8 @@
 
 #include <gnutls/crypto.h>
 
+#include <unistr.h>
+
 #include "util.h"
 
 static void oom(void)
@@ -429,39 +431,44 @@ bool pd_hostname_valid(const char *s, size_t n)
 
 bool pd_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	return u8_check((const uint8_t *)s, len) == NULL;
+}
 
-	while (p < end) {
-		unsigned char c = *p;
-		size_t n;
-		uint32_t cp;
+/* Length of the character at s (len > 0 bytes left); 1 for an invalid byte. */
+static size_t utf8_char_len(const char *s, size_t len)
+{
+	int n = u8_mblen((const uint8_t *)s, len);
 
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if ((size_t)(end - p) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		p += n + 1;
+	return n > 0 ? (size_t)n : 1;
+}
+
+size_t pd_utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t i = 0;
+
+	if (len <= max)
+		return len;
+	while (i < max) {
+		size_t n = utf8_char_len(s + i, len - i);
+		if (i + n > max)
+			break;
+		i += n;
 	}
-	return true;
+	return i;
+}
+
+size_t pd_utf8_count(const char *s, size_t len)
+{
+	return u8_mbsnlen((const uint8_t *)s, len);
+}
+
+size_t pd_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	size_t i = 0;
+
+	for (size_t c = 0; c < max_chars && i < len; c++)
+		i += utf8_char_len(s + i, len - i);
+	return i;
 }
 
 /* Parse a non-negative decimal integer with an optional one-letter unit. */

@@ -22,6 +22,7 @@
 #include <confuse.h>
 #include <curl/curl.h>
 
+#include "codec.h"
 #include "config.h"
 #include "config_int.h"
 #include "confload.h"
@@ -41,15 +42,10 @@ bool domain_valid(const char *s)
 	return domain_valid_n(s, strlen(s));
 }
 
-/* local@domain with a dot-atom local part (no quoted local parts). */
+/* local@domain: codec.h's check, UTF-8 allowed (RFC 6531). */
 bool addr_spec_valid(const char *s)
 {
-	const char *at = strrchr(s, '@');
-
-	if (at == NULL || !pd_utf8_valid(s, strlen(s)))
-		return false;
-	size_t ln = (size_t)(at - s);
-	return ln <= 64 && pd_dot_atom_valid(s, ln) && domain_valid(at + 1);
+	return pd_addr_spec_valid(s, PD_ADDR_UTF8);
 }
 
 bool pd_config_host_is_loopback(const char *host)
@@ -84,20 +80,93 @@ void pd_url_free(struct pd_url *u)
 }
 
 /*
+ * Why libcurl refused the authority [p, e) of a URL, in the words the
+ * operator needs: curl says "bad port" for "::1" without brackets and for
+ * text after "]", and "bad IPv6" for a missing "]".
+ */
+static void url_authority_why(CURLUcode rc, const char *p, const char *e, char *why,
+			      size_t why_len)
+{
+	const char *close = *p == '[' ? memchr(p, ']', (size_t)(e - p)) : NULL;
+	size_t colons = 0;
+
+	for (const char *q = p; q < e; q++)
+		colons += *q == ':';
+	if (rc == CURLUE_NO_HOST)
+		snprintf(why, why_len, "missing host name");
+	else if (*p == '[' && close == NULL)
+		snprintf(why, why_len, "missing ']' after the IPv6 address");
+	else if (*p == '[' && rc == CURLUE_BAD_IPV6)
+		snprintf(why, why_len, "bad IPv6 address [%.*s]", (int)(close - p - 1), p + 1);
+	else if (*p == '[' && close + 1 < e && close[1] != ':')
+		snprintf(why, why_len, "unexpected text after ']'");
+	else if (*p != '[' && colons > 1)
+		snprintf(why, why_len, "IPv6 addresses must be written in brackets, e.g. [::1]");
+	else if (rc == CURLUE_BAD_PORT_NUMBER)
+		snprintf(why, why_len, "port must be a number from 1 to 65535");
+	else
+		snprintf(why, why_len, "%s", curl_url_strerror(rc));
+}
+
+/* The path of a URL percent-decoded into *out (newly allocated); -1 with a
+ * reason when an escape is broken, or the result holds a control character
+ * or is not UTF-8. */
+static int url_path_decode(const char *path, char **out, char *why, size_t why_len)
+{
+	int n = 0;
+	char *dec;
+
+	*out = NULL;
+	/* libcurl leaves a broken escape as it is: refuse it instead */
+	for (const char *q = strchr(path, '%'); q != NULL; q = strchr(q + 1, '%')) {
+		if (pd_hexval(q[1]) < 0 || pd_hexval(q[2]) < 0) {
+			snprintf(why, why_len, "bad percent-encoding in the path");
+			return -1;
+		}
+	}
+	dec = curl_easy_unescape(NULL, path, 0, &n);
+	if (dec == NULL) {
+		snprintf(why, why_len, "out of memory decoding the path");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)dec[i] < 0x20 || dec[i] == 0x7f) {
+			snprintf(why, why_len, "the path decodes to a control character");
+			curl_free(dec);
+			return -1;
+		}
+	}
+	if (!pd_utf8_valid(dec, (size_t)n)) {
+		snprintf(why, why_len, "the path is not valid UTF-8");
+		curl_free(dec);
+		return -1;
+	}
+	*out = pd_xstrndup(dec, (size_t)n);
+	curl_free(dec);
+	return 0;
+}
+
+/*
  * Strict on purpose: these URLs name where passwords go, so anything
- * surprising is refused rather than guessed at.  Scheme names match in any
- * case; user names ("imap://u@h") are refused (the user key holds it);
- * '?', '#', blanks and control characters must be percent-encoded; IMAP
- * ';' parameters (RFC 5092 ";UIDVALIDITY=") are refused.  The path is
- * percent-decoded and must be UTF-8 without control characters.
+ * surprising is refused rather than guessed at.  libcurl's URL API splits
+ * the URL; the rules are ours.  Scheme names match in any case; user names
+ * ("imap://u@h") are refused (the user key holds it); '?', '#', blanks and
+ * control characters must be percent-encoded; IMAP ';' parameters (RFC 5092
+ * ";UIDVALIDITY=") are refused; an IPv6 zone ("%25eth0") is refused.  The
+ * path is taken as written (no "." or ".." folding), percent-decoded, and
+ * must be UTF-8 without control characters.
  */
 int pd_config_parse_url(const char *url, enum pd_url_proto proto, struct pd_url *u, char *why,
 			size_t why_len)
 {
 	const char *plain = proto == PD_URL_IMAP ? "imap" : "smtp";
-	const char *p, *auth_end, *host_end;
+	const char *p, *auth_end;
 	uint16_t def_port;
 	size_t plen = strlen(plain);
+	CURLU *h = NULL;
+	CURLUcode rc;
+	char *host = NULL, *port = NULL, *path = NULL, *user = NULL, *pass = NULL, *zone = NULL;
+	int ret = -1;
 
 	memset(u, 0, sizeof(*u));
 	if (strncasecmp(url, plain, plen) == 0 && strncmp(url + plen, "://", 3) == 0) {
@@ -128,114 +197,85 @@ int pd_config_parse_url(const char *url, enum pd_url_proto proto, struct pd_url 
 		}
 	}
 	auth_end = p + strcspn(p, "/");
-	if (memchr(p, '@', (size_t)(auth_end - p)) != NULL) {
-		snprintf(why, why_len, "a user name in the URL is not supported; use the user "
-				       "option");
+	if ((h = curl_url()) == NULL) {
+		snprintf(why, why_len, "out of memory parsing the URL");
 		return -1;
 	}
-	if (*p == '[') {
-		const char *close = memchr(p, ']', (size_t)(auth_end - p));
-		unsigned char a6[16];
-		if (close == NULL) {
-			snprintf(why, why_len, "missing ']' after the IPv6 address");
-			return -1;
+	rc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS);
+	if (rc != CURLUE_OK) {
+		url_authority_why(rc, p, auth_end, why, why_len);
+		goto done;
+	}
+	curl_url_get(h, CURLUPART_USER, &user, 0);
+	curl_url_get(h, CURLUPART_PASSWORD, &pass, 0);
+	if (user != NULL || pass != NULL) {
+		snprintf(why, why_len, "a user name in the URL is not supported; use the user "
+				       "option");
+		goto done;
+	}
+	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL ||
+	    *host == '\0') {
+		snprintf(why, why_len, "missing host name");
+		goto done;
+	}
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (curl_url_get(h, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && zone != NULL) {
+			snprintf(why, why_len, "bad IPv6 address %s: a zone (%%25%s) is not supported",
+				 host, zone);
+			goto done;
 		}
-		u->host = pd_xstrndup(p + 1, (size_t)(close - p - 1));
-		if (inet_pton(AF_INET6, u->host, a6) != 1) {
-			snprintf(why, why_len, "bad IPv6 address [%s]", u->host);
-			goto fail;
-		}
-		host_end = close + 1;
-		if (host_end != auth_end && *host_end != ':') {
-			snprintf(why, why_len, "unexpected text after ']'");
-			goto fail;
-		}
+		u->host = pd_xstrndup(host + 1, n >= 2 ? n - 2 : 0);
 	} else {
-		host_end = memchr(p, ':', (size_t)(auth_end - p));
-		if (host_end == NULL)
-			host_end = auth_end;
-		if (host_end < auth_end &&
-		    memchr(host_end + 1, ':', (size_t)(auth_end - host_end - 1)) != NULL) {
-			snprintf(why, why_len, "IPv6 addresses must be written in brackets, e.g. "
-					       "[::1]");
-			return -1;
+		if (!domain_valid(host)) {
+			snprintf(why, why_len, "bad host name '%s'", host);
+			goto done;
 		}
-		if (host_end == p) {
-			snprintf(why, why_len, "missing host name");
-			return -1;
-		}
-		if (!domain_valid_n(p, (size_t)(host_end - p))) {
-			snprintf(why, why_len, "bad host name '%.*s'", (int)(host_end - p), p);
-			return -1;
-		}
-		u->host = pd_xstrndup(p, (size_t)(host_end - p));
+		u->host = pd_xstrdup(host);
 	}
 	u->port = def_port;
-	if (host_end < auth_end) { /* ":port" */
-		const char *d = host_end + 1;
-		unsigned long port = 0;
-		if (d == auth_end) {
-			snprintf(why, why_len, "missing port number after ':'");
-			goto fail;
-		}
-		for (; d < auth_end; d++) {
-			if (!isdigit((unsigned char)*d) || port > 65535) {
-				port = 0;
-				break;
-			}
-			port = port * 10 + (unsigned long)(*d - '0');
-		}
-		if (port < 1 || port > 65535) {
+	if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL) {
+		/* libcurl checked the digits and the range 0-65535 */
+		long v = strtol(port, NULL, 10);
+		if (v < 1 || v > 65535) {
 			snprintf(why, why_len, "port must be a number from 1 to 65535");
-			goto fail;
+			goto done;
 		}
-		u->port = (uint16_t)port;
+		u->port = (uint16_t)v;
+	} else if (auth_end > p && auth_end[-1] == ':') {
+		snprintf(why, why_len, "missing port number after ':'");
+		goto done;
 	}
 
 	/* path: "/folder", percent-decoded */
-	const char *path = *auth_end == '/' ? auth_end + 1 : auth_end;
-	if (proto == PD_URL_IMAP && strchr(path, ';') != NULL) {
+	if (curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK || path == NULL) {
+		snprintf(why, why_len, "no path in the URL");
+		goto done;
+	}
+	const char *folder = path[0] == '/' ? path + 1 : path;
+	if (proto == PD_URL_IMAP && strchr(folder, ';') != NULL) {
 		snprintf(why, why_len, "';' parameters are not supported (write ';' in a folder "
 				       "name as %%3B)");
-		goto fail;
+		goto done;
 	}
-	struct pd_buf b;
-	pd_buf_init(&b);
-	for (const char *q = path; *q; q++) {
-		if (*q == '%') {
-			int hi = pd_hexval(q[1]), lo = hi < 0 ? -1 : pd_hexval(q[2]);
-			if (lo < 0) {
-				snprintf(why, why_len, "bad percent-encoding in the path");
-				pd_buf_free(&b);
-				goto fail;
-			}
-			char ch = (char)(hi * 16 + lo);
-			if ((unsigned char)ch < 0x20 || ch == 0x7f) {
-				snprintf(why, why_len, "the path decodes to a control character");
-				pd_buf_free(&b);
-				goto fail;
-			}
-			pd_buf_append_char(&b, ch);
-			q += 2;
-		} else {
-			pd_buf_append_char(&b, *q);
-		}
-	}
-	if (b.len > 0 && !pd_utf8_valid(b.data, b.len)) {
-		snprintf(why, why_len, "the path is not valid UTF-8");
-		pd_buf_free(&b);
-		goto fail;
-	}
-	if (b.len == 0) {
-		pd_buf_free(&b);
+	if (url_path_decode(folder, &u->path, why, why_len) < 0)
+		goto done;
+	if (*u->path == '\0') {
+		free(u->path);
 		u->path = proto == PD_URL_IMAP ? pd_xstrdup("INBOX") : NULL;
-	} else {
-		u->path = pd_buf_steal(&b, NULL);
 	}
-	return 0;
-fail:
-	pd_url_free(u);
-	return -1;
+	ret = 0;
+done:
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(user);
+	curl_free(pass);
+	curl_free(zone);
+	curl_url_cleanup(h);
+	if (ret < 0)
+		pd_url_free(u);
+	return ret;
 }
 
 /* Parse "HH:MM" at *p into minutes (0..1440). */

@@ -851,6 +851,13 @@ static int store_raw_only(struct pd_db *db, const struct pd_store_ctx *ctx,
 	bare.raw_len = it->msg->raw_len;
 	memcpy(bare.content_hash, it->msg->content_hash, sizeof(bare.content_hash));
 	bare.message_id = it->msg->message_id;
+	/* what the loop guard and the bounce reader decide on (borrowed), as
+	 * they did when they read the raw bytes themselves */
+	bare.n_fields = it->msg->n_fields;
+	bare.fields = it->msg->fields;
+	bare.content_type = it->msg->content_type;
+	bare.report_type = it->msg->report_type;
+	bare.dsn = it->msg->dsn;
 	bare.subject = (char *)"";
 	bare.from.name = (char *)"";
 	bare.from.address = (char *)"";

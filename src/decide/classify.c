@@ -124,37 +124,9 @@ static void fold_reserve(struct words *w, size_t more)
 /* Decode one UTF-8 character strictly; returns its length, 0 when invalid. */
 static size_t utf8_dec(const uint8_t *s, size_t n, ucs4_t *c)
 {
-	uint8_t b = s[0];
+	int len = u8_mbtoucr(c, s, n);
 
-	if (b < 0x80) {
-		*c = b;
-		return 1;
-	}
-	if (b >= 0xc2 && b <= 0xdf) {
-		if (n < 2 || (s[1] & 0xc0) != 0x80)
-			return 0;
-		*c = ((ucs4_t)(b & 0x1f) << 6) | (s[1] & 0x3f);
-		return 2;
-	}
-	if (b >= 0xe0 && b <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		*c = ((ucs4_t)(b & 0x0f) << 12) | ((ucs4_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-		if (*c < 0x800 || (*c >= 0xd800 && *c <= 0xdfff))
-			return 0;
-		return 3;
-	}
-	if (b >= 0xf0 && b <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		*c = ((ucs4_t)(b & 0x07) << 18) | ((ucs4_t)(s[1] & 0x3f) << 12) |
-		     ((ucs4_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-		if (*c < 0x10000 || *c > 0x10ffff)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return len > 0 ? (size_t)len : 0;
 }
 
 /*
@@ -493,14 +465,8 @@ static void words_split(struct words *w, const uint8_t *s, size_t n, bool uax29_
 /* The length of the first at most TEXT_MAX bytes of s, cut at a character start. */
 static size_t text_len(const char *s)
 {
-	size_t n = strnlen(s, TEXT_MAX + 1);
-
-	if (n > TEXT_MAX) {
-		n = TEXT_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	return n;
+	/* a character is at most 4 bytes: enough to see whether the last one fits */
+	return pd_utf8_cut(s, strnlen(s, TEXT_MAX + 4), TEXT_MAX);
 }
 
 char *pd_classify_words(const char *text, size_t len, bool uax29_only)
@@ -692,11 +658,7 @@ static void hit(struct rstate *rs, const struct compiled *cp, size_t ki, const s
 	s->field = field;
 	/* copy now: the words' buffers are reused for the next field */
 	size_t start = w->v[i].start, n = w->v[last].end - start;
-	if (n > MATCH_MAX) {
-		n = MATCH_MAX;
-		while (n > 0 && (w->text[start + n] & 0xc0) == 0x80)
-			n--;
-	}
+	n = pd_utf8_cut((const char *)w->text + start, n, MATCH_MAX);
 	s->match_text = pd_xstrndup((const char *)w->text + start, n);
 }
 
@@ -743,13 +705,8 @@ static void add_reason(struct pd_classification *out, const char *what, const ch
 {
 	out->reasons = pd_xgrow(out->reasons, out->n_reasons, sizeof(*out->reasons));
 	struct pd_reason *r = &out->reasons[out->n_reasons++];
-	size_t n = strlen(matched);
+	size_t n = pd_utf8_cut(matched, strlen(matched), MATCH_MAX);
 
-	if (n > MATCH_MAX) {
-		n = MATCH_MAX;
-		while (n > 0 && ((unsigned char)matched[n] & 0xc0) == 0x80)
-			n--;
-	}
 	r->what = pd_xstrdup(what);
 	r->source = pd_xstrdup(source);
 	r->rule = pd_xstrdup(rule);

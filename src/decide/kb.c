@@ -357,16 +357,6 @@ fail:
 
 /* ------------------------------------------------------------ mail side */
 
-/* Length of s cut to at most max bytes without splitting a character. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
 char *pd_kb_query_text(const char *subject, const char *body)
 {
 	struct pd_buf b;
@@ -388,7 +378,7 @@ char *pd_kb_query_text(const char *subject, const char *body)
 			pd_buf_append(&b, p, (size_t)(e - p));
 		p = e;
 	}
-	size_t bl = utf8_cut(b.data + start, b.len - start, PD_KB_QUERY_BODY);
+	size_t bl = pd_utf8_cut(b.data + start, b.len - start, PD_KB_QUERY_BODY);
 	b.len = start + bl;
 	b.data[b.len] = '\0';
 	return pd_buf_steal(&b, NULL);
@@ -397,23 +387,13 @@ char *pd_kb_query_text(const char *subject, const char *body)
 /* Characters (code points) in s[0..n). */
 static size_t cols(const char *s, size_t n)
 {
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++)
-		c += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return c;
+	return pd_utf8_count(s, n);
 }
 
 /* Byte length of the first max_cols characters of s. */
 static size_t bytes_for_cols(const char *s, size_t max_cols)
 {
-	size_t i = 0, c = 0;
-	while (s[i] && c < max_cols) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		c++;
-	}
-	return i;
+	return pd_utf8_prefix(s, strlen(s), max_cols);
 }
 
 /* Append the words of line (Markdown list and emphasis marks dropped) to b,

@@ -38,10 +38,10 @@ void pd_plan_probe(const struct pd_config *cfg, const struct pd_msg *msg,
 	memset(out, 0, sizeof(*out));
 	pd_thread_find_tag(msg->subject, cfg->subject_tag, &out->tag);
 	out->automatic = automatic_mail(cfg, msg);
-	if (msg->raw == NULL || !pd_loopguard_is_dsn(msg->raw, msg->raw_len))
+	if (!pd_loopguard_is_dsn(msg))
 		return;
 	out->is_dsn = true;
-	if (pd_loopguard_dsn(msg->raw, msg->raw_len, &out->bounce_of, &out->bounce_rcpt,
+	if (pd_loopguard_dsn(msg, &out->bounce_of, &out->bounce_rcpt,
 			     &out->bounce_permanent) != 1 ||
 	    out->bounce_of == NULL) {
 		free(out->bounce_of);
@@ -181,9 +181,7 @@ static char *cut_copy(const char *s, size_t max)
 
 	if (n <= max)
 		return NULL;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--; /* not inside a UTF-8 sequence */
-	return pd_xstrndup(s, max);
+	return pd_xstrndup(s, pd_utf8_cut(s, n, max)); /* not inside a character */
 }
 
 /* A new ticket's opening: subject, language and classification read the

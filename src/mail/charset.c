@@ -28,6 +28,7 @@
 #include <strings.h>
 
 #include <uchardet.h>
+#include <unistr.h>
 
 #include "charset.h"
 
@@ -38,30 +39,10 @@ static const char REPL[] = "\xef\xbf\xbd"; /* U+FFFD */
 /* Length (1-4) of the well-formed UTF-8 sequence at p, 0 when ill-formed. */
 static size_t utf8_seq(const unsigned char *p, size_t avail)
 {
-	unsigned char ch = p[0];
+	ucs4_t uc;
+	int n = u8_mbtoucr(&uc, p, avail);
 
-	if (ch < 0x80)
-		return 1;
-	if (ch < 0xc2)
-		return 0;
-	if (ch < 0xe0)
-		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (ch < 0xf0) {
-		if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (ch < 0xf5) {
-		if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
-			return 0; /* overlong, beyond U+10FFFF */
-		return 4;
-	}
-	return 0;
+	return n > 0 ? (size_t)n : 0;
 }
 
 void pd_utf8_append_clean(struct pd_buf *b, const char *s, size_t len)

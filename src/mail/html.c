@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include <gumbo.h>
+#include <unistr.h>
 
 #include "html.h"
 #include "util.h"
@@ -496,20 +497,10 @@ static void entities(struct out *o, const char *s, size_t n)
 			unsigned long cp = amp[2] == 'x' || amp[2] == 'X' ? strtoul(amp + 3, NULL, 16)
 									: strtoul(amp + 2, NULL, 10);
 			if (cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
-				char u[4];
-				size_t un;
-				if (cp < 0x80)
-					u[0] = (char)cp, un = 1;
-				else if (cp < 0x800)
-					u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 63)), un = 2;
-				else if (cp < 0x10000)
-					u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 63)),
-					u[2] = (char)(0x80 | (cp & 63)), un = 3;
-				else
-					u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 63)),
-					u[2] = (char)(0x80 | (cp >> 6 & 63)), u[3] = (char)(0x80 | (cp & 63)),
-					un = 4;
-				pd_buf_append(&b, u, un);
+				uint8_t u[6];
+				int un = u8_uctomb(u, (ucs4_t)cp, (int)sizeof(u));
+				if (un > 0)
+					pd_buf_append(&b, u, (size_t)un);
 				done = true;
 			}
 		} else {
@@ -599,11 +590,10 @@ static char *steal_utf8(struct pd_buf *b)
 	for (size_t i = 0; i < b->len;) {
 		size_t j = i + 1;
 		unsigned char ch = (unsigned char)b->data[i];
-		if (ch >= 0xc2 && ch <= 0xf4) {
-			size_t want = ch < 0xe0 ? 2 : ch < 0xf0 ? 3 : 4;
-			if (i + want <= b->len && pd_utf8_valid(b->data + i, want))
-				j = i + want;
-		}
+		ucs4_t uc;
+		int n = u8_mbtoucr(&uc, (const uint8_t *)b->data + i, b->len - i);
+		if (ch >= 0x80 && n > 0)
+			j = i + (size_t)n;
 		if (ch == 0 || (ch >= 0x80 && j == i + 1))
 			pd_buf_append_str(&clean, "\xef\xbf\xbd");
 		else

@@ -30,6 +30,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistr.h>
+
+#include "codec.h"
 #include "render.h"
 
 #define LINE_MAX_COLS 78    /* RFC 5322 "SHOULD" limit for header lines */
@@ -48,59 +51,22 @@
  * surrogates, beyond U+10FFFF, truncated). */
 static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v;
+	ucs4_t uc;
+	int n = u8_mbtoucr(&uc, s, len);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2, v = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, v = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4, v = c & 0x07;
-	} else {
+	if (n <= 0)
 		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
-	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
-		return 0;
-	*cp = v;
-	return n;
+	*cp = uc;
+	return (size_t)n;
 }
 
 static void utf8_put(struct pd_buf *b, uint32_t cp)
 {
-	char u[4];
+	uint8_t u[6];
+	int n = u8_uctomb(u, cp, (int)sizeof(u));
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		pd_buf_append(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		pd_buf_append(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		pd_buf_append(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		pd_buf_append(b, u, 4);
-	}
+	if (n > 0)
+		pd_buf_append(b, u, (size_t)n);
 }
 
 /* Characters that must never reach a header: they could end it (CR, LF, and
@@ -235,28 +201,6 @@ static void hdr_words(struct hdr *h, const char *s)
 	}
 }
 
-static const char b64_digits[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64_append(struct pd_buf *b, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t k = n - i < 3 ? n - i : 3;
-		char q[4];
-
-		if (k > 1)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (k > 2)
-			v |= p[i + 2];
-		q[0] = b64_digits[(v >> 18) & 63];
-		q[1] = b64_digits[(v >> 12) & 63];
-		q[2] = k > 1 ? b64_digits[(v >> 6) & 63] : '=';
-		q[3] = k > 2 ? b64_digits[v & 63] : '=';
-		pd_buf_append(b, q, 4);
-	}
-}
-
 /* s (valid UTF-8) as B encoded words, each as long as the current line
  * allows (at most EWORD_MAX) and cut between characters.  Whitespace between
  * adjacent encoded words is not part of the text, so the words can be cut
@@ -282,8 +226,7 @@ static void hdr_encoded(struct hdr *h, const char *s)
 		if (take >= len) {
 			take = len;
 		} else {
-			while (take > 0 && (p[take] & 0xc0) == 0x80)
-				take--; /* do not cut a character */
+			take = pd_utf8_cut((const char *)p, len, take); /* not inside a character */
 			/* prefer to cut after a space: decoders that wrongly keep
 			 * the blank between two words (Python's address parser
 			 * does) then double a space instead of splitting a word */
@@ -295,7 +238,7 @@ static void hdr_encoded(struct hdr *h, const char *s)
 		}
 		pd_buf_reset(&w);
 		pd_buf_append_str(&w, EWORD_PREFIX);
-		base64_append(&w, p, take);
+		pd_b64_encode(&w, p, take);
 		pd_buf_append(&w, "?=", 2);
 		hdr_token(h, w.data, w.len);
 		p += take;
@@ -343,39 +286,6 @@ static bool is_atext(unsigned char c)
 	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* addr-spec we are willing to write: dot-atom local part, a domain of
- * letters, digits, '-', '.', '_' (or a [literal]), ASCII only.  Quoted local
- * parts are refused: no one we write to needs them. */
-static bool addr_spec_valid(const char *a)
-{
-	const char *at = strrchr(a, '@');
-
-	if (at == NULL || at == a || at[1] == '\0' || strlen(a) > 254)
-		return false;
-	for (const char *p = a; p < at; p++)
-		if (!is_atext((unsigned char)*p) && *p != '.')
-			return false;
-	if (a[0] == '.' || at[-1] == '.' || strstr(a, "..") != NULL)
-		return false;
-	const char *d = at + 1;
-	if (d[0] == '[') {
-		size_t n = strlen(d);
-		if (n < 3 || d[n - 1] != ']')
-			return false;
-		for (size_t i = 1; i + 1 < n; i++)
-			if (d[i] <= ' ' || d[i] >= 0x7f || strchr("[]\\", d[i]) != NULL)
-				return false;
-		return true;
-	}
-	for (const char *p = d; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.' || c == '_'))
-			return false;
-	}
-	return d[0] != '.' && d[strlen(d) - 1] != '.';
-}
-
 /* Printable copy of an untrusted value for an error message. */
 static void err_quote(char *out, size_t size, const char *s)
 {
@@ -393,7 +303,7 @@ static int hdr_mailbox(struct hdr *h, const char *field, size_t idx, const struc
 {
 	const char *addr = a->address ? a->address : "";
 
-	if (!addr_spec_valid(addr)) {
+	if (!pd_addr_spec_valid(addr, 0)) {
 		char shown[200];
 		err_quote(shown, sizeof(shown), addr);
 		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
@@ -583,33 +493,6 @@ static bool body_needs_qp(const char *s)
 	}
 }
 
-static void qp_line(struct pd_buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t col = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		bool last = i + 1 == len;
-		char tok[3];
-		size_t t;
-
-		if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last)) {
-			tok[0] = (char)c, t = 1;
-		} else {
-			tok[0] = '=', tok[1] = hex[c >> 4], tok[2] = hex[c & 15], t = 3;
-		}
-		/* a soft break "=" needs a column of its own, except on the last token */
-		if (col + t > (last ? QP_LINE_MAX : QP_LINE_MAX - 1)) {
-			pd_buf_append(b, "=\r\n", 3);
-			col = 0;
-		}
-		pd_buf_append(b, tok, t);
-		col += t;
-	}
-	pd_buf_append(b, "\r\n", 2);
-}
-
 static void append_body(struct pd_buf *b, const char *body, bool qp)
 {
 	const char *p = body;
@@ -619,7 +502,7 @@ static void append_body(struct pd_buf *b, const char *body, bool qp)
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
 		if (qp) {
-			qp_line(b, p, n);
+			pd_qp_encode_line(b, p, n, QP_LINE_MAX);
 		} else {
 			pd_buf_append(b, p, n);
 			pd_buf_append(b, "\r\n", 2);

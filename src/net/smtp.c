@@ -50,6 +50,7 @@
 #include "ioutil.h"
 #include "log.h"
 #include "oauth2.h"
+#include "codec.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -325,20 +326,14 @@ static void reset_handle(struct pd_smtp *s)
 
 /* ------------------------------------------------------------ addresses */
 
-/* An addr-spec we can put between <> on a command line: no controls, spaces
- * or angle brackets (keeps CR/LF from ever reaching the wire). */
+/* An addr-spec we can put between <> on a command line: codec.h's check
+ * (no controls, blanks or angle brackets: CR/LF never reach the wire); the
+ * null reverse-path only where empty_ok. */
 static bool address_ok(const char *a, bool empty_ok)
 {
 	if (*a == '\0')
 		return empty_ok;
-	if (strlen(a) > 320)
-		return false;
-	for (; *a; a++) {
-		unsigned char c = (unsigned char)*a;
-		if (c <= 0x20 || c == 0x7f || c == '<' || c == '>')
-			return false;
-	}
-	return true;
+	return pd_addr_spec_valid(a, PD_ADDR_UTF8);
 }
 
 /* ------------------------------------------------------------ failures */

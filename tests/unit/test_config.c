@@ -1700,7 +1700,14 @@ static void test_url_parse(void **state)
 		{PD_URL_SMTP, "smtp://smtp.example.com/ehlo.example.com", "smtp.example.com", 25,
 		 "ehlo.example.com", false, NULL},
 		{PD_URL_SMTP, "smtp://[::1]:587", "::1", 587, NULL, false, NULL},
+		/* the folder as written: no "." or ".." folding */
+		{PD_URL_IMAP, "imap://h/a/../b", "h", 143, "a/../b", false, NULL},
+		{PD_URL_IMAP, "imap://h:00143/", "h", 143, "INBOX", false, NULL},
 		/* errors */
+		{PD_URL_IMAP, "imap://:pw@h/", NULL, 0, NULL, false,
+		 "a user name in the URL is not supported; use the user option"},
+		{PD_URL_IMAP, "imap://[fe80::1%25eth0]/", NULL, 0, NULL, false,
+		 "bad IPv6 address [fe80::1]: a zone (%25eth0) is not supported"},
 		{PD_URL_IMAP, "http://mail.example.com/", NULL, 0, NULL, false,
 		 "must start with imap:// or imaps://"},
 		{PD_URL_IMAP, "imap:/mail.example.com", NULL, 0, NULL, false,

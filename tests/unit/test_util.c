@@ -92,6 +92,25 @@ static void test_utf8(void **state)
 	assert_false(pd_utf8_valid("\xf4\x90\x80\x80", 4));     /* > U+10FFFF */
 	assert_false(pd_utf8_valid("\xd0", 1));                 /* truncated */
 	assert_false(pd_utf8_valid("\xcf\xf0\xe8", 3));         /* windows-1251 bytes */
+
+	/* cutting and counting by character ("Не" is 4 bytes, 2 characters) */
+	static const struct {
+		const char *s;
+		size_t max, cut;
+	} cuts[] = {
+		{"plain", 3, 3},         {"plain", 9, 5},          {"\xd0\x9d\xd0\xb5", 3, 2},
+		{"\xd0\x9d\xd0\xb5", 1, 0}, {"\xd0\x9d\xd0\xb5", 4, 4},
+		{"a\xf0\x9f\x98\x80" "b", 4, 1}, {"a\xf0\x9f\x98\x80" "b", 5, 5},
+		{"\xff\xfe\xfd", 2, 2}, /* invalid bytes count one each */
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(cuts); i++)
+		assert_int_equal(pd_utf8_cut(cuts[i].s, strlen(cuts[i].s), cuts[i].max), cuts[i].cut);
+	assert_int_equal(pd_utf8_count("\xd0\x9d\xd0\xb5 ok", 7), 5);
+	assert_int_equal(pd_utf8_count("\xff\xfe", 2), 2);
+	assert_int_equal(pd_utf8_count("", 0), 0);
+	assert_int_equal(pd_utf8_prefix("\xd0\x9d\xd0\xb5 ok", 7, 2), 4);
+	assert_int_equal(pd_utf8_prefix("\xd0\x9d\xd0\xb5 ok", 7, 99), 7);
+	assert_int_equal(pd_utf8_prefix("\xd0", 1, 1), 1); /* truncated: one byte */
 }
 
 static void test_sha256(void **state)
