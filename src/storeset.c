@@ -51,8 +51,11 @@ struct smail {
 	struct pd_auto_counts counts;
 	struct pd_plan plan;
 	bool planned;
-	bool written;            /* its new ticket is in */
-	int64_t ticket, message; /* numbers given for a new ticket */
+	bool fresh;              /* a new ticket (else a follow-up on plan.ticket) */
+	bool follows;            /* the same as an earlier mail of the batch, or its reply */
+	bool taken;              /* chosen for the set */
+	bool written;            /* its rows are in */
+	int64_t ticket, message; /* its ticket (given for a new one) and message numbers */
 };
 
 /* ------------------------------------------------------------ arrays */
@@ -281,6 +284,23 @@ static int gather_facts(struct pd_db *db, const struct pd_store_ctx *ctx, struct
 
 /* -------------------------------------------------------- dependencies */
 
+/* Whether mail x may act on ticket t, as far as its facts tell. */
+static bool may_touch(const struct smail *x, int64_t t)
+{
+	const struct pd_plan_facts *f = &x->facts;
+
+	if (t == 0)
+		return false;
+	if (f->duplicate_of == t || f->own_ref_ticket == t || f->ref_ticket == t ||
+	    f->tag_ticket == t || x->probe.tag == t || f->token_ticket == t ||
+	    f->bounce_ticket == t || (x->planned && x->plan.ticket == t))
+		return true;
+	for (size_t i = 0; i < f->n_reply_tickets; i++)
+		if (f->reply_tickets[i] == t)
+			return true;
+	return false;
+}
+
 static bool same_addr(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && a[0] != '\0' && strcasecmp(a, b) == 0;
@@ -301,13 +321,13 @@ static bool same_id(const char *a, const char *b)
 }
 
 /* Whether mail y may be decided on the batch's facts, i.e. without seeing
- * what mail x (earlier in the batch) does. */
+ * what mail x (earlier in the batch) does.  A shared sender is dealt with
+ * when the set is chosen (pd_storeset_run) and composed (write_mails). */
 static bool independent(const struct smail *x, const struct smail *y)
 {
 	const struct pd_msg *a = x->it->msg, *b = y->it->msg;
 
-	if (same_addr(a->from.address, b->from.address) ||
-	    same_addr(x->probe.bounce_rcpt, b->from.address))
+	if (same_addr(x->probe.bounce_rcpt, b->from.address))
 		return false;
 	if (memcmp(a->content_hash, b->content_hash, sizeof(a->content_hash)) == 0 ||
 	    same_id(a->message_id, b->message_id))
@@ -318,8 +338,19 @@ static bool independent(const struct smail *x, const struct smail *y)
 	return true;
 }
 
-/* Plan mail i when the set can write it: a new ticket with nothing but its
- * acknowledgement and notice to queue, or a duplicate. */
+/* Whether an earlier mail x may act on a ticket y's facts name. */
+static bool touches_facts(const struct smail *x, const struct smail *y)
+{
+	const struct pd_plan_facts *f = &y->facts;
+
+	return may_touch(x, f->duplicate_of) || may_touch(x, f->own_ref_ticket) ||
+	       may_touch(x, f->ref_ticket) || may_touch(x, f->tag_ticket) ||
+	       may_touch(x, f->token_ticket) || may_touch(x, f->bounce_ticket);
+}
+
+/* Plan mail i when the set may write it: a new ticket with nothing but its
+ * acknowledgement and notice to queue, a duplicate, or (once its ticket's
+ * facts are in, see follow_up_ok) a customer's follow-up. */
 static bool plan_for_set(const struct pd_store_ctx *ctx, struct smail *m, size_t i)
 {
 	struct smail *y = &m[i];
@@ -328,9 +359,17 @@ static bool plan_for_set(const struct pd_store_ctx *ctx, struct smail *m, size_t
 	if (msg->parse_failed || msg->oversized || y->facts.n_reply_tickets > 0 ||
 	    y->probe.is_dsn || (y->probe.tag != 0 && y->facts.tag_ticket == 0))
 		return false;
-	for (size_t k = 0; k < i; k++)
+	bool dependent = false;
+	for (size_t k = 0; k < i && !dependent; k++) {
 		if (!independent(&m[k], y))
-			return false;
+			y->follows = dependent = true; /* a duplicate or reply of an earlier mail */
+		else if (touches_facts(&m[k], y))
+			dependent = true;
+	}
+	if (y->follows)
+		return false;
+	/* planned also when it depends on an earlier mail: what it would be
+	 * tells whether it may open a ticket (opener) */
 	const struct pd_plan_input in = {
 	    .cfg = ctx->cfg,
 	    .mailbox = ctx->mailbox,
@@ -340,15 +379,106 @@ static bool plan_for_set(const struct pd_store_ctx *ctx, struct smail *m, size_t
 	};
 	enum pd_plan_kind kind = pd_plan_mail(&in, &y->plan);
 	y->planned = true;
+	if (dependent)
+		return false;
 	if (kind == PD_PLAN_DUPLICATE)
 		return true;
+	if (kind == PD_PLAN_NEED_TICKET) {
+		/* nothing earlier in the batch may act on that ticket */
+		for (size_t k = 0; k < i; k++)
+			if (may_touch(&m[k], y->plan.ticket))
+				return false;
+		return true;
+	}
 	if (kind != PD_PLAN_NEW_TICKET || y->plan.flag != NULL || y->plan.foreign_tag != 0)
 		return false;
 	for (size_t k = 0; k < y->plan.n_steps; k++)
 		if (y->plan.steps[k].kind != PD_STEP_MAIL ||
 		    y->plan.steps[k].mail != PD_MAIL_NEW_TICKET)
 			return false;
+	y->fresh = true;
 	return true;
+}
+
+/* Whether the plan, made with its ticket's facts, is a customer's plain
+ * follow-up: the message on the ticket, its Cc's, the notice to the agents. */
+static bool follow_up_ok(const struct smail *y)
+{
+	const struct pd_plan *p = &y->plan;
+
+	if (p->kind != PD_PLAN_APPEND || p->flag != NULL || p->foreign_tag != 0 ||
+	    strcmp(p->msg_kind, "customer") != 0)
+		return false;
+	for (size_t k = 0; k < p->n_steps; k++)
+		if (p->steps[k].kind != PD_STEP_MAIL || p->steps[k].mail != PD_MAIL_FOLLOW_UP)
+			return false;
+	return true;
+}
+
+/*
+ * The facts of the tickets the follow-ups y[0..k) thread to, locked for
+ * this transaction (in the order of their numbers, so two instances lock
+ * alike), then each one planned again with them.
+ */
+static const char SQL_TICKET_FACTS[] =
+    "WITH l AS MATERIALIZED (SELECT id FROM tickets WHERE id = ANY($1::bigint[])"
+    "                        ORDER BY id FOR UPDATE)"
+    "SELECT u.i, t.status,"
+    "  extract(epoch FROM now() - coalesce(t.resolved_at, t.updated_at))::bigint,"
+    "  EXISTS (SELECT 1 FROM outbox WHERE ticket_id = t.id AND kind = 'survey'),"
+    "  EXISTS (SELECT 1 FROM participants WHERE ticket_id = t.id AND address = lower(u.sender)),"
+    "  t.assignee IS NULL"
+    " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(tk, sender, i)"
+    " JOIN l ON l.id = u.tk JOIN tickets t ON t.id = u.tk"
+    " ORDER BY u.i";
+
+static int plan_follow_ups(struct pd_db *db, const struct pd_store_ctx *ctx, struct smail **y,
+			   size_t k, struct pd_err *err)
+{
+	struct arrays s;
+	PGresult *res;
+
+	if (k == 0)
+		return 0;
+	arrays_init(&s, "it");
+	for (size_t i = 0; i < k; i++) {
+		add_i64(&s, 0, y[i]->plan.ticket);
+		add_str(&s, 1, y[i]->it->msg->from.address);
+	}
+	arrays_values(&s);
+	res = pd_db_query_bin(db, "pd_set_ticket_facts", SQL_TICKET_FACTS, s.n, s.v, s.len, s.fmt,
+			      err);
+	arrays_free(&s);
+	if (res == NULL)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		y[i]->facts.ticket.known = true; /* a ticket that is gone: exists stays false */
+	for (int r = 0; r < PQntuples(res); r++) {
+		size_t i = (size_t)strtoull(PQgetvalue(res, r, 0), NULL, 10) - 1;
+		struct pd_plan_ticket_facts *t;
+		if (i >= k)
+			continue;
+		t = &y[i]->facts.ticket;
+		t->exists = true;
+		snprintf(t->status, sizeof(t->status), "%s", PQgetvalue(res, r, 1));
+		t->resolved_age = cell_i64(res, r, 2);
+		t->surveyed = PQgetvalue(res, r, 3)[0] == 't';
+		t->from_participant = PQgetvalue(res, r, 4)[0] == 't';
+		t->unassigned = PQgetvalue(res, r, 5)[0] == 't';
+	}
+	PQclear(res);
+	for (size_t i = 0; i < k; i++) {
+		const struct pd_plan_input in = {
+		    .cfg = ctx->cfg,
+		    .mailbox = ctx->mailbox,
+		    .msg = y[i]->it->msg,
+		    .probe = &y[i]->probe,
+		    .facts = &y[i]->facts,
+		};
+		pd_plan_free(&y[i]->plan);
+		pd_plan_mail(&in, &y[i]->plan);
+	}
+	return 0;
 }
 
 /* --------------------------------------------------------------- writes */
@@ -424,13 +554,17 @@ static const char SQL_RAW[] =
     "INSERT INTO message_raw (message_id, raw)"
     " SELECT * FROM unnest($1::bigint[], $2::bytea[])";
 
-static const char SQL_CREATED[] =
+/* Each message's event (ticket.created or message.threaded), and the
+ * follow-ups' tickets ($8) touched. */
+static const char SQL_EVENTS[] =
+    "WITH t AS (UPDATE tickets SET updated_at = now() WHERE id = ANY($8::bigint[]))"
     "INSERT INTO events (ticket_id, message_id, actor, kind, detail)"
-    " SELECT t, m, 'mailbox:' || $7, 'ticket.created',"
-    "   jsonb_build_object('rule', rule, 'mailbox', $7::text, 'uid', uid,"
+    " SELECT t, m, 'mailbox:' || $9, kind,"
+    "   jsonb_build_object('rule', rule, 'mailbox', $9::text, 'uid', uid,"
     "                      'message_id', nullif(mid, ''), 'from', sender)"
     " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[],"
-    "             $6::text[]) WITH ORDINALITY AS u(t, m, rule, uid, mid, sender, i)"
+    "             $6::text[], $7::text[]) WITH ORDINALITY"
+    "   AS u(t, m, rule, uid, mid, sender, kind, i)"
     " ORDER BY i";
 
 static const char SQL_ATTACHMENTS[] =
@@ -445,19 +579,24 @@ static const char SQL_ATTACHMENTS[] =
     " SELECT msg, pos::int, fname, ctype, disp, cid, size, sha"
     "   FROM a ORDER BY i";
 
-/* Numbers for k new tickets and their messages, in one call. */
+/* Numbers for the new tickets among w[0..k) and for all their messages, in
+ * one call (a follow-up's ticket is plan.ticket). */
 static int take_numbers(struct pd_db *db, struct smail **w, size_t k, struct pd_err *err)
 {
-	char count[24];
-	const char *v[1] = {count};
+	char fresh[24], all[24];
+	const char *v[2] = {fresh, all};
+	size_t n_fresh = 0, f = 0;
 	PGresult *res;
 
-	snprintf(count, sizeof(count), "%zu", k);
+	for (size_t i = 0; i < k; i++)
+		n_fresh += w[i]->fresh;
+	snprintf(fresh, sizeof(fresh), "%zu", n_fresh);
+	snprintf(all, sizeof(all), "%zu", k);
 	res = pd_db_query(db, "pd_set_numbers",
-			  "SELECT nextval('tickets_id_seq'::regclass),"
+			  "SELECT CASE WHEN g <= $1::int THEN nextval('tickets_id_seq'::regclass) END,"
 			  "       nextval('messages_id_seq'::regclass)"
-			  "  FROM generate_series(1, $1::int)",
-			  1, v, err);
+			  "  FROM generate_series(1, $2::int) AS g ORDER BY g",
+			  2, v, err);
 	if (res == NULL)
 		return -1;
 	if ((size_t)PQntuples(res) != k) {
@@ -465,7 +604,7 @@ static int take_numbers(struct pd_db *db, struct smail **w, size_t k, struct pd_
 		return pd_err_set(err, PD_ERR_PERM, "db", 0, "the sequences gave too few numbers");
 	}
 	for (size_t i = 0; i < k; i++) {
-		w[i]->ticket = cell_i64(res, (int)i, 0);
+		w[i]->ticket = w[i]->fresh ? cell_i64(res, (int)f++, 0) : w[i]->plan.ticket;
 		w[i]->message = cell_i64(res, (int)i, 1);
 	}
 	PQclear(res);
@@ -480,6 +619,7 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 	arrays_init(&t, "ittttttittiitttttt");
 	arrays_init(&c, "itttiitttttttt");
 	arrays_init(&p, "ittt");
+	size_t n_fresh = 0;
 	for (size_t i = 0; i < k; i++) {
 		const struct pd_msg *msg = w[i]->it->msg;
 		const struct pd_plan_fresh *fr = &w[i]->plan.fresh;
@@ -487,6 +627,9 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 		const char *prio = pd_priority_name(cls->priority);
 		struct pd_sla_initial sla;
 
+		if (!w[i]->fresh)
+			goto cc;
+		n_fresh++;
 		pd_slascan_initial(ctx->cfg, fr->plan, prio, cls->line, now, &sla);
 		add_i64(&t, 0, w[i]->ticket);
 		add_str(&t, 1, fr->subject);
@@ -534,6 +677,7 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 			add_str(&p, 2, msg->from.name);
 			add_str(&p, 3, "requester");
 		}
+	cc:
 		if (!w[i]->plan.add_cc)
 			continue;
 		const struct pd_addrlist *lists[2] = {&msg->to, &msg->cc};
@@ -551,15 +695,24 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 				add_str(&p, 3, "cc");
 			}
 	}
-	arrays_values(&t);
-	arrays_scalar(&t, t.n, ctx->mailbox);
-	arrays_values(&c);
-	arrays_scalar(&c, c.n, ctx->mailbox);
-	if (arrays_send(db, "pd_set_tickets", SQL_TICKETS, &t, 1, err) < 0 ||
-	    arrays_send(db, "pd_set_classified", SQL_CLASSIFIED, &c, 1, err) < 0) {
+	if (n_fresh == 0) {
+		arrays_free(&t);
 		arrays_free(&c);
+	} else {
+		arrays_values(&t);
+		arrays_scalar(&t, t.n, ctx->mailbox);
+		arrays_values(&c);
+		arrays_scalar(&c, c.n, ctx->mailbox);
+		if (arrays_send(db, "pd_set_tickets", SQL_TICKETS, &t, 1, err) < 0 ||
+		    arrays_send(db, "pd_set_classified", SQL_CLASSIFIED, &c, 1, err) < 0) {
+			arrays_free(&c);
+			arrays_free(&p);
+			return -1;
+		}
+	}
+	if (p.a[0].n == 0) {
 		arrays_free(&p);
-		return -1;
+		return 0;
 	}
 	return arrays_defer(db, "pd_set_participants", SQL_PARTICIPANTS, &p, err);
 }
@@ -617,7 +770,7 @@ static int write_rest(struct pd_db *db, const struct pd_store_ctx *ctx, struct s
 	struct arrays raw, ev, at;
 
 	arrays_init(&raw, "ib");
-	arrays_init(&ev, "iititt");
+	arrays_init(&ev, "iitittti");
 	arrays_init(&at, "bibiitttt");
 	for (size_t i = 0; i < k; i++) {
 		const struct pd_msg *msg = w[i]->it->msg;
@@ -629,6 +782,9 @@ static int write_rest(struct pd_db *db, const struct pd_store_ctx *ctx, struct s
 		add_i64(&ev, 3, w[i]->it->uid);
 		add_str(&ev, 4, msg->message_id);
 		add_str(&ev, 5, msg->from.address);
+		add_str(&ev, 6, w[i]->plan.event);
+		if (!w[i]->fresh)
+			add_i64(&ev, 7, w[i]->ticket);
 		for (size_t a = 0; a < msg->n_attachments; a++) {
 			const struct pd_attachment *f = &msg->attachments[a];
 			pd_db_array_add(&at.a[0], f->sha256, sizeof(f->sha256));
@@ -650,7 +806,7 @@ static int write_rest(struct pd_db *db, const struct pd_store_ctx *ctx, struct s
 	}
 	arrays_values(&ev);
 	arrays_scalar(&ev, ev.n, ctx->mailbox);
-	int r = arrays_send(db, "pd_set_created", SQL_CREATED, &ev, 1, err);
+	int r = arrays_send(db, "pd_set_events", SQL_EVENTS, &ev, 1, err);
 	if (r < 0 || at.a[0].n == 0) {
 		arrays_free(&at);
 		return r;
@@ -674,18 +830,36 @@ static int write_mails(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
 		const struct pd_msg *msg = w[i]->it->msg;
 		for (size_t s = 0; s < plan->n_steps && rc == 0; s++) {
 			struct pd_err ce;
+			int r;
 			pd_err_clear(&ce);
-			if (pd_compose_new_ticket(db, ctx->cfg, w[i]->ticket, plan->fresh.subject,
-						  plan->fresh.language, &plan->fresh.cls, msg,
-						  plan->sender_counts ? &w[i]->counts : NULL,
-						  &ce) >= 0)
+			/* a new ticket has no notice to thread under yet */
+			c.fresh = w[i]->fresh;
+			/* the sender's automatic mails: the database's and those
+			 * queued for the batch's earlier mails */
+			struct pd_auto_counts counts = w[i]->counts;
+			for (size_t o = 0; o < c.n_mails; o++)
+				if (c.mails[o].automatic &&
+				    same_addr(c.mails[o].to_address, msg->from.address)) {
+					counts.recent++;
+					counts.day++;
+				}
+			if (w[i]->fresh)
+				r = pd_compose_new_ticket(db, ctx->cfg, w[i]->ticket, plan->fresh.subject,
+							  plan->fresh.language, &plan->fresh.cls, msg,
+							  plan->sender_counts ? &counts : NULL, &ce);
+			else
+				r = pd_compose_follow_up(db, ctx->cfg, w[i]->ticket, msg, &ce);
+			if (r >= 0)
 				continue;
 			if (strcmp(ce.src, "db") == 0) {
 				*err = ce;
 				rc = -1;
 			} else {
-				pd_log_err("ticket=%lld from=%s: no acknowledgement or notice sent: %s",
-					   (long long)w[i]->ticket, msg->from.address, ce.msg);
+				pd_log_err("ticket=%lld from=%s: %s: %s", (long long)w[i]->ticket,
+					   msg->from.address,
+					   w[i]->fresh ? "no acknowledgement or notice sent"
+						       : "no notice to the agents",
+					   ce.msg);
 			}
 		}
 	}
@@ -751,6 +925,18 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	return write_set(db, ctx, w + k / 2, k - k / 2, now, err);
 }
 
+/* Whether a mail left to the per-mail path may open a ticket there. */
+static bool opener(const struct smail *x)
+{
+	if (x->planned)
+		return x->plan.kind == PD_PLAN_NEW_TICKET;
+	if (x->follows)
+		return false; /* a duplicate of or a reply to an earlier mail */
+	if (x->facts.token_ticket > 0 || (x->probe.is_dsn && x->facts.bounce_ticket > 0))
+		return false; /* answers into its ticket, a bounce onto its ticket */
+	return true;
+}
+
 int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		    struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err)
 {
@@ -767,16 +953,28 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 	}
 	if (gather_facts(db, ctx, m, n, reply, err) < 0)
 		goto out;
-	/* ticket numbers follow the mails' order: once a mail that may open a
-	 * ticket is left to the per-mail path, so are the new tickets after it
-	 * (a reply is not such a mail: it opens one only when its ticket is
-	 * closed for good) */
+	/* pass 1: what each mail would be on the batch's facts */
+	bool *cand = pd_xcalloc(n, sizeof(*cand));
+	size_t n_need = 0;
+	for (size_t i = 0; i < n; i++) {
+		cand[i] = plan_for_set(ctx, m, i);
+		if (cand[i] && m[i].plan.kind == PD_PLAN_NEED_TICKET)
+			w[n_need++] = &m[i];
+	}
+	/* the follow-ups' tickets, all at once */
+	if (plan_follow_ups(db, ctx, w, n_need, err) < 0) {
+		free(cand);
+		goto out;
+	}
+	/* pass 2: ticket numbers follow the mails' order: once a mail that may
+	 * open a ticket is left to the per-mail path, so are the new tickets
+	 * after it */
 	bool opener_left = false;
 	for (size_t i = 0; i < n; i++) {
-		bool set = plan_for_set(ctx, m, i);
-		if (!set || (opener_left && m[i].plan.kind == PD_PLAN_NEW_TICKET)) {
-			enum pd_plan_kind kind = m[i].planned ? m[i].plan.kind : PD_PLAN_NEW_TICKET;
-			if (kind == PD_PLAN_NEW_TICKET)
+		bool set = cand[i] && (m[i].fresh || m[i].plan.kind == PD_PLAN_DUPLICATE ||
+				       follow_up_ok(&m[i]));
+		if (!set || (opener_left && m[i].fresh)) {
+			if (opener(&m[i]))
 				opener_left = true;
 			continue;
 		}
@@ -787,15 +985,17 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 			done[i] = true;
 			continue;
 		}
+		m[i].taken = true;
 		w[k++] = &m[i];
 	}
+	free(cand);
 	if (write_set(db, ctx, w, k, time(NULL), err) < 0)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
 		struct pd_ingest_item *it = w[i]->it;
 		if (!w[i]->written)
 			continue;
-		it->action = PD_INGEST_NEW_TICKET;
+		it->action = w[i]->fresh ? PD_INGEST_NEW_TICKET : PD_INGEST_APPENDED;
 		it->ticket = w[i]->ticket;
 		it->rule = w[i]->plan.rule;
 		it->flagged = 0;
