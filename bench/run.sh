@@ -37,6 +37,10 @@
 #     (10,000 parts, 1 MB header line, 1 MB Subject, 100-deep nesting, ...);
 #   - takeover: two daemons on one database, the fetcher killed with SIGKILL:
 #     the kill -> a new mail stored by the other one.
+# Where the time goes: PD_BENCH_PERF=DIR records a system-wide perf profile of
+# each postdeskd run into DIR/NAME.perf (perf report -i ... --sort comm,sym);
+# PD_BENCH_STATEMENTS=1 preloads pg_stat_statements and prints the ingest
+# run's statements by total execution time.
 # Prints one table (targets met or not) and writes FILE (default
 # bench/results.json).  --only PARTS (comma-separated: imap, pgload, smtp,
 # ingest, breakdown, sla, idle, memory, classify, smtpclient) runs just those
@@ -136,6 +140,8 @@ done
 . "$top_srcdir/tests/integration/lib.sh"
 pd_init
 if [ $servers = 1 ]; then
+	[ -z "${PD_BENCH_STATEMENTS:-}" ] ||
+		PD_PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements ${PD_PG_OPTIONS:-}"
 	pd_start_postgres
 	pd_start_dovecot
 fi
@@ -197,7 +203,14 @@ once_run() {
 	local db=$1 start done_at
 	start=$(date +%s.%N)
 	RUN_START=$start
-	/usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$T/$db.conf" --once \
+	local perf=()
+	# PD_BENCH_PERF=DIR: record a system-wide profile of each run (perf)
+	# into DIR/DB.perf, to see where the time goes (daemon and backend)
+	if [ -n "${PD_BENCH_PERF:-}" ]; then
+		mkdir -p "$PD_BENCH_PERF"
+		perf=(perf record -q -a -g -o "$PD_BENCH_PERF/$db.perf" --)
+	fi
+	"${perf[@]}" /usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$T/$db.conf" --once \
 		>"$T/$db.log" 2>&1 || echo "# postdeskd --once exited $? (see $T/$db.log)"
 	done_at=$(logtime "$T/$db.log" ": done: ")
 	[ -n "$done_at" ] || pd_die "no 'done' line in $T/$db.log"
@@ -266,7 +279,19 @@ if want ingest; then
 	echo "# ingest: postdeskd --once over the same $INBOX_COUNT mails, acks queued, then the outbox"
 	fresh_db bench_ingest
 	sink_before=$(cat "$T/csink/accepted" 2>/dev/null || echo 0)
+	# PD_BENCH_STATEMENTS=1: the statements of the run by total time
+	# (pg_stat_statements; the cluster is started with it preloaded)
+	if [ -n "${PD_BENCH_STATEMENTS:-}" ]; then
+		psql -X -At -U postgres -d bench_ingest -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+		psql -X -At -U postgres -d bench_ingest -c "SELECT pg_stat_statements_reset()" >/dev/null
+	fi
 	once_run bench_ingest
+	if [ -n "${PD_BENCH_STATEMENTS:-}" ]; then
+		psql -X -A -F " | " -U postgres -d bench_ingest -c "SELECT calls, round(total_exec_time)::int AS ms,
+			round(total_exec_time * 1000 / greatest(calls, 1))::int AS us_per_call,
+			left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30" | sed 's/^/#   /'
+	fi
 	INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED INGEST_START=$RUN_START
 	done_at=$(logtime "$T/bench_ingest.log" ": done: ")
 	OUTBOX_START=$done_at

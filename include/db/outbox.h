@@ -48,6 +48,33 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 int pd_outbox_enqueue_many(struct pd_db *db, const struct pd_outbox_mail *m, size_t n,
 			   struct pd_err *err);
 
+/*
+ * Rows gathered in memory instead of written one statement each: the
+ * set-based ingest sets a collector on the connection (pd_db_set_collect)
+ * while it composes a batch's mails, then writes them all with
+ * pd_outbox_collect_flush (one statement for the outbox rows and their
+ * messages, one for the events).  pd_outbox_enqueue and compose's events
+ * add to it while it is set.
+ */
+struct pd_outbox_collect {
+	struct pd_outbox_mail *mails; /* copies, in the order queued */
+	size_t n_mails, cap_mails;
+	void **owned;                 /* what the copies point to */
+	size_t n_owned, cap_owned;
+	struct pd_outbox_event {
+		int64_t ticket;
+		char *kind, *key, *value; /* detail {key: value} */
+	} *events;
+	size_t n_events, cap_events;
+	bool fresh; /* every ticket composed for is new: none has a notice yet */
+};
+void pd_outbox_collect_init(struct pd_outbox_collect *c, bool fresh);
+void pd_outbox_collect_free(struct pd_outbox_collect *c);
+void pd_outbox_collect_event(struct pd_outbox_collect *c, int64_t ticket, const char *kind,
+			     const char *key, const char *value);
+/* Write what was gathered (deferred, in the caller's transaction) and empty it. */
+int pd_outbox_collect_flush(struct pd_db *db, struct pd_outbox_collect *c, struct pd_err *err);
+
 /* Automatic mails to an address in the last 10 minutes and 24 hours, and
  * whether the address is suppressed now. */
 struct pd_auto_counts {

@@ -62,7 +62,12 @@ static int record_event(struct pd_db *db, int64_t ticket, const char *kind, cons
 {
 	char t[24];
 	const char *v[4] = {t, kind, key, value};
+	struct pd_outbox_collect *c = pd_db_collect(db);
 
+	if (c != NULL) {
+		pd_outbox_collect_event(c, ticket, kind, key, value);
+		return 0;
+	}
 	snprintf(t, sizeof(t), "%" PRId64, ticket);
 	return pd_db_defer(db, "pd_compose_event",
 			   "INSERT INTO events (ticket_id, actor, kind, detail)"
@@ -265,7 +270,11 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	/* Reply goes to the ticket's own address: an answer sent there is the agent's */
 	if (pd_reply_address(db, cfg, ticket, reply, err) < 0)
 		return -1;
-	if ((thread = notice_thread(db, ticket, err)) == NULL)
+	/* a ticket opened in this batch has no notice yet: nothing to ask */
+	const struct pd_outbox_collect *collect = pd_db_collect(db);
+	if (collect != NULL && collect->fresh)
+		thread = NULL;
+	else if ((thread = notice_thread(db, ticket, err)) == NULL)
 		return -1;
 	notice_carry(cfg, ticket, msg, lang, &carry);
 	size_t n_vars = n_in + 1;
@@ -277,7 +286,7 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	for (size_t i = 0; image_text != NULL && i < n_in; i++)
 		if (strcmp(vars[i].name, "message.body") == 0)
 			vars[i].value = image_text;
-	int n_refs = PQntuples(thread);
+	int n_refs = thread != NULL ? PQntuples(thread) : 0;
 	const char **refs = pd_xcalloc((size_t)n_refs + 1, sizeof(*refs));
 	for (int i = 0; i < n_refs; i++)
 		refs[i] = PQgetvalue(thread, i, 0);

@@ -42,11 +42,22 @@ struct pd_db {
 	struct pending pending[PD_DB_MAX_PENDING];
 	int tag;        /* given to statements sent from now on */
 	int failed_tag; /* tag of the statement behind the last failure, -1 = none */
+	void *collect;  /* rows gathered instead of written (pd_db_set_collect) */
 };
 
 PGconn *pd_db_pg(struct pd_db *db)
 {
 	return db->conn;
+}
+
+void pd_db_set_collect(struct pd_db *db, void *collect)
+{
+	db->collect = collect;
+}
+
+void *pd_db_collect(const struct pd_db *db)
+{
+	return db->collect;
 }
 
 /* Notices (e.g. "relation already exists, skipping") go to debug. */

@@ -15,6 +15,14 @@
 PGconn *pd_db_pg(struct pd_db *db);
 
 /*
+ * The set-based ingest gathers some rows in memory instead of writing them
+ * one statement each (struct pd_outbox_collect, outbox.h): while a collector
+ * is set, the modules that know it add to it.  NULL = none (the default).
+ */
+void pd_db_set_collect(struct pd_db *db, void *collect);
+void *pd_db_collect(const struct pd_db *db);
+
+/*
  * Execute a statement with text parameters (NULL value = SQL NULL).  When
  * name is not NULL the statement is prepared once per connection under that
  * name and reused.  Returns the result (caller PQclear()s) when its status is

@@ -75,8 +75,125 @@ static const char SQL_ENQUEUE[] =
     "  WHERE $1::bigint <> 0)"
     "SELECT id FROM o";
 
+static void *own(struct pd_outbox_collect *c, void *p)
+{
+	if (c->n_owned == c->cap_owned) {
+		c->cap_owned = c->cap_owned ? c->cap_owned * 2 : 256;
+		c->owned = pd_xreallocarray(c->owned, c->cap_owned, sizeof(*c->owned));
+	}
+	c->owned[c->n_owned++] = p;
+	return p;
+}
+
+static const char *own_str(struct pd_outbox_collect *c, const char *s)
+{
+	return own(c, pd_xstrdup(s ? s : ""));
+}
+
+static void collect_mail(struct pd_outbox_collect *c, const struct pd_outbox_mail *m)
+{
+	struct pd_outbox_mail *d;
+
+	if (c->n_mails == c->cap_mails) {
+		c->cap_mails = c->cap_mails ? c->cap_mails * 2 : 64;
+		c->mails = pd_xreallocarray(c->mails, c->cap_mails, sizeof(*c->mails));
+	}
+	d = &c->mails[c->n_mails++];
+	*d = *m;
+	d->kind = own_str(c, m->kind);
+	d->message_id = own_str(c, m->message_id);
+	d->mail_from = own_str(c, m->mail_from);
+	const char **rcpts = own(c, pd_xcalloc(m->n_rcpts + 1, sizeof(*rcpts)));
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		rcpts[i] = own_str(c, m->rcpts[i]);
+	d->rcpts = rcpts;
+	d->to_address = own_str(c, m->to_address);
+	d->subject = own_str(c, m->subject);
+	d->body = own_str(c, m->body);
+	char *raw = own(c, pd_xmalloc(m->raw_len + 1));
+	memcpy(raw, m->raw, m->raw_len);
+	raw[m->raw_len] = '\0';
+	d->raw = raw;
+}
+
+void pd_outbox_collect_init(struct pd_outbox_collect *c, bool fresh)
+{
+	memset(c, 0, sizeof(*c));
+	c->fresh = fresh;
+}
+
+static void collect_clear(struct pd_outbox_collect *c)
+{
+	for (size_t i = 0; i < c->n_owned; i++)
+		free(c->owned[i]);
+	for (size_t i = 0; i < c->n_events; i++) {
+		free(c->events[i].kind);
+		free(c->events[i].key);
+		free(c->events[i].value);
+	}
+	c->n_mails = c->n_events = c->n_owned = 0;
+}
+
+void pd_outbox_collect_free(struct pd_outbox_collect *c)
+{
+	collect_clear(c);
+	free(c->mails);
+	free(c->events);
+	free(c->owned);
+	memset(c, 0, sizeof(*c));
+}
+
+void pd_outbox_collect_event(struct pd_outbox_collect *c, int64_t ticket, const char *kind,
+			     const char *key, const char *value)
+{
+	if (c->n_events == c->cap_events) {
+		c->cap_events = c->cap_events ? c->cap_events * 2 : 64;
+		c->events = pd_xreallocarray(c->events, c->cap_events, sizeof(*c->events));
+	}
+	c->events[c->n_events++] = (struct pd_outbox_event){
+	    ticket, pd_xstrdup(kind), pd_xstrdup(key), pd_xstrdup(value ? value : "")};
+}
+
+int pd_outbox_collect_flush(struct pd_db *db, struct pd_outbox_collect *c, struct pd_err *err)
+{
+	int r = pd_outbox_enqueue_many(db, c->mails, c->n_mails, err);
+
+	if (r == 0 && c->n_events > 0) {
+		struct pd_db_array a[4];
+		const char *v[4];
+		int len[4], fmt[4] = {1, 1, 1, 1};
+
+		pd_db_array_init(&a[0], PD_OID_INT8);
+		for (int k = 1; k < 4; k++)
+			pd_db_array_init(&a[k], PD_OID_TEXT);
+		for (size_t i = 0; i < c->n_events; i++) {
+			pd_db_array_add_int8(&a[0], c->events[i].ticket);
+			pd_db_array_add_str(&a[1], c->events[i].kind);
+			pd_db_array_add_str(&a[2], c->events[i].key);
+			pd_db_array_add_str(&a[3], c->events[i].value);
+		}
+		for (int k = 0; k < 4; k++)
+			v[k] = pd_db_array_value(&a[k], &len[k]);
+		r = pd_db_defer_bin(db, "pd_outbox_collect_events",
+				    "INSERT INTO events (ticket_id, actor, kind, detail)"
+				    " SELECT t, 'system', k, jsonb_build_object(f, v)"
+				    "   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
+				    "        WITH ORDINALITY AS u(t, k, f, v, i) ORDER BY i",
+				    4, v, len, fmt, err);
+		for (int k = 0; k < 4; k++)
+			pd_db_array_free(&a[k]);
+	}
+	collect_clear(c);
+	return r;
+}
+
 int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct pd_err *err)
 {
+	struct pd_outbox_collect *c = pd_db_collect(db);
+	if (c != NULL) {
+		collect_mail(c, m);
+		return 0;
+	}
 	char ticket[24];
 	char *rcpts = array_literal(m->rcpts, m->n_rcpts);
 	const char *v[10] = {ticket,     m->kind,    m->message_id, m->mail_from,

@@ -39,6 +39,7 @@
 #include "replyaddr.h"
 #include "slascan.h"
 #include "store.h"
+#include "storeset.h"
 #include "util.h"
 
 #define MAX_PARAMS 32
@@ -936,10 +937,23 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 	uint32_t checkpoint = 0;
 	struct params p;
 
+	bool *done = pd_xcalloc(n ? n : 1, sizeof(*done));
+
 	for (size_t i = 0; i < n; i++)
 		items[i].timed_out = false;
-	if (pd_db_begin(db, err) < 0)
+	if (pd_db_begin(db, err) < 0) {
+		free(done);
 		return -1;
+	}
+	/* the new tickets of the batch in a few statements (storeset.c); the
+	 * rest mail by mail below, seeing what that wrote */
+	pd_db_set_tag(db, -1);
+	if (ctx->raw_reason == NULL && n > 1 && pd_storeset_run(db, ctx, items, n, done, err) < 0)
+		goto fail;
+	size_t last = n; /* the last mail left to the per-mail path */
+	for (size_t i = 0; i < n; i++)
+		if (!done[i])
+			last = i;
 	/*
 	 * A mail's last statements (its outbox rows, events, the savepoint's
 	 * release) are not waited for: they travel with the next mail's first
@@ -952,6 +966,10 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		struct pd_err e1;
 		int r;
 
+		if (done[i]) {
+			i++;
+			continue;
+		}
 		item_reset(it);
 		pd_db_set_tag(db, (int)i);
 		pd_err_clear(&e1);
@@ -961,9 +979,9 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		if (r == 0 && pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, &e1) < 0)
 			r = -1;
 		/* the server's unit of work ends with each mail (not waited for) */
-		if (r == 0 && i + 1 < n && pd_db_sync_point(db, &e1) < 0)
+		if (r == 0 && i != last && pd_db_sync_point(db, &e1) < 0)
 			r = -1;
-		if (r == 0 && i + 1 == n && pd_db_sync(db, &e1) < 0)
+		if (r == 0 && i == last && pd_db_sync(db, &e1) < 0)
 			r = -1; /* the last mail's tail is checked before the checkpoint */
 		if (r < 0) {
 			int t = pd_db_failed_tag(db);
@@ -987,7 +1005,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 			if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_mail", err) < 0 ||
 			    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_mail", 0, NULL, err) < 0)
 				goto fail;
-			if (i + 1 == n ? pd_db_sync(db, err) < 0 : pd_db_sync_point(db, err) < 0)
+			if (i == last ? pd_db_sync(db, err) < 0 : pd_db_sync_point(db, err) < 0)
 				goto fail;
 		}
 		i++;
@@ -1013,8 +1031,10 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 		goto fail;
 	if (pd_db_commit(db, err) < 0)
 		goto fail;
+	free(done);
 	return 0;
 fail:
+	free(done);
 	pd_db_rollback(db);
 	for (size_t i = 0; i < n; i++) {
 		items[i].action = PD_INGEST_FAILED;

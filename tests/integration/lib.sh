@@ -278,7 +278,8 @@ pd_start_postgres() {
 	fi
 	if ! pd_as_postgres "$bindir/pg_ctl" -D "$PD_PG_DATA" -l "$T/postgres.log" -w -t 60 \
 		-o "-c listen_addresses=127.0.0.1 -p $port -k $PD_PG_SOCK -c fsync=off \
-		    -c synchronous_commit=off -c full_page_writes=off -c max_connections=50" \
+		    -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 \
+		    ${PD_PG_OPTIONS:-}" \
 		start >"$T/pg_ctl.log" 2>&1; then
 		cat "$T/pg_ctl.log" "$T/postgres.log" >&2
 		pd_die "PostgreSQL did not start"
