@@ -164,4 +164,45 @@ const char *pd_plan_mail_name(enum pd_plan_mail m);
 #define PD_PLAN_SCAN_SUBJECT 1024
 #define PD_PLAN_SCAN_BODY (8 * 1024)
 
+/* -------------------------------------------------------------- batches */
+
+/*
+ * The set-based store (storeset.c) plans a whole batch on facts gathered for
+ * all its mails at once.  That holds for a mail only when no earlier mail of
+ * the batch changes what it would be; these decide which mails depend on
+ * which, and which plans the set writes.
+ */
+struct pd_plan_item {
+	const struct pd_msg *msg;
+	const struct pd_plan_probe *probe;
+	const struct pd_plan_facts *facts;
+	const struct pd_plan *plan; /* NULL: not planned */
+};
+
+enum pd_plan_dep {
+	PD_DEP_NONE = 0,
+	PD_DEP_FOLLOWS, /* the same mail (Message-ID or content), or a reply to it */
+	PD_DEP_TICKET,  /* the earlier mail may act on a ticket this one's facts name */
+	PD_DEP_BOUNCE,  /* the earlier mail is a bounce about this one's sender */
+};
+/* How y depends on x, which comes before it in the batch.  A shared sender
+ * alone is no dependency: the store counts the earlier mails' automatic
+ * mails to that sender itself. */
+enum pd_plan_dep pd_plan_depends(const struct pd_plan_item *x, const struct pd_plan_item *y);
+/* Whether x may act on ticket t (0: never), as far as its facts and plan tell. */
+bool pd_plan_may_touch(const struct pd_plan_item *x, int64_t t);
+
+enum pd_plan_set {
+	PD_SET_NO = 0,     /* the per-mail path carries it out */
+	PD_SET_DUPLICATE,  /* nothing to write */
+	PD_SET_NEW,        /* a new ticket whose only step is its acknowledgement and notice */
+	PD_SET_FOLLOW_UP,  /* a customer's follow-up whose only step is the agents' notice */
+	PD_SET_ASK_TICKET, /* NEED_TICKET: plan again with the ticket's facts, then ask again */
+};
+/* What the set may write of plan p. */
+enum pd_plan_set pd_plan_set_kind(const struct pd_plan *p);
+/* Whether mail x, left to the per-mail path, may open a ticket there
+ * (follows: it depends on an earlier mail as PD_DEP_FOLLOWS). */
+bool pd_plan_may_open(const struct pd_plan_item *x, bool follows);
+
 #endif

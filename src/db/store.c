@@ -931,6 +931,40 @@ static int mail_failed(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
 	return 0;
 }
 
+/*
+ * The set-based part (storeset.c) under a savepoint: when it fails on data
+ * (a value the database refuses in the batch's own statements), it is
+ * rolled back and every mail goes the per-mail way, where such a mail is
+ * kept raw or left on the server alone.
+ */
+static int store_set(struct pd_db *db, const struct pd_store_ctx *ctx,
+		     struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err)
+{
+	struct pd_err e;
+
+	pd_err_clear(&e);
+	if (pd_db_defer(db, NULL, "SAVEPOINT pd_batch", 0, NULL, err) < 0)
+		return -1;
+	if (pd_storeset_run(db, ctx, items, n, done, &e) == 0)
+		return pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_batch", 0, NULL, err);
+	if (e.cls != PD_ERR_PERM) {
+		*err = e;
+		return -1;
+	}
+	pd_log_warning("mailbox=%s: storing the batch's new tickets together failed, storing its "
+		       "%zu mails one by one: %s",
+		       ctx->mailbox, n, e.msg);
+	pd_db_discard(db);
+	if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_batch", err) < 0 ||
+	    exec_simple(db, "RELEASE SAVEPOINT pd_batch", err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		done[i] = false;
+		item_reset(&items[i]);
+	}
+	return 0;
+}
+
 int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *items,
 		   size_t n, struct pd_err *err)
 {
@@ -948,7 +982,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 	/* the new tickets of the batch in a few statements (storeset.c); the
 	 * rest mail by mail below, seeing what that wrote */
 	pd_db_set_tag(db, -1);
-	if (ctx->raw_reason == NULL && n > 1 && pd_storeset_run(db, ctx, items, n, done, err) < 0)
+	if (ctx->raw_reason == NULL && n > 1 && store_set(db, ctx, items, n, done, err) < 0)
 		goto fail;
 	size_t last = n; /* the last mail left to the per-mail path */
 	for (size_t i = 0; i < n; i++)

@@ -53,7 +53,7 @@ struct smail {
 	bool planned;
 	bool fresh;              /* a new ticket (else a follow-up on plan.ticket) */
 	bool follows;            /* the same as an earlier mail of the batch, or its reply */
-	bool taken;              /* chosen for the set */
+	bool odd;                /* a value the facts' statement cannot carry (not UTF-8) */
 	bool written;            /* its rows are in */
 	int64_t ticket, message; /* its ticket (given for a new one) and message numbers */
 };
@@ -224,6 +224,11 @@ static const char SQL_FACTS[] =
 
 #define MAX_REPLY_TICKETS 8
 
+static bool text_ok(const char *s)
+{
+	return s == NULL || pd_utf8_valid(s, strlen(s));
+}
+
 static int64_t cell_i64(PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
@@ -238,6 +243,23 @@ static int gather_facts(struct pd_db *db, const struct pd_store_ctx *ctx, struct
 	arrays_init(&s, "tbtitit");
 	for (size_t i = 0; i < n; i++) {
 		const struct pd_msg *msg = m[i].it->msg;
+		/* text the database would refuse (not UTF-8) is the per-mail
+		 * path's to deal with: this mail is asked about with nothing */
+		m[i].odd = !text_ok(msg->message_id) || !text_ok(msg->from.address) ||
+			   !text_ok(m[i].probe.bounce_of);
+		for (size_t r = 0; r < msg->n_references && !m[i].odd; r++)
+			m[i].odd = !text_ok(msg->references[r]);
+		if (m[i].odd) {
+			reply[i][0] = 0;
+			add_str(&s, 0, "");
+			pd_db_array_add(&s.a[1], msg->content_hash, sizeof(msg->content_hash));
+			add_str(&s, 2, "{}");
+			add_i64(&s, 3, 0);
+			add_str(&s, 4, "");
+			add_i64(&s, 5, 0);
+			add_str(&s, 6, "");
+			continue;
+		}
 		int k = pd_reply_tickets(db, ctx->cfg, msg, reply[i], MAX_REPLY_TICKETS, err);
 		if (k < 0) {
 			arrays_free(&s);
@@ -284,23 +306,6 @@ static int gather_facts(struct pd_db *db, const struct pd_store_ctx *ctx, struct
 
 /* -------------------------------------------------------- dependencies */
 
-/* Whether mail x may act on ticket t, as far as its facts tell. */
-static bool may_touch(const struct smail *x, int64_t t)
-{
-	const struct pd_plan_facts *f = &x->facts;
-
-	if (t == 0)
-		return false;
-	if (f->duplicate_of == t || f->own_ref_ticket == t || f->ref_ticket == t ||
-	    f->tag_ticket == t || x->probe.tag == t || f->token_ticket == t ||
-	    f->bounce_ticket == t || (x->planned && x->plan.ticket == t))
-		return true;
-	for (size_t i = 0; i < f->n_reply_tickets; i++)
-		if (f->reply_tickets[i] == t)
-			return true;
-	return false;
-}
-
 static bool same_addr(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && a[0] != '\0' && strcasecmp(a, b) == 0;
@@ -315,61 +320,34 @@ static bool addr_like(const char *a)
 	return false;
 }
 
-static bool same_id(const char *a, const char *b)
+/* Mail x as the batch rules (plan.h) see it. */
+static struct pd_plan_item item_of(const struct smail *x)
 {
-	return a != NULL && b != NULL && a[0] != '\0' && strcmp(a, b) == 0;
+	return (struct pd_plan_item){x->it->msg, &x->probe, &x->facts,
+				     x->planned ? &x->plan : NULL};
 }
 
-/* Whether mail y may be decided on the batch's facts, i.e. without seeing
- * what mail x (earlier in the batch) does.  A shared sender is dealt with
- * when the set is chosen (pd_storeset_run) and composed (write_mails). */
-static bool independent(const struct smail *x, const struct smail *y)
-{
-	const struct pd_msg *a = x->it->msg, *b = y->it->msg;
-
-	if (same_addr(x->probe.bounce_rcpt, b->from.address))
-		return false;
-	if (memcmp(a->content_hash, b->content_hash, sizeof(a->content_hash)) == 0 ||
-	    same_id(a->message_id, b->message_id))
-		return false;
-	for (size_t i = 0; i < b->n_references; i++)
-		if (same_id(a->message_id, b->references[i]))
-			return false;
-	return true;
-}
-
-/* Whether an earlier mail x may act on a ticket y's facts name. */
-static bool touches_facts(const struct smail *x, const struct smail *y)
-{
-	const struct pd_plan_facts *f = &y->facts;
-
-	return may_touch(x, f->duplicate_of) || may_touch(x, f->own_ref_ticket) ||
-	       may_touch(x, f->ref_ticket) || may_touch(x, f->tag_ticket) ||
-	       may_touch(x, f->token_ticket) || may_touch(x, f->bounce_ticket);
-}
-
-/* Plan mail i when the set may write it: a new ticket with nothing but its
- * acknowledgement and notice to queue, a duplicate, or (once its ticket's
- * facts are in, see follow_up_ok) a customer's follow-up. */
-static bool plan_for_set(const struct pd_store_ctx *ctx, struct smail *m, size_t i)
+/* Plan mail i on the batch's facts; returns what the set may write of it
+ * (PD_SET_NO when it depends on an earlier mail of the batch). */
+static enum pd_plan_set plan_for_set(const struct pd_store_ctx *ctx, struct smail *m, size_t i)
 {
 	struct smail *y = &m[i];
 	const struct pd_msg *msg = y->it->msg;
-
-	if (msg->parse_failed || msg->oversized || y->facts.n_reply_tickets > 0 ||
-	    y->probe.is_dsn || (y->probe.tag != 0 && y->facts.tag_ticket == 0))
-		return false;
 	bool dependent = false;
-	for (size_t k = 0; k < i && !dependent; k++) {
-		if (!independent(&m[k], y))
-			y->follows = dependent = true; /* a duplicate or reply of an earlier mail */
-		else if (touches_facts(&m[k], y))
-			dependent = true;
+
+	if (y->odd || msg->parse_failed || msg->oversized || y->facts.n_reply_tickets > 0 ||
+	    y->probe.is_dsn || (y->probe.tag != 0 && y->facts.tag_ticket == 0))
+		return PD_SET_NO;
+	for (size_t k = 0; k < i && !y->follows; k++) {
+		struct pd_plan_item x = item_of(&m[k]), me = item_of(y);
+		enum pd_plan_dep d = pd_plan_depends(&x, &me);
+		y->follows = d == PD_DEP_FOLLOWS;
+		dependent = dependent || d != PD_DEP_NONE;
 	}
 	if (y->follows)
-		return false;
+		return PD_SET_NO;
 	/* planned also when it depends on an earlier mail: what it would be
-	 * tells whether it may open a ticket (opener) */
+	 * tells whether it may open a ticket (pd_plan_may_open) */
 	const struct pd_plan_input in = {
 	    .cfg = ctx->cfg,
 	    .mailbox = ctx->mailbox,
@@ -377,42 +355,18 @@ static bool plan_for_set(const struct pd_store_ctx *ctx, struct smail *m, size_t
 	    .probe = &y->probe,
 	    .facts = &y->facts,
 	};
-	enum pd_plan_kind kind = pd_plan_mail(&in, &y->plan);
+	pd_plan_mail(&in, &y->plan);
 	y->planned = true;
-	if (dependent)
-		return false;
-	if (kind == PD_PLAN_DUPLICATE)
-		return true;
-	if (kind == PD_PLAN_NEED_TICKET) {
-		/* nothing earlier in the batch may act on that ticket */
-		for (size_t k = 0; k < i; k++)
-			if (may_touch(&m[k], y->plan.ticket))
-				return false;
-		return true;
+	for (size_t k = 0; k < i && !dependent; k++) {
+		/* the ticket it threads to, now known */
+		struct pd_plan_item x = item_of(&m[k]);
+		dependent = pd_plan_may_touch(&x, y->plan.ticket);
 	}
-	if (kind != PD_PLAN_NEW_TICKET || y->plan.flag != NULL || y->plan.foreign_tag != 0)
-		return false;
-	for (size_t k = 0; k < y->plan.n_steps; k++)
-		if (y->plan.steps[k].kind != PD_STEP_MAIL ||
-		    y->plan.steps[k].mail != PD_MAIL_NEW_TICKET)
-			return false;
-	y->fresh = true;
-	return true;
-}
-
-/* Whether the plan, made with its ticket's facts, is a customer's plain
- * follow-up: the message on the ticket, its Cc's, the notice to the agents. */
-static bool follow_up_ok(const struct smail *y)
-{
-	const struct pd_plan *p = &y->plan;
-
-	if (p->kind != PD_PLAN_APPEND || p->flag != NULL || p->foreign_tag != 0 ||
-	    strcmp(p->msg_kind, "customer") != 0)
-		return false;
-	for (size_t k = 0; k < p->n_steps; k++)
-		if (p->steps[k].kind != PD_STEP_MAIL || p->steps[k].mail != PD_MAIL_FOLLOW_UP)
-			return false;
-	return true;
+	if (dependent)
+		return PD_SET_NO;
+	enum pd_plan_set set = pd_plan_set_kind(&y->plan);
+	y->fresh = set == PD_SET_NEW;
+	return set;
 }
 
 /*
@@ -925,18 +879,6 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	return write_set(db, ctx, w + k / 2, k - k / 2, now, err);
 }
 
-/* Whether a mail left to the per-mail path may open a ticket there. */
-static bool opener(const struct smail *x)
-{
-	if (x->planned)
-		return x->plan.kind == PD_PLAN_NEW_TICKET;
-	if (x->follows)
-		return false; /* a duplicate of or a reply to an earlier mail */
-	if (x->facts.token_ticket > 0 || (x->probe.is_dsn && x->facts.bounce_ticket > 0))
-		return false; /* answers into its ticket, a bounce onto its ticket */
-	return true;
-}
-
 int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		    struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err)
 {
@@ -954,11 +896,11 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 	if (gather_facts(db, ctx, m, n, reply, err) < 0)
 		goto out;
 	/* pass 1: what each mail would be on the batch's facts */
-	bool *cand = pd_xcalloc(n, sizeof(*cand));
+	enum pd_plan_set *cand = pd_xcalloc(n, sizeof(*cand));
 	size_t n_need = 0;
 	for (size_t i = 0; i < n; i++) {
 		cand[i] = plan_for_set(ctx, m, i);
-		if (cand[i] && m[i].plan.kind == PD_PLAN_NEED_TICKET)
+		if (cand[i] == PD_SET_ASK_TICKET)
 			w[n_need++] = &m[i];
 	}
 	/* the follow-ups' tickets, all at once */
@@ -971,10 +913,13 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 	 * after it */
 	bool opener_left = false;
 	for (size_t i = 0; i < n; i++) {
-		bool set = cand[i] && (m[i].fresh || m[i].plan.kind == PD_PLAN_DUPLICATE ||
-				       follow_up_ok(&m[i]));
+		if (cand[i] == PD_SET_ASK_TICKET)
+			cand[i] = pd_plan_set_kind(&m[i].plan); /* with its ticket's facts */
+		bool set = cand[i] == PD_SET_NEW || cand[i] == PD_SET_DUPLICATE ||
+			   cand[i] == PD_SET_FOLLOW_UP;
 		if (!set || (opener_left && m[i].fresh)) {
-			if (opener(&m[i]))
+			struct pd_plan_item x = item_of(&m[i]);
+			if (pd_plan_may_open(&x, m[i].follows))
 				opener_left = true;
 			continue;
 		}
@@ -985,7 +930,6 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 			done[i] = true;
 			continue;
 		}
-		m[i].taken = true;
 		w[k++] = &m[i];
 	}
 	free(cand);

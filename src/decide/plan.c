@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agentid.h"
 #include "answer.h"
@@ -460,4 +461,93 @@ void pd_plan_free(struct pd_plan *p)
 	free(p->lower_from);
 	free(p->steps);
 	memset(p, 0, sizeof(*p));
+}
+
+/* -------------------------------------------------------------- batches */
+
+static bool same_addr(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && a[0] != '\0' && strcasecmp(a, b) == 0;
+}
+
+static bool same_id(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && a[0] != '\0' && strcmp(a, b) == 0;
+}
+
+bool pd_plan_may_touch(const struct pd_plan_item *x, int64_t t)
+{
+	const struct pd_plan_facts *f = x->facts;
+
+	if (t == 0)
+		return false;
+	if (f->duplicate_of == t || f->own_ref_ticket == t || f->ref_ticket == t ||
+	    f->tag_ticket == t || x->probe->tag == t || f->token_ticket == t ||
+	    f->bounce_ticket == t || (x->plan != NULL && x->plan->ticket == t))
+		return true;
+	for (size_t i = 0; i < f->n_reply_tickets; i++)
+		if (f->reply_tickets[i] == t)
+			return true;
+	return false;
+}
+
+enum pd_plan_dep pd_plan_depends(const struct pd_plan_item *x, const struct pd_plan_item *y)
+{
+	const struct pd_msg *a = x->msg, *b = y->msg;
+	const struct pd_plan_facts *f = y->facts;
+
+	if (memcmp(a->content_hash, b->content_hash, sizeof(a->content_hash)) == 0 ||
+	    same_id(a->message_id, b->message_id))
+		return PD_DEP_FOLLOWS;
+	for (size_t i = 0; i < b->n_references; i++)
+		if (same_id(a->message_id, b->references[i]))
+			return PD_DEP_FOLLOWS;
+	if (same_addr(x->probe->bounce_rcpt, b->from.address))
+		return PD_DEP_BOUNCE;
+	if (pd_plan_may_touch(x, f->duplicate_of) || pd_plan_may_touch(x, f->own_ref_ticket) ||
+	    pd_plan_may_touch(x, f->ref_ticket) || pd_plan_may_touch(x, f->tag_ticket) ||
+	    pd_plan_may_touch(x, f->token_ticket) || pd_plan_may_touch(x, f->bounce_ticket) ||
+	    (y->plan != NULL && pd_plan_may_touch(x, y->plan->ticket)))
+		return PD_DEP_TICKET;
+	return PD_DEP_NONE;
+}
+
+static bool only_mail(const struct pd_plan *p, enum pd_plan_mail m)
+{
+	for (size_t k = 0; k < p->n_steps; k++)
+		if (p->steps[k].kind != PD_STEP_MAIL || p->steps[k].mail != m)
+			return false;
+	return true;
+}
+
+enum pd_plan_set pd_plan_set_kind(const struct pd_plan *p)
+{
+	switch (p->kind) {
+	case PD_PLAN_DUPLICATE:
+		return PD_SET_DUPLICATE;
+	case PD_PLAN_NEED_TICKET:
+		return PD_SET_ASK_TICKET;
+	case PD_PLAN_NEW_TICKET:
+		return p->flag == NULL && p->foreign_tag == 0 && only_mail(p, PD_MAIL_NEW_TICKET)
+			   ? PD_SET_NEW
+			   : PD_SET_NO;
+	case PD_PLAN_APPEND:
+		return p->flag == NULL && p->foreign_tag == 0 &&
+				       strcmp(p->msg_kind, "customer") == 0 &&
+				       only_mail(p, PD_MAIL_FOLLOW_UP)
+			   ? PD_SET_FOLLOW_UP
+			   : PD_SET_NO;
+	}
+	return PD_SET_NO;
+}
+
+bool pd_plan_may_open(const struct pd_plan_item *x, bool follows)
+{
+	if (x->plan != NULL)
+		return x->plan->kind == PD_PLAN_NEW_TICKET;
+	if (follows)
+		return false; /* a duplicate of or a reply to an earlier mail */
+	if (x->facts->token_ticket > 0 || (x->probe->is_dsn && x->facts->bounce_ticket > 0))
+		return false; /* answers into its ticket, a bounce onto its ticket */
+	return true;
 }

@@ -637,6 +637,147 @@ static void test_probe(void **state)
 	free(raw);
 }
 
+/* ------------------------------------------------------------ batches */
+
+/* One mail of a batch, built by hand: id, references, sender, content. */
+struct bmail {
+	struct pd_msg msg;
+	struct pd_plan_probe probe;
+	struct pd_plan_facts facts;
+	char *refs[2];
+};
+
+static void bmail(struct bmail *b, char *id, char *ref, char *from, int content)
+{
+	memset(b, 0, sizeof(*b));
+	b->msg.message_id = id;
+	b->refs[0] = ref;
+	b->msg.references = b->refs;
+	b->msg.n_references = ref != NULL;
+	b->msg.from.address = from;
+	b->msg.content_hash[0] = (unsigned char)content;
+}
+
+static struct pd_plan_item bitem(struct bmail *b, const struct pd_plan *plan)
+{
+	return (struct pd_plan_item){&b->msg, &b->probe, &b->facts, plan};
+}
+
+/* Which mails of a batch depend on which: a table of (earlier, later). */
+static void test_batch_depends(void **state)
+{
+	(void)state;
+	struct bmail x, y;
+	struct pd_plan_item a, b;
+	static const struct {
+		const char *what;
+		char *x_id, *y_id, *y_ref, *x_from, *y_from;
+		int x_content, y_content;
+		char *x_bounce_rcpt;
+		int64_t x_tag, y_ref_ticket, x_ref_ticket;
+		enum pd_plan_dep want;
+	} deps[] = {
+	    {"strangers", "a@x", "b@x", NULL, "ann@c", "bob@c", 1, 2, NULL, 0, 0, 0, PD_DEP_NONE},
+	    {"one sender, two new tickets", "a@x", "b@x", NULL, "ann@c", "ANN@c", 1, 2, NULL, 0, 0,
+	     0, PD_DEP_NONE},
+	    {"the same content", "a@x", "b@x", NULL, "ann@c", "bob@c", 1, 1, NULL, 0, 0, 0,
+	     PD_DEP_FOLLOWS},
+	    {"the same Message-ID", "a@x", "a@x", NULL, "ann@c", "bob@c", 1, 2, NULL, 0, 0, 0,
+	     PD_DEP_FOLLOWS},
+	    {"a reply to it", "a@x", "b@x", "a@x", "ann@c", "bob@c", 1, 2, NULL, 0, 0, 0,
+	     PD_DEP_FOLLOWS},
+	    {"a bounce about its sender", "a@x", "b@x", NULL, "mailer@c", "bob@c", 1, 2, "BOB@c", 0,
+	     0, 0, PD_DEP_BOUNCE},
+	    {"the earlier one's tag names its ticket", "a@x", "b@x", NULL, "ann@c", "bob@c", 1, 2,
+	     NULL, 7, 7, 0, PD_DEP_TICKET},
+	    {"both reply into one ticket", "a@x", "b@x", NULL, "ann@c", "bob@c", 1, 2, NULL, 0, 7, 7,
+	     PD_DEP_TICKET},
+	    {"replies into two tickets", "a@x", "b@x", NULL, "ann@c", "bob@c", 1, 2, NULL, 0, 7, 8,
+	     PD_DEP_NONE},
+	    {"no Message-ID either", NULL, NULL, NULL, "ann@c", "bob@c", 1, 2, NULL, 0, 0, 0,
+	     PD_DEP_NONE},
+	};
+	for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+		bmail(&x, deps[i].x_id, NULL, deps[i].x_from, deps[i].x_content);
+		bmail(&y, deps[i].y_id, deps[i].y_ref, deps[i].y_from, deps[i].y_content);
+		x.probe.bounce_rcpt = deps[i].x_bounce_rcpt;
+		x.probe.tag = deps[i].x_tag;
+		x.facts.ref_ticket = deps[i].x_ref_ticket;
+		y.facts.ref_ticket = deps[i].y_ref_ticket;
+		a = bitem(&x, NULL);
+		b = bitem(&y, NULL);
+		if (pd_plan_depends(&a, &b) != deps[i].want)
+			fail_msg("%s: depends %d, want %d", deps[i].what, pd_plan_depends(&a, &b),
+				 deps[i].want);
+	}
+	/* the ticket a planned mail threads to counts too */
+	bmail(&x, "a@x", NULL, "ann@c", 1);
+	bmail(&y, "b@x", NULL, "bob@c", 2);
+	struct pd_plan px = {.kind = PD_PLAN_APPEND, .ticket = 9};
+	struct pd_plan py = {.kind = PD_PLAN_NEED_TICKET, .ticket = 9};
+	a = bitem(&x, &px);
+	b = bitem(&y, &py);
+	assert_int_equal(pd_plan_depends(&a, &b), PD_DEP_TICKET);
+	assert_true(pd_plan_may_touch(&a, 9));
+	assert_false(pd_plan_may_touch(&a, 0));
+	assert_false(pd_plan_may_touch(&a, 10));
+}
+
+/* What the set writes of a plan, and which mails left out may open a ticket. */
+static void test_batch_set(void **state)
+{
+	(void)state;
+	struct pd_plan_step ack = {.kind = PD_STEP_MAIL, .mail = PD_MAIL_NEW_TICKET};
+	struct pd_plan_step notice = {.kind = PD_STEP_MAIL, .mail = PD_MAIL_FOLLOW_UP};
+	struct pd_plan_step link = {.kind = PD_STEP_LINK, .number = 3};
+	struct pd_plan_step reopen = {.kind = PD_STEP_SET_FIELD, .field = "status", .value = "open"};
+	struct pd_plan_step two[2] = {link, ack};
+	char flag[] = "not parsed: x";
+	static const char *customer = "customer", *agent = "agent";
+	struct {
+		const char *what;
+		struct pd_plan p;
+		enum pd_plan_set want;
+	} sets[] = {
+	    {"duplicate", {.kind = PD_PLAN_DUPLICATE}, PD_SET_DUPLICATE},
+	    {"threads to a ticket", {.kind = PD_PLAN_NEED_TICKET}, PD_SET_ASK_TICKET},
+	    {"new ticket, acknowledged", {.kind = PD_PLAN_NEW_TICKET, .n_steps = 1, .steps = &ack},
+	     PD_SET_NEW},
+	    {"new ticket, no SMTP", {.kind = PD_PLAN_NEW_TICKET}, PD_SET_NEW},
+	    {"new ticket, flagged", {.kind = PD_PLAN_NEW_TICKET, .flag = flag}, PD_SET_NO},
+	    {"new ticket, foreign tag", {.kind = PD_PLAN_NEW_TICKET, .foreign_tag = 4}, PD_SET_NO},
+	    {"follow-up ticket of a closed one",
+	     {.kind = PD_PLAN_NEW_TICKET, .n_steps = 2, .steps = two},
+	     PD_SET_NO},
+	    {"customer writes again",
+	     {.kind = PD_PLAN_APPEND, .msg_kind = customer, .n_steps = 1, .steps = &notice},
+	     PD_SET_FOLLOW_UP},
+	    {"customer reopens",
+	     {.kind = PD_PLAN_APPEND, .msg_kind = customer, .n_steps = 1, .steps = &reopen},
+	     PD_SET_NO},
+	    {"agent answers", {.kind = PD_PLAN_APPEND, .msg_kind = agent}, PD_SET_NO},
+	};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		if (pd_plan_set_kind(&sets[i].p) != sets[i].want)
+			fail_msg("%s: set kind %d, want %d", sets[i].what,
+				 pd_plan_set_kind(&sets[i].p), sets[i].want);
+
+	struct bmail b;
+	struct pd_plan_item it;
+	struct pd_plan fresh = {.kind = PD_PLAN_NEW_TICKET};
+	struct pd_plan reply = {.kind = PD_PLAN_NEED_TICKET, .ticket = 5};
+	bmail(&b, "a@x", NULL, "ann@c", 1);
+	it = bitem(&b, &fresh);
+	assert_true(pd_plan_may_open(&it, false));
+	it = bitem(&b, &reply);
+	assert_false(pd_plan_may_open(&it, false));
+	it = bitem(&b, NULL);
+	assert_true(pd_plan_may_open(&it, false)); /* unknown: it may */
+	assert_false(pd_plan_may_open(&it, true)); /* a duplicate or reply of an earlier one */
+	b.facts.token_ticket = 5;
+	assert_false(pd_plan_may_open(&it, false)); /* an answer into its ticket */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +786,8 @@ int main(void)
 	    cmocka_unit_test(test_fresh_subject),
 	    cmocka_unit_test(test_flag),
 	    cmocka_unit_test(test_probe),
+	    cmocka_unit_test(test_batch_depends),
+	    cmocka_unit_test(test_batch_set),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
