@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "agentid.h"
+#include "replyaddr.h"
 #include "classify.h"
 #include "fuzz.h"
 #include "language.h"
@@ -26,6 +27,7 @@
 #include "msg.h"
 #include "outparts.h"
 #include "render.h"
+#include "ioutil.h"
 #include "util.h"
 
 #define REQUIRE(cond)                                                                     \

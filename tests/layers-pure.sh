@@ -2,8 +2,7 @@
 # layers-pure.sh - the deciding modules stay pure: every object of
 # libdecide.a (src/decide/: plan, thread, classify, loopguard, commands,
 # answer, agentid, sla, calendar, language, kb) needs from elsewhere only
-# libc's string, memory and character functions, libunistring, GnuTLS's keyed hash
-# (agentid's reply-address tokens: a computation, no I/O), the sanitizers'
+# libc's string, memory and character functions, libunistring, the sanitizers'
 # hooks and postdesk's own pure functions (src/base/, src/decide/); never the
 # database, the mail library, HTTP, the configuration parser, the clock, a
 # random source, the environment, files, sockets or postdesk's own I/O
@@ -45,13 +44,13 @@ done
 
 # what libc gives that is pure: strings, memory, character classes, sorting
 libc='^(free|malloc|calloc|realloc|memset|memcpy|memmove|memcmp|memchr|memmem|strlen|strnlen|strcmp|strncmp|strcasecmp|strncasecmp|strchr|strrchr|strstr|strcasestr|strspn|strcspn|strpbrk|strtol|strtoll|strtoul|strtoull|snprintf|vsnprintf|qsort|bsearch|tolower|toupper|gmtime_r|timegm|__errno_location|__snprintf_chk|__vsnprintf_chk|__memcpy_chk|__memmove_chk|__memset_chk|__ctype_b_loc|__ctype_tolower_loc|__ctype_toupper_loc|__stack_chk_fail|__assert_fail)$'
-# libunistring (text), GnuTLS's hash functions (computations)
-libs='^(u8_|u16_|u32_|uc_|uninorm_|ulc_|gnutls_hmac_fast$|gnutls_hash_fast$)'
+# libunistring (text)
+libs='^(u8_|u16_|u32_|uc_|uninorm_|ulc_)'
 # postdesk's functions a deciding module may call: those of base and decide
 pd=$( (nm --defined-only -g "$top_builddir/libbase.a"; nm --defined-only -g "$top_builddir/libdecide.a") |
 	awk 'NF == 3 && $2 ~ /^[TDBRC]$/ { print $3 }' | sort -u)
 # named outright: what would make a module impure
-impure='^(PQ|mail|clist_|mmap_string_|curl_|cfg_|json_|MHD_|gumbo_|uchardet_|iconv|gnutls_(init|record|handshake|certificate|x509|credentials|global)|pd_log|pd_read_file$|pd_now_ms$|pd_db_|pd_store_|pd_compose_|pd_outbox_|pd_slascan_|pd_imap_|pd_smtp_|pd_oauth2_|pd_metrics_|pd_config_load$|pd_tzif_|pd_kb_load_dir$|pd_template_load$|pd_template_render$|time$|clock_gettime$|gettimeofday$|localtime$|localtime_r$|mktime$|tzset$|random$|srandom$|rand$|getrandom$|arc4random|getenv$|secure_getenv$|setenv$|unsetenv$|putenv$|environ$|open$|open64$|openat$|fopen$|fdopen$|read$|write$|close$|stat$|fstat$|lstat$|scandir$|opendir$|readdir$|access$|unlink$|socket$|connect$|bind$|listen$|accept|send$|recv$|poll$|select$|getaddrinfo$|fputs$|fwrite$|fprintf$|printf$|puts$|fputc$|stderr$|stdout$|syslog$|sleep$|usleep$|nanosleep$)'
+impure='^(PQ|mail|clist_|mmap_string_|curl_|cfg_|json_|MHD_|gumbo_|uchardet_|iconv|gnutls_|pd_log|pd_read_file$|pd_now_ms$|pd_db_|pd_store_|pd_compose_|pd_outbox_|pd_slascan_|pd_imap_|pd_smtp_|pd_oauth2_|pd_metrics_|pd_config_load$|pd_tzif_|pd_kb_load_dir$|pd_template_load$|pd_template_render$|time$|clock_gettime$|gettimeofday$|localtime$|localtime_r$|mktime$|tzset$|random$|srandom$|rand$|getrandom$|arc4random|getenv$|secure_getenv$|setenv$|unsetenv$|putenv$|environ$|open$|open64$|openat$|fopen$|fdopen$|read$|write$|close$|stat$|fstat$|lstat$|scandir$|opendir$|readdir$|access$|unlink$|socket$|connect$|bind$|listen$|accept|send$|recv$|poll$|select$|getaddrinfo$|fputs$|fwrite$|fprintf$|printf$|puts$|fputc$|stderr$|stdout$|syslog$|sleep$|usleep$|nanosleep$)'
 
 # the sanitizers' and the fuzzing build's coverage hooks
 hooks='(__asan|__ubsan|__sanitizer|__sancov|__start___sancov|__stop___sancov)'

@@ -73,8 +73,6 @@ void pd_buf_printf(struct pd_buf *b, const char *fmt, ...) __attribute__((format
 /* Hand the data to the caller (who frees it) and reset the buffer. */
 char *pd_buf_steal(struct pd_buf *b, size_t *len_r);
 
-/* SHA-256 of data; out receives 32 bytes. */
-void pd_sha256(const void *data, size_t len, unsigned char out[32]);
 /* Value of one hex digit, -1 for anything else. */
 int pd_hexval(char ch);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

@@ -25,20 +25,23 @@
 
 /*
  * The reply address of ticket `number` for support_address into out
- * (outlen bytes): "LOCAL+tNUMBER-HEX@DOMAIN".  Returns 0, or -1 when
- * support_address has no '@', number <= 0, the secret is empty or out is
+ * (outlen bytes): "LOCAL+tNUMBER-HEX@DOMAIN", hex being the ticket's
+ * PD_TOKEN_HEX_LEN digits (replyaddr.h computes them).  Returns 0, or -1 when
+ * support_address has no '@', number <= 0, hex has another length or out is
  * too small (out is "" then).
  */
-int pd_token_address(const char *support_address, int64_t number, const unsigned char *secret,
-		     size_t len, char *out, size_t outlen);
+int pd_token_format(const char *support_address, int64_t number, const char *hex, char *out,
+		    size_t outlen);
 
-/*
- * The ticket whose valid reply address addr is (local part and domain of
- * support_address compared without case, the HMAC checked), or 0 when addr
- * is not one.
- */
-int64_t pd_token_ticket(const char *support_address, const char *addr,
-			const unsigned char *secret, size_t len);
+/* Split addr as one of support_address's reply addresses (local part and
+ * domain compared without case): the ticket number and its hex digits (lower
+ * case).  False when it has another shape. */
+bool pd_token_parse(const char *support_address, const char *addr, int64_t *number_r,
+		    char hex_r[PD_TOKEN_HEX_LEN + 1]);
+
+/* Whether two tokens' PD_TOKEN_HEX_LEN digits are equal, in time that does
+ * not depend on where they differ. */
+bool pd_token_hex_equal(const char *a, const char *b);
 
 /* True when addr has the shape of one of our reply addresses (support's
  * local part + "+t" + digits + "-" + 16 hex digits, support's domain): the

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <gnutls/crypto.h>
 
 #include <unistr.h>
 
@@ -334,12 +333,6 @@ char *pd_buf_steal(struct pd_buf *b, size_t *len_r)
 		*len_r = b->len;
 	pd_buf_init(b);
 	return p;
-}
-
-void pd_sha256(const void *data, size_t len, unsigned char out[32])
-{
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0)
-		abort();
 }
 
 void pd_hex(const unsigned char *in, size_t n, char *out)

@@ -3,12 +3,56 @@
  */
 #include "autoconfig.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <gnutls/crypto.h>
 
 #include "agentid.h"
 #include "db_int.h"
 #include "replyaddr.h"
 #include "util.h"
+
+/* The first PD_TOKEN_HEX_LEN hex digits of HMAC-SHA256(secret, "ticket:N"). */
+static int token_hex(int64_t number, const unsigned char *secret, size_t len,
+		     char hex[PD_TOKEN_HEX_LEN + 1])
+{
+	unsigned char mac[32];
+	char text[40], all[65];
+	int n = snprintf(text, sizeof(text), "ticket:%" PRId64, number);
+
+	if (len == 0 || number <= 0 ||
+	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, len, text, (size_t)n, mac) != 0)
+		return -1;
+	pd_hex(mac, sizeof(mac), all);
+	memcpy(hex, all, PD_TOKEN_HEX_LEN);
+	hex[PD_TOKEN_HEX_LEN] = '\0';
+	return 0;
+}
+
+int pd_token_address(const char *support_address, int64_t number, const unsigned char *secret,
+		     size_t len, char *out, size_t outlen)
+{
+	char hex[PD_TOKEN_HEX_LEN + 1];
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (token_hex(number, secret, len, hex) < 0)
+		return -1;
+	return pd_token_format(support_address, number, hex, out, outlen);
+}
+
+int64_t pd_token_ticket(const char *support_address, const char *addr,
+			const unsigned char *secret, size_t len)
+{
+	int64_t n;
+	char got[PD_TOKEN_HEX_LEN + 1], want[PD_TOKEN_HEX_LEN + 1];
+
+	if (!pd_token_parse(support_address, addr, &n, got) || token_hex(n, secret, len, want) < 0)
+		return 0;
+	return pd_token_hex_equal(got, want) ? n : 0;
+}
 
 /*
  * The secret never changes once made (replacing it means every reply address

@@ -1,6 +1,7 @@
 /*
- * agentid.c - reply addresses, Authentication-Results and the decision who
- * wrote an agent's mail.  Pure: see agentid.h.  The HMAC is GnuTLS's.
+ * agentid.c - reply addresses' shape, Authentication-Results and the
+ * decision who wrote an agent's mail.  Pure: see agentid.h (the reply
+ * addresses' HMAC is computed by the caller, replyaddr.c).
  */
 #include "autoconfig.h"
 
@@ -10,39 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
-
 #include "agentid.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ reply address */
 
-/* The first PD_TOKEN_HEX_LEN hex digits of HMAC-SHA256(secret, "ticket:N"). */
-static int token_hex(int64_t number, const unsigned char *secret, size_t len,
-		     char hex[PD_TOKEN_HEX_LEN + 1])
-{
-	unsigned char mac[32];
-	char text[40], all[65];
-	int n = snprintf(text, sizeof(text), "ticket:%" PRId64, number);
-
-	if (len == 0 || number <= 0 ||
-	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, len, text, (size_t)n, mac) != 0)
-		return -1;
-	pd_hex(mac, sizeof(mac), all);
-	memcpy(hex, all, PD_TOKEN_HEX_LEN);
-	hex[PD_TOKEN_HEX_LEN] = '\0';
-	return 0;
-}
-
-int pd_token_address(const char *support_address, int64_t number, const unsigned char *secret,
-		     size_t len, char *out, size_t outlen)
+int pd_token_format(const char *support_address, int64_t number, const char *hex, char *out,
+		    size_t outlen)
 {
 	const char *at = support_address ? strrchr(support_address, '@') : NULL;
-	char hex[PD_TOKEN_HEX_LEN + 1];
 
 	if (outlen > 0)
 		out[0] = '\0';
-	if (at == NULL || at == support_address || token_hex(number, secret, len, hex) < 0)
+	if (at == NULL || at == support_address || number <= 0 || hex == NULL ||
+	    strlen(hex) != PD_TOKEN_HEX_LEN)
 		return -1;
 	int n = snprintf(out, outlen, "%.*s+t%" PRId64 "-%s%s", (int)(at - support_address),
 			 support_address, number, hex, at);
@@ -113,20 +95,29 @@ bool pd_token_shaped(const char *support_address, const char *addr)
 	return token_split(support_address, addr, &n, &hex);
 }
 
-int64_t pd_token_ticket(const char *support_address, const char *addr,
-			const unsigned char *secret, size_t len)
+bool pd_token_parse(const char *support_address, const char *addr, int64_t *number_r,
+		    char hex_r[PD_TOKEN_HEX_LEN + 1])
 {
-	int64_t n;
 	const char *hex;
-	char want[PD_TOKEN_HEX_LEN + 1];
+
+	*number_r = 0;
+	hex_r[0] = '\0';
+	if (!token_split(support_address, addr, number_r, &hex))
+		return false;
+	for (size_t i = 0; i < PD_TOKEN_HEX_LEN; i++)
+		hex_r[i] = (char)tolower((unsigned char)hex[i]);
+	hex_r[PD_TOKEN_HEX_LEN] = '\0';
+	return true;
+}
+
+bool pd_token_hex_equal(const char *a, const char *b)
+{
 	unsigned diff = 0;
 
-	if (!token_split(support_address, addr, &n, &hex) || token_hex(n, secret, len, want) < 0)
-		return 0;
 	/* every digit compared, whatever the first difference */
 	for (size_t i = 0; i < PD_TOKEN_HEX_LEN; i++)
-		diff |= (unsigned)(tolower((unsigned char)hex[i]) ^ want[i]);
-	return diff == 0 ? n : 0;
+		diff |= (unsigned)(a[i] ^ b[i]);
+	return diff == 0;
 }
 
 /* ---------------------------------------------- Authentication-Results */

@@ -1,13 +1,17 @@
 /*
- * ioutil.c - the process's small I/O helpers: reading a whole file and the
- * monotonic clock.  See ioutil.h.  The deciding modules never call them.
+ * ioutil.c - the process's small helpers beyond the deciding modules:
+ * reading a whole file, the monotonic clock and SHA-256 (GnuTLS).  See
+ * ioutil.h.  The deciding modules never call them.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <gnutls/crypto.h>
 
 #include "ioutil.h"
 #include "util.h"
@@ -47,4 +51,10 @@ int pd_read_file(const char *path, char **data_r, size_t *len_r)
 	close(fd);
 	*data_r = pd_buf_steal(&b, len_r);
 	return 0;
+}
+
+void pd_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0)
+		abort();
 }

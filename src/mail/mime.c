@@ -39,6 +39,7 @@
 #include "html.h"
 #include "mime.h"
 #include "mime_int.h"
+#include "ioutil.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ small helpers */

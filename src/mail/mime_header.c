@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "mime.h"
 #include "mime_int.h"
+#include "ioutil.h"
 #include "util.h"
 
 /* ---------------------------------------------------------- header block */

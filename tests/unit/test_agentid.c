@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "agentid.h"
+#include "replyaddr.h"
 
 /* bytes 0x00..0x1f; the expected digits come from Python's hmac module */
 static unsigned char secret[32];

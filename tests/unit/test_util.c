@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "ioutil.h"
 #include "util.h"
 
 static void test_duration(void **state)
