@@ -318,6 +318,12 @@ if want breakdown; then
 		END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"] }' \
 		"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
 	echo "#   $BREAKDOWN"
+	# the store's set-based part, per phase (storeset.c's debug line)
+	BREAKDOWN_SET="$(awk '/ set: mails=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[2] ~ /^[0-9]+$/) s[a[1]] += a[2] }
+		END { printf "set: new=%d follow_ups=%d duplicates=%d per_mail=%d facts_ms=%d plan_ms=%d rows_ms=%d compose_ms=%d sync_ms=%d",
+			s["new"], s["follow_ups"], s["duplicates"], s["per_mail"], s["facts_ms"], s["plan_ms"], s["rows_ms"], s["compose_ms"], s["sync_ms"] }' \
+		"$T/bench_breakdown.log")"
+	echo "#   $BREAKDOWN_SET"
 fi
 
 # ------------------------------------------------------------------ SLA scan

@@ -34,6 +34,7 @@
 #include "agentid.h"
 #include "compose.h"
 #include "db_int.h"
+#include "ioutil.h"
 #include "log.h"
 #include "outbox.h"
 #include "plan.h"
@@ -57,6 +58,11 @@ struct smail {
 	bool written;            /* its rows are in */
 	int64_t ticket, message; /* its ticket (given for a new one) and message numbers */
 };
+
+/* Where a batch's time goes (milliseconds), for the debug log line. */
+static struct {
+	int64_t facts, plan, rows, compose, sync;
+} took;
 
 /* ------------------------------------------------------------ arrays */
 
@@ -847,12 +853,17 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	if (k == 0)
 		return 0;
 	pd_err_clear(&e);
+	int64_t t0 = pd_now_ms(), t1 = 0, t2 = 0;
 	if (pd_db_defer(db, NULL, "SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
 	    take_numbers(db, w, k, &e) == 0 && write_tickets(db, ctx, w, k, now, &e) == 0 &&
 	    (inserted = write_messages(db, ctx, w, k, &e)) == (int)k &&
-	    write_rest(db, ctx, w, k, &e) == 0 && write_mails(db, ctx, w, k, &e) == 0 &&
+	    write_rest(db, ctx, w, k, &e) == 0 && (t1 = pd_now_ms()) > 0 &&
+	    write_mails(db, ctx, w, k, &e) == 0 && (t2 = pd_now_ms()) > 0 &&
 	    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
 	    pd_db_sync(db, &e) == 0) {
+		took.rows += t1 - t0;
+		took.compose += t2 - t1;
+		took.sync += pd_now_ms() - t2;
 		for (size_t i = 0; i < k; i++)
 			w[i]->written = true;
 		return 0;
@@ -888,6 +899,8 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 	size_t k = 0;
 	int rc = -1;
 
+	int64_t t0 = pd_now_ms();
+	memset(&took, 0, sizeof(took));
 	for (size_t i = 0; i < n; i++) {
 		done[i] = false;
 		m[i].it = &items[i];
@@ -895,6 +908,8 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 	}
 	if (gather_facts(db, ctx, m, n, reply, err) < 0)
 		goto out;
+	took.facts = pd_now_ms() - t0;
+	t0 = pd_now_ms();
 	/* pass 1: what each mail would be on the batch's facts */
 	enum pd_plan_set *cand = pd_xcalloc(n, sizeof(*cand));
 	size_t n_need = 0;
@@ -933,6 +948,7 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		w[k++] = &m[i];
 	}
 	free(cand);
+	took.plan = pd_now_ms() - t0;
 	if (write_set(db, ctx, w, k, time(NULL), err) < 0)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
@@ -945,6 +961,20 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		it->flagged = 0;
 		done[it - items] = true;
 	}
+	size_t n_new = 0, n_follow = 0, n_done = 0;
+	for (size_t i = 0; i < k; i++)
+		if (w[i]->written) {
+			n_new += w[i]->fresh;
+			n_follow += !w[i]->fresh;
+		}
+	for (size_t i = 0; i < n; i++)
+		n_done += done[i];
+	pd_log_debug("mailbox=%s set: mails=%zu new=%zu follow_ups=%zu duplicates=%zu "
+		     "per_mail=%zu facts_ms=%lld plan_ms=%lld rows_ms=%lld compose_ms=%lld "
+		     "sync_ms=%lld",
+		     ctx->mailbox, n, n_new, n_follow, n_done - n_new - n_follow, n - n_done,
+		     (long long)took.facts, (long long)took.plan, (long long)took.rows,
+		     (long long)took.compose, (long long)took.sync);
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++) {
