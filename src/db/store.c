@@ -1,8 +1,11 @@
 /*
  * store.c - the ingest transaction.
  *
- * One batch of fetched mails = one transaction, with a savepoint per mail so
- * one bad mail cannot spoil the others.  The store gathers facts and
+ * One batch of fetched mails = one transaction.  First the set-based part
+ * (storeset.c) writes the batch's new tickets and customers' follow-ups that
+ * depend on no other mail of the batch, a few statements for all of them;
+ * then every other mail goes the per-mail way here, with a savepoint per mail
+ * so one bad mail cannot spoil the others.  The store gathers facts and
  * executes plans; every decision is plan.c's.  Per mail, in this order:
  *   1. one lookup statement gathers the facts: is this exact mail already
  *      stored (dedupe key: Message-ID + hash without trace headers), which
