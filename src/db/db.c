@@ -689,3 +689,30 @@ void pd_db_array_free(struct pd_db_array *a)
 {
 	pd_buf_free(&a->b);
 }
+
+char *pd_db_text_array(size_t n, const char *(*get)(const void *ctx, size_t i), const void *ctx)
+{
+	struct pd_buf b;
+
+	pd_buf_init(&b);
+	pd_buf_append_char(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		const char *s = get(ctx, i);
+		if (i)
+			pd_buf_append_char(&b, ',');
+		pd_buf_append_char(&b, '"');
+		for (; s != NULL && *s; s++) {
+			if (*s == '"' || *s == '\\')
+				pd_buf_append_char(&b, '\\');
+			pd_buf_append_char(&b, *s);
+		}
+		pd_buf_append_char(&b, '"');
+	}
+	pd_buf_append_char(&b, '}');
+	return pd_buf_steal(&b, NULL);
+}
+
+const char *pd_db_strv_get(const void *ctx, size_t i)
+{
+	return ((const char *const *)ctx)[i];
+}

@@ -96,6 +96,15 @@ void pd_db_array_add_int8(struct pd_db_array *a, int64_t v);
 const char *pd_db_array_value(struct pd_db_array *a, int *len);
 void pd_db_array_free(struct pd_db_array *a);
 
+/*
+ * A text[] literal {"a","b"} of n strings, get(ctx, i) giving each (NULL
+ * reads as ""; quotes and backslashes escaped): a parameter for statements
+ * that take a list, or one element of an array of lists.  Newly allocated.
+ * pd_db_strv_get reads a char *[] as ctx.
+ */
+char *pd_db_text_array(size_t n, const char *(*get)(const void *ctx, size_t i), const void *ctx);
+const char *pd_db_strv_get(const void *ctx, size_t i);
+
 /* Fill err from a failed result (or the connection when res is NULL). */
 int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct pd_err *err);
 

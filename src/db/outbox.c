@@ -31,26 +31,10 @@
 #define LEASE "5 minutes" /* far above the SMTP timeout of one message */
 #define CLAIM_ROWS 10     /* rows per claim: little for others to wait on */
 
-/* text[] literal of n strings (quotes and backslashes escaped). */
+/* text[] literal of n strings. */
 static char *array_literal(const char *const *v, size_t n)
 {
-	struct pd_buf b;
-
-	pd_buf_init(&b);
-	pd_buf_append_char(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			pd_buf_append_char(&b, ',');
-		pd_buf_append_char(&b, '"');
-		for (const char *s = v[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pd_buf_append_char(&b, '\\');
-			pd_buf_append_char(&b, *s);
-		}
-		pd_buf_append_char(&b, '"');
-	}
-	pd_buf_append_char(&b, '}');
-	return pd_buf_steal(&b, NULL);
+	return pd_db_text_array(n, pd_db_strv_get, v);
 }
 
 /* The kind of the outbound message row for an outbox kind. */

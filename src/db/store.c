@@ -96,29 +96,11 @@ static void p_bin(struct params *p, const void *data, size_t len)
 	p->n++;
 }
 
-/* A PostgreSQL array literal {"a","b"} of n strings (quotes and backslashes
- * escaped), for text[] parameters. */
+/* A text[] literal of v[0..n), or of get(ctx, i) when get is given. */
 static char *array_literal(char *const *v, size_t n, const char *(*get)(const void *, size_t),
 			   const void *ctx)
 {
-	struct pd_buf b;
-
-	pd_buf_init(&b);
-	pd_buf_append_char(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		const char *s = get ? get(ctx, i) : v[i];
-		if (i)
-			pd_buf_append_char(&b, ',');
-		pd_buf_append_char(&b, '"');
-		for (; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pd_buf_append_char(&b, '\\');
-			pd_buf_append_char(&b, *s);
-		}
-		pd_buf_append_char(&b, '"');
-	}
-	pd_buf_append_char(&b, '}');
-	return pd_buf_steal(&b, NULL);
+	return get != NULL ? pd_db_text_array(n, get, ctx) : pd_db_text_array(n, pd_db_strv_get, v);
 }
 
 static const char *addr_name(const void *ctx, size_t i)

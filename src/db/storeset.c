@@ -153,34 +153,6 @@ static void add_time(struct arrays *s, int k, time_t t)
 		add_own(s, k, pd_xasprintf("%lld", (long long)t));
 }
 
-/* A PostgreSQL array literal {"a","b"} of n strings, read by v(ctx, i). */
-static char *literal(size_t n, const char *(*get)(const void *, size_t), const void *ctx)
-{
-	struct pd_buf b;
-
-	pd_buf_init(&b);
-	pd_buf_append_char(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		const char *s = get(ctx, i);
-		if (i)
-			pd_buf_append_char(&b, ',');
-		pd_buf_append_char(&b, '"');
-		for (; s != NULL && *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pd_buf_append_char(&b, '\\');
-			pd_buf_append_char(&b, *s);
-		}
-		pd_buf_append_char(&b, '"');
-	}
-	pd_buf_append_char(&b, '}');
-	return pd_buf_steal(&b, NULL);
-}
-
-static const char *strv_get(const void *ctx, size_t i)
-{
-	return ((char *const *)ctx)[i];
-}
-
 static const char *addr_address(const void *ctx, size_t i)
 {
 	return ((const struct pd_addrlist *)ctx)->v[i].address;
@@ -275,7 +247,7 @@ static int gather_facts(struct pd_db *db, const struct pd_store_ctx *ctx, struct
 		m[i].facts.n_reply_tickets = (size_t)k;
 		add_str(&s, 0, msg->message_id ? msg->message_id : "");
 		pd_db_array_add(&s.a[1], msg->content_hash, sizeof(msg->content_hash));
-		add_own(&s, 2, literal(msg->n_references, strv_get, msg->references));
+		add_own(&s, 2, pd_db_text_array(msg->n_references, pd_db_strv_get, msg->references));
 		add_i64(&s, 3, m[i].probe.tag);
 		add_str(&s, 4, msg->from.address);
 		add_i64(&s, 5, k > 0 ? reply[i][0] : 0);
@@ -695,13 +667,13 @@ static int write_messages(struct pd_db *db, const struct pd_store_ctx *ctx, stru
 		add_str(&s, 3, msg->message_id ? msg->message_id : "");
 		pd_db_array_add(&s.a[4], msg->content_hash, sizeof(msg->content_hash));
 		add_str(&s, 5, msg->in_reply_to);
-		add_own(&s, 6, literal(msg->n_references, strv_get, msg->references));
+		add_own(&s, 6, pd_db_text_array(msg->n_references, pd_db_strv_get, msg->references));
 		add_str(&s, 7, msg->from.name);
 		add_str(&s, 8, msg->from.address);
-		add_own(&s, 9, literal(msg->to.n, addr_address, &msg->to));
-		add_own(&s, 10, literal(msg->to.n, addr_name, &msg->to));
-		add_own(&s, 11, literal(msg->cc.n, addr_address, &msg->cc));
-		add_own(&s, 12, literal(msg->cc.n, addr_name, &msg->cc));
+		add_own(&s, 9, pd_db_text_array(msg->to.n, addr_address, &msg->to));
+		add_own(&s, 10, pd_db_text_array(msg->to.n, addr_name, &msg->to));
+		add_own(&s, 11, pd_db_text_array(msg->cc.n, addr_address, &msg->cc));
+		add_own(&s, 12, pd_db_text_array(msg->cc.n, addr_name, &msg->cc));
 		add_str(&s, 13, msg->subject);
 		add_i64(&s, 14, (int64_t)msg->date);
 		add_str(&s, 15, msg->body_text);
