@@ -30,14 +30,6 @@ pd_start_dovecot $users
 pd_start_smtp_sink
 pd_log "PostgreSQL :$PGPORT  Dovecot :$PD_IMAP_PORT  SMTP sink :$PD_SMTP_PORT  in $T"
 
-# The sanitiser is a stand-in that refuses everything until it is merged:
-# notices and answers have no text/html part then, and the HTML checks wait.
-if [ -e "$top_srcdir/src/html_sanitize_pending.c" ]; then
-	HAVE_SANITIZER=
-	pd_log "the HTML sanitiser is not in this tree yet: text/html checks are skipped"
-else
-	HAVE_SANITIZER=1
-fi
 
 setup() {
 	X=$1
@@ -122,20 +114,16 @@ sc_carry() {
 	pd_check_eq "carry: the BEGIN marker is the first line, END the last" \
 		"$BEGIN_MARK|$END_MARK" \
 		"$(grep -v '^$' <<<"$text" | head -1)|$(grep -v '^$' <<<"$text" | tail -1)"
-	if [ -n "$HAVE_SANITIZER" ]; then
-		local html
-		html=$($MIME html "$n1")
-		pd_check "carry: the notice has a text/html part" test -n "$html"
-		pd_check "carry: the HTML has the customer's text" grep -q 'the total is wrong' <<<"$html"
-		pd_check "carry: no <script> in the notice's HTML" bash -c "! grep -qi '<script' <<<\"\$1\"" _ "$html"
-		pd_check "carry: no remote image in the notice's HTML" bash -c "! grep -qi 'tracker.example' <<<\"\$1\"" _ "$html"
-		pd_check "carry: the inline image is referenced by cid" grep -q 'cid:chart@customer.example' <<<"$html"
-		pd_check "carry: the marker lines are paragraphs of the HTML" grep -qF "<p>$END_MARK</p>" <<<"$html"
-		pd_check "carry: multipart/related holds the HTML and the image" \
-			grep -q '^ *multipart/related' "$T/carry/n1.structure"
-	else
-		pd_log "skip: text/html checks (no sanitiser yet)"
-	fi
+	local html
+	html=$($MIME html "$n1")
+	pd_check "carry: the notice has a text/html part" test -n "$html"
+	pd_check "carry: the HTML has the customer's text" grep -q 'the total is wrong' <<<"$html"
+	pd_check "carry: no <script> in the notice's HTML" bash -c "! grep -qi '<script' <<<\"\$1\"" _ "$html"
+	pd_check "carry: no remote image in the notice's HTML" bash -c "! grep -qi 'tracker.example' <<<\"\$1\"" _ "$html"
+	pd_check "carry: the inline image is referenced by cid" grep -q 'cid:chart@customer.example' <<<"$html"
+	pd_check "carry: the marker lines are paragraphs of the HTML" grep -qF "<p>$END_MARK</p>" <<<"$html"
+	pd_check "carry: multipart/related holds the HTML and the image" \
+		grep -q '^ *multipart/related' "$T/carry/n1.structure"
 
 	# two more mails of the customer: three notices in one thread
 	# the second as a client writes it: a plain alternative that does not show the image
@@ -220,28 +208,24 @@ sc_relay() {
 	pd_check "relay: nothing of the notice reaches the customer" \
 		bash -c "! grep -q 'postdesk notice' \"\$1\"" _ "$relay"
 
-	if [ -n "$HAVE_SANITIZER" ]; then
-		mkfile "$T/logo.png" '\x89PNG\r\n\x1a\n' 800
-		local quote="<blockquote type=\"cite\"><p>$BEGIN_MARK</p><p>Ticket #1: a message from Sarah</p><p>$END_MARK</p></blockquote>"
-		agent_answer 2 --text $'Fixed, see the logo.\n\nAlice' \
-			--html "<p>Fixed, see the <img src=\"cid:logo@example.com\"> logo.</p><p>Alice</p>$quote" \
-			--inline "$T/logo.png:image/png:logo@example.com"
-		pd_check_eq "relay: the HTML answer was relayed" 2 \
-			"$(count "SELECT count(*) FROM outbox WHERE kind = 'agent'")"
-		relay=$(sink_by_id "$(count "SELECT message_id FROM outbox WHERE kind = 'agent' ORDER BY id DESC LIMIT 1")")
-		[ -n "$relay" ] || return
-		local html
-		html=$($MIME html "$relay")
-		pd_check "relay: a text/html part with the agent's words" grep -q 'Fixed, see the' <<<"$html"
-		pd_check "relay: the quoted notice is not in the HTML" \
-			bash -c "! grep -q 'postdesk notice' <<<\"\$1\"" _ "$html"
-		pd_check_eq "relay: the inline image with its exact bytes" \
-			"image/png $(sha "$T/logo.png") logo@example.com" "$(part "$relay" logo.png)"
-		pd_check "relay: the image is in multipart/related" \
-			grep -q '^ *multipart/related' <<<"$($MIME structure "$relay")"
-	else
-		pd_log "skip: relayed HTML checks (no sanitiser yet)"
-	fi
+	mkfile "$T/logo.png" '\x89PNG\r\n\x1a\n' 800
+	local quote="<blockquote type=\"cite\"><p>$BEGIN_MARK</p><p>Ticket #1: a message from Sarah</p><p>$END_MARK</p></blockquote>"
+	agent_answer 2 --text $'Fixed, see the logo.\n\nAlice' \
+		--html "<p>Fixed, see the <img src=\"cid:logo@example.com\"> logo.</p><p>Alice</p>$quote" \
+		--inline "$T/logo.png:image/png:logo@example.com"
+	pd_check_eq "relay: the HTML answer was relayed" 2 \
+		"$(count "SELECT count(*) FROM outbox WHERE kind = 'agent'")"
+	relay=$(sink_by_id "$(count "SELECT message_id FROM outbox WHERE kind = 'agent' ORDER BY id DESC LIMIT 1")")
+	[ -n "$relay" ] || return
+	local html
+	html=$($MIME html "$relay")
+	pd_check "relay: a text/html part with the agent's words" grep -q 'Fixed, see the' <<<"$html"
+	pd_check "relay: the quoted notice is not in the HTML" \
+		bash -c "! grep -q 'postdesk notice' <<<\"\$1\"" _ "$html"
+	pd_check_eq "relay: the inline image with its exact bytes" \
+		"image/png $(sha "$T/logo.png") logo@example.com" "$(part "$relay" logo.png)"
+	pd_check "relay: the image is in multipart/related" \
+		grep -q '^ *multipart/related' <<<"$($MIME structure "$relay")"
 }
 
 # ------------------------------------------------------------------ big
