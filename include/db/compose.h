@@ -48,6 +48,16 @@ int pd_compose_command_error(struct pd_db *db, const struct pd_config *cfg, int6
 
 /* A customer wrote again on a ticket: the agents get the text as a notice
  * they can answer with Reply. */
+/*
+ * Ask once, for the whole batch, what composing for tickets[0..n) needs of
+ * them (each ticket's subject, requester, status..., and its notices'
+ * Message-IDs): kept in c, where the compose calls made while c is the
+ * connection's collector find them.  Returns 0, or -1 (err).
+ */
+struct pd_outbox_collect;
+int pd_compose_prefetch(struct pd_db *db, struct pd_outbox_collect *c, const int64_t *tickets,
+			size_t n, struct pd_err *err);
+
 int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			 const struct pd_msg *msg, struct pd_err *err);
 

@@ -270,9 +270,11 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	/* Reply goes to the ticket's own address: an answer sent there is the agent's */
 	if (pd_reply_address(db, cfg, ticket, reply, err) < 0)
 		return -1;
-	/* a ticket opened in this batch has no notice yet: nothing to ask */
+	/* a ticket opened in this batch has no notice yet: nothing to ask;
+	 * the batch's others were asked about at once (pd_compose_prefetch) */
 	const struct pd_outbox_collect *collect = pd_db_collect(db);
-	if (collect != NULL && collect->fresh)
+	const PGresult *batch = collect != NULL ? collect->threads : NULL;
+	if ((collect != NULL && collect->fresh) || batch != NULL)
 		thread = NULL;
 	else if ((thread = notice_thread(db, ticket, err)) == NULL)
 		return -1;
@@ -286,10 +288,21 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	for (size_t i = 0; image_text != NULL && i < n_in; i++)
 		if (strcmp(vars[i].name, "message.body") == 0)
 			vars[i].value = image_text;
-	int n_refs = thread != NULL ? PQntuples(thread) : 0;
-	const char **refs = pd_xcalloc((size_t)n_refs + 1, sizeof(*refs));
-	for (int i = 0; i < n_refs; i++)
-		refs[i] = PQgetvalue(thread, i, 0);
+	int n_refs = 0;
+	const char **refs;
+	if (thread != NULL) {
+		refs = pd_xcalloc((size_t)PQntuples(thread) + 1, sizeof(*refs));
+		for (int i = 0; i < PQntuples(thread); i++)
+			refs[n_refs++] = PQgetvalue(thread, i, 0);
+	} else if (batch != NULL && !collect->fresh) {
+		/* rows (ticket, message_id), a ticket's in order */
+		refs = pd_xcalloc((size_t)PQntuples(batch) + 1, sizeof(*refs));
+		for (int i = 0; i < PQntuples(batch); i++)
+			if (strtoll(PQgetvalue(batch, i, 0), NULL, 10) == ticket)
+				refs[n_refs++] = PQgetvalue(batch, i, 1);
+	} else {
+		refs = pd_xcalloc(1, sizeof(*refs));
+	}
 	struct pd_addr *to = pd_xcalloc(cfg->agent_notify.n, sizeof(*to));
 	char *via = pd_xasprintf("%s via %s", msg->from.name[0] ? msg->from.name : customer,
 				 name[0] ? name : cfg->support_address);
@@ -467,17 +480,23 @@ static void ticket_info_free(struct ticket_info *t)
 	" priority, queue, line, plan"
 #define TICKET_INFO_N 9
 
+/* The TICKET_INFO_COLS of row r from column c on. */
+static void ticket_info_at(const PGresult *res, int r, int c, struct ticket_info *t)
+{
+	t->subject = pd_xstrdup(PQgetvalue(res, r, c));
+	t->requester = pd_xstrdup(PQgetvalue(res, r, c + 1));
+	t->requester_name = pd_xstrdup(PQgetvalue(res, r, c + 2));
+	t->language = pd_xstrdup(PQgetvalue(res, r, c + 3));
+	t->status = pd_xstrdup(PQgetvalue(res, r, c + 4));
+	t->priority = pd_xstrdup(PQgetvalue(res, r, c + 5));
+	t->queue = pd_xstrdup(PQgetvalue(res, r, c + 6));
+	t->line = pd_xstrdup(PQgetvalue(res, r, c + 7));
+	t->plan = PQgetisnull(res, r, c + 8) ? NULL : pd_xstrdup(PQgetvalue(res, r, c + 8));
+}
+
 static void ticket_info_from(PGresult *res, struct ticket_info *t)
 {
-	t->subject = pd_xstrdup(PQgetvalue(res, 0, 0));
-	t->requester = pd_xstrdup(PQgetvalue(res, 0, 1));
-	t->requester_name = pd_xstrdup(PQgetvalue(res, 0, 2));
-	t->language = pd_xstrdup(PQgetvalue(res, 0, 3));
-	t->status = pd_xstrdup(PQgetvalue(res, 0, 4));
-	t->priority = pd_xstrdup(PQgetvalue(res, 0, 5));
-	t->queue = pd_xstrdup(PQgetvalue(res, 0, 6));
-	t->line = pd_xstrdup(PQgetvalue(res, 0, 7));
-	t->plan = PQgetisnull(res, 0, 8) ? NULL : pd_xstrdup(PQgetvalue(res, 0, 8));
+	ticket_info_at(res, 0, 0, t);
 }
 
 static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, struct pd_err *err)
@@ -485,8 +504,15 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	char id[24];
 	const char *v[1] = {id};
 	PGresult *res;
+	const struct pd_outbox_collect *c = pd_db_collect(db);
 
 	memset(t, 0, sizeof(*t));
+	/* asked already for the whole batch (pd_compose_prefetch): column 0 the id */
+	for (int r = 0; c != NULL && c->info != NULL && r < PQntuples(c->info); r++)
+		if (strtoll(PQgetvalue(c->info, r, 0), NULL, 10) == ticket) {
+			ticket_info_at(c->info, r, 1, t);
+			return 0;
+		}
 	snprintf(id, sizeof(id), "%" PRId64, ticket);
 	res = pd_db_query(db, "pd_compose_ticket",
 			  "SELECT " TICKET_INFO_COLS " FROM tickets WHERE id = $1::bigint", 1, v, err);
@@ -499,6 +525,38 @@ static int ticket_info(struct pd_db *db, int64_t ticket, struct ticket_info *t, 
 	ticket_info_from(res, t);
 	PQclear(res);
 	return 0;
+}
+
+int pd_compose_prefetch(struct pd_db *db, struct pd_outbox_collect *c, const int64_t *tickets,
+			size_t n, struct pd_err *err)
+{
+	struct pd_db_array a;
+	const char *v[1];
+	int len[1], fmt[1] = {1};
+
+	if (n == 0)
+		return 0;
+	pd_db_array_init(&a, PD_OID_INT8);
+	for (size_t i = 0; i < n; i++)
+		pd_db_array_add_int8(&a, tickets[i]);
+	v[0] = pd_db_array_value(&a, &len[0]);
+	c->info = pd_db_query_bin(db, "pd_compose_prefetch_info",
+				  "SELECT id, " TICKET_INFO_COLS " FROM tickets"
+				  " WHERE id = ANY($1::bigint[])",
+				  1, v, len, fmt, err);
+	if (c->info != NULL)
+		/* notice_thread's rows for every ticket: the first and the last 10 */
+		c->threads = pd_db_query_bin(
+		    db, "pd_compose_prefetch_threads",
+		    "SELECT ticket_id, message_id FROM ("
+		    "  SELECT ticket_id, message_id, id,"
+		    "         row_number() OVER (PARTITION BY ticket_id ORDER BY id) AS rn,"
+		    "         count(*) OVER (PARTITION BY ticket_id) AS n"
+		    "    FROM outbox WHERE ticket_id = ANY($1::bigint[]) AND kind = 'notice') t"
+		    " WHERE rn = 1 OR rn > n - 10 ORDER BY ticket_id, id",
+		    1, v, len, fmt, err);
+	pd_db_array_free(&a);
+	return c->info != NULL && c->threads != NULL ? 0 : -1;
 }
 
 static bool addressed_to(const struct pd_msg *msg, const char *addr)

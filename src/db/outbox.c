@@ -121,6 +121,8 @@ static void collect_clear(struct pd_outbox_collect *c)
 void pd_outbox_collect_free(struct pd_outbox_collect *c)
 {
 	collect_clear(c);
+	PQclear(c->info);
+	PQclear(c->threads);
 	free(c->mails);
 	free(c->events);
 	free(c->owned);

@@ -750,12 +750,12 @@ static int write_rest(struct pd_db *db, const struct pd_store_ctx *ctx, struct s
  * written in one statement.  A template or address problem costs no mail:
  * it is logged; only a database error fails. */
 static int write_mails(struct pd_db *db, const struct pd_store_ctx *ctx, struct smail **w,
-		       size_t k, struct pd_err *err)
+		       size_t k, struct pd_outbox_collect *cp, struct pd_err *err)
 {
-	struct pd_outbox_collect c;
+	struct pd_outbox_collect c = *cp; /* what pd_compose_prefetch found */
 	int rc = 0;
 
-	pd_outbox_collect_init(&c, true);
+	memset(cp, 0, sizeof(*cp)); /* c owns it now */
 	pd_db_set_collect(db, &c);
 	for (size_t i = 0; i < k && rc == 0; i++) {
 		const struct pd_plan *plan = &w[i]->plan;
@@ -826,13 +826,26 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 		return 0;
 	pd_err_clear(&e);
 	int64_t t0 = pd_now_ms(), t1 = 0, t2 = 0;
-	if (pd_db_defer(db, NULL, "SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
+	/* what the follow-ups' notices need of their tickets, asked once and
+	 * before the writes, so that composing waits for nothing */
+	struct pd_outbox_collect c;
+	int64_t *tickets = pd_xcalloc(k, sizeof(*tickets));
+	size_t n_tickets = 0;
+	pd_outbox_collect_init(&c, true);
+	for (size_t i = 0; i < k; i++)
+		if (!w[i]->fresh)
+			tickets[n_tickets++] = w[i]->plan.ticket;
+	bool ok = pd_db_defer(db, NULL, "SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
+	    pd_compose_prefetch(db, &c, tickets, n_tickets, &e) == 0 &&
 	    take_numbers(db, w, k, &e) == 0 && write_tickets(db, ctx, w, k, now, &e) == 0 &&
 	    (inserted = write_messages(db, ctx, w, k, &e)) == (int)k &&
 	    write_rest(db, ctx, w, k, &e) == 0 && (t1 = pd_now_ms()) > 0 &&
-	    write_mails(db, ctx, w, k, &e) == 0 && (t2 = pd_now_ms()) > 0 &&
+	    write_mails(db, ctx, w, k, &c, &e) == 0 && (t2 = pd_now_ms()) > 0 &&
 	    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
-	    pd_db_sync(db, &e) == 0) {
+	    pd_db_sync(db, &e) == 0;
+	pd_outbox_collect_free(&c); /* what write_mails did not take */
+	free(tickets);
+	if (ok) {
 		took.rows += t1 - t0;
 		took.compose += t2 - t1;
 		took.sync += pd_now_ms() - t2;

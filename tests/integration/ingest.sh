@@ -8,7 +8,7 @@
 # failure does not spoil the next.  Run by `make check` (configure
 # --enable-integration-tests) or by hand:
 #   top_srcdir=. top_builddir=build tests/integration/ingest.sh [SCENARIO...]
-# Scenarios: a seen b c d e f corpus g att h hup i j k m (default: all).
+# Scenarios: a seen b c d e f corpus g att h hup i j k m set (default: all).
 #
 # Hooks the daemon provides for this script when built with
 # --enable-test-hooks (scripts/test.sh does; without them scenario e is skipped):
@@ -19,7 +19,7 @@
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
 CORPUS=${PD_CORPUS:-$top_srcdir/../shared/corpus}
-ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m"
+ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m set"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 RUNS=0
 
@@ -839,6 +839,77 @@ sc_m() {
 	jeq "one mail to two watched mailboxes is one message" "$TJ" "[len(d), d[0]['messages']]" '[1, 1]'
 	mbox_eq "first mailbox drained" INBOX 0
 	mbox_eq "second mailbox drained" INBOX 0 u_m2
+}
+
+# ------------------------------------------------------------------ (set) a batch together
+
+# A batch's new tickets and customers' follow-ups are written together
+# (storeset.c): the result is what mail-by-mail storing gives - ticket
+# numbers in the mails' order, one sender's two mails each acknowledged,
+# follow-up notices threaded under the ticket's earlier notices, a duplicate
+# in the batch stored once - and the debug line says the set took them.
+sc_set() {
+	setup set smtp=yes 'extra=log_level = "debug"'
+	migrate_ok
+	mk "$T/s1.eml" --from 'Ann Able <ann@customer.example>' --subject 'Printer jams' \
+		--message-id '<s1@customer.example>' --body 'The printer jams. Token set-1.\n'
+	mk "$T/s2.eml" --from 'Bob Baker <bob@customer.example>' --subject 'Invoice missing' \
+		--message-id '<s2@customer.example>' --cc 'Cid Cole <cid@customer.example>' \
+		--body 'Where is my invoice? Token set-2.\n'
+	mk "$T/s3.eml" --from 'Ann Able <ann@customer.example>' --subject 'Scanner too' \
+		--message-id '<s3@customer.example>' --body 'And the scanner. Token set-3.\n'
+	for f in s1 s2 s3; do deliver "$U" "$T/$f.eml"; done
+	once_ok "three new mails, two of one sender"
+	pd_check "$X: the set wrote the three new tickets" \
+		grep -q "set: mails=3 new=3 follow_ups=0 duplicates=0 per_mail=0" "$LOG"
+	tickets || return
+	jeq "tickets in the mails' order" "$TJ" \
+		"[t['requester'] + ' ' + t['subject'] for t in sorted(d, key=lambda t: t['number'])]" \
+		'["ann@customer.example Printer jams", "bob@customer.example Invoice missing", "ann@customer.example Scanner too"]'
+	pd_check_eq "$X: each mail acknowledged, the second of one sender too" \
+		"ann@customer.example ann@customer.example bob@customer.example" \
+		"$(pd_psql "$DB" "SELECT string_agg(to_address, ' ' ORDER BY to_address) FROM outbox WHERE kind = 'ack'")"
+	pd_check_eq "$X: the Cc is a participant of its ticket" "cid@customer.example cc" \
+		"$(pd_psql "$DB" "SELECT address || ' ' || role FROM participants p JOIN tickets t ON t.id = p.ticket_id WHERE t.subject = 'Invoice missing' AND role = 'cc'")"
+	pd_check_eq "$X: one notice per ticket" "1 1 1" \
+		"$(pd_psql "$DB" "SELECT string_agg(n::text, ' ') FROM (SELECT count(*) AS n FROM outbox WHERE kind = 'notice' GROUP BY ticket_id ORDER BY ticket_id) c")"
+	pd_check_eq "$X: created and classified once per ticket" "3 3" \
+		"$(pd_psql "$DB" "SELECT count(*) FILTER (WHERE kind = 'ticket.created') || ' ' || count(*) FILTER (WHERE kind = 'ticket.classified') FROM events")"
+
+	# follow-ups of two tickets, a new mail, and that mail again
+	mk "$T/s4.eml" --from 'Ann Able <ann@customer.example>' --subject 'Re: Printer jams' \
+		--message-id '<s4@customer.example>' --in-reply-to '<s1@customer.example>' \
+		--references '<s1@customer.example>' --body 'Still jamming. Token set-4.\n'
+	mk "$T/s5.eml" --from 'Bob Baker <bob@customer.example>' --subject 'Re: Invoice missing' \
+		--message-id '<s5@customer.example>' --in-reply-to '<s2@customer.example>' \
+		--references '<s2@customer.example>' --body 'Any news? Token set-5.\n'
+	mk "$T/s6.eml" --from 'Dee Dale <dee@customer.example>' --subject 'New laptop' \
+		--message-id '<s6@customer.example>' --body 'Please order one. Token set-6.\n'
+	for f in s4 s5 s6 s6; do deliver "$U" "$T/$f.eml"; done
+	once_ok "two follow-ups, a new mail and its copy"
+	pd_check "$X: the set wrote the follow-ups and the new ticket, the copy is a duplicate" \
+		grep -q "set: mails=4 new=1 follow_ups=2 duplicates=0 per_mail=1" "$LOG"
+	tickets || return
+	jeq "four tickets" "$TJ" 'len(d)' 4
+	# in and out: the customer's mails, the acknowledgement, the notices
+	jeq "messages per ticket" "$TJ" "[t['messages'] for t in sorted(d, key=lambda t: t['number'])]" \
+		"[5, 5, 3, 3]"
+	pd_check_eq "$X: the follow-ups are threaded events on their tickets" \
+		"message.threaded message-id Printer jams|message.threaded message-id Invoice missing" \
+		"$(pd_psql "$DB" "SELECT string_agg(e.kind || ' ' || (e.detail->>'rule') || ' ' || t.subject, '|' ORDER BY e.id) FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE e.kind = 'message.threaded'")"
+	pd_check_eq "$X: each follow-up's notice answers the ticket's first notice" "2 2" \
+		"$(pd_psql "$DB" "SELECT string_agg(c::text, ' ') FROM (
+		    SELECT count(*) FILTER (WHERE convert_from(n2.raw, 'UTF8') LIKE '%In-Reply-To: <' || n1.message_id || '>%'
+		                              AND convert_from(n2.raw, 'UTF8') LIKE '%References: <' || n1.message_id || '>%') +
+		           count(*) FILTER (WHERE n2.message_id <> n1.message_id) AS c
+		      FROM outbox n1 JOIN outbox n2 ON n2.ticket_id = n1.ticket_id AND n2.id > n1.id
+		     WHERE n1.kind = 'notice' AND n2.kind = 'notice'
+		     GROUP BY n1.ticket_id ORDER BY n1.ticket_id) x")"
+	pd_check_eq "$X: the follow-ups' tickets were touched" 2 \
+		"$(pd_psql "$DB" "SELECT count(*) FROM tickets WHERE updated_at > created_at")"
+	pd_check_eq "$X: the new mail acknowledged once, its copy not" 1 \
+		"$(pd_psql "$DB" "SELECT count(*) FROM outbox WHERE kind = 'ack' AND to_address = 'dee@customer.example'")"
+	mbox_eq "all marked" INBOX 0
 }
 
 # ------------------------------------------------------------------ run
