@@ -188,7 +188,10 @@ static const char SQL_FACTS[] =
     "                       ORDER BY id DESC LIMIT 1) x"
     "   ORDER BY r.pos DESC LIMIT 1),"
     " (SELECT id FROM tickets WHERE id = m.tag),"
-    " EXISTS (SELECT 1 FROM participants WHERE ticket_id = m.tag AND address = lower(m.sender)),"
+    /* probes, not EXISTS: over a whole batch the planner would hash the
+     * table instead, a scan that grows with it */
+    " coalesce((SELECT true FROM participants"
+    "            WHERE ticket_id = m.tag AND address = lower(m.sender) LIMIT 1), false),"
     " (SELECT id FROM tickets WHERE id = m.token),"
     " coalesce((SELECT ticket_id FROM outbox WHERE message_id = nullif(m.bounce_of, '') LIMIT 1),"
     "          (SELECT ticket_id FROM messages WHERE message_id = nullif(m.bounce_of, '')"
@@ -357,8 +360,11 @@ static const char SQL_TICKET_FACTS[] =
     "                        ORDER BY id FOR UPDATE)"
     "SELECT u.i, t.status,"
     "  extract(epoch FROM now() - coalesce(t.resolved_at, t.updated_at))::bigint,"
-    "  EXISTS (SELECT 1 FROM outbox WHERE ticket_id = t.id AND kind = 'survey'),"
-    "  EXISTS (SELECT 1 FROM participants WHERE ticket_id = t.id AND address = lower(u.sender)),"
+    /* probes, not EXISTS (hashed over the batch, they scan whole tables) */
+    "  coalesce((SELECT true FROM outbox WHERE ticket_id = t.id AND kind = 'survey' LIMIT 1),"
+    "           false),"
+    "  coalesce((SELECT true FROM participants"
+    "             WHERE ticket_id = t.id AND address = lower(u.sender) LIMIT 1), false),"
     "  t.assignee IS NULL"
     " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(tk, sender, i)"
     " JOIN l ON l.id = u.tk JOIN tickets t ON t.id = u.tk"
