@@ -229,7 +229,20 @@ sc_kill() {
 		stored0=$(count "SELECT count(*) FROM messages WHERE direction = 'in'")
 		sent0=$(count "SELECT count(*) FROM outbox WHERE status = 'sent'")
 		pd_daemon_start "$CONF" "$T/kill.$round.log"
-		ms=$((200 + RANDOM % 1801))
+		if [ $(((round - 1) % 4)) = 0 ]; then
+			# a wave's first round kills while the wave is being stored:
+			# the batches commit fast, so wait for the first one to
+			# land (at most 4 s), then kill within 300 ms
+			local w=0
+			while [ "$(count "SELECT count(*) FROM messages WHERE direction = 'in'")" = "$stored0" ] &&
+				[ $w -lt 200 ]; do
+				sleep 0.02
+				w=$((w + 1))
+			done
+			ms=$((RANDOM % 300))
+		else
+			ms=$((200 + RANDOM % 1801))
+		fi
 		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 		kill -9 "$PD_DAEMON_PID" 2>/dev/null
 		wait "$PD_DAEMON_PID" 2>/dev/null
