@@ -157,38 +157,10 @@ const char *pd_ingest_action_name(enum pd_ingest_action a)
 
 /* --------------------------------------------------------------- lookups */
 
-/*
- * The references are looked up one by one (LATERAL ... LIMIT 1) so that the
- * plan is an index probe per Message-ID whatever the table's size was when
- * the statement was prepared; the last reference (the direct parent) wins.
- */
+/* One mail's facts (storeset.h's PD_STORE_FACTS_COLS, for the batch too). */
 static const char SQL_FACTS[] =
-    "SELECT"
-    " (SELECT ticket_id FROM messages"
-    "   WHERE coalesce(message_id, '') = $1 AND content_hash = $2 LIMIT 1),"
-    " (SELECT x.ticket_id FROM unnest($3::text[]) WITH ORDINALITY AS r(mid, pos)"
-    "   CROSS JOIN LATERAL ("
-    "     (SELECT ticket_id FROM outbox WHERE message_id = r.mid AND ticket_id IS NOT NULL"
-    "      LIMIT 1)"
-    "     UNION ALL"
-    "     (SELECT ticket_id FROM messages WHERE message_id = r.mid AND direction = 'out'"
-    "      ORDER BY id DESC LIMIT 1)"
-    "     LIMIT 1) x"
-    "   ORDER BY r.pos DESC LIMIT 1),"
-    " (SELECT x.ticket_id FROM unnest($3::text[]) WITH ORDINALITY AS r(mid, pos)"
-    "   CROSS JOIN LATERAL (SELECT ticket_id FROM messages WHERE message_id = r.mid"
-    "                       ORDER BY id DESC LIMIT 1) x"
-    "   ORDER BY r.pos DESC LIMIT 1),"
-    " (SELECT id FROM tickets WHERE id = $4::bigint),"
-    " EXISTS (SELECT 1 FROM participants WHERE ticket_id = $4::bigint AND address = lower($5)),"
-    /* the ticket of the reply address the mail was sent to, when it exists */
-    " (SELECT id FROM tickets WHERE id = $6::bigint),"
-    /* the ticket of our own mail a delivery status notification reports on */
-    " coalesce((SELECT ticket_id FROM outbox WHERE message_id = nullif($7, '') LIMIT 1),"
-    "          (SELECT ticket_id FROM messages WHERE message_id = nullif($7, '')"
-    "             AND direction = 'out' LIMIT 1), 0),"
-    /* what the loop guard needs if this becomes a new ticket */
-    " counts.*"
+    "SELECT" PD_STORE_FACTS_COLS("$1", "$2", "$3::text[]", "$4::bigint", "$5", "$6::bigint",
+				 "$7")
     " FROM (" PD_OUTBOX_AUTO_COUNTS_SQL("$5") ") AS counts";
 
 #define MAX_REPLY_TICKETS 8
@@ -255,13 +227,8 @@ static int ticket_facts(struct pd_db *db, int64_t ticket, const char *from,
 	p_int(&p, ticket);
 	p_text(&p, from);
 	res = run(db, "pd_ticket_facts",
-		  "SELECT status,"
-		  "  extract(epoch FROM now() - coalesce(resolved_at, updated_at))::bigint,"
-		  "  EXISTS (SELECT 1 FROM outbox WHERE ticket_id = $1::bigint AND kind = 'survey'),"
-		  "  EXISTS (SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
-		  "          AND address = lower($2)),"
-		  "  assignee IS NULL"
-		  " FROM tickets WHERE id = $1::bigint FOR UPDATE",
+		  "SELECT" PD_STORE_TICKET_FACTS_COLS("t", "$2")
+		  " FROM tickets t WHERE id = $1::bigint FOR UPDATE",
 		  &p, err);
 	p_free(&p);
 	if (res == NULL)
@@ -315,7 +282,7 @@ static const char SQL_ADD_CC[] =
     "INSERT INTO participants (ticket_id, address, name, role)"
     " SELECT $1::bigint, lower(a), n, 'cc'"
     "   FROM unnest($2::text[], $3::text[]) AS u(a, n)"
-    "  WHERE a LIKE '%_@_%' AND lower(a) <> ALL ($4::text[])"
+    "  WHERE " PD_STORE_CC_WHERE("a", "$4::text[]")
     " ON CONFLICT DO NOTHING";
 
 /* Getters over the classification's reasons for array_literal. */

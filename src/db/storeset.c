@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "agentid.h"
@@ -167,36 +166,11 @@ static const char *addr_name(const void *ctx, size_t i)
 
 /*
  * The per-mail lookup of store.c for every mail of the batch at once: one
- * row per mail, in the batch's order.  The references are probed one by one
- * (LATERAL ... LIMIT 1), the last one (the direct parent) wins.
+ * row per mail, in the batch's order.
  */
 static const char SQL_FACTS[] =
-    "SELECT"
-    " (SELECT ticket_id FROM messages"
-    "   WHERE coalesce(message_id, '') = m.mid AND content_hash = m.hash LIMIT 1),"
-    " (SELECT x.ticket_id FROM unnest(m.refs::text[]) WITH ORDINALITY AS r(mid, pos)"
-    "   CROSS JOIN LATERAL ("
-    "     (SELECT ticket_id FROM outbox WHERE message_id = r.mid AND ticket_id IS NOT NULL"
-    "      LIMIT 1)"
-    "     UNION ALL"
-    "     (SELECT ticket_id FROM messages WHERE message_id = r.mid AND direction = 'out'"
-    "      ORDER BY id DESC LIMIT 1)"
-    "     LIMIT 1) x"
-    "   ORDER BY r.pos DESC LIMIT 1),"
-    " (SELECT x.ticket_id FROM unnest(m.refs::text[]) WITH ORDINALITY AS r(mid, pos)"
-    "   CROSS JOIN LATERAL (SELECT ticket_id FROM messages WHERE message_id = r.mid"
-    "                       ORDER BY id DESC LIMIT 1) x"
-    "   ORDER BY r.pos DESC LIMIT 1),"
-    " (SELECT id FROM tickets WHERE id = m.tag),"
-    /* probes, not EXISTS: over a whole batch the planner would hash the
-     * table instead, a scan that grows with it */
-    " coalesce((SELECT true FROM participants"
-    "            WHERE ticket_id = m.tag AND address = lower(m.sender) LIMIT 1), false),"
-    " (SELECT id FROM tickets WHERE id = m.token),"
-    " coalesce((SELECT ticket_id FROM outbox WHERE message_id = nullif(m.bounce_of, '') LIMIT 1),"
-    "          (SELECT ticket_id FROM messages WHERE message_id = nullif(m.bounce_of, '')"
-    "             AND direction = 'out' LIMIT 1), 0),"
-    " counts.*"
+    "SELECT" PD_STORE_FACTS_COLS("m.mid", "m.hash", "m.refs::text[]", "m.tag", "m.sender",
+				 "m.token", "m.bounce_of")
     " FROM unnest($1::text[], $2::bytea[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],"
     "             $7::text[]) WITH ORDINALITY AS m(mid, hash, refs, tag, sender, token,"
     "                                              bounce_of, i)"
@@ -287,20 +261,6 @@ static int gather_facts(struct pd_db *db, const struct pd_store_ctx *ctx, struct
 
 /* -------------------------------------------------------- dependencies */
 
-static bool same_addr(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && a[0] != '\0' && strcasecmp(a, b) == 0;
-}
-
-/* An address at all (SQL: LIKE '%_@_%'): an @ with something on both sides. */
-static bool addr_like(const char *a)
-{
-	for (const char *at = strchr(a, '@'); at != NULL; at = strchr(at + 1, '@'))
-		if (at > a && at[1] != '\0')
-			return true;
-	return false;
-}
-
 /* Mail x as the batch rules (plan.h) see it. */
 static struct pd_plan_item item_of(const struct smail *x)
 {
@@ -358,14 +318,7 @@ static enum pd_plan_set plan_for_set(const struct pd_store_ctx *ctx, struct smai
 static const char SQL_TICKET_FACTS[] =
     "WITH l AS MATERIALIZED (SELECT id FROM tickets WHERE id = ANY($1::bigint[])"
     "                        ORDER BY id FOR UPDATE)"
-    "SELECT u.i, t.status,"
-    "  extract(epoch FROM now() - coalesce(t.resolved_at, t.updated_at))::bigint,"
-    /* probes, not EXISTS (hashed over the batch, they scan whole tables) */
-    "  coalesce((SELECT true FROM outbox WHERE ticket_id = t.id AND kind = 'survey' LIMIT 1),"
-    "           false),"
-    "  coalesce((SELECT true FROM participants"
-    "             WHERE ticket_id = t.id AND address = lower(u.sender) LIMIT 1), false),"
-    "  t.assignee IS NULL"
+    "SELECT u.i," PD_STORE_TICKET_FACTS_COLS("t", "u.sender")
     " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(tk, sender, i)"
     " JOIN l ON l.id = u.tk JOIN tickets t ON t.id = u.tk"
     " ORDER BY u.i";
@@ -459,10 +412,14 @@ static const char SQL_CLASSIFIED[] =
     " LEFT JOIN r ON r.tk = t.id"
     " ORDER BY t.ord";
 
+/* The requesters, and the Cc's as store.c's add_cc picks them ($5 the
+ * sender of each row's mail, $6 the support address). */
 static const char SQL_PARTICIPANTS[] =
     "INSERT INTO participants (ticket_id, address, name, role)"
-    " SELECT t, lower(a), n, r FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
-    "   WITH ORDINALITY AS u(t, a, n, r, i) ORDER BY i"
+    " SELECT t, lower(a), n, r FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+    "                                      $5::text[]) WITH ORDINALITY AS u(t, a, n, r, sender, i)"
+    "  WHERE r = 'requester' OR (" PD_STORE_CC_WHERE("a", "ARRAY[$6, sender]") ")"
+    "  ORDER BY i"
     " ON CONFLICT DO NOTHING";
 
 static const char SQL_MESSAGES[] =
@@ -556,7 +513,7 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 
 	arrays_init(&t, "ittttttittiitttttt");
 	arrays_init(&c, "itttiitttttttt");
-	arrays_init(&p, "ittt");
+	arrays_init(&p, "itttt");
 	size_t n_fresh = 0;
 	for (size_t i = 0; i < k; i++) {
 		const struct pd_msg *msg = w[i]->it->msg;
@@ -614,6 +571,7 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 			add_str(&p, 1, msg->from.address);
 			add_str(&p, 2, msg->from.name);
 			add_str(&p, 3, "requester");
+			add_str(&p, 4, msg->from.address);
 		}
 	cc:
 		if (!w[i]->plan.add_cc)
@@ -622,15 +580,13 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 		for (size_t l = 0; l < 2; l++)
 			for (size_t a = 0; a < lists[l]->n; a++) {
 				const struct pd_addr *ad = &lists[l]->v[a];
-				if (!addr_like(ad->address) ||
-				    pd_support_plus(ctx->cfg->support_address, ad->address) ||
-				    same_addr(ad->address, ctx->cfg->support_address) ||
-				    same_addr(ad->address, msg->from.address))
+				if (pd_support_plus(ctx->cfg->support_address, ad->address))
 					continue;
 				add_i64(&p, 0, w[i]->ticket);
 				add_str(&p, 1, ad->address);
 				add_str(&p, 2, ad->name);
 				add_str(&p, 3, "cc");
+				add_str(&p, 4, msg->from.address);
 			}
 	}
 	if (n_fresh == 0) {
@@ -652,7 +608,9 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 		arrays_free(&p);
 		return 0;
 	}
-	return arrays_defer(db, "pd_set_participants", SQL_PARTICIPANTS, &p, err);
+	arrays_values(&p);
+	arrays_scalar(&p, p.n, ctx->cfg->support_address);
+	return arrays_send(db, "pd_set_participants", SQL_PARTICIPANTS, &p, 1, err);
 }
 
 /* The messages: returns the number inserted (fewer than k when another
@@ -777,7 +735,7 @@ static int write_mails(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
 			struct pd_auto_counts counts = w[i]->counts;
 			for (size_t o = 0; o < c.n_mails; o++)
 				if (c.mails[o].automatic &&
-				    same_addr(c.mails[o].to_address, msg->from.address)) {
+				    pd_str_iequal(c.mails[o].to_address, msg->from.address)) {
 					counts.recent++;
 					counts.day++;
 				}
