@@ -80,10 +80,13 @@
  * write every independent new ticket (and note every duplicate) set-based.
  * done[i] is set for each mail handled here (its action, ticket and rule
  * filled in); the others are left to the per-mail path, which must run after
- * this, in the same transaction.  Returns 0, or -1 with err when the
- * transaction must be rolled back (database down, timeout).
+ * this, in the same transaction.  wave (1, 2, ...) counts the runs over what
+ * a batch's earlier runs left; it only shows in the debug line.  Returns 0,
+ * or -1 with err when the transaction must be rolled back (database down,
+ * timeout).
  */
 int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
-		    struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err);
+		    struct pd_ingest_item *items, size_t n, unsigned wave, bool *done,
+		    struct pd_err *err);
 
 #endif

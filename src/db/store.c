@@ -890,14 +890,15 @@ static int mail_failed(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
  * kept raw or left on the server alone.
  */
 static int store_set(struct pd_db *db, const struct pd_store_ctx *ctx,
-		     struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err)
+		     struct pd_ingest_item *items, size_t n, unsigned wave, bool *done,
+		     struct pd_err *err)
 {
 	struct pd_err e;
 
 	pd_err_clear(&e);
 	if (pd_db_defer(db, NULL, "SAVEPOINT pd_batch", 0, NULL, err) < 0)
 		return -1;
-	if (pd_storeset_run(db, ctx, items, n, done, &e) == 0)
+	if (pd_storeset_run(db, ctx, items, n, wave, done, &e) == 0)
 		return pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_batch", 0, NULL, err);
 	if (e.cls != PD_ERR_PERM) {
 		*err = e;
@@ -917,6 +918,57 @@ static int store_set(struct pd_db *db, const struct pd_store_ctx *ctx,
 	return 0;
 }
 
+/*
+ * The set-based part in waves.  A mail that waits for an earlier one of the
+ * batch (a reply to it, a copy of it, a bounce about its sender...) is left
+ * by the first wave; once that one is written, the mails left are planned
+ * again together, on facts that now include it, and so on while a wave
+ * writes something, up to SET_WAVES.  What is left after that goes mail by
+ * mail.  The mails left keep their order, so ticket numbers still follow
+ * the mails'.
+ */
+#define SET_WAVES 3
+
+static int store_waves(struct pd_db *db, const struct pd_store_ctx *ctx,
+		       struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err)
+{
+	struct pd_ingest_item *sub;
+	size_t *at, before = n;
+	bool *sub_done;
+	int rc = 0;
+
+	if (store_set(db, ctx, items, n, 1, done, err) < 0)
+		return -1;
+	sub = pd_xcalloc(n, sizeof(*sub));
+	at = pd_xcalloc(n, sizeof(*at));
+	sub_done = pd_xcalloc(n, sizeof(*sub_done));
+	for (unsigned wave = 2; wave <= SET_WAVES; wave++) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!done[i]) {
+				at[k] = i;
+				sub[k++] = items[i];
+			}
+		/* nothing written by the last wave: the next would find the same */
+		if (k < 2 || k == before)
+			break;
+		before = k;
+		if (store_set(db, ctx, sub, k, wave, sub_done, err) < 0) {
+			rc = -1;
+			break;
+		}
+		for (size_t j = 0; j < k; j++)
+			if (sub_done[j]) {
+				items[at[j]] = sub[j];
+				done[at[j]] = true;
+			}
+	}
+	free(sub);
+	free(at);
+	free(sub_done);
+	return rc;
+}
+
 int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_ingest_item *items,
 		   size_t n, struct pd_err *err)
 {
@@ -934,7 +986,7 @@ int pd_store_batch(struct pd_db *db, const struct pd_store_ctx *ctx, struct pd_i
 	/* the new tickets of the batch in a few statements (storeset.c); the
 	 * rest mail by mail below, seeing what that wrote */
 	pd_db_set_tag(db, -1);
-	if (ctx->raw_reason == NULL && n > 1 && store_set(db, ctx, items, n, done, err) < 0)
+	if (ctx->raw_reason == NULL && n > 1 && store_waves(db, ctx, items, n, done, err) < 0)
 		goto fail;
 	size_t last = n; /* the last mail left to the per-mail path */
 	for (size_t i = 0; i < n; i++)

@@ -840,7 +840,8 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 }
 
 int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
-		    struct pd_ingest_item *items, size_t n, bool *done, struct pd_err *err)
+		    struct pd_ingest_item *items, size_t n, unsigned wave, bool *done,
+		    struct pd_err *err)
 {
 	struct smail *m = pd_xcalloc(n, sizeof(*m));
 	struct smail **w = pd_xcalloc(n, sizeof(*w));
@@ -918,12 +919,14 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		}
 	for (size_t i = 0; i < n; i++)
 		n_done += done[i];
+	char wave_text[24];
+	snprintf(wave_text, sizeof(wave_text), " wave=%u", wave);
 	pd_log_debug("mailbox=%s set: mails=%zu new=%zu follow_ups=%zu duplicates=%zu "
 		     "per_mail=%zu facts_ms=%lld plan_ms=%lld rows_ms=%lld compose_ms=%lld "
-		     "sync_ms=%lld",
+		     "sync_ms=%lld%s",
 		     ctx->mailbox, n, n_new, n_follow, n_done - n_new - n_follow, n - n_done,
 		     (long long)took.facts, (long long)took.plan, (long long)took.rows,
-		     (long long)took.compose, (long long)took.sync);
+		     (long long)took.compose, (long long)took.sync, wave > 1 ? wave_text : "");
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++) {

@@ -910,6 +910,41 @@ sc_set() {
 	pd_check_eq "$X: the new mail acknowledged once, its copy not" 1 \
 		"$(pd_psql "$DB" "SELECT count(*) FROM outbox WHERE kind = 'ack' AND to_address = 'dee@customer.example'")"
 	mbox_eq "all marked" INBOX 0
+
+	# two new mails, each with a reply to it in the same batch: the
+	# replies wait for their tickets, and a second wave writes them
+	mk "$T/s7.eml" --from 'Eve East <eve@customer.example>' --subject 'VPN down' \
+		--message-id '<s7@customer.example>' --body 'No VPN. Token set-7.\n'
+	mk "$T/s8.eml" --from 'Eve East <eve@customer.example>' --subject 'Re: VPN down' \
+		--message-id '<s8@customer.example>' --in-reply-to '<s7@customer.example>' \
+		--references '<s7@customer.example>' --body 'Since this morning. Token set-8.\n'
+	mk "$T/s9.eml" --from 'Fay Field <fay@customer.example>' --subject 'Password reset' \
+		--message-id '<s9@customer.example>' --body 'Locked out. Token set-9.\n'
+	mk "$T/s10.eml" --from 'Fay Field <fay@customer.example>' --subject 'Re: Password reset' \
+		--message-id '<s10@customer.example>' --in-reply-to '<s9@customer.example>' \
+		--references '<s9@customer.example>' --body 'Still locked out. Token set-10.\n'
+	for f in s7 s8 s9 s10; do deliver "$U" "$T/$f.eml"; done
+	once_ok "two new mails and a reply to each in one batch"
+	pd_check "$X: the first wave wrote the new mails" \
+		grep -q "set: mails=4 new=2 follow_ups=0 duplicates=0 per_mail=2" "$LOG"
+	pd_check "$X: a second wave wrote the replies" \
+		grep -q "set: mails=2 new=0 follow_ups=2 duplicates=0 per_mail=0 .* wave=2" "$LOG"
+	tickets || return
+	jeq "six tickets, in the mails' order" "$TJ" \
+		"[t['subject'] for t in sorted(d, key=lambda t: t['number'])][4:]" \
+		'["VPN down", "Password reset"]'
+	pd_check_eq "$X: each reply is on the ticket of the mail it answers" \
+		"s10 Password reset message-id|s8 VPN down message-id" \
+		"$(pd_psql "$DB" "SELECT string_agg(split_part(m.message_id, '@', 1) || ' ' || t.subject || ' ' || (e.detail->>'rule'), '|' ORDER BY m.message_id) FROM events e JOIN tickets t ON t.id = e.ticket_id JOIN messages m ON m.id = e.message_id WHERE m.message_id IN ('s8@customer.example', 's10@customer.example')")"
+	pd_check_eq "$X: each new ticket acknowledged once, the replies not" \
+		"eve@customer.example fay@customer.example" \
+		"$(pd_psql "$DB" "SELECT string_agg(to_address, ' ' ORDER BY to_address) FROM outbox WHERE kind = 'ack' AND to_address IN ('eve@customer.example', 'fay@customer.example')")"
+	pd_check_eq "$X: each reply's notice answers its ticket's first notice" "2" \
+		"$(pd_psql "$DB" "SELECT count(*) FROM outbox n1 JOIN outbox n2 ON n2.ticket_id = n1.ticket_id AND n2.id > n1.id
+		    JOIN tickets t ON t.id = n1.ticket_id
+		   WHERE n1.kind = 'notice' AND n2.kind = 'notice' AND t.subject IN ('VPN down', 'Password reset')
+		     AND convert_from(n2.raw, 'UTF8') LIKE '%In-Reply-To: <' || n1.message_id || '>%'")"
+	mbox_eq "all marked after the waves" INBOX 0
 }
 
 # ------------------------------------------------------------------ run
