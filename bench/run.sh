@@ -41,6 +41,8 @@
 # each postdeskd run into DIR/NAME.perf (perf report -i ... --sort comm,sym);
 # PD_BENCH_STATEMENTS=1 preloads pg_stat_statements and prints the ingest
 # run's statements by total execution time.
+# PD_BENCH_BATCH=N runs the breakdown with batch_size = N (default: the
+# daemon's default).
 # Prints one table (targets met or not) and writes FILE (default
 # bench/results.json).  --only PARTS (comma-separated: imap, pgload, smtp,
 # ingest, breakdown, sla, idle, memory, classify, smtpclient) runs just those
@@ -311,7 +313,7 @@ fi
 if want breakdown; then
 	BD_MAILS=$((MAILS < 2000 ? MAILS : 2000))
 	echo "# ingest breakdown: $BD_MAILS mails, log_level debug"
-	fresh_db bench_breakdown 'extra=log_level = "debug"'
+	fresh_db bench_breakdown 'extra=log_level = "debug"' ${PD_BENCH_BATCH:+"extra=batch_size = $PD_BENCH_BATCH"}
 	fill_mailbox "$BD_MAILS"
 	once_run bench_breakdown
 	BREAKDOWN="$(awk '/ (fetch|mark)_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
@@ -319,9 +321,14 @@ if want breakdown; then
 		"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
 	echo "#   $BREAKDOWN"
 	# the store's set-based part, per phase (storeset.c's debug line)
-	BREAKDOWN_SET="$(awk '/ set: mails=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[2] ~ /^[0-9]+$/) s[a[1]] += a[2] }
-		END { printf "set: new=%d follow_ups=%d duplicates=%d per_mail=%d facts_ms=%d plan_ms=%d rows_ms=%d compose_ms=%d sync_ms=%d",
-			s["new"], s["follow_ups"], s["duplicates"], s["per_mail"], s["facts_ms"], s["plan_ms"], s["rows_ms"], s["compose_ms"], s["sync_ms"] }' \
+	# a later wave (wave=N) plans again what the earlier left to the
+	# per-mail path: its mails are not per-mail after all
+	BREAKDOWN_SET="$(awk '/ set: mails=/ { m = 0; later = 0
+			for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[2] ~ /^[0-9]+$/) {
+				s[a[1]] += a[2]; if (a[1] == "mails") m = a[2]; if (a[1] == "wave") later = 1 }
+			if (later) { waves++; s["per_mail"] -= m } }
+		END { printf "set: new=%d follow_ups=%d duplicates=%d per_mail=%d later_waves=%d facts_ms=%d plan_ms=%d rows_ms=%d compose_ms=%d sync_ms=%d",
+			s["new"], s["follow_ups"], s["duplicates"], s["per_mail"], waves, s["facts_ms"], s["plan_ms"], s["rows_ms"], s["compose_ms"], s["sync_ms"] }' \
 		"$T/bench_breakdown.log")"
 	echo "#   $BREAKDOWN_SET"
 fi
