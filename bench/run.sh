@@ -317,7 +317,7 @@ if want breakdown; then
 	fill_mailbox "$BD_MAILS"
 	once_run bench_breakdown
 	BREAKDOWN="$(awk '/ (fetch|mark)_ms=/ { for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[1] ~ /_ms$/) s[a[1]] += a[2] }
-		END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"] }' \
+		END { printf "fetch_ms=%d parse_ms=%d store_ms=%d mark_ms=%d wait_ms=%d", s["fetch_ms"], s["parse_ms"], s["store_ms"], s["mark_ms"], s["wait_ms"] }' \
 		"$T/bench_breakdown.log") total_ms=$(printf %.0f "$(echo "$RUN_SECS * 1000" | bc)") mails=$RUN_STORED"
 	echo "#   $BREAKDOWN"
 	# the store's set-based part, per phase (storeset.c's debug line)
@@ -634,11 +634,14 @@ sla_ms = int(E["SLA_MS"])
 bd = {k: int(v) for k, v in kv(E["BREAKDOWN"]).items()}
 breakdown = {"mails": bd.get("mails", 0), "total_ms": bd.get("total_ms", 0),
              "what": "postdeskd --once, log_level debug: per-batch fetch/parse/store/mark "
-                     "(store includes queueing the acks); other = search, size fetch, start"}
-for k in ("fetch_ms", "parse_ms", "store_ms", "mark_ms"):
+                     "(store includes queueing the acks); fetch and parse of the next batch "
+                     "run in a second thread while one is stored, wait = the main thread "
+                     "waiting for them; other = the rest of the main thread's time (search, "
+                     "the first batch's fetch and parse, start)"}
+for k in ("fetch_ms", "parse_ms", "store_ms", "mark_ms", "wait_ms"):
     breakdown[k] = bd.get(k, 0)
 breakdown["other_ms"] = max(0, breakdown["total_ms"] - sum(bd.get(k, 0) for k in (
-    "fetch_ms", "parse_ms", "store_ms", "mark_ms")))
+    "store_ms", "mark_ms", "wait_ms")))
 
 targets = {
     "ingest_mails_per_second": {"target": ">= 5000", "value": round(ingest_rate, 1),
@@ -743,9 +746,11 @@ def first_last(t):
 row("  rate first/last tenth of the run", first_last(ingest_tenths), "mails/s")
 b = breakdown
 if b["total_ms"] > 0:
-    row("  time: fetch/parse/store/mark/other",
+    row("  time: store/mark/wait/other (fetch/parse)",
         "/".join("%d" % round(100 * b[k] / b["total_ms"]) for k in (
-            "fetch_ms", "parse_ms", "store_ms", "mark_ms", "other_ms")), "%% (%d mails, debug)" % b["mails"])
+            "store_ms", "mark_ms", "wait_ms", "other_ms"))
+        + " (%s)" % "/".join("%d" % round(100 * b[k] / b["total_ms"]) for k in ("fetch_ms", "parse_ms")),
+        "%% (%d mails, debug)" % b["mails"])
 row("outbox sent/s (%d acks+%d notices)" % (int(E["OUTBOX_ACKS"]), osent - int(E["OUTBOX_ACKS"])), "%.0f" % outbox_rate, ">= 1000",
     mark(targets["outbox_acks_per_second"]))
 row("  rate first/last tenth of the run", first_last(outbox_tenths), "mails/s")

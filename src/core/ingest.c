@@ -8,7 +8,9 @@
  */
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,62 +190,183 @@ static void truncated(struct pd_msg *m, uint64_t server_size, const struct pd_co
 	    m->raw_len);
 }
 
-/* Fetch, parse and store one batch of UIDs; what was stored joins tm, to be
- * marked by the caller (also when a later piece of the batch failed).
- * prefix > 0: the batch is one mail of server_size bytes, above
- * max_message_size, of which only the first prefix bytes are fetched. */
-static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_config *cfg,
-			const struct pd_mailbox_cfg *mb, uint32_t uidvalidity, const uint32_t *uids,
-			size_t n, uint32_t prefix, uint32_t server_size, struct to_mark *tm,
-			struct pd_ingest_stats *st, struct pd_err *err)
-{
-	struct pd_imap_mail *mails = NULL;
-	struct pd_ingest_item *items = NULL;
-	size_t n_mails = 0;
-	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
-	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity, NULL};
-	int stored;
-	int64_t t0 = pd_now_ms(), t_fetch, t_parse, t_store;
+/*
+ * One batch between the IMAP server and the database: its UIDs (from off in
+ * the round's pending list), the mails as fetched and as parsed.  While the
+ * main thread stores batch k, a second thread fetches and parses batch k+1
+ * into another of these, so the daemon's parsing and the server's fetching
+ * overlap PostgreSQL's work; at most two batches are in memory.
+ */
+struct batch {
+	size_t off;  /* its first UID is pending.v[off] */
+	size_t take; /* UIDs it covers, after the batch_bytes cut */
+	uint32_t prefix, server_size;
+	struct pd_imap_mail *mails;
+	struct pd_ingest_item *items;
+	size_t n_mails;
+	int64_t fetch_ms, parse_ms;
+	int rc; /* -1: fetching failed, err says why */
+	struct pd_err err;
+};
 
-	if ((prefix > 0 ? pd_imap_fetch_prefix(im, uids, n, prefix, &mails, &n_mails, err)
-			: pd_imap_fetch(im, uids, n, &mails, &n_mails, err)) < 0)
-		return -1;
+/* What fetching a batch needs, the same over the whole round.  The IMAP
+ * session belongs to whichever thread fetches; the main thread uses it
+ * (search, mark) only while no fetch is under way. */
+struct fetcher {
+	struct pd_imap *im;
+	const struct pd_config *cfg;
+	const struct pd_mailbox_cfg *mb;
+	const struct pd_uidlist *pending;
+	size_t batch;     /* batch_size */
+	uint32_t *sizes;  /* batch entries: the sizes of the next UIDs */
+	struct batch *b;  /* the batch being fetched */
+};
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; b->items != NULL && i < b->n_mails; i++)
+		pd_msg_free(b->items[i].msg);
+	free(b->items);
+	pd_imap_mails_free(b->mails, b->n_mails);
+	b->items = NULL;
+	b->mails = NULL;
+	b->n_mails = 0;
+}
+
+/*
+ * Fetch and parse the batch that starts at b->off: ask the sizes of the next
+ * batch_size UIDs, cut the batch so one fetch stays under batch_bytes (a
+ * single mail larger than that is fetched on its own, and one above what is
+ * ever fetched whole (keep) on its own and only in part), fetch, parse.
+ * Touches nothing but the IMAP session, f->sizes, *b and the log.
+ */
+static void fetch_batch(struct fetcher *f)
+{
+	struct batch *b = f->b;
+	const struct pd_config *cfg = f->cfg;
+	const struct pd_mailbox_cfg *mb = f->mb;
+	size_t n = f->pending->n - b->off < f->batch ? f->pending->n - b->off : f->batch;
+	const uint32_t *uids = f->pending->v + b->off;
+	struct pd_mime_opts mopts = {cfg->max_message_size, 0, 0};
+	uint64_t bytes = 0, keep = keep_bytes(cfg);
+	int64_t t0, t_fetch;
+
+	b->take = 0;
+	b->mails = NULL;
+	b->items = NULL;
+	b->n_mails = 0;
+	b->fetch_ms = b->parse_ms = 0;
+	b->rc = -1;
+	pd_err_clear(&b->err);
+	if (pd_imap_fetch_sizes(f->im, uids, n, f->sizes, &b->err) < 0)
+		return;
+	b->prefix = keep > 0 && f->sizes[0] > keep ? (uint32_t)keep : 0;
+	b->server_size = f->sizes[0];
+	while (b->take < n && (b->take == 0 || bytes + f->sizes[b->take] <= cfg->batch_bytes) &&
+	       (b->prefix > 0 ? b->take == 0 : keep == 0 || f->sizes[b->take] <= keep)) {
+		bytes += f->sizes[b->take];
+		b->take++;
+	}
+	if (b->prefix > 0)
+		pd_log_notice("mailbox=%s uid=%u: %u bytes, above max_message_size: fetching "
+			      "only its first %u bytes",
+			      mb->name, uids[0], f->sizes[0], b->prefix);
+
+	t0 = pd_now_ms();
+	if ((b->prefix > 0 ? pd_imap_fetch_prefix(f->im, uids, b->take, b->prefix, &b->mails,
+						  &b->n_mails, &b->err)
+			   : pd_imap_fetch(f->im, uids, b->take, &b->mails, &b->n_mails, &b->err)) < 0)
+		return;
 	t_fetch = pd_now_ms();
-	items = pd_xcalloc(n_mails, sizeof(*items));
-	for (size_t i = 0; i < n_mails; i++) {
-		items[i].uid = mails[i].uid;
-		if (prefix > 0 && mails[i].len < server_size) {
+	b->items = pd_xcalloc(b->n_mails ? b->n_mails : 1, sizeof(*b->items));
+	for (size_t i = 0; i < b->n_mails; i++) {
+		const struct pd_imap_mail *ml = &b->mails[i];
+
+		b->items[i].uid = ml->uid;
+		if (b->prefix > 0 && ml->len < b->server_size) {
 			/* a prefix is not a mail: its header only, never its parts */
 			struct pd_mime_opts hdr = {1, 0, 0};
-			items[i].msg = pd_mime_parse(mails[i].data, mails[i].len, &hdr);
-			truncated(items[i].msg, server_size, cfg);
+			b->items[i].msg = pd_mime_parse(ml->data, ml->len, &hdr);
+			truncated(b->items[i].msg, b->server_size, cfg);
 		} else {
-			items[i].msg = pd_mime_parse(mails[i].data, mails[i].len, &mopts);
+			b->items[i].msg = pd_mime_parse(ml->data, ml->len, &mopts);
 		}
-		const struct pd_msg *m = items[i].msg;
+		const struct pd_msg *m = b->items[i].msg;
 		if (m->parse_error != NULL)
 			pd_log_warning("mailbox=%s uid=%u: %s; storing it raw and flagging the ticket",
-				       mb->name, mails[i].uid, m->parse_error);
+				       mb->name, ml->uid, m->parse_error);
 		/* what the parser had to repair or leave out, so that nobody wonders */
 		for (size_t w = 0; w < m->n_warnings && w < 5; w++)
-			pd_log_notice("mailbox=%s uid=%u msgid=<%s>: %s", mb->name, mails[i].uid,
+			pd_log_notice("mailbox=%s uid=%u msgid=<%s>: %s", mb->name, ml->uid,
 				      m->message_id ? m->message_id : "", m->warnings[w]);
 		if (m->n_warnings > 5)
-			pd_log_notice("mailbox=%s uid=%u: %zu more parse warnings", mb->name,
-				      mails[i].uid, m->n_warnings - 5);
+			pd_log_notice("mailbox=%s uid=%u: %zu more parse warnings", mb->name, ml->uid,
+				      m->n_warnings - 5);
 	}
-	t_parse = pd_now_ms();
-	stored = store_pieces(db, &ctx, mb, items, n_mails, err);
+	b->fetch_ms = t_fetch - t0;
+	b->parse_ms = pd_now_ms() - t_fetch;
+	b->rc = 0;
+}
+
+static void *fetch_thread(void *arg)
+{
+	fetch_batch(arg);
+	return NULL;
+}
+
+/*
+ * Start fetching f->b in a second thread.  The thread takes no signal: the
+ * daemon's SIGTERM, SIGHUP... stay with the main thread (daemon.c reads
+ * them between batches).  When no thread can be started the batch is
+ * fetched later in the main thread (*started false), as before the overlap.
+ */
+static void fetch_start(struct fetcher *f, pthread_t *tid, bool *started)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(tid, NULL, fetch_thread, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	*started = r == 0;
+	if (r != 0)
+		pd_log_warning("mailbox=%s: cannot start a thread to fetch the next batch while "
+			       "this one is stored (%s); fetching one batch after the other",
+			       f->mb->name, strerror(r));
+}
+
+/* The batch fetch_start began is fetched and parsed (or failed). */
+static void fetch_wait(struct fetcher *f, pthread_t tid, bool started)
+{
+	if (started)
+		pthread_join(tid, NULL);
+	else
+		fetch_batch(f);
+}
+
+/* Store a fetched batch; what was stored joins tm, to be marked by the
+ * caller (also when a later piece of the batch failed). */
+static int store_batch(struct pd_db *db, const struct pd_config *cfg,
+		       const struct pd_mailbox_cfg *mb, uint32_t uidvalidity, struct batch *b,
+		       struct to_mark *tm, struct pd_ingest_stats *st, int64_t *store_ms,
+		       struct pd_err *err)
+{
+	struct pd_store_ctx ctx = {cfg, mb->name, mb->queue, uidvalidity, NULL};
+	int64_t t0 = pd_now_ms();
+	int stored;
+
+	stored = store_pieces(db, &ctx, mb, b->items, b->n_mails, err);
 	if (stored == 0)
 		crash_point();
-	t_store = pd_now_ms();
+	*store_ms = pd_now_ms() - t0;
 
-	if (tm->n + n_mails > tm->cap) {
-		tm->cap = tm->n + n_mails + MARK_EVERY;
+	if (tm->n + b->n_mails > tm->cap) {
+		tm->cap = tm->n + b->n_mails + MARK_EVERY;
 		tm->v = pd_xrealloc(tm->v, tm->cap * sizeof(*tm->v));
 	}
-	for (size_t i = 0; i < n_mails; i++) {
-		struct pd_ingest_item *it = &items[i];
+	for (size_t i = 0; i < b->n_mails; i++) {
+		struct pd_ingest_item *it = &b->items[i];
 
 		log_outcome(mb, it);
 		st->fetched++;
@@ -266,13 +389,6 @@ static int ingest_batch(struct pd_imap *im, struct pd_db *db, const struct pd_co
 			st->flagged++;
 		tm->v[tm->n++] = it->uid;
 	}
-	pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld", mb->name,
-		     n_mails, (long long)(t_fetch - t0), (long long)(t_parse - t_fetch),
-		     (long long)(t_store - t_parse));
-	for (size_t i = 0; i < n_mails; i++)
-		pd_msg_free(items[i].msg);
-	free(items);
-	pd_imap_mails_free(mails, n_mails);
 	return stored;
 }
 
@@ -283,54 +399,82 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 {
 	struct pd_uidlist pending = {0, NULL};
 	uint32_t stored_validity, last_uid = 0;
-	size_t batch = cfg->batch_size > 0 ? (size_t)cfg->batch_size : 100;
-	uint32_t *sizes = NULL;
+	struct batch bt[2], *cur = &bt[0], *next = &bt[1];
+	struct fetcher f = {im, cfg, mb, &pending, 0, NULL, NULL};
 	struct to_mark tm = {NULL, 0, 0};
 	int rc = -1;
 
+	f.batch = cfg->batch_size > 0 ? (size_t)cfg->batch_size : 100;
+	memset(bt, 0, sizeof(bt));
 	if (pd_db_ensure(db, err) < 0)
 		return -1;
 	if (pd_store_get_mailbox(db, mb->name, &stored_validity, &last_uid, err) < 0)
 		return -1;
 	if (pd_imap_search_pending(im, last_uid, &pending, err) < 0)
 		return -1;
-	sizes = pd_xcalloc(batch, sizeof(*sizes));
-	for (size_t off = 0; off < pending.n;) {
-		size_t n = pending.n - off < batch ? pending.n - off : batch;
-		const uint32_t *uids = pending.v + off;
-
-		if (pd_imap_fetch_sizes(im, uids, n, sizes, err) < 0)
+	f.sizes = pd_xcalloc(f.batch, sizeof(*f.sizes));
+	if (pending.n > 0) {
+		/* the first batch: nothing to overlap with yet */
+		cur->off = 0;
+		f.b = cur;
+		fetch_batch(&f);
+		if (cur->rc < 0) {
+			*err = cur->err;
 			goto out;
-		/* Cut the batch so one fetch stays under batch_bytes; a single mail
-		 * larger than that is fetched on its own, and one above what is
-		 * ever fetched whole (keep) on its own and only in part. */
-		uint64_t bytes = 0, keep = keep_bytes(cfg);
-		size_t take = 0;
-		uint32_t prefix = keep > 0 && sizes[0] > keep ? (uint32_t)keep : 0;
-		while (take < n && (take == 0 || bytes + sizes[take] <= cfg->batch_bytes) &&
-		       (prefix > 0 ? take == 0 : keep == 0 || sizes[take] <= keep)) {
-			bytes += sizes[take];
-			take++;
 		}
-		if (prefix > 0)
-			pd_log_notice("mailbox=%s uid=%u: %u bytes, above max_message_size: fetching "
-				      "only its first %u bytes",
-				      mb->name, uids[0], sizes[0], prefix);
-		if (ingest_batch(im, db, cfg, mb, uidvalidity, uids, take, prefix, sizes[0], &tm, st,
-				 err) < 0)
+	}
+	for (size_t off = 0; off < pending.n;) {
+		size_t off_next = cur->off + cur->take;
+		bool ahead = off_next < pending.n, started = false;
+		pthread_t tid;
+		int stored;
+		int64_t store_ms, t_stored, t_wait;
+
+		if (ahead) {
+			next->off = off_next;
+			f.b = next;
+			fetch_start(&f, &tid, &started);
+		}
+		/* the main thread stores while the other fetches; IMAP is not
+		 * touched here until that fetch is over */
+		stored = store_batch(db, cfg, mb, uidvalidity, cur, &tm, st, &store_ms, err);
+		t_stored = pd_now_ms();
+		if (ahead)
+			fetch_wait(&f, tid, started);
+		t_wait = pd_now_ms();
+		pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld "
+			     "wait_ms=%lld",
+			     mb->name, cur->n_mails, (long long)cur->fetch_ms,
+			     (long long)cur->parse_ms, (long long)store_ms,
+			     (long long)(t_wait - t_stored));
+		batch_free(cur);
+		off = off_next;
+		/* a failed store leaves the batches after it unmarked: the one
+		 * fetched ahead is dropped and fetched again next round */
+		if (stored < 0)
 			goto out;
-		off += take;
 		if ((tm.n >= MARK_EVERY || off >= pending.n) && mark_now(im, mb, &tm, err) < 0)
 			goto out;
-		if (off < pending.n && ctl != NULL && ctl->should_stop(ctl->arg)) {
+		if (!ahead)
+			break;
+		if (next->rc < 0) {
+			*err = next->err;
+			goto out;
+		}
+		if (ctl != NULL && ctl->should_stop(ctl->arg)) {
 			pd_log_notice("mailbox=%s: stopping with %zu mails left on the server for the "
 				      "next start",
 				      mb->name, pending.n - off);
 			break;
 		}
+		struct batch *t = cur;
+		cur = next;
+		next = t;
 	}
 	rc = 0;
 out:
+	batch_free(&bt[0]);
+	batch_free(&bt[1]);
 	/* what was committed is marked now, also when a later batch failed or
 	 * a stop was asked for */
 	if (tm.n > 0) {
@@ -346,7 +490,7 @@ out:
 		}
 	}
 	free(tm.v);
-	free(sizes);
+	free(f.sizes);
 	pd_uidlist_free(&pending);
 	return rc;
 }

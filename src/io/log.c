@@ -3,11 +3,13 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -58,7 +60,7 @@ void pd_log(enum pd_log_level level, const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
-	size_t off = 0;
+	size_t off = 0, len;
 
 	if (level > log_max)
 		return;
@@ -75,11 +77,22 @@ void pd_log(enum pd_log_level level, const char *fmt, ...)
 					ts.tv_nsec / 1000000, log_ident, level_names[level]);
 	}
 	va_start(ap, fmt);
-	vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+	vsnprintf(line + off, sizeof(line) - off - 1, fmt, ap); /* room for the newline */
 	va_end(ap);
 	/* one event, one line: control characters from the network never split it */
 	for (char *p = line + off; *p; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\t')
 			*p = ' ';
-	fprintf(stderr, "%s\n", line);
+	len = strlen(line);
+	line[len++] = '\n';
+	/* One write(2) per line, not stdio: the ingest round's fetching thread
+	 * logs too, and a line is never interleaved with another thread's. */
+	for (size_t done = 0; done < len;) {
+		ssize_t w = write(STDERR_FILENO, line + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* nowhere left to say it */
+		done += (size_t)w;
+	}
 }

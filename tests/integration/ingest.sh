@@ -8,7 +8,7 @@
 # failure does not spoil the next.  Run by `make check` (configure
 # --enable-integration-tests) or by hand:
 #   top_srcdir=. top_builddir=build tests/integration/ingest.sh [SCENARIO...]
-# Scenarios: a seen b c d e f corpus g att h hup i j k m set (default: all).
+# Scenarios: a seen b c d e f corpus g att h hup i j k m set overlap (default: all).
 #
 # Hooks the daemon provides for this script when built with
 # --enable-test-hooks (scripts/test.sh does; without them scenario e is skipped):
@@ -19,7 +19,7 @@
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
 CORPUS=${PD_CORPUS:-$top_srcdir/../shared/corpus}
-ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m set"
+ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m set overlap"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 RUNS=0
 
@@ -945,6 +945,58 @@ sc_set() {
 		   WHERE n1.kind = 'notice' AND n2.kind = 'notice' AND t.subject IN ('VPN down', 'Password reset')
 		     AND convert_from(n2.raw, 'UTF8') LIKE '%In-Reply-To: <' || n1.message_id || '>%'")"
 	mbox_eq "all marked after the waves" INBOX 0
+}
+
+# ------------------------------------------------------------------ (overlap) fetch ahead
+
+# While batch k is stored, the next one is fetched and parsed ahead.  With
+# batch_size 3 over 20 mails, the database refuses the second batch (a
+# trigger on its checkpoint, which only that batch's transaction writes):
+# the first batch is stored and moved, the second, the one fetched ahead of
+# it and all later ones stay in INBOX and unstored; the next run stores the
+# other 17 exactly once, ticket numbers in the mails' order.
+sc_overlap() {
+	setup overlap 'extra=batch_size = 3' 'extra=log_level = "debug"'
+	migrate_ok
+	pd_psql "$DB" "CREATE FUNCTION refuse_batch2() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN
+		  IF NEW.last_uid BETWEEN 4 AND 6 THEN
+		    RAISE EXCEPTION 'refusing the checkpoint of the second batch';
+		  END IF;
+		  RETURN NEW;
+		END \$\$;
+		CREATE TRIGGER refuse_batch2 BEFORE UPDATE ON mailbox_state
+		  FOR EACH ROW EXECUTE FUNCTION refuse_batch2()" >/dev/null || pd_die "overlap: trigger"
+	local i want=
+	for i in $(seq -w 1 20); do
+		mk "$T/ov$i.eml" --from "Olga $i <olga$i@customer.example>" --subject "Overlap $i" \
+			--message-id "<ov$i@customer.example>" --body "Mail $i of 20.\n"
+		deliver "$U" "$T/ov$i.eml"
+		want="$want${want:+ }ov$i"
+	done
+
+	once
+	pd_check "$X: a refused batch fails the run (exit $RC)" test "$RC" != 0
+	pd_check "$X: the log says why" grep -q "refusing the checkpoint of the second batch" "$LOG"
+	pd_check_eq "$X: the first batch is stored" "ov01 ov02 ov03" \
+		"$(pd_psql "$DB" "SELECT string_agg(split_part(message_id, '@', 1), ' ' ORDER BY message_id) FROM messages WHERE direction = 'in'")"
+	mbox_eq "only the stored batch is moved" Processed 3
+	mbox_eq "the refused batch, the one fetched ahead and the rest stay" INBOX 17
+	pd_check "$X: the third batch was fetched ahead while the second was stored" \
+		grep -q "imap: > UID FETCH 7:9 (UID BODY.PEEK\[\])" "$LOG"
+	pd_check "$X: the batch line tells the wait for the batch fetched ahead" \
+		grep -q "batch=3 fetch_ms=[0-9]* parse_ms=[0-9]* store_ms=[0-9]* wait_ms=[0-9]*\$" "$LOG"
+	pd_check "$X: and nothing after the refused batch is fetched" \
+		bash -c "! grep -q 'imap: > UID FETCH 10:' '$LOG'"
+
+	pd_psql "$DB" "DROP TRIGGER refuse_batch2 ON mailbox_state" >/dev/null
+	once_ok "the database accepts the rest"
+	pd_check_eq "$X: all twenty stored once, ticket numbers in the mails' order" "$want" \
+		"$(pd_psql "$DB" "SELECT string_agg(split_part(m.message_id, '@', 1), ' ' ORDER BY t.id, m.id) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'in'")"
+	pd_check_eq "$X: in six batches of 3, 3, 3, 3, 3 and 2" "3 3 3 3 3 2" \
+		"$(sed -n 's/.* batch=\([0-9]*\) fetch_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
+	mbox_eq "all moved" Processed 20
+	mbox_eq "nothing left" INBOX 0
 }
 
 # ------------------------------------------------------------------ run
