@@ -489,8 +489,8 @@ static int render_row(struct pd_db *db, const char *id, const char *json, struct
 	if (pd_outspec_parse(json, &spec, err) < 0) {
 		char *why = pd_xstrdup(err->msg);
 		pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
-			   "outbox row %s cannot be rendered: %s; the mail is not sent (re-queue "
-			   "it with a new event, e.g. by answering the ticket)",
+			   "outbox row %s cannot be rendered: %s (a damaged row: the mail is not "
+			   "sent; `postdesk outbox` lists it)",
 			   id, why);
 		free(why);
 		goto out;
@@ -516,7 +516,8 @@ static int render_row(struct pd_db *db, const char *id, const char *json, struct
 		if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
 			pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
 				   "outbox row %s cannot be rendered: the customer's mail it carries "
-				   "(message %s) is no longer stored in message_raw",
+				   "(message %s) is no longer stored in message_raw (deleted since it "
+				   "was queued?): the mail is not sent",
 				   id, message);
 			goto out;
 		}
@@ -530,7 +531,7 @@ static int render_row(struct pd_db *db, const char *id, const char *json, struct
 	if (pd_outspec_render_mail(&spec.mail, &spec.carry, msg, out, &note, err) < 0) {
 		char *why = pd_xstrdup(err->msg);
 		pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
-			   "outbox row %s cannot be rendered: %s; the mail is not sent", id, why);
+			   "outbox row %s cannot be rendered: %s (the mail is not sent)", id, why);
 		free(why);
 		goto out;
 	}
