@@ -12,3 +12,11 @@ ALTER TABLE outbox ADD COLUMN render jsonb;
 COMMENT ON COLUMN outbox.render IS
 	'what the sender renders the mail from when raw is NULL: the headers and text fixed when it'
 	' was queued, and the messages.id (and what of it: HTML, files) a notice carries';
+
+-- compressed with lz4 like the other large columns (0007), where the server has it
+DO $$
+BEGIN
+	ALTER TABLE outbox ALTER COLUMN render SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+	RAISE NOTICE 'lz4 is not available on this server; outbox.render keeps pglz';
+END $$;
