@@ -33,7 +33,6 @@
 
 #include "compose.h"
 #include "db_int.h"
-#include "html.h"
 #include "kbdb.h"
 #include "log.h"
 #include "loopguard.h"
