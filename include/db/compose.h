@@ -23,12 +23,15 @@
  * support address.  Errors: PERM for a missing or broken template (the mail
  * is still stored; the caller decides), TEMP for the database.
  * counts: the customer's automatic mails as pd_outbox_auto_counts gives them,
- * when the caller has them already; NULL = ask the database.
+ * when the caller has them already; NULL = ask the database.  message: msg's
+ * row in messages (its original in message_raw, written in the same
+ * transaction), which the sender reads the notice's HTML and files from; 0 =
+ * not stored, the notice is rendered at once.
  */
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const char *subject, const char *lang,
 			  const struct pd_classification *cls, const struct pd_msg *msg,
-			  const struct pd_auto_counts *counts, struct pd_err *err);
+			  int64_t message, const struct pd_auto_counts *counts, struct pd_err *err);
 
 /*
  * An agent's answer on a ticket, relayed to the requester and the Cc'd
@@ -58,8 +61,9 @@ struct pd_outbox_collect;
 int pd_compose_prefetch(struct pd_db *db, struct pd_outbox_collect *c, const int64_t *tickets,
 			size_t n, struct pd_err *err);
 
+/* message: msg's row in messages, as for pd_compose_new_ticket. */
 int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			 const struct pd_msg *msg, struct pd_err *err);
+			 const struct pd_msg *msg, int64_t message, struct pd_err *err);
 
 /* On resolve: ask the requester to rate the help with a digit 1-5 (skipped
  * for a suppressed or rate-limited address, recorded as an event). */

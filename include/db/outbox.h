@@ -1,9 +1,11 @@
 /*
  * outbox.h - the transactional outbox.
  *
- * Outbound mail is rendered and written to the outbox table inside the
- * transaction of the event that causes it (a new ticket, an agent's reply),
- * with its Message-ID fixed there.  The sender claims due rows with FOR
+ * Outbound mail is written to the outbox table inside the transaction of the
+ * event that causes it (a new ticket, an agent's reply), with its Message-ID
+ * fixed there: rendered (raw), or as the spec the sender renders it from
+ * (render, outspec.h; a notice's HTML and files are read then from the
+ * customer's stored original).  The sender claims due rows with FOR
  * UPDATE SKIP LOCKED (so several instances share the work), marking each
  * with its database session and a lease: rows of a session that has ended
  * (a crashed instance) are due again at once, the lease is the fallback.  It
@@ -36,8 +38,9 @@ struct pd_outbox_mail {
 	bool automatic;             /* counts against the automatic-mail limits */
 	const char *subject;        /* for listings */
 	const char *body;           /* for listings and `show` */
-	const char *raw;            /* the rendered message */
+	const char *raw;            /* the rendered message, or NULL: */
 	size_t raw_len;
+	const char *render;         /* its render spec (JSON, outspec.h), rendered when sent */
 };
 
 /* Insert one row (and its outbound message on the ticket) in the caller's
@@ -113,7 +116,10 @@ struct pd_outbox_stats {
 
 /*
  * Claim up to max due rows and send them over smtp; the loop repeats until
- * nothing is due or max rows were handled.  Returns 0, or -1 when the
+ * nothing is due or max rows were handled.  A row queued as a spec is
+ * rendered first (reading the customer's stored mail it carries); one that
+ * cannot be (a corrupt spec, the stored mail gone) fails for good, logged
+ * and recorded as the event mail.failed like a refused mail.  Returns 0, or -1 when the
  * database failed (SMTP failures are recorded per row, not returned).
  */
 int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
@@ -125,8 +131,9 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
  * session with a lease, its attempts counted up.  FOR UPDATE SKIP LOCKED: two
  * sessions claiming at once never get the same row.  One autocommitted
  * statement (call it outside a transaction).  Rows: id, mail_from, recipients
- * (one a line), raw (bytea, text format), attempts, kind, to_address,
- * message_id.  NULL with err when the database failed; PQclear the result.
+ * (one a line), raw (bytea, text format; NULL when not rendered yet),
+ * attempts, kind, to_address, message_id, render (the spec as JSON text, or
+ * NULL).  NULL with err when the database failed; PQclear the result.
  * pd_outbox_flush claims through it.
  */
 struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *err);

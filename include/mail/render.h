@@ -56,6 +56,10 @@ struct pd_render_mail {
  * structure below the same headers. */
 int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err);
 
+/* The checks pd_render_mail makes of m's headers (the same failures), without
+ * writing the mail: what a mail rendered later must pass. */
+int pd_render_check(const struct pd_render_mail *m, struct pd_err *err);
+
 /* text (UTF-8, any line ends) as quoted-printable lines with CRLF ends,
  * appended to out: what render writes for a text body (libetpan's own
  * encoder keeps a line's trailing white space and then adds it encoded). */

@@ -232,7 +232,10 @@ static const char SQL_SHOW_JSON[] =
     "    'direction', m.direction, 'kind', m.kind, 'message_id', m.message_id,"
     "    'from', json_build_object('name', m.from_name, 'address', m.from_address),"
     "    'to', m.to_addrs, 'cc', m.cc_addrs, 'subject', m.subject, 'date', m.sent_date,"
-    "    'received_at', m.created_at, 'size', m.raw_size, 'parse_error', m.parse_error,"
+    "    'received_at', m.created_at,"
+    /* an outbound mail queued to be rendered has its size once it is sent */
+    "    'size', CASE WHEN m.direction = 'out' AND m.raw_size = 0 THEN NULL ELSE m.raw_size END,"
+    "    'parse_error', m.parse_error,"
     "    'body_text', m.body_text,"
     "    'attachments', (SELECT coalesce(json_agg(json_build_object("
     "        'filename', a.filename, 'content_type', a.content_type, 'size', a.size,"

@@ -8,14 +8,18 @@
  * resolve, the SLA warnings, breaches and escalations, and the error mails
  * to a sender (one error_to_sender() for a command error, files left out
  * and an agent's mail held).  It fills the templates' fields, asks the loop
- * guard and the automatic-mail limits whether a mail may go, builds the
- * parts (outparts.c) and the bytes (render.c) and queues them in the outbox
- * (outbox.c).
+ * guard and the automatic-mail limits whether a mail may go, and queues it
+ * in the outbox (outbox.c).
  *
- * Rendering happens here, in the transaction that records the event, so the
- * outbox holds the exact bytes and Message-ID that will be sent; the sender
- * only moves bytes.  Envelope sender is the support address, so bounces of
- * our own mail come back to the mailbox, where the loop guard recognises them.
+ * Everything about a templated mail is decided here, in the transaction that
+ * records the event: recipients, subject, Message-ID, threading, Date, the
+ * text, what a notice carries of the customer's mail.  What is queued is the
+ * render spec of it (outspec.c): the sender builds the MIME message, reading
+ * the customer's HTML and files from the stored original, so that the
+ * ingest writes no second copy of them.  An agent's answer relayed to the
+ * customer carries the agent's own files and is rendered here (outbox.raw).
+ * Envelope sender is the support address, so bounces of our own mail come
+ * back to the mailbox, where the loop guard recognises them.
  */
 #include "autoconfig.h"
 
@@ -29,12 +33,12 @@
 
 #include "compose.h"
 #include "db_int.h"
-#include "html.h"
 #include "kbdb.h"
 #include "log.h"
 #include "loopguard.h"
 #include "outbox.h"
 #include "outparts.h"
+#include "outspec.h"
 #include "render.h"
 #include "replyaddr.h"
 #include "sla.h"
@@ -96,7 +100,7 @@ static char *new_message_id(const struct pd_config *cfg, int64_t ticket, const c
 	return pd_render_message_id(cfg->message_id_domain, ticket, kind, rnd, sizeof(rnd));
 }
 
-/* Render template NAME in lang with vars into a full mail and enqueue it.
+/* Render template NAME in lang with vars and enqueue the mail's spec.
  * vars hold at least the fields render.c's pd_template_kinds lists for NAME:
  * the templates were checked against those when the configuration loaded. */
 struct outgoing {
@@ -104,44 +108,45 @@ struct outgoing {
 	const char *lang;
 	const struct pd_render_var *vars;
 	size_t n_vars;
-	struct pd_render_mail mail;     /* subject, message_id, body filled here */
+	struct pd_render_mail mail;     /* subject, message_id, body, date filled here */
 	const char *const *rcpts;
 	size_t n_rcpts;
 	bool automatic;
-	const char *html_message;       /* sanitised HTML of the customer's message: the mail
-					 * gets a text/html part with it where {{message.body}}
-					 * stands; NULL = text only */
+	const struct pd_msg *carry_msg; /* the customer's mail it carries (its sanitised HTML
+					 * where {{message.body}} stands in an HTML part, its
+					 * files when carry_parts); NULL = none */
+	int64_t carry_message;          /* its messages.id; 0 = not stored: rendered now */
+	bool carry_parts;
 };
 
-/* Stands for {{message.body}} while the HTML part is rendered. */
-#define HTML_PLACEHOLDER "\x01postdesk-html-message\x01"
-
-/* The HTML part of o: its template rendered with the placeholder for the
- * message, then turned to HTML with the customer's HTML in its place. */
-static char *templated_html(const struct pd_config *cfg, const struct outgoing *o,
+/* The text the HTML part of o is made from: its template rendered with the
+ * placeholder for the message (outspec.c puts the customer's HTML there). */
+static char *templated_text(const struct pd_config *cfg, const struct outgoing *o,
 			    struct pd_err *err)
 {
 	struct pd_render_var *vars = pd_xcalloc(o->n_vars, sizeof(*vars));
-	char *subject = NULL, *body = NULL, *html = NULL;
+	char *subject = NULL, *body = NULL;
 
 	for (size_t i = 0; i < o->n_vars; i++) {
 		vars[i] = o->vars[i];
 		if (strcmp(vars[i].name, "message.body") == 0)
-			vars[i].value = HTML_PLACEHOLDER;
+			vars[i].value = PD_OUTSPEC_HTML_PLACEHOLDER;
 	}
 	if (pd_template_render(&cfg->templates, o->lang, o->template, vars, o->n_vars, &subject,
-			       &body, err) == 0)
-		html = pd_outparts_text_html(body, HTML_PLACEHOLDER, o->html_message);
+			       &body, err) < 0) {
+		free(body);
+		body = NULL;
+	}
 	free(vars);
 	free(subject);
-	free(body);
-	return html;
+	return body;
 }
 
 static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  struct outgoing *o, struct pd_err *err)
 {
-	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL, *html = NULL;
+	char *subject = NULL, *body = NULL, *tagged = NULL, *mid = NULL, *html_text = NULL;
+	char *spec = NULL, *note = NULL;
 	struct pd_buf raw;
 	int rc = -1;
 
@@ -149,19 +154,30 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	if (pd_template_render(&cfg->templates, o->lang, o->template, o->vars, o->n_vars,
 			       &subject, &body, err) < 0)
 		goto out;
-	if (o->html_message != NULL) {
-		if ((html = templated_html(cfg, o, err)) == NULL)
-			goto out;
-		o->mail.html = html;
-	}
+	if (o->carry_msg != NULL && o->carry_msg->body_html != NULL &&
+	    (html_text = templated_text(cfg, o, err)) == NULL)
+		goto out;
 	tagged = pd_render_tagged_subject(cfg->subject_tag, ticket, subject);
 	mid = new_message_id(cfg, ticket, o->mail.kind);
 	o->mail.subject = tagged;
 	o->mail.message_id = mid;
 	o->mail.body = body;
 	o->mail.date = time(NULL);
-	if (pd_render_mail(&o->mail, &raw, err) < 0)
-		goto out;
+	struct pd_outspec_carry carry = {o->carry_message, html_text, o->carry_parts};
+	if (o->carry_msg != NULL && o->carry_message <= 0) {
+		/* no stored original to read it from later: rendered now */
+		if (pd_outspec_render_mail(&o->mail, &carry, o->carry_msg, &raw, &note, err) < 0)
+			goto out;
+		if (note != NULL)
+			pd_log_info("ticket=%" PRId64 ": the notice carries the customer's text only "
+				    "(%s)",
+				    ticket, note);
+	} else {
+		/* what would fail when it is rendered fails now, before it is queued */
+		if (pd_render_check(&o->mail, err) < 0)
+			goto out;
+		spec = pd_outspec_json(&o->mail, o->carry_msg != NULL ? &carry : NULL);
+	}
 
 	struct pd_outbox_mail m = {
 	    .ticket = ticket,
@@ -174,17 +190,19 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 	    .automatic = o->automatic,
 	    .subject = tagged,
 	    .body = body,
-	    .raw = raw.data,
-	    .raw_len = raw.len,
+	    .raw = spec == NULL ? raw.data : NULL,
+	    .raw_len = spec == NULL ? raw.len : 0,
+	    .render = spec,
 	};
 	rc = pd_outbox_enqueue(db, &m, err);
 out:
-	o->mail.html = NULL;
-	free(html);
+	free(html_text);
 	free(subject);
 	free(body);
 	free(tagged);
 	free(mid);
+	free(spec);
+	free(note);
 	pd_buf_free(&raw);
 	return rc;
 }
@@ -206,62 +224,19 @@ static PGresult *notice_thread(struct pd_db *db, int64_t ticket, struct pd_err *
 			   1, v, err);
 }
 
-/* What a notice carries of the customer's mail: the sanitised HTML (NULL
- * when none or when it cannot be sanitised), the files as parts while their
- * total is within agents.max_notice_attachments, else the listing text. */
-struct notice_carry {
-	char *html;
-	struct pd_mimeout_part *parts;
-	size_t n_parts;
-	char *listing;
-};
-
-static void notice_carry(const struct pd_config *cfg, int64_t ticket, const struct pd_msg *msg,
-			 const char *lang, struct notice_carry *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (msg->body_html != NULL &&
-	    pd_html_sanitize(msg->body_html, strlen(msg->body_html), 0, &c->html) < 0) {
-		pd_log_info("ticket=%" PRId64 ": the notice carries the customer's text only (the "
-			    "HTML could not be sanitised)",
-			    ticket);
-		c->html = NULL;
-	}
-	uint64_t total = pd_outparts_total(msg);
-	/* within the notice limit, and the mail within what the server takes */
-	if (total <= cfg->max_notice_attachments &&
-	    pd_outparts_encoded_size(total) + msg->n_attachments * 400 +
-		    (msg->body_html ? strlen(msg->body_html) : 0) * 3 + strlen(msg->body_text) * 3 +
-		    16384 <=
-		cfg->smtp.max_message_size) {
-		c->parts = pd_outparts_of(msg, c->html, &c->n_parts);
-		c->listing = pd_xstrdup("");
-	} else {
-		c->listing = pd_outparts_listing(msg, ticket, cfg->max_notice_attachments, lang);
-	}
-}
-
-static void notice_carry_free(struct notice_carry *c)
-{
-	free(c->html);
-	free(c->parts);
-	free(c->listing);
-}
-
 /* The notice to agents.notify about a customer's mail on ticket: From
  * "Customer via Support", Reply-To the ticket's reply address, so that Reply
  * in any mail client answers into the ticket as the agent.  It carries the
- * customer's files and HTML (notice_carry) and threads under the ticket's
- * earlier notices. */
+ * customer's files and HTML (outspec.c, from the stored original, message)
+ * and threads under the ticket's earlier notices. */
 static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			 const struct pd_render_var *vars_in, size_t n_in, const struct pd_msg *msg,
-			 char *name, struct pd_err *err)
+			 int64_t message, char *name, struct pd_err *err)
 {
 	const char *customer = msg->from.address;
 	char reply[PD_REPLY_ADDRESS_MAX];
 	struct pd_addr support = {name, reply};
 	const char *lang = cfg->default_language ? cfg->default_language : "en";
-	struct notice_carry carry;
 	PGresult *thread;
 	int r;
 
@@ -278,11 +253,15 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 		thread = NULL;
 	else if ((thread = notice_thread(db, ticket, err)) == NULL)
 		return -1;
-	notice_carry(cfg, ticket, msg, lang, &carry);
+	/* the files as parts while within the limits, else listed in the text */
+	bool parts = pd_outspec_carries_parts(msg, cfg->max_notice_attachments,
+					      cfg->smtp.max_message_size);
+	char *listing = parts ? pd_xstrdup("")
+			      : pd_outparts_listing(msg, ticket, cfg->max_notice_attachments, lang);
 	size_t n_vars = n_in + 1;
 	struct pd_render_var *vars = pd_xcalloc(n_vars, sizeof(*vars));
 	memcpy(vars, vars_in, n_in * sizeof(*vars));
-	vars[n_in] = (struct pd_render_var){"message.attachments", carry.listing};
+	vars[n_in] = (struct pd_render_var){"message.attachments", listing};
 	/* the images' places: the HTML's text when the plain alternative lacks them */
 	char *image_text = pd_outparts_image_text(msg);
 	for (size_t i = 0; image_text != NULL && i < n_in; i++)
@@ -324,13 +303,13 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 		     .in_reply_to = n_refs > 0 ? refs[n_refs - 1] : NULL,
 		     .references = refs,
 		     .n_references = (size_t)n_refs,
-		     .language = NULL,
-		     .parts = carry.parts,
-		     .n_parts = carry.n_parts},
+		     .language = NULL},
 	    .rcpts = (const char *const *)cfg->agent_notify.v,
 	    .n_rcpts = cfg->agent_notify.n,
 	    .automatic = false,
-	    .html_message = carry.html,
+	    .carry_msg = msg,
+	    .carry_message = message,
+	    .carry_parts = parts && msg->n_attachments > 0,
 	};
 	r = send_templated(db, cfg, ticket, &o, err);
 	free(via);
@@ -339,14 +318,14 @@ static int notify_agents(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	free(image_text);
 	free(refs);
 	PQclear(thread);
-	notice_carry_free(&carry);
+	free(listing);
 	return r;
 }
 
 int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
 			  const char *subject, const char *lang,
 			  const struct pd_classification *cls, const struct pd_msg *msg,
-			  const struct pd_auto_counts *counts, struct pd_err *err)
+			  int64_t message, const struct pd_auto_counts *counts, struct pd_err *err)
 {
 	char number[24], line[16];
 	char *name = from_name(cfg);
@@ -439,7 +418,7 @@ int pd_compose_new_ticket(struct pd_db *db, const struct pd_config *cfg, int64_t
 	}
 
 	/* 2. the notice to the agents: Reply goes to the ticket's reply address */
-	if (notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err) < 0)
+	if (notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, message, name, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -953,7 +932,7 @@ int pd_compose_survey(struct pd_db *db, const struct pd_config *cfg, int64_t tic
 }
 
 int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t ticket,
-			 const struct pd_msg *msg, struct pd_err *err)
+			 const struct pd_msg *msg, int64_t message, struct pd_err *err)
 {
 	struct ticket_info t;
 	char number[24];
@@ -978,7 +957,7 @@ int pd_compose_follow_up(struct pd_db *db, const struct pd_config *cfg, int64_t 
 	    {"message.body", msg->body_text},
 	    {"support.address", cfg->support_address},
 	};
-	rc = notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, name, err);
+	rc = notify_agents(db, cfg, ticket, vars, PD_ARRAY_LEN(vars), msg, message, name, err);
 	free(name);
 	ticket_info_free(&t);
 	return rc;
@@ -1005,12 +984,12 @@ static const char SQL_NOTICE_FACTS[] =
 /* the columns: ord, id, the ticket_info ones, then these */
 #define FACT_COL(i) (2 + TICKET_INFO_N + (i))
 
-/* One notice rendered: what its outbox row points into. */
+/* One notice composed: what its outbox row points into. */
 struct sla_mail {
 	char *subject, *body, *tagged, *mid, *reason, *name;
 	char reply[PD_REPLY_ADDRESS_MAX]; /* the ticket's reply address */
 	struct pd_addr *to;
-	struct pd_buf raw;
+	char *spec;                       /* its render spec (outspec.h) */
 };
 
 static void sla_mail_free(struct sla_mail *m)
@@ -1022,11 +1001,11 @@ static void sla_mail_free(struct sla_mail *m)
 	free(m->reason);
 	free(m->name);
 	free(m->to);
-	pd_buf_free(&m->raw);
+	free(m->spec);
 }
 
-/* Render notice n about the ticket in row r of facts into *m and *om; 0, or
- * -1 with err (a template problem: that notice is not sent). */
+/* Compose notice n about the ticket in row r of facts into *m and *om; 0, or
+ * -1 with err (a template or address problem: that notice is not sent). */
 static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_notice_info *n,
 			     const struct pd_strlist *notify, PGresult *facts, int r,
 			     struct sla_mail *m, struct pd_outbox_mail *om, struct pd_err *err)
@@ -1112,8 +1091,9 @@ static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_no
 	    .date = time(NULL),
 	    .language = NULL,
 	};
-	if (pd_render_mail(&rm, &m->raw, err) < 0)
+	if (pd_render_check(&rm, err) < 0)
 		return -1;
+	m->spec = pd_outspec_json(&rm, NULL);
 	*om = (struct pd_outbox_mail){
 	    .ticket = n->ticket,
 	    .kind = kind,
@@ -1125,8 +1105,7 @@ static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_no
 	    .automatic = false,
 	    .subject = m->tagged,
 	    .body = m->body,
-	    .raw = m->raw.data,
-	    .raw_len = m->raw.len,
+	    .render = m->spec,
 	};
 	return 0;
 }
@@ -1177,7 +1156,6 @@ int pd_compose_sla_notices(struct pd_db *db, const struct pd_config *cfg,
 		const struct pd_sla_notice_info *ni = &n[which[j]];
 		struct pd_err ce;
 
-		pd_buf_init(&m[j].raw);
 		pd_err_clear(&ce);
 		/* answers to it go to the ticket's reply address, as a notice's do */
 		if (pd_reply_address(db, cfg, ni->ticket, m[j].reply, err) < 0)

@@ -283,7 +283,7 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 
 static int pipe_send(struct pd_db *db, const char *name, const char *sql, int nparams,
 		     const char *const *values, const int *lengths, const int *formats,
-		     struct pd_err *err)
+		     int result_format, struct pd_err *err)
 {
 	/* a mail with hundreds of attachments: collect what is pending first */
 	if (db->n_pending + 2 > PD_DB_MAX_PENDING && pipe_drain(db, NULL, false, err) < 0)
@@ -308,8 +308,10 @@ static int pipe_send(struct pd_db *db, const char *name, const char *sql, int np
 		db->pending[db->n_pending++] = (struct pending){name, true, db->tag};
 	}
 	int ok = name != NULL && is_prepared(db, name)
-		     ? PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0)
-		     : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0);
+		     ? PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats,
+					   result_format)
+		     : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, formats,
+					 result_format);
 	if (ok != 1)
 		return pd_db_result_err(db, NULL, name ? name : "query", err);
 	db->pending[db->n_pending++] = (struct pending){name ? name : "statement", false, db->tag};
@@ -419,9 +421,10 @@ static int pipe_drain(struct pd_db *db, PGresult **last_r, bool quiet, struct pd
 	return 0;
 }
 
-PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
-			  const char *const *values, const int *lengths, const int *formats,
-			  struct pd_err *err)
+/* pd_db_query_bin with the result in result_format (0 text, 1 binary). */
+static PGresult *query(struct pd_db *db, const char *name, const char *sql, int nparams,
+		       const char *const *values, const int *lengths, const int *formats,
+		       int result_format, struct pd_err *err)
 {
 	PGresult *res;
 
@@ -431,7 +434,8 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 	}
 	if (db->pipeline) {
 		/* behind the deferred statements, in the same round trip */
-		if (pipe_send(db, name, sql, nparams, values, lengths, formats, err) < 0 ||
+		if (pipe_send(db, name, sql, nparams, values, lengths, formats, result_format,
+			      err) < 0 ||
 		    pipe_drain(db, &res, false, err) < 0)
 			return NULL;
 		if (res == NULL)
@@ -450,9 +454,11 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 		db->prepared[db->n_prepared++] = pd_xstrdup(name);
 	}
 	if (name != NULL && is_prepared(db, name))
-		res = PQexecPrepared(db->conn, name, nparams, values, lengths, formats, 0);
+		res = PQexecPrepared(db->conn, name, nparams, values, lengths, formats,
+				     result_format);
 	else
-		res = PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0);
+		res = PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats,
+				   result_format);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pd_db_result_err(db, res, name ? name : "query", err);
@@ -460,6 +466,20 @@ PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, i
 		return NULL;
 	}
 	return res;
+}
+
+PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
+			  const char *const *values, const int *lengths, const int *formats,
+			  struct pd_err *err)
+{
+	return query(db, name, sql, nparams, values, lengths, formats, 0, err);
+}
+
+PGresult *pd_db_query_bin_result(struct pd_db *db, const char *name, const char *sql,
+				 int nparams, const char *const *values, const int *lengths,
+				 const int *formats, struct pd_err *err)
+{
+	return query(db, name, sql, nparams, values, lengths, formats, 1, err);
 }
 
 PGresult *pd_db_query(struct pd_db *db, const char *name, const char *sql, int nparams,
@@ -483,7 +503,7 @@ int pd_db_defer_bin(struct pd_db *db, const char *name, const char *sql, int npa
 		PQclear(res);
 		return 0;
 	}
-	return pipe_send(db, name, sql, nparams, values, lengths, formats, err);
+	return pipe_send(db, name, sql, nparams, values, lengths, formats, 0, err);
 }
 
 int pd_db_defer(struct pd_db *db, const char *name, const char *sql, int nparams,
@@ -539,7 +559,7 @@ int pd_db_exec(struct pd_db *db, const char *sql, struct pd_err *err)
 		return pd_err_set(err, PD_ERR_TEMP, PD_SRC_DB, 0, "not connected to PostgreSQL");
 	if (db->pipeline) {
 		/* one statement, behind the deferred ones */
-		if (pipe_send(db, NULL, sql, 0, NULL, NULL, NULL, err) < 0 ||
+		if (pipe_send(db, NULL, sql, 0, NULL, NULL, NULL, 0, err) < 0 ||
 		    pipe_drain(db, NULL, false, err) < 0)
 			return -1;
 		return 0;

@@ -38,6 +38,11 @@ PGresult *pd_db_query(struct pd_db *db, const char *name, const char *sql, int n
 PGresult *pd_db_query_bin(struct pd_db *db, const char *name, const char *sql, int nparams,
 			  const char *const *values, const int *lengths, const int *formats,
 			  struct pd_err *err);
+/* Same, with every column of the result in binary format (a bytea's bytes as
+ * they are: PQgetvalue/PQgetlength, no unescaping). */
+PGresult *pd_db_query_bin_result(struct pd_db *db, const char *name, const char *sql,
+				 int nparams, const char *const *values, const int *lengths,
+				 const int *formats, struct pd_err *err);
 
 /*
  * Inside a transaction (pd_db_begin), send a statement whose result nobody

@@ -25,7 +25,9 @@
 
 #include "db_int.h"
 #include "log.h"
+#include "mime.h"
 #include "outbox.h"
+#include "outspec.h"
 #include "util.h"
 
 #define LEASE "5 minutes" /* far above the SMTP timeout of one message */
@@ -45,9 +47,9 @@ static char *array_literal(const char *const *v, size_t n)
 static const char SQL_ENQUEUE[] =
     "WITH o AS ("
     "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
-    "                      to_address, automatic)"
+    "                      to_address, automatic, render)"
     "  VALUES (nullif($1::bigint, 0), $2, $3, $4, $5::text[], $6, '', $8, lower($9),"
-    "          $10::boolean)"
+    "          $10::boolean, $11::jsonb)"
     "  RETURNING id),"
     " m AS ("
     "  INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
@@ -55,7 +57,7 @@ static const char SQL_ENQUEUE[] =
     "  SELECT $1::bigint, 'out', " MESSAGE_KIND("$2") ", $3, $4,"
     "    (SELECT coalesce(jsonb_agg(jsonb_build_object('name', '', 'address', a)), '[]')"
     "       FROM unnest($5::text[]) AS a),"
-    "    $6, $7, octet_length($8)"
+    "    $6, $7, coalesce(octet_length($8), 0)" /* a spec's: recorded when sent */
     "  WHERE $1::bigint <> 0)"
     "SELECT id FROM o";
 
@@ -94,10 +96,13 @@ static void collect_mail(struct pd_outbox_collect *c, const struct pd_outbox_mai
 	d->to_address = own_str(c, m->to_address);
 	d->subject = own_str(c, m->subject);
 	d->body = own_str(c, m->body);
-	char *raw = own(c, pd_xmalloc(m->raw_len + 1));
-	memcpy(raw, m->raw, m->raw_len);
-	raw[m->raw_len] = '\0';
-	d->raw = raw;
+	if (m->raw != NULL) {
+		char *raw = own(c, pd_xmalloc(m->raw_len + 1));
+		memcpy(raw, m->raw, m->raw_len);
+		raw[m->raw_len] = '\0';
+		d->raw = raw;
+	}
+	d->render = m->render != NULL ? own_str(c, m->render) : NULL;
 }
 
 void pd_outbox_collect_init(struct pd_outbox_collect *c, bool fresh)
@@ -182,18 +187,18 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 	}
 	char ticket[24];
 	char *rcpts = array_literal(m->rcpts, m->n_rcpts);
-	const char *v[10] = {ticket,     m->kind,    m->message_id, m->mail_from,
+	const char *v[11] = {ticket,     m->kind,    m->message_id, m->mail_from,
 			     rcpts,      m->subject, m->body,       m->raw,
-			     m->to_address, m->automatic ? "true" : "false"};
-	int len[10] = {0};
-	int fmt[10] = {0};
+			     m->to_address, m->automatic ? "true" : "false", m->render};
+	int len[11] = {0};
+	int fmt[11] = {0};
 	int r;
 
 	snprintf(ticket, sizeof(ticket), "%" PRId64, m->ticket);
 	len[7] = (int)m->raw_len;
 	fmt[7] = 1;
 	/* no result needed: inside the caller's transaction it travels with the next query */
-	r = pd_db_defer_bin(db, "pd_outbox_enqueue", SQL_ENQUEUE, 10, v, len, fmt, err);
+	r = pd_db_defer_bin(db, "pd_outbox_enqueue", SQL_ENQUEUE, 11, v, len, fmt, err);
 	free(rcpts);
 	return r;
 }
@@ -203,36 +208,39 @@ int pd_outbox_enqueue(struct pd_db *db, const struct pd_outbox_mail *m, struct p
 static const char SQL_ENQUEUE_MANY[] =
     "WITH i AS ("
     "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
-    "                       $6::text[], $7::text[], $8::bytea[], $9::text[], $10::boolean[])"
+    "                       $6::text[], $7::text[], $8::bytea[], $9::text[], $10::boolean[],"
+    "                       $11::text[])"
     "   WITH ORDINALITY AS i(ticket, kind, message_id, mail_from, rcpts, subject, body, raw,"
-    "                        to_address, automatic, ord)),"
+    "                        to_address, automatic, render, ord)),"
     " o AS ("
     "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
-    "                      to_address, automatic)"
+    "                      to_address, automatic, render)"
     "  SELECT nullif(ticket, 0), kind, message_id, mail_from, rcpts::text[], subject, '', raw,"
-    "         lower(to_address), automatic FROM i ORDER BY ord)"
+    "         lower(to_address), automatic, render::jsonb FROM i ORDER BY ord)"
     "INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
     "                      subject, body_text, raw_size)"
     " SELECT ticket, 'out', " MESSAGE_KIND("kind") ", message_id, mail_from,"
     "   (SELECT coalesce(jsonb_agg(jsonb_build_object('name', '', 'address', a)), '[]')"
     "      FROM unnest(rcpts::text[]) AS a),"
-    "   subject, body, octet_length(raw)"
+    "   subject, body, coalesce(octet_length(raw), 0)"
     "  FROM i WHERE ticket <> 0 ORDER BY ord";
 
 int pd_outbox_enqueue_many(struct pd_db *db, const struct pd_outbox_mail *m, size_t n,
 			   struct pd_err *err)
 {
-	struct pd_db_array a[9];
-	static const unsigned oid[9] = {PD_OID_INT8, PD_OID_TEXT, PD_OID_TEXT,
-					PD_OID_TEXT, PD_OID_TEXT, PD_OID_TEXT,
-					PD_OID_TEXT, PD_OID_BYTEA, PD_OID_TEXT};
-	const char *v[10];
-	int len[10], fmt[10], r;
+	enum { N_ARRAYS = 10 }; /* all but $10, the booleans */
+	struct pd_db_array a[N_ARRAYS];
+	static const unsigned oid[N_ARRAYS] = {PD_OID_INT8, PD_OID_TEXT, PD_OID_TEXT, PD_OID_TEXT,
+					       PD_OID_TEXT, PD_OID_TEXT, PD_OID_TEXT, PD_OID_BYTEA,
+					       PD_OID_TEXT, PD_OID_TEXT};
+	static const int param[N_ARRAYS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 10};
+	const char *v[11];
+	int len[11], fmt[11], r;
 	struct pd_buf automatic;
 
 	if (n == 0)
 		return 0;
-	for (int k = 0; k < 9; k++)
+	for (int k = 0; k < N_ARRAYS; k++)
 		pd_db_array_init(&a[k], oid[k]);
 	pd_buf_init(&automatic);
 	pd_buf_append_char(&automatic, '{');
@@ -246,22 +254,23 @@ int pd_outbox_enqueue_many(struct pd_db *db, const struct pd_outbox_mail *m, siz
 		pd_db_array_add_str(&a[4], rcpts);
 		pd_db_array_add_str(&a[5], m[i].subject);
 		pd_db_array_add_str(&a[6], m[i].body);
-		pd_db_array_add(&a[7], m[i].raw, m[i].raw_len);
+		pd_db_array_add(&a[7], m[i].raw, m[i].raw_len); /* NULL: SQL NULL */
 		pd_db_array_add_str(&a[8], m[i].to_address);
+		pd_db_array_add(&a[9], m[i].render, m[i].render ? strlen(m[i].render) : 0);
 		pd_buf_append_str(&automatic, i ? "," : "");
 		pd_buf_append_char(&automatic, m[i].automatic ? 't' : 'f');
 		free(rcpts);
 	}
 	pd_buf_append_char(&automatic, '}');
-	for (int k = 0; k < 9; k++) {
-		v[k] = pd_db_array_value(&a[k], &len[k]);
-		fmt[k] = 1;
+	for (int k = 0; k < N_ARRAYS; k++) {
+		v[param[k]] = pd_db_array_value(&a[k], &len[param[k]]);
+		fmt[param[k]] = 1;
 	}
 	v[9] = automatic.data;
 	len[9] = fmt[9] = 0;
 	/* no result needed: inside the caller's transaction it travels with the next query */
-	r = pd_db_defer_bin(db, "pd_outbox_enqueue_many", SQL_ENQUEUE_MANY, 10, v, len, fmt, err);
-	for (int k = 0; k < 9; k++)
+	r = pd_db_defer_bin(db, "pd_outbox_enqueue_many", SQL_ENQUEUE_MANY, 11, v, len, fmt, err);
+	for (int k = 0; k < N_ARRAYS; k++)
 		pd_db_array_free(&a[k]);
 	pd_buf_free(&automatic);
 	return r;
@@ -331,7 +340,7 @@ static const char SQL_CLAIM[] =
     "                    claimed_backend_start = (SELECT backend_start FROM me)"
     "  FROM c WHERE o.id = c.id"
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
-    "           o.kind, coalesce(o.to_address, ''), o.message_id";
+    "           o.kind, coalesce(o.to_address, ''), o.message_id, o.render::text";
 
 struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *err)
 {
@@ -343,9 +352,22 @@ struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *e
 	return pd_db_query(db, "pd_outbox_claim", SQL_CLAIM, 1, v, err);
 }
 
-#define SQL_SENT \
-	"UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL," \
-	" last_error = NULL WHERE id = $1::bigint"
+/*
+ * Sent: the row, and the size of what went out on the ticket's outbound
+ * message (a mail queued as a spec had no size until it was rendered).  $3:
+ * the Message-ID the row must have, or "".  One row (the count of outbox
+ * rows updated).
+ */
+static const char SQL_SENT[] =
+    "WITH u AS ("
+    "  UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL"
+    "   WHERE id = $1::bigint AND ($3::text = '' OR message_id = $3::text)"
+    "  RETURNING message_id),"
+    " m AS ("
+    "  UPDATE messages SET raw_size = $2::bigint"
+    "   WHERE message_id = (SELECT message_id FROM u) AND direction = 'out'"
+    "     AND raw_size = 0 AND $2::bigint > 0)"
+    "SELECT count(*) FROM u";
 
 /*
  * A mail the server accepted whose 'sent' could not be recorded because the
@@ -357,28 +379,30 @@ struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *e
 static struct {
 	char id[24];
 	char message_id[512];
+	char size[24];
 } unrecorded;
 
-static void remember_unrecorded(const char *id, const char *message_id)
+static void remember_unrecorded(const char *id, const char *message_id, size_t size)
 {
 	if (strlen(id) >= sizeof(unrecorded.id) ||
 	    strlen(message_id) >= sizeof(unrecorded.message_id))
 		return; /* cannot happen with our ids; then it is sent again */
 	strcpy(unrecorded.id, id);
 	strcpy(unrecorded.message_id, message_id);
+	snprintf(unrecorded.size, sizeof(unrecorded.size), "%zu", size);
 }
 
 static int record_unrecorded(struct pd_db *db, struct pd_outbox_stats *st, struct pd_err *err)
 {
-	const char *v[2] = {unrecorded.id, unrecorded.message_id};
+	const char *v[3] = {unrecorded.id, unrecorded.size, unrecorded.message_id};
 	PGresult *res;
 
 	if (unrecorded.id[0] == '\0')
 		return 0;
-	res = pd_db_query(db, NULL, SQL_SENT " AND message_id = $2", 2, v, err);
+	res = pd_db_query(db, NULL, SQL_SENT, 3, v, err);
 	if (res == NULL)
 		return -1;
-	if (strcmp(PQcmdTuples(res), "1") == 0) {
+	if (strcmp(PQgetvalue(res, 0, 0), "1") == 0) {
 		pd_log_notice("outbox=%s action=sent: recorded now that the database is back",
 			      unrecorded.id);
 		st->sent++;
@@ -399,16 +423,18 @@ static bool retryable(const struct pd_err *e)
 	       (e->src == PD_SRC_SMTP && e->code == 0 && e->cls != PD_ERR_NONE);
 }
 
-/* Record the outcome of one row; its own transaction. */
-static int record(struct pd_db *db, const char *id, int attempts, const struct pd_err *send_err,
-		  struct pd_outbox_stats *st, struct pd_err *err)
+/* Record the outcome of one row (size: the bytes sent); its own transaction. */
+static int record(struct pd_db *db, const char *id, int attempts, size_t size,
+		  const struct pd_err *send_err, struct pd_outbox_stats *st, struct pd_err *err)
 {
 	PGresult *res;
 
 	if (send_err == NULL) {
-		const char *v[1] = {id};
+		char sz[24];
+		const char *v[3] = {id, sz, ""};
+		snprintf(sz, sizeof(sz), "%zu", size);
 		/* unnamed: one round trip even the first time on a connection */
-		res = pd_db_query(db, NULL, SQL_SENT, 1, v, err);
+		res = pd_db_query(db, NULL, SQL_SENT, 3, v, err);
 		if (res != NULL)
 			st->sent++;
 	} else if (retryable(send_err) && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
@@ -445,6 +471,82 @@ static int record(struct pd_db *db, const char *id, int attempts, const struct p
 	return 0;
 }
 
+/*
+ * Render row id from its spec (JSON text) into out: the customer's stored
+ * mail it carries is read and parsed here.  Returns 0; -1 with err PERM when
+ * the row cannot be rendered (what is wrong, naming the row), or TEMP when
+ * the database failed reading the stored mail.
+ */
+static int render_row(struct pd_db *db, const char *id, const char *json, struct pd_buf *out,
+		      struct pd_err *err)
+{
+	struct pd_outspec spec;
+	struct pd_msg *msg = NULL;
+	PGresult *res = NULL;
+	char *note = NULL;
+	int rc = -1;
+
+	if (pd_outspec_parse(json, &spec, err) < 0) {
+		char *why = pd_xstrdup(err->msg);
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
+			   "outbox row %s cannot be rendered: %s (a damaged row: the mail is not "
+			   "sent; `postdesk outbox` lists it)",
+			   id, why);
+		free(why);
+		goto out;
+	}
+	if (pd_outspec_needs_message(&spec)) {
+		char message[24];
+		const char *v[1] = {message};
+		int len[1] = {0}, fmt[1] = {0};
+		struct pd_err qe;
+
+		snprintf(message, sizeof(message), "%" PRId64, spec.carry.message);
+		pd_err_clear(&qe);
+		res = pd_db_query_bin_result(db, "pd_outbox_carried",
+					     "SELECT raw FROM message_raw WHERE message_id = $1::bigint",
+					     1, v, len, fmt, &qe);
+		if (res == NULL) {
+			pd_err_set(err, PD_ERR_TEMP, PD_SRC_DB, 0,
+				   "outbox row %s: reading the customer's mail it carries (message "
+				   "%s): %s",
+				   id, message, qe.msg);
+			goto out;
+		}
+		if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
+				   "outbox row %s cannot be rendered: the customer's mail it carries "
+				   "(message %s) is no longer stored in message_raw (deleted since it "
+				   "was queued?): the mail is not sent",
+				   id, message);
+			goto out;
+		}
+		struct pd_mime_opts mopts = {0, 0, 0};
+		msg = pd_mime_parse(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &mopts);
+		if (msg->parse_error != NULL)
+			pd_log_info("outbox=%s: the customer's mail it carries (message %s) parses "
+				    "with an error (%s): it carries what could be read",
+				    id, message, msg->parse_error);
+	}
+	if (pd_outspec_render_mail(&spec.mail, &spec.carry, msg, out, &note, err) < 0) {
+		char *why = pd_xstrdup(err->msg);
+		pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
+			   "outbox row %s cannot be rendered: %s (the mail is not sent)", id, why);
+		free(why);
+		goto out;
+	}
+	if (note != NULL)
+		pd_log_info("outbox=%s: the notice carries the customer's text only (%s)", id, note);
+	rc = 0;
+out:
+	free(note);
+	if (msg != NULL)
+		pd_msg_free(msg);
+	PQclear(res);
+	pd_outspec_free(&spec);
+	return rc;
+}
+
 int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 		    struct pd_outbox_stats *st, struct pd_err *err)
 {
@@ -469,31 +571,46 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			const char **rcpts = pd_xcalloc(strlen(rcpt_text) / 2 + 2, sizeof(*rcpts));
 			size_t n_rcpts = 0;
 			size_t raw_len = 0;
-			unsigned char *raw;
+			unsigned char *raw = NULL;
+			struct pd_buf rendered;
+			const char *mail = NULL;
 			struct pd_err serr;
 			int r;
 
 			for (char *save = NULL, *t = strtok_r(rcpt_text, "\n", &save);
 			     t != NULL; t = strtok_r(NULL, "\n", &save))
 				rcpts[n_rcpts++] = t;
-			raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &raw_len);
 			pd_err_clear(&serr);
-			if (raw == NULL || n_rcpts == 0)
+			pd_buf_init(&rendered);
+			if (!PQgetisnull(res, i, 3)) {
+				/* rendered when it was queued */
+				raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3),
+						      &raw_len);
+				mail = (const char *)raw;
+			} else if (!PQgetisnull(res, i, 8)) {
+				if (render_row(db, id, PQgetvalue(res, i, 8), &rendered, &serr) == 0) {
+					mail = rendered.data;
+					raw_len = rendered.len;
+				}
+			}
+			if (serr.cls != PD_ERR_NONE)
+				r = -1;
+			else if (mail == NULL || n_rcpts == 0)
 				r = pd_err_set(&serr, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
 					       "outbox row %s has no message or no recipient", id);
 			else
-				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, (const char *)raw,
-						 raw_len, &serr);
+				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, mail, raw_len, &serr);
 			/* the result first: nothing between the server's reply and the
 			 * statement that records it */
-			int rec = record(db, id, attempts, r == 0 ? NULL : &serr, st, err);
+			int rec = record(db, id, attempts, raw_len, r == 0 ? NULL : &serr, st, err);
 			if (r == 0 && rec < 0) {
-				remember_unrecorded(id, PQgetvalue(res, i, 7));
+				remember_unrecorded(id, PQgetvalue(res, i, 7), raw_len);
 				pd_log_warning("outbox=%s: accepted by the server but not recorded as "
 					       "sent (%s); recording it once the database is back",
 					       id, err->msg);
 			}
 			PQfreemem(raw);
+			pd_buf_free(&rendered);
 			if (r == 0)
 				pd_log_info("outbox=%s kind=%s to=%s action=sent", id,
 					    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));

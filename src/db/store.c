@@ -602,7 +602,7 @@ static int first_response(struct pd_db *db, const struct pd_store_ctx *ctx, int6
 /* Queue one mail of the plan.  A template or address problem must not cost
  * the mail that caused it: it is logged; only a database error fails. */
 static int queue_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ticket,
-		      const struct pd_msg *msg, const struct pd_plan *plan,
+		      int64_t message, const struct pd_msg *msg, const struct pd_plan *plan,
 		      const struct pd_plan_step *s, const struct facts *f, struct pd_err *err)
 {
 	const struct pd_config *cfg = ctx->cfg;
@@ -615,12 +615,12 @@ static int queue_mail(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t 
 	switch (s->mail) {
 	case PD_MAIL_NEW_TICKET:
 		r = pd_compose_new_ticket(db, cfg, ticket, plan->fresh.subject, plan->fresh.language,
-					  &plan->fresh.cls, msg,
+					  &plan->fresh.cls, msg, message,
 					  plan->sender_counts ? &f->sender : NULL, &ce);
 		what = "no acknowledgement or notice sent";
 		break;
 	case PD_MAIL_FOLLOW_UP:
-		r = pd_compose_follow_up(db, cfg, ticket, msg, &ce);
+		r = pd_compose_follow_up(db, cfg, ticket, msg, message, &ce);
 		what = "no notice to the agents";
 		break;
 	case PD_MAIL_SURVEY:
@@ -698,7 +698,7 @@ static int run_step(struct pd_db *db, const struct pd_store_ctx *ctx, int64_t ti
 	case PD_STEP_FIRST_RESPONSE:
 		return first_response(db, ctx, ticket, err);
 	case PD_STEP_MAIL:
-		return queue_mail(db, ctx, ticket, msg, plan, s, f, err);
+		return queue_mail(db, ctx, ticket, message, msg, plan, s, f, err);
 	}
 	return 0;
 }

@@ -742,9 +742,11 @@ static int write_mails(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
 			if (w[i]->fresh)
 				r = pd_compose_new_ticket(db, ctx->cfg, w[i]->ticket, plan->fresh.subject,
 							  plan->fresh.language, &plan->fresh.cls, msg,
+							  w[i]->message,
 							  plan->sender_counts ? &counts : NULL, &ce);
 			else
-				r = pd_compose_follow_up(db, ctx->cfg, w[i]->ticket, msg, &ce);
+				r = pd_compose_follow_up(db, ctx->cfg, w[i]->ticket, msg,
+							 w[i]->message, &ce);
 			if (r >= 0)
 				continue;
 			if (ce.src == PD_SRC_DB) {

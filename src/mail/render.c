@@ -521,9 +521,10 @@ void pd_render_qp(const char *text, struct pd_buf *out)
 	free(body);
 }
 
-int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err)
+/* The header block of m (up to the MIME headers) into b; -1 with err when
+ * m is unusable (see pd_render_mail). */
+static int render_headers(const struct pd_render_mail *m, struct pd_buf *b, struct pd_err *err)
 {
-	struct pd_buf b;
 	struct hdr h;
 
 	if (m->n_to == 0)
@@ -539,33 +540,53 @@ int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd
 		return pd_err_set(err, PD_ERR_PERM, PD_SRC_RENDER, 0,
 				  "Content-Language is not a language tag");
 
+	append_date(b, m->date);
+	if (hdr_addresses(b, "From", &m->from, 1, err) < 0)
+		return -1;
+	if (m->reply_to.address != NULL && m->reply_to.address[0] != '\0' &&
+	    hdr_addresses(b, "Reply-To", &m->reply_to, 1, err) < 0)
+		return -1;
+	if (hdr_addresses(b, "To", m->to, m->n_to, err) < 0)
+		return -1;
+	if (m->n_cc > 0 && hdr_addresses(b, "Cc", m->cc, m->n_cc, err) < 0)
+		return -1;
+	hdr_start(&h, b, "Subject");
+	hdr_unstructured(&h, m->subject);
+	hdr_end(&h);
+	pd_buf_printf(b, "Message-ID: <%s>\r\n", m->message_id);
+	if (msgid_valid(m->in_reply_to))
+		pd_buf_printf(b, "In-Reply-To: <%s>\r\n", m->in_reply_to);
+	append_references(b, m);
+	if (m->auto_submitted != NULL)
+		pd_buf_printf(b, "Auto-Submitted: %s\r\n", m->auto_submitted);
+	pd_buf_printf(b, "X-Postdesk-Kind: %s\r\n", m->kind);
+	/* our loop header: the loop guard refuses to answer mail carrying it */
+	pd_buf_printf(b, "X-Postdesk-Loop: %s\r\n", strrchr(m->message_id, '@') + 1);
+	if (m->language != NULL)
+		pd_buf_printf(b, "Content-Language: %s\r\n", m->language);
+	return 0;
+}
+
+int pd_render_check(const struct pd_render_mail *m, struct pd_err *err)
+{
+	struct pd_buf b;
+	int r;
+
+	pd_buf_init(&b);
+	r = render_headers(m, &b, err);
+	pd_buf_free(&b);
+	return r;
+}
+
+int pd_render_mail(const struct pd_render_mail *m, struct pd_buf *out, struct pd_err *err)
+{
+	struct pd_buf b;
+
 	/* everything goes to a scratch buffer first so that a failure leaves
 	 * out untouched */
 	pd_buf_init(&b);
-	append_date(&b, m->date);
-	if (hdr_addresses(&b, "From", &m->from, 1, err) < 0)
+	if (render_headers(m, &b, err) < 0)
 		goto fail;
-	if (m->reply_to.address != NULL && m->reply_to.address[0] != '\0' &&
-	    hdr_addresses(&b, "Reply-To", &m->reply_to, 1, err) < 0)
-		goto fail;
-	if (hdr_addresses(&b, "To", m->to, m->n_to, err) < 0)
-		goto fail;
-	if (m->n_cc > 0 && hdr_addresses(&b, "Cc", m->cc, m->n_cc, err) < 0)
-		goto fail;
-	hdr_start(&h, &b, "Subject");
-	hdr_unstructured(&h, m->subject);
-	hdr_end(&h);
-	pd_buf_printf(&b, "Message-ID: <%s>\r\n", m->message_id);
-	if (msgid_valid(m->in_reply_to))
-		pd_buf_printf(&b, "In-Reply-To: <%s>\r\n", m->in_reply_to);
-	append_references(&b, m);
-	if (m->auto_submitted != NULL)
-		pd_buf_printf(&b, "Auto-Submitted: %s\r\n", m->auto_submitted);
-	pd_buf_printf(&b, "X-Postdesk-Kind: %s\r\n", m->kind);
-	/* our loop header: the loop guard refuses to answer mail carrying it */
-	pd_buf_printf(&b, "X-Postdesk-Loop: %s\r\n", strrchr(m->message_id, '@') + 1);
-	if (m->language != NULL)
-		pd_buf_printf(&b, "Content-Language: %s\r\n", m->language);
 
 	char *body = body_normalize(m->body);
 	if (m->html != NULL || m->n_parts > 0) {

@@ -124,6 +124,20 @@ sc_carry() {
 	pd_check "carry: the marker lines are paragraphs of the HTML" grep -qF "<p>$END_MARK</p>" <<<"$html"
 	pd_check "carry: multipart/related holds the HTML and the image" \
 		grep -q '^ *multipart/related' "$T/carry/n1.structure"
+	# queued by the ingest as what it is rendered from, not as bytes: the
+	# sender read the customer's HTML and files from the stored original
+	pd_check_eq "carry: the notice was queued with no bytes, its spec naming the customer's mail" \
+		"1|true|true|true" \
+		"$(count "SELECT count(*) || '|' || bool_and(o.raw IS NULL) || '|'
+		          || bool_and((o.render->'carry'->>'parts')::boolean) || '|'
+		          || bool_and(o.render->'carry'->>'html' IS NOT NULL)
+		          FROM outbox o JOIN messages m ON m.id = (o.render->'carry'->>'message')::bigint
+		          WHERE o.kind = 'notice' AND m.message_id = 'c1@customer.example'")"
+	pd_check_eq "carry: acknowledgements and notices all queued as specs" 0 \
+		"$(count "SELECT count(*) FROM outbox WHERE kind IN ('ack', 'notice')
+		          AND (raw IS NOT NULL OR render IS NULL)")"
+	pd_check "carry: the sent notice's size is recorded on the ticket (above the PDF's)" \
+		test "$(count "SELECT raw_size FROM messages WHERE direction = 'out' AND kind = 'notice'")" -gt 4000
 
 	# two more mails of the customer: three notices in one thread
 	# the second as a client writes it: a plain alternative that does not show the image

@@ -3,8 +3,11 @@
  * and its claim against a real PostgreSQL (tests/unit/pgtest.sh): two
  * sessions never claim the same row, a row whose lease ran out or whose
  * session ended is claimed again, a row not yet due is not, and a row that
- * keeps failing is given up after PD_OUTBOX_MAX_ATTEMPTS.  Exit 77 (SKIP)
- * when PostgreSQL is not installed.
+ * keeps failing is given up after PD_OUTBOX_MAX_ATTEMPTS.  The render spec
+ * (outspec.c): written and read back it renders the same bytes, and what it
+ * carries of a customer's mail comes out as HTML and parts; a row whose spec
+ * cannot be rendered fails for good, naming the row and what is wrong.  Exit
+ * 77 (SKIP) when PostgreSQL is not installed.
  */
 #include "autoconfig.h"
 
@@ -22,8 +25,11 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "mime.h"
 #include "outbox.h"
+#include "outspec.h"
 #include "pgtest.h"
+#include "render.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -312,11 +318,261 @@ static void test_retry_then_failed(void **state)
 	free_smtp(s, &c);
 }
 
+
+/* ------------------------------------------------------------ render spec */
+
+static const struct pd_addr spec_to[2] = {{(char *)"Sarah \"Q\" Connor", (char *)"sarah@customer.example"},
+					  {(char *)"", (char *)"team@example.com"}};
+static const char *const spec_refs[2] = {"a1@example.com", "pd.7.notice.00ff@example.com"};
+
+static struct pd_render_mail spec_mail(void)
+{
+	return (struct pd_render_mail){
+	    .kind = "notice",
+	    .auto_submitted = "auto-generated",
+	    .from = {(char *)"Sarah via Example Support", (char *)"support@example.com"},
+	    .reply_to = {(char *)"Example Support", (char *)"support+tok7@example.com"},
+	    .to = spec_to,
+	    .n_to = 1,
+	    .cc = spec_to + 1,
+	    .n_cc = 1,
+	    .subject = "[Support #7] Счёт \"wrong\" / 100%",
+	    .message_id = "pd.7.notice.0123456789abcdef@example.com",
+	    .in_reply_to = spec_refs[1],
+	    .references = spec_refs,
+	    .n_references = 2,
+	    .date = 1796000000,
+	    .language = NULL,
+	    .body = "Line one\n\tтекст with a \\ backslash\n\n[image: chart.png]\n",
+	};
+}
+
+/* Written as JSON and read back, a spec renders the very bytes the mail
+ * itself does, with and without the optional fields. */
+static void test_spec_round_trip(void **state)
+{
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		struct pd_render_mail m = spec_mail();
+		struct pd_outspec s;
+		struct pd_buf a, b;
+		struct pd_err err;
+		char *note = NULL;
+
+		if (variant == 1) {
+			m.auto_submitted = NULL;
+			m.reply_to = (struct pd_addr){(char *)"", (char *)""};
+			m.cc = NULL;
+			m.n_cc = 0;
+			m.in_reply_to = NULL;
+			m.references = NULL;
+			m.n_references = 0;
+			m.language = "ru";
+		}
+		char *json = pd_outspec_json(&m, NULL);
+		pd_buf_init(&a);
+		pd_buf_init(&b);
+		if (pd_render_mail(&m, &a, &err) < 0 || pd_outspec_parse(json, &s, &err) < 0)
+			fail_msg("variant %d: %s", variant, err.msg);
+		assert_int_equal(s.carry.message, 0);
+		assert_false(pd_outspec_needs_message(&s));
+		if (pd_outspec_render_mail(&s.mail, &s.carry, NULL, &b, &note, &err) < 0)
+			fail_msg("variant %d: %s", variant, err.msg);
+		assert_null(note);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.data, b.data, a.len);
+		pd_outspec_free(&s);
+		pd_buf_free(&a);
+		pd_buf_free(&b);
+		free(json);
+	}
+}
+
+/* A notice's carry survives the round trip, and rendering it with the
+ * customer's mail gives the sanitised HTML part around the template's text
+ * and the file as a part; without the mail, the text alone. */
+static void test_spec_carry(void **state)
+{
+	(void)state;
+	static const char raw[] =
+	    "From: Sarah <sarah@customer.example>\r\n"
+	    "To: support@example.com\r\n"
+	    "Subject: Invoice\r\n"
+	    "Message-ID: <c1@customer.example>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+	    "\r\n"
+	    "--b1\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n"
+	    "\r\n"
+	    "<p>The total is <b>wrong</b></p><script>alert(1)</script>\r\n"
+	    "--b1\r\n"
+	    "Content-Type: application/pdf; name=\"report.pdf\"\r\n"
+	    "Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "\r\n"
+	    "JVBERi0xLjQKJeLjz9MK\r\n"
+	    "--b1--\r\n";
+	struct pd_mime_opts opts = {0, 0, 0};
+	struct pd_msg *msg = pd_mime_parse(raw, sizeof(raw) - 1, &opts);
+	struct pd_render_mail m = spec_mail();
+	struct pd_outspec_carry c = {42, "Ticket #7\n\n" PD_OUTSPEC_HTML_PLACEHOLDER "\n\nEnd", true};
+	struct pd_outspec s;
+	struct pd_buf with, without;
+	struct pd_err err;
+	char *note = NULL;
+
+	assert_non_null(msg->body_html);
+	assert_int_equal(msg->n_attachments, 1);
+	assert_true(pd_outspec_carries_parts(msg, 10 * 1024 * 1024, 25 * 1024 * 1024));
+	assert_false(pd_outspec_carries_parts(msg, 5, 25 * 1024 * 1024));
+	char *json = pd_outspec_json(&m, &c);
+	if (pd_outspec_parse(json, &s, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(s.carry.message, 42);
+	assert_string_equal(s.carry.html_text, c.html_text);
+	assert_true(s.carry.parts);
+	assert_true(pd_outspec_needs_message(&s));
+	pd_buf_init(&with);
+	pd_buf_init(&without);
+	if (pd_outspec_render_mail(&s.mail, &s.carry, msg, &with, &note, &err) < 0 ||
+	    pd_outspec_render_mail(&s.mail, &s.carry, NULL, &without, &note, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_null(note);
+	pd_buf_append_char(&with, '\0');
+	pd_buf_append_char(&without, '\0');
+	assert_non_null(strstr(with.data, "Content-Type: text/html"));
+	assert_non_null(strstr(with.data, "report.pdf"));
+	assert_non_null(strstr(with.data, "<b>wrong</b>"));
+	assert_null(strstr(with.data, "<script"));
+	assert_null(strstr(with.data, "\x01"));
+	assert_null(strstr(without.data, "text/html"));
+	assert_null(strstr(without.data, "report.pdf"));
+	/* the headers are the same either way */
+	size_t head = (size_t)(strstr(without.data, "MIME-Version:") - without.data);
+	assert_memory_equal(with.data, without.data, head);
+	pd_buf_free(&with);
+	pd_buf_free(&without);
+	pd_outspec_free(&s);
+	free(json);
+	pd_msg_free(msg);
+}
+
+/* What pd_outspec_parse refuses, and says. */
+static void test_spec_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json, *says;
+	} cases[] = {
+	    {"", "not JSON"},
+	    {"{\"kind\": ", "not JSON"},
+	    {"[1, 2]", "not a JSON object"},
+	    {"{\"kind\": \"ack\"}", "no \"subject\""},
+	    {"{\"kind\": 7}", "\"kind\" is not a string"},
+	    {"{\"kind\": \"ack\", \"subject\": \"s\", \"message_id\": \"m@x\", \"body\": \"b\"}",
+	     "no \"date\""},
+	    {"{\"kind\": \"ack\", \"subject\": \"s\", \"message_id\": \"m@x\", \"body\": \"b\","
+	     " \"date\": 1, \"from\": {\"address\": \"s@x\"}, \"to\": \"a@x\"}",
+	     "\"to\" is not a list"},
+	    {"{\"kind\": \"ack\", \"subject\": \"s\", \"message_id\": \"m@x\", \"body\": \"b\","
+	     " \"date\": 1, \"from\": {\"address\": \"s@x\"}, \"to\": []}",
+	     "\"to\" is empty"},
+	    {"{\"kind\": \"ack\", \"subject\": \"s\", \"message_id\": \"m@x\", \"body\": \"b\","
+	     " \"date\": 1, \"from\": \"s@x\", \"to\": [{\"address\": \"a@x\"}]}",
+	     "\"from\" is not an address"},
+	    {"{\"kind\": \"ack\", \"subject\": \"s\", \"message_id\": \"m@x\", \"body\": \"b\","
+	     " \"date\": 1, \"from\": {\"address\": \"s@x\"}, \"to\": [{\"address\": \"a@x\"}],"
+	     " \"carry\": {\"message\": 0, \"parts\": true}}",
+	     "names no stored message"},
+	};
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		struct pd_outspec s;
+		struct pd_err err;
+
+		pd_err_clear(&err);
+		if (pd_outspec_parse(cases[i].json, &s, &err) == 0)
+			fail_msg("case %zu accepted: %s", i, cases[i].json);
+		if (err.cls != PD_ERR_PERM || strstr(err.msg, cases[i].says) == NULL)
+			fail_msg("case %zu: \"%s\", want \"%s\"", i, err.msg, cases[i].says);
+		pd_outspec_free(&s);
+	}
+}
+
+/* Rows whose spec cannot be rendered fail for good at once, before any SMTP
+ * (the server is down: a sendable row would be retried), each with an error
+ * naming the row and what is wrong; a ticket's gets the mail.failed event. */
+static void test_spec_unrenderable(void **state)
+{
+	(void)state;
+	struct pd_smtp_cfg c;
+	struct pd_smtp *s = dead_smtp(&c);
+	struct pd_db *db = pd_pgtest_connect(0);
+	struct pd_outbox_stats st = {0, 0, 0};
+	struct pd_err err;
+
+	pd_pgtest_exec(db, "TRUNCATE outbox, events");
+	pd_pgtest_exec(db,
+		       "INSERT INTO outbox (kind, message_id, mail_from, rcpt_to, render) VALUES"
+		       " ('ack', 'bad-1@test.example', 'support@example.com',"
+		       "  '{alice@customer.example}', '{\"kind\": \"ack\"}'),"
+		       " ('ack', 'bad-2@test.example', 'support@example.com',"
+		       "  '{alice@customer.example}', '[\"not\", \"an object\"]'),"
+		       " ('notice', 'bad-3@test.example', 'support@example.com',"
+		       "  '{team@example.com}', '{\"kind\": \"notice\", \"subject\": \"s\","
+		       "   \"message_id\": \"bad-3@test.example\", \"body\": \"b\", \"date\": 1,"
+		       "   \"from\": {\"name\": \"\", \"address\": \"support@example.com\"},"
+		       "   \"to\": [{\"name\": \"\", \"address\": \"team@example.com\"}],"
+		       "   \"carry\": {\"message\": 987654321, \"html\": null, \"parts\": true}}'),"
+		       " ('ack', 'bad-4@test.example', 'support@example.com',"
+		       "  '{alice@customer.example}', NULL)");
+	assert_int_equal(pd_outbox_flush(db, s, 10, &st, &err), 0);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.retried, 0);
+	assert_int_equal(st.failed, 4);
+	assert_int_equal(pd_pgtest_count(db, "SELECT count(*) FROM outbox WHERE status = 'failed'"
+					     " AND attempts = 1"),
+			 4);
+	static const struct {
+		const char *message_id, *says;
+	} want[] = {
+	    {"bad-1@test.example", "cannot be rendered: the render spec has no \"subject\""},
+	    {"bad-2@test.example", "cannot be rendered: the render spec is not a JSON object"},
+	    {"bad-3@test.example",
+	     "cannot be rendered: the customer's mail it carries (message 987654321) is no longer "
+	     "stored"},
+	    {"bad-4@test.example", "has no message or no recipient"},
+	};
+	for (size_t i = 0; i < PD_ARRAY_LEN(want); i++) {
+		char *sql = pd_xasprintf("SELECT 'outbox row ' || id || ' ' || last_error FROM outbox"
+					 " WHERE message_id = '%s'",
+					 want[i].message_id);
+		char *got = pd_pgtest_value(db, sql);
+		/* "outbox row N <error>", the error itself starting "outbox row N " */
+		char *n = pd_xstrndup(got + strlen("outbox row "),
+				      strcspn(got + strlen("outbox row "), " "));
+		char *prefix = pd_xasprintf("outbox row %s outbox row %s ", n, n);
+		if (strncmp(got, prefix, strlen(prefix)) != 0 || strstr(got, want[i].says) == NULL)
+			fail_msg("%s: \"%s\", want the row named and \"%s\"", want[i].message_id,
+				 got, want[i].says);
+		free(prefix);
+		free(n);
+		free(got);
+		free(sql);
+	}
+	pd_db_close(db);
+	free_smtp(s, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
 	    cmocka_unit_test(test_backoff_table),
 	    cmocka_unit_test(test_backoff_bounds),
+	    cmocka_unit_test(test_spec_round_trip),
+	    cmocka_unit_test(test_spec_carry),
+	    cmocka_unit_test(test_spec_refused),
 	};
 	const struct CMUnitTest db[] = {
 	    cmocka_unit_test(test_two_claimers),
@@ -324,6 +580,7 @@ int main(void)
 	    cmocka_unit_test(test_session_gone),
 	    cmocka_unit_test(test_not_due),
 	    cmocka_unit_test(test_retry_then_failed),
+	    cmocka_unit_test(test_spec_unrenderable),
 	};
 	int r;
 
