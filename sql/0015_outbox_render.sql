@@ -8,10 +8,13 @@
 -- carries and what of it); the sender renders it when it sends it.  Rows
 -- with raw set (an agent's answer, rows queued before this migration) are
 -- sent as they are.
-ALTER TABLE outbox ADD COLUMN render jsonb;
+-- The spec is JSON text as postdesk writes and reads it (render::jsonb to
+-- query it): text, because the server need not parse what only postdesk
+-- reads, and parsing it into jsonb cost the ingest more than the spec saves.
+ALTER TABLE outbox ADD COLUMN render text;
 COMMENT ON COLUMN outbox.render IS
-	'what the sender renders the mail from when raw is NULL: the headers and text fixed when it'
-	' was queued, and the messages.id (and what of it: HTML, files) a notice carries';
+	'what the sender renders the mail from when raw is NULL (JSON): the headers and text fixed'
+	' when it was queued, and the messages.id (and what of it: HTML, files) a notice carries';
 
 -- compressed with lz4 like the other large columns (0007), where the server has it
 DO $$

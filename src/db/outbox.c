@@ -49,7 +49,7 @@ static const char SQL_ENQUEUE[] =
     "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
     "                      to_address, automatic, render)"
     "  VALUES (nullif($1::bigint, 0), $2, $3, $4, $5::text[], $6, '', $8, lower($9),"
-    "          $10::boolean, $11::jsonb)"
+    "          $10::boolean, $11)"
     "  RETURNING id),"
     " m AS ("
     "  INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
@@ -216,7 +216,7 @@ static const char SQL_ENQUEUE_MANY[] =
     "  INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt_to, subject, body, raw,"
     "                      to_address, automatic, render)"
     "  SELECT nullif(ticket, 0), kind, message_id, mail_from, rcpts::text[], subject, '', raw,"
-    "         lower(to_address), automatic, render::jsonb FROM i ORDER BY ord)"
+    "         lower(to_address), automatic, render FROM i ORDER BY ord)"
     "INSERT INTO messages (ticket_id, direction, kind, message_id, from_address, to_addrs,"
     "                      subject, body_text, raw_size)"
     " SELECT ticket, 'out', " MESSAGE_KIND("kind") ", message_id, mail_from,"
@@ -340,7 +340,7 @@ static const char SQL_CLAIM[] =
     "                    claimed_backend_start = (SELECT backend_start FROM me)"
     "  FROM c WHERE o.id = c.id"
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
-    "           o.kind, coalesce(o.to_address, ''), o.message_id, o.render::text";
+    "           o.kind, coalesce(o.to_address, ''), o.message_id, o.render";
 
 struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *err)
 {
@@ -359,15 +359,54 @@ struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *e
  * rows updated).
  */
 static const char SQL_SENT[] =
-    "WITH u AS ("
-    "  UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL"
-    "   WHERE id = $1::bigint AND ($3::text = '' OR message_id = $3::text)"
-    "  RETURNING message_id),"
-    " m AS ("
-    "  UPDATE messages SET raw_size = $2::bigint"
-    "   WHERE message_id = (SELECT message_id FROM u) AND direction = 'out'"
-    "     AND raw_size = 0 AND $2::bigint > 0)"
-    "SELECT count(*) FROM u";
+    "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL"
+    " WHERE id = $1::bigint AND ($2::text = '' OR message_id = $2::text)";
+
+/*
+ * The sizes of the mails a claim's round sent, recorded in the ticket's
+ * outbound messages in one statement after the round: a mail rendered by
+ * the sender has no size before (0, shown as unknown).  Only a listing's
+ * figure: a crash before it leaves those sizes unknown, nothing else.
+ */
+struct sent_sizes {
+	struct pd_db_array mid, size;
+};
+
+static void sizes_init(struct sent_sizes *z)
+{
+	pd_db_array_init(&z->mid, PD_OID_TEXT);
+	pd_db_array_init(&z->size, PD_OID_INT8);
+}
+
+static void sizes_free(struct sent_sizes *z)
+{
+	pd_db_array_free(&z->mid);
+	pd_db_array_free(&z->size);
+}
+
+static int sizes_flush(struct pd_db *db, struct sent_sizes *z, struct pd_err *err)
+{
+	int r = 0;
+
+	if (z->mid.n > 0) {
+		const char *v[2];
+		int len[2], fmt[2] = {1, 1};
+		v[0] = pd_db_array_value(&z->mid, &len[0]);
+		v[1] = pd_db_array_value(&z->size, &len[1]);
+		PGresult *res = pd_db_query_bin(
+		    db, "pd_outbox_sizes",
+		    "UPDATE messages m SET raw_size = u.size"
+		    "  FROM unnest($1::text[], $2::bigint[]) AS u(mid, size)"
+		    " WHERE m.message_id = u.mid AND m.direction = 'out' AND m.raw_size = 0",
+		    2, v, len, fmt, err);
+		if (res == NULL)
+			r = -1;
+		PQclear(res);
+	}
+	sizes_free(z);
+	sizes_init(z);
+	return r;
+}
 
 /*
  * A mail the server accepted whose 'sent' could not be recorded because the
@@ -379,30 +418,28 @@ static const char SQL_SENT[] =
 static struct {
 	char id[24];
 	char message_id[512];
-	char size[24];
 } unrecorded;
 
-static void remember_unrecorded(const char *id, const char *message_id, size_t size)
+static void remember_unrecorded(const char *id, const char *message_id)
 {
 	if (strlen(id) >= sizeof(unrecorded.id) ||
 	    strlen(message_id) >= sizeof(unrecorded.message_id))
 		return; /* cannot happen with our ids; then it is sent again */
 	strcpy(unrecorded.id, id);
 	strcpy(unrecorded.message_id, message_id);
-	snprintf(unrecorded.size, sizeof(unrecorded.size), "%zu", size);
 }
 
 static int record_unrecorded(struct pd_db *db, struct pd_outbox_stats *st, struct pd_err *err)
 {
-	const char *v[3] = {unrecorded.id, unrecorded.size, unrecorded.message_id};
+	const char *v[2] = {unrecorded.id, unrecorded.message_id};
 	PGresult *res;
 
 	if (unrecorded.id[0] == '\0')
 		return 0;
-	res = pd_db_query(db, NULL, SQL_SENT, 3, v, err);
+	res = pd_db_query(db, NULL, SQL_SENT, 2, v, err);
 	if (res == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 0), "1") == 0) {
+	if (strcmp(PQcmdTuples(res), "1") == 0) {
 		pd_log_notice("outbox=%s action=sent: recorded now that the database is back",
 			      unrecorded.id);
 		st->sent++;
@@ -423,20 +460,23 @@ static bool retryable(const struct pd_err *e)
 	       (e->src == PD_SRC_SMTP && e->code == 0 && e->cls != PD_ERR_NONE);
 }
 
-/* Record the outcome of one row (size: the bytes sent); its own transaction. */
-static int record(struct pd_db *db, const char *id, int attempts, size_t size,
-		  const struct pd_err *send_err, struct pd_outbox_stats *st, struct pd_err *err)
+/* Record the outcome of one row; its own transaction.  A sent mail's size
+ * (the bytes sent) joins z. */
+static int record(struct pd_db *db, const char *id, const char *message_id, int attempts,
+		  size_t size, const struct pd_err *send_err, struct sent_sizes *z,
+		  struct pd_outbox_stats *st, struct pd_err *err)
 {
 	PGresult *res;
 
 	if (send_err == NULL) {
-		char sz[24];
-		const char *v[3] = {id, sz, ""};
-		snprintf(sz, sizeof(sz), "%zu", size);
+		const char *v[2] = {id, ""};
 		/* unnamed: one round trip even the first time on a connection */
-		res = pd_db_query(db, NULL, SQL_SENT, 3, v, err);
-		if (res != NULL)
+		res = pd_db_query(db, NULL, SQL_SENT, 2, v, err);
+		if (res != NULL) {
 			st->sent++;
+			pd_db_array_add_str(&z->mid, message_id);
+			pd_db_array_add_int8(&z->size, (int64_t)size);
+		}
 	} else if (retryable(send_err) && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
 		char delay[24];
 		const char *v[3] = {id, delay, send_err->msg};
@@ -551,17 +591,21 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 		    struct pd_outbox_stats *st, struct pd_err *err)
 {
 	size_t handled = 0;
+	struct sent_sizes sizes;
 
 	if (record_unrecorded(db, st, err) < 0)
 		return -1;
+	sizes_init(&sizes);
 	while (handled < max) {
 		size_t want = max - handled < CLAIM_ROWS ? max - handled : CLAIM_ROWS;
 		PGresult *res;
 		int n;
 
 		res = pd_outbox_claim(db, want, err);
-		if (res == NULL)
+		if (res == NULL) {
+			sizes_free(&sizes);
 			return -1;
+		}
 		n = PQntuples(res);
 		for (int i = 0; i < n; i++) {
 			const char *id = PQgetvalue(res, i, 0);
@@ -602,9 +646,10 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, mail, raw_len, &serr);
 			/* the result first: nothing between the server's reply and the
 			 * statement that records it */
-			int rec = record(db, id, attempts, raw_len, r == 0 ? NULL : &serr, st, err);
+			int rec = record(db, id, PQgetvalue(res, i, 7), attempts, raw_len,
+					 r == 0 ? NULL : &serr, &sizes, st, err);
 			if (r == 0 && rec < 0) {
-				remember_unrecorded(id, PQgetvalue(res, i, 7), raw_len);
+				remember_unrecorded(id, PQgetvalue(res, i, 7));
 				pd_log_warning("outbox=%s: accepted by the server but not recorded as "
 					       "sent (%s); recording it once the database is back",
 					       id, err->msg);
@@ -626,13 +671,19 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 			free(rcpts);
 			if (rec < 0) {
 				PQclear(res);
+				sizes_free(&sizes);
 				return -1;
 			}
 		}
 		PQclear(res);
+		if (sizes_flush(db, &sizes, err) < 0) {
+			sizes_free(&sizes);
+			return -1;
+		}
 		handled += (size_t)n;
 		if ((size_t)n < want)
 			break;
 	}
+	sizes_free(&sizes);
 	return 0;
 }

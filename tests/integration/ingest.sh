@@ -952,11 +952,16 @@ sc_set() {
 	pd_check_eq "$X: each new ticket acknowledged once, the replies not" \
 		"eve@customer.example fay@customer.example" \
 		"$(pd_psql "$DB" "SELECT string_agg(to_address, ' ' ORDER BY to_address) FROM outbox WHERE kind = 'ack' AND to_address IN ('eve@customer.example', 'fay@customer.example')")"
-	pd_check_eq "$X: each reply's notice answers its ticket's first notice" "2" \
-		"$(pd_psql "$DB" "SELECT count(*) FROM outbox n1 JOIN outbox n2 ON n2.ticket_id = n1.ticket_id AND n2.id > n1.id
-		    JOIN tickets t ON t.id = n1.ticket_id
-		   WHERE n1.kind = 'notice' AND n2.kind = 'notice' AND t.subject IN ('VPN down', 'Password reset')
-		     AND convert_from(n2.raw, 'UTF8') LIKE '%In-Reply-To: <' || n1.message_id || '>%'")"
+	# in the notices as delivered
+	local first reply f answered=0
+	while IFS='|' read -r first reply; do
+		f=$(grep -liF "Message-ID: <$reply>" "$PD_SINK_DIR"/*.eml 2>/dev/null | head -1)
+		[ -n "$f" ] && grep -qF "In-Reply-To: <$first>" "$f" && answered=$((answered + 1))
+	done < <(pd_psql "$DB" "SELECT n1.message_id || '|' || n2.message_id
+		  FROM outbox n1 JOIN outbox n2 ON n2.ticket_id = n1.ticket_id AND n2.id > n1.id
+		  JOIN tickets t ON t.id = n1.ticket_id
+		 WHERE n1.kind = 'notice' AND n2.kind = 'notice' AND t.subject IN ('VPN down', 'Password reset')")
+	pd_check_eq "$X: each reply's notice answers its ticket's first notice" 2 "$answered"
 	mbox_eq "all marked after the waves" INBOX 0
 }
 

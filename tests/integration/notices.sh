@@ -129,9 +129,9 @@ sc_carry() {
 	pd_check_eq "carry: the notice was queued with no bytes, its spec naming the customer's mail" \
 		"1|true|true|true" \
 		"$(count "SELECT count(*) || '|' || bool_and(o.raw IS NULL) || '|'
-		          || bool_and((o.render->'carry'->>'parts')::boolean) || '|'
-		          || bool_and(o.render->'carry'->>'html' IS NOT NULL)
-		          FROM outbox o JOIN messages m ON m.id = (o.render->'carry'->>'message')::bigint
+		          || bool_and(((o.render::jsonb)->'carry'->>'parts')::boolean) || '|'
+		          || bool_and((o.render::jsonb)->'carry'->>'html' IS NOT NULL)
+		          FROM outbox o JOIN messages m ON m.id = ((o.render::jsonb)->'carry'->>'message')::bigint
 		          WHERE o.kind = 'notice' AND m.message_id = 'c1@customer.example'")"
 	pd_check_eq "carry: acknowledgements and notices all queued as specs" 0 \
 		"$(count "SELECT count(*) FROM outbox WHERE kind IN ('ack', 'notice')
