@@ -395,9 +395,10 @@ static int sizes_flush(struct pd_db *db, struct sent_sizes *z, struct pd_err *er
 		v[1] = pd_db_array_value(&z->size, &len[1]);
 		PGresult *res = pd_db_query_bin(
 		    db, "pd_outbox_sizes",
-		    "UPDATE messages m SET raw_size = u.size"
-		    "  FROM unnest($1::text[], $2::bigint[]) AS u(mid, size)"
-		    " WHERE m.message_id = u.mid AND m.direction = 'out' AND m.raw_size = 0",
+		    /* = ANY: an index probe per mail, where a join with the
+		     * unnested arrays was planned as a scan of every message */
+		    "UPDATE messages SET raw_size = ($2::bigint[])[array_position($1::text[], message_id)]"
+		    " WHERE message_id = ANY($1::text[]) AND direction = 'out' AND raw_size = 0",
 		    2, v, len, fmt, err);
 		if (res == NULL)
 			r = -1;
