@@ -15,6 +15,10 @@ struct pd_db;
  * class TEMP): the statement, or the data it was given, may be the cause. */
 #define PD_DB_TIMEOUT 57014
 
+/* err->code of a row a unique index refuses (SQLSTATE 23505, class PERM):
+ * in the ingest, a mail another process stored meanwhile. */
+#define PD_DB_UNIQUE 23505
+
 /* Connect with conninfo; sets connect_timeout (10 s unless given),
  * statement_timeout (seconds, 0 = server default), application_name,
  * client_encoding UTF8 and time zone UTC.  Errors are TEMP (server down) or

@@ -230,8 +230,11 @@ int pd_db_result_err(struct pd_db *db, PGresult *res, const char *what, struct p
 		return pd_err_set(err, cls, PD_SRC_DB, 0,
 				  "lost the connection to PostgreSQL during %s: %s; will reconnect",
 				  what, msg);
-	return pd_err_set(err, cls, PD_SRC_DB, strcmp(state, "57014") == 0 ? PD_DB_TIMEOUT : 0,
-			  "%s failed (SQLSTATE %s): %s", what, state, msg);
+	int code = strcmp(state, "57014") == 0	 ? PD_DB_TIMEOUT
+		   : strcmp(state, "23505") == 0 ? PD_DB_UNIQUE
+						 : 0;
+	return pd_err_set(err, cls, PD_SRC_DB, code, "%s failed (SQLSTATE %s): %s", what, state,
+			  msg);
 }
 
 static bool is_prepared(struct pd_db *db, const char *name)

@@ -441,9 +441,7 @@ static const char SQL_MESSAGES[] =
     "             $17::text[], $18::bigint[], $19::bigint[]) WITH ORDINALITY"
     "   AS u(id, ticket, kind, mid, hash, irt, refs, fname, faddr, ta, tn, ca, cn, subject,"
     "        sent, body, charset, size, uid, ord)"
-    " ORDER BY ord"
-    " ON CONFLICT ((coalesce(message_id, '')), content_hash) DO NOTHING"
-    " RETURNING id";
+    " ORDER BY ord";
 
 static const char SQL_RAW[] =
     "INSERT INTO message_raw (message_id, raw)"
@@ -613,14 +611,14 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 	return arrays_send(db, "pd_set_participants", SQL_PARTICIPANTS, &p, 1, err);
 }
 
-/* The messages: returns the number inserted (fewer than k when another
- * process stored one of them meanwhile), or -1. */
+/* The messages, not waited for: a mail another process stored meanwhile
+ * fails the statement on the dedupe index (PD_DB_UNIQUE), when the batch's
+ * statements are next waited for. */
 static int write_messages(struct pd_db *db, const struct pd_store_ctx *ctx, struct smail **w,
 			  size_t k, struct pd_err *err)
 {
 	struct arrays s;
 	char uidvalidity[24];
-	PGresult *res;
 
 	arrays_init(&s, "iittbtttttttttittii");
 	for (size_t i = 0; i < k; i++) {
@@ -651,13 +649,10 @@ static int write_messages(struct pd_db *db, const struct pd_store_ctx *ctx, stru
 	snprintf(uidvalidity, sizeof(uidvalidity), "%" PRIu32, ctx->uidvalidity);
 	arrays_scalar(&s, s.n, ctx->mailbox);
 	arrays_scalar(&s, s.n + 1, uidvalidity);
-	res = pd_db_query_bin(db, "pd_set_messages", SQL_MESSAGES, s.n + 2, s.v, s.len, s.fmt, err);
+	int r = pd_db_defer_bin(db, "pd_set_messages", SQL_MESSAGES, s.n + 2, s.v, s.len, s.fmt,
+				err);
 	arrays_free(&s);
-	if (res == NULL)
-		return -1;
-	int n = PQntuples(res);
-	PQclear(res);
-	return n;
+	return r;
 }
 
 static int write_rest(struct pd_db *db, const struct pd_store_ctx *ctx, struct smail **w,
@@ -786,7 +781,6 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 		     time_t now, struct pd_err *err)
 {
 	struct pd_err e;
-	int inserted = -1;
 
 	if (k == 0)
 		return 0;
@@ -804,7 +798,7 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	bool ok = pd_db_defer(db, NULL, "SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
 	    pd_compose_prefetch(db, &c, tickets, n_tickets, &e) == 0 &&
 	    take_numbers(db, w, k, &e) == 0 && write_tickets(db, ctx, w, k, now, &e) == 0 &&
-	    (inserted = write_messages(db, ctx, w, k, &e)) == (int)k &&
+	    write_messages(db, ctx, w, k, &e) == 0 &&
 	    write_rest(db, ctx, w, k, &e) == 0 && (t1 = pd_now_ms()) > 0 &&
 	    write_mails(db, ctx, w, k, &c, &e) == 0 && (t2 = pd_now_ms()) > 0 &&
 	    pd_db_defer(db, NULL, "RELEASE SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
@@ -819,7 +813,7 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 			w[i]->written = true;
 		return 0;
 	}
-	if (inserted < 0 && e.cls != PD_ERR_PERM) {
+	if (e.cls != PD_ERR_PERM) {
 		*err = e;
 		return -1;
 	}
@@ -827,7 +821,7 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	if (exec_simple(db, "ROLLBACK TO SAVEPOINT pd_set", err) < 0 ||
 	    exec_simple(db, "RELEASE SAVEPOINT pd_set", err) < 0)
 		return -1;
-	if (inserted >= 0 && inserted < (int)k)
+	if (e.src == PD_SRC_DB && e.code == PD_DB_UNIQUE)
 		return 1; /* stored meanwhile by another process: the per-mail path sorts it out */
 	if (k == 1) {
 		pd_log_debug("mailbox=%s uid=%u: left to the per-mail path: %s", ctx->mailbox,

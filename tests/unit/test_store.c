@@ -11,6 +11,7 @@
 #include "autoconfig.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,6 +196,65 @@ static void test_duplicates(void **state)
 	pd_db_close(db);
 }
 
+/* Another process commits after a pause what it holds open. */
+static void *commit_later(void *arg)
+{
+	usleep(300 * 1000);
+	pd_pgtest_exec(arg, "COMMIT");
+	return NULL;
+}
+
+/* Another process (another instance on the same mail, in another mailbox)
+ * stores a mail of the batch while the batch is being written: the batch's
+ * insert of that message waits for the other's transaction and then fails
+ * on the dedupe index; the batch goes the per-mail way, where the mail is a
+ * duplicate of the other's and the rest is stored as usual.  (When the other
+ * commits before the batch gets there, the facts say duplicate at once: the
+ * outcome is the same.) */
+static void test_stored_meanwhile(void **state)
+{
+	(void)state;
+	struct pd_db *db = fresh(), *other = pd_pgtest_connect(0);
+	struct batch b = {0};
+	struct pd_err err;
+	pthread_t th;
+	char hex[2 * 32 + 1];
+
+	add(&b, 30, mail("Gil <gil@customer.example>", "Alone", "alone@customer.example", NULL,
+			 "Nobody else has this one."));
+	add(&b, 31, mail("Hal <hal@customer.example>", "Both", "both@customer.example", NULL,
+			 "Two instances have this one."));
+	for (size_t i = 0; i < sizeof(b.it[1].msg->content_hash); i++)
+		snprintf(hex + 2 * i, 3, "%02x", b.it[1].msg->content_hash[i]);
+	pd_pgtest_exec(other, "BEGIN");
+	char *sql = pd_xasprintf(
+	    "WITH t AS (INSERT INTO tickets (subject, requester_address)"
+	    "           VALUES ('Both, by the other', 'hal@customer.example') RETURNING id)"
+	    "INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash)"
+	    " SELECT id, 'in', 'customer', 'both@customer.example', '\\x%s'::bytea FROM t",
+	    hex);
+	pd_pgtest_exec(other, sql);
+	free(sql);
+	assert_int_equal(pthread_create(&th, NULL, commit_later, other), 0);
+	assert_int_equal(store(db, &b, &err), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(b.it[0].action, PD_INGEST_NEW_TICKET);
+	assert_int_equal(b.it[1].action, PD_INGEST_DUPLICATE);
+	assert_int_equal(b.it[1].ticket, pd_pgtest_count(db, "SELECT id FROM tickets WHERE"
+							     " subject = 'Both, by the other'"));
+	assert_int_equal(pd_pgtest_count(db, "SELECT count(*) FROM messages"
+					     " WHERE message_id = 'both@customer.example'"),
+			 1);
+	assert_int_equal(pd_pgtest_count(db, "SELECT count(*) FROM messages"
+					     " WHERE message_id = 'alone@customer.example'"),
+			 1);
+	assert_int_equal(pd_pgtest_count(db, "SELECT count(*) FROM tickets"), 2);
+	assert_int_equal(checkpoint(db), 31);
+	batch_free(&b);
+	pd_db_close(other);
+	pd_db_close(db);
+}
+
 /* Mail that does not parse, and mail whose parsed form PostgreSQL refuses
  * (a subject that is not UTF-8): both stored raw, byte for byte, on tickets
  * flagged for a human; the mail beside them is stored as usual. */
@@ -310,6 +370,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_batch_tickets),
 	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_stored_meanwhile),
 	    cmocka_unit_test(test_kept_raw),
 	    cmocka_unit_test(test_checkpoint_stored_only),
 	    cmocka_unit_test(test_batch_fails),
