@@ -33,14 +33,15 @@
  *        no operator of the websearch syntax can come through), joined by
  *        "or": one OR query instead of the AND that websearch_to_tsquery
  *        and plainto_tsquery make of plain text;
- * hits:  every article matching the query in its own language's
- *        configuration, ranked with ts_rank_cd normalised by length (1);
+ * r:     every article matching the query in its own language's
+ *        configuration;
  * terms: what the customer's own words (the subject unless it is a reply,
  *        and the body without quoted lines) share with the article's own
  *        terms: each of its keywords found as a phrase (stemmed: "printing"
  *        meets "print") counts 2, each distinct word of its title that is
  *        in none of its keywords 1 (one word is one piece of evidence), and
  *        either counts twice when the subject holds it;
+ * hits:  those with their rank, ts_rank_cd normalised by length (1);
  * gated: those above the minimum rank with at least 3 terms (a keyword
  *        and a title word, a keyword in the subject, or three title words):
  *        words the mail shares only with an article's body, or one generic
@@ -49,56 +50,78 @@
  * top:   the best PD_KB_MAX_SUGGEST with at least $4 of the best rank and at
  *        least half the terms of the best-matched one.
  *
- * q is MATERIALIZED: inlined, the two tsqueries would be built again for
- * every article (0.1 ms each, 100 ms for a thousand articles).
+ * What costs the server is text search on the mail, so each piece of it is
+ * done once and only where a result depends on it:
+ * - the article's side of the terms is kept in kb_articles (0016: the
+ *   keywords' phrase queries and the title lexemes that are in no keyword,
+ *   in the article's language, set with tsv by its trigger);
+ * - the parser's word tokens are picked by their ids before any is
+ *   lower-cased, and each is lower-cased once;
+ * - q and m are MATERIALIZED: inlined, the tsqueries and tsvectors would be
+ *   built again for every article (0.1 ms each, 100 ms for a thousand);
+ * - the mail's tsvectors (its own subject and body, parsed again as one
+ *   text) are built only in the languages of the matching articles: the
+ *   other one's can be in no result;
+ * - the rank is the RANK argument: every hit's for a search, which shows
+ *   them all; for a suggestion only that of an article with the terms to
+ *   pass the gate (KB_GATE_TERMS), as no other one can be suggested.
  */
-#define KB_RANK_CTE                                                                            \
+#define KB_GATE_TERMS "3"
+#define KB_RANK_ALL "ts_rank_cd(t.tsv, CASE t.language WHEN 'ru' THEN q.ru ELSE q.en END, 1)"
+#define KB_RANK_GATED "CASE WHEN t.terms >= " KB_GATE_TERMS " THEN " KB_RANK_ALL " END"
+#define KB_RANK_CTE(RANK)                                                                      \
 	"WITH words AS ("                                                                      \
 	"  SELECT coalesce(string_agg(w, ' or '), '') AS w FROM ("                             \
-	"    SELECT DISTINCT lower(p.token) AS w"                                              \
-	"      FROM ts_parse('default', $1::text) p"                                           \
-	"      JOIN ts_token_type('default') tt ON tt.tokid = p.tokid"                         \
-	"     WHERE tt.alias IN ('asciiword', 'word', 'numword', 'hword_asciipart',"          \
-	"                        'hword_part', 'hword_numpart', 'uint')"                       \
-	"       AND lower(p.token) <> 'or'"                                                    \
+	"    SELECT DISTINCT w FROM ("                                                         \
+	"      SELECT lower(p.token) AS w FROM ts_parse('default', $1::text) p"                \
+	"       WHERE p.tokid = ANY (ARRAY(SELECT tokid FROM ts_token_type('default')"        \
+	"                WHERE alias IN ('asciiword', 'word', 'numword', 'hword_asciipart',"   \
+	"                                'hword_part', 'hword_numpart', 'uint')))"             \
+	"      OFFSET 0) s"                                                                    \
+	"     WHERE w <> 'or'"                                                                 \
 	"     LIMIT 500) t),"                                                                  \
 	" q AS MATERIALIZED (SELECT websearch_to_tsquery('pg_catalog.russian', w) AS ru,"      \
 	"              websearch_to_tsquery('pg_catalog.english', w) AS en FROM words),"       \
-	" m AS MATERIALIZED (SELECT"                                                           \
-	"     to_tsvector('pg_catalog.russian', $6::text || ' ' || own.body) AS ru,"           \
-	"     to_tsvector('pg_catalog.english', $6::text || ' ' || own.body) AS en,"           \
-	"     to_tsvector('pg_catalog.russian', $6::text) AS ru_subject,"                      \
-	"     to_tsvector('pg_catalog.english', $6::text) AS en_subject"                       \
-	"     FROM (SELECT substr($1::text, strpos($1::text, E'\\n') + 1) AS body) own),"     \
-	" hits AS (SELECT a.id, a.slug, a.language, a.title, coalesce(a.url, '') AS url,"      \
-	"                 left(a.body, 2000) AS body,"                                         \
-	"                 ts_rank_cd(a.tsv, CASE a.language WHEN 'ru' THEN q.ru ELSE q.en END,"  \
-	"                            1) AS rank,"                                              \
-	"                 (SELECT 2 * (count(*) FILTER (WHERE k.all_hit)"                      \
-	"                              + count(*) FILTER (WHERE k.subject_hit))"               \
-	"                    FROM (SELECT (CASE a.language WHEN 'ru' THEN m.ru ELSE m.en END)"   \
-	"                                 @@ kq AS all_hit,"                                   \
-	"                                 (CASE a.language WHEN 'ru' THEN m.ru_subject"        \
-	"                                  ELSE m.en_subject END) @@ kq AS subject_hit"        \
-	"                            FROM unnest(a.keywords) kw,"                              \
-	"                                 phraseto_tsquery(c.cfg, kw) kq"                      \
-	"                           WHERE numnode(kq) > 0) k)"                                 \
-	"                 + (SELECT count(*) FILTER (WHERE l = ANY(tsvector_to_array("          \
-	"                              CASE a.language WHEN 'ru' THEN m.ru ELSE m.en END)))"   \
-	"                       + count(*) FILTER (WHERE l = ANY(tsvector_to_array("           \
-	"                              CASE a.language WHEN 'ru' THEN m.ru_subject"            \
-	"                              ELSE m.en_subject END)))"                               \
-	"                      FROM unnest(tsvector_to_array(to_tsvector(c.cfg, a.title))) l"  \
-	"                     WHERE l <> ALL(tsvector_to_array(to_tsvector(c.cfg,"             \
-	"                                      array_to_string(a.keywords, ' ')))))"          \
-	"                   AS terms"                                                          \
-	"            FROM kb_articles a CROSS JOIN q CROSS JOIN m,"                            \
-	"                 LATERAL (SELECT CASE a.language WHEN 'ru'"                           \
-	"                   THEN 'pg_catalog.russian'::regconfig"                              \
-	"                   ELSE 'pg_catalog.english'::regconfig END AS cfg) c"                \
+	" r AS MATERIALIZED (SELECT a.id, a.slug, a.language, a.title, a.url, a.body, a.tsv,"  \
+	"                           a.keyword_queries, a.title_lexemes"                        \
+	"            FROM kb_articles a CROSS JOIN q"                                          \
 	"           WHERE (a.language = 'ru' AND a.tsv @@ q.ru)"                               \
 	"              OR (a.language = 'en' AND a.tsv @@ q.en)),"                             \
-	" gated AS (SELECT * FROM hits WHERE rank >= $3::real AND terms >= 3),"                \
+	" mt AS MATERIALIZED (SELECT"                                                          \
+	"     CASE WHEN l.ru THEN to_tsvector('pg_catalog.russian', $6::text || ' ' || own.body)" \
+	"     END AS ru,"                                                                      \
+	"     CASE WHEN l.en THEN to_tsvector('pg_catalog.english', $6::text || ' ' || own.body)" \
+	"     END AS en,"                                                                      \
+	"     CASE WHEN l.ru THEN to_tsvector('pg_catalog.russian', $6::text) END AS ru_subject," \
+	"     CASE WHEN l.en THEN to_tsvector('pg_catalog.english', $6::text) END AS en_subject"  \
+	"     FROM (SELECT substr($1::text, strpos($1::text, E'\\n') + 1) AS body) own,"        \
+	"          (SELECT coalesce(bool_or(language = 'ru'), false) AS ru,"                   \
+	"                  coalesce(bool_or(language = 'en'), false) AS en FROM r) l),"        \
+	" m AS MATERIALIZED (SELECT ru, en, ru_subject, en_subject,"                           \
+	"     tsvector_to_array(ru) AS ru_lex, tsvector_to_array(en) AS en_lex,"               \
+	"     tsvector_to_array(ru_subject) AS ru_subject_lex,"                                \
+	"     tsvector_to_array(en_subject) AS en_subject_lex FROM mt),"                       \
+	" terms AS (SELECT r.id, r.slug, r.language, r.title, coalesce(r.url, '') AS url,"     \
+	"                  left(r.body, 2000) AS body, r.tsv,"                                 \
+	"                  (SELECT 2 * (count(*) FILTER (WHERE"                                \
+	"                                 (CASE r.language WHEN 'ru' THEN m.ru ELSE m.en END)" \
+	"                                 @@ kq)"                                              \
+	"                               + count(*) FILTER (WHERE"                              \
+	"                                 (CASE r.language WHEN 'ru' THEN m.ru_subject"        \
+	"                                  ELSE m.en_subject END) @@ kq))"                     \
+	"                     FROM unnest(r.keyword_queries) kq)"                              \
+	"                  + (SELECT count(*) FILTER (WHERE l = ANY (CASE r.language"          \
+	"                                  WHEN 'ru' THEN m.ru_lex ELSE m.en_lex END))"        \
+	"                          + count(*) FILTER (WHERE l = ANY (CASE r.language"          \
+	"                                  WHEN 'ru' THEN m.ru_subject_lex"                    \
+	"                                  ELSE m.en_subject_lex END))"                        \
+	"                       FROM unnest(r.title_lexemes) l) AS terms"                      \
+	"             FROM r CROSS JOIN m),"                                                   \
+	" hits AS (SELECT t.id, t.slug, t.language, t.title, t.url, t.body, t.terms,"          \
+	"                 " RANK " AS rank"                                                    \
+	"            FROM terms t CROSS JOIN q),"                                              \
+	" gated AS (SELECT * FROM hits WHERE rank >= $3::real"                                 \
+	"                                AND terms >= " KB_GATE_TERMS "),"                     \
 	" pool AS (SELECT * FROM gated"                                                        \
 	"           WHERE language = $2::text OR NOT EXISTS (SELECT 1 FROM gated h"            \
 	"                   WHERE h.language = $2::text)),"                                    \
@@ -112,14 +135,14 @@
 #define PD_KB_STR(x) PD_KB_STR_(x)
 
 static const char SQL_SEARCH[] =
-    KB_RANK_CTE
+    KB_RANK_CTE(KB_RANK_ALL)
     " SELECT h.slug, h.language, h.title, h.url, h.body, h.rank, coalesce(t.position, 0)"
     "   FROM hits h LEFT JOIN top t USING (id)"
     "  ORDER BY t.position NULLS LAST, h.language = $2::text DESC, h.rank DESC, h.slug"
     "  LIMIT $5::int";
 
 static const char SQL_SUGGEST[] =
-    KB_RANK_CTE ","
+    KB_RANK_CTE(KB_RANK_GATED) ","
     " ins AS (INSERT INTO ticket_kb (ticket_id, article_id, rank, position)"
     "         SELECT $5::bigint, id, rank, position FROM top),"
     " ev AS (INSERT INTO events (ticket_id, actor, kind, detail)"
