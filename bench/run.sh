@@ -334,8 +334,8 @@ if want breakdown; then
 			for (i = 1; i <= NF; i++) if (split($i, a, "=") == 2 && a[2] ~ /^[0-9]+$/) {
 				s[a[1]] += a[2]; if (a[1] == "mails") m = a[2]; if (a[1] == "wave") later = 1 }
 			if (later) { waves++; s["per_mail"] -= m } }
-		END { printf "set: new=%d follow_ups=%d duplicates=%d per_mail=%d later_waves=%d facts_ms=%d plan_ms=%d rows_ms=%d compose_ms=%d sync_ms=%d",
-			s["new"], s["follow_ups"], s["duplicates"], s["per_mail"], waves, s["facts_ms"], s["plan_ms"], s["rows_ms"], s["compose_ms"], s["sync_ms"] }' \
+		END { printf "set: new=%d follow_ups=%d duplicates=%d per_mail=%d later_waves=%d facts_ms=%d plan_ms=%d rows_ms=%d kb_ms=%d compose_ms=%d sync_ms=%d",
+			s["new"], s["follow_ups"], s["duplicates"], s["per_mail"], waves, s["facts_ms"], s["plan_ms"], s["rows_ms"], s["kb_ms"], s["compose_ms"], s["sync_ms"] }' \
 		"$T/bench_breakdown.log")"
 	echo "#   $BREAKDOWN_SET"
 fi

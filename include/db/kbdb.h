@@ -81,4 +81,16 @@ void pd_kbdb_matches_free(struct pd_kb_match *v, size_t n);
 int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const char *subject,
 		    const char *body, char **section_r, struct pd_err *err);
 
+/*
+ * The same for a batch's n new tickets at once, before their
+ * acknowledgements are composed: one statement ranks them all and keeps
+ * the result in c (c->kb); pd_kbdb_suggest on the connection collecting
+ * into c then takes a ticket's suggestions from there (recording them,
+ * deferred) instead of asking.  Nothing is written here.  Errors as above.
+ */
+struct pd_outbox_collect;
+int pd_kbdb_prefetch(struct pd_db *db, struct pd_outbox_collect *c, size_t n,
+		     const int64_t *tickets, const char *const *langs, const char *const *subjects,
+		     const char *const *bodies, struct pd_err *err);
+
 #endif

@@ -71,8 +71,8 @@ struct pd_outbox_collect {
 	size_t n_events, cap_events;
 	bool fresh; /* every ticket composed for is new: none has a notice yet */
 	/* what compose would ask about the tickets, asked once for the batch
-	 * (pd_compose_prefetch); NULL = not asked */
-	struct pg_result *info, *threads;
+	 * (pd_compose_prefetch, pd_kbdb_prefetch); NULL = not asked */
+	struct pg_result *info, *threads, *kb;
 };
 void pd_outbox_collect_init(struct pd_outbox_collect *c, bool fresh);
 void pd_outbox_collect_free(struct pd_outbox_collect *c);

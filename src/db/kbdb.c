@@ -17,6 +17,7 @@
 #include "ioutil.h"
 #include "kbdb.h"
 #include "log.h"
+#include "outbox.h"
 #include "thread.h"
 #include "util.h"
 
@@ -24,10 +25,11 @@
 #define KB_IMPORT_LOCK "7034211"
 
 /*
- * $1 the mail's text, $2 the customer's language (en|ru), $3 the minimum
- * rank, $4 the minimum share of the best rank, $6 the mail's subject when
- * the customer wrote it ("" for a reply or forward: "Re: your invoice" is
- * the topic someone else set).
+ * TEXT the mail's text, LANG the customer's language (en|ru), $3 the
+ * minimum rank, $4 the minimum share of the best rank, OWN the mail's
+ * subject when the customer wrote it ("" for a reply or forward: "Re: your
+ * invoice" is the topic someone else set).  TEXT, LANG and OWN are $1, $2
+ * and $6 for one mail, or the columns of one mail among a batch's.
  *
  * words: the distinct words of the mail (the parser's word tokens only, so
  *        no operator of the websearch syntax can come through), joined by
@@ -69,11 +71,11 @@
 #define KB_GATE_TERMS "3"
 #define KB_RANK_ALL "ts_rank_cd(t.tsv, CASE t.language WHEN 'ru' THEN q.ru ELSE q.en END, 1)"
 #define KB_RANK_GATED "CASE WHEN t.terms >= " KB_GATE_TERMS " THEN " KB_RANK_ALL " END"
-#define KB_RANK_CTE(RANK)                                                                      \
+#define KB_RANK_CTE(RANK, TEXT, LANG, OWN)                                                                    \
 	"WITH words AS ("                                                                      \
 	"  SELECT coalesce(string_agg(w, ' or '), '') AS w FROM ("                             \
 	"    SELECT DISTINCT w FROM ("                                                         \
-	"      SELECT lower(p.token) AS w FROM ts_parse('default', $1::text) p"                \
+	"      SELECT lower(p.token) AS w FROM ts_parse('default', " TEXT ") p"                \
 	"       WHERE p.tokid = ANY (ARRAY(SELECT tokid FROM ts_token_type('default')"        \
 	"                WHERE alias IN ('asciiword', 'word', 'numword', 'hword_asciipart',"   \
 	"                                'hword_part', 'hword_numpart', 'uint')))"             \
@@ -88,13 +90,13 @@
 	"           WHERE (a.language = 'ru' AND a.tsv @@ q.ru)"                               \
 	"              OR (a.language = 'en' AND a.tsv @@ q.en)),"                             \
 	" mt AS MATERIALIZED (SELECT"                                                          \
-	"     CASE WHEN l.ru THEN to_tsvector('pg_catalog.russian', $6::text || ' ' || own.body)" \
+	"     CASE WHEN l.ru THEN to_tsvector('pg_catalog.russian', " OWN " || ' ' || own.body)" \
 	"     END AS ru,"                                                                      \
-	"     CASE WHEN l.en THEN to_tsvector('pg_catalog.english', $6::text || ' ' || own.body)" \
+	"     CASE WHEN l.en THEN to_tsvector('pg_catalog.english', " OWN " || ' ' || own.body)" \
 	"     END AS en,"                                                                      \
-	"     CASE WHEN l.ru THEN to_tsvector('pg_catalog.russian', $6::text) END AS ru_subject," \
-	"     CASE WHEN l.en THEN to_tsvector('pg_catalog.english', $6::text) END AS en_subject"  \
-	"     FROM (SELECT substr($1::text, strpos($1::text, E'\\n') + 1) AS body) own,"        \
+	"     CASE WHEN l.ru THEN to_tsvector('pg_catalog.russian', " OWN ") END AS ru_subject," \
+	"     CASE WHEN l.en THEN to_tsvector('pg_catalog.english', " OWN ") END AS en_subject"  \
+	"     FROM (SELECT substr(" TEXT ", strpos(" TEXT ", E'\\n') + 1) AS body) own,"        \
 	"          (SELECT coalesce(bool_or(language = 'ru'), false) AS ru,"                   \
 	"                  coalesce(bool_or(language = 'en'), false) AS en FROM r) l),"        \
 	" m AS MATERIALIZED (SELECT ru, en, ru_subject, en_subject,"                           \
@@ -123,8 +125,8 @@
 	" gated AS (SELECT * FROM hits WHERE rank >= $3::real"                                 \
 	"                                AND terms >= " KB_GATE_TERMS "),"                     \
 	" pool AS (SELECT * FROM gated"                                                        \
-	"           WHERE language = $2::text OR NOT EXISTS (SELECT 1 FROM gated h"            \
-	"                   WHERE h.language = $2::text)),"                                    \
+	"           WHERE language = " LANG " OR NOT EXISTS (SELECT 1 FROM gated h"            \
+	"                   WHERE h.language = " LANG ")),"                                    \
 	" top AS (SELECT id, slug, language, title, url, body, rank,"                          \
 	"                row_number() OVER (ORDER BY rank DESC, slug)::int AS position"         \
 	"           FROM pool WHERE rank >= $4::real * (SELECT max(rank) FROM pool)"           \
@@ -135,14 +137,14 @@
 #define PD_KB_STR(x) PD_KB_STR_(x)
 
 static const char SQL_SEARCH[] =
-    KB_RANK_CTE(KB_RANK_ALL)
+    KB_RANK_CTE(KB_RANK_ALL, "$1::text", "$2::text", "$6::text")
     " SELECT h.slug, h.language, h.title, h.url, h.body, h.rank, coalesce(t.position, 0)"
     "   FROM hits h LEFT JOIN top t USING (id)"
     "  ORDER BY t.position NULLS LAST, h.language = $2::text DESC, h.rank DESC, h.slug"
     "  LIMIT $5::int";
 
 static const char SQL_SUGGEST[] =
-    KB_RANK_CTE(KB_RANK_GATED) ","
+    KB_RANK_CTE(KB_RANK_GATED, "$1::text", "$2::text", "$6::text") ","
     " ins AS (INSERT INTO ticket_kb (ticket_id, article_id, rank, position)"
     "         SELECT $5::bigint, id, rank, position FROM top),"
     " ev AS (INSERT INTO events (ticket_id, actor, kind, detail)"
@@ -152,6 +154,37 @@ static const char SQL_SUGGEST[] =
     "                   'rank', round(rank::numeric, 4)) ORDER BY position))"
     "          FROM top HAVING count(*) > 0)"
     " SELECT slug, title, url, body, rank FROM top ORDER BY position";
+
+/*
+ * The suggestions for a batch's new tickets at once: $1 the tickets, $2
+ * their mails' texts, $5 their languages, $6 their own subjects (as above);
+ * a row per suggested article, in order, and one with a NULL slug for a
+ * ticket that gets none.  Nothing is written: what an acknowledgement shows
+ * is recorded when it is composed (SQL_RECORD), as one that is not sent
+ * shows nothing.
+ */
+static const char SQL_PREFETCH[] =
+    "SELECT x.ticket, top.slug, top.title, top.url, top.body, top.rank, top.id"
+    "  FROM unnest($1::bigint[], $2::text[], $5::text[], $6::text[])"
+    "       AS x (ticket, text, lang, own)"
+    "  LEFT JOIN LATERAL ("
+    KB_RANK_CTE(KB_RANK_GATED, "x.text", "x.lang", "x.own")
+    "    SELECT id, slug, title, url, body, rank, position FROM top) top ON true"
+    " ORDER BY x.ticket, top.position";
+
+/* What SQL_SUGGEST writes, for suggestions asked before: $1 the ticket, $2
+ * the language, $3 the articles, $4 their slugs, $5 their ranks, in order. */
+static const char SQL_RECORD[] =
+    "WITH top AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[])"
+    "                  WITH ORDINALITY AS t (id, slug, rank, position)),"
+    " ins AS (INSERT INTO ticket_kb (ticket_id, article_id, rank, position)"
+    "         SELECT $1::bigint, id, rank::real, position FROM top)"
+    " INSERT INTO events (ticket_id, actor, kind, detail)"
+    " SELECT $1::bigint, 'system', 'kb.suggested',"
+    "        jsonb_build_object('language', $2::text, 'articles',"
+    "          jsonb_agg(jsonb_build_object('slug', slug,"
+    "            'rank', round(rank::real::numeric, 4)) ORDER BY position))"
+    "   FROM top HAVING count(*) > 0";
 
 static const char *kb_lang(const char *lang)
 {
@@ -316,32 +349,170 @@ int pd_kbdb_search(struct pd_db *db, const char *lang, const char *subject, cons
 
 #define KB_EMPTY_RECHECK_MS 10000
 
-int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const char *subject,
-		    const char *body, char **section_r, struct pd_err *err)
+/*
+ * Whether there are articles.  An empty knowledge base costs one query,
+ * asked again at most every KB_EMPTY_RECHECK_MS: articles imported
+ * meanwhile are suggested from then on.  Once there are articles the
+ * ranking itself finds nothing when they are gone.
+ */
+static int kb_any(struct pd_db *db, bool *any_r, struct pd_err *err)
 {
-	char min_rank[32], min_share[32], id[24];
-	struct pd_kb_hit hits[PD_KB_MAX_SUGGEST];
-	PGresult *res;
-
-	*section_r = NULL;
-	/*
-	 * An empty knowledge base costs one query, asked again at most every
-	 * KB_EMPTY_RECHECK_MS: articles imported meanwhile are suggested from
-	 * then on.  Once there are articles the ranking itself finds nothing
-	 * when they are gone.
-	 */
 	static bool any;
 	static int64_t checked_ms;
 	int64_t now = pd_now_ms();
+
 	if (!any && (checked_ms == 0 || now - checked_ms >= KB_EMPTY_RECHECK_MS)) {
-		res = pd_db_query(db, "pd_kb_any", "SELECT EXISTS (SELECT 1 FROM kb_articles)", 0,
-				  NULL, err);
+		PGresult *res = pd_db_query(db, "pd_kb_any",
+					    "SELECT EXISTS (SELECT 1 FROM kb_articles)", 0, NULL, err);
 		if (res == NULL)
 			return -1;
 		any = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		PQclear(res);
 		checked_ms = now;
 	}
+	*any_r = any;
+	return 0;
+}
+
+/*
+ * The {{kb.articles}} section of the n suggestions in res from row first
+ * (columns col.. slug, title, url, body, rank), logged.  Newly allocated.
+ */
+static char *section_of(const char *lang, int64_t ticket, const PGresult *res, int first, int n,
+			int col)
+{
+	struct pd_kb_hit hits[PD_KB_MAX_SUGGEST];
+	struct pd_buf slugs;
+	char *section;
+
+	if (n > PD_KB_MAX_SUGGEST)
+		n = PD_KB_MAX_SUGGEST;
+	pd_buf_init(&slugs);
+	for (int i = 0; i < n; i++) {
+		hits[i].title = PQgetvalue(res, first + i, col + 1);
+		hits[i].url = PQgetvalue(res, first + i, col + 2);
+		hits[i].body = PQgetvalue(res, first + i, col + 3);
+		pd_buf_printf(&slugs, "%s%s:%s", i ? "," : "", PQgetvalue(res, first + i, col),
+			      PQgetvalue(res, first + i, col + 4));
+	}
+	section = pd_kb_section(kb_lang(lang), hits, (size_t)n);
+	if (n > 0)
+		pd_log_info("ticket=%" PRId64 " action=kb-suggested articles=%s", ticket, slugs.data);
+	pd_buf_free(&slugs);
+	return section;
+}
+
+int pd_kbdb_prefetch(struct pd_db *db, struct pd_outbox_collect *c, size_t n,
+		     const int64_t *tickets, const char *const *langs, const char *const *subjects,
+		     const char *const *bodies, struct pd_err *err)
+{
+	struct pd_db_array a[4];
+	char min_rank[32], min_share[32];
+	const char *v[6];
+	int len[6] = {0}, fmt[6] = {1, 1, 0, 0, 1, 1};
+	bool any;
+
+	if (n == 0)
+		return 0;
+	if (kb_any(db, &any, err) < 0)
+		return -1;
+	if (!any)
+		return 0; /* pd_kbdb_suggest finds that out again, for nothing */
+	pd_db_array_init(&a[0], PD_OID_INT8);
+	for (int i = 1; i < 4; i++)
+		pd_db_array_init(&a[i], PD_OID_TEXT);
+	for (size_t i = 0; i < n; i++) {
+		char *text = pd_kb_query_text(subjects[i], bodies[i]);
+		char *own = own_subject(subjects[i]);
+		pd_db_array_add_int8(&a[0], tickets[i]);
+		pd_db_array_add_str(&a[1], text);
+		pd_db_array_add_str(&a[2], kb_lang(langs[i]));
+		pd_db_array_add_str(&a[3], own);
+		free(text);
+		free(own);
+	}
+	rank_params(min_rank, min_share, sizeof(min_rank));
+	v[0] = pd_db_array_value(&a[0], &len[0]);
+	v[1] = pd_db_array_value(&a[1], &len[1]);
+	v[2] = min_rank;
+	v[3] = min_share;
+	v[4] = pd_db_array_value(&a[2], &len[4]);
+	v[5] = pd_db_array_value(&a[3], &len[5]);
+	PQclear(c->kb);
+	c->kb = pd_db_query_bin(db, "pd_kb_prefetch", SQL_PREFETCH, 6, v, len, fmt, err);
+	for (int i = 0; i < 4; i++)
+		pd_db_array_free(&a[i]);
+	return c->kb != NULL ? 0 : -1;
+}
+
+/* The rows of ticket in a pd_kbdb_prefetch result: *first and the number
+ * of suggestions (0: asked, none).  False when the ticket was not asked. */
+static bool prefetched(const PGresult *res, int64_t ticket, int *first, int *n)
+{
+	int rows = PQntuples(res);
+
+	for (int r = 0; r < rows; r++) {
+		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != ticket)
+			continue;
+		*first = r;
+		*n = 0;
+		while (r + *n < rows && strtoll(PQgetvalue(res, r + *n, 0), NULL, 10) == ticket &&
+		       !PQgetisnull(res, r + *n, 1))
+			(*n)++;
+		return true;
+	}
+	return false;
+}
+
+/* Record the n suggestions of ticket in res from row first (as SQL_SUGGEST
+ * does), deferred in the caller's transaction. */
+static int record(struct pd_db *db, int64_t ticket, const char *lang, const PGresult *res,
+		  int first, int n, struct pd_err *err)
+{
+	struct pd_db_array a[3];
+	char id[24];
+	const char *v[5];
+	int len[5] = {0}, fmt[5] = {0, 0, 1, 1, 1};
+	int rc;
+
+	pd_db_array_init(&a[0], PD_OID_INT8);
+	pd_db_array_init(&a[1], PD_OID_TEXT);
+	pd_db_array_init(&a[2], PD_OID_TEXT);
+	for (int i = 0; i < n; i++) {
+		pd_db_array_add_int8(&a[0], strtoll(PQgetvalue(res, first + i, 6), NULL, 10));
+		pd_db_array_add_str(&a[1], PQgetvalue(res, first + i, 1));
+		pd_db_array_add_str(&a[2], PQgetvalue(res, first + i, 5));
+	}
+	snprintf(id, sizeof(id), "%" PRId64, ticket);
+	v[0] = id;
+	v[1] = kb_lang(lang);
+	for (int i = 0; i < 3; i++)
+		v[2 + i] = pd_db_array_value(&a[i], &len[2 + i]);
+	rc = pd_db_defer_bin(db, "pd_kb_record", SQL_RECORD, 5, v, len, fmt, err);
+	for (int i = 0; i < 3; i++)
+		pd_db_array_free(&a[i]);
+	return rc;
+}
+
+int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const char *subject,
+		    const char *body, char **section_r, struct pd_err *err)
+{
+	char min_rank[32], min_share[32], id[24];
+	const struct pd_outbox_collect *c = pd_db_collect(db);
+	PGresult *res;
+	int first, n;
+	bool any;
+
+	*section_r = NULL;
+	/* asked already for the whole batch (pd_kbdb_prefetch) */
+	if (c != NULL && c->kb != NULL && prefetched(c->kb, ticket, &first, &n)) {
+		if (n > 0 && record(db, ticket, lang, c->kb, first, n, err) < 0)
+			return -1;
+		*section_r = section_of(lang, ticket, c->kb, first, n, 1);
+		return 0;
+	}
+	if (kb_any(db, &any, err) < 0)
+		return -1;
 	if (!any) {
 		*section_r = pd_xstrdup("");
 		return 0;
@@ -357,21 +528,7 @@ int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const ch
 	free(own);
 	if (res == NULL)
 		return -1;
-	int n = PQntuples(res);
-	struct pd_buf slugs;
-	pd_buf_init(&slugs);
-	for (int i = 0; i < n && i < PD_KB_MAX_SUGGEST; i++) {
-		hits[i].title = PQgetvalue(res, i, 1);
-		hits[i].url = PQgetvalue(res, i, 2);
-		hits[i].body = PQgetvalue(res, i, 3);
-		pd_buf_printf(&slugs, "%s%s:%s", i ? "," : "", PQgetvalue(res, i, 0),
-			      PQgetvalue(res, i, 4));
-	}
-	*section_r = pd_kb_section(kb_lang(lang), hits, (size_t)(n < PD_KB_MAX_SUGGEST ? n
-										  : PD_KB_MAX_SUGGEST));
-	if (n > 0)
-		pd_log_info("ticket=%" PRId64 " action=kb-suggested articles=%s", ticket, slugs.data);
-	pd_buf_free(&slugs);
+	*section_r = section_of(lang, ticket, res, 0, PQntuples(res), 0);
 	PQclear(res);
 	return 0;
 }

@@ -128,6 +128,7 @@ void pd_outbox_collect_free(struct pd_outbox_collect *c)
 	collect_clear(c);
 	PQclear(c->info);
 	PQclear(c->threads);
+	PQclear(c->kb);
 	free(c->mails);
 	free(c->events);
 	free(c->owned);

@@ -34,6 +34,7 @@
 #include "compose.h"
 #include "db_int.h"
 #include "ioutil.h"
+#include "kbdb.h"
 #include "log.h"
 #include "outbox.h"
 #include "plan.h"
@@ -60,7 +61,7 @@ struct smail {
 
 /* Where a batch's time goes (milliseconds), for the debug log line. */
 static struct {
-	int64_t facts, plan, rows, compose, sync;
+	int64_t facts, plan, rows, kb, compose, sync;
 } took;
 
 /* ------------------------------------------------------------ arrays */
@@ -763,6 +764,35 @@ static int write_mails(struct pd_db *db, const struct pd_store_ctx *ctx, struct 
 	return rc;
 }
 
+/* The knowledge-base suggestions of the new tickets' acknowledgements,
+ * asked at once once their numbers are known (pd_kbdb_prefetch). */
+static int kb_prefetch(struct pd_db *db, struct smail **w, size_t k, struct pd_outbox_collect *c,
+		       int64_t *ms_r, struct pd_err *err)
+{
+	int64_t t0 = pd_now_ms();
+	int64_t *tickets = pd_xcalloc(k, sizeof(*tickets));
+	const char **langs = pd_xcalloc(k, sizeof(*langs));
+	const char **subjects = pd_xcalloc(k, sizeof(*subjects));
+	const char **bodies = pd_xcalloc(k, sizeof(*bodies));
+	size_t n = 0;
+
+	for (size_t i = 0; i < k; i++)
+		if (w[i]->fresh && w[i]->plan.n_steps > 0) {
+			tickets[n] = w[i]->ticket;
+			langs[n] = w[i]->plan.fresh.language;
+			subjects[n] = w[i]->it->msg->subject;
+			bodies[n] = w[i]->it->msg->body_text;
+			n++;
+		}
+	int rc = pd_kbdb_prefetch(db, c, n, tickets, langs, subjects, bodies, err);
+	*ms_r = pd_now_ms() - t0;
+	free(tickets);
+	free(langs);
+	free(subjects);
+	free(bodies);
+	return rc;
+}
+
 static int exec_simple(struct pd_db *db, const char *sql, struct pd_err *err)
 {
 	return pd_db_defer(db, NULL, sql, 0, NULL, err) < 0 ? -1 : pd_db_sync(db, err);
@@ -785,7 +815,7 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	if (k == 0)
 		return 0;
 	pd_err_clear(&e);
-	int64_t t0 = pd_now_ms(), t1 = 0, t2 = 0;
+	int64_t t0 = pd_now_ms(), t1 = 0, t2 = 0, kb_ms = 0;
 	/* what the follow-ups' notices need of their tickets, asked once and
 	 * before the writes, so that composing waits for nothing */
 	struct pd_outbox_collect c;
@@ -797,7 +827,8 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 			tickets[n_tickets++] = w[i]->plan.ticket;
 	bool ok = pd_db_defer(db, NULL, "SAVEPOINT pd_set", 0, NULL, &e) == 0 &&
 	    pd_compose_prefetch(db, &c, tickets, n_tickets, &e) == 0 &&
-	    take_numbers(db, w, k, &e) == 0 && write_tickets(db, ctx, w, k, now, &e) == 0 &&
+	    take_numbers(db, w, k, &e) == 0 && kb_prefetch(db, w, k, &c, &kb_ms, &e) == 0 &&
+	    write_tickets(db, ctx, w, k, now, &e) == 0 &&
 	    write_messages(db, ctx, w, k, &e) == 0 &&
 	    write_rest(db, ctx, w, k, &e) == 0 && (t1 = pd_now_ms()) > 0 &&
 	    write_mails(db, ctx, w, k, &c, &e) == 0 && (t2 = pd_now_ms()) > 0 &&
@@ -806,7 +837,8 @@ static int write_set(struct pd_db *db, const struct pd_store_ctx *ctx, struct sm
 	pd_outbox_collect_free(&c); /* what write_mails did not take */
 	free(tickets);
 	if (ok) {
-		took.rows += t1 - t0;
+		took.rows += t1 - t0 - kb_ms;
+		took.kb += kb_ms;
 		took.compose += t2 - t1;
 		took.sync += pd_now_ms() - t2;
 		for (size_t i = 0; i < k; i++)
@@ -918,11 +950,11 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 	char wave_text[24];
 	snprintf(wave_text, sizeof(wave_text), " wave=%u", wave);
 	pd_log_debug("mailbox=%s set: mails=%zu new=%zu follow_ups=%zu duplicates=%zu "
-		     "per_mail=%zu facts_ms=%lld plan_ms=%lld rows_ms=%lld compose_ms=%lld "
-		     "sync_ms=%lld%s",
+		     "per_mail=%zu facts_ms=%lld plan_ms=%lld rows_ms=%lld kb_ms=%lld "
+		     "compose_ms=%lld sync_ms=%lld%s",
 		     ctx->mailbox, n, n_new, n_follow, n_done - n_new - n_follow, n - n_done,
 		     (long long)took.facts, (long long)took.plan, (long long)took.rows,
-		     (long long)took.compose, (long long)took.sync, wave > 1 ? wave_text : "");
+		     (long long)took.kb, (long long)took.compose, (long long)took.sync, wave > 1 ? wave_text : "");
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++) {

@@ -3,7 +3,8 @@
  * ranking needs of an article alone (its keywords' phrase queries, its title
  * words that are in no keyword) is kept with the article, and stays right
  * when a re-import changes the keywords or the title: the suggestions follow
- * the new text, and no longer the old one.
+ * the new text, and no longer the old one; and a batch's suggestions asked
+ * at once are those asked one by one, recorded alike.
  */
 #include "autoconfig.h"
 
@@ -18,9 +19,11 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "db_int.h"
 #include "kb.h"
 #include "kbdb.h"
 #include "log.h"
+#include "outbox.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -205,10 +208,92 @@ static void test_reimport_follows_the_text(void **state)
 	pd_db_close(db);
 }
 
+/* ticket_kb and the kb.suggested event of a ticket, as text. */
+static char *recorded(struct pd_db *db, const char *id)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT coalesce((SELECT string_agg(a.slug || ':' || k.rank || ':' || k.position, ' '"
+		 "                                   ORDER BY k.position)"
+		 "                   FROM ticket_kb k JOIN kb_articles a ON a.id = k.article_id"
+		 "                  WHERE k.ticket_id = %s), '-') || ' ' ||"
+		 "       coalesce((SELECT string_agg(detail::text, ' ') FROM events"
+		 "                  WHERE ticket_id = %s AND kind = 'kb.suggested'), '-')",
+		 id, id);
+	return pd_pgtest_value(db, sql);
+}
+
+static void test_batch_as_one_by_one(void **state)
+{
+	(void)state;
+	struct pd_db *db = pd_pgtest_connect(0);
+	static const char *const mails[][3] = {
+	    {"en", "Frozen gizmo", "The gizmo control panel is frozen, repairing it fails."},
+	    {"en", "Catalogue", "Do you have a printed catalogue?"},
+	    {"ru", "Забыл пароль", "Я забыл пароль и не могу войти."},
+	    {"en", "Re: Забыл пароль", "Forgot my password, and the gizmo control panel too."},
+	};
+	enum { N = sizeof(mails) / sizeof(mails[0]) };
+	int64_t batch[N];
+	const char *langs[N], *subjects[N], *bodies[N];
+	char *one[N], *ids[N];
+	struct pd_err err;
+	char *section;
+
+	import(db, 2, "0 0 2 0");
+	for (size_t i = 0; i < N; i++) {
+		ids[i] = pd_pgtest_value(db, "INSERT INTO tickets (requester_address)"
+					     " VALUES ('c@customer.example') RETURNING id");
+		assert_int_equal(pd_kbdb_suggest(db, strtoll(ids[i], NULL, 10), mails[i][0],
+						 mails[i][1], mails[i][2], &section, &err),
+				 0);
+		free(section);
+		one[i] = recorded(db, ids[i]);
+		free(ids[i]);
+	}
+	assert_string_not_equal(one[0], "- -");
+	assert_string_equal(one[1], "- -");
+	assert_string_not_equal(one[2], "- -");
+
+	struct pd_outbox_collect c;
+	pd_outbox_collect_init(&c, true);
+	for (size_t i = 0; i < N; i++) {
+		ids[i] = pd_pgtest_value(db, "INSERT INTO tickets (requester_address)"
+					     " VALUES ('c@customer.example') RETURNING id");
+		batch[i] = strtoll(ids[i], NULL, 10);
+		langs[i] = mails[i][0];
+		subjects[i] = mails[i][1];
+		bodies[i] = mails[i][2];
+	}
+	/* the last one is not in the batch: it is asked on its own */
+	assert_int_equal(pd_kbdb_prefetch(db, &c, N - 1, batch, langs, subjects, bodies, &err), 0);
+	assert_non_null(c.kb);
+	pd_db_set_collect(db, &c);
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(pd_kbdb_suggest(db, batch[i], mails[i][0], mails[i][1],
+						 mails[i][2], &section, &err),
+				 0);
+		free(section);
+	}
+	pd_db_set_collect(db, NULL);
+	assert_int_equal(pd_db_sync(db, &err), 0);
+	for (size_t i = 0; i < N; i++) {
+		char *got = recorded(db, ids[i]);
+		assert_string_equal(got, one[i]);
+		free(got);
+		free(one[i]);
+		free(ids[i]);
+	}
+	pd_outbox_collect_free(&c);
+	pd_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reimport_follows_the_text),
+	    cmocka_unit_test(test_batch_as_one_by_one),
 	};
 
 	pd_log_init("test_kbdb", getenv("PD_TEST_DEBUG") ? PD_LOG_DEBUG : PD_LOG_ERR);
