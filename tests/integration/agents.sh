@@ -102,13 +102,14 @@ awk -v top="${PD_EDIT_TOP:-}" -v bottom="${PD_EDIT_BOTTOM:-}" \
 	{ print }
 	END { if (bottom != "") { print ""; while ((getline l < bottom) > 0) print l } }
 ' "$f" >"$f.new" && mv "$f.new" "$f"
-# The mtime in whole seconds of the clock: mutt stamps the draft with
-# time(NULL) once the editor returns and asks "Attachment #1 modified.
-# Update encoding?" (a prompt no pushed key answers) when the file is newer,
-# and the kernel's fine-grained file times can put the mtime in the next
-# second near a second's end.  (Not earlier: mutt set the draft's mtime a
-# second back before the editor and takes an equal one as "not edited".)
-touch -m -d "@$(date +%s)" "$f"
+# Return early in a second: right after the editor mutt writes the body
+# into a new file and stamps it with time(NULL), whole seconds of the coarse
+# clock, and asks "Attachment #1 modified. Update encoding?" (a prompt no
+# pushed key answers) when the file's mtime is newer; the kernel's
+# fine-grained file times put a write in a second's last milliseconds into
+# the next second.
+ns=$((10#$(date +%N)))
+[ "$ns" -le 700000000 ] || sleep "0.$(printf %09d $((1050000000 - ns)))"
 cp "$f" "$PD_SENT_DIR/draft.after"
 EOF
 chmod 755 "$T/bin/sendmail" "$T/bin/editor"
