@@ -353,12 +353,7 @@ struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *e
 	return pd_db_query(db, "pd_outbox_claim", SQL_CLAIM, 1, v, err);
 }
 
-/*
- * Sent: the row, and the size of what went out on the ticket's outbound
- * message (a mail queued as a spec had no size until it was rendered).  $3:
- * the Message-ID the row must have, or "".  One row (the count of outbox
- * rows updated).
- */
+/* Sent: the row ($1), when it has the Message-ID $2 ("": any). */
 static const char SQL_SENT[] =
     "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL"
     " WHERE id = $1::bigint AND ($2::text = '' OR message_id = $2::text)";
@@ -462,8 +457,9 @@ static bool retryable(const struct pd_err *e)
 	       (e->src == PD_SRC_SMTP && e->code == 0 && e->cls != PD_ERR_NONE);
 }
 
-/* Record the outcome of one row; its own transaction.  A sent mail's size
- * (the bytes sent) joins z. */
+/* Record the outcome of one row; its own transaction.  A sent mail rendered
+ * here (size > 0: the bytes sent) joins z; a mail queued with its bytes got
+ * its size then. */
 static int record(struct pd_db *db, const char *id, const char *message_id, int attempts,
 		  size_t size, const struct pd_err *send_err, struct sent_sizes *z,
 		  struct pd_outbox_stats *st, struct pd_err *err)
@@ -476,8 +472,10 @@ static int record(struct pd_db *db, const char *id, const char *message_id, int 
 		res = pd_db_query(db, NULL, SQL_SENT, 2, v, err);
 		if (res != NULL) {
 			st->sent++;
-			pd_db_array_add_str(&z->mid, message_id);
-			pd_db_array_add_int8(&z->size, (int64_t)size);
+			if (size > 0) {
+				pd_db_array_add_str(&z->mid, message_id);
+				pd_db_array_add_int8(&z->size, (int64_t)size);
+			}
 		}
 	} else if (retryable(send_err) && attempts < PD_OUTBOX_MAX_ATTEMPTS) {
 		char delay[24];
@@ -648,8 +646,9 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 				r = pd_smtp_send(smtp, from, rcpts, n_rcpts, mail, raw_len, &serr);
 			/* the result first: nothing between the server's reply and the
 			 * statement that records it */
-			int rec = record(db, id, PQgetvalue(res, i, 7), attempts, raw_len,
-					 r == 0 ? NULL : &serr, &sizes, st, err);
+			int rec = record(db, id, PQgetvalue(res, i, 7), attempts,
+					 raw == NULL ? raw_len : 0, r == 0 ? NULL : &serr, &sizes,
+					 st, err);
 			if (r == 0 && rec < 0) {
 				remember_unrecorded(id, PQgetvalue(res, i, 7));
 				pd_log_warning("outbox=%s: accepted by the server but not recorded as "
