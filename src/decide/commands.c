@@ -139,7 +139,10 @@ static char *quote(const char *p, const char *e)
 
 /* ---------------------------------------------------------- arguments */
 
-/* Local part: a dot-atom, or a quoted string without line breaks. */
+/* Local part: a dot-atom, or a quoted string without control characters
+ * and without '<' or '>' (an agent's address never has them, and an
+ * argument handed on holds no angle bracket: plan.c and the notices take
+ * it as the bare address). */
 static bool local_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > 64)
@@ -152,7 +155,7 @@ static bool local_ok(const char *s, size_t n)
 			if (c == '\\') {
 				if (++i + 1 >= n)
 					return false;
-			} else if (c == '"') {
+			} else if (c == '"' || c == '<' || c == '>') {
 				return false;
 			}
 		}

@@ -191,6 +191,9 @@ static void test_arguments(void **state)
 		{"#assign bob@exa_mple.com\n", "", NULL, false, "bad argument"},
 		{"#assign bob(x)@example.com\n", "", NULL, false, "bad argument"},
 		{"#assign <bob@example.com\n", "", NULL, false, "bad argument"},
+		/* angle brackets inside a quoted local part (found by fuzz_commands) */
+		{"#assign \"<o\"@ex\n", "", NULL, false, "bad argument \"\"<o\"@ex\" for #assign"},
+		{"#assign <\"a>b\"@example.com>\n", "", NULL, false, "bad argument"},
 		{"#assign\n", "", NULL, false, "#assign needs an argument on line 1"},
 		{"#assign Bob <bob@example.com>\n", "", NULL, false, "#assign takes one argument"},
 		/* line */
