@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "classify.h"
 #include "db.h"
 #include "err.h"
 #include "outbox.h"
@@ -88,5 +89,14 @@
 int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		    struct pd_ingest_item *items, size_t n, unsigned wave, bool *done,
 		    struct pd_err *err);
+
+/*
+ * The detail of a new ticket's ticket.classified event as JSON text (newly
+ * allocated), for both paths: {"priority", "type", "queue", "line", "plan"
+ * (null when none), "reasons": [{"what", "source", "rule", "matched",
+ * "field", "value", "decided"}...]}.  Built here and sent as text: building
+ * it in the statement cost the server about as much as the event's insert.
+ */
+char *pd_store_classified_json(const struct pd_classification *c, const char *plan);
 
 #endif

@@ -259,22 +259,13 @@ static const char SQL_NEW_TICKET[] =
     "    resolution_warn, plan, type)"
     "  VALUES ($1, lower($2), $3, $4, $5, $6, $7, $8::int, nullif($9, ''), " TS(10) ","
     "    nullif($11, '')::bigint, nullif($12, '')::bigint, " TS(13) ", " TS(14) ","
-    "    " TS(15) ", " TS(16) ", $24, $25) RETURNING id),"
+    "    " TS(15) ", " TS(16) ", $18, $19) RETURNING id),"
     " p AS ("
     "  INSERT INTO participants (ticket_id, address, name, role)"
     "  SELECT id, lower($2), $3, 'requester' FROM t WHERE $2 <> ''),"
     " e AS ("
     "  INSERT INTO events (ticket_id, actor, kind, detail)"
-    "  SELECT id, 'mailbox:' || coalesce($5, ''), 'ticket.classified',"
-    "    jsonb_build_object('priority', $7::text, 'type', $25::text, 'queue', $4::text,"
-    "      'line', $8::int,"
-    "      'plan', $24::text,"
-    "      'reasons', (SELECT coalesce(jsonb_agg(jsonb_build_object('what', w, 'source', s,"
-    "          'rule', r, 'matched', m, 'field', f, 'value', v, 'decided', d) ORDER BY i),"
-    "        '[]') FROM unnest($17::text[], $18::text[], $19::text[], $20::text[],"
-    "          $21::text[], $22::text[], $23::boolean[]) WITH ORDINALITY"
-    "          AS u(w, s, r, m, f, v, d, i)))"
-    "  FROM t)"
+    "  SELECT id, 'mailbox:' || coalesce($5, ''), 'ticket.classified', $17::jsonb FROM t)"
     "SELECT id FROM t";
 
 /* Cc participants: everyone in To/Cc but our own addresses and the sender. */
@@ -284,25 +275,6 @@ static const char SQL_ADD_CC[] =
     "   FROM unnest($2::text[], $3::text[]) AS u(a, n)"
     "  WHERE " PD_STORE_CC_WHERE("a", "$4::text[]")
     " ON CONFLICT DO NOTHING";
-
-/* Getters over the classification's reasons for array_literal. */
-#define REASON_GETTER(field)                                                                 \
-	static const char *reason_##field(const void *ctx, size_t i)                        \
-	{                                                                                    \
-		const char *s = ((const struct pd_classification *)ctx)->reasons[i].field;   \
-		return s ? s : "";                                                           \
-	}
-REASON_GETTER(what)
-REASON_GETTER(source)
-REASON_GETTER(rule)
-REASON_GETTER(matched)
-REASON_GETTER(field)
-REASON_GETTER(value)
-
-static const char *reason_decided(const void *ctx, size_t i)
-{
-	return ((const struct pd_classification *)ctx)->reasons[i].decided ? "t" : "f";
-}
 
 static void p_time(struct params *p, time_t t)
 {
@@ -349,13 +321,7 @@ static int new_ticket(struct pd_db *db, const struct pd_store_ctx *ctx, const st
 	p_time(&p, sla.st.fr_warn);
 	p_time(&p, sla.st.res_due);
 	p_time(&p, sla.st.res_warn);
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_what, c));
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_source, c));
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_rule, c));
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_matched, c));
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_field, c));
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_value, c));
-	p_own(&p, array_literal(NULL, c->n_reasons, reason_decided, c));
+	p_own(&p, pd_store_classified_json(c, fr->plan));
 	p_text(&p, fr->plan);
 	p_text(&p, pd_type_name(c->type));
 	return run_done(db, "pd_new_ticket", SQL_NEW_TICKET, &p, err);

@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "agentid.h"
 #include "compose.h"
 #include "db_int.h"
@@ -394,24 +396,46 @@ static const char SQL_TICKETS[] =
     "   AS u(id, subject, addr, name, queue, lang, prio, line, cal, since, frt, rest, frd, frw,"
     "        rd, rw, plan, type)";
 
-/* The classification of each new ticket, its reasons given as parallel
- * arrays with the ticket of each reason ($7). */
+/* The classification of each new ticket (pd_store_classified_json). */
 static const char SQL_CLASSIFIED[] =
-    "WITH r AS ("
-    "  SELECT tk, jsonb_agg(jsonb_build_object('what', w, 'source', s, 'rule', r, 'matched', m,"
-    "           'field', f, 'value', v, 'decided', d::boolean) ORDER BY i) AS reasons"
-    "    FROM unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[],"
-    "                $11::text[], $12::text[], $13::text[]) WITH ORDINALITY"
-    "      AS u(tk, w, s, r, m, f, v, d, i)"
-    "   GROUP BY tk)"
     "INSERT INTO events (ticket_id, actor, kind, detail)"
-    " SELECT t.id, 'mailbox:' || $15, 'ticket.classified',"
-    "   jsonb_build_object('priority', t.prio, 'type', t.type, 'queue', t.queue,"
-    "     'line', t.line, 'plan', nullif(t.plan, ''), 'reasons', coalesce(r.reasons, '[]'))"
-    " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[],"
-    "             $14::text[]) WITH ORDINALITY AS t(id, prio, type, queue, line, plan, ord)"
-    " LEFT JOIN r ON r.tk = t.id"
-    " ORDER BY t.ord";
+    " SELECT t, 'mailbox:' || $3, 'ticket.classified', d::jsonb"
+    " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(t, d, i)"
+    " ORDER BY i";
+
+static json_object *jstr_or_empty(const char *s)
+{
+	return json_object_new_string(s != NULL ? s : "");
+}
+
+char *pd_store_classified_json(const struct pd_classification *c, const char *plan)
+{
+	json_object *o = json_object_new_object(), *reasons = json_object_new_array();
+
+	json_object_object_add(o, "priority", json_object_new_string(pd_priority_name(c->priority)));
+	json_object_object_add(o, "type", json_object_new_string(pd_type_name(c->type)));
+	json_object_object_add(o, "queue", jstr_or_empty(c->queue));
+	json_object_object_add(o, "line", json_object_new_int(c->line));
+	json_object_object_add(o, "plan",
+			       plan != NULL && plan[0] != '\0' ? json_object_new_string(plan) : NULL);
+	for (size_t i = 0; i < c->n_reasons; i++) {
+		const struct pd_reason *r = &c->reasons[i];
+		json_object *x = json_object_new_object();
+		json_object_object_add(x, "what", jstr_or_empty(r->what));
+		json_object_object_add(x, "source", jstr_or_empty(r->source));
+		json_object_object_add(x, "rule", jstr_or_empty(r->rule));
+		json_object_object_add(x, "matched", jstr_or_empty(r->matched));
+		json_object_object_add(x, "field", jstr_or_empty(r->field));
+		json_object_object_add(x, "value", jstr_or_empty(r->value));
+		json_object_object_add(x, "decided", json_object_new_boolean(r->decided != 0));
+		json_object_array_add(reasons, x);
+	}
+	json_object_object_add(o, "reasons", reasons);
+	char *s = pd_xstrdup(json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
 
 /* The requesters, and the Cc's as store.c's add_cc picks them ($5 the
  * sender of each row's mail, $6 the support address). */
@@ -511,7 +535,7 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 	struct arrays t, c, p;
 
 	arrays_init(&t, "ittttttittiitttttt");
-	arrays_init(&c, "itttiitttttttt");
+	arrays_init(&c, "it");
 	arrays_init(&p, "itttt");
 	size_t n_fresh = 0;
 	for (size_t i = 0; i < k; i++) {
@@ -545,22 +569,7 @@ static int write_tickets(struct pd_db *db, const struct pd_store_ctx *ctx, struc
 		add_str(&t, 17, pd_type_name(cls->type));
 
 		add_i64(&c, 0, w[i]->ticket);
-		add_str(&c, 1, prio);
-		add_str(&c, 2, pd_type_name(cls->type));
-		add_str(&c, 3, cls->queue);
-		add_i64(&c, 4, cls->line);
-		add_str(&c, 13, fr->plan ? fr->plan : "");
-		for (size_t r = 0; r < cls->n_reasons; r++) {
-			const struct pd_reason *rs = &cls->reasons[r];
-			add_i64(&c, 5, w[i]->ticket);
-			add_str(&c, 6, rs->what ? rs->what : "");
-			add_str(&c, 7, rs->source ? rs->source : "");
-			add_str(&c, 8, rs->rule ? rs->rule : "");
-			add_str(&c, 9, rs->matched ? rs->matched : "");
-			add_str(&c, 10, rs->field ? rs->field : "");
-			add_str(&c, 11, rs->value ? rs->value : "");
-			add_str(&c, 12, rs->decided ? "true" : "false");
-		}
+		add_own(&c, 1, pd_store_classified_json(cls, fr->plan));
 
 		/* the requester, then the customer's Cc's: everyone in To/Cc
 		 * but our own addresses (the support address and its plus

@@ -25,12 +25,15 @@
 
 #include "config.h"
 #include "confload.h"
+#include "classify.h"
 #include "db.h"
+#include "db_int.h"
 #include "log.h"
 #include "mime.h"
 #include "msg.h"
 #include "pgtest.h"
 #include "store.h"
+#include "storeset.h"
 #include "util.h"
 
 static struct pd_config *cfg;
@@ -365,6 +368,93 @@ static void test_batch_fails(void **state)
 	pd_db_close(db);
 }
 
+/* Getters over reasons for pd_db_text_array. */
+#define REASON_GET(f)                                                                 \
+	static const char *reason_##f(const void *ctx, size_t i)                      \
+	{                                                                             \
+		const char *v = ((const struct pd_reason *)ctx)[i].f;                 \
+		return v != NULL ? v : "";                                            \
+	}
+REASON_GET(what)
+REASON_GET(source)
+REASON_GET(rule)
+REASON_GET(matched)
+REASON_GET(field)
+REASON_GET(value)
+static const char *reason_decided(const void *ctx, size_t i)
+{
+	return ((const struct pd_reason *)ctx)[i].decided ? "t" : "f";
+}
+
+/*
+ * The ticket.classified detail built in C is, as jsonb, the very value the
+ * statements built in SQL before: reasons in order, null and empty fields,
+ * quotes, backslashes, control characters and non-ASCII text, a plan and
+ * none, no reason at all.
+ */
+static void test_classified_json(void **state)
+{
+	(void)state;
+	static struct pd_reason r1[] = {
+	    {(char *)"priority", (char *)"keyword", (char *)"urgent-ru", (char *)"не работает",
+	     (char *)"subject", (char *)"high", 1},
+	    {(char *)"type", (char *)"default", (char *)"", NULL, NULL, (char *)"question", 1},
+	    {(char *)"queue", (char *)"header", (char *)"X-Queue", (char *)"a \"b\" \\ c\td",
+	     (char *)"X-Queue", (char *)"billing", 0},
+	    {(char *)"queue", (char *)"sender", (char *)"vip", (char *)"ceo@x.example\x01",
+	     (char *)"from", (char *)"vip/直通", 1},
+	};
+	static const struct {
+		struct pd_classification c;
+		const char *plan;
+	} cases[] = {
+	    {{PD_PRIO_HIGH, PD_TYPE_INCIDENT, (char *)"billing", 2, 4, r1}, "gold"},
+	    {{PD_PRIO_NORMAL, PD_TYPE_QUESTION, (char *)"default", 1, 1, r1 + 1}, NULL},
+	    {{PD_PRIO_LOW, PD_TYPE_REFUND, (char *)"очередь", 99, 0, NULL}, ""},
+	};
+	struct pd_db *db = pd_pgtest_connect(0);
+
+	for (size_t i = 0; i < PD_ARRAY_LEN(cases); i++) {
+		const struct pd_classification *c = &cases[i].c;
+		char line[16];
+		snprintf(line, sizeof(line), "%d", c->line);
+		char *json = pd_store_classified_json(c, cases[i].plan);
+		char *arr[7] = {
+		    pd_db_text_array(c->n_reasons, reason_what, c->reasons),
+		    pd_db_text_array(c->n_reasons, reason_source, c->reasons),
+		    pd_db_text_array(c->n_reasons, reason_rule, c->reasons),
+		    pd_db_text_array(c->n_reasons, reason_matched, c->reasons),
+		    pd_db_text_array(c->n_reasons, reason_field, c->reasons),
+		    pd_db_text_array(c->n_reasons, reason_value, c->reasons),
+		    pd_db_text_array(c->n_reasons, reason_decided, c->reasons),
+		};
+		const char *v[13] = {json, pd_priority_name(c->priority), pd_type_name(c->type),
+				     c->queue, line, cases[i].plan ? cases[i].plan : "",
+				     arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6]};
+		struct pd_err err;
+		PGresult *res = pd_db_query(
+		    db, NULL,
+		    "SELECT $1::jsonb = jsonb_build_object('priority', $2::text, 'type', $3::text,"
+		    "  'queue', $4::text, 'line', $5::int, 'plan', nullif($6::text, ''),"
+		    "  'reasons', (SELECT coalesce(jsonb_agg(jsonb_build_object('what', w,"
+		    "      'source', s, 'rule', r, 'matched', m, 'field', f, 'value', x,"
+		    "      'decided', d) ORDER BY i), '[]')"
+		    "    FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
+		    "                $12::text[], $13::boolean[]) WITH ORDINALITY"
+		    "      AS u(w, s, r, m, f, x, d, i))), $1::jsonb::text",
+		    13, v, &err);
+		if (res == NULL)
+			fail_msg("case %zu: %s", i, err.msg);
+		if (PQgetvalue(res, 0, 0)[0] != 't')
+			fail_msg("case %zu: %s differs", i, PQgetvalue(res, 0, 1));
+		PQclear(res);
+		free(json);
+		for (int k = 0; k < 7; k++)
+			free(arr[k]);
+	}
+	pd_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(test_kept_raw),
 	    cmocka_unit_test(test_checkpoint_stored_only),
 	    cmocka_unit_test(test_batch_fails),
+	    cmocka_unit_test(test_classified_json),
 	};
 	int r;
 
