@@ -56,9 +56,16 @@ int pd_outspec_render_mail(const struct pd_render_mail *m, const struct pd_outsp
 			   const struct pd_msg *msg, struct pd_buf *out, char **note_r,
 			   struct pd_err *err);
 
-/* The spec of m and c (c NULL, or nothing to carry: none) as JSON text,
- * newly allocated.  m's html and parts are not part of it. */
-char *pd_outspec_json(const struct pd_render_mail *m, const struct pd_outspec_carry *c);
+/*
+ * The spec of m and c (c NULL, or nothing to carry: none) as JSON text,
+ * newly allocated.  m's html and parts are not part of it.  With body_kept
+ * m's body is left out too: the caller queues the mail on a ticket, whose
+ * outbound message row (same Message-ID) keeps that text, and the sender
+ * reads it from there (a notice quotes the customer's whole mail: written
+ * once instead of twice).
+ */
+char *pd_outspec_json(const struct pd_render_mail *m, const struct pd_outspec_carry *c,
+		      bool body_kept);
 
 /* A spec read back: mail and carry point into it. */
 struct pd_outspec {
@@ -71,6 +78,8 @@ struct pd_outspec {
 
 /*
  * Parse JSON text into *s (free with pd_outspec_free, also after a failure).
+ * A spec written with body_kept has s->mail.body NULL: the caller sets it
+ * to the outbound message's text before rendering.
  * Returns 0, or -1 with err (PERM) saying what is wrong: not JSON, or a
  * field missing or of the wrong type ("\"to\" is not a list of addresses").
  */

@@ -176,7 +176,9 @@ static int send_templated(struct pd_db *db, const struct pd_config *cfg, int64_t
 		/* what would fail when it is rendered fails now, before it is queued */
 		if (pd_render_check(&o->mail, err) < 0)
 			goto out;
-		spec = pd_outspec_json(&o->mail, o->carry_msg != NULL ? &carry : NULL);
+		/* on a ticket the text is kept once, in its outbound message */
+		spec = pd_outspec_json(&o->mail, o->carry_msg != NULL ? &carry : NULL,
+				       ticket != 0);
 	}
 
 	struct pd_outbox_mail m = {
@@ -1093,7 +1095,7 @@ static int render_sla_notice(const struct pd_config *cfg, const struct pd_sla_no
 	};
 	if (pd_render_check(&rm, err) < 0)
 		return -1;
-	m->spec = pd_outspec_json(&rm, NULL);
+	m->spec = pd_outspec_json(&rm, NULL, n->ticket != 0);
 	*om = (struct pd_outbox_mail){
 	    .ticket = n->ticket,
 	    .kind = kind,

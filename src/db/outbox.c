@@ -341,7 +341,12 @@ static const char SQL_CLAIM[] =
     "                    claimed_backend_start = (SELECT backend_start FROM me)"
     "  FROM c WHERE o.id = c.id"
     " RETURNING o.id, o.mail_from, array_to_string(o.rcpt_to, chr(10)), o.raw, o.attempts,"
-    "           o.kind, coalesce(o.to_address, ''), o.message_id, o.render";
+    "           o.kind, coalesce(o.to_address, ''), o.message_id, o.render,"
+    /* the text a spec on a ticket leaves to its outbound message (outspec.h) */
+    "           CASE WHEN o.raw IS NULL AND o.render IS NOT NULL AND o.ticket_id IS NOT NULL"
+    "                THEN (SELECT m.body_text FROM messages m"
+    "                       WHERE m.message_id = o.message_id AND m.direction = 'out'"
+    "                         AND m.ticket_id = o.ticket_id ORDER BY m.id LIMIT 1) END";
 
 struct pg_result *pd_outbox_claim(struct pd_db *db, size_t max, struct pd_err *err)
 {
@@ -513,12 +518,14 @@ static int record(struct pd_db *db, const char *id, const char *message_id, int 
 
 /*
  * Render row id from its spec (JSON text) into out: the customer's stored
- * mail it carries is read and parsed here.  Returns 0; -1 with err PERM when
- * the row cannot be rendered (what is wrong, naming the row), or TEMP when
- * the database failed reading the stored mail.
+ * mail it carries is read and parsed here; stored_body (NULL: none) is the
+ * text of the ticket's outbound message, for a spec that left its body to
+ * it.  Returns 0; -1 with err PERM when the row cannot be rendered (what is
+ * wrong, naming the row), or TEMP when the database failed reading the
+ * stored mail.
  */
-static int render_row(struct pd_db *db, const char *id, const char *json, struct pd_buf *out,
-		      struct pd_err *err)
+static int render_row(struct pd_db *db, const char *id, const char *json,
+		      const char *stored_body, struct pd_buf *out, struct pd_err *err)
 {
 	struct pd_outspec spec;
 	struct pd_msg *msg = NULL;
@@ -534,6 +541,17 @@ static int render_row(struct pd_db *db, const char *id, const char *json, struct
 			   id, why);
 		free(why);
 		goto out;
+	}
+	if (spec.mail.body == NULL) {
+		if (stored_body == NULL) {
+			pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,
+				   "outbox row %s cannot be rendered: its text is kept as the "
+				   "ticket's outbound message %s, which is not stored (deleted "
+				   "since it was queued?): the mail is not sent",
+				   id, spec.mail.message_id);
+			goto out;
+		}
+		spec.mail.body = stored_body;
 	}
 	if (pd_outspec_needs_message(&spec)) {
 		char message[24];
@@ -632,7 +650,10 @@ int pd_outbox_flush(struct pd_db *db, struct pd_smtp *smtp, size_t max,
 						      &raw_len);
 				mail = (const char *)raw;
 			} else if (!PQgetisnull(res, i, 8)) {
-				if (render_row(db, id, PQgetvalue(res, i, 8), &rendered, &serr) == 0) {
+				const char *stored = PQgetisnull(res, i, 9) ? NULL
+									  : PQgetvalue(res, i, 9);
+				if (render_row(db, id, PQgetvalue(res, i, 8), stored, &rendered,
+					       &serr) == 0) {
 					mail = rendered.data;
 					raw_len = rendered.len;
 				}

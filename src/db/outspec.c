@@ -9,7 +9,10 @@
  *    "message_id", "in_reply_to" (or null), "references": [...], "date"
  *    (seconds since the epoch), "language" (or null), "body",
  *    "carry": {"message": messages.id, "html": text or null, "parts": bool}}
- * "carry" only when the mail carries something of a stored message.
+ * "carry" only when the mail carries something of a stored message.  No
+ * "body" (or null) when the text is kept once, as the body_text of the
+ * ticket's outbound message row with the same Message-ID, which the queueing
+ * statement writes (pd_outspec_json's body_kept).
  */
 #include "autoconfig.h"
 
@@ -100,7 +103,8 @@ static json_object *jaddrs(const struct pd_addr *v, size_t n)
 	return a;
 }
 
-char *pd_outspec_json(const struct pd_render_mail *m, const struct pd_outspec_carry *c)
+char *pd_outspec_json(const struct pd_render_mail *m, const struct pd_outspec_carry *c,
+		      bool body_kept)
 {
 	json_object *o = json_object_new_object(), *refs = json_object_new_array();
 
@@ -118,7 +122,8 @@ char *pd_outspec_json(const struct pd_render_mail *m, const struct pd_outspec_ca
 	json_object_object_add(o, "references", refs);
 	json_object_object_add(o, "date", json_object_new_int64((int64_t)m->date));
 	json_object_object_add(o, "language", jstr(m->language));
-	json_object_object_add(o, "body", jstr(m->body));
+	if (!body_kept)
+		json_object_object_add(o, "body", jstr(m->body));
 	if (c != NULL && c->message > 0 && (c->html_text != NULL || c->parts)) {
 		json_object *k = json_object_new_object();
 		json_object_object_add(k, "message", json_object_new_int64(c->message));
@@ -242,7 +247,7 @@ int pd_outspec_parse(const char *json, struct pd_outspec *s, struct pd_err *err)
 	    get_str(o, "message_id", false, &m->message_id, err) < 0 ||
 	    get_str(o, "in_reply_to", true, &m->in_reply_to, err) < 0 ||
 	    get_str(o, "language", true, &m->language, err) < 0 ||
-	    get_str(o, "body", false, &m->body, err) < 0)
+	    get_str(o, "body", true, &m->body, err) < 0)
 		return -1;
 	if (!json_object_object_get_ex(o, "date", &v) || !json_object_is_type(v, json_type_int))
 		return pd_err_set(err, PD_ERR_PERM, PD_SRC_OUTBOX, 0,

@@ -348,11 +348,13 @@ static struct pd_render_mail spec_mail(void)
 }
 
 /* Written as JSON and read back, a spec renders the very bytes the mail
- * itself does, with and without the optional fields. */
+ * itself does, with and without the optional fields, and with its text
+ * left to the outbound message (body_kept: read back without it, the
+ * sender puts the stored text in). */
 static void test_spec_round_trip(void **state)
 {
 	(void)state;
-	for (int variant = 0; variant < 2; variant++) {
+	for (int variant = 0; variant < 3; variant++) {
 		struct pd_render_mail m = spec_mail();
 		struct pd_outspec s;
 		struct pd_buf a, b;
@@ -369,11 +371,18 @@ static void test_spec_round_trip(void **state)
 			m.n_references = 0;
 			m.language = "ru";
 		}
-		char *json = pd_outspec_json(&m, NULL);
+		char *json = pd_outspec_json(&m, NULL, variant == 2);
 		pd_buf_init(&a);
 		pd_buf_init(&b);
 		if (pd_render_mail(&m, &a, &err) < 0 || pd_outspec_parse(json, &s, &err) < 0)
 			fail_msg("variant %d: %s", variant, err.msg);
+		if (variant == 2) {
+			assert_null(strstr(json, "Line one"));
+			assert_null(s.mail.body);
+			s.mail.body = m.body;
+		} else {
+			assert_string_equal(s.mail.body, m.body);
+		}
 		assert_int_equal(s.carry.message, 0);
 		assert_false(pd_outspec_needs_message(&s));
 		if (pd_outspec_render_mail(&s.mail, &s.carry, NULL, &b, &note, &err) < 0)
@@ -426,7 +435,7 @@ static void test_spec_carry(void **state)
 	assert_int_equal(msg->n_attachments, 1);
 	assert_true(pd_outspec_carries_parts(msg, 10 * 1024 * 1024, 25 * 1024 * 1024));
 	assert_false(pd_outspec_carries_parts(msg, 5, 25 * 1024 * 1024));
-	char *json = pd_outspec_json(&m, &c);
+	char *json = pd_outspec_json(&m, &c, false);
 	if (pd_outspec_parse(json, &s, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(s.carry.message, 42);
@@ -526,14 +535,20 @@ static void test_spec_unrenderable(void **state)
 		       "   \"to\": [{\"name\": \"\", \"address\": \"team@example.com\"}],"
 		       "   \"carry\": {\"message\": 987654321, \"html\": null, \"parts\": true}}'),"
 		       " ('ack', 'bad-4@test.example', 'support@example.com',"
-		       "  '{alice@customer.example}', NULL)");
+		       "  '{alice@customer.example}', NULL),"
+		       /* its text left to an outbound message that is not there */
+		       " ('ack', 'bad-5@test.example', 'support@example.com',"
+		       "  '{alice@customer.example}', '{\"kind\": \"ack\", \"subject\": \"s\","
+		       "   \"message_id\": \"bad-5@test.example\", \"date\": 1,"
+		       "   \"from\": {\"name\": \"\", \"address\": \"support@example.com\"},"
+		       "   \"to\": [{\"name\": \"\", \"address\": \"alice@customer.example\"}]}')");
 	assert_int_equal(pd_outbox_flush(db, s, 10, &st, &err), 0);
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(st.retried, 0);
-	assert_int_equal(st.failed, 4);
+	assert_int_equal(st.failed, 5);
 	assert_int_equal(pd_pgtest_count(db, "SELECT count(*) FROM outbox WHERE status = 'failed'"
 					     " AND attempts = 1"),
-			 4);
+			 5);
 	static const struct {
 		const char *message_id, *says;
 	} want[] = {
@@ -543,6 +558,9 @@ static void test_spec_unrenderable(void **state)
 	     "cannot be rendered: the customer's mail it carries (message 987654321) is no longer "
 	     "stored"},
 	    {"bad-4@test.example", "has no message or no recipient"},
+	    {"bad-5@test.example",
+	     "cannot be rendered: its text is kept as the ticket's outbound message "
+	     "bad-5@test.example, which is not stored"},
 	};
 	for (size_t i = 0; i < PD_ARRAY_LEN(want); i++) {
 		char *sql = pd_xasprintf("SELECT 'outbox row ' || id || ' ' || last_error FROM outbox"
