@@ -28,8 +28,9 @@
  * TEXT the mail's text, LANG the customer's language (en|ru), $3 the
  * minimum rank, $4 the minimum share of the best rank, OWN the mail's
  * subject when the customer wrote it ("" for a reply or forward: "Re: your
- * invoice" is the topic someone else set).  TEXT, LANG and OWN are $1, $2
- * and $6 for one mail, or the columns of one mail among a batch's.
+ * invoice" is the topic someone else set).  TEXT and LANG are $1 and $2
+ * and OWN a parameter after $4 for one mail, or the columns of one mail
+ * among a batch's.
  *
  * words: the distinct words of the mail (the parser's word tokens only, so
  *        no operator of the websearch syntax can come through), joined by
@@ -71,7 +72,7 @@
 #define KB_GATE_TERMS "3"
 #define KB_RANK_ALL "ts_rank_cd(t.tsv, CASE t.language WHEN 'ru' THEN q.ru ELSE q.en END, 1)"
 #define KB_RANK_GATED "CASE WHEN t.terms >= " KB_GATE_TERMS " THEN " KB_RANK_ALL " END"
-#define KB_RANK_CTE(RANK, TEXT, LANG, OWN)                                                                    \
+#define KB_RANK_CTE(RANK, TEXT, LANG, OWN)                                                     \
 	"WITH words AS ("                                                                      \
 	"  SELECT coalesce(string_agg(w, ' or '), '') AS w FROM ("                             \
 	"    SELECT DISTINCT w FROM ("                                                         \
@@ -143,17 +144,11 @@ static const char SQL_SEARCH[] =
     "  ORDER BY t.position NULLS LAST, h.language = $2::text DESC, h.rank DESC, h.slug"
     "  LIMIT $5::int";
 
+/* The suggestions for one new ticket ($5 its mail's own subject), in order;
+ * what its acknowledgement shows is recorded by record() (SQL_RECORD). */
 static const char SQL_SUGGEST[] =
-    KB_RANK_CTE(KB_RANK_GATED, "$1::text", "$2::text", "$6::text") ","
-    " ins AS (INSERT INTO ticket_kb (ticket_id, article_id, rank, position)"
-    "         SELECT $5::bigint, id, rank, position FROM top),"
-    " ev AS (INSERT INTO events (ticket_id, actor, kind, detail)"
-    "        SELECT $5::bigint, 'system', 'kb.suggested',"
-    "               jsonb_build_object('language', $2::text, 'articles',"
-    "                 jsonb_agg(jsonb_build_object('slug', slug,"
-    "                   'rank', round(rank::numeric, 4)) ORDER BY position))"
-    "          FROM top HAVING count(*) > 0)"
-    " SELECT slug, title, url, body, rank FROM top ORDER BY position";
+    KB_RANK_CTE(KB_RANK_GATED, "$1::text", "$2::text", "$5::text")
+    " SELECT slug, title, url, body, rank, id FROM top ORDER BY position";
 
 /*
  * The suggestions for a batch's new tickets at once: $1 the tickets, $2
@@ -172,8 +167,9 @@ static const char SQL_PREFETCH[] =
     "    SELECT id, slug, title, url, body, rank, position FROM top) top ON true"
     " ORDER BY x.ticket, top.position";
 
-/* What SQL_SUGGEST writes, for suggestions asked before: $1 the ticket, $2
- * the language, $3 the articles, $4 their slugs, $5 their ranks, in order. */
+/* The suggestions an acknowledgement shows, in ticket_kb and as the
+ * kb.suggested event: $1 the ticket, $2 the language, $3 the articles, $4
+ * their slugs, $5 their ranks, in order. */
 static const char SQL_RECORD[] =
     "WITH top AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[])"
     "                  WITH ORDINALITY AS t (id, slug, rank, position)),"
@@ -464,10 +460,10 @@ static bool prefetched(const PGresult *res, int64_t ticket, int *first, int *n)
 	return false;
 }
 
-/* Record the n suggestions of ticket in res from row first (as SQL_SUGGEST
- * does), deferred in the caller's transaction. */
+/* Record the n suggestions of ticket in res from row first (columns col..
+ * slug, title, url, body, rank, id), deferred in the caller's transaction. */
 static int record(struct pd_db *db, int64_t ticket, const char *lang, const PGresult *res,
-		  int first, int n, struct pd_err *err)
+		  int first, int n, int col, struct pd_err *err)
 {
 	struct pd_db_array a[3];
 	char id[24];
@@ -479,9 +475,9 @@ static int record(struct pd_db *db, int64_t ticket, const char *lang, const PGre
 	pd_db_array_init(&a[1], PD_OID_TEXT);
 	pd_db_array_init(&a[2], PD_OID_TEXT);
 	for (int i = 0; i < n; i++) {
-		pd_db_array_add_int8(&a[0], strtoll(PQgetvalue(res, first + i, 6), NULL, 10));
-		pd_db_array_add_str(&a[1], PQgetvalue(res, first + i, 1));
-		pd_db_array_add_str(&a[2], PQgetvalue(res, first + i, 5));
+		pd_db_array_add_int8(&a[0], strtoll(PQgetvalue(res, first + i, col + 5), NULL, 10));
+		pd_db_array_add_str(&a[1], PQgetvalue(res, first + i, col));
+		pd_db_array_add_str(&a[2], PQgetvalue(res, first + i, col + 4));
 	}
 	snprintf(id, sizeof(id), "%" PRId64, ticket);
 	v[0] = id;
@@ -497,7 +493,7 @@ static int record(struct pd_db *db, int64_t ticket, const char *lang, const PGre
 int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const char *subject,
 		    const char *body, char **section_r, struct pd_err *err)
 {
-	char min_rank[32], min_share[32], id[24];
+	char min_rank[32], min_share[32];
 	const struct pd_outbox_collect *c = pd_db_collect(db);
 	PGresult *res;
 	int first, n;
@@ -506,7 +502,7 @@ int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const ch
 	*section_r = NULL;
 	/* asked already for the whole batch (pd_kbdb_prefetch) */
 	if (c != NULL && c->kb != NULL && prefetched(c->kb, ticket, &first, &n)) {
-		if (n > 0 && record(db, ticket, lang, c->kb, first, n, err) < 0)
+		if (n > 0 && record(db, ticket, lang, c->kb, first, n, 1, err) < 0)
 			return -1;
 		*section_r = section_of(lang, ticket, c->kb, first, n, 1);
 		return 0;
@@ -520,15 +516,19 @@ int pd_kbdb_suggest(struct pd_db *db, int64_t ticket, const char *lang, const ch
 
 	char *text = pd_kb_query_text(subject, body);
 	char *own = own_subject(subject);
-	const char *v[6] = {text, kb_lang(lang), min_rank, min_share, id, own};
+	const char *v[5] = {text, kb_lang(lang), min_rank, min_share, own};
 	rank_params(min_rank, min_share, sizeof(min_rank));
-	snprintf(id, sizeof(id), "%" PRId64, ticket);
-	res = pd_db_query(db, "pd_kb_suggest", SQL_SUGGEST, 6, v, err);
+	res = pd_db_query(db, "pd_kb_suggest", SQL_SUGGEST, 5, v, err);
 	free(text);
 	free(own);
 	if (res == NULL)
 		return -1;
-	*section_r = section_of(lang, ticket, res, 0, PQntuples(res), 0);
+	n = PQntuples(res);
+	if (n > 0 && record(db, ticket, lang, res, 0, n, 0, err) < 0) {
+		PQclear(res);
+		return -1;
+	}
+	*section_r = section_of(lang, ticket, res, 0, n, 0);
 	PQclear(res);
 	return 0;
 }
