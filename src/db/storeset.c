@@ -963,7 +963,8 @@ int pd_storeset_run(struct pd_db *db, const struct pd_store_ctx *ctx,
 		     "compose_ms=%lld sync_ms=%lld%s",
 		     ctx->mailbox, n, n_new, n_follow, n_done - n_new - n_follow, n - n_done,
 		     (long long)took.facts, (long long)took.plan, (long long)took.rows,
-		     (long long)took.kb, (long long)took.compose, (long long)took.sync, wave > 1 ? wave_text : "");
+		     (long long)took.kb, (long long)took.compose, (long long)took.sync,
+		     wave > 1 ? wave_text : "");
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++) {

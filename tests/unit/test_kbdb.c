@@ -62,24 +62,6 @@ static void article(struct pd_kb_article *a, const char *slug, const char *lang,
 	a->body = pd_xstrdup(body);
 }
 
-static void set_free(struct pd_kb_set *set)
-{
-	for (size_t i = 0; i < set->n; i++) {
-		struct pd_kb_article *a = &set->v[i];
-		free(a->slug);
-		free(a->file);
-		free(a->language);
-		free(a->title);
-		for (size_t k = 0; k < a->n_keywords; k++)
-			free(a->keywords[k]);
-		free(a->keywords);
-		free(a->body);
-	}
-	free(set->v);
-	set->v = NULL;
-	set->n = 0;
-}
-
 /*
  * The shelf of articles, version 1 (widgets) or 2 (the same file rewritten:
  * gizmo control panels), with an article that does not change beside it.
@@ -114,7 +96,7 @@ static void import(struct pd_db *db, int version, const char *want)
 	snprintf(got, sizeof(got), "%d %d %d %d", counts.added, counts.updated,
 		 counts.unchanged, counts.removed);
 	assert_string_equal(got, want);
-	set_free(&set);
+	pd_kb_set_free(&set);
 }
 
 /* The slugs a search of subject/body shows as suggested, in order. */
