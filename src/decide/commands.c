@@ -149,15 +149,13 @@ static bool local_ok(const char *s, size_t n)
 		return false;
 	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
 		for (size_t i = 1; i + 1 < n; i++) {
+			bool escaped = s[i] == '\\';
+			/* a quoted pair (a backslash and x) is held to the rules of x */
+			if (escaped && ++i + 1 >= n)
+				return false;
 			unsigned char c = (unsigned char)s[i];
-			if (c < 0x20 || c == 0x7f)
+			if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || (c == '"' && !escaped))
 				return false;
-			if (c == '\\') {
-				if (++i + 1 >= n)
-					return false;
-			} else if (c == '"' || c == '<' || c == '>') {
-				return false;
-			}
 		}
 		return true;
 	}

@@ -194,6 +194,10 @@ static void test_arguments(void **state)
 		/* angle brackets inside a quoted local part (found by fuzz_commands) */
 		{"#assign \"<o\"@ex\n", "", NULL, false, "bad argument \"\"<o\"@ex\" for #assign"},
 		{"#assign <\"a>b\"@example.com>\n", "", NULL, false, "bad argument"},
+		{"#assign \"\\<o\"@ex\n", "", NULL, false, "bad argument"},
+		{"#assign \"a\\\001b\"@example.com\n", "", NULL, false, "bad argument"},
+		{"#assign \"a\\\"b\"@example.com\n", "assign=\"a\\\"b\"@example.com", "", false,
+		 NULL},
 		{"#assign\n", "", NULL, false, "#assign needs an argument on line 1"},
 		{"#assign Bob <bob@example.com>\n", "", NULL, false, "#assign takes one argument"},
 		/* line */
