@@ -31,8 +31,10 @@
  *           a duplicate fails the batch (the generated mail has none).
  * The database must be fresh and migrated (postdesk migrate).  Prints:
  *   mails=N seconds=S mails_per_s=R mode=one|each|set|copy [batch=N]
- *   first_tenth=R1 last_tenth=R10
- * (the rates over the first and the last tenth of the mails: a falling rate
+ *   first_tenth=R1 last_tenth=R10 backend_cpu_ms=B client_cpu_ms=C
+ * (B and C: the CPU time its backend and pgload itself spent with the clock
+ * running, B read from /proc: the server must run on this machine; the
+ * rates over the first and the last tenth of the mails: a falling rate
  * means work that grows with what is already stored).
  */
 #define _GNU_SOURCE
@@ -44,7 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <libpq-fe.h>
@@ -107,6 +111,42 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * CPU time (user + system, ms) of this connection's backend, read from
+ * /proc (the server runs on this machine), and of this process: what the
+ * rows cost the server beside what they cost the client.  -1 when /proc
+ * cannot tell.
+ */
+static double backend_cpu_ms(PGconn *c)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", PQbackendPID(c));
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	/* after "pid (comm) ": state, then utime and stime are the 12th and 13th */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2 ||
+	    hz <= 0)
+		return -1;
+	return (double)(ut + st) * 1000.0 / (double)hz;
+}
+
+static double self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 }
 
 static void *xmalloc(size_t n)
@@ -1014,6 +1054,7 @@ static int run_batches(PGconn *c, struct mail *mails, size_t n, int batch, const
 	size_t *upto = xmalloc((nb + 1) * sizeof(*upto));
 	PGresult *r;
 	int rc = 1;
+	double cpu0, bcpu0;
 
 	r = PQexec(c, "SELECT pg_get_serial_sequence('tickets', 'id'),"
 		      " pg_get_serial_sequence('messages', 'id')");
@@ -1033,6 +1074,8 @@ static int run_batches(PGconn *c, struct mail *mails, size_t n, int batch, const
 		       !prepare(c, "pgload_set_outbox", SQL_SET_OUTBOX))))
 		goto out;
 
+	cpu0 = self_cpu_ms();
+	bcpu0 = backend_cpu_ms(c);
 	at[0] = now_s();
 	upto[0] = 0;
 	for (size_t k = 0; k < nb; k++) {
@@ -1070,8 +1113,9 @@ static int run_batches(PGconn *c, struct mail *mails, size_t n, int batch, const
 		fprintf(stderr, "pgload: %zu of %zu mails stored (the others were duplicates)\n", done,
 			n);
 	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s batch=%d first_tenth=%.1f"
-	       " last_tenth=%.1f\n",
-	       done, secs, secs > 0 ? done / secs : 0.0, mode, batch, first_tenth, last_tenth);
+	       " last_tenth=%.1f backend_cpu_ms=%.0f client_cpu_ms=%.0f\n",
+	       done, secs, secs > 0 ? done / secs : 0.0, mode, batch, first_tenth, last_tenth,
+	       backend_cpu_ms(c) - bcpu0, self_cpu_ms() - cpu0);
 	rc = 0;
 out:
 	free(b);
@@ -1097,7 +1141,7 @@ int main(int argc, char **argv)
 	size_t n, done = 0;
 	PGconn *c;
 	PGresult *res;
-	double t0, secs, t_tenth, first_tenth = 0, last_tenth = 0;
+	double t0, secs, cpu0, bcpu0, t_tenth, first_tenth = 0, last_tenth = 0;
 	int rc = 1;
 	const Oid types[NPARAMS] = {OID_TEXT, OID_TEXT, OID_TEXT_ARRAY, OID_TEXT, OID_TEXT,
 				    OID_TEXT, OID_TEXT, OID_BYTEA,      OID_BYTEA, OID_INT8,
@@ -1156,6 +1200,8 @@ int main(int argc, char **argv)
 	}
 	PQclear(res);
 
+	cpu0 = self_cpu_ms();
+	bcpu0 = backend_cpu_ms(c);
 	t0 = t_tenth = now_s();
 	if (!each && !exec_ok(c, "BEGIN"))
 		goto out;
@@ -1196,8 +1242,10 @@ int main(int argc, char **argv)
 	if (done != n)
 		fprintf(stderr, "pgload: %zu of %zu mails stored (the others were duplicates)\n", done,
 			n);
-	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s first_tenth=%.1f last_tenth=%.1f\n",
-	       done, secs, secs > 0 ? done / secs : 0.0, mode, first_tenth, last_tenth);
+	printf("mails=%zu seconds=%.3f mails_per_s=%.1f mode=%s first_tenth=%.1f last_tenth=%.1f"
+	       " backend_cpu_ms=%.0f client_cpu_ms=%.0f\n",
+	       done, secs, secs > 0 ? done / secs : 0.0, mode, first_tenth, last_tenth,
+	       backend_cpu_ms(c) - bcpu0, self_cpu_ms() - cpu0);
 	rc = 0;
 out:
 	PQfinish(c);

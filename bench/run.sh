@@ -16,10 +16,14 @@
 #                  all mails in one transaction, and one transaction per mail;
 #                  and their set-based limits, 100 mails a transaction: INSERT
 #                  ... SELECT FROM unnest(arrays) per table, and COPY per table;
+#                  with the CPU time PostgreSQL spent on them per mail;
 #       smtpsend   K ack-sized mails (default 5,000) over one libcurl session;
 #   - ingest: postdeskd --once over the N mails, acknowledgements and notices
 #     queued in the same transactions (mails/s from start to "done"), as a
-#     fraction of the slowest ingest part (IMAP fetch, PostgreSQL);
+#     fraction of the slowest ingest part (IMAP fetch, PostgreSQL); the CPU
+#     time per mail of postdeskd, PostgreSQL and Dovecot's imap until "done",
+#     and the rates that allows: PostgreSQL's work for one connection on one
+#     core, and all three on all cores;
 #   - outbox: the same run then delivers what it queued to the sink over one
 #     SMTP session (acks/s);
 #   - IDLE latency: M mails (default 500) delivered into the Maildir at R/s
@@ -202,10 +206,33 @@ fresh_db() {
 	"$top_builddir/postdesk" -c "$T/$db.conf" migrate >/dev/null
 }
 
-# once_run DB: postdeskd --once on $T/DB.conf; sets RUN_START (epoch),
-# RUN_SECS (ingest: start to "done"), RUN_RSS (KB), RUN_STORED.
+# cpu_ticks: CPU time (clock ticks, user + system) of the processes the
+# ingest runs on, summed by name: "postdeskd=N postgres=N imap=N".  A process
+# that exits between two readings drops out (the ingest's own processes live
+# until postdeskd ends).
+cpu_ticks() {
+	cat /proc/[0-9]*/stat 2>/dev/null | sed -n 's/^[0-9]* (\(postdeskd\|postgres\|imap\)) [A-Za-z] \(.*\)$/\1 \2/p' |
+		awk '{ t[$1] += $12 + $13 } END { printf "postdeskd=%d postgres=%d imap=%d", t["postdeskd"], t["postgres"], t["imap"] }'
+}
+
+# pgload_run ARGS: bench/pgload's line, with pg_other_cpu_ms= the CPU time
+# PostgreSQL's other processes (WAL writer, checkpointer...) spent meanwhile;
+# pgload gives its backend's own.
+pgload_run() {
+	local t0 t1 line
+	t0=$(kv postgres "$(cpu_ticks)")
+	line=$("$tools/pgload" "$@") || return 1
+	t1=$(kv postgres "$(cpu_ticks)")
+	echo "$line pg_other_cpu_ms=$(((t1 - t0) * 1000 / $(getconf CLK_TCK)))"
+}
+
+# once_run DB [cpu]: postdeskd --once on $T/DB.conf; sets RUN_START (epoch),
+# RUN_SECS (ingest: start to "done"), RUN_RSS (KB), RUN_STORED; with cpu
+# also RUN_CPU, the CPU time (ms) each of postdeskd, PostgreSQL and Dovecot's
+# imap spent from the start to "done" (read when "done" shows in the log,
+# within 10 ms; the outbox's sending starts after it).
 once_run() {
-	local db=$1 start done_at
+	local db=$1 start done_at pid t0 t1
 	start=$(date +%s.%N)
 	RUN_START=$start
 	local perf=()
@@ -215,8 +242,38 @@ once_run() {
 		mkdir -p "$PD_BENCH_PERF"
 		perf=(perf record -q -a -g -o "$PD_BENCH_PERF/$db.perf" --)
 	fi
+	: >"$T/$db.log"
+	t0=$(cpu_ticks)
 	"${perf[@]}" /usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$T/$db.conf" --once \
-		>"$T/$db.log" 2>&1 || echo "# postdeskd --once exited $? (see $T/$db.log)"
+		>"$T/$db.log" 2>&1 &
+	pid=$!
+	RUN_CPU=
+	if [ "${2:-}" = cpu ]; then
+		# Dovecot's imap process ends with the session, before "done":
+		# its last reading (every 100 ms) stands for it
+		local -A imap_last=()
+		local k=0 ip st=() imap_ticks=0
+		while kill -0 "$pid" 2>/dev/null && ! grep -q ": done: " "$T/$db.log"; do
+			if [ $((k++ % 10)) = 0 ]; then
+				for ip in $(pgrep -x imap); do
+					read -ra st <<<"$(sed 's/^.*) //' "/proc/$ip/stat" 2>/dev/null)"
+					[ "${#st[@]}" -gt 12 ] || continue
+					imap_last[$ip]=$((st[11] + st[12]))
+				done
+			fi
+			sleep 0.01
+		done
+		t1=$(cpu_ticks)
+		for ip in "${!imap_last[@]}"; do
+			[ -e "/proc/$ip" ] || imap_ticks=$((imap_ticks + imap_last[$ip]))
+		done
+		t1="$t1 imap_gone=$imap_ticks"
+		t0="$t0 imap_gone=0"
+		RUN_CPU=$(printf '%s\n%s\n' "$t0" "$t1" | tr ' ' '\n' | awk -F= -v hz="$(getconf CLK_TCK)" '
+			NR <= 4 { a[$1] = $2; next } $1 == "imap_gone" { printf " imap+=%d", $2 * 1000 / hz; next }
+			{ printf "%s%s=%d", sep, $1, ($2 - a[$1]) * 1000 / hz; sep = " " }')
+	fi
+	wait "$pid" || echo "# postdeskd --once exited $? (see $T/$db.log)"
 	done_at=$(logtime "$T/$db.log" ": done: ")
 	[ -n "$done_at" ] || pd_die "no 'done' line in $T/$db.log"
 	RUN_SECS=$(echo "$done_at - $start" | bc)
@@ -239,19 +296,19 @@ fi
 if want pgload; then
 	echo "# pgload: the same mails' rows, one transaction"
 	fresh_db bench_pg1 smtp=no
-	PG1_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg1)" --maildir "$MAILDIR")
+	PG1_LINE=$(pgload_run --conninfo "$(pd_conninfo bench_pg1)" --maildir "$MAILDIR")
 	echo "#   $PG1_LINE"
 	echo "# pgload: one transaction per mail"
 	fresh_db bench_pg2 smtp=no
-	PG2_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg2)" --maildir "$MAILDIR" --each)
+	PG2_LINE=$(pgload_run --conninfo "$(pd_conninfo bench_pg2)" --maildir "$MAILDIR" --each)
 	echo "#   $PG2_LINE"
 	echo "# pgload: set-based, INSERT ... SELECT FROM unnest per table, 100 mails a transaction"
 	fresh_db bench_pg3 smtp=no
-	PG3_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg3)" --maildir "$MAILDIR" --set --batch 100)
+	PG3_LINE=$(pgload_run --conninfo "$(pd_conninfo bench_pg3)" --maildir "$MAILDIR" --set --batch 100)
 	echo "#   $PG3_LINE"
 	echo "# pgload: COPY per table, 100 mails a transaction"
 	fresh_db bench_pg4 smtp=no
-	PG4_LINE=$("$tools/pgload" --conninfo "$(pd_conninfo bench_pg4)" --maildir "$MAILDIR" --copy --batch 100)
+	PG4_LINE=$(pgload_run --conninfo "$(pd_conninfo bench_pg4)" --maildir "$MAILDIR" --copy --batch 100)
 	echo "#   $PG4_LINE"
 fi
 if want smtp; then
@@ -290,7 +347,7 @@ if want ingest; then
 		psql -X -At -U postgres -d bench_ingest -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 		psql -X -At -U postgres -d bench_ingest -c "SELECT pg_stat_statements_reset()" >/dev/null
 	fi
-	once_run bench_ingest
+	once_run bench_ingest cpu
 	if [ -n "${PD_BENCH_STATEMENTS:-}" ]; then
 		psql -X -A -F " | " -U postgres -d bench_ingest -c "SELECT calls, round(total_exec_time)::int AS ms,
 			round(total_exec_time * 1000 / greatest(calls, 1))::int AS us_per_call,
@@ -298,6 +355,7 @@ if want ingest; then
 			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30" | sed 's/^/#   /'
 	fi
 	INGEST_SECS=$RUN_SECS INGEST_RSS=$RUN_RSS INGEST_STORED=$RUN_STORED INGEST_START=$RUN_START
+	INGEST_CPU=$RUN_CPU
 	done_at=$(logtime "$T/bench_ingest.log" ": done: ")
 	OUTBOX_START=$done_at
 	outbox_at=$(logtime "$T/bench_ingest.log" " to retry, ")
@@ -308,6 +366,7 @@ if want ingest; then
 	sleep 0.3 # the sink writes its counts when idle
 	OUTBOX_SINK=$(($(cat "$T/csink/accepted") - sink_before))
 	echo "#   $INGEST_STORED stored in $(printf %.2f "$INGEST_SECS")s; outbox: $OUTBOX_SENT of $OUTBOX_QUEUED sent in $(printf %.2f "$OUTBOX_SECS")s (sink got $OUTBOX_SINK); peak RSS ${INGEST_RSS} KB"
+	echo "#   CPU ms until done: $INGEST_CPU"
 fi
 
 # Where ingest's time goes: the daemon's per-batch debug line (fetch, parse,
@@ -517,7 +576,7 @@ export MAILS INBOX_COUNT SMALL BIG IDLE_MAILS RATE SMTP_MAILS SLA_TICKETS SLA_DU
 	IMAP_LINE PG1_LINE PG2_LINE PG3_LINE PG4_LINE SEND_LINE PYSEND_LINE \
 	INGEST_SECS INGEST_RSS INGEST_STORED OUTBOX_SECS OUTBOX_SENT OUTBOX_ACKS OUTBOX_QUEUED \
 	OUTBOX_SINK SMALL_SECS SMALL_RSS SMALL_STORED BIG_SECS BIG_RSS BIG_STORED \
-	INGEST_START OUTBOX_START BIG_START BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
+	INGEST_START INGEST_CPU OUTBOX_START BIG_START BREAKDOWN SLA_PLAN LOAD_START LOAD_END PG_VERSION DOVECOT_VERSION
 export SLA_MS=${SLA_MS:--1} SLA_IDLE_MS=${SLA_IDLE_MS:--1} SLA_NOTICES TAKEOVER_MS HOSTILE_TIMES
 "$PY" - "$T/idle.sent" "$T/idle.log" "$T/bench_ingest.log" "$T/bench_bigrss.log" <<'PYEOF'
 import datetime, json, os, platform, re, subprocess, sys
@@ -631,6 +690,31 @@ parts = {
 for p in parts.values():
     p["ingest_fraction"] = round(ingest_rate / p["mails_per_second"], 3) \
         if p["mails_per_second"] else None
+# what the rows cost PostgreSQL: pgload's backend and the server's other
+# processes (WAL writer, checkpointer...) while it ran, per mail
+for key, line in (("pg_one_transaction", pg1), ("pg_transaction_per_mail", pg2),
+                  ("pg_set_batch", pg3), ("pg_copy_batch", pg4)):
+    m = parts[key]["mails"]
+    if m and "backend_cpu_ms" in line and num(line["backend_cpu_ms"]) >= 0:
+        parts[key]["postgresql_cpu_ms_per_mail"] = round(
+            (num(line["backend_cpu_ms"]) + num(line.get("pg_other_cpu_ms"))) / m, 3)
+        parts[key]["client_cpu_ms_per_mail"] = round(num(line.get("client_cpu_ms")) / m, 3)
+
+# The ingest's CPU time until "done", per process and per mail, and the
+# rates it allows: PostgreSQL's work for one connection runs on one core;
+# all of it shares the machine's cores.
+icpu = {k: int(v) for k, v in kv(E.get("INGEST_CPU", "")).items()}
+if "imap+" in icpu:
+    icpu["imap"] = icpu.get("imap", 0) + icpu.pop("imap+")
+ingest_cpu = None
+if stored and icpu:
+    per = {k: round(v / stored, 3) for k, v in icpu.items()}
+    total = sum(per.values())
+    ingest_cpu = {"what": "CPU time (user + system) from the start to 'done', read from /proc: "
+                          "postdeskd, every PostgreSQL process, Dovecot's imap",
+                  "ms": icpu, "ms_per_mail": per, "ms_per_mail_total": round(total, 3),
+                  "ceiling_postgresql_one_core": round(1000 / per["postgres"]) if per.get("postgres") else None,
+                  "ceiling_all_cores": round(1000 * (os.cpu_count() or 1) / total) if total else None}
 ingest_parts = ("imap_fetch", "pg_one_transaction")
 slowest = min(ingest_parts, key=lambda k: parts[k]["mails_per_second"])
 send_rate = parts["smtp_one_session"]["mails_per_second"]
@@ -695,7 +779,8 @@ res = {
                "mails_per_second": round(ingest_rate, 1), "peak_rss_kb": int(E["INGEST_RSS"]),
                "acks_queued": True, "slowest_part": slowest,
                "rate_by_tenth": ingest_tenths,
-               "fraction_of_slowest_part": parts[slowest]["ingest_fraction"]},
+               "fraction_of_slowest_part": parts[slowest]["ingest_fraction"],
+               "cpu": ingest_cpu},
     "ingest_breakdown": breakdown,
     "outbox": {"queued": int(E["OUTBOX_QUEUED"]), "sent": osent, "acks_sent": int(E["OUTBOX_ACKS"]),
                "sink_accepted": int(E["OUTBOX_SINK"]), "seconds": round(osecs, 3),
@@ -738,7 +823,9 @@ for key, label in (("imap_fetch", "IMAP UID FETCH BODY.PEEK[] (x100)"),
                    ("pg_copy_batch", "PostgreSQL rows, COPY, 100/tx")):
     p = parts[key]
     row("  " + label, "%.0f" % p["mails_per_second"],
-        "%.2f" % p["ingest_fraction"] if p["ingest_fraction"] is not None else "-")
+        "%.2f" % p["ingest_fraction"] if p["ingest_fraction"] is not None else "-",
+        "pg %.2f ms/mail" % p["postgresql_cpu_ms_per_mail"]
+        if "postgresql_cpu_ms_per_mail" in p else "")
 row("  SMTP 1 session, C sink", "%.0f" % send_rate,
     "%.2f" % (outbox_rate / send_rate) if send_rate else "-")
 row("  SMTP 1 session, Python sink", "%.0f" % parts["smtp_one_session_python_sink"]["mails_per_second"])
@@ -751,6 +838,14 @@ def first_last(t):
 
 
 row("  rate first/last tenth of the run", first_last(ingest_tenths), "mails/s")
+if ingest_cpu:
+    c = ingest_cpu["ms_per_mail"]
+    row("  CPU ms/mail daemon/pg/imap",
+        "%.2f/%.2f/%.2f" % (c.get("postdeskd", 0), c.get("postgres", 0), c.get("imap", 0)),
+        "sum %.2f" % ingest_cpu["ms_per_mail_total"])
+    row("  ceiling: pg on 1 core / all on %d" % (os.cpu_count() or 1),
+        "%s/%s" % (ingest_cpu["ceiling_postgresql_one_core"], ingest_cpu["ceiling_all_cores"]),
+        "mails/s")
 b = breakdown
 if b["total_ms"] > 0:
     row("  time: store/mark/wait/other (fetch/parse)",
