@@ -88,7 +88,10 @@ struct to_mark {
 	size_t n, cap;
 };
 
-#define MARK_EVERY 1000 /* UIDs marked per command during a backlog */
+/* UIDs marked per command during a backlog: 1,000, or ten batches when
+ * batches are smaller (a small batch_size asks for mail marked sooner) */
+#define MARK_EVERY 1000
+#define MARK_BATCHES 10
 
 static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct to_mark *tm,
 		    struct pd_err *err)
@@ -107,6 +110,21 @@ static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct 
 		     (long long)(pd_now_ms() - t0));
 	tm->n = 0;
 	return 0;
+}
+
+static void marks_reserve(struct to_mark *tm, size_t more)
+{
+	if (tm->n + more > tm->cap) {
+		tm->cap = tm->n + more + MARK_EVERY;
+		tm->v = pd_xrealloc(tm->v, tm->cap * sizeof(*tm->v));
+	}
+}
+
+static void add_marks(struct to_mark *tm, const uint32_t *v, size_t n)
+{
+	marks_reserve(tm, n);
+	memcpy(tm->v + tm->n, v, n * sizeof(*v));
+	tm->n += n;
 }
 
 /*
@@ -210,8 +228,9 @@ struct batch {
 };
 
 /* What fetching a batch needs, the same over the whole round.  The IMAP
- * session belongs to whichever thread fetches; the main thread uses it
- * (search, mark) only while no fetch is under way. */
+ * session belongs to whichever thread fetches (and marks, during a
+ * backlog, what the main thread had committed when the fetch began); the
+ * main thread uses it (search, mark) only while no fetch is under way. */
 struct fetcher {
 	struct pd_imap *im;
 	const struct pd_config *cfg;
@@ -220,6 +239,9 @@ struct fetcher {
 	size_t batch;     /* batch_size */
 	uint32_t *sizes;  /* batch entries: the sizes of the next UIDs */
 	struct batch *b;  /* the batch being fetched */
+	/* UIDs already committed, to be marked before the fetch (n == 0:
+	 * none); what could not be marked stays in it */
+	struct to_mark mark;
 };
 
 static void batch_free(struct batch *b)
@@ -258,6 +280,10 @@ static void fetch_batch(struct fetcher *f)
 	b->fetch_ms = b->parse_ms = 0;
 	b->rc = -1;
 	pd_err_clear(&b->err);
+	/* the mark of what was committed before, here so that the server's
+	 * work on it overlaps the store of the batch before this one */
+	if (f->mark.n > 0 && mark_now(f->im, mb, &f->mark, &b->err) < 0)
+		return;
 	if (pd_imap_fetch_sizes(f->im, uids, n, f->sizes, &b->err) < 0)
 		return;
 	b->prefix = keep > 0 && f->sizes[0] > keep ? (uint32_t)keep : 0;
@@ -361,10 +387,7 @@ static int store_batch(struct pd_db *db, const struct pd_config *cfg,
 		crash_point();
 	*store_ms = pd_now_ms() - t0;
 
-	if (tm->n + b->n_mails > tm->cap) {
-		tm->cap = tm->n + b->n_mails + MARK_EVERY;
-		tm->v = pd_xrealloc(tm->v, tm->cap * sizeof(*tm->v));
-	}
+	marks_reserve(tm, b->n_mails);
 	for (size_t i = 0; i < b->n_mails; i++) {
 		struct pd_ingest_item *it = &b->items[i];
 
@@ -400,11 +423,13 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 	struct pd_uidlist pending = {0, NULL};
 	uint32_t stored_validity, last_uid = 0;
 	struct batch bt[2], *cur = &bt[0], *next = &bt[1];
-	struct fetcher f = {im, cfg, mb, &pending, 0, NULL, NULL};
+	struct fetcher f = {im, cfg, mb, &pending, 0, NULL, NULL, {NULL, 0, 0}};
 	struct to_mark tm = {NULL, 0, 0};
+	size_t mark_every;
 	int rc = -1;
 
 	f.batch = cfg->batch_size > 0 ? (size_t)cfg->batch_size : 100;
+	mark_every = f.batch < MARK_EVERY / MARK_BATCHES ? f.batch * MARK_BATCHES : MARK_EVERY;
 	memset(bt, 0, sizeof(bt));
 	if (pd_db_ensure(db, err) < 0)
 		return -1;
@@ -433,14 +458,28 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 		if (ahead) {
 			next->off = off_next;
 			f.b = next;
+			/* a backlog's committed UIDs go with the fetch, which
+			 * marks them first: the list is the fetcher's until
+			 * fetch_wait, tm starts again empty */
+			if (tm.n >= mark_every) {
+				struct to_mark t = f.mark;
+				f.mark = tm;
+				tm = t;
+			}
 			fetch_start(&f, &tid, &started);
 		}
 		/* the main thread stores while the other fetches; IMAP is not
 		 * touched here until that fetch is over */
 		stored = store_batch(db, cfg, mb, uidvalidity, cur, &tm, st, &store_ms, err);
 		t_stored = pd_now_ms();
-		if (ahead)
+		if (ahead) {
 			fetch_wait(&f, tid, started);
+			/* what the fetcher could not mark waits with the rest */
+			if (f.mark.n > 0) {
+				add_marks(&tm, f.mark.v, f.mark.n);
+				f.mark.n = 0;
+			}
+		}
 		t_wait = pd_now_ms();
 		pd_log_debug("mailbox=%s batch=%zu fetch_ms=%lld parse_ms=%lld store_ms=%lld "
 			     "wait_ms=%lld",
@@ -453,7 +492,9 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 		 * fetched ahead is dropped and fetched again next round */
 		if (stored < 0)
 			goto out;
-		if ((tm.n >= MARK_EVERY || off >= pending.n) && mark_now(im, mb, &tm, err) < 0)
+		/* during a backlog the next fetch marks (above); the round's
+		 * last batch is marked here */
+		if (off >= pending.n && mark_now(im, mb, &tm, err) < 0)
 			goto out;
 		if (!ahead)
 			break;
@@ -490,6 +531,7 @@ out:
 		}
 	}
 	free(tm.v);
+	free(f.mark.v);
 	free(f.sizes);
 	pd_uidlist_free(&pending);
 	return rc;

@@ -19,7 +19,7 @@
 
 MKMAIL="$PD_PYTHON $PD_LIB_DIR/mkmail.py"
 CORPUS=${PD_CORPUS:-$top_srcdir/../shared/corpus}
-ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m set overlap"
+ALL_SCENARIOS="a seen b c d e f corpus g att h hup i j k m set overlap markahead"
 SCENARIOS=${*:-$ALL_SCENARIOS}
 RUNS=0
 
@@ -1015,6 +1015,41 @@ sc_overlap() {
 		"$(sed -n 's/.* batch=\([0-9]*\) fetch_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
 	mbox_eq "all moved" Processed 20
 	mbox_eq "nothing left" INBOX 0
+}
+
+# ------------------------------------------------------------------ (markahead) marks during a backlog
+
+# A backlog is marked on the server as it is stored, every ten batches (at
+# most 1,000 UIDs), by the fetch of a later batch, so that the server's work
+# on the mark overlaps the store: batch_size 3 over 40 mails marks UIDs
+# 1-30 (committed by then) before it fetches the twelfth batch, and the
+# rest at the end.  Each mail is stored once, and all forty are moved.
+sc_markahead() {
+	setup markahead 'extra=batch_size = 3' 'extra=log_level = "debug"'
+	migrate_ok
+	local i want=
+	for i in $(seq -w 1 40); do
+		mk "$T/ma$i.eml" --from "Mira $i <mira$i@customer.example>" --subject "Backlog $i" \
+			--message-id "<ma$i@customer.example>" --body "Mail $i of 40.\n"
+		deliver "$U" "$T/ma$i.eml"
+		want="$want${want:+ }ma$i"
+	done
+	once_ok "a backlog of 40"
+	pd_check_eq "$X: marked in two commands, 30 during the backlog and 10 at its end" "30 10" \
+		"$(sed -n 's/.* marked=\([0-9]*\) mark_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
+	# the first mark, then the fetch that follows it in the same thread
+	pd_check_eq "$X: the first 30 are marked before the twelfth batch is fetched" \
+		"marked=30 UID FETCH 34:36" \
+		"$(grep -o 'marked=30\|UID FETCH 34:36 (UID BODY' "$LOG" | head -n 2 | sed 's/ (UID BODY//' | tr '\n' ' ' | sed 's/ $//')"
+	pd_check "$X: UIDs 1 to 30 are what that command marks" \
+		grep -q "imap: > UID MOVE 1:30 \|imap: > UID STORE 1:30 " "$LOG"
+	pd_check_eq "$X: all forty stored once, in the mails' order" "$want" \
+		"$(pd_psql "$DB" "SELECT string_agg(split_part(m.message_id, '@', 1), ' ' ORDER BY t.id, m.id) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'in'")"
+	mbox_eq "all moved" Processed 40
+	mbox_eq "nothing left" INBOX 0
+	once_ok "the next run"
+	pd_check_eq "$X: which finds nothing more to store" 40 \
+		"$(pd_psql "$DB" "SELECT count(*) FROM messages WHERE direction = 'in'")"
 }
 
 # ------------------------------------------------------------------ run
