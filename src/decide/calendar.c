@@ -217,7 +217,10 @@ struct pd_calendar *pd_calendar_build(const struct pd_calendar_cfg *cfg)
 				for (int m = h->r[r].start; m < h->r[r].end && m < 1440; m++)
 					open[m] = true;
 		}
-		c->runs[wd] = pd_xcalloc(720, sizeof(struct run));
+		/* at most 720 runs a day; kept in as many as there are (a
+		 * calendar is built for every new ticket) */
+		struct run day[720];
+		size_t n = 0;
 		for (int m = 0; m < 1440;) {
 			if (!open[m]) {
 				m++;
@@ -226,10 +229,13 @@ struct pd_calendar *pd_calendar_build(const struct pd_calendar_cfg *cfg)
 			int s = m;
 			while (m < 1440 && open[m])
 				m++;
-			c->runs[wd][c->n_runs[wd]].start = s;
-			c->runs[wd][c->n_runs[wd]].end = m;
-			c->n_runs[wd]++;
+			day[n].start = s;
+			day[n].end = m;
+			n++;
 		}
+		c->n_runs[wd] = n;
+		c->runs[wd] = pd_xreallocarray(NULL, n > 0 ? n : 1, sizeof(struct run));
+		memcpy(c->runs[wd], day, n * sizeof(struct run));
 	}
 	if (cfg->holidays.n > 0 && cfg->holiday_dates != NULL) {
 		c->holidays = pd_xcalloc(cfg->holidays.n, sizeof(*c->holidays));
