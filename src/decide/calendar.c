@@ -197,6 +197,14 @@ static bool has_hours(const struct pd_calendar *c)
 
 /* ------------------------------------------------------------------ API */
 
+static int run_cmp(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->start != y->start ? (x->start > y->start) - (x->start < y->start)
+				    : (x->end > y->end) - (x->end < y->end);
+}
+
 struct pd_calendar *pd_calendar_build(const struct pd_calendar_cfg *cfg)
 {
 	struct pd_calendar *c = pd_xcalloc(1, sizeof(*c));
@@ -206,37 +214,42 @@ struct pd_calendar *pd_calendar_build(const struct pd_calendar_cfg *cfg)
 		return c;
 	}
 	c->zone = pd_zone_copy(cfg->zone);
+	size_t max = 0;
+	for (size_t i = 0; cfg->hours_parsed != NULL && i < cfg->hours.n; i++)
+		max += cfg->hours_parsed[i].n < PD_HOURS_MAX_RANGES ? cfg->hours_parsed[i].n
+								    : PD_HOURS_MAX_RANGES;
+	struct run *day = pd_xreallocarray(NULL, max > 0 ? max : 1, sizeof(*day));
 	for (int wd = 0; wd < 7; wd++) {
-		bool open[1440];
-		memset(open, 0, sizeof(open));
+		/* the day's ranges from every line that names it, in order of
+		 * their start, then merged where they overlap or touch: a
+		 * calendar is built for every new ticket, so no table of the
+		 * day's minutes */
+		size_t n = 0;
 		for (size_t i = 0; cfg->hours_parsed != NULL && i < cfg->hours.n; i++) {
 			const struct pd_hours *h = &cfg->hours_parsed[i];
 			if (!(h->days & (1u << wd)))
 				continue;
-			for (size_t r = 0; r < h->n && r < PD_HOURS_MAX_RANGES; r++)
-				for (int m = h->r[r].start; m < h->r[r].end && m < 1440; m++)
-					open[m] = true;
-		}
-		/* at most 720 runs a day; kept in as many as there are (a
-		 * calendar is built for every new ticket) */
-		struct run day[720];
-		size_t n = 0;
-		for (int m = 0; m < 1440;) {
-			if (!open[m]) {
-				m++;
-				continue;
+			for (size_t r = 0; r < h->n && r < PD_HOURS_MAX_RANGES; r++) {
+				int s = h->r[r].start, e = h->r[r].end < 1440 ? h->r[r].end : 1440;
+				if (s < e)
+					day[n++] = (struct run){s, e};
 			}
-			int s = m;
-			while (m < 1440 && open[m])
-				m++;
-			day[n].start = s;
-			day[n].end = m;
-			n++;
 		}
-		c->n_runs[wd] = n;
-		c->runs[wd] = pd_xreallocarray(NULL, n > 0 ? n : 1, sizeof(struct run));
-		memcpy(c->runs[wd], day, n * sizeof(struct run));
+		qsort(day, n, sizeof(*day), run_cmp);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (k > 0 && day[i].start <= day[k - 1].end) {
+				if (day[i].end > day[k - 1].end)
+					day[k - 1].end = day[i].end;
+			} else {
+				day[k++] = day[i];
+			}
+		}
+		c->n_runs[wd] = k;
+		c->runs[wd] = pd_xreallocarray(NULL, k > 0 ? k : 1, sizeof(struct run));
+		memcpy(c->runs[wd], day, k * sizeof(struct run));
 	}
+	free(day);
 	if (cfg->holidays.n > 0 && cfg->holiday_dates != NULL) {
 		c->holidays = pd_xcalloc(cfg->holidays.n, sizeof(*c->holidays));
 		for (size_t i = 0; i < cfg->holidays.n; i++)

@@ -297,6 +297,26 @@ static void test_split_ranges(void **state)
 	assert_int_equal(pd_calendar_elapsed(c, utc("2026-11-23 00:00"), utc("2026-11-24 00:00")),
 			 11 * H);
 	pd_calendar_free(c);
+
+	/* lines out of order, one range inside another, two that touch: one
+	 * run 09:00-13:00 MSK (06:00-10:00 UTC), with no gap at 12:00 */
+	static const char *const parts[] = {"mon 12:00-13:00", "mon 09:00-12:00", "mon 10:00-11:00",
+					    "tue 09:00-10:00,11:00-12:00", "tue 09:30-11:00",
+					    NULL};
+	c = cal("Europe/Moscow", parts, NULL);
+	assert_int_equal(pd_calendar_elapsed(c, utc("2026-11-23 00:00"), utc("2026-11-24 00:00")),
+			 4 * H);
+	assert_int_equal(pd_calendar_elapsed(c, utc("2026-11-23 08:59"), utc("2026-11-23 09:01")),
+			 2 * M);
+	assert_true(pd_calendar_is_open(c, utc("2026-11-23 09:00")));
+	assert_true(pd_calendar_next_open(c, utc("2026-11-23 02:00")) == utc("2026-11-23 06:00"));
+	assert_true(pd_calendar_add(c, utc("2026-11-23 06:00"), 4 * H) ==
+		    utc("2026-11-23 10:00"));
+	/* Tuesday: 09:00-10:00, 09:30-11:00 and 11:00-12:00 are 09:00-12:00 */
+	assert_int_equal(pd_calendar_elapsed(c, utc("2026-11-24 00:00"), utc("2026-11-25 00:00")),
+			 3 * H);
+	assert_true(pd_calendar_is_open(c, utc("2026-11-24 07:00"))); /* 10:00 MSK */
+	pd_calendar_free(c);
 }
 
 static void test_holidays(void **state)
