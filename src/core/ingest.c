@@ -93,8 +93,10 @@ struct to_mark {
 #define MARK_EVERY 1000
 #define MARK_BATCHES 10
 
+/* ahead: by the fetcher, while the main thread stores (logged as
+ * ahead_mark_ms, apart from the marks the main thread waits for) */
 static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct to_mark *tm,
-		    struct pd_err *err)
+		    bool ahead, struct pd_err *err)
 {
 	int64_t t0 = pd_now_ms();
 
@@ -106,7 +108,7 @@ static int mark_now(struct pd_imap *im, const struct pd_mailbox_cfg *mb, struct 
 			      tm->n);
 		return -1;
 	}
-	pd_log_debug("mailbox=%s marked=%zu mark_ms=%lld", mb->name, tm->n,
+	pd_log_debug("mailbox=%s marked=%zu %smark_ms=%lld", mb->name, tm->n, ahead ? "ahead_" : "",
 		     (long long)(pd_now_ms() - t0));
 	tm->n = 0;
 	return 0;
@@ -282,7 +284,7 @@ static void fetch_batch(struct fetcher *f)
 	pd_err_clear(&b->err);
 	/* the mark of what was committed before, here so that the server's
 	 * work on it overlaps the store of the batch before this one */
-	if (f->mark.n > 0 && mark_now(f->im, mb, &f->mark, &b->err) < 0)
+	if (f->mark.n > 0 && mark_now(f->im, mb, &f->mark, true, &b->err) < 0)
 		return;
 	if (pd_imap_fetch_sizes(f->im, uids, n, f->sizes, &b->err) < 0)
 		return;
@@ -494,7 +496,7 @@ int pd_ingest_pending(struct pd_imap *im, struct pd_db *db, const struct pd_conf
 			goto out;
 		/* during a backlog the next fetch marks (above); the round's
 		 * last batch is marked here */
-		if (off >= pending.n && mark_now(im, mb, &tm, err) < 0)
+		if (off >= pending.n && mark_now(im, mb, &tm, false, err) < 0)
 			goto out;
 		if (!ahead)
 			break;
@@ -521,7 +523,7 @@ out:
 	if (tm.n > 0) {
 		struct pd_err me;
 		pd_err_clear(&me);
-		if (mark_now(im, mb, &tm, &me) < 0) {
+		if (mark_now(im, mb, &tm, false, &me) < 0) {
 			if (rc == 0) {
 				*err = me;
 				rc = -1;

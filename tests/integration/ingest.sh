@@ -1036,7 +1036,9 @@ sc_markahead() {
 	done
 	once_ok "a backlog of 40"
 	pd_check_eq "$X: marked in two commands, 30 during the backlog and 10 at its end" "30 10" \
-		"$(sed -n 's/.* marked=\([0-9]*\) mark_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
+		"$(sed -n 's/.* marked=\([0-9]*\) \(ahead_\)\{0,1\}mark_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
+	pd_check "$X: the first by the fetch ahead, while a batch is stored" \
+		grep -q " marked=30 ahead_mark_ms=" "$LOG"
 	# the first mark, then the fetch that follows it in the same thread
 	pd_check_eq "$X: the first 30 are marked before the twelfth batch is fetched" \
 		"marked=30 UID FETCH 34:36" \
