@@ -78,6 +78,7 @@ EOF
 cat >"$T/bin/editor" <<'EOF'
 #!/bin/bash
 f=$1
+m0=$(stat -c %Y "$f")
 cp "$f" "$PD_SENT_DIR/draft.before"
 awk -v top="${PD_EDIT_TOP:-}" -v bottom="${PD_EDIT_BOTTOM:-}" \
     -v inline="${PD_EDIT_INLINE:-}" -v after="${PD_EDIT_AFTER:-}" \
@@ -102,6 +103,12 @@ awk -v top="${PD_EDIT_TOP:-}" -v bottom="${PD_EDIT_BOTTOM:-}" \
 	{ print }
 	END { if (bottom != "") { print ""; while ((getline l < bottom) > 0) print l } }
 ' "$f" >"$f.new" && mv "$f.new" "$f"
+# mutt takes a draft whose mtime is the one it had before the editor as not
+# edited and sends it as it was.  It moves that mtime a second back only when
+# it equals time(NULL); a draft written in a second's last milliseconds has
+# the next second's (the kernel's fine-grained file times), and an edit
+# within that second kept the same mtime: the answer went without the text.
+[ "$(stat -c %Y "$f")" != "$m0" ] || touch -d "@$((m0 - 1))" "$f"
 # Return early in a second: right after the editor mutt writes the body
 # into a new file and stamps it with time(NULL), whole seconds of the coarse
 # clock, and asks "Attachment #1 modified. Update encoding?" (a prompt no

@@ -965,6 +965,25 @@ sc_set() {
 	mbox_eq "all marked after the waves" INBOX 0
 }
 
+# numbered PREFIX N NAME SUBJECT: N mails delivered, PREFIX01@customer.example
+# ... from NAME 01 ..., Subject "SUBJECT 01" ...; WANT lists their local parts.
+numbered() {
+	local i
+	WANT=
+	for i in $(seq -w 1 "$2"); do
+		mk "$T/$1$i.eml" --from "$3 $i <${3,,}$i@customer.example>" --subject "$4 $i" \
+			--message-id "<$1$i@customer.example>" --body "Mail $i of $2.\n"
+		deliver "$U" "$T/$1$i.eml"
+		WANT="$WANT${WANT:+ }$1$i"
+	done
+}
+
+# stored_order: the customers' mails' local parts by ticket, then message.
+stored_order() {
+	pd_psql "$DB" "SELECT string_agg(split_part(m.message_id, '@', 1), ' ' ORDER BY t.id, m.id)
+		FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'in'"
+}
+
 # ------------------------------------------------------------------ (overlap) fetch ahead
 
 # While batch k is stored, the next one is fetched and parsed ahead.  With
@@ -985,13 +1004,9 @@ sc_overlap() {
 		END \$\$;
 		CREATE TRIGGER refuse_batch2 BEFORE UPDATE ON mailbox_state
 		  FOR EACH ROW EXECUTE FUNCTION refuse_batch2()" >/dev/null || pd_die "overlap: trigger"
-	local i want=
-	for i in $(seq -w 1 20); do
-		mk "$T/ov$i.eml" --from "Olga $i <olga$i@customer.example>" --subject "Overlap $i" \
-			--message-id "<ov$i@customer.example>" --body "Mail $i of 20.\n"
-		deliver "$U" "$T/ov$i.eml"
-		want="$want${want:+ }ov$i"
-	done
+	local want
+	numbered ov 20 Olga Overlap
+	want=$WANT
 
 	once
 	pd_check "$X: a refused batch fails the run (exit $RC)" test "$RC" != 0
@@ -1010,7 +1025,7 @@ sc_overlap() {
 	pd_psql "$DB" "DROP TRIGGER refuse_batch2 ON mailbox_state" >/dev/null
 	once_ok "the database accepts the rest"
 	pd_check_eq "$X: all twenty stored once, ticket numbers in the mails' order" "$want" \
-		"$(pd_psql "$DB" "SELECT string_agg(split_part(m.message_id, '@', 1), ' ' ORDER BY t.id, m.id) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'in'")"
+		"$(stored_order)"
 	pd_check_eq "$X: in six batches of 3, 3, 3, 3, 3 and 2" "3 3 3 3 3 2" \
 		"$(sed -n 's/.* batch=\([0-9]*\) fetch_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
 	mbox_eq "all moved" Processed 20
@@ -1027,13 +1042,9 @@ sc_overlap() {
 sc_markahead() {
 	setup markahead 'extra=batch_size = 3' 'extra=log_level = "debug"'
 	migrate_ok
-	local i want=
-	for i in $(seq -w 1 40); do
-		mk "$T/ma$i.eml" --from "Mira $i <mira$i@customer.example>" --subject "Backlog $i" \
-			--message-id "<ma$i@customer.example>" --body "Mail $i of 40.\n"
-		deliver "$U" "$T/ma$i.eml"
-		want="$want${want:+ }ma$i"
-	done
+	local want
+	numbered ma 40 Mira Backlog
+	want=$WANT
 	once_ok "a backlog of 40"
 	pd_check_eq "$X: marked in two commands, 30 during the backlog and 10 at its end" "30 10" \
 		"$(sed -n 's/.* marked=\([0-9]*\) \(ahead_\)\{0,1\}mark_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
@@ -1046,7 +1057,7 @@ sc_markahead() {
 	pd_check "$X: UIDs 1 to 30 are what that command marks" \
 		grep -q "imap: > UID MOVE 1:30 \|imap: > UID STORE 1:30 " "$LOG"
 	pd_check_eq "$X: all forty stored once, in the mails' order" "$want" \
-		"$(pd_psql "$DB" "SELECT string_agg(split_part(m.message_id, '@', 1), ' ' ORDER BY t.id, m.id) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'in'")"
+		"$(stored_order)"
 	mbox_eq "all moved" Processed 40
 	mbox_eq "nothing left" INBOX 0
 	once_ok "the next run"
