@@ -348,6 +348,9 @@ if want ingest; then
 		psql -X -At -U postgres -d bench_ingest -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 		psql -X -At -U postgres -d bench_ingest -c "SELECT pg_stat_statements_reset()" >/dev/null
 	fi
+	# what the parts before wrote is flushed now, so that the CPU time read
+	# for PostgreSQL's processes is the ingest's own
+	psql -X -At -U postgres -d bench_ingest -c "CHECKPOINT" >/dev/null
 	once_run bench_ingest cpu
 	if [ -n "${PD_BENCH_STATEMENTS:-}" ]; then
 		psql -X -A -F " | " -U postgres -d bench_ingest -c "SELECT calls, round(total_exec_time)::int AS ms,
