@@ -20,13 +20,9 @@ const char *pd_language_detect(const char *subject, const char *body)
 		const uint8_t *p = (const uint8_t *)(parts[k] ? parts[k] : "");
 		size_t len = strlen((const char *)p);
 		for (size_t i = 0; i < len;) {
-			ucs4_t cp;
-			if (p[i] < 0x80) { /* ASCII, most of most mails: no decoding */
-				lat += (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z');
-				i++;
-				continue;
-			}
-			int n = u8_mbtoucr(&cp, p + i, len - i);
+			ucs4_t cp = p[i];
+			/* ASCII, most of most mails, needs no decoding */
+			int n = cp < 0x80 ? 1 : u8_mbtoucr(&cp, p + i, len - i);
 			if (n <= 0) {
 				i++; /* not UTF-8 (or cut short): skip the byte */
 				continue;
