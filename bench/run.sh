@@ -206,14 +206,28 @@ fresh_db() {
 	"$top_builddir/postdesk" -c "$T/$db.conf" migrate >/dev/null
 }
 
-# cpu_ticks: CPU time (clock ticks, user + system) of the processes the
-# ingest runs on, summed by name: "postdeskd=N postgres=N imap=N".  A process
-# that exits between two readings drops out (the ingest's own processes live
-# until postdeskd ends).
+# cpu_ticks: CPU time (clock ticks, user + system) of PostgreSQL's and
+# postdeskd's processes, summed by name: "postdeskd=N postgres=N".  A process
+# that exits between two readings drops out (the ingest's own live until
+# postdeskd ends).
 cpu_ticks() {
 	# (a process that ends between the glob and cat fails cat: not an error)
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | sed -n 's/^[0-9]* (\(postdeskd\|postgres\|imap\)) [A-Za-z] \(.*\)$/\1 \2/p' |
-		awk '{ t[$1] += $12 + $13 } END { printf "postdeskd=%d postgres=%d imap=%d", t["postdeskd"], t["postgres"], t["imap"] }'
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | sed -n 's/^[0-9]* (\(postdeskd\|postgres\)) [A-Za-z] \(.*\)$/\1 \2/p' |
+		awk '{ t[$1] += $12 + $13 } END { printf "postdeskd=%d postgres=%d", t["postdeskd"], t["postgres"] }'
+}
+
+# imap_ticks ARRAY: ARRAY[pid] = the CPU ticks of each Dovecot imap process
+# there is now (a process that is gone keeps its last reading).
+imap_ticks() {
+	local -n into=$1 # the caller's array
+	local ip st
+	for ip in $(pgrep -x imap || true); do
+		read -ra st <<<"$(sed 's/^.*) //' "/proc/$ip/stat" 2>/dev/null || true)"
+		if [ "${#st[@]}" -gt 12 ]; then
+			# shellcheck disable=SC2034 # into is a nameref
+			into["$ip"]=$((st[11] + st[12]))
+		fi
+	done
 }
 
 # pgload_run ARGS: bench/pgload's line, with pg_other_cpu_ms= the CPU time
@@ -244,35 +258,31 @@ once_run() {
 		perf=(perf record -q -a -g -o "$PD_BENCH_PERF/$db.perf" --)
 	fi
 	: >"$T/$db.log"
-	t0=$(cpu_ticks)
+	local -A imap0=() imap1=()
+	if [ "${2:-}" = cpu ]; then
+		t0=$(cpu_ticks)
+		imap_ticks imap0
+	fi
 	"${perf[@]}" /usr/bin/time -f "%M" -o "$T/$db.rss" "$top_builddir/postdeskd" -c "$T/$db.conf" --once \
 		>"$T/$db.log" 2>&1 &
 	pid=$!
 	RUN_CPU=
 	if [ "${2:-}" = cpu ]; then
-		# Dovecot's imap process ends with the session, before "done":
-		# its last reading (every 100 ms) stands for it
-		local -A imap_last=()
-		local k=0 ip st=() imap_ticks=0
+		# Dovecot's imap process ends with its session, before "done": it
+		# is read every 100 ms, and its last reading stands for it
+		local k=0 ip imap=0 hz
 		while kill -0 "$pid" 2>/dev/null && ! grep -q ": done: " "$T/$db.log"; do
-			if [ $((k++ % 10)) = 0 ]; then
-				for ip in $(pgrep -x imap || true); do
-					read -ra st <<<"$(sed 's/^.*) //' "/proc/$ip/stat" 2>/dev/null || true)"
-					[ "${#st[@]}" -gt 12 ] || continue
-					imap_last[$ip]=$((st[11] + st[12]))
-				done
-			fi
+			[ $((k++ % 10)) != 0 ] || imap_ticks imap1
 			sleep 0.01
 		done
 		t1=$(cpu_ticks)
-		for ip in "${!imap_last[@]}"; do
-			[ -e "/proc/$ip" ] || imap_ticks=$((imap_ticks + imap_last[$ip]))
+		imap_ticks imap1
+		for ip in "${!imap1[@]}"; do
+			imap=$((imap + imap1[$ip] - ${imap0[$ip]:-0}))
 		done
-		t1="$t1 imap_gone=$imap_ticks"
-		t0="$t0 imap_gone=0"
-		RUN_CPU=$(printf '%s\n%s\n' "$t0" "$t1" | tr ' ' '\n' | awk -F= -v hz="$(getconf CLK_TCK)" '
-			NR <= 4 { a[$1] = $2; next } $1 == "imap_gone" { printf " imap+=%d", $2 * 1000 / hz; next }
-			{ printf "%s%s=%d", sep, $1, ($2 - a[$1]) * 1000 / hz; sep = " " }')
+		hz=$(getconf CLK_TCK)
+		RUN_CPU="$(printf '%s\n%s\n' "$t0" "$t1" | tr ' ' '\n' | awk -F= -v hz="$hz" '
+			NR <= 2 { a[$1] = $2; next } { printf "%s=%d ", $1, ($2 - a[$1]) * 1000 / hz }')imap=$((imap * 1000 / hz))"
 	fi
 	wait "$pid" || echo "# postdeskd --once exited $? (see $T/$db.log)"
 	done_at=$(logtime "$T/$db.log" ": done: ")
@@ -708,8 +718,6 @@ for key, line in (("pg_one_transaction", pg1), ("pg_transaction_per_mail", pg2),
 # rates it allows: PostgreSQL's work for one connection runs on one core;
 # all of it shares the machine's cores.
 icpu = {k: int(v) for k, v in kv(E.get("INGEST_CPU", "")).items()}
-if "imap+" in icpu:
-    icpu["imap"] = icpu.get("imap", 0) + icpu.pop("imap+")
 ingest_cpu = None
 if stored and icpu:
     per = {k: round(v / stored, 3) for k, v in icpu.items()}

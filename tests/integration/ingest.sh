@@ -1004,9 +1004,7 @@ sc_overlap() {
 		END \$\$;
 		CREATE TRIGGER refuse_batch2 BEFORE UPDATE ON mailbox_state
 		  FOR EACH ROW EXECUTE FUNCTION refuse_batch2()" >/dev/null || pd_die "overlap: trigger"
-	local want
 	numbered ov 20 Olga Overlap
-	want=$WANT
 
 	once
 	pd_check "$X: a refused batch fails the run (exit $RC)" test "$RC" != 0
@@ -1024,7 +1022,7 @@ sc_overlap() {
 
 	pd_psql "$DB" "DROP TRIGGER refuse_batch2 ON mailbox_state" >/dev/null
 	once_ok "the database accepts the rest"
-	pd_check_eq "$X: all twenty stored once, ticket numbers in the mails' order" "$want" \
+	pd_check_eq "$X: all twenty stored once, ticket numbers in the mails' order" "$WANT" \
 		"$(stored_order)"
 	pd_check_eq "$X: in six batches of 3, 3, 3, 3, 3 and 2" "3 3 3 3 3 2" \
 		"$(sed -n 's/.* batch=\([0-9]*\) fetch_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
@@ -1042,9 +1040,7 @@ sc_overlap() {
 sc_markahead() {
 	setup markahead 'extra=batch_size = 3' 'extra=log_level = "debug"'
 	migrate_ok
-	local want
 	numbered ma 40 Mira Backlog
-	want=$WANT
 	once_ok "a backlog of 40"
 	pd_check_eq "$X: marked in two commands, 30 during the backlog and 10 at its end" "30 10" \
 		"$(sed -n 's/.* marked=\([0-9]*\) \(ahead_\)\{0,1\}mark_ms=.*/\1/p' "$LOG" | tr '\n' ' ' | sed 's/ $//')"
@@ -1056,7 +1052,7 @@ sc_markahead() {
 		"$(grep -o 'marked=30\|UID FETCH 34:36 (UID BODY' "$LOG" | head -n 2 | sed 's/ (UID BODY//' | tr '\n' ' ' | sed 's/ $//')"
 	pd_check "$X: UIDs 1 to 30 are what that command marks" \
 		grep -q "imap: > UID MOVE 1:30 \|imap: > UID STORE 1:30 " "$LOG"
-	pd_check_eq "$X: all forty stored once, in the mails' order" "$want" \
+	pd_check_eq "$X: all forty stored once, in the mails' order" "$WANT" \
 		"$(stored_order)"
 	mbox_eq "all moved" Processed 40
 	mbox_eq "nothing left" INBOX 0
